@@ -1,0 +1,712 @@
+/**
+ * PostTroll configuration, equivalent to Python posttroll's donfig `Config("posttroll")`.
+ *
+ * Sources, later ones winning (as donfig merges them):
+ * 1. defaults: `backend: "unsecure_zmq"` (every other key has its default where it is read, as in
+ *    posttroll: see the accessor methods of {@linkcode PosttrollConfig});
+ * 2. YAML/JSON files in `$POSTTROLL_ROOT_CONFIG` (or `/etc/posttroll`), `~/.config/posttroll` and
+ *    `$POSTTROLL_CONFIG` (a directory's `*.json`, `*.yaml`, `*.yml` files, sorted by name, or a file);
+ * 3. environment variables `POSTTROLL_<KEY>`: key lower-cased, `__` for nesting, value parsed as
+ *    a Python literal (`ast.literal_eval`), kept as raw text when it is not one.
+ *
+ * The legacy variables `NAMESERVER_PORT`, `PYTROLL_MC_GROUP` and `PYTROLL_MC_TTL` are read from the
+ * same environment snapshot, with the same precedence as in posttroll.
+ *
+ * Library code never reads the environment itself: every class takes `config` in its options and
+ * falls back to the shared {@linkcode config}, which loads the process environment lazily on first
+ * use (without `--allow-env`/`--allow-read` it silently sees none).
+ *
+ * @example
+ * ```ts
+ * import { config, PosttrollConfig } from "./config.ts";
+ * {
+ *   using _ = config.set({ nameserver_port: 16000 });
+ *   console.log(config.nameserverPort()); // 16000
+ * }
+ * const isolated = new PosttrollConfig({ env: { POSTTROLL_MC_GROUP: "226.0.0.1" } });
+ * console.log(isolated.mcGroup()); // "226.0.0.1"
+ * ```
+ * @module
+ */
+import { parse as parseYaml } from "yaml";
+import { parsePythonLiteralOrString } from "./pyliteral.ts";
+
+/** Any value a configuration key can hold. */
+export type ConfigValue = unknown;
+
+/** The ZeroMQ backends posttroll knows. */
+export type Backend = "unsecure_zmq" | "secure_zmq";
+
+/**
+ * Raised when a configured backend is not supported (Python raises `NotImplementedError`).
+ *
+ * @example
+ * ```ts
+ * import { PosttrollConfig, UnsupportedBackendError } from "./config.ts";
+ * const c = new PosttrollConfig({ env: { POSTTROLL_BACKEND: "spurious" } });
+ * try { c.backend(); } catch (e) { console.log(e instanceof UnsupportedBackendError); }
+ * ```
+ */
+export class UnsupportedBackendError extends Error {
+  /** The backend that was asked for. */
+  readonly backend: string;
+  /**
+   * @param backend the configured backend name
+   * @param options standard error options
+   */
+  constructor(backend: string, options?: ErrorOptions) {
+    super(
+      `No support for backend ${JSON.stringify(backend)} implemented ` +
+        `(expected "unsecure_zmq" or "secure_zmq")`,
+      options,
+    );
+    this.name = "UnsupportedBackendError";
+    this.backend = backend;
+  }
+}
+
+/**
+ * Raised for a missing key (like Python's `KeyError`) or a malformed config file or value.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError, PosttrollConfig } from "./config.ts";
+ * try { new PosttrollConfig({ env: {} }).get("nope"); } catch (e) { console.log(e instanceof ConfigError); }
+ * ```
+ */
+export class ConfigError extends Error {
+  /** The key concerned, when there is one. */
+  readonly key?: string;
+  /**
+   * @param message what went wrong
+   * @param options standard error options plus the key
+   */
+  constructor(message: string, options?: ErrorOptions & { key?: string }) {
+    super(message, options);
+    this.name = "ConfigError";
+    this.key = options?.key;
+  }
+}
+
+/** Options for {@linkcode PosttrollConfig}. */
+export interface PosttrollConfigOptions {
+  /**
+   * Environment to read `POSTTROLL_*` and the legacy variables from. `undefined`: the process
+   * environment, read lazily on first use.
+   */
+  env?: Record<string, string>;
+  /**
+   * Config files or directories to read. `undefined`: donfig's search path when `env` is also
+   * `undefined`, none otherwise.
+   */
+  paths?: string[];
+  /** Defaults under everything else. @default {backend: "unsecure_zmq"} */
+  defaults?: Record<string, ConfigValue>;
+}
+
+/** A scope returned by {@linkcode PosttrollConfig.set}: disposing it restores the old values. */
+export interface ConfigScope extends Disposable {
+  /** Restores the values the `set` call replaced (idempotent). */
+  restore(): void;
+}
+
+type Dict = Record<string, unknown>;
+
+function isDict(v: unknown): v is Dict {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Set) &&
+    !(v instanceof Uint8Array);
+}
+
+function canonical(k: string, d: Dict): string {
+  if (k in d) return k;
+  const alt = k.includes("_") ? k.replaceAll("_", "-") : k.replaceAll("-", "_");
+  return alt in d ? alt : k;
+}
+
+function update(old: Dict, upd: Dict): Dict {
+  for (const [k0, v] of Object.entries(upd)) {
+    const k = canonical(k0, old);
+    if (isDict(v)) {
+      if (!isDict(old[k])) old[k] = {};
+      update(old[k] as Dict, v);
+    } else old[k] = v;
+  }
+  return old;
+}
+
+function homeDir(env: Record<string, string>): string | undefined {
+  return env.HOME;
+}
+
+function safeEnv(): Record<string, string> {
+  try {
+    return Deno.env.toObject();
+  } catch {
+    return {};
+  }
+}
+
+function listConfigFiles(path: string): string[] {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch {
+    return [];
+  }
+  if (!info.isDirectory) return [path];
+  try {
+    return [...Deno.readDirSync(path)]
+      .map((e) => e.name)
+      .filter((n) => /\.(json|ya?ml)$/i.test(n))
+      .sort()
+      .map((n) => `${path.replace(/\/$/, "")}/${n}`);
+  } catch {
+    return [];
+  }
+}
+
+function loadConfigFile(path: string): Dict | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return undefined; // unreadable files are ignored, like donfig
+  }
+  let value: unknown;
+  try {
+    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text, { version: "1.1" });
+  } catch (e) {
+    throw new ConfigError(`A config file at ${JSON.stringify(path)} is malformed: ${e}`, {
+      cause: e,
+    });
+  }
+  if (value === null || value === undefined) return undefined;
+  if (!isDict(value)) {
+    throw new ConfigError(
+      `A config file at ${JSON.stringify(path)} is malformed - config files must have a dict ` +
+        `as the top level object`,
+    );
+  }
+  return value;
+}
+
+/** donfig's search path for `name` given an environment. */
+function defaultPaths(env: Record<string, string>): string[] {
+  const home = homeDir(env);
+  const paths = [env.POSTTROLL_ROOT_CONFIG ?? "/etc/posttroll"];
+  if (home) paths.push(`${home}/.config/posttroll`);
+  if (env.POSTTROLL_CONFIG) paths.push(env.POSTTROLL_CONFIG);
+  // remove duplicates keeping the last occurrence, like donfig
+  const out: string[] = [];
+  for (let i = paths.length - 1; i >= 0; i--) if (!out.includes(paths[i])) out.unshift(paths[i]);
+  return out;
+}
+
+/**
+ * Reads `POSTTROLL_*` variables into a nested dict the way donfig's `collect_env` does.
+ *
+ * @param env the environment
+ * @returns the nested configuration
+ * @example
+ * ```ts
+ * import { collectEnv } from "./config.ts";
+ * collectEnv({ POSTTROLL_NAMESERVER_PORT: "1234", POSTTROLL_A__B: "[1]" });
+ * // { nameserver_port: 1234, a: { b: [1] } }
+ * ```
+ */
+export function collectEnv(env: Record<string, string>): Record<string, ConfigValue> {
+  const out: Dict = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith("POSTTROLL_")) continue;
+    const path = name.slice("POSTTROLL_".length).toLowerCase().replaceAll("__", ".").split(".");
+    assign(out, path, parsePythonLiteralOrString(raw));
+  }
+  return out;
+}
+
+function assign(d: Dict, path: string[], value: unknown): void {
+  let cur = d;
+  for (const k0 of path.slice(0, -1)) {
+    const k = canonical(k0, cur);
+    if (!isDict(cur[k])) cur[k] = {};
+    cur = cur[k] as Dict;
+  }
+  cur[canonical(path[path.length - 1], cur)] = value;
+}
+
+function toInt(v: unknown, key: string): number {
+  const n = typeof v === "string" ? Number(v.trim()) : Number(v);
+  if (!Number.isInteger(n)) {
+    throw new ConfigError(`config ${key} must be an integer, got ${JSON.stringify(v)}`, { key });
+  }
+  return n;
+}
+
+/** TCP keepalive settings as read from `tcp_keepalive*` (undefined where not configured). */
+export interface TcpKeepaliveConfig {
+  /** `tcp_keepalive`: 1 on, 0 off, -1 system default. */
+  keepalive?: number;
+  /** `tcp_keepalive_cnt` */
+  count?: number;
+  /** `tcp_keepalive_idle` (seconds) */
+  idle?: number;
+  /** `tcp_keepalive_intvl` (seconds) */
+  interval?: number;
+}
+
+/** Default ports and group, as in posttroll 1.16. */
+export const DEFAULTS: {
+  readonly nameserverPort: 5557;
+  readonly secureNameserverPort: 5558;
+  readonly addressPublishPort: 16543;
+  readonly broadcastPort: 21200;
+  readonly mcGroup: "225.0.0.212";
+  readonly mcTtl: 31;
+  readonly pubMinPort: 49152;
+  readonly pubMaxPort: 65536;
+} = {
+  nameserverPort: 5557,
+  secureNameserverPort: 5558,
+  addressPublishPort: 16543,
+  broadcastPort: 21200,
+  mcGroup: "225.0.0.212",
+  mcTtl: 31,
+  pubMinPort: 49152,
+  pubMaxPort: 65536,
+} as const;
+
+/**
+ * A posttroll configuration: donfig's `Config("posttroll")` with typed accessors for the keys
+ * the transport reads.
+ *
+ * @example
+ * ```ts
+ * import { PosttrollConfig } from "./config.ts";
+ * const c = new PosttrollConfig({ env: { POSTTROLL_NAMESERVER_PORT: "16001" } });
+ * console.log(c.get("nameserver_port"), c.nameserverPort()); // 16001 16001
+ * ```
+ */
+export class PosttrollConfig {
+  #data: Dict = {};
+  #env: Record<string, string> = {};
+  #loaded = false;
+  readonly #options: PosttrollConfigOptions;
+
+  /** @param options where to read from; see {@linkcode PosttrollConfigOptions} */
+  constructor(options: PosttrollConfigOptions = {}) {
+    this.#options = options;
+  }
+
+  #ensure(): void {
+    if (!this.#loaded) this.refresh();
+  }
+
+  /**
+   * Re-reads defaults, files and environment, dropping values set with {@linkcode set}.
+   *
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * const c = new PosttrollConfig({ env: {} });
+   * c.set({ a: 1 });
+   * c.refresh();
+   * console.log(c.has("a")); // false
+   * ```
+   */
+  refresh(): void {
+    const env = this.#options.env ?? safeEnv();
+    const paths = this.#options.paths ??
+      (this.#options.env === undefined ? defaultPaths(env) : []);
+    const data: Dict = update(
+      {},
+      structuredClone(this.#options.defaults ?? { backend: "unsecure_zmq" }),
+    );
+    for (const p of paths) {
+      for (const file of listConfigFiles(p)) {
+        const d = loadConfigFile(file);
+        if (d) update(data, d);
+      }
+    }
+    update(data, collectEnv(env));
+    this.#env = env;
+    this.#data = data;
+    this.#loaded = true;
+  }
+
+  /**
+   * Value of `key` (`.` for nesting); throws {@linkcode ConfigError} when missing and no default
+   * is given.
+   *
+   * @param key the key, e.g. `"nameserver_port"`
+   * @param fallback returned when the key is missing
+   * @returns the value
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).get("broadcast_port", 21200); // 21200
+   * ```
+   */
+  get(key: string, ...fallback: [unknown?]): ConfigValue {
+    this.#ensure();
+    let cur: unknown = this.#data;
+    for (const k0 of key.split(".")) {
+      if (!isDict(cur)) return this.#missing(key, fallback);
+      const k = canonical(k0, cur);
+      if (!(k in cur)) return this.#missing(key, fallback);
+      cur = cur[k];
+    }
+    return cur;
+  }
+
+  #missing(key: string, fallback: [unknown?]): unknown {
+    if (fallback.length > 0) return fallback[0];
+    throw new ConfigError(`posttroll config has no key ${JSON.stringify(key)}`, { key });
+  }
+
+  /**
+   * True when `key` is set (to anything, `null` included).
+   *
+   * @param key the key
+   * @returns whether it is set
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).has("backend"); // true
+   * ```
+   */
+  has(key: string): boolean {
+    const marker = {};
+    return this.get(key, marker) !== marker;
+  }
+
+  /**
+   * Sets values (keys may use `.` or `__` for nesting); the returned scope restores the previous
+   * values when disposed: `using _ = config.set({...})`. Without `using` the values stay.
+   *
+   * @param values the keys and values to set
+   * @returns a scope that undoes this call
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * const c = new PosttrollConfig({ env: {} });
+   * {
+   *   using _ = c.set({ mc_group: "226.0.0.13" });
+   *   console.log(c.mcGroup()); // "226.0.0.13"
+   * }
+   * console.log(c.mcGroup()); // "225.0.0.212"
+   * ```
+   */
+  set(values: Record<string, ConfigValue>): ConfigScope {
+    this.#ensure();
+    const record: Array<{ path: string[]; existed: boolean; old: unknown }> = [];
+    for (const [key, value] of Object.entries(values)) {
+      const path = key.replaceAll("__", ".").split(".");
+      let cur = this.#data;
+      const done: string[] = [];
+      let recording = true;
+      for (const k0 of path.slice(0, -1)) {
+        const k = canonical(k0, cur);
+        done.push(k);
+        if (!isDict(cur[k])) {
+          if (recording) record.push({ path: [...done], existed: k in cur, old: cur[k] });
+          recording = false;
+          cur[k] = {};
+        }
+        cur = cur[k] as Dict;
+      }
+      const k = canonical(path[path.length - 1], cur);
+      if (recording) record.push({ path: [...done, k], existed: k in cur, old: cur[k] });
+      cur[k] = value;
+    }
+    let restored = false;
+    const restore = () => {
+      if (restored) return;
+      restored = true;
+      for (const { path, existed, old } of record.reverse()) {
+        let cur = this.#data;
+        let ok = true;
+        for (const k of path.slice(0, -1)) {
+          if (!isDict(cur[k])) {
+            ok = false;
+            break;
+          }
+          cur = cur[k] as Dict;
+        }
+        if (!ok) continue;
+        const last = path[path.length - 1];
+        if (existed) cur[last] = old;
+        else delete cur[last];
+      }
+    };
+    return { restore, [Symbol.dispose]: restore };
+  }
+
+  /**
+   * A deep copy of the whole configuration.
+   *
+   * @returns the configuration as a plain object
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).toObject(); // { backend: "unsecure_zmq" }
+   * ```
+   */
+  toObject(): Record<string, ConfigValue> {
+    this.#ensure();
+    return structuredClone(this.#data);
+  }
+
+  /**
+   * A variable of the environment snapshot this config was read from (for legacy variables).
+   *
+   * @param name variable name
+   * @returns its value or undefined
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: { PYTROLL_MC_TTL: "4" } }).envVar("PYTROLL_MC_TTL"); // "4"
+   * ```
+   */
+  envVar(name: string): string | undefined {
+    this.#ensure();
+    return this.#env[name];
+  }
+
+  /**
+   * The configured backend, checked.
+   *
+   * @returns `"unsecure_zmq"` or `"secure_zmq"`
+   * @throws {UnsupportedBackendError} for anything else
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).backend(); // "unsecure_zmq"
+   * ```
+   */
+  backend(): Backend {
+    const b = this.get("backend", "unsecure_zmq");
+    if (b === "unsecure_zmq" || b === "secure_zmq") return b;
+    throw new UnsupportedBackendError(String(b));
+  }
+
+  #int(key: string, fallback: number): number {
+    const v = this.get(key, fallback);
+    return toInt(v ?? fallback, key);
+  }
+
+  /**
+   * `nameserver_port`, else legacy `NAMESERVER_PORT`, else 5557.
+   *
+   * @returns the port
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: { NAMESERVER_PORT: "7000" } }).nameserverPort(); // 7000
+   * ```
+   */
+  nameserverPort(): number {
+    const legacy = this.envVar("NAMESERVER_PORT");
+    const fallback = legacy !== undefined
+      ? toInt(legacy, "NAMESERVER_PORT")
+      : DEFAULTS.nameserverPort;
+    return this.#int("nameserver_port", fallback);
+  }
+
+  /**
+   * `secure_zmq_nameserver_port`, else 5558.
+   *
+   * @returns the port
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).secureNameserverPort(); // 5558
+   * ```
+   */
+  secureNameserverPort(): number {
+    return this.#int("secure_zmq_nameserver_port", DEFAULTS.secureNameserverPort);
+  }
+
+  /**
+   * `address_publish_port`, else 16543.
+   *
+   * @returns the port
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).addressPublishPort(); // 16543
+   * ```
+   */
+  addressPublishPort(): number {
+    return this.#int("address_publish_port", DEFAULTS.addressPublishPort);
+  }
+
+  /**
+   * `broadcast_port` (UDP multicast port and TCP direct-registration port), else 21200.
+   *
+   * @returns the port
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).broadcastPort(); // 21200
+   * ```
+   */
+  broadcastPort(): number {
+    return this.#int("broadcast_port", DEFAULTS.broadcastPort);
+  }
+
+  /**
+   * `mc_group`, else legacy `PYTROLL_MC_GROUP`, else `225.0.0.212`.
+   *
+   * @returns the group address
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: { PYTROLL_MC_GROUP: "226.0.0.13" } }).mcGroup(); // "226.0.0.13"
+   * ```
+   */
+  mcGroup(): string {
+    const legacy = this.envVar("PYTROLL_MC_GROUP");
+    return String(this.get("mc_group", legacy ?? DEFAULTS.mcGroup));
+  }
+
+  /**
+   * Multicast TTL: legacy `PYTROLL_MC_TTL`, else 31 (posttroll has no config key for it).
+   *
+   * @returns the TTL
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).mcTtl(); // 31
+   * ```
+   */
+  mcTtl(): number {
+    const v = this.envVar("PYTROLL_MC_TTL");
+    return v === undefined ? DEFAULTS.mcTtl : toInt(v, "PYTROLL_MC_TTL");
+  }
+
+  /**
+   * `multicast_interface` (IPv4 address of the interface for sending and joining), if set.
+   *
+   * @returns the address or undefined
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } }).multicastInterface();
+   * ```
+   */
+  multicastInterface(): string | undefined {
+    const v = this.get("multicast_interface", undefined);
+    return v === undefined || v === null ? undefined : String(v);
+  }
+
+  /**
+   * `pub_min_port`, else 49152.
+   *
+   * @returns the lowest port for random publisher ports
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).pubMinPort(); // 49152
+   * ```
+   */
+  pubMinPort(): number {
+    return this.#int("pub_min_port", DEFAULTS.pubMinPort);
+  }
+
+  /**
+   * `pub_max_port` (exclusive), else 65536.
+   *
+   * @returns the port bound (exclusive)
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).pubMaxPort(); // 65536
+   * ```
+   */
+  pubMaxPort(): number {
+    return this.#int("pub_max_port", DEFAULTS.pubMaxPort);
+  }
+
+  /**
+   * `tcp_keepalive`, `tcp_keepalive_cnt`, `tcp_keepalive_idle`, `tcp_keepalive_intvl` (values
+   * that are missing or `None` are left out, as posttroll does).
+   *
+   * @returns the keepalive settings
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: { POSTTROLL_TCP_KEEPALIVE: "1" } }).tcpKeepalive(); // { keepalive: 1 }
+   * ```
+   */
+  tcpKeepalive(): TcpKeepaliveConfig {
+    const out: TcpKeepaliveConfig = {};
+    const pairs: Array<[keyof TcpKeepaliveConfig, string]> = [
+      ["keepalive", "tcp_keepalive"],
+      ["count", "tcp_keepalive_cnt"],
+      ["idle", "tcp_keepalive_idle"],
+      ["interval", "tcp_keepalive_intvl"],
+    ];
+    for (const [field, key] of pairs) {
+      const v = this.get(key, null);
+      if (v === null || v === undefined) continue;
+      out[field] = toInt(v, key);
+    }
+    return out;
+  }
+
+  /**
+   * `authorized_client_addresses`: hosts allowed to connect to server sockets (empty: all).
+   *
+   * @returns the list
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: { POSTTROLL_AUTHORIZED_CLIENT_ADDRESSES: "['127.0.0.1']" } })
+   *   .authorizedClientAddresses(); // ["127.0.0.1"]
+   * ```
+   */
+  authorizedClientAddresses(): string[] {
+    const v = this.get("authorized_client_addresses", null);
+    if (v === null || v === undefined || v === "") return [];
+    if (typeof v === "string") return [v];
+    if (Array.isArray(v) || v instanceof Set) return [...v].map(String);
+    throw new ConfigError("authorized_client_addresses must be a list of hosts", {
+      key: "authorized_client_addresses",
+    });
+  }
+
+  /**
+   * A path setting of the secure backend (`server_secret_key_file`,
+   * `clients_public_keys_directory`, `client_secret_key_file`, `server_public_key_file`).
+   *
+   * @param key one of the four keys
+   * @returns the path, or undefined when not configured
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).keyFile("server_secret_key_file"); // undefined
+   * ```
+   */
+  keyFile(
+    key:
+      | "server_secret_key_file"
+      | "clients_public_keys_directory"
+      | "client_secret_key_file"
+      | "server_public_key_file",
+  ): string | undefined {
+    const v = this.get(key, null);
+    return v === null || v === undefined ? undefined : String(v);
+  }
+}
+
+/**
+ * The shared configuration (posttroll's `posttroll.config`), read lazily from the process
+ * environment and config files on first use. Library objects use it unless given their own.
+ *
+ * @example
+ * ```ts
+ * import { config } from "./config.ts";
+ * using _ = config.set({ backend: "unsecure_zmq" });
+ * ```
+ */
+export const config: PosttrollConfig = new PosttrollConfig();
