@@ -1,0 +1,111 @@
+/**
+ * Typed errors of the hop-client layer (message format and credentials). Messages never contain a
+ * password.
+ *
+ * @module
+ */
+
+/** Base class of every hop-layer error. */
+export class HopError extends Error {
+  /**
+   * @param message what went wrong
+   * @param options `cause`
+   * @example
+   * ```ts
+   * import { HopError } from "./errors.ts";
+   * new HopError("bad").name; // "HopError"
+   * ```
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "HopError";
+  }
+}
+
+/** Why a credential file was refused. */
+export type CredentialFileProblem = "not-found" | "unsafe-permissions" | "malformed";
+
+/**
+ * A credential file (hop `auth.toml`, `config.toml` or `.netrc`) is missing, has unsafe
+ * permissions or cannot be interpreted.
+ */
+export class CredentialFileError extends HopError {
+  /** The file concerned. */
+  readonly path: string;
+  /** What is wrong with it. */
+  readonly problem: CredentialFileProblem;
+  /**
+   * @param message description (never the file's secrets)
+   * @param path the file
+   * @param problem the kind of problem
+   * @param options `cause`
+   * @example
+   * ```ts
+   * import { CredentialFileError } from "./errors.ts";
+   * const e = new CredentialFileError("missing", "/x/auth.toml", "not-found");
+   * e.problem; // "not-found"
+   * ```
+   */
+  constructor(
+    message: string,
+    path: string,
+    problem: CredentialFileProblem,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "CredentialFileError";
+    this.path = path;
+    this.problem = problem;
+  }
+}
+
+/** No usable credential, or the broker refused the credential (wrong username or password). */
+export class AuthError extends HopError {
+  /**
+   * @param message description (never the password)
+   * @param options `cause`
+   * @example
+   * ```ts
+   * import { AuthError } from "./errors.ts";
+   * new AuthError("refused").name; // "AuthError"
+   * ```
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuthError";
+  }
+}
+
+/** Several credentials match a host equally well (hop's `AmbiguousCredentialError`). */
+export class AmbiguousCredentialError extends AuthError {
+  /**
+   * @param message the list of matching usernames and hosts
+   * @param options `cause`
+   * @example
+   * ```ts
+   * import { AmbiguousCredentialError } from "./errors.ts";
+   * new AmbiguousCredentialError("two matches") instanceof Error; // true
+   * ```
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AmbiguousCredentialError";
+  }
+}
+
+/** A Kafka record could not be decoded as a hop message of the format it claims. */
+export class HopFormatError extends HopError {
+  /**
+   * @param message description
+   * @param options `cause`
+   * @example
+   * ```ts
+   * import { HopFormatError } from "./errors.ts";
+   * new HopFormatError("not JSON").name; // "HopFormatError"
+   * ```
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "HopFormatError";
+  }
+}

@@ -1,0 +1,509 @@
+/**
+ * hop-client's message models and its Kafka wire format (hop-client 0.13): what a hop producer puts
+ * in a record's value and headers, and how a hop consumer turns a record back into a model.
+ * Pure functions, no I/O.
+ *
+ * Producer headers, after any user headers, in hop's order: `_id` (16 raw bytes of a random UUID),
+ * `_sender` (the username, only when authenticated), `_test` (`true`, only for test messages),
+ * `_format` (the model's format name).
+ *
+ * @module
+ */
+import { pyJsonDumps } from "./pyjson.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: true });
+
+/** A Kafka record header as hop writes it: a name and raw bytes. */
+export type HopHeader = [name: string, value: Uint8Array];
+
+/** What a model serialises to. */
+export interface SerializedModel {
+  /** hop's format name (the `_format` header). */
+  format: string;
+  /** The record value. */
+  content: Uint8Array;
+}
+
+/** Common shape of every hop message model. */
+export interface HopModel {
+  /** hop's format name. */
+  readonly format: string;
+  /** Encodes the model for the wire. */
+  serialize(): SerializedModel;
+}
+
+/**
+ * hop's `JSONBlob` (`_format: json`): any JSON value; the value is `json.dumps(content)`.
+ * A string alert (what GraceDB and igwn-alert publish) is a JSONBlob whose content is the string.
+ */
+export class JSONBlob implements HopModel {
+  /** Always `"json"`. */
+  readonly format = "json";
+  /** The JSON value (a string for igwn-alert alerts). */
+  readonly content: unknown;
+  /**
+   * @param content any JSON value
+   * @example
+   * ```ts
+   * import { JSONBlob } from "./models.ts";
+   * new TextDecoder().decode(new JSONBlob("hi").serialize().content); // '"hi"'
+   * ```
+   */
+  constructor(content: unknown) {
+    this.content = content;
+  }
+  /** @returns `json.dumps(content)` as UTF-8 */
+  serialize(): SerializedModel {
+    return { format: this.format, content: enc.encode(pyJsonDumps(this.content)) };
+  }
+}
+
+/** hop's `Blob` (`_format: blob`): opaque bytes. */
+export class Blob implements HopModel {
+  /** Always `"blob"`. */
+  readonly format = "blob";
+  /** The bytes. */
+  readonly content: Uint8Array;
+  /**
+   * @param content the bytes
+   * @example
+   * ```ts
+   * import { Blob } from "./models.ts";
+   * new Blob(new Uint8Array([1, 2])).serialize().format; // "blob"
+   * ```
+   */
+  constructor(content: Uint8Array) {
+    this.content = content;
+  }
+  /** @returns the bytes unchanged */
+  serialize(): SerializedModel {
+    return { format: this.format, content: this.content };
+  }
+}
+
+/** hop's `VOEvent` (`_format: voevent`): the original XML document (not parsed here). */
+export class VOEvent implements HopModel {
+  /** Always `"voevent"`. */
+  readonly format = "voevent";
+  /** The XML bytes. */
+  readonly raw: Uint8Array;
+  /** Fields of a legacy JSON-encoded VOEvent (hop < 0.6), when the record was one. */
+  readonly fields?: Record<string, unknown>;
+  /**
+   * @param raw the XML document
+   * @param fields legacy JSON fields
+   * @example
+   * ```ts
+   * import { VOEvent } from "./models.ts";
+   * new VOEvent("<voe:VOEvent/>").xml; // "<voe:VOEvent/>"
+   * ```
+   */
+  constructor(raw: Uint8Array | string, fields?: Record<string, unknown>) {
+    this.raw = typeof raw === "string" ? enc.encode(raw) : raw;
+    this.fields = fields;
+  }
+  /** The XML as text. @returns the decoded document */
+  get xml(): string {
+    return new TextDecoder().decode(this.raw);
+  }
+  /** @returns the XML unchanged */
+  serialize(): SerializedModel {
+    return { format: this.format, content: this.raw };
+  }
+}
+
+/** hop's `GCNCircular` (`_format: circular`): JSON `{"header": {...}, "body": "..."}`. */
+export class GCNCircular implements HopModel {
+  /** Always `"circular"`. */
+  readonly format = "circular";
+  /** Header fields (lower-case names). */
+  readonly header: Record<string, string>;
+  /** The circular's text. */
+  readonly body: string;
+  /**
+   * @param header header fields
+   * @param body text
+   * @example
+   * ```ts
+   * import { GCNCircular } from "./models.ts";
+   * new GCNCircular({ title: "T" }, "text").serialize().format; // "circular"
+   * ```
+   */
+  constructor(header: Record<string, string>, body: string) {
+    this.header = header;
+    this.body = body;
+  }
+  /** @returns `json.dumps({"header": ..., "body": ...})` */
+  serialize(): SerializedModel {
+    return {
+      format: this.format,
+      content: enc.encode(pyJsonDumps({ header: this.header, body: this.body })),
+    };
+  }
+}
+
+/** hop's `GCNTextNotice` (`_format: gcntextnotice`): plain text with `KEY: value` lines. */
+export class GCNTextNotice implements HopModel {
+  /** Always `"gcntextnotice"`. */
+  readonly format = "gcntextnotice";
+  /** The original text. */
+  readonly raw: Uint8Array;
+  /** Parsed fields, keys lower-cased, continuation lines joined with `\n` (as hop does). */
+  readonly fields: Record<string, string>;
+  /**
+   * @param raw the notice text
+   * @example
+   * ```ts
+   * import { GCNTextNotice } from "./models.ts";
+   * new GCNTextNotice("TITLE: GCN\nTRIGGER_NUM: 7").fields["trigger_num"]; // "7"
+   * ```
+   */
+  constructor(raw: Uint8Array | string) {
+    this.raw = typeof raw === "string" ? enc.encode(raw) : raw;
+    const fields: Record<string, string> = {};
+    let last: string | undefined;
+    for (const line of new TextDecoder().decode(this.raw).trim().split(/\r\n|\r|\n/)) {
+      const m = /^([^:]*): *(.*)/.exec(line);
+      if (!m) {
+        if (last !== undefined) fields[last] += "\n" + line.trimStart();
+        continue;
+      }
+      last = m[1].trim().toLowerCase();
+      const value = m[2].trim();
+      fields[last] = last in fields ? fields[last] + "\n" + value : value;
+    }
+    this.fields = fields;
+  }
+  /** @returns the text unchanged */
+  serialize(): SerializedModel {
+    return { format: this.format, content: this.raw };
+  }
+}
+
+/** hop's `AvroBlob` (`_format: avro`): an Avro object container file, kept as raw bytes here. */
+export class AvroBlob implements HopModel {
+  /** Always `"avro"`. */
+  readonly format = "avro";
+  /** The Avro container bytes. */
+  readonly raw: Uint8Array;
+  /**
+   * @param raw the Avro object container file
+   * @example
+   * ```ts
+   * import { AvroBlob } from "./models.ts";
+   * new AvroBlob(new Uint8Array([0x4f, 0x62, 0x6a, 1])).format; // "avro"
+   * ```
+   */
+  constructor(raw: Uint8Array) {
+    this.raw = raw;
+  }
+  /** @returns the bytes unchanged */
+  serialize(): SerializedModel {
+    return { format: this.format, content: this.raw };
+  }
+}
+
+/** hop's `ExternalMessage` (`_format: external`): JSON `{"url": ...}` for offloaded messages. */
+export class ExternalMessage implements HopModel {
+  /** Always `"external"`. */
+  readonly format = "external";
+  /** Where the real message is stored. */
+  readonly url: string;
+  /**
+   * @param url the offload URL
+   * @example
+   * ```ts
+   * import { ExternalMessage } from "./models.ts";
+   * new ExternalMessage("https://x/msg/1").url; // "https://x/msg/1"
+   * ```
+   */
+  constructor(url: string) {
+    this.url = url;
+  }
+  /** @returns `json.dumps({"url": url})` */
+  serialize(): SerializedModel {
+    return { format: this.format, content: enc.encode(pyJsonDumps({ url: this.url })) };
+  }
+}
+
+/** Every model the wire format knows. */
+export type AnyHopModel =
+  | JSONBlob
+  | Blob
+  | VOEvent
+  | GCNCircular
+  | GCNTextNotice
+  | AvroBlob
+  | ExternalMessage;
+
+/** The format names hop knows (lower case, as in `_format`). */
+export const KNOWN_FORMATS: readonly string[] = [
+  "voevent",
+  "gcntextnotice",
+  "circular",
+  "blob",
+  "json",
+  "avro",
+  "external",
+];
+
+/** Options of {@linkcode pack}. */
+export interface PackOptions {
+  /** User headers, written first (a mapping or a list of pairs). */
+  headers?: Record<string, string | Uint8Array> | Array<[string, string | Uint8Array]>;
+  /** Mark as a test message (`_test: true`). @default false */
+  test?: boolean;
+  /** Username of the authenticated sender (`_sender`); none when unauthenticated. */
+  sender?: string;
+  /** The 16-byte message id; a random UUID v4 when absent. */
+  id?: Uint8Array;
+}
+
+/** A packed hop record: the Kafka value and headers. */
+export interface PackedMessage {
+  /** Record value. */
+  value: Uint8Array;
+  /** Record headers in hop's order. */
+  headers: HopHeader[];
+}
+
+function uuid4Bytes(): Uint8Array {
+  const hex = crypto.randomUUID().replaceAll("-", "");
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function isModel(m: unknown): m is HopModel {
+  return typeof m === "object" && m !== null &&
+    typeof (m as HopModel).serialize === "function" && typeof (m as HopModel).format === "string";
+}
+
+/**
+ * Packs a message like hop's `Producer.pack`: a model serialises itself; any other JSON value is
+ * sent as a JSONBlob; raw bytes as a Blob.
+ *
+ * @param message a model, a JSON value (a string alert stays a string), or bytes
+ * @param options headers, test flag, sender
+ * @returns the record value and headers
+ * @example
+ * ```ts
+ * import { pack } from "./models.ts";
+ * const { value, headers } = pack('{"uid": "S1"}', { sender: "alice" });
+ * headers.map(([k]) => k); // ["_id", "_sender", "_format"]
+ * new TextDecoder().decode(value); // '"{\\"uid\\": \\"S1\\"}"'
+ * ```
+ */
+export function pack(message: unknown, options: PackOptions = {}): PackedMessage {
+  const headers: HopHeader[] = [];
+  const user = options.headers;
+  if (user) {
+    const pairs = Array.isArray(user) ? user : Object.entries(user);
+    for (const [k, v] of pairs) headers.push([k, typeof v === "string" ? enc.encode(v) : v]);
+  }
+  headers.push(["_id", options.id ?? uuid4Bytes()]);
+  if (options.sender !== undefined) headers.push(["_sender", enc.encode(options.sender)]);
+  if (options.test) headers.push(["_test", enc.encode("true")]);
+  let model: HopModel;
+  if (isModel(message)) model = message;
+  else if (message instanceof Uint8Array) model = new Blob(message);
+  else model = new JSONBlob(message);
+  const s = model.serialize();
+  headers.push(["_format", enc.encode(s.format)]);
+  return { value: s.content, headers };
+}
+
+/** A record as the consumer sees it: value and headers (kafkajs gives headers as a mapping). */
+export interface RawRecord {
+  /** Record value (null for a tombstone). */
+  value: Uint8Array | null;
+  /** Headers as a list of pairs, or kafkajs's mapping (repeated names as arrays). */
+  headers?:
+    | HopHeader[]
+    | Record<string, Uint8Array | string | Array<Uint8Array | string> | undefined>;
+}
+
+/** A warning produced while decoding (hop logs these). */
+export type DecodeWarning = (message: string) => void;
+
+/**
+ * Normalises record headers into a list of `[name, bytes]` pairs.
+ *
+ * @param headers list of pairs or a kafkajs mapping
+ * @returns the pairs in order
+ * @example
+ * ```ts
+ * import { headerList } from "./models.ts";
+ * headerList({ _format: "json" })[0][0]; // "_format"
+ * ```
+ */
+export function headerList(headers: RawRecord["headers"]): HopHeader[] {
+  if (!headers) return [];
+  if (Array.isArray(headers)) return headers;
+  const out: HopHeader[] = [];
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) {
+      out.push([k, typeof one === "string" ? enc.encode(one) : one]);
+    }
+  }
+  return out;
+}
+
+/**
+ * True when the record carries a `_test` header (hop's `Consumer.is_test`); listeners skip these.
+ *
+ * @param record the record
+ * @returns whether it is a test message
+ * @example
+ * ```ts
+ * import { isTest, pack } from "./models.ts";
+ * isTest(pack("x", { test: true })); // true
+ * ```
+ */
+export function isTest(record: RawRecord): boolean {
+  return headerList(record.headers).some(([k]) => k === "_test");
+}
+
+function fromFormat(
+  data: Uint8Array,
+  format: string,
+  warn: DecodeWarning,
+): AnyHopModel {
+  const name = format.toUpperCase();
+  switch (name) {
+    case "JSON":
+      return new JSONBlob(JSON.parse(dec.decode(data)));
+    case "BLOB":
+      return new Blob(data);
+    case "VOEVENT":
+      return new VOEvent(data);
+    case "GCNTEXTNOTICE":
+      return new GCNTextNotice(data);
+    case "AVRO":
+      return new AvroBlob(data);
+    case "CIRCULAR": {
+      const o = JSON.parse(dec.decode(data));
+      return new GCNCircular(o.header, o.body);
+    }
+    case "EXTERNAL":
+      return new ExternalMessage(JSON.parse(dec.decode(data)).url);
+  }
+  warn(`Message format ${name} not recognized; returning a Blob`);
+  return new Blob(data);
+}
+
+function fromLegacy(content: unknown, format: string, warn: DecodeWarning): AnyHopModel {
+  const name = format.toUpperCase();
+  const c = (content ?? {}) as Record<string, unknown>;
+  switch (name) {
+    case "JSON":
+      return new JSONBlob(c.content);
+    case "BLOB":
+      return new Blob(c.content as Uint8Array);
+    case "CIRCULAR":
+      return new GCNCircular(c.header as Record<string, string>, c.body as string);
+    case "EXTERNAL":
+      return new ExternalMessage(c.url as string);
+    case "VOEVENT":
+      return new VOEvent(new Uint8Array(), c);
+    case "GCNTEXTNOTICE":
+      return new GCNTextNotice(String(c.raw ?? ""));
+    case "AVRO":
+      return new AvroBlob(new Uint8Array());
+  }
+  warn(`Message format ${name} not recognized; returning a Blob`);
+  return new Blob(enc.encode(pyJsonDumps(content)));
+}
+
+/**
+ * Decodes a record like hop's `Deserializer.deserialize`:
+ * - a `_format` header selects the model (case-insensitive); an unknown name gives a warning and
+ *   a Blob of the raw bytes;
+ * - without a `_format` header (hop < 0.6): UTF-8 JSON; a mapping with `format` and `content` is
+ *   the legacy wrapper (`"blob"` was the old label for JSON); other valid JSON is a JSONBlob;
+ *   anything else is a Blob of the raw bytes.
+ *
+ * Where hop would raise (a `_format: json` record that is not JSON), this warns and returns a Blob.
+ *
+ * @param record the Kafka record
+ * @param warn receives hop's warnings
+ * @returns the model
+ * @example
+ * ```ts
+ * import { JSONBlob, pack, unpack } from "./models.ts";
+ * const m = unpack(pack('{"uid": "S1"}'));
+ * m instanceof JSONBlob && m.content; // '{"uid": "S1"}'
+ * ```
+ */
+export function unpack(record: RawRecord, warn: DecodeWarning = () => {}): AnyHopModel {
+  const value = record.value ?? new Uint8Array();
+  const fmt = headerList(record.headers).find(([k]) => k === "_format");
+  if (fmt) {
+    const format = dec.decode(fmt[1]);
+    try {
+      return fromFormat(value, format, warn);
+    } catch (e) {
+      warn(
+        `Message labelled ${format} could not be decoded (${(e as Error).message}); ` +
+          "returning a Blob",
+      );
+      return new Blob(value);
+    }
+  }
+  let old: unknown;
+  try {
+    old = JSON.parse(dec.decode(value));
+  } catch {
+    return new Blob(value);
+  }
+  if (
+    typeof old === "object" && old !== null && !Array.isArray(old) && "format" in old &&
+    "content" in old
+  ) {
+    const o = old as { format: unknown; content: unknown };
+    if (o.format === "blob") return new JSONBlob(o.content);
+    return fromLegacy(o.content, String(o.format), warn);
+  }
+  return new JSONBlob(old);
+}
+
+/** hop's per-record metadata headers, decoded. */
+export interface HopHeaderInfo {
+  /** `_id` as a UUID string, when present and 16 bytes long. */
+  id?: string;
+  /** `_sender`, when present. */
+  sender?: string;
+  /** Whether `_test` is present. */
+  test: boolean;
+  /** `_format`, when present. */
+  format?: string;
+}
+
+/**
+ * Reads hop's own headers (`_id`, `_sender`, `_test`, `_format`) from a record.
+ *
+ * @param record the record
+ * @returns the decoded header values
+ * @example
+ * ```ts
+ * import { hopHeaders, pack } from "./models.ts";
+ * hopHeaders(pack("x", { sender: "bob" })).sender; // "bob"
+ * ```
+ */
+export function hopHeaders(record: RawRecord): HopHeaderInfo {
+  const info: HopHeaderInfo = { test: false };
+  const td = new TextDecoder();
+  for (const [k, v] of headerList(record.headers)) {
+    if (k === "_id" && v.length === 16) {
+      const h = Array.from(v, (b) => b.toString(16).padStart(2, "0")).join("");
+      info.id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${
+        h.slice(20)
+      }`;
+    } else if (k === "_sender") info.sender = td.decode(v);
+    else if (k === "_test") info.test = true;
+    else if (k === "_format") info.format = td.decode(v);
+  }
+  return info;
+}
