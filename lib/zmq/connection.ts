@@ -1,0 +1,369 @@
+/**
+ * One ZMTP connection over a Deno stream (TCP or Unix socket): greeting, mechanism handshake,
+ * frame reading into one growing buffer, coalesced writes, commands and heartbeats. The socket
+ * types sit above it through {@linkcode ConnectionHandler}.
+ *
+ * @module
+ */
+import { buildPing, parseCommand } from "./command.ts";
+import { ZmqClosedError, ZmqProtocolError } from "./errors.ts";
+import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, OutBuffer } from "./frame.ts";
+import { buildGreeting, GREETING_SIZE, parseGreeting } from "./greeting.ts";
+import {
+  type HandshakeContext,
+  HandshakeError,
+  type HandshakeIO,
+  type HandshakeResult,
+  type MessageCodec,
+} from "./mechanism.ts";
+import type { PeerInfo } from "./types.ts";
+
+/** Callbacks from a connection to the socket that owns it. */
+export interface ConnectionHandler {
+  /** Handshake done; the connection may carry messages. */
+  onReady(c: Connection): void;
+  /** A complete message arrived. */
+  onMessage(c: Connection, frames: Uint8Array[]): void;
+  /** SUBSCRIBE (on=true) or CANCEL command arrived. */
+  onSubscription(c: Connection, topic: Uint8Array, on: boolean): void;
+  /** Resolves when the socket can take more input (receive high-water mark), or null at once. */
+  backpressure(): Promise<void> | null;
+}
+
+/** How to run a connection. */
+export interface ConnectionOptions {
+  /** Endpoint string, for events. */
+  endpoint: string;
+  /** Our socket type. */
+  socketType: string;
+  /** Mechanism name for the greeting. */
+  mechanism: "NULL" | "CURVE";
+  /** Handshake role. */
+  asServer: boolean;
+  /** Peer address ("" for ipc). */
+  peerAddress: string;
+  /** The mechanism's handshake. */
+  handshake: (io: HandshakeIO, ctx: HandshakeContext) => Promise<HandshakeResult>;
+  /** Authorization hook (server). */
+  authorize?: (peer: PeerInfo) => boolean | Promise<boolean>;
+  /** ms for the whole handshake. */
+  handshakeTimeout: number;
+  /** ms between PINGs, 0 = off. */
+  heartbeatInterval: number;
+  /** ms of silence tolerated after a PING. */
+  heartbeatTimeout: number;
+  /** Messages queued per peer before `writable` turns false. */
+  sendHighWaterMark: number;
+}
+
+/** Outcome of {@linkcode Connection.run}. */
+export interface ConnectionOutcome {
+  /** True when the handshake completed (the connection was usable). */
+  ready: boolean;
+  /** Why it ended. */
+  error?: Error;
+  /** Handshake failure reason, when not ready. */
+  handshakeError?: HandshakeError | Error;
+}
+
+/**
+ * A ZMTP connection; `run()` drives it until it ends.
+ *
+ * @example
+ * ```ts ignore
+ * const c = new Connection(conn, options, handler);
+ * const outcome = await c.run();
+ * ```
+ */
+export class Connection {
+  readonly #conn: Deno.Conn;
+  readonly #opts: ConnectionOptions;
+  readonly #h: ConnectionHandler;
+  readonly #dec = new FrameDecoder();
+  #out = new OutBuffer();
+  #spare = new OutBuffer();
+  #unflushed = 0;
+  #writing: Promise<void> | null = null;
+  #drainWaiters: Array<() => void> = [];
+  #codec: MessageCodec | undefined;
+  #closed = false;
+  #closeError: Error | undefined;
+  #hbTimer: ReturnType<typeof setInterval> | undefined;
+  #lastRecv = Date.now();
+  #parts: Uint8Array[] = [];
+  /** Messages queued and not yet written. */
+  queued = 0;
+  /** Peer ZMTP minor version (0 = ZMTP 3.0). */
+  peerMinor = 1;
+  /** Peer info once ready. */
+  peer: PeerInfo | undefined;
+  /** Peer socket type once ready. */
+  peerSocketType = "";
+  /** Socket-private state (subscriptions of a PUB peer, ...). */
+  state: unknown;
+
+  /**
+   * @param conn the stream
+   * @param opts options
+   * @param handler socket callbacks
+   */
+  constructor(conn: Deno.Conn, opts: ConnectionOptions, handler: ConnectionHandler) {
+    this.#conn = conn;
+    this.#opts = opts;
+    this.#h = handler;
+  }
+
+  /** Endpoint this connection belongs to. */
+  get endpoint(): string {
+    return this.#opts.endpoint;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** True while fewer than sendHighWaterMark messages are queued. */
+  get writable(): boolean {
+    return this.queued < this.#opts.sendHighWaterMark;
+  }
+
+  async #fill(): Promise<void> {
+    const n = await this.#conn.read(this.#dec.writable());
+    if (n === null) throw new ZmqClosedError("peer closed the connection");
+    this.#dec.commit(n);
+    this.#lastRecv = Date.now();
+  }
+
+  /** Drives greeting, handshake and the read loop; resolves when the connection is gone. */
+  async run(): Promise<ConnectionOutcome> {
+    const o = this.#opts;
+    let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(
+      () => this.close(new ZmqProtocolError("handshake timed out")),
+      o.handshakeTimeout,
+    );
+    let result: HandshakeResult;
+    try {
+      this.#out.raw(buildGreeting(o.mechanism, o.asServer && o.mechanism !== "NULL"));
+      this.#kick();
+      let g: Uint8Array | null;
+      while ((g = this.#dec.take(GREETING_SIZE)) === null) await this.#fill();
+      const greeting = parseGreeting(g);
+      if (greeting.mechanism !== o.mechanism) {
+        throw new HandshakeError(
+          `security mechanism mismatch: we use ${o.mechanism}, peer uses ${greeting.mechanism}`,
+        );
+      }
+      this.peerMinor = greeting.major > 3 ? 1 : greeting.minor;
+      const io: HandshakeIO = {
+        readCommand: async () => {
+          while (true) {
+            if (this.#dec.next()) {
+              if (!(this.#dec.flags & FLAG_COMMAND)) {
+                throw new ZmqProtocolError("expected a command frame during the handshake");
+              }
+              return this.#dec.body;
+            }
+            await this.#fill();
+          }
+        },
+        writeCommand: (body) => {
+          this.#out.frame(body, FLAG_COMMAND);
+          this.#kick();
+          return Promise.resolve();
+        },
+      };
+      result = await o.handshake(io, {
+        socketType: o.socketType,
+        asServer: o.asServer,
+        peerAddress: o.peerAddress,
+        authorize: o.authorize,
+      });
+      clearTimeout(timer);
+      timer = undefined;
+      if (this.#closed) throw this.#closeError ?? new ZmqClosedError();
+    } catch (e) {
+      clearTimeout(timer);
+      const err = this.#closeError ?? (e as Error);
+      // let an ERROR command reach the peer before closing
+      if (!this.#closed && this.#writing) await this.#writing;
+      this.close(err);
+      await this.#writing;
+      return { ready: false, handshakeError: err, error: err };
+    }
+    this.#codec = result.codec;
+    this.peer = result.peer;
+    this.peerSocketType = result.peerSocketType;
+    if (o.heartbeatInterval > 0) this.#startHeartbeat();
+    this.#h.onReady(this);
+    try {
+      await this.#readLoop();
+    } catch (e) {
+      this.close(e as Error);
+    }
+    this.close();
+    await this.#writing;
+    return { ready: true, error: this.#closeError };
+  }
+
+  #startHeartbeat(): void {
+    const ivl = this.#opts.heartbeatInterval;
+    const timeout = this.#opts.heartbeatTimeout || ivl;
+    const ttl = Math.min(0xffff, Math.round(timeout / 100));
+    this.#hbTimer = setInterval(() => {
+      if (Date.now() - this.#lastRecv > ivl + timeout) {
+        this.close(new ZmqProtocolError("heartbeat timed out"));
+        return;
+      }
+      this.sendCommand(buildPing("PING", ttl));
+    }, ivl);
+  }
+
+  async #readLoop(): Promise<void> {
+    const dec = this.#dec;
+    while (!this.#closed) {
+      while (dec.next()) {
+        let flags = dec.flags;
+        let body = dec.body;
+        if (this.#codec) {
+          if (body.length >= 8 && body[0] === 7 && body[1] === 0x4d /* M */) {
+            const d = this.#codec.decode(body); // MESSAGE
+            body = d.body;
+            flags = (d.flags & 1 ? FLAG_MORE : 0) | (d.flags & 2 ? FLAG_COMMAND : 0);
+          } else if (flags & FLAG_COMMAND) {
+            this.#command(body);
+            continue;
+          } else {
+            throw new ZmqProtocolError("unencrypted frame on a CURVE connection");
+          }
+        }
+        if (flags & FLAG_COMMAND) {
+          this.#command(body);
+          continue;
+        }
+        this.#parts.push(body);
+        if (!(flags & FLAG_MORE)) {
+          const parts = this.#parts;
+          this.#parts = [];
+          this.#h.onMessage(this, parts);
+        }
+      }
+      const bp = this.#h.backpressure();
+      if (bp) await bp;
+      if (this.#closed) break;
+      await this.#fill();
+    }
+  }
+
+  #command(body: Uint8Array): void {
+    const cmd = parseCommand(body);
+    switch (cmd.name) {
+      case "PING": {
+        const ctx = cmd.data.subarray(2, 18);
+        this.sendCommand(buildPing("PONG", 0, ctx));
+        break;
+      }
+      case "SUBSCRIBE":
+        this.#h.onSubscription(this, cmd.data.slice(), true);
+        break;
+      case "CANCEL":
+        this.#h.onSubscription(this, cmd.data.slice(), false);
+        break;
+      case "ERROR":
+        throw new ZmqProtocolError("peer sent ERROR");
+      default:
+        break; // PONG and unknown commands are ignored
+    }
+  }
+
+  /**
+   * Queues one message (its frames) for writing; never waits.
+   *
+   * @param frames the frames
+   */
+  sendMessage(frames: Uint8Array[]): void {
+    if (this.#closed) return;
+    const last = frames.length - 1;
+    const codec = this.#codec;
+    for (let i = 0; i <= last; i++) {
+      if (codec) this.#out.frame(codec.encode(frames[i], i < last ? 1 : 0), 0);
+      else this.#out.frame(frames[i], i < last ? FLAG_MORE : 0);
+    }
+    this.queued++;
+    this.#unflushed++;
+    if (!this.#writing) this.#kick();
+  }
+
+  /**
+   * Queues a command frame (encrypted under CURVE).
+   *
+   * @param body command body
+   */
+  sendCommand(body: Uint8Array): void {
+    if (this.#closed) return;
+    if (this.#codec) this.#out.frame(this.#codec.encode(body, 2), 0);
+    else this.#out.frame(body, FLAG_COMMAND);
+    if (!this.#writing) this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#writing || this.#closed) return;
+    this.#writing = this.#flush().finally(() => {
+      this.#writing = null;
+      if (this.#out.length > 0 && !this.#closed) this.#kick();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#out.length > 0 && !this.#closed) {
+        const buf = this.#out;
+        this.#out = this.#spare;
+        this.#spare = buf;
+        const msgs = this.#unflushed;
+        this.#unflushed = 0;
+        let off = 0;
+        while (off < buf.length) off += await this.#conn.write(buf.bytes.subarray(off, buf.length));
+        buf.reset();
+        this.queued -= msgs;
+        if (this.#drainWaiters.length) {
+          const w = this.#drainWaiters;
+          this.#drainWaiters = [];
+          for (const f of w) f();
+        }
+      }
+    } catch (e) {
+      this.close(e as Error);
+    }
+  }
+
+  /** Resolves when a write completed (queued may have dropped) or the connection closed. */
+  drained(): Promise<void> {
+    if (this.#closed || this.queued === 0) return Promise.resolve();
+    return new Promise((r) => this.#drainWaiters.push(r));
+  }
+
+  /** Resolves when everything queued was written (or the connection closed). */
+  async flushed(): Promise<void> {
+    while (!this.#closed && (this.#out.length > 0 || this.#writing)) {
+      if (this.#writing) await this.#writing;
+      else this.#kick();
+    }
+  }
+
+  /**
+   * Closes the stream (idempotent); `run()` then resolves.
+   *
+   * @param error why, if it failed
+   */
+  close(error?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeError = error;
+    clearInterval(this.#hbTimer);
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    for (const f of this.#drainWaiters.splice(0)) f();
+  }
+}

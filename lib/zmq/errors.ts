@@ -1,0 +1,88 @@
+/**
+ * Error classes of the ZeroMQ engine.
+ *
+ * @module
+ */
+
+/**
+ * Base class of every error the ZeroMQ engine throws.
+ *
+ * @example
+ * ```ts
+ * import { ZmqError } from "./errors.ts";
+ * const e = new ZmqError("boom");
+ * console.assert(e.name === "ZmqError");
+ * ```
+ */
+export class ZmqError extends Error {
+  /**
+   * @param message what went wrong
+   * @param options `cause` of the failure
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ZmqError";
+  }
+}
+
+/**
+ * A call that the socket's state machine does not allow now (REQ sending twice, REP replying
+ * without a request, ...).
+ *
+ * @example
+ * ```ts
+ * import { ZmqStateError } from "./errors.ts";
+ * console.assert(new ZmqStateError("x") instanceof Error);
+ * ```
+ */
+export class ZmqStateError extends ZmqError {
+  /**
+   * @param message what was expected and what was found
+   * @param options `cause`
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ZmqStateError";
+  }
+}
+
+/**
+ * The socket is closed (or was closed while the call was waiting).
+ *
+ * @example
+ * ```ts
+ * import { ZmqClosedError } from "./errors.ts";
+ * console.assert(new ZmqClosedError().message === "socket is closed");
+ * ```
+ */
+export class ZmqClosedError extends ZmqError {
+  /**
+   * @param message defaults to "socket is closed"
+   * @param options `cause`
+   */
+  constructor(message = "socket is closed", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ZmqClosedError";
+  }
+}
+
+/**
+ * A peer broke the ZMTP or CURVE protocol (bad greeting, malformed frame or command, failed
+ * decryption). The connection is dropped; the socket survives.
+ *
+ * @example
+ * ```ts
+ * import { ZmqProtocolError } from "./errors.ts";
+ * console.assert(new ZmqProtocolError("bad").name === "ZmqProtocolError");
+ * ```
+ */
+export class ZmqProtocolError extends ZmqError {
+  /**
+   * @param message what was expected and what was found
+   * @param options `cause`
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ZmqProtocolError";
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * ZMTP 3.x framing (RFC 37), free of I/O: a frame decoder over one growing read buffer and an
+ * output buffer that frames are appended to and written out in large batches.
+ *
+ * Frame layout: one flags byte (bit 0 MORE, bit 1 LONG, bit 2 COMMAND), then the body size as one
+ * byte (short) or eight bytes big-endian (long), then the body.
+ *
+ * @module
+ */
+import { ZmqProtocolError } from "./errors.ts";
+
+/** Flag bit: more frames of the same message follow. */
+export const FLAG_MORE = 0x01;
+/** Flag bit: the size is 8 bytes (long frame). */
+export const FLAG_LONG = 0x02;
+/** Flag bit: the frame is a command. */
+export const FLAG_COMMAND = 0x04;
+
+const encoder = new TextEncoder();
+
+/**
+ * Converts a frame given as text or bytes to bytes (text as UTF-8).
+ *
+ * @param frame bytes or text
+ * @returns the bytes
+ * @example
+ * ```ts
+ * import { toBytes } from "./frame.ts";
+ * console.assert(toBytes("ab").length === 2);
+ * ```
+ */
+export function toBytes(frame: Uint8Array | string): Uint8Array {
+  return typeof frame === "string" ? encoder.encode(frame) : frame;
+}
+
+/**
+ * Incremental ZMTP frame decoder over one growing buffer. Read bytes straight into
+ * {@linkcode FrameDecoder.writable} and {@linkcode FrameDecoder.commit} them (or
+ * {@linkcode FrameDecoder.push} a chunk), then call {@linkcode FrameDecoder.next} until it returns
+ * false; after each true, {@linkcode FrameDecoder.flags} and {@linkcode FrameDecoder.body} describe
+ * the frame.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, encodeFrame } from "./frame.ts";
+ * const d = new FrameDecoder();
+ * d.push(encodeFrame(new Uint8Array([1, 2, 3]), 0));
+ * console.assert(d.next() && d.body.length === 3);
+ * ```
+ */
+export class FrameDecoder {
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #need = 0;
+  readonly #maxFrame: number;
+  /** Flags byte of the last decoded frame. */
+  flags = 0;
+  /** Body of the last decoded frame (a copy, owned by the caller). */
+  body: Uint8Array = new Uint8Array(0);
+
+  /**
+   * @param options `initialSize` of the buffer (default 64 KiB), `maxFrameSize` above which a
+   *   frame is a protocol error (default 256 MiB)
+   */
+  constructor(options: { initialSize?: number; maxFrameSize?: number } = {}) {
+    this.#buf = new Uint8Array(options.initialSize ?? 65536);
+    this.#maxFrame = options.maxFrameSize ?? 256 * 1024 * 1024;
+  }
+
+  /** Number of bytes buffered and not yet decoded. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * A view of free buffer space to read into, at least `min` bytes (and enough for the frame that
+   * is waiting for its body).
+   *
+   * @param min minimum free bytes wanted
+   * @returns writable view; pass the number of bytes written to {@linkcode FrameDecoder.commit}
+   */
+  writable(min = 16384): Uint8Array {
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    const want = Math.max(min, this.#need - (this.#end - this.#start));
+    if (this.#buf.length - this.#end < want) {
+      const used = this.#end - this.#start;
+      if (this.#buf.length - used >= want && this.#start > 0) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        let size = this.#buf.length * 2;
+        while (size - used < want) size *= 2;
+        const nb = new Uint8Array(size);
+        nb.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = nb;
+      }
+      this.#start = 0;
+      this.#end = used;
+    }
+    return this.#buf.subarray(this.#end);
+  }
+
+  /** Marks `n` bytes written into the last {@linkcode FrameDecoder.writable} view. */
+  commit(n: number): void {
+    this.#end += n;
+  }
+
+  /** Appends a chunk of received bytes. */
+  push(chunk: Uint8Array): void {
+    this.writable(chunk.length).set(chunk);
+    this.commit(chunk.length);
+  }
+
+  /**
+   * Takes exactly `n` raw bytes (greeting), or returns null when fewer are buffered.
+   *
+   * @param n byte count
+   * @returns a copy of the bytes, or null
+   */
+  take(n: number): Uint8Array | null {
+    if (this.#end - this.#start < n) {
+      this.#need = n;
+      return null;
+    }
+    const out = this.#buf.slice(this.#start, this.#start + n);
+    this.#start += n;
+    this.#need = 0;
+    return out;
+  }
+
+  /**
+   * Decodes the next complete frame.
+   *
+   * @returns true when a frame was decoded into `flags`/`body`, false when more bytes are needed
+   * @throws {ZmqProtocolError} on reserved flag bits or an oversized frame
+   */
+  next(): boolean {
+    const avail = this.#end - this.#start;
+    if (avail < 2) return false;
+    const b = this.#buf;
+    const s = this.#start;
+    const flags = b[s];
+    if (flags & 0xf8) {
+      throw new ZmqProtocolError(`invalid frame flags 0x${flags.toString(16)}`);
+    }
+    let size: number;
+    let hdr: number;
+    if (flags & FLAG_LONG) {
+      if (avail < 9) return false;
+      const hi = (b[s + 1] << 24 | b[s + 2] << 16 | b[s + 3] << 8 | b[s + 4]) >>> 0;
+      const lo = (b[s + 5] << 24 | b[s + 6] << 16 | b[s + 7] << 8 | b[s + 8]) >>> 0;
+      size = hi * 0x100000000 + lo;
+      hdr = 9;
+    } else {
+      size = b[s + 1];
+      hdr = 2;
+    }
+    if (size > this.#maxFrame) {
+      throw new ZmqProtocolError(`frame of ${size} bytes exceeds the limit of ${this.#maxFrame}`);
+    }
+    if (avail < hdr + size) {
+      this.#need = hdr + size;
+      return false;
+    }
+    this.#need = 0;
+    this.flags = flags;
+    this.body = b.slice(s + hdr, s + hdr + size);
+    this.#start = s + hdr + size;
+    return true;
+  }
+}
+
+/**
+ * A growing output buffer that ZMTP frames are appended to; the owner writes
+ * `bytes.subarray(0, length)` in one call and then {@linkcode OutBuffer.reset}s it.
+ *
+ * @example
+ * ```ts
+ * import { OutBuffer } from "./frame.ts";
+ * const o = new OutBuffer();
+ * o.frame(new Uint8Array(300), 0);
+ * console.assert(o.length === 309);
+ * ```
+ */
+export class OutBuffer {
+  /** Underlying storage (valid up to `length`). */
+  bytes: Uint8Array;
+  /** Number of bytes in use. */
+  length = 0;
+
+  /** @param initialSize initial capacity in bytes (default 64 KiB) */
+  constructor(initialSize = 65536) {
+    this.bytes = new Uint8Array(initialSize);
+  }
+
+  #reserve(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < this.length + n) size *= 2;
+    const nb = new Uint8Array(size);
+    nb.set(this.bytes.subarray(0, this.length));
+    this.bytes = nb;
+  }
+
+  /**
+   * Appends one frame.
+   *
+   * @param body frame body
+   * @param flags FLAG_MORE and/or FLAG_COMMAND (LONG is set as needed)
+   */
+  frame(body: Uint8Array, flags: number): void {
+    const n = body.length;
+    if (n > 255) {
+      this.#reserve(9 + n);
+      const b = this.bytes;
+      let p = this.length;
+      b[p++] = flags | FLAG_LONG;
+      const hi = Math.floor(n / 0x100000000);
+      b[p++] = hi >>> 24;
+      b[p++] = (hi >>> 16) & 0xff;
+      b[p++] = (hi >>> 8) & 0xff;
+      b[p++] = hi & 0xff;
+      b[p++] = n >>> 24;
+      b[p++] = (n >>> 16) & 0xff;
+      b[p++] = (n >>> 8) & 0xff;
+      b[p++] = n & 0xff;
+      b.set(body, p);
+      this.length = p + n;
+    } else {
+      this.#reserve(2 + n);
+      const b = this.bytes;
+      const p = this.length;
+      b[p] = flags;
+      b[p + 1] = n;
+      if (n > 0) b.set(body, p + 2);
+      this.length = p + 2 + n;
+    }
+  }
+
+  /** Appends raw bytes (greeting). */
+  raw(data: Uint8Array): void {
+    this.#reserve(data.length);
+    this.bytes.set(data, this.length);
+    this.length += data.length;
+  }
+
+  /** Empties the buffer (keeps the capacity). */
+  reset(): void {
+    this.length = 0;
+  }
+}
+
+/**
+ * Encodes one frame into a new array (for tests and one-off commands).
+ *
+ * @param body frame body
+ * @param flags FLAG_MORE and/or FLAG_COMMAND
+ * @returns the encoded frame
+ * @example
+ * ```ts
+ * import { encodeFrame, FLAG_MORE } from "./frame.ts";
+ * console.assert(encodeFrame(new Uint8Array(1), FLAG_MORE)[0] === 1);
+ * ```
+ */
+export function encodeFrame(body: Uint8Array, flags: number): Uint8Array {
+  const o = new OutBuffer(body.length + 9);
+  o.frame(body, flags);
+  return o.bytes.slice(0, o.length);
+}

@@ -1,0 +1,67 @@
+/**
+ * PUB socket: fans each message out to the peers whose subscriptions match its first frame
+ * (filtering on the publisher side) and drops for peers whose queue is at the send high-water
+ * mark, so sending never blocks.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import { ZmqClosedError } from "./errors.ts";
+import { toMultipart, ZmqSocket } from "./socket.ts";
+import { SubscriptionSet } from "./subscriptions.ts";
+import type { Frame, Multipart, SignalOptions } from "./types.ts";
+
+/**
+ * Publisher.
+ *
+ * @example
+ * ```ts
+ * import { PubSocket } from "./pub.ts";
+ * await using pub = new PubSocket();
+ * await pub.bind("tcp://127.0.0.1:0");
+ * await pub.send(["topic", "payload"]); // no subscriber: dropped
+ * ```
+ */
+export class PubSocket extends ZmqSocket {
+  /** ZMTP socket type. */
+  readonly type: string = "PUB";
+  /** Messages dropped because a subscriber's queue was full. */
+  dropped = 0;
+
+  protected override onPeerReady(c: Connection): void {
+    c.state = new SubscriptionSet();
+  }
+
+  protected override onSubscription(c: Connection, topic: Uint8Array, on: boolean): void {
+    const s = c.state as SubscriptionSet;
+    if (on) s.add(topic);
+    else s.remove(topic);
+  }
+
+  protected override onMessage(c: Connection, frames: Multipart): void {
+    // ZMTP 3.0 form: 0x01 + prefix subscribes, 0x00 + prefix cancels
+    const f = frames[0];
+    if (frames.length !== 1 || f.length === 0) return;
+    if (f[0] === 1) this.onSubscription(c, f.subarray(1), true);
+    else if (f[0] === 0) this.onSubscription(c, f.subarray(1), false);
+  }
+
+  /**
+   * Publishes a message to every matching subscriber; never waits.
+   *
+   * @param msg one frame or a list of frames (the first is matched against subscriptions)
+   * @param _opts accepted for symmetry (sending never blocks)
+   * @throws {ZmqClosedError} when closed
+   */
+  send(msg: Frame | Frame[], _opts?: SignalOptions): Promise<void> {
+    if (this.closed) return Promise.reject(new ZmqClosedError());
+    const frames = toMultipart(msg);
+    const topic = frames[0];
+    for (const p of this.peers) {
+      if (!(p.state as SubscriptionSet).matches(topic)) continue;
+      if (p.writable) p.sendMessage(frames);
+      else this.dropped++;
+    }
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * PULL socket: fair-queues messages from all PUSH peers.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import { AsyncQueue } from "./queue.ts";
+import { ZmqSocket } from "./socket.ts";
+import type { Multipart, SignalOptions, SocketOptions } from "./types.ts";
+
+/**
+ * Puller.
+ *
+ * @example
+ * ```ts ignore
+ * import { PullSocket } from "./pull.ts";
+ * await using pull = new PullSocket();
+ * await pull.bind("tcp://127.0.0.1:0");
+ * const [job] = await pull.receive({ signal: AbortSignal.timeout(1000) });
+ * ```
+ */
+export class PullSocket extends ZmqSocket {
+  /** ZMTP socket type. */
+  readonly type: string = "PULL";
+  readonly #queue: AsyncQueue<Multipart>;
+
+  /** @param options socket options */
+  constructor(options: SocketOptions = {}) {
+    super(options);
+    this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000);
+  }
+
+  protected override onMessage(_c: Connection, frames: Multipart): void {
+    this.#queue.push(frames);
+  }
+
+  protected override backpressure(): Promise<void> | null {
+    return this.#queue.full ? this.#queue.space() : null;
+  }
+
+  protected override onClose(): void {
+    this.#queue.close();
+  }
+
+  /**
+   * Receives the next message.
+   *
+   * @param opts `signal` aborts the wait
+   * @returns the frames
+   */
+  receive(opts?: SignalOptions): Promise<Multipart> {
+    return this.#queue.get(opts?.signal);
+  }
+
+  protected override nextForIteration(): Promise<Multipart> {
+    return this.#queue.get();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * PUSH socket: round-robins messages over peers whose queue is below the send high-water mark and
+ * waits when none is available.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import { toMultipart, ZmqSocket } from "./socket.ts";
+import type { Frame, SignalOptions } from "./types.ts";
+
+/**
+ * Pusher.
+ *
+ * @example
+ * ```ts ignore
+ * import { PushSocket } from "./push.ts";
+ * await using push = new PushSocket();
+ * push.connect("tcp://127.0.0.1:5557");
+ * await push.send("job", { signal: AbortSignal.timeout(1000) });
+ * ```
+ */
+export class PushSocket extends ZmqSocket {
+  /** ZMTP socket type. */
+  readonly type: string = "PUSH";
+  #rr = 0;
+
+  #pick(): Connection | undefined {
+    const n = this.peers.length;
+    for (let i = 0; i < n; i++) {
+      const p = this.peers[(this.#rr + i) % n];
+      if (p.writable) {
+        this.#rr = (this.#rr + i + 1) % n;
+        return p;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends a message to the next peer; waits while no peer can take it.
+   *
+   * @param msg one frame or a list of frames
+   * @param opts `signal` aborts the wait
+   */
+  async send(msg: Frame | Frame[], opts?: SignalOptions): Promise<void> {
+    this.assertOpen();
+    const frames = toMultipart(msg);
+    let p: Connection | undefined;
+    while (!(p = this.#pick())) await this.waitWritable(opts?.signal);
+    p.sendMessage(frames);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * A push queue with one consumer side: `get()` waits for an item (abortable), `full` tells producers
+ * to pause, `space()` resolves when they may go on.
+ *
+ * @module
+ */
+import { ZmqClosedError } from "./errors.ts";
+
+/**
+ * Unbounded FIFO with a soft high-water mark used for back-pressure.
+ *
+ * @example
+ * ```ts
+ * import { AsyncQueue } from "./queue.ts";
+ * const q = new AsyncQueue<number>(10);
+ * q.push(1);
+ * console.assert((await q.get()) === 1);
+ * ```
+ */
+export class AsyncQueue<T> {
+  #items: T[] = [];
+  #head = 0;
+  #getters: Array<{ resolve: (v: T) => void; reject: (e: unknown) => void }> = [];
+  #spaceWaiters: Array<() => void> = [];
+  #error: Error | undefined;
+  readonly #hwm: number;
+
+  /** @param hwm soft limit used by {@linkcode AsyncQueue.full} */
+  constructor(hwm: number) {
+    this.#hwm = Math.max(1, hwm);
+  }
+
+  /** Items waiting. */
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** True when producers should pause. */
+  get full(): boolean {
+    return this.length >= this.#hwm;
+  }
+
+  /** Adds an item (hands it straight to a waiting getter if any). */
+  push(item: T): void {
+    if (this.#error) return;
+    const g = this.#getters.shift();
+    if (g) g.resolve(item);
+    else this.#items.push(item);
+  }
+
+  /** Takes an item without waiting, or undefined. */
+  tryGet(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    (this.#items as unknown[])[this.#head] = undefined;
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.#spaceWaiters.length && !this.full) {
+      const w = this.#spaceWaiters;
+      this.#spaceWaiters = [];
+      for (const f of w) f();
+    }
+    return item;
+  }
+
+  /**
+   * Waits for the next item.
+   *
+   * @param signal aborts the wait (rejects with `signal.reason`)
+   * @returns the item
+   */
+  get(signal?: AbortSignal): Promise<T> {
+    if (this.length > 0) return Promise.resolve(this.tryGet() as T);
+    if (this.#error) return Promise.reject(this.#error);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const entry = {
+        resolve: (v: T) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(v);
+        },
+        reject: (e: unknown) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        const i = this.#getters.indexOf(entry);
+        if (i >= 0) this.#getters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#getters.push(entry);
+    });
+  }
+
+  /** Resolves when the queue is below its high-water mark (or closed). */
+  space(): Promise<void> {
+    if (!this.full || this.#error) return Promise.resolve();
+    return new Promise((r) => this.#spaceWaiters.push(r));
+  }
+
+  /** Fails waiting and future getters with `error` (default ZmqClosedError); drops items. */
+  close(error: Error = new ZmqClosedError()): void {
+    if (this.#error) return;
+    this.#error = error;
+    this.#items = [];
+    this.#head = 0;
+    for (const g of this.#getters.splice(0)) g.reject(error);
+    for (const f of this.#spaceWaiters.splice(0)) f();
+  }
+
+  /** Drops every queued item. */
+  clear(): void {
+    this.#items = [];
+    this.#head = 0;
+    for (const f of this.#spaceWaiters.splice(0)) f();
+  }
+}

@@ -1,0 +1,517 @@
+/**
+ * The socket base class: binding (TCP, IPv6, ipc), connecting with reconnection, the connection
+ * set, events, linger and close. Socket types extend it in their own modules.
+ *
+ * @module
+ */
+import type { Connection, ConnectionHandler } from "./connection.ts";
+import { Connection as Conn } from "./connection.ts";
+import { type Endpoint, formatTcp, parseEndpoint } from "./endpoint.ts";
+import { ZmqClosedError, ZmqError } from "./errors.ts";
+import { toBytes } from "./frame.ts";
+import { HandshakeError } from "./mechanism.ts";
+import { selectMechanism } from "./security.ts";
+import type { Frame, Multipart, SignalOptions, SocketEvent, SocketOptions } from "./types.ts";
+
+interface Binding {
+  listener: Deno.Listener;
+  loop: Promise<void>;
+  path?: string;
+  conns: Set<Connection>;
+}
+
+interface Connector {
+  ctl: AbortController;
+  loop: Promise<void>;
+  conn?: Connection;
+}
+
+const MAX_EVENTS = 1000;
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Converts a message given as one frame or a list of frames to bytes.
+ *
+ * @param msg frame or frames
+ * @returns the frames as bytes
+ * @example
+ * ```ts
+ * import { toMultipart } from "./socket.ts";
+ * console.assert(toMultipart(["a", "b"]).length === 2);
+ * ```
+ */
+export function toMultipart(msg: Frame | Frame[]): Multipart {
+  if (Array.isArray(msg)) return msg.map(toBytes);
+  return [toBytes(msg)];
+}
+
+/**
+ * Base class of every socket type. Sockets are async iterables of received messages
+ * (send-only sockets end the iteration at close) and async-disposable.
+ *
+ * @example
+ * ```ts
+ * import { PubSocket } from "./pub.ts";
+ * await using pub = new PubSocket();
+ * const endpoint = await pub.bind("tcp://127.0.0.1:0");
+ * console.assert(endpoint.startsWith("tcp://127.0.0.1:"));
+ * ```
+ */
+export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDisposable {
+  /** ZMTP socket type name, e.g. "PUB". */
+  abstract readonly type: string;
+  /** Effective options. */
+  protected readonly options: Readonly<SocketOptions>;
+  /** Ready connections, in the order they became ready. */
+  protected peers: Connection[] = [];
+  readonly #binds = new Map<string, Binding>();
+  readonly #connects = new Map<string, Connector>();
+  readonly #runs = new Set<Promise<unknown>>();
+  readonly #all = new Set<Connection>();
+  #events: SocketEvent[] = [];
+  #eventWaiters: Array<() => void> = [];
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #closeDone = false;
+  readonly #closedSignal = Promise.withResolvers<void>();
+  #peerWaiters: Array<() => void> = [];
+  readonly #handler: ConnectionHandler;
+
+  /** @param options socket options (see {@linkcode SocketOptions}) */
+  constructor(options: SocketOptions = {}) {
+    this.options = { ...options };
+    this.#handler = {
+      onReady: (c) => {
+        this.peers.push(c);
+        this.emit({ type: "connected", endpoint: c.endpoint, peer: c.peer! });
+        this.onPeerReady(c);
+        for (const f of this.#peerWaiters.splice(0)) f();
+      },
+      onMessage: (c, frames) => this.onMessage(c, frames),
+      onSubscription: (c, topic, on) => this.onSubscription(c, topic, on),
+      backpressure: () => this.backpressure(),
+    };
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- hooks for socket types ----
+  /** A connection completed its handshake. */
+  protected onPeerReady(_c: Connection): void {}
+  /** A ready connection went away. */
+  protected onPeerGone(_c: Connection): void {}
+  /** A message arrived from `c`. */
+  protected onMessage(_c: Connection, _frames: Multipart): void {}
+  /** A SUBSCRIBE/CANCEL command arrived from `c`. */
+  protected onSubscription(_c: Connection, _topic: Uint8Array, _on: boolean): void {}
+  /** Back-pressure for readers: a promise while the receive queue is full. */
+  protected backpressure(): Promise<void> | null {
+    return null;
+  }
+  /** Fail pending receives at close. */
+  protected onClose(): void {}
+
+  /** Throws ZmqClosedError when closed. */
+  protected assertOpen(): void {
+    if (this.#closed) throw new ZmqClosedError();
+  }
+
+  /**
+   * Waits until some peer is ready (any new handshake wakes it).
+   *
+   * @param signal aborts the wait
+   */
+  protected waitPeer(signal?: AbortSignal): Promise<void> {
+    if (this.#closed) return Promise.reject(new ZmqClosedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener("abort", onAbort);
+        if (this.#closed) reject(new ZmqClosedError());
+        else resolve();
+      };
+      const onAbort = () => {
+        const i = this.#peerWaiters.indexOf(wake);
+        if (i >= 0) this.#peerWaiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#peerWaiters.push(wake);
+    });
+  }
+
+  /**
+   * Waits until a peer's queue drains or a new peer arrives.
+   *
+   * @param signal aborts the wait
+   */
+  protected waitWritable(signal?: AbortSignal): Promise<void> {
+    const waits: Promise<void>[] = [this.waitPeer(signal)];
+    for (const p of this.peers) waits.push(p.drained());
+    return Promise.race(waits).then(() => {
+      for (const f of this.#peerWaiters.splice(0)) f();
+    });
+  }
+
+  // ---- events ----
+  /** Records an event (dropping the oldest beyond the buffer). */
+  protected emit(ev: SocketEvent): void {
+    this.#events.push(ev);
+    if (this.#events.length > MAX_EVENTS) this.#events.shift();
+    for (const f of this.#eventWaiters.splice(0)) f();
+  }
+
+  /**
+   * Stream of socket events (listening, connected, disconnected, handshake-failed, closed); one
+   * bounded buffer per socket that drops the oldest events when nobody reads. Ends after "closed".
+   *
+   * @returns async iterable of events
+   * @example
+   * ```ts
+   * import { SubSocket } from "./sub.ts";
+   * const sub = new SubSocket();
+   * await sub.close();
+   * for await (const ev of sub.events()) console.assert(ev.type === "closed");
+   * ```
+   */
+  events(): AsyncIterable<SocketEvent> {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        while (true) {
+          const ev = self.#events.shift();
+          if (ev) {
+            yield ev;
+            if (ev.type === "closed") return;
+            continue;
+          }
+          if (self.#closeDone) return;
+          await new Promise<void>((r) => self.#eventWaiters.push(r));
+        }
+      },
+    };
+  }
+
+  // ---- binding ----
+  /**
+   * Binds to an endpoint and accepts peers in the background.
+   *
+   * @param endpoint "tcp://127.0.0.1:0", "tcp://*:5556", "tcp://[::1]:0", "ipc:///tmp/sock"
+   * @returns the concrete endpoint (with the real port)
+   * @throws {ZmqError} when the address is in use or invalid
+   */
+  bind(endpoint: string): Promise<string> {
+    try {
+      return Promise.resolve(this.#bind(endpoint));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #bind(endpoint: string): string {
+    this.assertOpen();
+    const ep = parseEndpoint(endpoint);
+    let listener: Deno.Listener;
+    let concrete: string;
+    try {
+      if (ep.transport === "tcp") {
+        listener = Deno.listen({ hostname: ep.host, port: ep.port });
+        const a = listener.addr as Deno.NetAddr;
+        concrete = formatTcp(a.hostname, a.port);
+      } else {
+        try {
+          Deno.removeSync(ep.path);
+        } catch { /* no stale file */ }
+        listener = Deno.listen({ transport: "unix", path: ep.path });
+        concrete = `ipc://${ep.path}`;
+      }
+    } catch (e) {
+      throw new ZmqError(`cannot bind ${endpoint}: ${(e as Error).message}`, { cause: e });
+    }
+    const binding: Binding = {
+      listener,
+      loop: Promise.resolve(),
+      path: ep.transport === "ipc" ? ep.path : undefined,
+      conns: new Set(),
+    };
+    binding.loop = this.#acceptLoop(binding, concrete);
+    this.#binds.set(concrete, binding);
+    this.emit({ type: "listening", endpoint: concrete });
+    return concrete;
+  }
+
+  /**
+   * Binds to a random port of `host` in [min, max), like pyzmq's bind_to_random_port.
+   *
+   * @param host "127.0.0.1", "tcp://*", "tcp://[::1]", ...
+   * @param min lowest port @default 49152
+   * @param max one past the highest port @default 65536
+   * @param maxTries attempts before giving up @default 100
+   * @returns the port bound
+   * @throws {ZmqError} when no port could be bound
+   */
+  async bindRandomPort(host: string, min = 49152, max = 65536, maxTries = 100): Promise<number> {
+    const base = host.startsWith("tcp://") ? host : `tcp://${host}`;
+    let last: unknown;
+    for (let i = 0; i < maxTries; i++) {
+      const port = min + Math.floor(Math.random() * (max - min));
+      try {
+        await this.bind(`${base}:${port}`);
+        return port;
+      } catch (e) {
+        last = e;
+        if (this.#closed) throw e;
+      }
+    }
+    throw new ZmqError(`could not bind ${base} to a port in [${min}, ${max})`, { cause: last });
+  }
+
+  async #acceptLoop(b: Binding, endpoint: string): Promise<void> {
+    try {
+      for await (const conn of b.listener) {
+        if (this.#closed) {
+          conn.close();
+          break;
+        }
+        this.#configure(conn);
+        const addr = conn.remoteAddr.transport === "unix" ? "" : (conn.remoteAddr as Deno.NetAddr)
+          .hostname;
+        const p = this.#runConnection(conn, endpoint, true, addr, (c) => b.conns.add(c));
+        p.then((c) => b.conns.delete(c));
+      }
+    } catch { /* listener closed */ }
+  }
+
+  /**
+   * Unbinds an endpoint given as returned by bind() (closing its listener and its connections).
+   *
+   * @param endpoint the concrete endpoint
+   */
+  async unbind(endpoint: string): Promise<void> {
+    const b = this.#binds.get(endpoint);
+    if (!b) throw new ZmqError(`not bound to ${endpoint}`);
+    this.#binds.delete(endpoint);
+    await this.#closeBinding(b);
+  }
+
+  async #closeBinding(b: Binding): Promise<void> {
+    try {
+      b.listener.close();
+    } catch { /* closed */ }
+    for (const c of b.conns) c.close();
+    await b.loop;
+    if (b.path) {
+      try {
+        Deno.removeSync(b.path);
+      } catch { /* gone */ }
+    }
+  }
+
+  // ---- connecting ----
+  /**
+   * Connects to an endpoint in the background, reconnecting after failures and disconnections.
+   *
+   * @param endpoint "tcp://127.0.0.1:5555", "tcp://[::1]:5555", "ipc:///tmp/sock"
+   * @throws {ZmqError} on an invalid endpoint
+   */
+  connect(endpoint: string): void {
+    this.assertOpen();
+    const ep = parseEndpoint(endpoint);
+    if (this.#connects.has(endpoint)) return;
+    const c: Connector = { ctl: new AbortController(), loop: Promise.resolve() };
+    c.loop = this.#connectLoop(endpoint, ep, c);
+    this.#connects.set(endpoint, c);
+  }
+
+  /**
+   * Stops connecting to an endpoint and drops its connection.
+   *
+   * @param endpoint the endpoint given to connect()
+   */
+  disconnect(endpoint: string): void {
+    const c = this.#connects.get(endpoint);
+    if (!c) throw new ZmqError(`not connected to ${endpoint}`);
+    this.#connects.delete(endpoint);
+    c.ctl.abort();
+    c.conn?.close();
+  }
+
+  async #connectLoop(endpoint: string, ep: Endpoint, c: Connector): Promise<void> {
+    const base = this.options.reconnectInterval ?? 100;
+    const max = this.options.reconnectIntervalMax ?? 0;
+    let ivl = base;
+    const signal = c.ctl.signal;
+    const grow = () => {
+      if (max > base) ivl = Math.min(max, ivl * 2);
+    };
+    while (!signal.aborted && !this.#closed) {
+      let conn: Deno.Conn;
+      try {
+        conn = ep.transport === "tcp"
+          ? await Deno.connect({ hostname: ep.host, port: ep.port, signal })
+          : await Deno.connect({ transport: "unix", path: ep.path });
+      } catch {
+        await sleep(ivl, signal);
+        grow();
+        continue;
+      }
+      if (signal.aborted || this.#closed) {
+        conn.close();
+        break;
+      }
+      this.#configure(conn);
+      const addr = ep.transport === "tcp" ? ep.host : "";
+      let ready = false;
+      const done = this.#runConnection(conn, endpoint, false, addr, (cn) => {
+        c.conn = cn;
+      }, (r) => (ready = r));
+      await done;
+      c.conn = undefined;
+      if (ready) ivl = base;
+      else grow();
+      await sleep(ivl, signal);
+    }
+  }
+
+  #configure(conn: Deno.Conn): void {
+    if (conn.localAddr.transport === "tcp" && this.options.tcpKeepalive) {
+      try {
+        (conn as Deno.TcpConn).setKeepAlive(true);
+      } catch { /* unsupported */ }
+    }
+  }
+
+  #runConnection(
+    conn: Deno.Conn,
+    endpoint: string,
+    accepted: boolean,
+    address: string,
+    onCreate: (c: Connection) => void,
+    onOutcome?: (ready: boolean) => void,
+  ): Promise<Connection> {
+    const o = this.options;
+    const mech = selectMechanism(o, accepted);
+    const hb = o.heartbeatInterval ?? 0;
+    const c = new Conn(conn, {
+      endpoint,
+      socketType: this.type,
+      mechanism: mech.name,
+      asServer: mech.asServer,
+      peerAddress: address,
+      handshake: mech.handshake,
+      authorize: mech.asServer ? o.authorize : undefined,
+      handshakeTimeout: o.handshakeTimeout ?? 10_000,
+      heartbeatInterval: hb,
+      heartbeatTimeout: o.heartbeatTimeout ?? hb,
+      sendHighWaterMark: o.sendHighWaterMark ?? 1000,
+    }, this.#handler);
+    this.#all.add(c);
+    onCreate(c);
+    if (this.#closed) c.close();
+    const p = c.run().then((out) => {
+      this.#all.delete(c);
+      onOutcome?.(out.ready);
+      if (out.ready) {
+        const i = this.peers.indexOf(c);
+        if (i >= 0) this.peers.splice(i, 1);
+        this.onPeerGone(c);
+        this.emit({ type: "disconnected", endpoint, peer: c.peer });
+      } else if (!this.#closed) {
+        const err = out.handshakeError;
+        this.emit({
+          type: "handshake-failed",
+          endpoint,
+          reason: err?.message ?? "connection closed during the handshake",
+          authRefused: err instanceof HandshakeError && err.authRefused,
+        });
+      }
+      return c;
+    });
+    this.#runs.add(p);
+    p.then(() => this.#runs.delete(p));
+    return p;
+  }
+
+  // ---- lifetime ----
+  /**
+   * Closes the socket: stops accepting and connecting, waits up to `linger` ms for queued output,
+   * closes every connection, fails pending calls with ZmqClosedError, removes ipc socket files.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#closing = this.#doClose();
+    return this.#closing;
+  }
+
+  async #doClose(): Promise<void> {
+    for (const c of this.#connects.values()) c.ctl.abort();
+    for (const b of this.#binds.values()) {
+      try {
+        b.listener.close();
+      } catch { /* closed */ }
+    }
+    const linger = this.options.linger ?? 0;
+    if (linger > 0 && this.peers.length) {
+      const ctl = new AbortController();
+      await Promise.race([
+        Promise.all(this.peers.map((p) => p.flushed())),
+        sleep(linger, ctl.signal),
+      ]);
+      ctl.abort();
+    }
+    for (const c of this.#all) c.close();
+    this.onClose();
+    for (const f of this.#peerWaiters.splice(0)) f();
+    await Promise.all([...this.#connects.values()].map((c) => c.loop));
+    await Promise.all([...this.#binds.values()].map((b) => this.#closeBinding(b)));
+    while (this.#runs.size) await Promise.all([...this.#runs]);
+    this.#connects.clear();
+    this.#binds.clear();
+    this.#closeDone = true;
+    this.#closedSignal.resolve();
+    this.emit({ type: "closed" });
+  }
+
+  /** Same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Next message for iteration; send-only sockets wait until close. */
+  protected nextForIteration(_opts?: SignalOptions): Promise<Multipart> {
+    return this.#closedSignal.promise.then(() => {
+      throw new ZmqClosedError();
+    });
+  }
+
+  /** Iterates received messages until the socket closes. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Multipart> {
+    while (true) {
+      try {
+        yield await this.nextForIteration();
+      } catch (e) {
+        if (e instanceof ZmqClosedError) return;
+        throw e;
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * SUB socket: subscribes by prefix (changeable at run time, replayed to every new or reconnected
+ * publisher), filters what arrives and queues it for receive().
+ *
+ * @module
+ */
+import { buildSubscribeCommand, buildSubscribeMessage } from "./command.ts";
+import type { Connection } from "./connection.ts";
+import { toBytes } from "./frame.ts";
+import { AsyncQueue } from "./queue.ts";
+import { ZmqSocket } from "./socket.ts";
+import { SubscriptionSet } from "./subscriptions.ts";
+import type { Frame, Multipart, SignalOptions, SocketOptions } from "./types.ts";
+
+/**
+ * Subscriber.
+ *
+ * @example
+ * ```ts
+ * import { SubSocket } from "./sub.ts";
+ * await using sub = new SubSocket();
+ * sub.subscribe("pytroll://");
+ * sub.connect("tcp://127.0.0.1:40000");
+ * ```
+ */
+export class SubSocket extends ZmqSocket {
+  /** ZMTP socket type. */
+  readonly type: string = "SUB";
+  readonly #subs = new SubscriptionSet();
+  readonly #queue: AsyncQueue<Multipart>;
+
+  /** @param options socket options */
+  constructor(options: SocketOptions = {}) {
+    super(options);
+    this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000);
+  }
+
+  #send(c: Connection, topic: Uint8Array, on: boolean): void {
+    if (c.peerMinor >= 1 && c.peer?.mechanism === "NULL") {
+      c.sendCommand(buildSubscribeCommand(topic, on));
+    } else {
+      c.sendMessage([buildSubscribeMessage(topic, on)]);
+    }
+  }
+
+  /**
+   * Subscribes to messages whose first frame starts with `prefix` ("" = everything).
+   *
+   * @param prefix topic prefix @default ""
+   */
+  subscribe(prefix: Frame = ""): void {
+    this.assertOpen();
+    const p = toBytes(prefix);
+    if (this.#subs.add(p)) { for (const c of this.peers) this.#send(c, p, true); }
+  }
+
+  /**
+   * Removes one subscription to `prefix`.
+   *
+   * @param prefix topic prefix @default ""
+   */
+  unsubscribe(prefix: Frame = ""): void {
+    this.assertOpen();
+    const p = toBytes(prefix);
+    if (this.#subs.remove(p)) { for (const c of this.peers) this.#send(c, p, false); }
+  }
+
+  protected override onPeerReady(c: Connection): void {
+    for (const p of this.#subs.prefixes) this.#send(c, p, true);
+  }
+
+  protected override onMessage(_c: Connection, frames: Multipart): void {
+    if (this.#subs.matches(frames[0])) this.#queue.push(frames);
+  }
+
+  protected override backpressure(): Promise<void> | null {
+    return this.#queue.full ? this.#queue.space() : null;
+  }
+
+  protected override onClose(): void {
+    this.#queue.close();
+  }
+
+  /**
+   * Receives the next message.
+   *
+   * @param opts `signal` aborts the wait (rejects with `signal.reason`)
+   * @returns the frames
+   * @throws {ZmqClosedError} when the socket closes
+   */
+  receive(opts?: SignalOptions): Promise<Multipart> {
+    return this.#queue.get(opts?.signal);
+  }
+
+  protected override nextForIteration(): Promise<Multipart> {
+    return this.#queue.get();
+  }
+}

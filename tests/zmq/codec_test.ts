@@ -1,0 +1,122 @@
+// Pure codec tests: frames split and coalesced at every byte boundary, long frames, greeting,
+// commands, metadata, Z85 (RFC 32 test vector).
+import { assertEquals, assertThrows } from "@std/assert";
+import {
+  encodeFrame,
+  FLAG_COMMAND,
+  FLAG_LONG,
+  FLAG_MORE,
+  FrameDecoder,
+  OutBuffer,
+} from "../../lib/zmq/frame.ts";
+import { buildGreeting, parseGreeting } from "../../lib/zmq/greeting.ts";
+import {
+  buildError,
+  buildPing,
+  buildReady,
+  buildSubscribeCommand,
+  compatibleSocketTypes,
+  decodeProperties,
+  errorReason,
+  parseCommand,
+  socketTypeOf,
+} from "../../lib/zmq/command.ts";
+import { ZmqProtocolError } from "../../lib/zmq/errors.ts";
+import { curveKeyPair, curvePublicKey, z85Decode, z85Encode } from "../../lib/zmq/mod.ts";
+
+function sample(): { wire: Uint8Array; frames: Array<[number, number[]]> } {
+  const out = new OutBuffer(16);
+  const frames: Array<[number, number[]]> = [];
+  const bodies = [
+    new Uint8Array([1, 2, 3]),
+    new Uint8Array(0),
+    new Uint8Array(300).map((_, i) => i & 0xff),
+    new Uint8Array(255).fill(7),
+    new Uint8Array(256).fill(9),
+  ];
+  bodies.forEach((b, i) => {
+    const flags = i === 1 ? FLAG_COMMAND : i % 2 ? FLAG_MORE : 0;
+    out.frame(b, flags);
+    frames.push([flags | (b.length > 255 ? FLAG_LONG : 0), [...b]]);
+  });
+  return { wire: out.bytes.slice(0, out.length), frames };
+}
+
+function decodeAll(d: FrameDecoder, got: Array<[number, number[]]>) {
+  while (d.next()) got.push([d.flags, [...d.body]]);
+}
+
+Deno.test("codec: frames split at every byte boundary decode the same", () => {
+  const { wire, frames } = sample();
+  for (let cut = 0; cut <= wire.length; cut++) {
+    const d = new FrameDecoder({ initialSize: 8 });
+    const got: Array<[number, number[]]> = [];
+    d.push(wire.subarray(0, cut));
+    decodeAll(d, got);
+    d.push(wire.subarray(cut));
+    decodeAll(d, got);
+    assertEquals(got, frames, `cut at ${cut}`);
+  }
+});
+
+Deno.test("codec: byte-by-byte and fully coalesced input", () => {
+  const { wire, frames } = sample();
+  const d = new FrameDecoder({ initialSize: 4 });
+  const got: Array<[number, number[]]> = [];
+  for (const b of wire) {
+    d.push(new Uint8Array([b]));
+    decodeAll(d, got);
+  }
+  assertEquals(got, frames);
+  const d2 = new FrameDecoder();
+  const twice = new Uint8Array(wire.length * 2);
+  twice.set(wire);
+  twice.set(wire, wire.length);
+  d2.push(twice);
+  const got2: Array<[number, number[]]> = [];
+  decodeAll(d2, got2);
+  assertEquals(got2, [...frames, ...frames]);
+});
+
+Deno.test("codec: 8-byte length for frames over 255 bytes; garbage flags rejected", () => {
+  const f = encodeFrame(new Uint8Array(70000), 0);
+  assertEquals(f[0], FLAG_LONG);
+  assertEquals(f.length, 9 + 70000);
+  assertEquals(encodeFrame(new Uint8Array(255), 0).length, 257);
+  const d = new FrameDecoder();
+  d.push(new Uint8Array([0xf0, 1, 2]));
+  assertThrows(() => d.next(), ZmqProtocolError);
+  const d2 = new FrameDecoder({ maxFrameSize: 1000 });
+  d2.push(new Uint8Array([2, 0, 0, 0, 1, 0, 0, 0, 0]));
+  assertThrows(() => d2.next(), ZmqProtocolError, "exceeds");
+});
+
+Deno.test("codec: greeting, READY metadata, commands", () => {
+  const g = parseGreeting(buildGreeting("CURVE", true));
+  assertEquals(g, { major: 3, minor: 1, mechanism: "CURVE", asServer: true });
+  const bad = buildGreeting("NULL", false);
+  bad[0] = 0;
+  assertThrows(() => parseGreeting(bad), ZmqProtocolError);
+  const r = parseCommand(buildReady("REQ"));
+  assertEquals(r.name, "READY");
+  const props = decodeProperties(r.data);
+  assertEquals(socketTypeOf(props), "REQ");
+  assertEquals(props.get("identity")?.length, 0);
+  assertEquals(compatibleSocketTypes("REQ", "ROUTER"), true);
+  assertEquals(compatibleSocketTypes("SUB", "SUB"), false);
+  const s = parseCommand(buildSubscribeCommand(new TextEncoder().encode("/t"), true));
+  assertEquals([s.name, [...s.data]], ["SUBSCRIBE", [47, 116]]);
+  assertEquals(errorReason(parseCommand(buildError("Access denied")).data), "Access denied");
+  const ping = parseCommand(buildPing("PING", 300, new Uint8Array([9])));
+  assertEquals([ping.name, [...ping.data]], ["PING", [1, 44, 9]]);
+});
+
+Deno.test("z85: RFC 32 test vector and CURVE key pairs", () => {
+  const raw = new Uint8Array([0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B]);
+  assertEquals(z85Encode(raw), "HelloWorld");
+  assertEquals(z85Decode("HelloWorld"), raw);
+  assertThrows(() => z85Decode("Hell"), SyntaxError);
+  const kp = curveKeyPair();
+  assertEquals(kp.publicKey.length, 40);
+  assertEquals(curvePublicKey(kp.secretKey), kp.publicKey);
+});

@@ -1,0 +1,71 @@
+// PUB/SUB interop with libzmq (pyzmq) in both directions over tcp IPv4, tcp IPv6 and ipc.
+import { assertEquals } from "@std/assert";
+import { PubSocket, SubSocket } from "../../lib/zmq/mod.ts";
+import { ipcPath, startPeer, text } from "./_peer.ts";
+
+const transports = [
+  { name: "tcp4", bindEp: "tcp://127.0.0.1:0", ipv6: false },
+  { name: "tcp6", bindEp: "tcp://[::1]:0", ipv6: true },
+  { name: "ipc", bindEp: "ipc", ipv6: false },
+];
+
+for (const t of transports) {
+  Deno.test(`pubsub interop ${t.name}: our PUB -> pyzmq SUB with topic filter`, async () => {
+    const ipc = t.bindEp === "ipc" ? ipcPath() : undefined;
+    try {
+      await using pub = new PubSocket();
+      const ep = await pub.bind(ipc ? `ipc://${ipc.path}` : t.bindEp);
+      await using peer = await startPeer({
+        mode: "sub",
+        endpoint: ep,
+        topics: ["/keep"],
+        count: 3,
+        ipv6: t.ipv6,
+      });
+      // slow joiner: publish until the subscriber has 3 matching messages
+      let i = 0;
+      const got: string[][] = [];
+      const reader = (async () => {
+        for (let k = 0; k < 3; k++) got.push(await peer.next(10_000));
+      })();
+      let done = false;
+      reader.finally(() => (done = true));
+      while (!done) {
+        await pub.send(["/drop/x", "no"]);
+        await pub.send(["/keep/x", `yes${i++}`]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await reader;
+      for (const m of got) {
+        assertEquals(m[0], "/keep/x");
+        assertEquals(m[1].startsWith("yes"), true);
+      }
+    } finally {
+      ipc?.cleanup();
+    }
+  });
+
+  Deno.test(`pubsub interop ${t.name}: pyzmq PUB -> our SUB with topic filter`, async () => {
+    const ipc = t.bindEp === "ipc" ? ipcPath() : undefined;
+    try {
+      const bindEp = ipc ? `ipc://${ipc.path}` : t.bindEp.replace(":0", ":*");
+      await using peer = await startPeer({
+        mode: "pub",
+        endpoint: bindEp,
+        bind: true,
+        ipv6: t.ipv6,
+        messages: [["/drop/a", "x"], ["/keep/a", "y", "z"]],
+        interval: 0.02,
+      });
+      await using sub = new SubSocket();
+      sub.subscribe("/keep");
+      sub.connect(peer.endpoint);
+      for (let k = 0; k < 3; k++) {
+        const m = await sub.receive({ signal: AbortSignal.timeout(10_000) });
+        assertEquals(text(m), ["/keep/a", "y", "z"]);
+      }
+    } finally {
+      ipc?.cleanup();
+    }
+  });
+}
