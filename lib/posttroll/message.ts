@@ -1,0 +1,680 @@
+/**
+ * PostTroll message codec, byte-compatible with Python posttroll 1.16 `posttroll.message` in both
+ * directions. Pure protocol logic: no I/O.
+ *
+ * Wire format: `pytroll:/<subject> <type> <sender> <time> <version>[ <mime type> <data>]`.
+ *
+ * @example
+ * ```ts
+ * import { Message, PyDateTime } from "./message.ts";
+ * const msg = new Message("/oper/polar/direct_readout", "file", {
+ *   uri: "/data/hrpt.l1b",
+ *   start_time: PyDateTime.fromisoformat("2026-06-22T12:00:00+00:00"),
+ * });
+ * const raw = msg.encode(); // "pytroll://oper/polar/direct_readout file user@host … v1.2 application/json {…}"
+ * const back = Message.decode(raw);
+ * console.log(back.subject, back.version); // /oper/polar/direct_readout v1.2
+ * ```
+ *
+ * @module
+ */
+import { hostname, userInfo } from "node:os";
+import { applyDatetimeDecoder, pyDumps, PyFloat, pyLoads } from "./pyjson.ts";
+import { PyDateTime } from "./pytime.ts";
+
+export { PyDateTime } from "./pytime.ts";
+export { PY_KEY_ORDER, pyDict, PyFloat } from "./pyjson.ts";
+
+/** The prefix of every PostTroll message (posttroll's `_MAGICK`). */
+export const MAGICK = "pytroll:/";
+
+/** Newest message version this codec reads and writes (posttroll's `CURRENT_MESSAGE_VERSION`). */
+export const CURRENT_MESSAGE_VERSION = "v1.2";
+
+/**
+ * Raised for every malformed message or invalid message content (posttroll's `MessageError`;
+ * also where Python leaks `IndexError`/`ValueError`/`TypeError`).
+ *
+ * @example
+ * ```ts
+ * import { Message, MessageError } from "./message.ts";
+ * try { Message.decode("hello"); } catch (e) { console.log(e instanceof MessageError); } // true
+ * ```
+ */
+export class MessageError extends Error {
+  /** @param message reason @param options `cause` */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "MessageError";
+  }
+}
+
+/** Codec-wide defaults, set by the configuration layer (see {@linkcode setCodecDefaults}). */
+export interface CodecDefaults {
+  /**
+   * Version written when a message has no explicit version (posttroll's `message_version`
+   * setting, `POSTTROLL_MESSAGE_VERSION`). Empty/`null` means automatic (v1.2 when the data holds
+   * a datetime, else v1.01).
+   * @default null
+   */
+  messageVersion?: string | null;
+  /**
+   * Sender written by new messages. Absent means `<login>@<hostname>` like posttroll (looked up
+   * once, on first use).
+   */
+  sender?: string;
+}
+
+let codecDefaults: CodecDefaults = {};
+let cachedSender: string | undefined;
+
+/**
+ * Sets codec-wide defaults (merged into the current ones; `undefined` fields are left unchanged,
+ * `null` clears `messageVersion`). The codec never reads the environment itself: the
+ * configuration module passes `POSTTROLL_MESSAGE_VERSION` in here.
+ *
+ * @example
+ * ```ts
+ * import { Message, setCodecDefaults } from "./message.ts";
+ * setCodecDefaults({ messageVersion: "v1.2" });
+ * console.log(new Message("/a", "info", { x: 1 }).version); // v1.2
+ * setCodecDefaults({ messageVersion: null });
+ * ```
+ */
+export function setCodecDefaults(defaults: CodecDefaults): void {
+  const next = { ...codecDefaults };
+  if (defaults.messageVersion !== undefined) next.messageVersion = defaults.messageVersion;
+  if (defaults.sender !== undefined) next.sender = defaults.sender;
+  codecDefaults = next;
+}
+
+/**
+ * The current codec-wide defaults.
+ *
+ * @example
+ * ```ts
+ * import { getCodecDefaults } from "./message.ts";
+ * console.log(getCodecDefaults().messageVersion ?? "automatic");
+ * ```
+ */
+export function getCodecDefaults(): Readonly<CodecDefaults> {
+  return codecDefaults;
+}
+
+/**
+ * The default sender, `<login>@<hostname>` (posttroll's `_getsender`), computed once; the
+ * {@linkcode CodecDefaults.sender} override wins.
+ *
+ * @example
+ * ```ts
+ * import { defaultSender } from "./message.ts";
+ * console.log(defaultSender().includes("@")); // true
+ * ```
+ */
+export function defaultSender(): string {
+  if (codecDefaults.sender) return codecDefaults.sender;
+  if (cachedSender === undefined) {
+    let user = "unknown";
+    let host = "localhost";
+    try {
+      user = userInfo().username || user;
+    } catch { /* no permission or no passwd entry */ }
+    try {
+      host = hostname() || host;
+    } catch { /* no permission */ }
+    cachedSender = `${user}@${host}`;
+  }
+  return cachedSender;
+}
+
+/**
+ * Python's code-point string comparison `a <= b` (posttroll compares versions this way).
+ *
+ * @example
+ * ```ts
+ * import { versionLessOrEqual } from "./message.ts";
+ * console.log(versionLessOrEqual("v1.10", "v1.2"), versionLessOrEqual("v1.3", "v1.2")); // true false
+ * ```
+ */
+export function versionLessOrEqual(a: string, b: string): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x < y;
+    if (x > 0xffff) i++;
+  }
+  return a.length <= b.length;
+}
+
+function nonEmptyString(obj: unknown): boolean {
+  return typeof obj === "string" && obj.length > 0;
+}
+
+/**
+ * posttroll `is_valid_subject`: a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { isValidSubject } from "./message.ts";
+ * console.log(isValidSubject("/a"), isValidSubject("")); // true false
+ * ```
+ */
+export function isValidSubject(obj: unknown): boolean {
+  return nonEmptyString(obj);
+}
+
+/**
+ * posttroll `is_valid_type`: a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { isValidType } from "./message.ts";
+ * console.log(isValidType("info")); // true
+ * ```
+ */
+export function isValidType(obj: unknown): boolean {
+  return nonEmptyString(obj);
+}
+
+/**
+ * posttroll `is_valid_sender`: a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { isValidSender } from "./message.ts";
+ * console.log(isValidSender("user@host")); // true
+ * ```
+ */
+export function isValidSender(obj: unknown): boolean {
+  return nonEmptyString(obj);
+}
+
+/**
+ * Python truthiness of a data value (`""`, `0`, `false`, `null`, `[]`, `{}`, empty `Map`,
+ * `PyFloat(0)` are false; NaN is true as in Python).
+ *
+ * @example
+ * ```ts
+ * import { pyTruthy } from "./message.ts";
+ * console.log(pyTruthy({}), pyTruthy(NaN), pyTruthy([0])); // false true true
+ * ```
+ */
+export function pyTruthy(v: unknown): boolean {
+  switch (typeof v) {
+    case "string":
+      return v.length > 0;
+    case "number":
+      return v !== 0;
+    case "bigint":
+      return v !== 0n;
+    case "boolean":
+      return v;
+    case "undefined":
+      return false;
+    case "object": {
+      if (v === null) return false;
+      if (Array.isArray(v)) return v.length > 0;
+      if (v instanceof PyFloat) return v.value !== 0;
+      if (v instanceof Map || v instanceof Set) return v.size > 0;
+      const proto = Object.getPrototypeOf(v);
+      if (proto === Object.prototype || proto === null) {
+        for (const _ in v) return true;
+        return false;
+      }
+      return true;
+    }
+    default:
+      return true;
+  }
+}
+
+function containsDatetime(data: unknown, depth = 0): boolean {
+  if (data === null || typeof data !== "object" || depth > 1500) return false;
+  if (data instanceof PyDateTime || data instanceof Date) return true;
+  if (Array.isArray(data)) {
+    for (let i = 0; i < data.length; i++) if (containsDatetime(data[i], depth + 1)) return true;
+    return false;
+  }
+  if (data instanceof Map) {
+    for (const v of data.values()) if (containsDatetime(v, depth + 1)) return true;
+    return false;
+  }
+  const proto = Object.getPrototypeOf(data);
+  if (proto === Object.prototype || proto === null) {
+    const o = data as Record<string, unknown>;
+    for (const k in o) if (containsDatetime(o[k], depth + 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * posttroll `version_needed`: `v1.01` for binary data, `v1.2` when the data holds a datetime at
+ * any depth, else `v1.01`.
+ *
+ * @example
+ * ```ts
+ * import { PyDateTime, versionNeeded } from "./message.ts";
+ * console.log(versionNeeded({ t: [PyDateTime.now()] }, false)); // v1.2
+ * ```
+ */
+export function versionNeeded(data: unknown, binary: boolean): string {
+  if (binary) return "v1.01";
+  return containsDatetime(data) ? CURRENT_MESSAGE_VERSION : "v1.01";
+}
+
+/**
+ * posttroll `render_version`: the explicit version, else the configured default, else
+ * {@linkcode versionNeeded}. (Empty strings count as absent, as in Python.)
+ *
+ * @example
+ * ```ts
+ * import { renderVersion } from "./message.ts";
+ * console.log(renderVersion(undefined, "text", false)); // v1.01
+ * ```
+ */
+export function renderVersion(
+  version: string | null | undefined,
+  data: unknown,
+  binary: boolean,
+): string {
+  return version || codecDefaults.messageVersion || versionNeeded(data, binary);
+}
+
+function dtFormatterFor(version: string): (dt: PyDateTime) => string {
+  return versionLessOrEqual(version, "v1.01") ? isoNoOffset : isoFull;
+}
+
+function isoFull(dt: PyDateTime): string {
+  return dt.isoformat();
+}
+
+function isoNoOffset(dt: PyDateTime): string {
+  return dt.naive ? dt.isoformat() : dt.withoutOffset().isoformat();
+}
+
+/**
+ * posttroll `datetime_encoder` with the version rule applied: the isoformat of a datetime, with
+ * its offset dropped under versions `<= "v1.01"`.
+ * @throws {MessageError} when `obj` is not a datetime ("... is not JSON serializable")
+ *
+ * @example
+ * ```ts
+ * import { datetimeEncoder, PyDateTime } from "./message.ts";
+ * const t = PyDateTime.fromisoformat("2020-01-01T00:00:00+00:00");
+ * console.log(datetimeEncoder(t), datetimeEncoder(t, "v1.01"));
+ * // 2020-01-01T00:00:00+00:00 2020-01-01T00:00:00
+ * ```
+ */
+export function datetimeEncoder(obj: unknown, version: string = CURRENT_MESSAGE_VERSION): string {
+  const f = dtFormatterFor(version);
+  if (obj instanceof PyDateTime) return f(obj);
+  if (obj instanceof Date) return f(PyDateTime.fromDate(obj));
+  throw new MessageError(`${String(obj)} is not JSON serializable`);
+}
+
+/**
+ * posttroll `datetime_decoder`: converts in place every string inside a decoded dict or list
+ * (recursively) that `datetime.fromisoformat` accepts into a {@linkcode PyDateTime}.
+ *
+ * @example
+ * ```ts
+ * import { datetimeDecoder } from "./message.ts";
+ * const d = datetimeDecoder({ start_time: "2008-04-11T22:13:22.123000", orbit: "12" });
+ * console.log(d.start_time.isoformat(), d.orbit); // 2008-04-11T22:13:22.123000 12
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function datetimeDecoder<T extends Record<string, any> | unknown[]>(container: T): T {
+  return applyDatetimeDecoder(container);
+}
+
+/**
+ * Parses an ISO 8601 time the way posttroll does (`datetime.fromisoformat`). Older posttroll
+ * releases named this `strp_isoformat`; 1.16 uses `fromisoformat` directly.
+ * @throws {RangeError} `Invalid isoformat string: '...'`
+ *
+ * @example
+ * ```ts
+ * import { strpIsoformat } from "./message.ts";
+ * console.log(strpIsoformat("2020-01-01T12:00:00Z").isoformat()); // 2020-01-01T12:00:00+00:00
+ * ```
+ */
+export function strpIsoformat(s: string): PyDateTime {
+  return PyDateTime.fromisoformat(s);
+}
+
+function describe(data: unknown): string {
+  try {
+    if (typeof data === "string") return data;
+    const s = String(data);
+    return s.length > 200 ? s.slice(0, 200) + "…" : s;
+  } catch {
+    return Object.prototype.toString.call(data);
+  }
+}
+
+function encodeData(
+  data: unknown,
+  binary: boolean,
+  version: string,
+): [mime: string, payload: string] {
+  if (binary) {
+    if (typeof data !== "string") {
+      throw new MessageError("Message binary data should be a string");
+    }
+    return ["binary/octet-stream", data];
+  }
+  if (typeof data === "string") return ["text/ascii", data];
+  try {
+    return ["application/json", pyDumps(data, { datetime: dtFormatterFor(version) })];
+  } catch (e) {
+    throw new MessageError(
+      `Invalid data: data is not JSON serializable: ${describe(data)}`,
+      { cause: e },
+    );
+  }
+}
+
+/** Options for a new {@linkcode Message}. */
+export interface MessageOptions {
+  /** Send `data` (a string) as `binary/octet-stream`. @default false */
+  binary?: boolean;
+  /**
+   * Message version to write. @default the configured version, else automatic (v1.2 when the
+   * data holds a datetime, else v1.01; binary: v1.01)
+   */
+  version?: string;
+  /** Header time. @default PyDateTime.now() (aware, UTC) */
+  time?: PyDateTime;
+  /** Sender `user@host`. @default defaultSender() */
+  sender?: string;
+}
+
+/**
+ * posttroll `is_valid_data`: whether `data` can be encoded (JSON-serializable, or a string when
+ * binary).
+ *
+ * @example
+ * ```ts
+ * import { isValidData } from "./message.ts";
+ * console.log(isValidData({ a: 1 }), isValidData({ f: () => 1 })); // true false
+ * ```
+ */
+export function isValidData(
+  data: unknown,
+  options: { version?: string; binary?: boolean } = {},
+): boolean {
+  if (!pyTruthy(data)) return true;
+  const binary = options.binary ?? false;
+  try {
+    encodeData(data, binary, renderVersion(options.version, data, binary));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const TRUSTED: unique symbol = Symbol("trusted");
+
+function isWs(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13) || c >= 0x1c;
+  if (c < 0x85) return false;
+  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+}
+
+/** First `n` code points of `s` (Python `s[:n]`). */
+function cpHead(s: string, n: number): string {
+  let i = 0;
+  let k = 0;
+  while (i < s.length && k < n) {
+    const c = s.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? 2 : 1;
+    k++;
+  }
+  return s.slice(0, i);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function latin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, i + 8192) as unknown as number[],
+    );
+  }
+  return out;
+}
+
+/**
+ * Decodes raw message bytes like posttroll: UTF-8, or ISO-8859-1 when that fails.
+ *
+ * @example
+ * ```ts
+ * import { decodeRaw } from "./message.ts";
+ * console.log(decodeRaw(new Uint8Array([0x70, 0xf6]))); // pö
+ * ```
+ */
+export function decodeRaw(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return latin1(bytes);
+  }
+}
+
+/**
+ * A PostTroll message (posttroll's `Message`).
+ *
+ * @example
+ * ```ts
+ * import { Message, PyDateTime } from "./message.ts";
+ * const m = new Message("/test/whatup/doc", "info", "not much to say", {
+ *   sender: "ras@hawaii",
+ *   time: PyDateTime.fromisoformat("2008-04-11T22:13:22.123000+00:00"),
+ * });
+ * console.log(m.encode());
+ * // pytroll://test/whatup/doc info ras@hawaii 2008-04-11T22:13:22.123000 v1.01 text/ascii not much to say
+ * console.log(Message.decode(m.encode()).data); // not much to say
+ * ```
+ */
+export class Message {
+  /** Subject, e.g. `/oper/polar/direct_readout`. */
+  subject: string;
+  /** Message type, e.g. `file`, `info`, `beat`. */
+  type: string;
+  /** Sender, `user@host`. */
+  sender: string;
+  /** Header time. */
+  time: PyDateTime;
+  /** Payload: a string (text or binary) or JSON data (see `pyjson.ts` for the value mapping). */
+  data: unknown;
+  /** Whether `data` is sent as `binary/octet-stream`. */
+  binary: boolean;
+  #version: string | undefined;
+
+  /**
+   * Creates a message (posttroll `Message(subject, atype, data, binary=…, version=…)`).
+   * @throws {MessageError} on an empty subject, type or sender, or data that cannot be encoded
+   */
+  constructor(subject: string, type: string, data: unknown = "", options: MessageOptions = {}) {
+    this.subject = subject;
+    this.type = type;
+    this.data = data;
+    this.binary = options.binary ?? false;
+    this.#version = options.version;
+    if ((options as { [TRUSTED]?: boolean })[TRUSTED]) {
+      this.sender = options.sender!;
+      this.time = options.time!;
+      return;
+    }
+    this.sender = options.sender ?? defaultSender();
+    this.time = options.time ?? PyDateTime.now();
+    this.#validate(true);
+  }
+
+  #validate(checkData: boolean): void {
+    if (!isValidSubject(this.subject)) {
+      throw new MessageError(`Invalid subject: '${this.subject}'`);
+    }
+    if (!isValidType(this.type)) throw new MessageError(`Invalid type: '${this.type}'`);
+    if (!isValidSender(this.sender)) throw new MessageError(`Invalid sender: '${this.sender}'`);
+    if (!(this.time instanceof PyDateTime)) {
+      throw new MessageError(`Invalid time: ${String(this.time)} (expected a PyDateTime)`);
+    }
+    if (checkData && pyTruthy(this.data)) {
+      encodeData(this.data, this.binary, this.version);
+    }
+  }
+
+  /**
+   * The version: as given or decoded, else the one {@linkcode Message.encode} will write.
+   * Assign `undefined` to go back to automatic.
+   */
+  get version(): string {
+    return this.#version ?? renderVersion(undefined, this.data, this.binary);
+  }
+  set version(v: string | undefined) {
+    this.#version = v;
+  }
+
+  /** The mime type `encode()` writes, or `undefined` when the data is empty. */
+  get mimeType(): string | undefined {
+    if (!pyTruthy(this.data)) return undefined;
+    if (this.binary) return "binary/octet-stream";
+    return typeof this.data === "string" ? "text/ascii" : "application/json";
+  }
+
+  /** The part of `sender` before the first `@` (`""` without `@`). */
+  get user(): string {
+    const i = this.sender.indexOf("@");
+    return i < 0 ? "" : this.sender.slice(0, i);
+  }
+
+  /** The part of `sender` after the first `@` (`""` without `@`). */
+  get host(): string {
+    const i = this.sender.indexOf("@");
+    return i < 0 ? "" : this.sender.slice(i + 1);
+  }
+
+  /** The encoded header (message without mime type and data). */
+  get head(): string {
+    this.#validate(false);
+    return this.#header(renderVersion(this.#version, this.data, false));
+  }
+
+  #header(version: string): string {
+    const t = versionLessOrEqual(version, "v1.01") ? isoNoOffset(this.time) : this.time.isoformat();
+    return MAGICK + this.subject + " " + this.type + " " + this.sender + " " + t + " " + version;
+  }
+
+  /**
+   * Encodes the message to its wire string (send it as UTF-8).
+   * @throws {MessageError} when a field is invalid or the data cannot be encoded
+   */
+  encode(): string {
+    this.#validate(false);
+    const version = renderVersion(this.#version, this.data, this.binary);
+    const head = this.#header(version);
+    if (!pyTruthy(this.data)) return head;
+    const [mime, payload] = encodeData(this.data, this.binary, version);
+    return head + " " + mime + " " + payload;
+  }
+
+  /** Same as {@linkcode Message.encode} (Python `str(msg)`). */
+  toString(): string {
+    return this.encode();
+  }
+
+  /**
+   * Decodes a wire message (string, or bytes: UTF-8 falling back to ISO-8859-1).
+   * @throws {MessageError} for every malformed input
+   */
+  static decode(raw: string | Uint8Array): Message {
+    let s: string;
+    if (typeof raw === "string") s = raw;
+    else if (raw instanceof Uint8Array) s = decodeRaw(raw);
+    else throw new MessageError("Message.decode expects a string or a Uint8Array");
+    if (!s.startsWith(MAGICK)) {
+      throw new MessageError(`This is not a '${MAGICK}' message (wrong magick word)`);
+    }
+    // re.split(r"\s+", s, maxsplit=6) on the text after the magic word
+    const n = s.length;
+    const parts: string[] = [];
+    let start = MAGICK.length;
+    let i = start;
+    while (parts.length < 6) {
+      while (i < n && !isWs(s.charCodeAt(i))) i++;
+      if (i >= n) break;
+      parts.push(s.slice(start, i));
+      do i++; while (i < n && isWs(s.charCodeAt(i)));
+      start = i;
+    }
+    parts.push(s.slice(start));
+    if (parts.length < 5) {
+      throw new MessageError(
+        `Could not decode raw string: '${cpHead(s.slice(MAGICK.length), 36)} ...'`,
+      );
+    }
+    const version = parts[4];
+    if (!versionLessOrEqual(version, CURRENT_MESSAGE_VERSION)) {
+      throw new MessageError(`Invalid Message version: '${version}'`);
+    }
+    const subject = parts[0];
+    const type = parts[1];
+    const sender = parts[2];
+    const time = PyDateTime.tryFromisoformat(parts[3]);
+    if (time === undefined) {
+      throw new MessageError(`Invalid time: '${parts[3]}' is not an ISO 8601 time`);
+    }
+    let data: unknown = "";
+    let binary = false;
+    if (parts.length >= 6) {
+      const mime = parts[5].toLowerCase();
+      if (parts.length < 7) {
+        throw new MessageError(
+          mime === ""
+            ? "Trailing whitespace after the version"
+            : `Mime type '${mime}' without data`,
+        );
+      }
+      const payload = parts[6];
+      if (mime === "application/json") {
+        try {
+          data = pyLoads(payload, { datetimes: true });
+        } catch (e) {
+          throw new MessageError(`JSON decode failed on '${cpHead(payload, 36)} ...'`, {
+            cause: e,
+          });
+        }
+      } else if (mime === "text/ascii") {
+        data = payload;
+      } else if (mime === "binary/octet-stream") {
+        data = payload;
+        binary = true;
+      } else {
+        throw new MessageError(`Unknown mime-type '${mime}'`);
+      }
+    }
+    const msg = new Message(subject, type, data, {
+      binary,
+      version,
+      sender,
+      time,
+      [TRUSTED]: true,
+    } as MessageOptions);
+    msg.#validate(false);
+    return msg;
+  }
+
+  /**
+   * Same as {@linkcode Message.decode} (posttroll `Message.from_string`).
+   * @throws {MessageError} for every malformed input
+   */
+  static fromString(raw: string | Uint8Array): Message {
+    return Message.decode(raw);
+  }
+}

@@ -1,0 +1,783 @@
+/**
+ * JSON exactly as Python's `json` module writes and reads it with default settings, for the
+ * PostTroll codec.
+ *
+ * Value mapping (Python → TypeScript):
+ * - `dict` → plain object. Key order is kept even for integer-like keys (which JS objects would
+ *   otherwise move to the front): the decoder records the order under the non-enumerable symbol
+ *   {@linkcode PY_KEY_ORDER} when it differs from JS order; {@linkcode pyDict} builds such objects.
+ *   `Map`s with str/int/float/bool/None keys are encoded as dicts too.
+ * - `list` → array; `str` → string; `bool` → boolean; `None` → `null`.
+ * - `int` → `number` when it is a safe integer, else `bigint`; every integral `number` and every
+ *   `bigint` is written as a Python int.
+ * - `float` → `number` when it is not integral (also NaN, ±Infinity), else a {@linkcode PyFloat}
+ *   (`1.0`, `-0.0`, `1e+16` stay floats when re-encoded). Wrap a number in `PyFloat` to write it
+ *   as a float.
+ * - `datetime` → {@linkcode PyDateTime} (JS `Date`s are accepted when encoding, as aware UTC).
+ * - `undefined` is skipped in objects and written as `null` in arrays (like `JSON.stringify`).
+ *
+ * Output bytes follow `json.dumps` defaults: `", "` and `": "` separators, `ensure_ascii`
+ * (`\u00f6`, surrogate pairs for astral characters), Python float `repr`, `NaN`/`Infinity`.
+ * The decoder follows `json.loads`: NaN/Infinity/-Infinity, duplicate keys (last value wins, first
+ * position kept), lone surrogate escapes, ints of at most 4300 digits, nesting limited to
+ * {@linkcode MAX_DEPTH}.
+ *
+ * @example
+ * ```ts
+ * import { pyDumps, pyLoads, PyFloat } from "./pyjson.ts";
+ * console.log(pyDumps({ a: new PyFloat(1), b: "ö", c: [1e16, 2n ** 64n] }));
+ * // {"a": 1.0, "b": "\u00f6", "c": [10000000000000000, 18446744073709551616]}
+ * console.log(pyLoads('{"x": 1.0}').x instanceof PyFloat); // true
+ * ```
+ *
+ * @module
+ */
+import { PyDateTime } from "./pytime.ts";
+
+/** Deepest nesting of lists/dicts accepted by {@linkcode pyLoads} and {@linkcode pyDumps}. */
+export const MAX_DEPTH = 1500;
+
+/**
+ * Error raised by {@linkcode pyLoads} (like Python's `json.JSONDecodeError`) and
+ * {@linkcode pyDumps} (like Python's `TypeError`/`ValueError`).
+ *
+ * @example
+ * ```ts
+ * import { pyLoads, PyJsonError } from "./pyjson.ts";
+ * try { pyLoads("[1,"); } catch (e) { console.log(e instanceof PyJsonError); } // true
+ * ```
+ */
+export class PyJsonError extends Error {
+  /** Offset in the input where decoding failed (-1 for encoding errors). */
+  readonly pos: number;
+  /** @param message reason @param pos offset in the input */
+  constructor(message: string, pos = -1, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PyJsonError";
+    this.pos = pos;
+  }
+}
+
+/**
+ * A Python float whose value is integral (or any number the caller wants written as a float):
+ * `new PyFloat(1)` is written `1.0`, `new PyFloat(1e16)` is written `1e+16`.
+ *
+ * @example
+ * ```ts
+ * import { PyFloat, pyDumps } from "./pyjson.ts";
+ * console.log(pyDumps([new PyFloat(3), 3])); // [3.0, 3]
+ * console.log(new PyFloat(2).valueOf() + 1); // 3
+ * ```
+ */
+export class PyFloat {
+  /** The float value. */
+  readonly value: number;
+  /** @param value the float value */
+  constructor(value: number) {
+    this.value = +value;
+  }
+  /** The number, so arithmetic works. */
+  valueOf(): number {
+    return this.value;
+  }
+  /** Python `repr(float)`. */
+  toString(): string {
+    return pyFloatRepr(this.value);
+  }
+  /** Used by `JSON.stringify`. */
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+/**
+ * Symbol under which decoded objects keep their Python key order when it differs from the JS
+ * property order (integer-like keys). The value is a `string[]`.
+ *
+ * @example
+ * ```ts
+ * import { pyLoads, PY_KEY_ORDER } from "./pyjson.ts";
+ * const o = pyLoads('{"b": 1, "2": 2}') as Record<string | symbol, unknown>;
+ * console.log(Object.keys(o), o[PY_KEY_ORDER]); // ["2", "b"] ["b", "2"]
+ * ```
+ */
+export const PY_KEY_ORDER: unique symbol = Symbol.for("posttroll.pyKeyOrder");
+
+function isIndexKey(k: string): boolean {
+  const c = k.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  if (k.length > 10) return false;
+  if (c === 48) return k.length === 1;
+  for (let i = 1; i < k.length; i++) {
+    const d = k.charCodeAt(i);
+    if (d < 48 || d > 57) return false;
+  }
+  return +k < 4294967295;
+}
+
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === "__proto__") {
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  } else o[k] = v;
+}
+
+/**
+ * A plain object holding `entries` in this exact key order when encoded (Python dict order),
+ * even for integer-like keys.
+ *
+ * @example
+ * ```ts
+ * import { pyDict, pyDumps } from "./pyjson.ts";
+ * console.log(pyDumps(pyDict([["b", 1], ["1", 2]]))); // {"b": 1, "1": 2}
+ * ```
+ */
+export function pyDict(entries: Iterable<readonly [string, unknown]>): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  const order: string[] = [];
+  let needOrder = false;
+  for (const [k, v] of entries) {
+    if (!Object.hasOwn(o, k)) {
+      order.push(k);
+      if (isIndexKey(k)) needOrder = true;
+    }
+    setOwn(o, k, v);
+  }
+  if (needOrder) {
+    Object.defineProperty(o, PY_KEY_ORDER, { value: order, enumerable: false, writable: true });
+  }
+  return o;
+}
+
+/**
+ * The keys of `o` in Python dict order: the recorded {@linkcode PY_KEY_ORDER} (keys still present),
+ * then any others in JS order.
+ *
+ * @example
+ * ```ts
+ * import { pyDict, pyKeys } from "./pyjson.ts";
+ * console.log(pyKeys(pyDict([["b", 1], ["1", 2]]))); // ["b", "1"]
+ * ```
+ */
+export function pyKeys(o: object): string[] {
+  const keys = Object.keys(o);
+  const order = (o as { [PY_KEY_ORDER]?: string[] })[PY_KEY_ORDER];
+  if (!Array.isArray(order)) return keys;
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const k of order) {
+    if (Object.hasOwn(o, k) && !seen.has(k)) {
+      out.push(k);
+      seen.add(k);
+    }
+  }
+  for (const k of keys) if (!seen.has(k)) out.push(k);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/**
+ * Python `repr(float)` (shortest round-trip digits; exponent form below 1e-4 and from 1e16).
+ *
+ * @example
+ * ```ts
+ * import { pyFloatRepr } from "./pyjson.ts";
+ * console.log(pyFloatRepr(1), pyFloatRepr(1e16), pyFloatRepr(1e-5)); // 1.0 1e+16 1e-05
+ * ```
+ */
+export function pyFloatRepr(x: number): string {
+  if (x !== x) return "NaN";
+  if (x === Infinity) return "Infinity";
+  if (x === -Infinity) return "-Infinity";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const ax = x < 0 ? -x : x;
+  if (ax >= 1e-4 && ax < 1e16) {
+    const s = "" + x;
+    // JS uses fixed notation in this range too; integral values need ".0"
+    return s.indexOf(".") < 0 ? s + ".0" : s;
+  }
+  const e = x.toExponential(); // shortest digits, e.g. "1.5e-7", "1e+21"
+  const ei = e.indexOf("e");
+  const mant = e.slice(0, ei);
+  const expSign = e.charCodeAt(ei + 1) === 45 ? "-" : "+";
+  let exp = e.slice(ei + 2);
+  if (exp.length < 2) exp = "0" + exp;
+  return mant + "e" + expSign + exp;
+}
+
+function intRepr(x: number): string {
+  if (x === 0) return "0";
+  if (x < 1e21 && x > -1e21) return "" + x;
+  return BigInt(x).toString();
+}
+
+// deno-lint-ignore no-control-regex
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\uffff]/;
+const NON_ASCII = /[\u007f-\uffff]/g;
+
+function escapeNonAscii(ch: string): string {
+  const c = ch.charCodeAt(0);
+  return c < 0x1000 ? (c < 0x100 ? "\\u00" : "\\u0") + c.toString(16) : "\\u" + c.toString(16);
+}
+
+/**
+ * Python `json.dumps(s)` of a string with `ensure_ascii=True`.
+ *
+ * @example
+ * ```ts
+ * import { pyJsonString } from "./pyjson.ts";
+ * console.log(pyJsonString("norrköping 😀")); // "norrk\u00f6ping \ud83d\ude00"
+ * ```
+ */
+export function pyJsonString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
+  // JSON.stringify escapes the same control characters with the same spellings as Python
+  // (\b \f \n \r \t, else \u00XX) and writes lone surrogates as \udXXX; Python additionally
+  // escapes everything from U+007F up.
+  const j = JSON.stringify(s);
+  NON_ASCII.lastIndex = 0;
+  return NON_ASCII.test(j) ? j.replace(NON_ASCII, escapeNonAscii) : j;
+}
+
+/** Options of {@linkcode pyDumps}. */
+export interface PyDumpsOptions {
+  /**
+   * How datetimes are written (Python's `default=` hook); the result is written as a JSON string.
+   * @default isoformat()
+   */
+  datetime?: (dt: PyDateTime) => string;
+}
+
+const isoformatOf = (dt: PyDateTime): string => dt.isoformat();
+
+class Encoder {
+  out: string[] = [];
+  dt: (dt: PyDateTime) => string;
+  constructor(dt: (dt: PyDateTime) => string) {
+    this.dt = dt;
+  }
+
+  value(v: unknown, depth: number): void {
+    switch (typeof v) {
+      case "string":
+        this.out.push(pyJsonString(v));
+        return;
+      case "number":
+        this.out.push(Number.isInteger(v) ? intRepr(v) : pyFloatRepr(v));
+        return;
+      case "boolean":
+        this.out.push(v ? "true" : "false");
+        return;
+      case "bigint":
+        this.out.push(v.toString());
+        return;
+      case "undefined":
+        this.out.push("null");
+        return;
+      case "object":
+        break;
+      default:
+        throw new PyJsonError(`Object of type ${typeof v} is not JSON serializable`);
+    }
+    if (v === null) {
+      this.out.push("null");
+      return;
+    }
+    if (depth >= MAX_DEPTH) {
+      throw new PyJsonError("data nested too deeply (or circular reference)");
+    }
+    if (Array.isArray(v)) {
+      const out = this.out;
+      if (v.length === 0) {
+        out.push("[]");
+        return;
+      }
+      out.push("[");
+      for (let i = 0; i < v.length; i++) {
+        if (i) out.push(", ");
+        this.value(v[i], depth + 1);
+      }
+      out.push("]");
+      return;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) {
+      this.dict(v as Record<string, unknown>, depth);
+      return;
+    }
+    if (v instanceof PyDateTime) {
+      this.out.push(pyJsonString(this.dt(v)));
+      return;
+    }
+    if (v instanceof PyFloat) {
+      this.out.push(pyFloatRepr(v.value));
+      return;
+    }
+    if (v instanceof Date) {
+      this.out.push(pyJsonString(this.dt(PyDateTime.fromDate(v))));
+      return;
+    }
+    if (v instanceof Map) {
+      this.map(v, depth);
+      return;
+    }
+    if (v instanceof String || v instanceof Number || v instanceof Boolean) {
+      this.value(v.valueOf(), depth);
+      return;
+    }
+    const name = (v as { constructor?: { name?: string } }).constructor?.name ?? "object";
+    throw new PyJsonError(`Object of type ${name} is not JSON serializable`);
+  }
+
+  dict(o: Record<string, unknown>, depth: number): void {
+    const out = this.out;
+    const keys = (o as { [PY_KEY_ORDER]?: string[] })[PY_KEY_ORDER] ? pyKeys(o) : Object.keys(o);
+    let first = true;
+    out.push("{");
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const v = o[k];
+      if (v === undefined) continue;
+      if (!first) out.push(", ");
+      first = false;
+      out.push(pyJsonString(k), ": ");
+      this.value(v, depth + 1);
+    }
+    out.push("}");
+  }
+
+  map(m: Map<unknown, unknown>, depth: number): void {
+    const out = this.out;
+    let first = true;
+    out.push("{");
+    for (const [k, v] of m) {
+      if (v === undefined) continue;
+      let key: string;
+      if (typeof k === "string") key = k;
+      else if (typeof k === "number") key = Number.isInteger(k) ? intRepr(k) : pyFloatRepr(k);
+      else if (typeof k === "bigint") key = k.toString();
+      else if (k instanceof PyFloat) key = pyFloatRepr(k.value);
+      else if (typeof k === "boolean") key = k ? "true" : "false";
+      else if (k === null) key = "null";
+      else {
+        throw new PyJsonError(
+          `keys must be str, int, float, bool or None, not ${typeof k}`,
+        );
+      }
+      if (!first) out.push(", ");
+      first = false;
+      out.push(pyJsonString(key), ": ");
+      this.value(v, depth + 1);
+    }
+    out.push("}");
+  }
+}
+
+/**
+ * Python `json.dumps(value, default=…)` with default settings.
+ * @throws {PyJsonError} for values Python could not serialize (functions, class instances,
+ *   symbols, nesting deeper than {@linkcode MAX_DEPTH} or circular)
+ *
+ * @example
+ * ```ts
+ * import { pyDumps } from "./pyjson.ts";
+ * console.log(pyDumps({ station: "norrköping", n: [1, 2.5, NaN] }));
+ * // {"station": "norrk\u00f6ping", "n": [1, 2.5, NaN]}
+ * ```
+ */
+export function pyDumps(value: unknown, options: PyDumpsOptions = {}): string {
+  const enc = new Encoder(options.datetime ?? isoformatOf);
+  try {
+    enc.value(value, 0);
+  } catch (e) {
+    if (e instanceof PyJsonError) throw e;
+    if (e instanceof RangeError) {
+      throw new PyJsonError("data nested too deeply (or circular reference)", -1, { cause: e });
+    }
+    throw e;
+  }
+  return enc.out.join("");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** Options of {@linkcode pyLoads}. */
+export interface PyLoadsOptions {
+  /**
+   * Apply posttroll's `datetime_decoder` object hook: every string that has a JSON object among
+   * its ancestors and that `datetime.fromisoformat` accepts becomes a {@linkcode PyDateTime}.
+   * @default false
+   */
+  datetimes?: boolean;
+}
+
+let src = "";
+let pos = 0;
+let convDt = false;
+
+function fail(msg: string, at: number = pos): never {
+  throw new PyJsonError(`${msg}: line ${lineOf(at)} column ${colOf(at)} (char ${at})`, at);
+}
+
+function lineOf(at: number): number {
+  let n = 1;
+  for (let i = 0; i < at && i < src.length; i++) if (src.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+function colOf(at: number): number {
+  const nl = src.lastIndexOf("\n", at - 1);
+  return at - nl;
+}
+
+function skipWs(): void {
+  let c = src.charCodeAt(pos);
+  while (c === 32 || c === 10 || c === 13 || c === 9) c = src.charCodeAt(++pos);
+}
+
+function parseValue(depth: number, conv: boolean): unknown {
+  const c = src.charCodeAt(pos);
+  switch (c) {
+    case 34: { // "
+      const s = parseString();
+      if (conv && s.length >= 7) {
+        const f = s.charCodeAt(0);
+        if (f >= 48 && f <= 57) {
+          const d = PyDateTime.tryFromisoformat(s);
+          if (d !== undefined) return d;
+        }
+      }
+      return s;
+    }
+    case 123: // {
+      return parseObject(depth + 1);
+    case 91: // [
+      return parseArray(depth + 1, conv);
+    case 110: // n
+      if (src.startsWith("null", pos)) {
+        pos += 4;
+        return null;
+      }
+      break;
+    case 116: // t
+      if (src.startsWith("true", pos)) {
+        pos += 4;
+        return true;
+      }
+      break;
+    case 102: // f
+      if (src.startsWith("false", pos)) {
+        pos += 5;
+        return false;
+      }
+      break;
+    case 78: // N
+      if (src.startsWith("NaN", pos)) {
+        pos += 3;
+        return NaN;
+      }
+      break;
+    case 73: // I
+      if (src.startsWith("Infinity", pos)) {
+        pos += 8;
+        return Infinity;
+      }
+      break;
+    case 45: // -
+      if (src.startsWith("-Infinity", pos)) {
+        pos += 9;
+        return -Infinity;
+      }
+      return parseNumber();
+    default:
+      if (c >= 48 && c <= 57) return parseNumber();
+  }
+  fail("Expecting value");
+}
+
+function parseNumber(): unknown {
+  const start = pos;
+  let c = src.charCodeAt(pos);
+  let neg = false;
+  if (c === 45) {
+    neg = true;
+    c = src.charCodeAt(++pos);
+  }
+  if (c === 48) {
+    c = src.charCodeAt(++pos);
+  } else if (c >= 49 && c <= 57) {
+    do c = src.charCodeAt(++pos); while (c >= 48 && c <= 57);
+  } else {
+    fail("Expecting value", start);
+  }
+  let isFloat = false;
+  if (c === 46) {
+    const d = src.charCodeAt(pos + 1);
+    if (d >= 48 && d <= 57) {
+      isFloat = true;
+      pos += 1;
+      do c = src.charCodeAt(++pos); while (c >= 48 && c <= 57);
+    }
+  }
+  if (c === 101 || c === 69) {
+    let q = pos + 1;
+    let d = src.charCodeAt(q);
+    if (d === 43 || d === 45) d = src.charCodeAt(++q);
+    if (d >= 48 && d <= 57) {
+      isFloat = true;
+      pos = q;
+      do c = src.charCodeAt(++pos); while (c >= 48 && c <= 57);
+    }
+  }
+  if (!isFloat) {
+    const ndig = pos - start - (neg ? 1 : 0);
+    if (ndig <= 15) {
+      let v = 0;
+      for (let i = start + (neg ? 1 : 0); i < pos; i++) v = v * 10 + src.charCodeAt(i) - 48;
+      return neg ? (v === 0 ? 0 : -v) : v;
+    }
+    if (ndig > 4300) {
+      throw new PyJsonError(
+        `Exceeds the limit (4300 digits) for integer string conversion: value has ${ndig} digits`,
+        start,
+      );
+    }
+    const text = src.slice(start, pos);
+    const n = +text;
+    return Number.isSafeInteger(n) ? n : BigInt(text);
+  }
+  const f = +src.slice(start, pos);
+  return Number.isInteger(f) ? new PyFloat(f) : f;
+}
+
+function parseString(): string {
+  // pos at opening quote
+  const start = ++pos;
+  let c = 0;
+  for (;;) {
+    c = src.charCodeAt(pos);
+    if (c === 34) {
+      return src.slice(start, pos++);
+    }
+    if (c === 92 || c < 32 || c !== c) break;
+    pos++;
+  }
+  // slow path: escapes
+  let out = src.slice(start, pos);
+  for (;;) {
+    c = src.charCodeAt(pos);
+    if (c === 34) {
+      pos++;
+      return out;
+    }
+    if (c !== c) fail("Unterminated string starting at", start - 1);
+    if (c < 32) fail("Invalid control character at");
+    if (c === 92) {
+      const e = src.charCodeAt(pos + 1);
+      switch (e) {
+        case 34:
+          out += '"';
+          break;
+        case 92:
+          out += "\\";
+          break;
+        case 47:
+          out += "/";
+          break;
+        case 98:
+          out += "\b";
+          break;
+        case 102:
+          out += "\f";
+          break;
+        case 110:
+          out += "\n";
+          break;
+        case 114:
+          out += "\r";
+          break;
+        case 116:
+          out += "\t";
+          break;
+        case 117: {
+          const u = hex4(pos + 2);
+          if (u < 0) fail("Invalid \\uXXXX escape", pos + 1);
+          out += String.fromCharCode(u);
+          pos += 6;
+          continue;
+        }
+        default:
+          if (e !== e) fail("Unterminated string starting at", start - 1);
+          fail("Invalid \\escape", pos);
+      }
+      pos += 2;
+      continue;
+    }
+    // run of plain characters
+    const runStart = pos;
+    do c = src.charCodeAt(++pos); while (c !== 34 && c !== 92 && c >= 32);
+    out += src.slice(runStart, pos);
+  }
+}
+
+function hex4(at: number): number {
+  let v = 0;
+  for (let i = 0; i < 4; i++) {
+    const c = src.charCodeAt(at + i);
+    let d;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else if (c >= 65 && c <= 70) d = c - 55;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+function parseObject(depth: number): Record<string, unknown> {
+  if (depth > MAX_DEPTH) fail("Nesting too deep");
+  const o: Record<string, unknown> = {};
+  let order: string[] | undefined;
+  let needOrder = false;
+  pos++;
+  skipWs();
+  if (src.charCodeAt(pos) === 125) {
+    pos++;
+    return o;
+  }
+  for (;;) {
+    if (src.charCodeAt(pos) !== 34) {
+      fail("Expecting property name enclosed in double quotes");
+    }
+    const k = parseString();
+    skipWs();
+    if (src.charCodeAt(pos) !== 58) fail("Expecting ':' delimiter");
+    pos++;
+    skipWs();
+    const v = parseValue(depth, convDt);
+    const kc = k.charCodeAt(0);
+    if (kc >= 48 && kc <= 57 && !needOrder && isIndexKey(k)) {
+      needOrder = true;
+      order = Object.keys(o);
+    }
+    if (order !== undefined && !Object.hasOwn(o, k)) order.push(k);
+    if (k === "__proto__") setOwn(o, k, v);
+    else o[k] = v;
+    skipWs();
+    const c = src.charCodeAt(pos);
+    if (c === 44) {
+      pos++;
+      skipWs();
+      continue;
+    }
+    if (c === 125) {
+      pos++;
+      break;
+    }
+    fail("Expecting ',' delimiter");
+  }
+  if (needOrder) {
+    Object.defineProperty(o, PY_KEY_ORDER, { value: order, enumerable: false, writable: true });
+  }
+  return o;
+}
+
+function parseArray(depth: number, conv: boolean): unknown[] {
+  if (depth > MAX_DEPTH) fail("Nesting too deep");
+  const a: unknown[] = [];
+  pos++;
+  skipWs();
+  if (src.charCodeAt(pos) === 93) {
+    pos++;
+    return a;
+  }
+  for (;;) {
+    a.push(parseValue(depth, conv));
+    skipWs();
+    const c = src.charCodeAt(pos);
+    if (c === 44) {
+      pos++;
+      skipWs();
+      continue;
+    }
+    if (c === 93) {
+      pos++;
+      return a;
+    }
+    fail("Expecting ',' delimiter");
+  }
+}
+
+/**
+ * Python `json.loads(text)` (optionally with posttroll's `datetime_decoder` object hook).
+ * @throws {PyJsonError} where Python raises `ValueError` (JSONDecodeError, int digit limit), or
+ *   when nesting exceeds {@linkcode MAX_DEPTH}
+ *
+ * @example
+ * ```ts
+ * import { pyLoads } from "./pyjson.ts";
+ * const v = pyLoads('{"t": ["2020-01-01T00:00:00"], "n": NaN}', { datetimes: true });
+ * console.log(v); // { t: [ PyDateTime 2020-01-01T00:00:00 ], n: NaN }
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function pyLoads(text: string, options: PyLoadsOptions = {}): any {
+  src = text;
+  pos = 0;
+  convDt = options.datetimes ?? false;
+  try {
+    if (text.charCodeAt(0) === 0xfeff) {
+      fail("Unexpected UTF-8 BOM (decode using utf-8-sig)", 0);
+    }
+    skipWs();
+    const v = parseValue(0, false);
+    skipWs();
+    if (pos !== src.length) fail("Extra data");
+    return v;
+  } catch (e) {
+    if (e instanceof PyJsonError) throw e;
+    if (e instanceof RangeError) {
+      throw new PyJsonError("Nesting too deep", pos, { cause: e });
+    }
+    throw e;
+  } finally {
+    src = "";
+  }
+}
+
+/**
+ * posttroll's `datetime_decoder` applied to an already decoded container: converts, in place,
+ * every string inside `value` (recursively through lists and dicts) that `fromisoformat` accepts
+ * into a {@linkcode PyDateTime}, and returns `value`.
+ *
+ * @example
+ * ```ts
+ * import { applyDatetimeDecoder } from "./pyjson.ts";
+ * const d = applyDatetimeDecoder({ a: ["2020-01-01", "12"] });
+ * console.log(d); // { a: [ PyDateTime 2020-01-01T00:00:00, "12" ] }
+ * ```
+ */
+export function applyDatetimeDecoder<T>(value: T, depth = 0): T {
+  if (depth > MAX_DEPTH) throw new PyJsonError("Nesting too deep");
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = convertOne(value[i], depth);
+  } else if (value !== null && typeof value === "object") {
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      const o = value as Record<string, unknown>;
+      for (const k of Object.keys(o)) {
+        const v = convertOne(o[k], depth);
+        if (v !== o[k]) setOwn(o, k, v);
+      }
+    }
+  }
+  return value;
+}
+
+function convertOne(v: unknown, depth: number): unknown {
+  if (typeof v === "string") return PyDateTime.tryFromisoformat(v) ?? v;
+  if (v !== null && typeof v === "object") return applyDatetimeDecoder(v, depth + 1);
+  return v;
+}
