@@ -430,7 +430,8 @@ function cpHead(s: string, n: number): string {
   let k = 0;
   while (i < s.length && k < n) {
     const c = s.charCodeAt(i);
-    i += c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? 2 : 1;
+    const d = c >= 0xd800 && c <= 0xdbff ? s.charCodeAt(i + 1) : 0;
+    i += d >= 0xdc00 && d <= 0xdfff ? 2 : 1;
     k++;
   }
   return s.slice(0, i);
@@ -598,6 +599,8 @@ export class Message {
     if (typeof raw === "string") s = raw;
     else if (raw instanceof Uint8Array) s = decodeRaw(raw);
     else throw new MessageError("Message.decode expects a string or a Uint8Array");
+    // posttroll treats an empty raw string as "no raw string" and builds an empty message
+    if (s.length === 0) throw new MessageError("Invalid subject: ''");
     if (!s.startsWith(MAGICK)) {
       throw new MessageError(`This is not a '${MAGICK}' message (wrong magick word)`);
     }

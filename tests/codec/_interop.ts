@@ -104,7 +104,8 @@ out = []
 
 /** Runs `body` (Python, after the prelude, reading `tasks`, appending to `out`) on `tasks`. */
 export async function runPy<T>(body: string, tasks: unknown): Promise<T> {
-  const code = PY_PRELUDE + body + "\nsys.stdout.write(json.dumps(out))\n";
+  const code = PY_PRELUDE + body +
+    "\nsys.setrecursionlimit(20000)\nsys.stdout.write(json.dumps(out))\n";
   const stdin = JSON.stringify(tasks).replace(
     /[\u007f-\uffff]/g,
     (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),

@@ -1,0 +1,360 @@
+// Every MessageError case (compared with what Python posttroll does with the same input, including
+// the inputs where Python leaks IndexError/ValueError/RecursionError), a seeded differential fuzz
+// against Python, a local fuzz where only MessageError may escape, and a coarse linearity check.
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import {
+  isValidData,
+  Message,
+  MessageError,
+  PyDateTime,
+  pyDict,
+  PyFloat,
+} from "../../lib/posttroll/message.ts";
+import { type MsgCanon, randValue, Rng, runPy, toCanon } from "./_interop.ts";
+
+type Outcome = MsgCanon | { error: string; msg: string };
+
+function decodeCanon(raw: string | Uint8Array): Outcome {
+  try {
+    const m = Message.decode(raw);
+    return {
+      subject: m.subject,
+      type: m.type,
+      sender: m.sender,
+      time: m.time.isoformat(),
+      version: m.version,
+      binary: m.binary,
+      data: toCanon(m.data),
+    };
+  } catch (e) {
+    if (e instanceof MessageError) return { error: "MessageError", msg: e.message };
+    throw new Error(`non-MessageError escaped for ${JSON.stringify(raw).slice(0, 200)}`, {
+      cause: e,
+    });
+  }
+}
+
+const T = "2020-01-01T00:00:00";
+const H = `pytroll://a/b info u@h ${T}`;
+
+const CASES: string[] = [
+  "",
+  "pytroll:",
+  "pytroll:/",
+  "PYTROLL://a info u@h 2020-01-01T00:00:00 v1.2",
+  "xpytroll://a info u@h 2020-01-01T00:00:00 v1.2",
+  "pytroll://a info u@h",
+  "pytroll://a info u@h 2020-01-01",
+  `${H} v1.3`,
+  `${H} v2`,
+  `${H} v1.2.1`,
+  `${H} v1.10`,
+  `${H} V1.01`,
+  `${H} abc`,
+  `${H} v1.01`,
+  `${H} \u00e9`,
+  `${H} `,
+  `${H}  \t `,
+  `${H} v1.2 `,
+  `${H} v1.2 text/ascii`,
+  `${H} v1.2 text/ascii `,
+  `${H} v1.2 TEXT/ASCII hello`,
+  `${H} v1.2 application/json`,
+  `${H} v1.2 application/json `,
+  `${H} v1.2 application/xml <a/>`,
+  `${H} v1.2 \u212aelvin x`,
+  `${H} v1.2 application/json {"a": 1`,
+  `${H} v1.2 application/json {"a": 1} x`,
+  `${H} v1.2 application/json {'a': 1}`,
+  `${H} v1.2 application/json \ufeff{}`,
+  `${H} v1.2 application/json {"a": NaN, "b": -Infinity, "c": Infinity}`,
+  `${H} v1.2 application/json {"a": -NaN}`,
+  `${H} v1.2 application/json {"a": 1, "a": 2, "b": 3}`,
+  `${H} v1.2 application/json {"a": "\\ud800", "b": "\\udc00\\ud800"}`,
+  `${H} v1.2 application/json {"a": "\\x41"}`,
+  `${H} v1.2 application/json {"a": "tab\there"}`,
+  `${H} v1.2 application/json {"a": 01}`,
+  `${H} v1.2 application/json {"a": 1.}`,
+  `${H} v1.2 application/json {"a": .5}`,
+  `${H} v1.2 application/json {"a": 1e400, "b": -1e400, "c": 1E+2, "d": 1e-400}`,
+  `${H} v1.2 application/json {"a": ${"9".repeat(4300)}}`,
+  `${H} v1.2 application/json {"a": ${"9".repeat(4301)}}`,
+  `${H} v1.2 application/json {"a": -${"9".repeat(4300)}.5}`,
+  `${H} v1.2 application/json {"a": 123456789012345678901234567890}`,
+  `${H} v1.2 application/json ["2020-01-01", {"a": ["2020-01-01", ["2020-01-01"]]}]`,
+  `${H} v1.2 application/json "2020-01-01"`,
+  `${H} v1.2 application/json {"2020-01-01": "x"}`,
+  `${H} v1.2 application/json {"b": 1, "10": 2, "2": 3, "a": 4, "__proto__": {"x": 1}}`,
+  `${H} v1.2 application/json  \t {"a": 1} \n\r\t `,
+  `${H} v1.2 application/json {"a": 1}\u00a0`,
+  `${H} v1.2 application/json ${"[".repeat(600)}${"]".repeat(600)}`,
+  `${H} v1.2 application/json ${'{"a": '.repeat(3000)}1${"}".repeat(3000)}`,
+  `${H} v1.2 application/json ${"[".repeat(100000)}`,
+  `${H} v1.2 application/json 0`,
+  `${H} v1.2 application/json ""`,
+  `${H} v1.2 application/json null`,
+  `${H} v1.2 binary/octet-stream \u0000\u00ff raw  bytes `,
+  `${H} v1.2 text/ascii   hello  world `,
+  `pytroll://a  info\tu@h\u3000${T}\u2028v1.01\u00a0text/ascii\u0085x`,
+  `pytroll:/ a info u@h ${T} v1.2`,
+  `pytroll://a info u@h 2020-13-01T00:00:00 v1.2`,
+  `pytroll://a info u@h yesterday v1.2`,
+  `pytroll://a info u@h 20200101T000000Z v1.2`,
+  `pytroll://a info @ 2020-W01-1 v1.2`,
+  `pytroll://\u00f6 \u{1F600} \u00e9@\u00e8 ${T}+05:30 v1.2 text/ascii \u{1F600}`,
+];
+
+Deno.test("codec errors: every malformed input raises MessageError; Python agrees", async () => {
+  const py = await runPy<Outcome[]>(
+    `out = [decode_or_error(r) for r in tasks]`,
+    CASES,
+  );
+  const leaks: string[] = [];
+  CASES.forEach((raw, i) => {
+    const ours = decodeCanon(raw);
+    const theirs = py[i];
+    if ("error" in theirs) {
+      assert("error" in ours, `case ${i} ${raw.slice(0, 80)}: Python failed, we accepted`);
+      if (theirs.error === "MessageError") {
+        assertEquals(ours.msg, theirs.msg, `case ${i}`);
+      } else leaks.push(`${theirs.error}: ${raw.slice(0, 70)}`);
+    } else {
+      // compared as text: deepStrictEqual recurses too deep on the nested cases
+      assertEquals(JSON.stringify(ours), JSON.stringify(theirs), `case ${i}: ${raw.slice(0, 80)}`);
+    }
+  });
+  // the cases where Python leaks something other than MessageError are covered
+  assert(leaks.some((l) => l.startsWith("IndexError")), leaks.join("\n"));
+  assert(leaks.some((l) => l.startsWith("ValueError")), leaks.join("\n"));
+  assert(leaks.some((l) => l.startsWith("RecursionError")), leaks.join("\n"));
+});
+
+Deno.test("codec errors: messages for the cases Python leaks", () => {
+  assertThrows(() => Message.decode(`${H} v1.2`.replace(T, "nope")), MessageError, "Invalid time");
+  assertThrows(() => Message.decode(`${H} v1.2 text/ascii`), MessageError, "without data");
+  assertThrows(() => Message.decode(`${H} v1.2 `), MessageError, "Trailing whitespace");
+  assertThrows(
+    () => Message.decode(`${H} v1.2 application/json ${"[".repeat(5000)}`),
+    MessageError,
+    "JSON decode failed on '[[[[",
+  );
+  assertThrows(() => Message.decode(42 as unknown as string), MessageError);
+  assertThrows(() => Message.decode(`${H} v1.3`), MessageError, "Invalid Message version: 'v1.3'");
+  assertThrows(
+    () => Message.decode(`${H} v1.2 application/json {"a": 1`),
+    MessageError,
+    `JSON decode failed on '{"a": 1 ...'`,
+  );
+});
+
+Deno.test("codec errors: construction and encoding", () => {
+  assertThrows(() => new Message("", "info"), MessageError, "Invalid subject: ''");
+  assertThrows(() => new Message("/a", ""), MessageError, "Invalid type: ''");
+  assertThrows(() => new Message("/a", "b", "", { sender: "" }), MessageError, "Invalid sender");
+  assertThrows(
+    () => new Message("/a", "b", { f: () => 1 }),
+    MessageError,
+    "Invalid data: data is not JSON serializable",
+  );
+  assertThrows(() => new Message("/a", "b", { s: Symbol("x") }), MessageError);
+  assertThrows(() => new Message("/a", "b", { s: new Set([1]) }), MessageError);
+  assertThrows(() => new Message("/a", "b", new Map([[{}, 1]])), MessageError);
+  const cyc: Record<string, unknown> = {};
+  cyc.self = cyc;
+  assertThrows(() => new Message("/a", "b", cyc), MessageError, "not JSON serializable");
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assertThrows(() => new Message("/a", "b", deep), MessageError);
+  const bin = new Message("/a", "b", "x", { binary: true });
+  bin.data = new Uint8Array([1]);
+  assertThrows(() => bin.encode(), MessageError, "binary data should be a string");
+  const m = new Message("/a", "b", "x");
+  m.subject = "";
+  assertThrows(() => m.encode(), MessageError, "Invalid subject");
+  assertThrows(() => m.head, MessageError, "Invalid subject");
+  assertEquals(isValidData({ f: () => 1 }), false);
+  assertEquals(isValidData(""), true);
+  assertEquals(isValidData(new Uint8Array(1), { binary: true }), false);
+  // accepted oddities: Date (aware UTC), Map with Python-convertible keys, boxed primitives
+  const t = PyDateTime.fromisoformat("2020-01-01T00:00:00+00:00");
+  const ok = new Message(
+    "/a",
+    "b",
+    {
+      d: new Date(0),
+      m: new Map<unknown, unknown>([[1, "i"], [1.5, "f"], [true, "b"], [null, "n"]]),
+      s: new String("s"),
+      u: undefined,
+      l: [undefined],
+      o: pyDict([["2", 1], ["1", 2]]),
+      f: new PyFloat(-0),
+    },
+    { time: t, sender: "u@h" },
+  );
+  assertEquals(
+    ok.encode(),
+    'pytroll://a b u@h 2020-01-01T00:00:00+00:00 v1.2 application/json {"d": "1970-01-01T00:00:00+00:00", "m": {"1": "i", "1.5": "f", "true": "b", "null": "n"}, "s": "s", "l": [null], "o": {"2": 1, "1": 2}, "f": -0.0}',
+  );
+});
+
+function mutate(r: Rng, s: string): string {
+  const n = 1 + r.int(4);
+  for (let i = 0; i < n; i++) {
+    const p = r.int(s.length + 1);
+    const k = r.int(6);
+    const junk = r.pick([
+      " ",
+      "\t",
+      "\u00a0",
+      "{",
+      "}",
+      '"',
+      "\\",
+      "[",
+      "]",
+      ",",
+      ":",
+      "0",
+      "e",
+      "-",
+      "+",
+      ".",
+      "\u0000",
+      "\ud800",
+      "\u{1F600}",
+      "Z",
+      "T",
+      "W",
+      "/",
+      "N",
+      "aN",
+      "null",
+    ]);
+    if (k === 0) s = s.slice(0, p) + s.slice(p + 1);
+    else if (k === 1) s = s.slice(0, p) + junk + s.slice(p);
+    else if (k === 2) s = s.slice(0, p) + junk + s.slice(p + 1);
+    else if (k === 3) s = s.slice(0, p) + s.slice(p, p + r.int(20)) + s.slice(p);
+    else if (k === 4) s = s.slice(0, p);
+    else s = s.slice(0, p) + s.slice(p + r.int(10));
+  }
+  return s;
+}
+
+Deno.test("codec fuzz: mutated messages decode exactly as in Python", async () => {
+  const r = new Rng(424242);
+  const base: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    base.push(
+      new Message(
+        "/fuzz/" + i,
+        r.pick(["file", "info", "beat"]),
+        r.chance(0.2) ? "text body" : {
+          v: randValue(r),
+          t: PyDateTime.fromEpochMicroseconds(r.int(2 ** 50), r.chance(0.5) ? 0 : null),
+        },
+        { sender: "f@z", time: PyDateTime.fromEpochMicroseconds(r.int(2 ** 50), 0) },
+      ).encode(),
+    );
+  }
+  const raws = Array.from({ length: 2500 }, () => mutate(r, r.pick(base)));
+  const py = await runPy<Outcome[]>(`out = [decode_or_error(r) for r in tasks]`, raws);
+  let accepted = 0;
+  raws.forEach((raw, i) => {
+    const ours = decodeCanon(raw);
+    const theirs = py[i];
+    if ("error" in theirs) {
+      assert("error" in ours, `Python failed (${theirs.msg}), we accepted: ${raw}`);
+      if (theirs.error === "MessageError") assertEquals(ours.msg, theirs.msg, raw);
+    } else {
+      accepted++;
+      assertEquals(ours, theirs, raw);
+    }
+  });
+  assert(accepted > 200 && accepted < 2400, `accepted ${accepted}`);
+});
+
+Deno.test("codec fuzz: random bytes, invalid UTF-8, huge fields, deep nesting", () => {
+  const r = new Rng(99);
+  const prefix = new TextEncoder().encode(H + " v1.2 application/json ");
+  for (let i = 0; i < 3000; i++) {
+    const n = r.int(200);
+    const body = new Uint8Array(n);
+    for (let j = 0; j < n; j++) body[j] = r.int(256);
+    const withPrefix = r.chance(0.7);
+    const buf = withPrefix ? new Uint8Array([...prefix, ...body]) : body;
+    decodeCanon(buf);
+    decodeCanon(new TextDecoder().decode(buf));
+  }
+  // invalid UTF-8 falls back to ISO-8859-1
+  const iso = Message.decode(
+    new Uint8Array([
+      ...prefix.slice(0, -17),
+      ...new TextEncoder().encode(
+        "text/ascii caf",
+      ),
+      0xe9,
+    ]),
+  );
+  assertEquals(iso.data, "café");
+  // huge fields
+  const big = "x".repeat(5_000_000);
+  assertEquals(Message.decode(`pytroll://${big} t u@h ${T} v1.2`).subject.length, big.length + 1);
+  assertEquals(
+    (Message.decode(`${H} v1.2 application/json {"a": "${big}"}`).data as { a: string }).a.length,
+    big.length,
+  );
+  assertThrows(() => Message.decode(`pytroll://${big}`), MessageError, "Could not decode");
+  assertThrows(() => Message.decode(`pytroll://a${" ".repeat(1_000_000)}b`), MessageError);
+  for (const open of ["[", '{"a": ', '{"a": [']) {
+    assertThrows(
+      () => Message.decode(`${H} v1.2 application/json ${open.repeat(200_000)}`),
+      MessageError,
+    );
+  }
+});
+
+function timeDecode(raw: string, reps: number): number {
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) {
+    try {
+      Message.decode(raw);
+    } catch (e) {
+      if (!(e instanceof MessageError)) throw e;
+    }
+  }
+  return performance.now() - t0;
+}
+
+Deno.test("codec: decode time grows about linearly with input size", () => {
+  const shapes: ((n: number) => string)[] = [
+    (n) =>
+      `${H} v1.2 application/json {"a": [${Array(n).fill('"2020-01-01T00:00:00"').join(", ")}]}`,
+    (n) => `${H} v1.2 application/json {"s": "${"\\u00e9x".repeat(n * 4)}"}`,
+    (n) =>
+      `${H} v1.2 application/json ${"[".repeat(Math.min(n, 1400))}${"]".repeat(Math.min(n, 1400))}`,
+    (n) => `${H} v1.2 binary/octet-stream ${"\u00e9 ".repeat(n * 8)}`,
+    (n) => `pytroll://a${" \t".repeat(n * 8)}`,
+    (n) =>
+      `${H} v1.2 application/json {${
+        Array.from({ length: n }, (_, i) => `"${i}": ${i}.5`).join(", ")
+      }}`,
+  ];
+  for (const shape of shapes) {
+    const small = shape(4000);
+    const large = shape(8000);
+    const run = (s: string) => timeDecode(s, 5);
+    run(small);
+    run(large); // warm up
+    // coarse: best of several runs, and a few attempts, so a busy machine does not fail it
+    let a = 0, b = 0;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      a = Math.min(run(small), run(small), run(small));
+      b = Math.min(run(large), run(large), run(large));
+      if (b < Math.max(a, 0.5) * 3) break;
+    }
+    assert(
+      b < Math.max(a, 0.5) * 3,
+      `shape ${shapes.indexOf(shape)}: doubling input took ${a.toFixed(2)} -> ${b.toFixed(2)} ms`,
+    );
+  }
+});
