@@ -1,0 +1,269 @@
+/**
+ * Collecting publisher addresses, equivalent to posttroll's `address_receiver`: announcements
+ * arrive by UDP multicast on `broadcast_port` or — with multicast off — as direct registrations on
+ * a ZeroMQ REP socket `tcp://*:<broadcast_port>` (answered `ok`). New addresses are re-published
+ * (as v1.01) on `tcp://*:<address_publish_port>` (16543), expired ones with `status: false`.
+ *
+ * @example
+ * ```ts
+ * import { AddressReceiver } from "./address_receiver.ts";
+ * await using rec = await new AddressReceiver({ multicastEnabled: false, maxAge: 60 }).start();
+ * console.log(rec.get("")); // []
+ * ```
+ * @module
+ */
+import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
+import { RepSocket } from "../zmq/mod.ts";
+import { AddressBook } from "./address_book.ts";
+import { MulticastReceiver, SocketTimeoutError } from "./multicast.ts";
+import { NoisyPublisher, Publisher } from "./publisher.ts";
+import { isLocalAddress, localAddresses, serverSocketOptions, sleep } from "./_sockets.ts";
+
+/** Options of {@linkcode AddressReceiver}. */
+export interface AddressReceiverOptions {
+  /** Seconds an address stays listed without a new announcement. @default 600 */
+  maxAge?: number;
+  /** Port to re-publish addresses on. @default config `address_publish_port` (16543) */
+  port?: number | null;
+  /** Publish `/heartbeat/address_receiver` at most every 29 s. @default true */
+  doHeartbeat?: boolean;
+  /** Receive by multicast; false: direct registration on TCP `broadcast_port`. @default true */
+  multicastEnabled?: boolean;
+  /**
+   * Also accept direct registrations while multicast is on (beyond posttroll).
+   * @default !multicastEnabled
+   */
+  directRegistration?: boolean;
+  /** Drop announcements from other hosts. @default false */
+  restrictToLocalhost?: boolean;
+  /** Configuration. @default the shared config */
+  config?: PosttrollConfig;
+  /** Log lines. @default silent */
+  logger?: (level: "debug" | "info" | "warning" | "error", message: string) => void;
+}
+
+/**
+ * Receives address announcements and keeps the address book.
+ *
+ * @example
+ * ```ts
+ * import { AddressReceiver } from "./address_receiver.ts";
+ * const rec = new AddressReceiver({ multicastEnabled: false });
+ * await rec.start();
+ * console.log(rec.isRunning()); // true
+ * await rec.stop();
+ * ```
+ */
+export class AddressReceiver implements AsyncDisposable {
+  readonly #opts: AddressReceiverOptions;
+  readonly #config: PosttrollConfig;
+  readonly #book: AddressBook;
+  readonly #log: NonNullable<AddressReceiverOptions["logger"]>;
+  #ctl = new AbortController();
+  #running = false;
+  #started = false;
+  #tasks: Array<Promise<void>> = [];
+  #mc: MulticastReceiver | undefined;
+  #rep: RepSocket | undefined;
+  #pub: Publisher | NoisyPublisher | undefined;
+  #local = new Set<string>();
+
+  /** @param options max age, ports, multicast, restriction, configuration */
+  constructor(options: AddressReceiverOptions = {}) {
+    this.#opts = options;
+    this.#config = options.config ?? sharedConfig;
+    this.#config.backend();
+    this.#book = new AddressBook({ maxAgeMs: (options.maxAge ?? 600) * 1000 });
+    this.#log = options.logger ?? (() => {});
+  }
+
+  /** The address book. */
+  get book(): AddressBook {
+    return this.#book;
+  }
+
+  /** Port addresses are re-published on (after start). */
+  get publishPort(): number | undefined {
+    return this.#pub?.portNumber;
+  }
+
+  /**
+   * Address records of publishers of `name` (`""`: all).
+   *
+   * @param name service name
+   * @returns records with `receive_time` as ISO text
+   * @example
+   * ```ts
+   * import { AddressReceiver } from "./address_receiver.ts";
+   * new AddressReceiver().get("x"); // []
+   * ```
+   */
+  get(name = ""): Array<Record<string, unknown>> {
+    return this.#book.get(name);
+  }
+
+  /**
+   * True while receiving.
+   *
+   * @returns whether it runs
+   * @example
+   * ```ts
+   * import { AddressReceiver } from "./address_receiver.ts";
+   * new AddressReceiver().isRunning(); // false
+   * ```
+   */
+  isRunning(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Opens the sockets and starts receiving; resolves when ready.
+   *
+   * @returns this
+   * @example
+   * ```ts
+   * import { AddressReceiver } from "./address_receiver.ts";
+   * const rec = await new AddressReceiver({ multicastEnabled: false }).start();
+   * await rec.stop();
+   * ```
+   */
+  async start(): Promise<this> {
+    if (this.#started) return this;
+    this.#started = true;
+    const cfg = this.#config;
+    const multicast = this.#opts.multicastEnabled ?? true;
+    const direct = this.#opts.directRegistration ?? !multicast;
+    const bport = cfg.broadcastPort();
+    const restrict = this.#opts.restrictToLocalhost ?? false;
+    if (restrict) this.#local = localAddresses();
+    try {
+      if (multicast) {
+        this.#mc = await MulticastReceiver.open(bport, undefined, { config: cfg });
+        this.#mc.settimeout(2);
+      }
+      if (direct) {
+        const filter = restrict ? (a: string) => isLocalAddress(a, this.#local) : undefined;
+        const endpoint = `tcp://*:${bport}`;
+        this.#rep = new RepSocket(await serverSocketOptions(cfg, { endpoint, filter }));
+        await this.#rep.bind(endpoint);
+      }
+      const port = this.#opts.port || cfg.addressPublishPort();
+      // posttroll: Publish("address_receiver", port, ["addresses"], nameservers=...)
+      if (!multicast) {
+        this.#pub = await new NoisyPublisher("address_receiver", {
+          port,
+          aliases: ["addresses"],
+          nameservers: ["localhost"],
+          config: cfg,
+        }).start();
+      } else {
+        this.#pub = await new Publisher(`tcp://*:${port}`, {
+          name: "address_receiver",
+          config: cfg,
+        }).start();
+      }
+    } catch (e) {
+      await this.#closeAll();
+      this.#started = false;
+      throw e;
+    }
+    this.#running = true;
+    if (this.#mc) this.#tasks.push(this.#multicastLoop(this.#mc, restrict));
+    if (this.#rep) this.#tasks.push(this.#repLoop(this.#rep));
+    this.#tasks.push(this.#maintenanceLoop());
+    return this;
+  }
+
+  async #process(data: string | Uint8Array, from: string): Promise<void> {
+    const r = this.#book.receive(data);
+    if (r.status === "invalid" || r.status === "ignored") {
+      this.#log("debug", `dropped announcement from ${from}: ${r.reason}`);
+      return;
+    }
+    if (r.republish) {
+      this.#log("info", `nameserver: publish add '${r.republish}'`);
+      await this.#pub?.send(r.republish).catch(() => {});
+    }
+  }
+
+  async #multicastLoop(mc: MulticastReceiver, restrict: boolean): Promise<void> {
+    while (!this.#ctl.signal.aborted) {
+      let d;
+      try {
+        d = await mc.receive({ signal: this.#ctl.signal });
+      } catch (e) {
+        if (e instanceof SocketTimeoutError) continue;
+        return;
+      }
+      if (restrict && !isLocalAddress(d.address, this.#local)) {
+        this.#log("debug", "Discard external message");
+        continue;
+      }
+      await this.#process(d.data, d.address);
+    }
+  }
+
+  async #repLoop(rep: RepSocket): Promise<void> {
+    const signal = this.#ctl.signal;
+    while (!signal.aborted) {
+      let frames: Uint8Array[];
+      try {
+        frames = await rep.receive({ signal });
+      } catch {
+        return;
+      }
+      try {
+        await rep.send("ok", { signal });
+      } catch {
+        if (signal.aborted) return;
+      }
+      await this.#process(frames[0] ?? new Uint8Array(), "tcp");
+    }
+  }
+
+  async #maintenanceLoop(): Promise<void> {
+    const signal = this.#ctl.signal;
+    const every = Math.min(2000, Math.max(10, this.#book.maxAgeMs / 20));
+    const heartbeat = this.#opts.doHeartbeat ?? true;
+    while (!signal.aborted) {
+      for (const removal of this.#book.expire()) {
+        this.#log("info", `publish remove '${removal}'`);
+        await this.#pub?.send(removal).catch(() => {});
+      }
+      if (heartbeat) await this.#pub?.heartbeat(29).catch(() => {});
+      await sleep(every, signal);
+    }
+  }
+
+  async #closeAll(): Promise<void> {
+    const mc = this.#mc, rep = this.#rep, pub = this.#pub;
+    this.#mc = undefined;
+    this.#rep = undefined;
+    this.#pub = undefined;
+    await Promise.allSettled([mc?.close(), rep?.close(), pub?.stop()]);
+  }
+
+  /**
+   * Stops receiving and closes the sockets (idempotent; never hangs).
+   *
+   * @returns this
+   * @example
+   * ```ts
+   * import { AddressReceiver } from "./address_receiver.ts";
+   * await new AddressReceiver().stop();
+   * ```
+   */
+  async stop(): Promise<this> {
+    this.#ctl.abort();
+    this.#running = false;
+    await this.#closeAll();
+    await Promise.allSettled(this.#tasks);
+    this.#tasks = [];
+    return this;
+  }
+
+  /** Same as {@linkcode stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

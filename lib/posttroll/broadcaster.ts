@@ -1,0 +1,317 @@
+/**
+ * Periodic announcements, equivalent to posttroll's `message_broadcaster`: a
+ * {@linkcode MessageBroadcaster} re-sends one encoded message every `interval` seconds, by UDP
+ * multicast or — when designated receivers (nameservers) are named — by a ZeroMQ REQ to each
+ * `tcp://<host>:<broadcast_port>` expecting the reply `ok` (direct registration, for networks
+ * without multicast).
+ *
+ * @example
+ * ```ts
+ * import { AddressServiceBroadcaster } from "./broadcaster.ts";
+ * const b = new AddressServiceBroadcaster("pub", "tcp://127.0.0.1:40000", ["pub"], 2, ["localhost"]);
+ * b.start();
+ * await b.stop();
+ * ```
+ * @module
+ */
+import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
+import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
+import { MulticastSender } from "./multicast.ts";
+import { ReqSocket } from "../zmq/mod.ts";
+import { clientSocketOptions, sleep } from "./_sockets.ts";
+
+/** Options shared by the broadcasters. */
+export interface BroadcasterOptions {
+  /** Configuration (ports, group, backend). @default the shared config */
+  config?: PosttrollConfig;
+  /** Called with errors that do not stop the broadcaster (network unreachable, bad ack). */
+  onError?: (error: Error) => void;
+  /** Seconds to wait for a nameserver's `ok` before retrying at the next interval. @default 10 */
+  registrationTimeout?: number;
+}
+
+/** Something that can send one announcement. */
+interface Sender {
+  send(data: string, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Raised (through `onError`) when a nameserver answers a registration with something else than
+ * `ok`, or does not answer in time.
+ *
+ * @example
+ * ```ts
+ * import { RegistrationError } from "./broadcaster.ts";
+ * new RegistrationError("x").name; // "RegistrationError"
+ * ```
+ */
+export class RegistrationError extends Error {
+  /**
+   * @param message what happened
+   * @param options standard error options
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RegistrationError";
+  }
+}
+
+/** Endpoint of a designated receiver: `host` -> `tcp://host:<port>`, `host:port` -> `tcp://host:port`. */
+export function designatedReceiverEndpoint(address: string, defaultPort: number): string {
+  if (/^[a-z]+:\/\//.test(address)) return address;
+  if (address.startsWith("[")) {
+    return address.includes("]:") ? `tcp://${address}` : `tcp://${address}:${defaultPort}`;
+  }
+  const colons = (address.match(/:/g) ?? []).length;
+  if (colons === 0) return `tcp://${address}:${defaultPort}`;
+  if (colons > 1) return `tcp://[${address}]:${defaultPort}`; // bare IPv6
+  return `tcp://${address}`;
+}
+
+class DesignatedReceiversSender implements Sender {
+  constructor(
+    readonly port: number,
+    readonly receivers: string[],
+    readonly config: PosttrollConfig,
+    readonly timeoutSeconds: number,
+    readonly onError: (e: Error) => void,
+  ) {}
+
+  async send(data: string, signal: AbortSignal): Promise<void> {
+    await Promise.all(this.receivers.map((r) => this.#sendTo(r, data, signal)));
+  }
+
+  async #sendTo(receiver: string, data: string, signal: AbortSignal): Promise<void> {
+    const endpoint = designatedReceiverEndpoint(receiver, this.port);
+    const opts = clientSocketOptions(this.config, { endpoint, linger: 0 });
+    const sock = new ReqSocket(opts);
+    try {
+      sock.connect(endpoint);
+      const deadline = AbortSignal.timeout(this.timeoutSeconds * 1000);
+      const both = AbortSignal.any([signal, deadline]);
+      await sock.send(data, { signal: both });
+      const reply = await sock.receive({ signal: both });
+      const text = new TextDecoder().decode(reply[0] ?? new Uint8Array());
+      if (text !== "ok") {
+        this.onError(
+          new RegistrationError(`invalid acknowledge received from ${endpoint}: ${text}`),
+        );
+      }
+    } catch (e) {
+      if (!signal.aborted) {
+        this.onError(
+          new RegistrationError(`no acknowledge from ${endpoint} within ${this.timeoutSeconds} s`, {
+            cause: e,
+          }),
+        );
+      }
+    } finally {
+      await sock.close();
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+class McastSender implements Sender {
+  readonly #sender: MulticastSender;
+  constructor(port: number, config: PosttrollConfig) {
+    this.#sender = new MulticastSender(port, undefined, { config });
+  }
+  async send(data: string): Promise<void> {
+    await this.#sender.send(data);
+  }
+  close(): Promise<void> {
+    return this.#sender.close();
+  }
+}
+
+/**
+ * Sends `msg` every `interval` seconds (no sending when `interval <= 0`) by multicast on `port`,
+ * or to each of `designatedReceivers` by direct registration.
+ *
+ * @example
+ * ```ts
+ * import { MessageBroadcaster } from "./broadcaster.ts";
+ * const b = new MessageBroadcaster("pytroll://address/x info u@h 2020-01-01T00:00:00 v1.01", 21200, 2);
+ * b.start();
+ * await b.stop();
+ * ```
+ */
+export class MessageBroadcaster implements AsyncDisposable {
+  readonly #sender: Sender;
+  readonly #interval: number;
+  readonly #message: string;
+  readonly #ctl = new AbortController();
+  readonly #onError: (e: Error) => void;
+  #loop: Promise<void> | undefined;
+  #stopped = false;
+
+  /**
+   * @param msg the encoded message
+   * @param port UDP port for multicast, or the default TCP port of designated receivers
+   * @param interval seconds between sends
+   * @param designatedReceivers nameserver hosts (`host`, `host:port`); empty/undefined: multicast
+   * @param options configuration and error callback
+   */
+  constructor(
+    msg: string,
+    port: number,
+    interval: number,
+    designatedReceivers?: string[] | null,
+    options: BroadcasterOptions = {},
+  ) {
+    const config = options.config ?? sharedConfig;
+    this.#onError = options.onError ?? (() => {});
+    this.#sender = designatedReceivers && designatedReceivers.length
+      ? new DesignatedReceiversSender(
+        port,
+        designatedReceivers,
+        config,
+        options.registrationTimeout ?? 10,
+        this.#onError,
+      )
+      : new McastSender(port, config);
+    this.#interval = interval;
+    this.#message = msg;
+  }
+
+  /**
+   * Starts sending in the background (once; no-op when `interval <= 0`).
+   *
+   * @returns this
+   * @example
+   * ```ts
+   * import { MessageBroadcaster } from "./broadcaster.ts";
+   * const b = new MessageBroadcaster("m", 21299, 0).start();
+   * await b.stop();
+   * ```
+   */
+  start(): this {
+    if (this.#interval > 0 && !this.#loop && !this.#stopped) this.#loop = this.#run();
+    return this;
+  }
+
+  /**
+   * True while sending.
+   *
+   * @returns whether the loop runs
+   * @example
+   * ```ts
+   * import { MessageBroadcaster } from "./broadcaster.ts";
+   * new MessageBroadcaster("m", 21299, 0).isRunning(); // false
+   * ```
+   */
+  isRunning(): boolean {
+    return this.#loop !== undefined && !this.#stopped;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#ctl.signal;
+    while (!signal.aborted) {
+      try {
+        await this.#sender.send(this.#message, signal);
+      } catch (e) {
+        this.#onError(e as Error);
+      }
+      await sleep(this.#interval * 1000, signal);
+    }
+  }
+
+  /**
+   * Stops sending and closes the sockets; resolves when the loop has ended.
+   *
+   * @example
+   * ```ts
+   * import { MessageBroadcaster } from "./broadcaster.ts";
+   * await new MessageBroadcaster("m", 21299, 1).start().stop();
+   * ```
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#ctl.abort();
+    await this.#loop;
+    await this.#sender.close();
+  }
+
+  /** Same as {@linkcode stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/**
+ * Announces `/address/<name> info {"URI": "<host>:<port>"}` (posttroll's `AddressBroadcaster`,
+ * `sendaddress`).
+ *
+ * @example
+ * ```ts
+ * import { AddressBroadcaster } from "./broadcaster.ts";
+ * const b = new AddressBroadcaster("x", ["127.0.0.1", 40000], 2, ["localhost"]);
+ * await b.stop();
+ * ```
+ */
+export class AddressBroadcaster extends MessageBroadcaster {
+  /**
+   * @param name publisher name
+   * @param address host and port
+   * @param interval seconds between announcements
+   * @param nameservers designated receivers, or none for multicast
+   * @param options configuration
+   */
+  constructor(
+    name: string,
+    address: [string, number],
+    interval: number,
+    nameservers?: string[] | null,
+    options: BroadcasterOptions = {},
+  ) {
+    const config = options.config ?? sharedConfig;
+    const msg = new Message(`/address/${name}`, "info", { URI: `${address[0]}:${address[1]}` })
+      .encode();
+    super(msg, config.broadcastPort(), interval, nameservers, { ...options, config });
+  }
+}
+
+/**
+ * Announces `/address/<name> info {"URI", "service", "supported_message_version", "backend"}`
+ * as a NoisyPublisher does (posttroll's `AddressServiceBroadcaster`, `sendaddressservice`).
+ *
+ * @example
+ * ```ts
+ * import { AddressServiceBroadcaster } from "./broadcaster.ts";
+ * const b = new AddressServiceBroadcaster("x", "tcp://127.0.0.1:40000", ["x", "alias"], 2);
+ * await b.stop();
+ * ```
+ */
+export class AddressServiceBroadcaster extends MessageBroadcaster {
+  /** The announcement, encoded once (its header time never changes, like posttroll's). */
+  readonly announcement: string;
+  /**
+   * @param name publisher name
+   * @param address the publisher's URI
+   * @param service the service names
+   * @param interval seconds between announcements @default 2
+   * @param nameservers designated receivers, or none for multicast
+   * @param options configuration
+   */
+  constructor(
+    name: string,
+    address: string,
+    service: string | string[],
+    interval = 2,
+    nameservers?: string[] | null,
+    options: BroadcasterOptions = {},
+  ) {
+    const config = options.config ?? sharedConfig;
+    const msg = new Message(`/address/${name}`, "info", {
+      URI: address,
+      service,
+      supported_message_version: CURRENT_MESSAGE_VERSION,
+      backend: config.backend(),
+    }).encode();
+    super(msg, config.broadcastPort(), interval, nameservers, { ...options, config });
+    this.announcement = msg;
+  }
+}

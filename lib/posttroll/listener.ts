@@ -1,0 +1,248 @@
+/**
+ * A background listener whose messages land on an output queue, equivalent to posttroll's
+ * `listener.ListenerContainer`: it subscribes (with the nameserver's address announcements
+ * followed) and copies every message to {@linkcode ListenerContainer.outputQueue}, which the
+ * caller reads with `get(timeout)` or `for await`.
+ *
+ * @example
+ * ```ts
+ * import { ListenerContainer } from "./listener.ts";
+ * await using listener = new ListenerContainer({ topics: ["/counter"], addresses: ["tcp://127.0.0.1:40000"], nameserver: false });
+ * const msg = await listener.outputQueue!.get(1).catch(() => undefined); // none within 1 s
+ * ```
+ * @module
+ */
+import type { PosttrollConfig } from "./config.ts";
+import type { Message } from "./message.ts";
+import {
+  type AddressLike,
+  createSubscriberFromDictConfig,
+  type Logger,
+  type Subscriber,
+} from "./subscriber.ts";
+
+/**
+ * Raised by {@linkcode MessageQueue.get} when nothing arrives in time (Python: `queue.Empty`).
+ *
+ * @example
+ * ```ts
+ * import { QueueEmptyError } from "./listener.ts";
+ * new QueueEmptyError(1).name; // "QueueEmptyError"
+ * ```
+ */
+export class QueueEmptyError extends Error {
+  /** @param seconds the timeout that passed */
+  constructor(seconds: number) {
+    super(`no message within ${seconds} s`);
+    this.name = "QueueEmptyError";
+  }
+}
+
+/**
+ * An unbounded FIFO of messages with one or more readers.
+ *
+ * @example
+ * ```ts
+ * import { MessageQueue } from "./listener.ts";
+ * const q = new MessageQueue<string>();
+ * q.put("a");
+ * console.log(await q.get(0)); // "a"
+ * ```
+ */
+export class MessageQueue<T = Message> implements AsyncIterable<T> {
+  readonly #items: T[] = [];
+  #waiters: Array<() => void> = [];
+  #closed = false;
+
+  /** Number of queued items. */
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /**
+   * Appends an item.
+   *
+   * @param item the item
+   * @example
+   * ```ts
+   * import { MessageQueue } from "./listener.ts";
+   * new MessageQueue<number>().put(1);
+   * ```
+   */
+  put(item: T): void {
+    this.#items.push(item);
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  /**
+   * Takes the oldest item, waiting up to `timeout` seconds (`undefined`: forever).
+   *
+   * @param timeout seconds
+   * @param options `signal` aborts the wait
+   * @returns the item
+   * @throws {QueueEmptyError} on timeout or when closed and empty
+   * @example
+   * ```ts
+   * import { MessageQueue } from "./listener.ts";
+   * const item = await new MessageQueue<number>().get(0.01).catch(() => undefined);
+   * ```
+   */
+  async get(timeout?: number, options: { signal?: AbortSignal } = {}): Promise<T> {
+    const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
+    while (true) {
+      if (this.#items.length) return this.#items.shift()!;
+      if (this.#closed) throw new QueueEmptyError(timeout ?? 0);
+      options.signal?.throwIfAborted();
+      const left = deadline - Date.now();
+      if (left <= 0) throw new QueueEmptyError(timeout ?? 0);
+      await new Promise<void>((resolve) => {
+        let t: ReturnType<typeof setTimeout> | undefined;
+        const done = () => {
+          if (t !== undefined) clearTimeout(t);
+          options.signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        if (left !== Infinity) t = setTimeout(done, left);
+        options.signal?.addEventListener("abort", done, { once: true });
+        this.#waiters.push(done);
+      });
+    }
+  }
+
+  /** Ends iteration once the queue is drained. */
+  close(): void {
+    this.#closed = true;
+    this.put = () => {};
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  /**
+   * Yields items until the queue is closed and drained.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "./listener.ts";
+   * const q = new MessageQueue<number>();
+   * q.put(1);
+   * q.close();
+   * for await (const n of q) console.log(n);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    while (true) {
+      try {
+        yield await this.get();
+      } catch (e) {
+        if (e instanceof QueueEmptyError) return;
+        throw e;
+      }
+    }
+  }
+}
+
+/** Options of {@linkcode ListenerContainer}. */
+export interface ListenerContainerOptions {
+  /** Topics; without topics nothing is listened to (as in posttroll). */
+  topics?: string | string[] | null;
+  /** Publisher addresses. */
+  addresses?: AddressLike | AddressLike[] | null;
+  /** Nameserver host; `false` with addresses: no nameserver. @default "localhost" */
+  nameserver?: string | false | null;
+  /** Services. @default "" (all) */
+  services?: string | string[] | null;
+  /** Configuration. @default the shared config */
+  config?: PosttrollConfig;
+  /** Logger. */
+  logger?: Logger;
+}
+
+/**
+ * Listens in the background (subscriber with `addr_listener` on) and queues every message.
+ *
+ * @example
+ * ```ts
+ * import { ListenerContainer } from "./listener.ts";
+ * const lc = new ListenerContainer({ topics: ["/counter"], addresses: ["tcp://127.0.0.1:40000"], nameserver: false });
+ * await lc.ready;
+ * await lc.stop();
+ * ```
+ */
+export class ListenerContainer implements AsyncDisposable {
+  /** Messages received, oldest first (undefined when no topics were given). */
+  readonly outputQueue: MessageQueue<Message> | undefined;
+  /** Resolves once subscribed (rejects when the subscriber cannot be created). */
+  readonly ready: Promise<void>;
+  #subscriber: Subscriber | undefined;
+  #loop: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  /** @param options topics, addresses, nameserver, services, configuration */
+  constructor(options: ListenerContainerOptions = {}) {
+    const topics = options.topics;
+    if (topics === null || topics === undefined) {
+      this.outputQueue = undefined;
+      this.ready = Promise.resolve();
+      return;
+    }
+    const queue = new MessageQueue<Message>();
+    this.outputQueue = queue;
+    this.ready = (async () => {
+      if (!topics.length) return;
+      const sub = await createSubscriberFromDictConfig({
+        services: options.services ?? "",
+        topics,
+        addr_listener: true,
+        addresses: options.addresses ?? null,
+        nameserver: options.nameserver === undefined ? "localhost" : options.nameserver,
+      }, { config: options.config, logger: options.logger });
+      if (this.#stopped) {
+        await sub.close();
+        return;
+      }
+      this.#subscriber = sub;
+      this.#loop = (async () => {
+        for await (const msg of sub.recv(1)) {
+          if (msg === null) {
+            if (this.#stopped) break;
+            continue;
+          }
+          queue.put(msg);
+        }
+      })();
+    })();
+    this.ready.catch(() => {});
+  }
+
+  /** The subscriber (after `ready`). */
+  get subscriber(): Subscriber | undefined {
+    return this.#subscriber;
+  }
+
+  /**
+   * Stops listening and closes the subscriber; queued messages stay readable.
+   *
+   * @example
+   * ```ts
+   * import { ListenerContainer } from "./listener.ts";
+   * await new ListenerContainer().stop();
+   * ```
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.ready.catch(() => {});
+    const s = this.#subscriber;
+    this.#subscriber = undefined;
+    await s?.close();
+    await this.#loop;
+    this.outputQueue?.close();
+  }
+
+  /** Same as {@linkcode stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

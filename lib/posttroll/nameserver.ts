@@ -1,0 +1,450 @@
+/**
+ * The posttroll nameserver and its clients, equivalent to `posttroll.ns`: {@linkcode NameServer}
+ * answers `/oper/ns request {"service": name}` on a REP socket (port `nameserver_port`, 5557)
+ * from the addresses an {@linkcode AddressReceiver} collects; {@linkcode getPubAddress} and
+ * {@linkcode getPubAddresses} ask it.
+ *
+ * Beyond posttroll: the nameserver keeps answering through undecodable requests (it replies with
+ * an empty `/oper/ns info`), binds IPv6 addresses, and {@linkcode NameServer.stop} never hangs.
+ *
+ * @example
+ * ```ts
+ * import { getPubAddress, NameServer } from "./nameserver.ts";
+ * import { PosttrollConfig } from "./config.ts";
+ * const config = new PosttrollConfig({ env: { POSTTROLL_NAMESERVER_PORT: "16557" } });
+ * const ns = new NameServer({ multicastEnabled: false, config });
+ * const running = ns.run();
+ * await ns.ready;
+ * console.log(await getPubAddress("some_service", { timeout: 1, config }));
+ * await ns.stop();
+ * await running;
+ * ```
+ * @module
+ */
+import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
+import { Message } from "./message.ts";
+import { RepSocket, ReqSocket } from "../zmq/mod.ts";
+import {
+  type AddressSource,
+  getActiveAddress as activeAddress,
+  nameserverReply,
+} from "./address_book.ts";
+import { AddressReceiver } from "./address_receiver.ts";
+import { clientSocketOptions, localAddresses, serverSocketOptions, sleep } from "./_sockets.ts";
+
+export { AddressReceiver } from "./address_receiver.ts";
+export type { AddressReceiverOptions } from "./address_receiver.ts";
+
+/** Default plain nameserver port. */
+export const DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT = 5557;
+/** Default secure (CURVE) nameserver port. */
+export const DEFAULT_SECURE_ZMQ_NAMESERVER_PORT = 5558;
+
+/**
+ * Raised when the nameserver does not answer in time: "Didn't get an address after N seconds."
+ *
+ * @example
+ * ```ts
+ * import { NameserverTimeoutError } from "./nameserver.ts";
+ * new NameserverTimeoutError(2).message; // "Didn't get an address after 2 seconds."
+ * ```
+ */
+export class NameserverTimeoutError extends Error {
+  /** The timeout in seconds. */
+  readonly timeout: number;
+  /**
+   * @param timeout seconds waited
+   * @param options standard error options
+   */
+  constructor(timeout: number, options?: ErrorOptions) {
+    super(`Didn't get an address after ${timeout} seconds.`, options);
+    this.name = "TimeoutError";
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * The configured plain nameserver port (`nameserver_port`, legacy `NAMESERVER_PORT`, 5557).
+ *
+ * @param config configuration
+ * @returns the port
+ * @example
+ * ```ts
+ * import { getConfiguredNameserverPort } from "./nameserver.ts";
+ * getConfiguredNameserverPort();
+ * ```
+ */
+export function getConfiguredNameserverPort(config: PosttrollConfig = sharedConfig): number {
+  return config.nameserverPort();
+}
+
+/**
+ * The nameserver endpoint for `nameserver`: a bare host gets `tcp://` and the configured port,
+ * `tcp://host` gets the port, anything else (ipc://, tcp://host:port) is kept. Bare IPv6
+ * addresses get brackets.
+ *
+ * @param nameserver host or endpoint
+ * @param port the port to add
+ * @returns the endpoint
+ * @example
+ * ```ts
+ * import { createNameserverAddress } from "./nameserver.ts";
+ * createNameserverAddress("somehost", 5557); // "tcp://somehost:5557"
+ * ```
+ */
+export function createNameserverAddress(nameserver: string, port: number): string {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(nameserver);
+  if (!m) {
+    const host = nameserver.includes(":") && !nameserver.startsWith("[")
+      ? `[${nameserver}]`
+      : nameserver;
+    return `tcp://${host}:${port}`;
+  }
+  if (m[1] === "tcp" && !/(\]|^[^\[\]:]*):\d+\/?$/.test(m[2])) return `${nameserver}:${port}`;
+  return nameserver;
+}
+
+/** Options of the nameserver clients. */
+export interface PubAddressOptions {
+  /** Seconds to wait. @default 10 */
+  timeout?: number;
+  /** Nameserver host or endpoint. @default "localhost" */
+  nameserver?: string;
+  /** Configuration (port, backend). @default the shared config */
+  config?: PosttrollConfig;
+  /** Aborts the look-up. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends one request to a nameserver on a fresh REQ socket (closed afterwards, also on timeout)
+ * and returns the decoded reply.
+ *
+ * @param nameserverAddress endpoint
+ * @param request the request message
+ * @param timeout seconds
+ * @param options configuration and signal
+ * @returns the reply
+ * @throws {NameserverTimeoutError} when no reply comes in time
+ * @example
+ * ```ts
+ * import { requestToNameserver } from "./nameserver.ts";
+ * import { Message } from "./message.ts";
+ * const reply = await requestToNameserver("tcp://127.0.0.1:5557", new Message("/oper/ns", "request", { service: "" }), 1)
+ *   .catch(() => undefined);
+ * ```
+ */
+export async function requestToNameserver(
+  nameserverAddress: string,
+  request: Message,
+  timeout: number,
+  options: { config?: PosttrollConfig; signal?: AbortSignal } = {},
+): Promise<Message> {
+  const config = options.config ?? sharedConfig;
+  const sock = new ReqSocket(
+    clientSocketOptions(config, { endpoint: nameserverAddress, linger: 0 }),
+  );
+  try {
+    sock.connect(nameserverAddress);
+    const t = AbortSignal.timeout(timeout * 1000);
+    const signal = options.signal ? AbortSignal.any([options.signal, t]) : t;
+    try {
+      await sock.send(request.encode(), { signal });
+      while (true) {
+        const frames = await sock.receive({ signal });
+        try {
+          return Message.decode(frames[0]);
+        } catch {
+          // invalid reply: dropped, like posttroll; keep waiting until the timeout
+        }
+      }
+    } catch (e) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new NameserverTimeoutError(timeout, { cause: e });
+    }
+  } finally {
+    await sock.close();
+  }
+}
+
+/**
+ * Asks the nameserver for the addresses of publishers of `name` (`""`: all).
+ *
+ * @param name service name
+ * @param options timeout (s), nameserver, configuration
+ * @returns the address records (empty when none)
+ * @throws {NameserverTimeoutError} "Didn't get an address after N seconds."
+ * @throws {UnsupportedBackendError} for an unknown backend
+ * @example
+ * ```ts
+ * import { getPubAddress } from "./nameserver.ts";
+ * const addrs = await getPubAddress("this_data", { timeout: 0.05 }).catch((e) => e.message);
+ * ```
+ */
+export async function getPubAddress(
+  name: string,
+  options: PubAddressOptions = {},
+): Promise<Array<Record<string, unknown>>> {
+  const config = options.config ?? sharedConfig;
+  const backend = config.backend();
+  const port = backend === "secure_zmq" ? config.secureNameserverPort() : config.nameserverPort();
+  const address = createNameserverAddress(options.nameserver ?? "localhost", port);
+  const timeout = options.timeout ?? 10;
+  const request = new Message("/oper/ns", "request", { service: name });
+  const reply = await requestToNameserver(address, request, timeout, {
+    config,
+    signal: options.signal,
+  });
+  const data = reply.data;
+  if (Array.isArray(data)) return data as Array<Record<string, unknown>>;
+  return [];
+}
+
+/**
+ * Addresses of several services: each name is retried (every `timeout/20` s) until the nameserver
+ * lists something or `timeout` passes; timeouts of single requests propagate as in posttroll.
+ *
+ * @param names names (`undefined`/`null`: all)
+ * @param options timeout (s), nameserver, configuration
+ * @returns all records found
+ * @example
+ * ```ts
+ * import { getPubAddresses } from "./nameserver.ts";
+ * const addrs = await getPubAddresses(["a", "b"], { timeout: 0.05 }).catch(() => []);
+ * ```
+ */
+export async function getPubAddresses(
+  names?: string | string[] | null,
+  options: PubAddressOptions = {},
+): Promise<Array<Record<string, unknown>>> {
+  const list = names === undefined || names === null
+    ? [""]
+    : typeof names === "string"
+    ? [names]
+    : names;
+  const timeout = options.timeout ?? 10;
+  const addrs: Array<Record<string, unknown>> = [];
+  for (const name of list) {
+    const end = Date.now() + timeout * 1000;
+    while (Date.now() < end) {
+      addrs.push(...await getPubAddress(name, options));
+      if (addrs.length) break;
+      await sleep((timeout / 20) * 1000, options.signal);
+      options.signal?.throwIfAborted();
+    }
+  }
+  return addrs;
+}
+
+/**
+ * The reply a nameserver gives for `name` (posttroll's `get_active_address`).
+ *
+ * @param name service name
+ * @param source address book (anything with `get(name)`, or a plain object of lists)
+ * @param messageVersion version of the reply
+ * @returns the reply message
+ * @example
+ * ```ts
+ * import { getActiveAddress } from "./nameserver.ts";
+ * getActiveAddress("x", { x: ["tcp://127.0.0.1:1"] }, "v1.2").version; // "v1.2"
+ * ```
+ */
+export function getActiveAddress(
+  name: string,
+  source: AddressSource | Record<string, unknown>,
+  messageVersion: string,
+): Message {
+  return activeAddress(name, source, messageVersion);
+}
+
+/** Options of {@linkcode NameServer}. */
+export interface NameServerOptions {
+  /** Seconds an address stays listed without a new announcement. @default 600 */
+  maxAge?: number;
+  /** Receive announcements by multicast; false: direct registration (REQ/REP) only. @default true */
+  multicastEnabled?: boolean;
+  /**
+   * With multicast on, also accept direct registrations on TCP `broadcast_port` (beyond
+   * posttroll, so publishers in containers can register). @default false
+   */
+  directRegistration?: boolean;
+  /** Accept announcements and requests from this host's addresses only. @default false */
+  restrictToLocalhost?: boolean;
+  /** Configuration (ports, backend). @default the shared config */
+  config?: PosttrollConfig;
+  /** Log lines (requests, addresses, errors). @default silent */
+  logger?: (level: "debug" | "info" | "warning" | "error", message: string) => void;
+}
+
+/**
+ * The nameserver: collects addresses with an {@linkcode AddressReceiver} and answers requests.
+ *
+ * @example
+ * ```ts
+ * import { NameServer } from "./nameserver.ts";
+ * const ns = new NameServer({ multicastEnabled: false });
+ * const done = ns.run();
+ * await ns.stop();
+ * await done;
+ * ```
+ */
+export class NameServer {
+  readonly #opts: NameServerOptions;
+  readonly #config: PosttrollConfig;
+  #running = true;
+  #sockets: RepSocket[] = [];
+  #ready = Promise.withResolvers<string[]>();
+  #stopCtl = new AbortController();
+  #receiver: AddressReceiver | undefined;
+
+  /**
+   * @param options max age, multicast, restriction, configuration
+   * @throws {UnsupportedBackendError} for an unknown backend
+   */
+  constructor(options: NameServerOptions = {}) {
+    this.#opts = options;
+    this.#config = options.config ?? sharedConfig;
+    this.#config.backend();
+    this.#ready.promise.catch(() => {});
+  }
+
+  /** Resolves with the bound endpoints once the nameserver answers requests. */
+  get ready(): Promise<string[]> {
+    return this.#ready.promise;
+  }
+
+  /** The address receiver (while running, when the nameserver made it). */
+  get addressReceiver(): AddressReceiver | undefined {
+    return this.#receiver;
+  }
+
+  /**
+   * Serves until {@linkcode stop}. `addressReceiver` may be given (or any `get(name)` source, or a
+   * plain object of lists); otherwise one is made and started. `nameserverAddress` is the host or
+   * endpoint to bind (default `*`).
+   *
+   * @param addressReceiver where addresses come from
+   * @param nameserverAddress bind host or endpoint
+   * @example
+   * ```ts
+   * import { NameServer } from "./nameserver.ts";
+   * const ns = new NameServer();
+   * const done = ns.run({ cool_service: ["some", "addresses"] }, "ipc:///tmp/ns-example");
+   * await ns.ready;
+   * await ns.stop();
+   * await done;
+   * ```
+   */
+  async run(
+    addressReceiver?: AddressSource | Record<string, unknown>,
+    nameserverAddress?: string,
+  ): Promise<void> {
+    const log = this.#opts.logger ?? (() => {});
+    let own: AddressReceiver | undefined;
+    try {
+      if (!this.#running) return;
+      let source = addressReceiver;
+      if (source === undefined) {
+        own = new AddressReceiver({
+          maxAge: this.#opts.maxAge ?? 600,
+          multicastEnabled: this.#opts.multicastEnabled ?? true,
+          directRegistration: this.#opts.directRegistration,
+          restrictToLocalhost: this.#opts.restrictToLocalhost ?? false,
+          config: this.#config,
+          logger: log,
+        });
+        this.#receiver = own;
+        await own.start();
+        source = own;
+      }
+      const bindTo = nameserverAddress ?? "*";
+      const unsecure = createNameserverAddress(bindTo, this.#config.nameserverPort());
+      const endpoints: string[] = [];
+      const local = this.#opts.restrictToLocalhost ? localAddresses() : undefined;
+      const filter = local ? (a: string) => a.startsWith("127.") || local.has(a) : undefined;
+      const rep = new RepSocket(
+        await serverSocketOptions(this.#config, {
+          backend: "unsecure_zmq",
+          endpoint: unsecure,
+          filter,
+        }),
+      );
+      this.#sockets.push(rep);
+      endpoints.push(await rep.bind(unsecure));
+      if (
+        this.#config.keyFile("server_secret_key_file") &&
+        this.#config.keyFile("clients_public_keys_directory") &&
+        !/^(ipc|inproc):/.test(bindTo)
+      ) {
+        try {
+          const secure = createNameserverAddress(bindTo, this.#config.secureNameserverPort());
+          const srep = new RepSocket(
+            await serverSocketOptions(this.#config, {
+              backend: "secure_zmq",
+              endpoint: secure,
+              filter,
+            }),
+          );
+          this.#sockets.push(srep);
+          endpoints.push(await srep.bind(secure));
+        } catch (e) {
+          log("warning", `Cannot create secure access to nameserver: ${(e as Error).message}`);
+        }
+      } else {
+        log("debug", "Cannot create secure access to nameserver: no server keys configured");
+      }
+      if (!this.#running) return;
+      log("info", `Nameserver listening on ${endpoints.join(", ")}`);
+      this.#ready.resolve(endpoints);
+      const src = source;
+      await Promise.all(this.#sockets.map((s) => this.#serve(s, src, log)));
+    } catch (e) {
+      this.#ready.reject(e);
+      throw e;
+    } finally {
+      await Promise.allSettled(this.#sockets.map((s) => s.close()));
+      this.#sockets = [];
+      if (own) await own.stop();
+      this.#receiver = undefined;
+    }
+  }
+
+  async #serve(
+    sock: RepSocket,
+    source: AddressSource | Record<string, unknown>,
+    log: NonNullable<NameServerOptions["logger"]>,
+  ): Promise<void> {
+    const signal = this.#stopCtl.signal;
+    while (this.#running) {
+      let frames: Uint8Array[];
+      try {
+        frames = await sock.receive({ signal });
+      } catch {
+        return; // closed or stopped
+      }
+      const { reply, error, service } = nameserverReply(frames[0] ?? new Uint8Array(), source);
+      if (error) log("warning", `Invalid nameserver request: ${error}`);
+      else log("debug", `Replying to request for ${JSON.stringify(service)}`);
+      try {
+        await sock.send(reply, { signal });
+      } catch {
+        if (!this.#running) return;
+      }
+    }
+  }
+
+  /**
+   * Stops serving: `run()` resolves soon after (sockets and the address receiver closed).
+   *
+   * @example
+   * ```ts
+   * import { NameServer } from "./nameserver.ts";
+   * await new NameServer().stop();
+   * ```
+   */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#stopCtl.abort();
+    await Promise.allSettled(this.#sockets.map((s) => s.close()));
+  }
+}

@@ -1,0 +1,503 @@
+/**
+ * Publishing posttroll messages, equivalent to `posttroll.publisher`: {@linkcode Publisher} (a
+ * ZeroMQ PUB socket bound to an address), {@linkcode NoisyPublisher} (a publisher that announces
+ * its name and address to nameservers), {@linkcode publish} / {@linkcode Publish} (the context
+ * manager) and {@linkcode createPublisherFromDictConfig} with posttroll's selection rules.
+ *
+ * @example
+ * ```ts
+ * import { Publisher } from "./publisher.ts";
+ * import { Message } from "./message.ts";
+ * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+ * await pub.send(new Message("/counter", "info", "1"));
+ * ```
+ * @module
+ */
+import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
+import { Message } from "./message.ts";
+import { PubSocket } from "../zmq/mod.ts";
+import { serverSocketOptions, splitTcp } from "./_sockets.ts";
+import { AddressServiceBroadcaster, type BroadcasterOptions } from "./broadcaster.ts";
+import { getOwnIp } from "./own_ip.ts";
+
+export { getOwnIp } from "./own_ip.ts";
+export {
+  AddressBroadcaster,
+  AddressServiceBroadcaster,
+  MessageBroadcaster,
+  RegistrationError,
+} from "./broadcaster.ts";
+
+/**
+ * Raised for a publisher used in the wrong state (send before start) or given bad settings.
+ *
+ * @example
+ * ```ts
+ * import { PublisherError } from "./publisher.ts";
+ * new PublisherError("x").name; // "PublisherError"
+ * ```
+ */
+export class PublisherError extends Error {
+  /**
+   * @param message what went wrong
+   * @param options standard error options
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PublisherError";
+  }
+}
+
+/** Options of {@linkcode Publisher}. */
+export interface PublisherOptions {
+  /** Publisher name (used in heartbeat subjects). @default "" */
+  name?: string;
+  /** Lowest random port when the address has port 0. @default config `pub_min_port` (49152) */
+  minPort?: number | null;
+  /** One past the highest random port. @default config `pub_max_port` (65536) */
+  maxPort?: number | null;
+  /** Configuration. @default the shared config */
+  config?: PosttrollConfig;
+}
+
+/**
+ * A PUB socket bound to `address` (`tcp://host:port`, port 0 for a random port in
+ * [min_port, max_port), or `ipc://path`). Messages are sent as single UTF-8 frames.
+ *
+ * @example
+ * ```ts
+ * import { Publisher } from "./publisher.ts";
+ * const pub = await new Publisher("tcp://127.0.0.1:0", { name: "demo" }).start();
+ * console.log(pub.portNumber);
+ * await pub.heartbeat(30);
+ * await pub.stop();
+ * ```
+ */
+export class Publisher implements AsyncDisposable {
+  /** The bind address as given. */
+  readonly destination: string;
+  readonly #name: string;
+  readonly #config: PosttrollConfig;
+  readonly #minPort: number;
+  readonly #maxPort: number;
+  #socket: PubSocket | undefined;
+  #port: number | undefined;
+  #lastBeat = -Infinity;
+
+  /**
+   * @param address where to bind
+   * @param options name, port range, configuration
+   * @throws {UnsupportedBackendError} for an unknown backend
+   */
+  constructor(address: string, options: PublisherOptions = {}) {
+    this.#config = options.config ?? sharedConfig;
+    this.#config.backend(); // throws for unknown backends, like posttroll
+    this.destination = address;
+    this.#name = options.name ?? "";
+    this.#minPort = options.minPort || this.#config.pubMinPort();
+    this.#maxPort = options.maxPort || this.#config.pubMaxPort();
+  }
+
+  /** The publisher's name. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** The bound port (after {@linkcode start}); undefined for ipc. */
+  get portNumber(): number | undefined {
+    return this.#port;
+  }
+
+  /**
+   * Binds the socket.
+   *
+   * @returns this
+   * @throws {ZmqError} when the address cannot be bound
+   * @example
+   * ```ts
+   * import { Publisher } from "./publisher.ts";
+   * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+   * ```
+   */
+  async start(): Promise<this> {
+    if (this.#socket) return this;
+    const opts = await serverSocketOptions(this.#config, { endpoint: this.destination });
+    const sock = new PubSocket(opts);
+    try {
+      const tcp = splitTcp(this.destination);
+      if (tcp && tcp.port === 0) {
+        this.#port = await sock.bindRandomPort(`tcp://${tcp.host}`, this.#minPort, this.#maxPort);
+      } else {
+        const concrete = await sock.bind(this.destination);
+        this.#port = splitTcp(concrete)?.port;
+      }
+    } catch (e) {
+      await sock.close();
+      throw e;
+    }
+    this.#socket = sock;
+    return this;
+  }
+
+  /**
+   * Sends an encoded message (or a {@linkcode Message}, encoded here).
+   *
+   * @param msg the message
+   * @throws {PublisherError} before start or after stop
+   * @example
+   * ```ts
+   * import { Publisher } from "./publisher.ts";
+   * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+   * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
+   * ```
+   */
+  async send(msg: string | Message): Promise<void> {
+    if (!this.#socket) throw new PublisherError("Cannot 'send' before the publisher is started.");
+    await this.#socket.send(typeof msg === "string" ? msg : msg.encode());
+  }
+
+  /**
+   * Sends `/heartbeat/<name> beat {"min_interval": n}`, but only when `minInterval` seconds have
+   * passed since the last beat (always when `minInterval` is 0).
+   *
+   * @param minInterval seconds @default 0
+   * @example
+   * ```ts
+   * import { Publisher } from "./publisher.ts";
+   * await using pub = await new Publisher("tcp://127.0.0.1:0", { name: "x" }).start();
+   * await pub.heartbeat(10);
+   * ```
+   */
+  async heartbeat(minInterval = 0): Promise<void> {
+    const now = Date.now();
+    if (!minInterval || now - this.#lastBeat >= minInterval * 1000) {
+      this.#lastBeat = now;
+      await this.send(
+        new Message("/heartbeat/" + this.#name, "beat", { min_interval: minInterval }),
+      );
+    }
+  }
+
+  /**
+   * Closes the socket (idempotent).
+   *
+   * @example
+   * ```ts
+   * import { Publisher } from "./publisher.ts";
+   * const pub = await new Publisher("tcp://127.0.0.1:0").start();
+   * await pub.stop();
+   * ```
+   */
+  async stop(): Promise<void> {
+    const s = this.#socket;
+    this.#socket = undefined;
+    await s?.close();
+  }
+
+  /** Same as {@linkcode stop}. */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
+  /** Same as {@linkcode stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Options of {@linkcode NoisyPublisher}. */
+export interface NoisyPublisherOptions {
+  /** Port to bind (0: random in [minPort, maxPort)). @default 0 */
+  port?: number;
+  /** Other service names. */
+  aliases?: string | string[] | null;
+  /** Seconds between announcements (<= 0: none). @default 2 */
+  broadcastInterval?: number;
+  /** Nameserver hosts to register with directly; empty/undefined: multicast. */
+  nameservers?: string[] | null | false;
+  /** Lowest random port. */
+  minPort?: number | null;
+  /** One past the highest random port. */
+  maxPort?: number | null;
+  /** Host put into the announced URI. @default getOwnIp() */
+  announceHost?: string;
+  /** Configuration. @default the shared config */
+  config?: PosttrollConfig;
+  /** Called with announcement errors (nameserver unreachable...). */
+  onError?: BroadcasterOptions["onError"];
+}
+
+/**
+ * A {@linkcode Publisher} on `tcp://*:<port>` that announces `/address/<name>` with URI
+ * `tcp://<own ip>:<port>` and services `[name, ...aliases]` every `broadcastInterval` seconds.
+ *
+ * @example
+ * ```ts
+ * import { NoisyPublisher } from "./publisher.ts";
+ * await using pub = await new NoisyPublisher("my_service", { nameservers: ["localhost"] }).start();
+ * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
+ * ```
+ */
+export class NoisyPublisher implements AsyncDisposable {
+  readonly #name: string;
+  readonly #aliases: string[];
+  readonly #opts: NoisyPublisherOptions;
+  readonly #config: PosttrollConfig;
+  #publisher: Publisher | undefined;
+  #broadcaster: AddressServiceBroadcaster | undefined;
+
+  /**
+   * @param name the name to announce
+   * @param options port, aliases, interval, nameservers, port range, configuration
+   */
+  constructor(name: string, options: NoisyPublisherOptions = {}) {
+    this.#name = name;
+    const a = options.aliases;
+    this.#aliases = [name, ...(a ? (typeof a === "string" ? [a] : a) : [])];
+    this.#opts = options;
+    this.#config = options.config ?? sharedConfig;
+  }
+
+  /** The publisher's name. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** `[name, ...aliases]`. */
+  get services(): string[] {
+    return [...this.#aliases];
+  }
+
+  /** The bound port (after start). */
+  get portNumber(): number | undefined {
+    return this.#publisher?.portNumber;
+  }
+
+  /** The announcement as sent (after start). */
+  get announcement(): string | undefined {
+    return this.#broadcaster?.announcement;
+  }
+
+  /**
+   * Binds the publisher and starts announcing.
+   *
+   * @returns this
+   * @example
+   * ```ts
+   * import { NoisyPublisher } from "./publisher.ts";
+   * const pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
+   * await pub.stop();
+   * ```
+   */
+  async start(): Promise<this> {
+    if (this.#publisher) return this;
+    const pub = new Publisher(`tcp://*:${this.#opts.port ?? 0}`, {
+      name: this.#name,
+      minPort: this.#opts.minPort,
+      maxPort: this.#opts.maxPort,
+      config: this.#config,
+    });
+    await pub.start();
+    this.#publisher = pub;
+    const host = this.#opts.announceHost ?? await getOwnIp();
+    const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+    const ns = this.#opts.nameservers;
+    this.#broadcaster = new AddressServiceBroadcaster(
+      this.#name,
+      `tcp://${h}:${pub.portNumber}`,
+      this.#aliases,
+      this.#opts.broadcastInterval ?? 2,
+      ns ? ns : [],
+      { config: this.#config, onError: this.#opts.onError },
+    );
+    this.#broadcaster.start();
+    return this;
+  }
+
+  /**
+   * Sends a message.
+   *
+   * @param msg encoded message or {@linkcode Message}
+   * @example
+   * ```ts
+   * import { NoisyPublisher } from "./publisher.ts";
+   * await using pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
+   * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
+   * ```
+   */
+  async send(msg: string | Message): Promise<void> {
+    if (!this.#publisher) {
+      throw new PublisherError("Cannot 'send' before the publisher is started.");
+    }
+    await this.#publisher.send(msg);
+  }
+
+  /**
+   * Sends a heartbeat (see {@linkcode Publisher.heartbeat}).
+   *
+   * @param minInterval seconds @default 0
+   * @example
+   * ```ts
+   * import { NoisyPublisher } from "./publisher.ts";
+   * await using pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
+   * await pub.heartbeat(5);
+   * ```
+   */
+  async heartbeat(minInterval = 0): Promise<void> {
+    if (!this.#publisher) {
+      throw new PublisherError("Cannot 'heartbeat' before the publisher is started.");
+    }
+    await this.#publisher.heartbeat(minInterval);
+  }
+
+  /**
+   * Stops publishing and announcing (idempotent).
+   *
+   * @example
+   * ```ts
+   * import { NoisyPublisher } from "./publisher.ts";
+   * await (await new NoisyPublisher("x", { broadcastInterval: 0 }).start()).stop();
+   * ```
+   */
+  async stop(): Promise<void> {
+    const p = this.#publisher;
+    const b = this.#broadcaster;
+    this.#publisher = undefined;
+    this.#broadcaster = undefined;
+    await Promise.all([p?.stop(), b?.stop()]);
+  }
+
+  /** Same as {@linkcode stop}. */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
+  /** Same as {@linkcode stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Settings of {@linkcode createPublisherFromDictConfig} (posttroll's dict keys). */
+export interface PublisherSettings {
+  /** Publisher name (required for a NoisyPublisher). */
+  name?: string;
+  /** Port to bind. */
+  port?: number | null;
+  /** Full bind address (plain Publisher only). */
+  address?: string | null;
+  /** Service aliases. */
+  aliases?: string | string[] | null;
+  /** Announcement interval in seconds. */
+  broadcast_interval?: number;
+  /** `false`: no nameserver (plain Publisher when a port/address is given); a list: direct registration. */
+  nameservers?: string[] | null | false;
+  /** Lowest random port. */
+  min_port?: number | null;
+  /** One past the highest random port. */
+  max_port?: number | null;
+}
+
+const PUBLISHER_KEYS = new Set([
+  "name",
+  "port",
+  "address",
+  "nameservers",
+  "aliases",
+  "broadcast_interval",
+  "min_port",
+  "max_port",
+]);
+
+/**
+ * Chooses and creates (not starts) a publisher like posttroll: a truthy `port` or `address` with
+ * `nameservers === false` gives a plain {@linkcode Publisher} (unknown keys raise `TypeError`, as
+ * Python's keyword arguments do); anything else a {@linkcode NoisyPublisher}, which needs `name`.
+ *
+ * @param settings the settings
+ * @param options configuration and extra NoisyPublisher options
+ * @returns the publisher
+ * @throws {TypeError} for unknown keys of a plain publisher
+ * @throws {PublisherError} when a NoisyPublisher has no name
+ * @example
+ * ```ts
+ * import { createPublisherFromDictConfig, Publisher } from "./publisher.ts";
+ * const pub = createPublisherFromDictConfig({ port: 40000, nameservers: false });
+ * console.log(pub instanceof Publisher); // true
+ * ```
+ */
+export function createPublisherFromDictConfig(
+  settings: PublisherSettings & Record<string, unknown>,
+  options: { config?: PosttrollConfig; announceHost?: string } = {},
+): Publisher | NoisyPublisher {
+  if ((settings.port || settings.address) && settings.nameservers === false) {
+    for (const k of Object.keys(settings)) {
+      if (!PUBLISHER_KEYS.has(k)) {
+        throw new TypeError(`Publisher got an unexpected keyword argument '${k}'`);
+      }
+    }
+    const address = settings.address || `tcp://*:${settings.port}`;
+    return new Publisher(address, {
+      name: settings.name,
+      minPort: settings.min_port,
+      maxPort: settings.max_port,
+      config: options.config,
+    });
+  }
+  if (settings.name === undefined) throw new PublisherError("NoisyPublisher requires a name");
+  return new NoisyPublisher(settings.name, {
+    port: settings.port ?? 0,
+    aliases: settings.aliases,
+    broadcastInterval: settings.broadcast_interval ?? 2,
+    nameservers: settings.nameservers,
+    minPort: settings.min_port,
+    maxPort: settings.max_port,
+    config: options.config,
+    announceHost: options.announceHost,
+  });
+}
+
+/** Options of {@linkcode publish}: the NoisyPublisher options plus a configuration. */
+export interface PublishOptions extends Omit<NoisyPublisherOptions, "nameservers"> {
+  /** `false`: a plain Publisher when a port is given; a list: direct registration. */
+  nameservers?: string[] | null | false;
+}
+
+/**
+ * Creates and starts a publisher chosen by posttroll's rules (the `Publish` context manager):
+ * use with `await using pub = await publish("name", {...})`.
+ *
+ * @param name publisher name
+ * @param options port, aliases, interval, nameservers, port range, configuration
+ * @returns the started publisher
+ * @example
+ * ```ts
+ * import { publish } from "./publisher.ts";
+ * await using pub = await publish("data_provider", { port: 0, nameservers: ["localhost"] });
+ * ```
+ */
+export async function publish(
+  name: string,
+  options: PublishOptions = {},
+): Promise<Publisher | NoisyPublisher> {
+  const settings: PublisherSettings = {
+    name,
+    port: options.port ?? 0,
+    min_port: options.minPort,
+    max_port: options.maxPort,
+    aliases: options.aliases,
+    broadcast_interval: options.broadcastInterval ?? 2,
+    nameservers: options.nameservers,
+  };
+  const pub = createPublisherFromDictConfig(
+    settings as PublisherSettings & Record<string, unknown>,
+    {
+      config: options.config,
+      announceHost: options.announceHost,
+    },
+  );
+  return await pub.start();
+}
+
+/** Alias of {@linkcode publish}, after posttroll's `Publish` context manager. */
+export const Publish: typeof publish = publish;

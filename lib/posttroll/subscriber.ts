@@ -1,0 +1,722 @@
+/**
+ * Subscribing to posttroll messages, equivalent to `posttroll.subscriber`:
+ * {@linkcode Subscriber} (SUB sockets to known addresses), {@linkcode NSSubscriber} (addresses
+ * looked up at a nameserver, optionally following address announcements), {@linkcode subscribe}
+ * / {@linkcode Subscribe} (the context manager) and {@linkcode createSubscriberFromDictConfig}.
+ *
+ * Messages arrive through `recv(timeout)` — an async iterator yielding `null` after each
+ * `timeout` seconds without a message, like Python's `None` — or plain `for await` iteration.
+ *
+ * @example
+ * ```ts
+ * import { Subscriber } from "./subscriber.ts";
+ * await using sub = new Subscriber(["tcp://127.0.0.1:40000"], { topics: "/counter" });
+ * for await (const msg of sub.recv(1)) {
+ *   if (msg === null) break; // one second without messages
+ *   console.log(msg.data);
+ * }
+ * ```
+ * @module
+ */
+import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
+import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
+import { PullSocket, SubSocket, type ZmqSocket } from "../zmq/mod.ts";
+import { clientSocketOptions, splitTcp } from "./_sockets.ts";
+import { getPubAddresses } from "./nameserver.ts";
+
+/** posttroll's magic prefix. */
+const MAGICK = "pytroll:/";
+
+/** An address as the nameserver returns it, or a bare URI. */
+export type AddressLike = string | AddressInfo;
+
+/** A publisher's address record (at least a URI). */
+export interface AddressInfo {
+  /** `tcp://host:port` or `ipc://path`. */
+  URI: string;
+  /** Backend of the publisher. @default config backend */
+  backend?: string;
+  /** Newest message version the publisher supports. */
+  supported_message_version?: string;
+  /** Other fields from the nameserver. */
+  [key: string]: unknown;
+}
+
+/** Logs dropped input; replace to route elsewhere. */
+export type Logger = (level: "debug" | "info" | "warning", message: string) => void;
+
+const quietLogger: Logger = () => {};
+
+/**
+ * Adds the `pytroll:/` prefix to topics that lack it: `"/x"` and `"x"` become `"pytroll://x"`,
+ * `""` becomes `"pytroll://"`.
+ *
+ * @param topics one topic or several (null stays null)
+ * @returns prefixed topics
+ * @example
+ * ```ts
+ * import { magickfyTopics } from "./subscriber.ts";
+ * magickfyTopics("counter"); // ["pytroll://counter"]
+ * ```
+ */
+export function magickfyTopics(topics: string | string[]): string[];
+export function magickfyTopics(topics: string | string[] | null | undefined): string[] | null;
+export function magickfyTopics(topics: string | string[] | null | undefined): string[] | null {
+  if (topics === null || topics === undefined) return null;
+  const list = typeof topics === "string" ? [topics] : topics;
+  return list.map((t) => {
+    if (t.startsWith(MAGICK)) return t;
+    return t && t[0] === "/" ? MAGICK + t : MAGICK + "/" + t;
+  });
+}
+
+function toDict(addr: AddressLike, backend: string): AddressInfo {
+  if (typeof addr === "string") return { URI: addr, backend };
+  if (addr && typeof addr === "object" && typeof addr.URI === "string") {
+    return { backend, ...addr };
+  }
+  throw new TypeError(`Don't know how to handle ${JSON.stringify(addr)} addresses`);
+}
+
+/** Options of {@linkcode Subscriber}. */
+export interface SubscriberOptions {
+  /** Topic prefixes (see {@linkcode magickfyTopics}). @default "" (everything) */
+  topics?: string | string[];
+  /** Client-side filter: messages for which it returns false are dropped. */
+  messageFilter?: ((msg: Message) => boolean) | null;
+  /** Replace the host part of each message's sender with the publisher's host. @default false */
+  translate?: boolean;
+  /** Configuration. @default the shared config */
+  config?: PosttrollConfig;
+  /** Where dropped messages are reported. @default silent */
+  logger?: Logger;
+  /** Messages queued while nobody reads; beyond it the oldest are dropped. @default 10000 */
+  queueSize?: number;
+}
+
+interface Entry {
+  socket: ZmqSocket;
+  addr?: AddressInfo;
+  hook?: (msg: Message) => void;
+  pump: Promise<void>;
+}
+
+/**
+ * Subscribes to one SUB socket per publisher address; the topic filter is applied by the
+ * publisher (ZeroMQ prefix match on the raw message).
+ *
+ * @example
+ * ```ts
+ * import { Subscriber } from "./subscriber.ts";
+ * const sub = new Subscriber([], { topics: ["/a", "b"] });
+ * sub.add("tcp://127.0.0.1:40000");
+ * console.log(sub.addresses.length); // 1
+ * await sub.close();
+ * ```
+ */
+export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
+  readonly #topics: string[];
+  readonly #filter: ((msg: Message) => boolean) | null;
+  readonly #translate: boolean;
+  readonly #config: PosttrollConfig;
+  readonly #log: Logger;
+  readonly #entries = new Map<string, Entry>();
+  readonly #hooks: Entry[] = [];
+  readonly #queue: Message[] = [];
+  readonly #queueSize: number;
+  #waiters: Array<() => void> = [];
+  #running = false;
+  #closed = false;
+  #pending: Array<Promise<unknown>> = [];
+
+  /**
+   * @param addresses publisher addresses (URIs or nameserver records)
+   * @param options topics, filter, translation, configuration
+   * @throws {UnsupportedBackendError} for an unknown backend
+   */
+  constructor(addresses: AddressLike | AddressLike[] = [], options: SubscriberOptions = {}) {
+    this.#config = options.config ?? sharedConfig;
+    this.#config.backend();
+    this.#topics = magickfyTopics(options.topics ?? "");
+    this.#filter = options.messageFilter ?? null;
+    this.#translate = options.translate ?? false;
+    this.#log = options.logger ?? quietLogger;
+    this.#queueSize = options.queueSize ?? 10_000;
+    const list = typeof addresses === "string" || !Array.isArray(addresses)
+      ? [addresses]
+      : addresses;
+    this.update(list);
+  }
+
+  /** The address records subscribed to. */
+  get addresses(): AddressInfo[] {
+    return [...this.#entries.values()].map((e) => e.addr!);
+  }
+
+  /** The SUB sockets, one per address. */
+  get subscribers(): ZmqSocket[] {
+    return [...this.#entries.values()].map((e) => e.socket);
+  }
+
+  /** True while a `recv()` loop runs. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  #push(msg: Message): void {
+    this.#queue.push(msg);
+    if (this.#queue.length > this.#queueSize) this.#queue.shift();
+    this.#wake();
+  }
+
+  #startPump(entry: Omit<Entry, "pump">, host: string | undefined): Entry {
+    const e = entry as Entry;
+    e.pump = (async () => {
+      for await (const frames of e.socket) {
+        const raw = frames[0];
+        if (!raw) continue;
+        let msg: Message;
+        try {
+          msg = Message.decode(raw);
+        } catch (err) {
+          this.#log("debug", `Invalid message received, dropping: ${(err as Error).message}`);
+          continue;
+        }
+        if (e.hook) {
+          try {
+            e.hook(msg);
+          } catch (err) {
+            this.#log("warning", `hook failed: ${(err as Error).message}`);
+          }
+          continue;
+        }
+        if (this.#filter && !this.#filter(msg)) continue;
+        if (this.#translate && host !== undefined) {
+          msg.sender = msg.sender.split("@")[0] + "@" + host;
+        }
+        this.#push(msg);
+      }
+    })().catch((err) => this.#log("warning", `receive failed: ${(err as Error).message}`));
+    return e;
+  }
+
+  #subSocket(uri: string, topics: string[], backend: string | undefined): SubSocket {
+    const sock = new SubSocket(clientSocketOptions(this.#config, { backend, endpoint: uri }));
+    for (const t of topics) sock.subscribe(t);
+    sock.connect(uri);
+    return sock;
+  }
+
+  /**
+   * Subscribes to `address` (ignored when already subscribed, or when the publisher announces a
+   * `supported_message_version` newer than ours).
+   *
+   * @param address URI or address record
+   * @param topics topics for this address; default: the subscriber's topics
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * await using sub = new Subscriber([]);
+   * sub.add({ URI: "tcp://127.0.0.1:40000", supported_message_version: "v1.2" });
+   * ```
+   */
+  add(address: AddressLike, topics?: string | string[] | null): void {
+    if (this.#closed) return;
+    const addr = toDict(address, this.#config.backend());
+    const version = addr.supported_message_version ?? CURRENT_MESSAGE_VERSION;
+    if (String(version) > CURRENT_MESSAGE_VERSION) {
+      this.#log("warning", `Will not connect to ${addr.URI}, message version mismatch`);
+      return;
+    }
+    if (this.#entries.has(addr.URI)) return;
+    const t = magickfyTopics(topics) ?? this.#topics;
+    const socket = this.#subSocket(addr.URI, t, addr.backend);
+    const host = splitTcp(addr.URI)?.host;
+    this.#entries.set(addr.URI, this.#startPump({ socket, addr }, host));
+    this.#log("info", `Subscriber adding address ${addr.URI} with topics ${t.join(", ")}`);
+  }
+
+  /**
+   * Unsubscribes from the address with this URI (no-op when unknown).
+   *
+   * @param uri the URI
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * await using sub = new Subscriber(["tcp://127.0.0.1:40000"]);
+   * sub.remove("tcp://127.0.0.1:40000");
+   * ```
+   */
+  remove(uri: string): void {
+    const e = this.#entries.get(uri);
+    if (!e) return;
+    this.#entries.delete(uri);
+    this.#pending.push(e.socket.close());
+    this.#log("info", `Subscriber removing address ${uri}`);
+  }
+
+  /**
+   * Makes the subscribed set equal to `addresses`; returns true when something changed.
+   *
+   * @param addresses the wanted addresses
+   * @returns whether addresses were added or removed
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * await using sub = new Subscriber([]);
+   * sub.update(["tcp://127.0.0.1:40000"]); // true
+   * ```
+   */
+  update(addresses: AddressLike[]): boolean {
+    const backend = this.#config.backend();
+    const wanted = new Map(addresses.map((a) => {
+      const d = toDict(a, backend);
+      return [d.URI, d] as const;
+    }));
+    const current = new Set(this.#entries.keys());
+    let changed = false;
+    for (const uri of current) {
+      if (!wanted.has(uri)) {
+        this.remove(uri);
+        changed = true;
+      }
+    }
+    for (const [uri, d] of wanted) {
+      if (!current.has(uri)) {
+        this.add(d);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * Subscribes to `address` for `topics` and passes its messages to `callback` instead of the
+   * receive stream (posttroll uses it for the nameserver's address announcements).
+   *
+   * @param address URI
+   * @param topics topics
+   * @param callback called with each message
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * await using sub = new Subscriber([]);
+   * sub.addHookSub("tcp://127.0.0.1:16543", ["pytroll://address"], (m) => console.log(m.subject));
+   * ```
+   */
+  addHookSub(address: string, topics: string | string[], callback: (msg: Message) => void): void {
+    const socket = this.#subSocket(address, magickfyTopics(topics), undefined);
+    this.#hooks.push(this.#startPump({ socket, hook: callback }, undefined));
+  }
+
+  /**
+   * Connects a PULL socket to `address` and passes what it receives to `callback`.
+   *
+   * @param address URI (e.g. `ipc://...`)
+   * @param callback called with each message
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * await using sub = new Subscriber([]);
+   * sub.addHookPull("ipc:///tmp/pt-hook", (m) => console.log(m.subject));
+   * ```
+   */
+  addHookPull(address: string, callback: (msg: Message) => void): void {
+    const socket = new PullSocket(clientSocketOptions(this.#config, { endpoint: address }));
+    socket.connect(address);
+    this.#hooks.push(this.#startPump({ socket, hook: callback }, undefined));
+  }
+
+  /**
+   * Receives messages; after each `timeout` seconds without one, yields `null` (Python's
+   * `None`). Without a timeout it only yields messages. Ends when the subscriber is stopped.
+   *
+   * @param timeout seconds, or null/undefined to wait forever
+   * @param options `signal` ends the loop
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * await using sub = new Subscriber(["tcp://127.0.0.1:40000"]);
+   * for await (const msg of sub.recv(0.1)) {
+   *   if (msg === null) break;
+   * }
+   * ```
+   */
+  async *recv(
+    timeout?: number | null,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<Message | null, void, undefined> {
+    this.#running = true;
+    const signal = options.signal;
+    try {
+      while (this.#running && !this.#closed && !signal?.aborted) {
+        const m = this.#queue.shift();
+        if (m) {
+          yield m;
+          continue;
+        }
+        const got = await this.#wait(timeout, signal);
+        if (!got && !this.#closed && this.#running && !signal?.aborted) yield null;
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  #wait(timeout: number | null | undefined, signal?: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      let t: ReturnType<typeof setTimeout> | undefined;
+      const done = (v: boolean) => {
+        if (t !== undefined) clearTimeout(t);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(v);
+      };
+      const onAbort = () => done(true);
+      if (timeout !== null && timeout !== undefined) {
+        t = setTimeout(() => done(false), timeout * 1000);
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(() => done(true));
+    });
+  }
+
+  /**
+   * Iterates messages without timeouts until the subscriber is stopped; `break` ends it.
+   *
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * await using sub = new Subscriber(["tcp://127.0.0.1:40000"]);
+   * setTimeout(() => sub.stop(), 10);
+   * for await (const msg of sub) console.log(msg.subject);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for await (const m of this.recv()) if (m) yield m;
+  }
+
+  /**
+   * Stops the receive loop and closes every socket (idempotent).
+   *
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * await new Subscriber([]).close();
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#running = false;
+    if (this.#closed) {
+      await Promise.allSettled(this.#pending);
+      return;
+    }
+    this.#closed = true;
+    this.#wake();
+    const all = [...this.#entries.values(), ...this.#hooks];
+    this.#entries.clear();
+    this.#hooks.length = 0;
+    await Promise.allSettled(all.map((e) => e.socket.close()));
+    await Promise.allSettled(all.map((e) => e.pump));
+    await Promise.allSettled(this.#pending);
+  }
+
+  /** Same as {@linkcode close}. */
+  stop(): Promise<void> {
+    return this.close();
+  }
+
+  /** Same as {@linkcode close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Options of {@linkcode NSSubscriber}. */
+export interface NSSubscriberOptions {
+  /** Services to look up: `""` all (default), `null` none. */
+  services?: string | string[] | null;
+  /** Topics. @default "pytroll:/" */
+  topics?: string | string[];
+  /** Follow the nameserver's address announcements (add/remove publishers). @default false */
+  addrListener?: boolean;
+  /** Extra addresses. */
+  addresses?: AddressLike | AddressLike[] | null;
+  /** Seconds to wait for the nameserver per service. @default 10 */
+  timeout?: number;
+  /** See {@linkcode SubscriberOptions.translate}. @default false */
+  translate?: boolean;
+  /** Nameserver host (or full `tcp://host:port`). @default "localhost" */
+  nameserver?: string;
+  /** Client-side filter. */
+  messageFilter?: ((msg: Message) => boolean) | null;
+  /** Configuration. @default the shared config */
+  config?: PosttrollConfig;
+  /** Where dropped input and address changes are reported. */
+  logger?: Logger;
+}
+
+function toList<T>(v: T | T[] | null | undefined): T[] {
+  if (v === null || v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+/**
+ * Subscribes to services found at a nameserver (posttroll's `NSSubscriber`).
+ *
+ * @example
+ * ```ts
+ * import { NSSubscriber } from "./subscriber.ts";
+ * const ns = new NSSubscriber({ services: "my_service", timeout: 1 });
+ * const sub = await ns.start();
+ * await ns.stop();
+ * ```
+ */
+export class NSSubscriber implements AsyncDisposable {
+  readonly #opts: NSSubscriberOptions;
+  #subscriber: Subscriber | undefined;
+
+  /** @param options services, topics, listener, nameserver, configuration */
+  constructor(options: NSSubscriberOptions = {}) {
+    this.#opts = options;
+  }
+
+  /**
+   * Creates the subscriber, looks the services up and subscribes to what was found.
+   *
+   * @returns the subscriber
+   * @example
+   * ```ts
+   * import { NSSubscriber } from "./subscriber.ts";
+   * const sub = await new NSSubscriber({ services: null, addresses: ["tcp://127.0.0.1:40000"] }).start();
+   * await sub.close();
+   * ```
+   */
+  async start(): Promise<Subscriber> {
+    const o = this.#opts;
+    const config = o.config ?? sharedConfig;
+    const services = o.services === undefined ? [""] : toList(o.services);
+    const sub = new Subscriber(toList(o.addresses), {
+      topics: o.topics ?? MAGICK,
+      translate: o.translate,
+      messageFilter: o.messageFilter,
+      config,
+      logger: o.logger,
+    });
+    this.#subscriber = sub;
+    const nameserver = o.nameserver ?? "localhost";
+    if (o.addrListener) {
+      const log = o.logger ?? quietLogger;
+      const port = config.addressPublishPort();
+      const host = nameserver.includes(":") && !nameserver.startsWith("[") &&
+          !nameserver.includes("://")
+        ? `[${nameserver}]`
+        : nameserver;
+      const endpoint = host.includes("://") ? host : `tcp://${host}:${port}`;
+      sub.addHookSub(endpoint, ["pytroll://address"], (msg) => {
+        const data = msg.data as Record<string, unknown>;
+        if (!data || typeof data !== "object" || typeof data.URI !== "string") return;
+        const status = data.status ?? true;
+        if (status) {
+          const svc = data.service;
+          for (const s of services) {
+            if (
+              !s ||
+              (Array.isArray(svc) ? svc.includes(s) : typeof svc === "string" && svc.includes(s))
+            ) {
+              log("debug", `Adding address ${data.URI} ${s}`);
+              sub.add(data as AddressInfo);
+              break;
+            }
+          }
+        } else {
+          log("debug", `Removing address ${data.URI}`);
+          sub.remove(data.URI);
+        }
+      });
+    }
+    for (const service of services) {
+      let addrs: unknown[] = [];
+      try {
+        addrs = await getPubAddresses([service], {
+          timeout: o.timeout ?? 10,
+          nameserver,
+          config,
+        });
+      } catch (e) {
+        (o.logger ?? quietLogger)(
+          "warning",
+          `Can't get any address for ${service}: ${(e as Error).message}`,
+        );
+        continue;
+      }
+      for (const a of addrs) {
+        if (a && typeof a === "object" && typeof (a as AddressInfo).URI === "string") {
+          sub.add(a as AddressInfo);
+        } else if (typeof a === "string") sub.add(a);
+      }
+    }
+    return sub;
+  }
+
+  /** The subscriber (after start). */
+  get subscriber(): Subscriber | undefined {
+    return this.#subscriber;
+  }
+
+  /**
+   * Closes the subscriber.
+   *
+   * @example
+   * ```ts
+   * import { NSSubscriber } from "./subscriber.ts";
+   * await new NSSubscriber().stop();
+   * ```
+   */
+  async stop(): Promise<void> {
+    const s = this.#subscriber;
+    this.#subscriber = undefined;
+    await s?.close();
+  }
+
+  /** Same as {@linkcode stop}. */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
+  /** Same as {@linkcode stop}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Settings of {@linkcode createSubscriberFromDictConfig} (posttroll's dict keys). */
+export interface SubscriberSettings {
+  /** Services (NSSubscriber). */
+  services?: string | string[] | null;
+  /** Topics. */
+  topics?: string | string[];
+  /** Client-side filter. */
+  message_filter?: ((msg: Message) => boolean) | null;
+  /** Sender host translation. */
+  translate?: boolean;
+  /** Follow address announcements (NSSubscriber). */
+  addr_listener?: boolean;
+  /** Addresses. */
+  addresses?: AddressLike | AddressLike[] | null;
+  /** Nameserver look-up timeout in seconds (NSSubscriber). */
+  timeout?: number;
+  /** Nameserver host; `false` with addresses: plain Subscriber. */
+  nameserver?: string | null | false;
+  /** Ignored (accepted like posttroll). */
+  port?: unknown;
+}
+
+const SUBSCRIBER_KEYS = new Set([
+  "services",
+  "topics",
+  "message_filter",
+  "translate",
+  "addr_listener",
+  "addresses",
+  "timeout",
+  "nameserver",
+  "port",
+]);
+
+/**
+ * Chooses, creates and (for NSSubscriber) starts a subscriber like posttroll: non-empty
+ * `addresses` with `nameserver === false` gives a plain {@linkcode Subscriber}; anything else an
+ * {@linkcode NSSubscriber} on `nameserver` (or `"localhost"`), started. Unknown keys raise
+ * `TypeError`, as Python's keyword arguments do.
+ *
+ * @param settings the settings
+ * @param options configuration and logger
+ * @returns the subscriber
+ * @example
+ * ```ts
+ * import { createSubscriberFromDictConfig } from "./subscriber.ts";
+ * const sub = await createSubscriberFromDictConfig({ addresses: ["tcp://127.0.0.1:40000"], nameserver: false });
+ * await sub.close();
+ * ```
+ */
+export async function createSubscriberFromDictConfig(
+  settings: SubscriberSettings & Record<string, unknown>,
+  options: { config?: PosttrollConfig; logger?: Logger } = {},
+): Promise<Subscriber> {
+  for (const k of Object.keys(settings)) {
+    if (!SUBSCRIBER_KEYS.has(k)) {
+      throw new TypeError(`Subscriber got an unexpected keyword argument '${k}'`);
+    }
+  }
+  const addresses = toList(settings.addresses);
+  if (addresses.length && settings.nameserver === false) {
+    return new Subscriber(addresses, {
+      topics: settings.topics ?? "",
+      messageFilter: settings.message_filter,
+      translate: settings.translate,
+      config: options.config,
+      logger: options.logger,
+    });
+  }
+  return await new NSSubscriber({
+    services: settings.services === undefined ? "" : settings.services,
+    topics: settings.topics ?? MAGICK,
+    addrListener: settings.addr_listener ?? false,
+    addresses: settings.addresses ?? null,
+    timeout: settings.timeout ?? 10,
+    translate: settings.translate ?? false,
+    nameserver: settings.nameserver || "localhost",
+    messageFilter: settings.message_filter,
+    config: options.config,
+    logger: options.logger,
+  }).start();
+}
+
+/** Options of {@linkcode subscribe}: NSSubscriber options plus `nameserver: false`. */
+export interface SubscribeOptions extends Omit<NSSubscriberOptions, "nameserver"> {
+  /** Nameserver host; `false` with addresses: plain Subscriber. @default "localhost" */
+  nameserver?: string | false | null;
+}
+
+/**
+ * Creates a subscriber chosen by posttroll's rules (the `Subscribe` context manager): use with
+ * `await using sub = await subscribe({...})`.
+ *
+ * @param options services, topics, addresses, nameserver, configuration
+ * @returns the subscriber
+ * @example
+ * ```ts
+ * import { subscribe } from "./subscriber.ts";
+ * await using sub = await subscribe({ services: "this_data", topics: "counter", timeout: 1 });
+ * ```
+ */
+export function subscribe(options: SubscribeOptions = {}): Promise<Subscriber> {
+  const settings: SubscriberSettings = {
+    services: options.services === undefined ? "" : options.services,
+    topics: options.topics ?? MAGICK,
+    message_filter: options.messageFilter,
+    translate: options.translate ?? false,
+    addr_listener: options.addrListener ?? false,
+    addresses: options.addresses ?? null,
+    timeout: options.timeout ?? 10,
+    nameserver: options.nameserver === undefined ? "localhost" : options.nameserver,
+  };
+  return createSubscriberFromDictConfig(settings as SubscriberSettings & Record<string, unknown>, {
+    config: options.config,
+    logger: options.logger,
+  });
+}
+
+/** Alias of {@linkcode subscribe}, after posttroll's `Subscribe` context manager. */
+export const Subscribe: typeof subscribe = subscribe;
