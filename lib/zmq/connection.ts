@@ -125,7 +125,8 @@ export class Connection {
 
   /** True while fewer than sendHighWaterMark messages are queued. */
   get writable(): boolean {
-    return this.queued < this.#opts.sendHighWaterMark;
+    const hwm = this.#opts.sendHighWaterMark;
+    return hwm <= 0 || this.queued < hwm;
   }
 
   async #fill(): Promise<void> {

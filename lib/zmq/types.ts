@@ -54,7 +54,7 @@ export type KeepaliveOption = boolean | {
 export interface SocketOptions {
   /** ms to flush queued output on close(). @default 0 */
   linger?: number;
-  /** Messages queued per peer; PUB drops beyond it, PUSH/REQ wait. @default 1000 */
+  /** Messages queued per peer; PUB drops beyond it, PUSH/REQ wait; 0 = no limit. @default 1000 */
   sendHighWaterMark?: number;
   /** Messages queued for receive() before reading from peers pauses. @default 1000 */
   receiveHighWaterMark?: number;

@@ -56,3 +56,64 @@ export function ipcPath(): { path: string; cleanup: () => void } {
     cleanup: () => Deno.removeSync(dir, { recursive: true }),
   };
 }
+
+import { buildGreeting } from "../../lib/zmq/greeting.ts";
+import { buildReady } from "../../lib/zmq/command.ts";
+import { encodeFrame, FLAG_COMMAND, FrameDecoder } from "../../lib/zmq/frame.ts";
+import type { SocketEvent, ZmqSocket } from "../../lib/zmq/mod.ts";
+
+/** Writes all of `data`. */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+/**
+ * Does a NULL handshake by hand on `conn` (ZMTP 3.`minor`) as `socketType` and returns the decoder
+ * holding whatever followed the peer's READY.
+ */
+export async function rawHandshake(
+  conn: Deno.Conn,
+  socketType: string,
+  minor = 1,
+): Promise<FrameDecoder> {
+  const g = buildGreeting("NULL", false);
+  g[11] = minor;
+  await writeAll(conn, g);
+  await writeAll(conn, encodeFrame(buildReady(socketType), FLAG_COMMAND));
+  const d = new FrameDecoder();
+  const buf = new Uint8Array(4096);
+  while (d.take(64) === null) {
+    const n = await conn.read(buf);
+    if (n === null) throw new Error("closed during greeting");
+    d.push(buf.subarray(0, n));
+  }
+  while (!d.next()) {
+    const n = await conn.read(buf);
+    if (n === null) throw new Error("closed during handshake");
+    d.push(buf.subarray(0, n));
+  }
+  return d;
+}
+
+/** Waits for the first event of `type` on `sock` (bounded). */
+export async function waitEvent<T extends SocketEvent["type"]>(
+  sock: ZmqSocket,
+  type: T,
+  timeoutMs = 5000,
+): Promise<Extract<SocketEvent, { type: T }>> {
+  const it = sock.events()[Symbol.asyncIterator]();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`no ${type} event within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    while (true) {
+      const r = await Promise.race([it.next(), timeout]);
+      if (r.done) throw new Error(`events ended before ${type}`);
+      if (r.value.type === type) return r.value as Extract<SocketEvent, { type: T }>;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}

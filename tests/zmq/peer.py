@@ -27,7 +27,7 @@ if cfg.get("allow") is not None:
     auth.configure_curve_callback(domain="*", credentials_provider=Provider())
 
 mode = cfg["mode"]
-kind = {"sub": zmq.SUB, "pub": zmq.PUB, "rep": zmq.REP, "req": zmq.REQ,
+kind = {"sub": zmq.SUB, "pub": zmq.PUB, "pubburst": zmq.PUB, "rep": zmq.REP, "req": zmq.REQ,
         "push": zmq.PUSH, "pull": zmq.PULL}[mode]
 s = ctx.socket(kind)
 s.linger = cfg.get("linger", 1000)
@@ -59,7 +59,7 @@ count = cfg.get("count", 1)
 
 
 def show(frames):
-    if not quiet:
+    if not quiet or n == 0:
         print(json.dumps([f.decode("latin-1") for f in frames]), flush=True)
 
 
@@ -69,9 +69,13 @@ def enc(frames):
 
 n = 0
 if mode in ("sub", "pull"):
+    until = cfg.get("until")
     while n < count:
-        show(s.recv_multipart())
+        msg = s.recv_multipart()
+        show(msg)
         n += 1
+        if until is not None and msg[0] == until.encode():
+            break
 elif mode == "rep":
     while n < count:
         msg = s.recv_multipart()
@@ -89,6 +93,19 @@ elif mode == "push":
     for i in range(count):
         s.send_multipart(enc([cfg.get("body", "job") + str(i)]))
         n += 1
+elif mode == "pubburst":
+    # "sync" every 10 ms until a stdin line arrives, then `count` messages and "end"
+    import select
+
+    while not select.select([sys.stdin], [], [], 0.01)[0]:
+        s.send_multipart([b"sync"])
+    sys.stdin.readline()
+    payload = b"x" * cfg.get("size", 100)
+    for i in range(count):
+        s.send_multipart([b"m", payload])
+        n += 1
+    s.send_multipart([b"end"])
+    sys.stdin.readline()
 elif mode == "pub":
     # re-send the messages every interval until stdin closes (slow joiner), or `rounds` times
     import select
