@@ -30,6 +30,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { parsePythonLiteralOrString } from "./pyliteral.ts";
+import { setCodecDefaults } from "./message.ts";
 
 /** Any value a configuration key can hold. */
 export type ConfigValue = unknown;
@@ -102,6 +103,11 @@ export interface PosttrollConfigOptions {
   paths?: string[];
   /** Defaults under everything else. @default {backend: "unsecure_zmq"} */
   defaults?: Record<string, ConfigValue>;
+  /**
+   * Pass `message_version` on to the codec's process-wide default (the shared
+   * {@linkcode config} does). @default false
+   */
+  applyToCodec?: boolean;
 }
 
 /** A scope returned by {@linkcode PosttrollConfig.set}: disposing it restores the old values. */
@@ -331,6 +337,13 @@ export class PosttrollConfig {
     this.#env = env;
     this.#data = data;
     this.#loaded = true;
+    this.#syncCodec();
+  }
+
+  #syncCodec(): void {
+    if (!this.#options.applyToCodec) return;
+    const v = this.get("message_version", null);
+    setCodecDefaults({ messageVersion: v === null || v === "" ? null : String(v) });
   }
 
   /**
@@ -418,6 +431,7 @@ export class PosttrollConfig {
       if (recording) record.push({ path: [...done, k], existed: k in cur, old: cur[k] });
       cur[k] = value;
     }
+    this.#syncCodec();
     let restored = false;
     const restore = () => {
       if (restored) return;
@@ -437,6 +451,7 @@ export class PosttrollConfig {
         if (existed) cur[last] = old;
         else delete cur[last];
       }
+      this.#syncCodec();
     };
     return { restore, [Symbol.dispose]: restore };
   }
@@ -709,4 +724,4 @@ export class PosttrollConfig {
  * using _ = config.set({ backend: "unsecure_zmq" });
  * ```
  */
-export const config: PosttrollConfig = new PosttrollConfig();
+export const config: PosttrollConfig = new PosttrollConfig({ applyToCodec: true });

@@ -230,3 +230,16 @@ print(json.dumps({k: d[k] for k in ["nameserver_port", "mc_group", "tcp_keepaliv
   );
   assertEquals(ours, JSON.parse(out));
 });
+
+Deno.test("config: message_version reaches the codec only from the shared config", async () => {
+  const { config } = await import("../../lib/posttroll/config.ts");
+  const { Message } = await import("../../lib/posttroll/message.ts");
+  const other = new PosttrollConfig({ env: { POSTTROLL_MESSAGE_VERSION: "v1.2" } });
+  other.get("backend");
+  assertEquals(new Message("/a", "info", { x: 1 }).version, "v1.01");
+  {
+    using _ = config.set({ message_version: "v1.2" });
+    assertEquals(new Message("/a", "info", { x: 1 }).version, "v1.2");
+  }
+  assertEquals(new Message("/a", "info", { x: 1 }).version, "v1.01");
+});
