@@ -1,0 +1,81 @@
+/**
+ * The one definition of the project's executables: entry module and the narrowest Deno permissions
+ * each needs. `deno task compile` builds them with these flags, and CI runs the same entry modules
+ * with `deno run` and the same flags when no runtime base (`DENORT_BIN`) is available.
+ *
+ * @example
+ * ```ts
+ * import { BINARIES } from "./binaries.ts";
+ * console.log(BINARIES.map((b) => `${b.name}: ${b.permissions.join(" ")}`).join("\n"));
+ * ```
+ *
+ * @module
+ */
+
+/** An executable built from an entry module. */
+export interface Binary {
+  /** File name of the executable (under `dist/`). */
+  name: string;
+  /** Entry module, relative to the repository root. */
+  entry: string;
+  /** Deno permission flags, as narrow as the program allows. */
+  permissions: string[];
+  /** One line for `--help` listings. */
+  summary: string;
+}
+
+/** The three executables of the design card. */
+export const BINARIES: readonly Binary[] = [
+  {
+    name: "igwn-alert",
+    entry: "cli/igwn_alert.ts",
+    summary: "LIGO/Virgo/KAGRA GraceDB alert client (listen, topics, send) over Kafka",
+    permissions: [
+      // Kafka brokers (any host the user names).
+      "--allow-net",
+      // HOME, XDG_CONFIG_HOME, NETRC, USER and the like, for hop's auth.toml and .netrc.
+      "--allow-env",
+      // auth.toml, .netrc, CA bundles, alert files to send.
+      "--allow-read",
+      // hostname for client ids.
+      "--allow-sys=hostname",
+    ],
+  },
+  {
+    name: "nameserver",
+    entry: "cli/nameserver.ts",
+    summary: "PostTroll nameserver (address book on port 5557, multicast or direct registration)",
+    permissions: [
+      // ZeroMQ REP/PUB sockets and UDP multicast.
+      "--allow-net",
+      // POSTTROLL_* configuration.
+      "--allow-env",
+      // config files, secure-backend key files, its own pid file.
+      "--allow-read",
+      // log file and pid file.
+      "--allow-write",
+      // own address for announcements; login name and hostname for message senders.
+      "--allow-sys=hostname,networkInterfaces,uid",
+      // `-d start` re-executes itself in the background.
+      "--allow-run",
+    ],
+  },
+  {
+    name: "posttroll-generate-keys",
+    entry: "cli/posttroll_generate_keys.ts",
+    summary: "create a CurveZMQ key pair (NAME.key, NAME.key_secret) for the secure_zmq backend",
+    permissions: [
+      // the target directory: checks it exists and the files do not.
+      "--allow-read",
+      // NAME.key and NAME.key_secret.
+      "--allow-write",
+    ],
+  },
+];
+
+/** Looks a binary up by name; throws for an unknown name. */
+export function binary(name: string): Binary {
+  const b = BINARIES.find((x) => x.name === name);
+  if (!b) throw new Error(`unknown binary ${JSON.stringify(name)}`);
+  return b;
+}
