@@ -120,3 +120,18 @@ Deno.test("z85: RFC 32 test vector and CURVE key pairs", () => {
   assertEquals(kp.publicKey.length, 40);
   assertEquals(curvePublicKey(kp.secretKey), kp.publicKey);
 });
+
+Deno.test("curve codec: round trip, replayed nonce and tampering rejected", async () => {
+  const { CurveCodec } = await import("../../lib/zmq/curve_codec.ts");
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const c = new CurveCodec(key, "CurveZMQMESSAGEC", "CurveZMQMESSAGES", 3n, 1n);
+  const s = new CurveCodec(key, "CurveZMQMESSAGES", "CurveZMQMESSAGEC", 2n, 2n);
+  const m1 = c.encode(new TextEncoder().encode("hello"), 1);
+  assertEquals(new TextDecoder().decode(m1.subarray(0, 8)), "\x07MESSAGE");
+  const d = s.decode(m1);
+  assertEquals([d.flags, new TextDecoder().decode(d.body)], [1, "hello"]);
+  assertThrows(() => s.decode(m1), ZmqProtocolError, "nonce");
+  const m2 = c.encode(new Uint8Array(3), 0);
+  m2[m2.length - 1] ^= 1;
+  assertThrows(() => s.decode(m2), ZmqProtocolError, "authentication");
+});
