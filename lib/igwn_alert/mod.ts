@@ -1,0 +1,27 @@
+/**
+ * igwn-alert for Deno: the GraceDB alert client (Python `igwn_alert` 0.7.0) on kafkajs, wire
+ * compatible with hop-client. See {@linkcode IgwnAlertClient}.
+ *
+ * @example
+ * ```ts ignore
+ * import { IgwnAlertClient } from "./mod.ts";
+ * await using client = new IgwnAlertClient({ group: "gracedb-playground" });
+ * for await (const alert of client.alerts({ topics: ["superevent"] })) {
+ *   console.log(alert.topic, alert.payload);
+ * }
+ * ```
+ *
+ * @module
+ */
+export * from "./client.ts";
+export * from "./errors.ts";
+export {
+  kafkaConfig,
+  type KafkaConnectOptions,
+  type LogLevel,
+  type LogSink,
+  mapKafkaError,
+  quietKafkajsTimeoutWarning,
+  stderrLogSink,
+} from "./kafka.ts";
+export { Auth, loadAuth, netrcLookup, selectMatchingAuth } from "../hop/auth.ts";

@@ -1,0 +1,87 @@
+// Shared helpers of the igwn-alert tests: topics on the harness broker, hop auth.toml files.
+import { Kafka, logLevel } from "kafkajs";
+import type { KafkaBroker } from "../harness/kafka.ts";
+import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
+
+quietKafkajsTimeoutWarning();
+
+/** Creates topics through the PLAINTEXT listener (no ACLs on the harness broker). */
+export async function createTopics(broker: KafkaBroker, topics: string[]): Promise<void> {
+  const admin = new Kafka({ brokers: [broker.plaintext], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic })), waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads every record of a topic from the beginning, raw (value and header pairs in order). */
+export async function readRaw(
+  broker: KafkaBroker,
+  topic: string,
+  count: number,
+): Promise<Array<{ value: Uint8Array; headers: Array<[string, Uint8Array]> }>> {
+  const kafka = new Kafka({ brokers: [broker.plaintext], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `raw-${crypto.randomUUID()}` });
+  const out: Array<{ value: Uint8Array; headers: Array<[string, Uint8Array]> }> = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`only ${out.length}/${count} records`)), 20_000);
+      consumer.run({
+        eachMessage: ({ message }) => {
+          const headers: Array<[string, Uint8Array]> = [];
+          for (const [k, v] of Object.entries(message.headers ?? {})) {
+            for (const one of Array.isArray(v) ? v : [v]) {
+              headers.push([k, new Uint8Array(one as Uint8Array)]);
+            }
+          }
+          out.push({ value: new Uint8Array(message.value!), headers });
+          if (out.length >= count) {
+            clearTimeout(t);
+            resolve();
+          }
+          return Promise.resolve();
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/** A temporary XDG_CONFIG_HOME with hop/auth.toml (mode 0600). Remove with `Deno.remove(dir)`. */
+export async function authHome(toml: string): Promise<{ dir: string; file: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "igwn-xdg-" });
+  await Deno.mkdir(`${dir}/hop`);
+  const file = `${dir}/hop/auth.toml`;
+  await Deno.writeTextFile(file, toml);
+  await Deno.chmod(file, 0o600);
+  return { dir, file };
+}
+
+/** TOML of one [[auth]] entry. */
+export function authEntry(e: {
+  username: string;
+  password: string;
+  hostname?: string;
+  protocol?: string;
+  ssl_ca_location?: string;
+}): string {
+  return "[[auth]]\n" +
+    Object.entries(e).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} = "${v}"`)
+      .join("\n") +
+    "\n\n";
+}
+
+/** Waits until `pred()` is true (bounded polling). */
+export async function until(pred: () => boolean, timeoutMs = 15_000, what = "condition") {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
