@@ -1,0 +1,325 @@
+/**
+ * igwn-alert publish -> listen through a real Kafka 4 broker (tests/harness/kafka.ts, PLAINTEXT
+ * listener): alerts per second for 1 KiB and 64 KiB alerts, and end-to-end latency at a fixed rate.
+ *
+ * @module
+ */
+import { Kafka, logLevel } from "kafkajs";
+import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
+import { Peer, ROOT } from "./_peer.ts";
+import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
+
+/** Sizes of one bench run. */
+export interface IgwnPlan {
+  /** Alert count cap per throughput run. */
+  count: Record<Size, number>;
+  /** Seconds cap of the publishing phase of a throughput run. */
+  seconds: number;
+  /** Measured alerts of the latency run. */
+  latencyCount: number;
+  /** Warm-up alerts of the latency run, not counted. */
+  latencyWarm: number;
+  /** Alerts per second of the latency run. */
+  rate: number;
+  /** Alerts of the publish()-per-call run (0 = skip). */
+  perCallCount?: number;
+}
+
+/** Alert sizes. */
+export type Size = "1k" | "64k";
+/** Implementations: ours (Deno), Python igwn-alert, raw kafkajs. */
+export type Impl = "ours" | "py" | "raw";
+
+const BYTES: Record<Size, number> = { "1k": 1024, "64k": 65536 };
+
+/** True when our igwn-alert client has landed. */
+export function oursBuilt(): boolean {
+  for (const f of ["lib/igwn_alert/mod.ts", "lib/igwn_alert/client.ts"]) {
+    try {
+      Deno.statSync(`${ROOT}/${f}`);
+      return true;
+    } catch {
+      // try the next
+    }
+  }
+  return false;
+}
+
+interface RunResult {
+  sent: number;
+  received: number;
+  rate: number;
+  seconds: number;
+  latenciesUs?: number[];
+  pubHwmKb?: number;
+  subHwmKb?: number;
+}
+
+let topicSeq = 0;
+
+async function createTopic(kafka: KafkaBroker, name: string): Promise<void> {
+  const admin = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic: name, numPartitions: 1, configEntries: [] }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function spawn(impl: Impl, role: "pub" | "listen", args: string[]): Peer {
+  if (impl === "py") return Peer.python("igwn_peer.py", [role, ...args]);
+  return Peer.deno("igwn_peer.ts", [role, "--impl", impl, ...args]);
+}
+
+async function pubListen(
+  kafka: KafkaBroker,
+  impl: Impl,
+  opts: {
+    size: number;
+    count: number;
+    seconds: number;
+    rate?: number;
+    warm?: number;
+    perCall?: boolean;
+  },
+): Promise<RunResult> {
+  const topic = `run${++topicSeq}_${impl}`;
+  await createTopic(kafka, `bench.${topic}`);
+  const args = [
+    "--broker",
+    kafka.plaintext,
+    "--group",
+    "bench",
+    "--topic",
+    topic,
+    "--size",
+    String(opts.size),
+    "--count",
+    String(opts.count),
+    "--seconds",
+    String(opts.seconds),
+    "--rate",
+    String(opts.rate ?? 0),
+    "--warm",
+    String(opts.warm ?? 0),
+    ...(opts.perCall ? ["--per-call"] : []),
+  ];
+  const listener = spawn(impl, "listen", args);
+  const pub = spawn(impl, "pub", args);
+  try {
+    await Promise.all([pub.next("ready", 60_000), listener.next("connected", 60_000)]);
+    await listener.next("warm", 90_000);
+    await pub.send("go");
+    const budget = opts.rate
+      ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
+      : opts.seconds * 1000 + 90_000;
+    const done = await pub.next("done", budget);
+    const res = await listener.next("result", 120_000);
+    await pub.send("quit");
+    const exit = await pub.next("exit", 30_000).catch(() => undefined);
+    const received = res.received as number;
+    const seconds = ((res.t_last_us as number) - (done.t_start_us as number)) / 1e6;
+    return {
+      sent: done.sent as number,
+      received,
+      seconds,
+      rate: received > 0 && seconds > 0 ? received / seconds : 0,
+      latenciesUs: res.latencies_us as number[] | undefined,
+      pubHwmKb: exit?.vmhwm_kb as number | undefined,
+      subHwmKb: res.vmhwm_kb as number,
+    };
+  } finally {
+    await Promise.all([pub.close(3000), listener.close(3000)]);
+  }
+}
+
+function errCell(e: unknown): Cell {
+  const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  console.error(`  error: ${e instanceof Error ? e.message : e}`);
+  return missing(`n/a (error: ${msg.slice(0, 60)})`);
+}
+
+/** Runs the igwn-alert group and returns its rows. */
+export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promise<Row[]> {
+  const rows: Row[] = [];
+  const built = oursBuilt();
+  const impls: Impl[] = ["ours", "py", "raw"];
+  const notBuilt = missing("n/a (not built)");
+  const mem: Record<Impl, { pub: number[]; sub: number[] }> = {
+    ours: { pub: [], sub: [] },
+    py: { pub: [], sub: [] },
+    raw: { pub: [], sub: [] },
+  };
+  log("igwn-alert: starting Kafka");
+  const t = performance.now();
+  let kafka: KafkaBroker;
+  try {
+    kafka = await startKafka();
+  } catch (e) {
+    const c = errCell(e);
+    return [{
+      group: "igwn-alert",
+      metric: "broker start",
+      unit: "",
+      higherIsBetter: true,
+      ours: c,
+      py: c,
+      raw: c,
+    }];
+  }
+  log(`  broker ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  try {
+    for (const size of ["1k", "64k"] as Size[]) {
+      const c: Record<Impl, Cell> = { ours: notBuilt, py: notBuilt, raw: notBuilt };
+      for (const impl of impls) {
+        if (impl === "ours" && !built) continue;
+        log(`igwn-alert throughput ${size} ${impl}`);
+        try {
+          const r = await pubListen(kafka, impl, {
+            size: BYTES[size],
+            count: plan.count[size],
+            seconds: plan.seconds,
+          });
+          const lost = r.sent - r.received;
+          c[impl] = cell(r.rate, lost > 0 ? `lost ${lost} of ${r.sent}` : undefined);
+          if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
+          if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
+          log(
+            `  ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s: ${r.rate.toFixed(0)}/s`,
+          );
+        } catch (e) {
+          c[impl] = errCell(e);
+        }
+      }
+      rows.push({
+        group: "igwn-alert",
+        metric: `publish→listen ${size === "1k" ? "1 KiB" : "64 KiB"} alerts: throughput`,
+        unit: "alerts/s",
+        higherIsBetter: true,
+        ours: c.ours,
+        py: c.py,
+        raw: c.raw,
+        target: {
+          text: "≥2× Python",
+          check: (r) => {
+            const o = val(r.ours), p = val(r.py);
+            return o === undefined || p === undefined ? undefined : o >= 2 * p;
+          },
+        },
+      });
+    }
+
+    const lat: Record<Impl, { p50: Cell; p99: Cell; max: Cell }> = {
+      ours: { p50: notBuilt, p99: notBuilt, max: notBuilt },
+      py: { p50: notBuilt, p99: notBuilt, max: notBuilt },
+      raw: { p50: notBuilt, p99: notBuilt, max: notBuilt },
+    };
+    for (const impl of impls) {
+      if (impl === "ours" && !built) continue;
+      log(`igwn-alert latency ${impl} at ${plan.rate}/s`);
+      try {
+        const r = await pubListen(kafka, impl, {
+          size: 1024,
+          count: plan.latencyCount,
+          warm: plan.latencyWarm,
+          seconds: 0,
+          rate: plan.rate,
+        });
+        const s = [...(r.latenciesUs ?? [])].sort((a, b) => a - b);
+        const lost = r.sent - plan.latencyWarm - r.received;
+        lat[impl] = {
+          p50: cell(percentile(s, 50) / 1000, lost > 0 ? `lost ${lost}` : undefined),
+          p99: cell(percentile(s, 99) / 1000),
+          max: cell(s[s.length - 1] / 1000),
+        };
+        if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
+        if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
+        log(
+          `  n=${s.length} p50=${percentile(s, 50)} µs p99=${percentile(s, 99)} µs max=${
+            s[s.length - 1]
+          } µs`,
+        );
+      } catch (e) {
+        const c = errCell(e);
+        lat[impl] = { p50: c, p99: c, max: c };
+      }
+    }
+    for (const k of ["p50", "p99", "max"] as const) {
+      rows.push({
+        group: "igwn-alert",
+        metric: `end-to-end latency at ${plan.rate} alerts/s (1 KiB) ${k}`,
+        unit: "ms",
+        higherIsBetter: false,
+        ours: lat.ours[k],
+        py: lat.py[k],
+        raw: lat.raw[k],
+        target: k === "p50"
+          ? {
+            text: "< 20 ms",
+            check: (r) => {
+              const o = val(r.ours);
+              return o === undefined ? undefined : o < 20;
+            },
+          }
+          : undefined,
+      });
+    }
+
+    if (plan.perCallCount) {
+      const c: Record<Impl, Cell> = { ours: notBuilt, py: notBuilt, raw: missing("–") };
+      for (const impl of ["ours", "py"] as Impl[]) {
+        if (impl === "ours" && !built) continue;
+        log(`igwn-alert publish() per call ${impl}`);
+        try {
+          const r = await pubListen(kafka, impl, {
+            size: 1024,
+            count: plan.perCallCount,
+            seconds: plan.seconds,
+            perCall: true,
+          });
+          c[impl] = cell(r.rate, r.sent > r.received ? `lost ${r.sent - r.received}` : undefined);
+          log(
+            `  ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s: ${r.rate.toFixed(1)}/s`,
+          );
+        } catch (e) {
+          c[impl] = errCell(e);
+        }
+      }
+      rows.push({
+        group: "igwn-alert",
+        metric: "client.publish() per alert (producer opened and closed each call), 1 KiB",
+        unit: "alerts/s",
+        higherIsBetter: true,
+        ours: c.ours,
+        py: c.py,
+        raw: c.raw,
+      });
+    }
+  } finally {
+    log("igwn-alert: stopping Kafka");
+    await kafka.close();
+  }
+  for (const role of ["pub", "sub"] as const) {
+    const pick = (impl: Impl): Cell => {
+      if (impl === "ours" && !built) return notBuilt;
+      const v = mem[impl][role];
+      return v.length ? cell(Math.max(...v) / 1024) : missing("n/a");
+    };
+    rows.push({
+      group: "igwn-alert",
+      metric: `peak RSS (VmHWM) of the ${
+        role === "pub" ? "publisher" : "listener"
+      } process, max over runs`,
+      unit: "MiB",
+      higherIsBetter: false,
+      ours: pick("ours"),
+      py: pick("py"),
+      raw: pick("raw"),
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,241 @@
+/**
+ * Child processes of the end-to-end bench: peers that print one JSON object per stdout line and
+ * read command lines ("go", "quit") on stdin. Every spawned process is registered so that
+ * {@linkcode killAll} can end it on any exit path.
+ *
+ * @module
+ */
+
+/** Absolute path of the repository root. */
+export const ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+/** The Python interpreter that has posttroll 1.16 and igwn-alert 0.7 installed. */
+export const PYTHON: string = Deno.env.get("PEERS_PYTHON") ?? `${ROOT}/.cache/venv/bin/python`;
+/** The Deno executable running this bench. */
+export const DENO: string = Deno.execPath();
+
+const live = new Set<Peer>();
+
+/** A JSON event printed by a peer. */
+export type PeerEvent = Record<string, unknown> & { event: string };
+
+/** Options for {@linkcode Peer.spawn}. */
+export interface SpawnOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Label used in error messages. */
+  label?: string;
+  /** Working directory. @default the repository root */
+  cwd?: string;
+}
+
+/** A running peer process. */
+export class Peer {
+  readonly label: string;
+  readonly #child: Deno.ChildProcess;
+  readonly #events: PeerEvent[] = [];
+  #waiters: Array<() => void> = [];
+  #stderr = "";
+  #ended = false;
+  readonly #done: Promise<void>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Resolves with the exit status. */
+  readonly status: Promise<Deno.CommandStatus>;
+
+  private constructor(child: Deno.ChildProcess, label: string) {
+    this.#child = child;
+    this.label = label;
+    this.#writer = child.stdin.getWriter();
+    this.status = child.status;
+    const out = this.#pump(child.stdout, (line) => {
+      const t = line.trim();
+      if (!t.startsWith("{")) return;
+      try {
+        this.#events.push(JSON.parse(t) as PeerEvent);
+      } catch {
+        // not one of ours
+      }
+    });
+    const err = this.#pump(child.stderr, (line) => {
+      if (this.#stderr.length < 20_000) this.#stderr += line + "\n";
+    });
+    this.#done = Promise.all([out, err]).then(() => {
+      this.#ended = true;
+      this.#wake();
+    });
+    live.add(this);
+    child.status.finally(() => live.delete(this));
+  }
+
+  /** Starts `cmd args…` with piped stdio. */
+  static spawn(cmd: string, args: string[], opts: SpawnOptions = {}): Peer {
+    const child = new Deno.Command(cmd, {
+      args,
+      cwd: opts.cwd ?? ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { PYTHONUNBUFFERED: "1", NO_COLOR: "1", ...opts.env },
+    }).spawn();
+    return new Peer(child, opts.label ?? `${cmd.split("/").pop()} ${args.slice(0, 3).join(" ")}`);
+  }
+
+  /** Starts a Python peer program from bench/e2e/py/. */
+  static python(script: string, args: string[], opts: SpawnOptions = {}): Peer {
+    return Peer.spawn(PYTHON, [`${ROOT}/bench/e2e/py/${script}`, ...args], {
+      label: `py ${script} ${args.slice(0, 3).join(" ")}`,
+      ...opts,
+    });
+  }
+
+  /** Starts a Deno peer program from bench/e2e/ts/. */
+  static deno(script: string, args: string[], opts: SpawnOptions = {}): Peer {
+    return Peer.spawn(DENO, ["run", "-A", `${ROOT}/bench/e2e/ts/${script}`, ...args], {
+      label: `deno ${script} ${args.slice(0, 3).join(" ")}`,
+      ...opts,
+    });
+  }
+
+  /** Process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** stderr seen so far (first 20 kB). */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  #wake() {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) {
+    let buf = "";
+    const dec = new TextDecoder();
+    try {
+      for await (const chunk of stream) {
+        buf += dec.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+          this.#wake();
+        }
+      }
+    } catch {
+      // stream torn down
+    }
+    if (buf) onLine(buf);
+    this.#wake();
+  }
+
+  /** Waits for the next event named `name` (earlier other events are dropped). */
+  async next(name: string, timeoutMs: number): Promise<PeerEvent> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const i = this.#events.findIndex((e) => e.event === name);
+      if (i >= 0) return this.#events.splice(0, i + 1)[i];
+      if (this.#ended) {
+        throw new Error(
+          `${this.label}: ended before "${name}"\n--- stderr ---\n${this.#stderr.slice(-3000)}`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(
+          `${this.label}: no "${name}" within ${timeoutMs} ms\n--- stderr ---\n${
+            this.#stderr.slice(-3000)
+          }`,
+        );
+      }
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, Math.min(left, 1000));
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+  }
+
+  /** Writes a command line to the peer's stdin (ignored if it is gone). */
+  async send(line: string): Promise<void> {
+    try {
+      await this.#writer.write(new TextEncoder().encode(line + "\n"));
+    } catch {
+      // peer gone
+    }
+  }
+
+  /** Sends a signal (ignored if the peer is gone). */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // gone
+    }
+  }
+
+  /** Waits up to `graceMs` for the peer to exit by itself, then SIGTERM, then SIGKILL. */
+  async close(graceMs = 5000): Promise<Deno.CommandStatus> {
+    try {
+      await this.#writer.close();
+    } catch {
+      // closed
+    }
+    const timer = setTimeout(() => this.kill("SIGTERM"), graceMs);
+    const kill = setTimeout(() => this.kill("SIGKILL"), graceMs + 3000);
+    try {
+      const s = await this.status;
+      await this.#done;
+      return s;
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(kill);
+    }
+  }
+}
+
+/** Peak resident set size (VmHWM, KiB) of a live process, or undefined. */
+export function vmHwmKb(pid: number): number | undefined {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Kills every peer still running (SIGKILL) and waits for them. */
+export async function killAll(): Promise<void> {
+  const peers = [...live];
+  for (const p of peers) p.kill("SIGKILL");
+  await Promise.allSettled(peers.map((p) => p.status));
+}
+
+/** Wall-clock microseconds (same clock as Python's time.time_ns() // 1000). */
+export function nowUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** True when every path is committed in the repository (a component "has landed"). */
+export function landed(paths: string[]): boolean {
+  const out = new Deno.Command("git", {
+    args: ["ls-files", "--error-unmatch", ...paths],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
+  return out.success;
+}
+
+/** Deno permission flags of one of our executables (cli/binaries.ts). */
+export async function binaryPermissions(name: string): Promise<string[]> {
+  const mod = await import(`${ROOT}/cli/binaries.ts`) as {
+    binary: (n: string) => { permissions: string[] };
+  };
+  return mod.binary(name).permissions;
+}

@@ -1,0 +1,321 @@
+/**
+ * posttroll pub -> sub over TCP loopback, publisher and subscriber in separate processes:
+ * throughput for three message shapes and latency at a fixed rate.
+ *
+ * @module
+ */
+import { freePort } from "../../tests/harness/net.ts";
+import { landed, Peer } from "./_peer.ts";
+import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
+
+/** Sizes of one bench run. */
+export interface PosttrollPlan {
+  /** Message count cap per throughput run, per shape. */
+  count: Record<Shape, number>;
+  /** Seconds cap of the sending phase of a throughput run. */
+  seconds: number;
+  /** Measured messages of the latency run (after `warm`). */
+  latencyCount: number;
+  /** Warm-up messages of the latency run, not counted. */
+  latencyWarm: number;
+  /** Rate of the latency run, messages per second. */
+  rate: number;
+}
+
+/** Message shapes (see bench/e2e/shapes.json). */
+export type Shape = "short" | "file_event" | "binary64k";
+/** Implementations: ours (Deno), Python posttroll, raw pyzmq. */
+export type Impl = "ours" | "py" | "raw" | "zmq";
+
+/**
+ * Credit window of the throughput runs: at most this many messages unacknowledged by the
+ * subscriber, below the default send high-water mark (1000) of every implementation, so PUB never
+ * drops (libzmq's writer sees the reader's progress only every HWM/2 messages, so the window
+ * must stay below HWM/2).
+ */
+export const WINDOW = 400;
+
+const SHAPE_LABEL: Record<Shape, string> = {
+  short: "short text",
+  file_event: "file event (20 fields, 4 datetimes)",
+  binary64k: "64 KiB binary",
+};
+
+/** Outcome of one pub -> sub run. */
+export interface PubSubResult {
+  sent: number;
+  received: number;
+  bytes: number;
+  rate: number;
+  seconds: number;
+  latenciesUs?: number[];
+  pubHwmKb?: number;
+  subHwmKb?: number;
+}
+
+/** True when our publisher, subscriber and codec have landed (are committed). */
+export function oursBuilt(): boolean {
+  return landed([
+    "lib/posttroll/message.ts",
+    "lib/posttroll/publisher.ts",
+    "lib/posttroll/subscriber.ts",
+  ]);
+}
+
+/** True when our ZeroMQ engine has landed. */
+export function engineBuilt(): boolean {
+  return landed(["lib/zmq/mod.ts", "lib/posttroll/message.ts"]);
+}
+
+function spawn(impl: Impl, role: "pub" | "sub", args: string[]): Peer {
+  if (impl === "ours") {
+    return Peer.deno("posttroll_peer.ts", [role, "--impl", "posttroll", ...args]);
+  }
+  if (impl === "zmq") return Peer.deno("posttroll_peer.ts", [role, "--impl", "zmq", ...args]);
+  return Peer.python("posttroll_peer.py", [
+    role,
+    "--impl",
+    impl === "py" ? "posttroll" : "raw",
+    ...args,
+  ]);
+}
+
+/** One publisher process -> one subscriber process run. */
+export async function pubSub(
+  impl: Impl,
+  opts: { shape: Shape | "latency"; count: number; seconds: number; rate?: number; warm?: number },
+): Promise<PubSubResult> {
+  const port = freePort();
+  const common = [
+    "--port",
+    String(port),
+    "--shape",
+    opts.shape,
+    "--count",
+    String(opts.count),
+    "--seconds",
+    String(opts.seconds),
+    ...(opts.rate ? [] : ["--ack-port", String(freePort()), "--window", String(WINDOW)]),
+    "--rate",
+    String(opts.rate ?? 0),
+    "--warm",
+    String(opts.warm ?? 0),
+  ];
+  const pub = spawn(impl, "pub", common);
+  let sub: Peer | undefined;
+  try {
+    await pub.next("bound", 60_000);
+    sub = spawn(impl, "sub", common);
+    await sub.next("connected", 60_000);
+    await sub.next("warm", 30_000);
+    await pub.send("go");
+    const sendBudget = opts.rate
+      ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 30_000
+      : opts.seconds * 1000 + 60_000;
+    const done = await pub.next("done", sendBudget);
+    const res = await sub.next("result", 120_000);
+    await pub.send("quit");
+    const exit = await pub.next("exit", 15_000);
+    const received = res.received as number;
+    const tStart = done.t_start_us as number;
+    const tLast = res.t_last_us as number;
+    const seconds = (tLast - tStart) / 1e6;
+    return {
+      sent: done.sent as number,
+      received,
+      bytes: done.bytes as number,
+      seconds,
+      rate: received > 0 && seconds > 0 ? received / seconds : 0,
+      latenciesUs: res.latencies_us as number[] | undefined,
+      pubHwmKb: exit.vmhwm_kb as number,
+      subHwmKb: res.vmhwm_kb as number,
+    };
+  } finally {
+    await Promise.all([pub.close(3000), sub?.close(3000)]);
+  }
+}
+
+function errCell(e: unknown): Cell {
+  const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  console.error(`  error: ${e instanceof Error ? e.message : e}`);
+  return missing(`n/a (error: ${msg.slice(0, 60)})`);
+}
+
+const THROUGHPUT_TARGET = {
+  text: "≥3× Python and ≥50% raw",
+  check: (r: Row) => {
+    const o = val(r.ours), p = val(r.py), w = val(r.raw);
+    if (o === undefined || p === undefined || w === undefined) return undefined;
+    return o >= 3 * p && o >= 0.5 * w;
+  },
+};
+
+/** Runs the posttroll group and returns its rows. */
+export async function posttrollGroup(
+  plan: PosttrollPlan,
+  log: (s: string) => void,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const built = oursBuilt();
+  const zmqBuilt = engineBuilt();
+  const notBuilt = missing("n/a (not built)");
+  const none = missing("–");
+  const impls: Impl[] = ["ours", "py", "raw", "zmq"];
+  const isBuilt = (impl: Impl) => impl === "ours" ? built : impl === "zmq" ? zmqBuilt : true;
+  const mem: Record<Impl, { pub: number[]; sub: number[] }> = {
+    ours: { pub: [], sub: [] },
+    py: { pub: [], sub: [] },
+    raw: { pub: [], sub: [] },
+    zmq: { pub: [], sub: [] },
+  };
+  const record = (impl: Impl, r: PubSubResult) => {
+    if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
+    if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
+  };
+  for (const shape of ["short", "file_event", "binary64k"] as Shape[]) {
+    const msgs = {} as Record<Impl, Cell>;
+    const mbs = {} as Record<Impl, Cell>;
+    let size = 0;
+    for (const impl of impls) {
+      if (!isBuilt(impl)) {
+        msgs[impl] = mbs[impl] = notBuilt;
+        continue;
+      }
+      log(`posttroll throughput ${shape} ${impl}`);
+      try {
+        const r = await pubSub(impl, {
+          shape,
+          count: plan.count[shape],
+          seconds: plan.seconds,
+        });
+        const lost = r.sent - r.received;
+        msgs[impl] = cell(r.rate, lost > 0 ? `lost ${lost} of ${r.sent}` : undefined);
+        mbs[impl] = cell((r.rate * r.bytes) / 1e6);
+        if (impl === "py" || !size) size = r.bytes;
+        record(impl, r);
+        log(
+          `  ${r.received}/${r.sent} msgs in ${r.seconds.toFixed(2)} s: ${
+            Math.round(r.rate)
+          } msg/s`,
+        );
+      } catch (e) {
+        msgs[impl] = mbs[impl] = errCell(e);
+      }
+    }
+    const label = `pub→sub ${SHAPE_LABEL[shape]}, ${size} B`;
+    rows.push({
+      group: "posttroll",
+      metric: `${label}: throughput`,
+      unit: "msg/s",
+      higherIsBetter: true,
+      ours: msgs.ours,
+      py: msgs.py,
+      raw: msgs.raw,
+      target: THROUGHPUT_TARGET,
+    });
+    rows.push({
+      group: "posttroll",
+      metric: `${label}: throughput`,
+      unit: "MB/s",
+      higherIsBetter: true,
+      ours: mbs.ours,
+      py: mbs.py,
+      raw: mbs.raw,
+    });
+    rows.push({
+      group: "posttroll",
+      metric: `${label}: our ZeroMQ engine alone (lib/zmq PUB/SUB, same bytes, no codec)`,
+      unit: "msg/s",
+      higherIsBetter: true,
+      ours: msgs.zmq,
+      py: none,
+      raw: msgs.raw,
+    });
+  }
+
+  type Lat = { p50: Cell; p99: Cell; max: Cell };
+  const lat = {} as Record<Impl, Lat>;
+  for (const impl of impls) {
+    if (!isBuilt(impl)) {
+      lat[impl] = { p50: notBuilt, p99: notBuilt, max: notBuilt };
+      continue;
+    }
+    log(`posttroll latency ${impl} at ${plan.rate} msg/s`);
+    try {
+      const r = await pubSub(impl, {
+        shape: "latency",
+        count: plan.latencyCount,
+        warm: plan.latencyWarm,
+        seconds: 0,
+        rate: plan.rate,
+      });
+      const s = [...(r.latenciesUs ?? [])].sort((a, b) => a - b);
+      const lost = r.sent - plan.latencyWarm - r.received;
+      lat[impl] = {
+        p50: cell(percentile(s, 50) / 1000, lost > 0 ? `lost ${lost}` : undefined),
+        p99: cell(percentile(s, 99) / 1000),
+        max: cell(s[s.length - 1] / 1000),
+      };
+      record(impl, r);
+      log(
+        `  n=${s.length} p50=${percentile(s, 50)} µs p99=${percentile(s, 99)} µs max=${
+          s[s.length - 1]
+        } µs`,
+      );
+    } catch (e) {
+      const c = errCell(e);
+      lat[impl] = { p50: c, p99: c, max: c };
+    }
+  }
+  const latLabel = `latency at ${plan.rate.toLocaleString("en-US")} msg/s (file event)`;
+  for (const k of ["p50", "p99", "max"] as const) {
+    rows.push({
+      group: "posttroll",
+      metric: `${latLabel} ${k}`,
+      unit: "ms",
+      higherIsBetter: false,
+      ours: lat.ours[k],
+      py: lat.py[k],
+      raw: lat.raw[k],
+      target: k === "p99"
+        ? {
+          text: "< 1 ms",
+          check: (r) => {
+            const o = val(r.ours);
+            return o === undefined ? undefined : o < 1;
+          },
+        }
+        : undefined,
+    });
+  }
+  for (const k of ["p50", "p99"] as const) {
+    rows.push({
+      group: "posttroll",
+      metric: `${latLabel} ${k}: our ZeroMQ engine alone (same bytes, no codec)`,
+      unit: "ms",
+      higherIsBetter: false,
+      ours: lat.zmq[k],
+      py: none,
+      raw: lat.raw[k],
+    });
+  }
+  for (const role of ["pub", "sub"] as const) {
+    const pick = (impl: Impl): Cell => {
+      if (!isBuilt(impl)) return notBuilt;
+      const v = mem[impl][role];
+      return v.length ? cell(Math.max(...v) / 1024) : missing("n/a");
+    };
+    rows.push({
+      group: "posttroll",
+      metric: `peak RSS (VmHWM) of the ${
+        role === "pub" ? "publisher" : "subscriber"
+      } process, max over runs`,
+      unit: "MiB",
+      higherIsBetter: false,
+      ours: pick("ours"),
+      py: pick("py"),
+      raw: pick("raw"),
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,84 @@
+"""Shared helpers for the Python peers of the end-to-end bench (bench/e2e/).
+
+Peers talk to the driver (bench/e2e/run.ts) with one JSON object per stdout line and read
+commands ("go", "quit") from stdin. Times are wall-clock microseconds (CLOCK_REALTIME), the same
+clock the Deno peers read through performance.timeOrigin + performance.now().
+"""
+
+import datetime as dt
+import json
+import os
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHAPES_FILE = os.path.join(HERE, "..", "shapes.json")
+
+
+def now_us() -> int:
+    """Wall-clock time in integer microseconds."""
+    return time.time_ns() // 1000
+
+
+def vmhwm_kb(pid="self") -> int:
+    """Peak resident set size (VmHWM) of a process in KiB, -1 if unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def emit(**obj) -> None:
+    """Writes one JSON line to stdout."""
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def load_shapes() -> dict:
+    with open(SHAPES_FILE) as f:
+        return json.load(f)
+
+
+def shape_args(name: str):
+    """(subject, type, data, binary) of a message shape, datetimes as naive datetime objects."""
+    shapes = load_shapes()
+    if name == "latency":
+        s = shapes["file_event"]
+    else:
+        s = shapes[name]
+    if s.get("binary"):
+        alpha = s["alphabet"]
+        data = "".join(alpha[(i * 31 + (i >> 6) * 17) % 64] for i in range(s["size"]))
+        return s["subject"], s["type"], data, True
+    data = s["data"]
+    if isinstance(data, dict):
+        data = dict(data)
+        for key in s.get("datetimes", []):
+            data[key] = dt.datetime.fromisoformat(data[key])
+    return s["subject"], s["type"], data, False
+
+
+class Commands:
+    """Reads command lines from stdin in a background thread."""
+
+    def __init__(self):
+        self.go = threading.Event()
+        self.quit = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        for line in sys.stdin:
+            cmd = line.strip()
+            if cmd == "go":
+                self.go.set()
+            elif cmd == "quit":
+                self.quit.set()
+        # stdin closed: the driver is gone or done with us
+        self.go.set()
+        self.quit.set()

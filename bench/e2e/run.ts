@@ -1,0 +1,132 @@
+/**
+ * End-to-end benchmarks: ours against the Python originals (posttroll 1.16, igwn-alert 0.7) and
+ * the raw transports (pyzmq, kafkajs), every peer in its own process, loopback only.
+ *
+ * ```sh
+ * deno task bench:e2e            # full run (~10 min)
+ * deno task bench:e2e --quick    # short run (~2 min)
+ * deno task bench:e2e --only posttroll,nameserver   # groups: posttroll nameserver igwn startup
+ * ```
+ *
+ * Prints one markdown table on stdout (progress goes to stderr).
+ *
+ * @module
+ */
+import { killAll } from "./_peer.ts";
+import { posttrollGroup } from "./_posttroll.ts";
+import { nameserverGroup } from "./_nameserver.ts";
+import { igwnGroup } from "./_igwn.ts";
+import { startupGroup } from "./_startup.ts";
+import { renderTable, type Row } from "./_table.ts";
+
+const GROUPS = ["posttroll", "nameserver", "igwn", "startup"] as const;
+type Group = typeof GROUPS[number];
+
+function parseArgs(args: string[]): { quick: boolean; only: Set<Group> } {
+  let quick = false;
+  const only = new Set<Group>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--quick") quick = true;
+    else if (a === "--only" || a.startsWith("--only=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i];
+      for (const g of (v ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+        if (!(GROUPS as readonly string[]).includes(g)) {
+          throw new Error(`unknown group "${g}" (groups: ${GROUPS.join(", ")})`);
+        }
+        only.add(g as Group);
+      }
+    } else if (a === "-h" || a === "--help") {
+      console.log(
+        "usage: deno task bench:e2e [--quick] [--only posttroll,nameserver,igwn,startup]",
+      );
+      Deno.exit(0);
+    } else throw new Error(`unknown argument "${a}"`);
+  }
+  if (only.size === 0) { for (const g of GROUPS) only.add(g); }
+  return { quick, only };
+}
+
+async function main(): Promise<number> {
+  const { quick, only } = parseArgs(Deno.args);
+  const t0 = performance.now();
+  const log = (s: string) =>
+    console.error(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}`);
+  const onSignal = () => {
+    killAll().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const rows: Row[] = [];
+  try {
+    if (only.has("posttroll")) {
+      rows.push(
+        ...await posttrollGroup(
+          quick
+            ? {
+              count: { short: 60_000, file_event: 30_000, binary64k: 1_500 },
+              seconds: 1.5,
+              latencyCount: 2_000,
+              latencyWarm: 300,
+              rate: 1000,
+            }
+            : {
+              count: { short: 400_000, file_event: 200_000, binary64k: 6_000 },
+              seconds: 5,
+              latencyCount: 10_000,
+              latencyWarm: 1_000,
+              rate: 1000,
+            },
+          log,
+        ),
+      );
+    }
+    if (only.has("nameserver")) {
+      rows.push(
+        ...await nameserverGroup(
+          quick ? { lookups: 1_000, seconds: 3 } : {
+            lookups: 5_000,
+            seconds: 10,
+          },
+          log,
+        ),
+      );
+    }
+    if (only.has("igwn")) {
+      rows.push(
+        ...await igwnGroup(
+          quick
+            ? {
+              count: { "1k": 5_000, "64k": 500 },
+              seconds: 5,
+              latencyCount: 200,
+              latencyWarm: 20,
+              rate: 100,
+              perCallCount: 20,
+            }
+            : {
+              count: { "1k": 30_000, "64k": 3_000 },
+              seconds: 15,
+              latencyCount: 1_000,
+              latencyWarm: 50,
+              rate: 100,
+              perCallCount: 100,
+            },
+          log,
+        ),
+      );
+    }
+    if (only.has("startup")) {
+      rows.push(...await startupGroup({ runs: quick ? 3 : 7, readyRuns: quick ? 3 : 7 }, log));
+    }
+  } finally {
+    await killAll();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+  log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(renderTable(rows));
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,2 @@
+// An empty module: `deno run` start-up floor for the end-to-end bench.
+export {};

@@ -1,0 +1,294 @@
+/**
+ * Publisher / subscriber peer of the end-to-end posttroll bench (Deno side), same arguments and
+ * protocol as bench/e2e/py/posttroll_peer.py.
+ *
+ * --impl posttroll: our Publisher / Subscriber (lib/posttroll/) with our codec; every message is a
+ * fresh Message that the publisher encodes and the subscriber decodes.
+ * --impl zmq: our ZeroMQ engine alone (lib/zmq PubSocket / SubSocket), same bytes, no codec.
+ *
+ * @module
+ */
+import { Message, PyDateTime } from "../../../lib/posttroll/message.ts";
+import { Publisher } from "../../../lib/posttroll/publisher.ts";
+import { Subscriber } from "../../../lib/posttroll/subscriber.ts";
+import { PubSocket, SubSocket } from "../../../lib/zmq/mod.ts";
+import { Commands, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
+
+const SENT_PLACEHOLDER = "1000000000000000";
+const { role, opts } = parseArgs(Deno.args);
+const impl = opts.impl ?? "posttroll";
+const port = Number(opts.port);
+const shape = opts.shape ?? "short";
+const count = Number(opts.count ?? 10000);
+const seconds = Number(opts.seconds ?? 5);
+const rate = Number(opts.rate ?? 0);
+const warmCount = Number(opts.warm ?? 0);
+const idle = Number(opts.idle ?? 3);
+const ackPort = Number(opts["ack-port"] ?? 0);
+const window = Number(opts.window ?? 800);
+const ackEvery = Number(opts["ack-every"] ?? 100);
+const addr = `tcp://127.0.0.1:${port}`;
+const enc = new TextEncoder();
+let rawSend: ((b: Uint8Array) => Promise<void>) | undefined;
+
+interface ShapeSpec {
+  subject: string;
+  type: string;
+  data?: unknown;
+  datetimes?: string[];
+  binary?: boolean;
+  size?: number;
+  alphabet?: string;
+}
+
+function shapeArgs(
+  name: string,
+): { subject: string; type: string; data: unknown; binary: boolean } {
+  const shapes = JSON.parse(
+    Deno.readTextFileSync(new URL("../shapes.json", import.meta.url)),
+  ) as Record<string, ShapeSpec>;
+  const s = shapes[name === "latency" ? "file_event" : name];
+  if (s.binary) {
+    const alpha = s.alphabet!;
+    const parts: string[] = [];
+    for (let i = 0; i < s.size!; i++) parts.push(alpha[(i * 31 + (i >> 6) * 17) % 64]);
+    return { subject: s.subject, type: s.type, data: parts.join(""), binary: true };
+  }
+  let data = s.data;
+  if (data && typeof data === "object" && !Array.isArray(data)) {
+    const d: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+    for (const k of s.datetimes ?? []) d[k] = PyDateTime.fromisoformat(d[k] as string);
+    data = d;
+  }
+  return { subject: s.subject, type: s.type, data, binary: false };
+}
+
+/** Publisher side of the credit window (see the Python peer). */
+class Credits {
+  acked = 0;
+  #listener: Deno.Listener;
+  #conn: Deno.Conn | undefined;
+  #buf = "";
+  #dec = new TextDecoder();
+  #chunk = new Uint8Array(4096);
+  constructor(listener: Deno.Listener) {
+    this.#listener = listener;
+  }
+  async wait(sent: number): Promise<void> {
+    if (!this.#conn) this.#conn = await this.#listener.accept();
+    while (sent - this.acked >= window) {
+      const n = await this.#conn.read(this.#chunk);
+      if (n === null) throw new Error("subscriber closed the credit connection");
+      this.#buf += this.#dec.decode(this.#chunk.subarray(0, n));
+      const lines = this.#buf.split("\n");
+      this.#buf = lines.pop()!;
+      if (lines.length) this.acked = Number(lines[lines.length - 1]);
+    }
+  }
+  close() {
+    try {
+      this.#conn?.close();
+    } catch { /* closed */ }
+    try {
+      this.#listener.close();
+    } catch { /* closed */ }
+  }
+}
+
+async function runPub(): Promise<void> {
+  const cmds = new Commands();
+  let sendText: (text: string) => Promise<void>;
+  let close: () => Promise<void>;
+  if (impl === "posttroll") {
+    const pub = await new Publisher(addr).start();
+    sendText = (t) => pub.send(t);
+    close = () => pub.stop();
+  } else {
+    const sock = new PubSocket();
+    await sock.bind(addr);
+    sendText = (t) => sock.send(enc.encode(t));
+    rawSend = (b) => sock.send(b);
+    close = () => sock.close();
+  }
+  const credits = ackPort
+    ? new Credits(Deno.listen({ hostname: "127.0.0.1", port: ackPort }))
+    : undefined;
+  emit({ event: "bound" });
+  const warm = new Message("/bench/warmup", "info", "w").encode();
+  const end = new Message("/bench/end", "info", "e").encode();
+  while (!cmds.goSeen) {
+    await sendText(warm);
+    await Promise.race([cmds.go, sleep(20)]);
+  }
+  const { subject, type, data, binary } = shapeArgs(shape);
+  const size = enc.encode(new Message(subject, type, data, { binary }).encode()).length;
+  let sent = 0;
+  let tStart: number;
+  if (rate > 0) {
+    const total = warmCount + count;
+    const period = 1000 / rate;
+    const base = { ...(data as Record<string, unknown>) };
+    let head = new Uint8Array(), tail = new Uint8Array();
+    if (impl !== "posttroll") {
+      const text = new Message(subject, type, { ...base, sent_us: Number(SENT_PLACEHOLDER) })
+        .encode();
+      const [h, t] = text.split(SENT_PLACEHOLDER);
+      head = enc.encode(h);
+      tail = enc.encode(t);
+    }
+    tStart = nowUs();
+    const p0 = performance.now();
+    for (let i = 0; i < total; i++) {
+      const delay = p0 + i * period - performance.now();
+      if (delay > 0) await sleep(delay);
+      if (impl === "posttroll") {
+        await sendText(new Message(subject, type, { ...base, sent_us: nowUs() }).encode());
+      } else {
+        const ts = enc.encode(String(nowUs()));
+        const buf = new Uint8Array(head.length + ts.length + tail.length);
+        buf.set(head, 0);
+        buf.set(ts, head.length);
+        buf.set(tail, head.length + ts.length);
+        await rawSend!(buf);
+      }
+      sent++;
+    }
+  } else {
+    const deadline = performance.now() + seconds * 1000;
+    if (impl === "posttroll") {
+      tStart = nowUs();
+      for (let i = 0; i < count; i++) {
+        if (sent - credits!.acked >= window) await credits!.wait(sent);
+        await sendText(new Message(subject, type, data, { binary }).encode());
+        sent++;
+        if ((i & 255) === 0 && performance.now() > deadline) break;
+      }
+    } else {
+      const payload = enc.encode(new Message(subject, type, data, { binary }).encode());
+      tStart = nowUs();
+      for (let i = 0; i < count; i++) {
+        if (sent - credits!.acked >= window) await credits!.wait(sent);
+        await rawSend!(payload);
+        sent++;
+        if ((i & 255) === 0 && performance.now() > deadline) break;
+      }
+    }
+  }
+  const tEnd = nowUs();
+  emit({ event: "done", sent, t_start_us: tStart, t_end_us: tEnd, bytes: size });
+  const limit = Date.now() + 30_000;
+  while (!cmds.quitSeen && Date.now() < limit) {
+    await sendText(end);
+    await Promise.race([cmds.quit, sleep(50)]);
+  }
+  emit({ event: "exit", vmhwm_kb: vmHwmKb() });
+  credits?.close();
+  await close();
+}
+
+type Got = null | ["warm" | "end" | "msg", number | undefined];
+
+async function runSub(): Promise<void> {
+  const latency = rate > 0;
+  let receive: () => Promise<Got>;
+  let close: () => Promise<void>;
+  if (impl === "posttroll") {
+    const sub = new Subscriber([addr], { topics: "" });
+    const stream = sub.recv(0.1);
+    receive = async () => {
+      const r = await stream.next();
+      const msg = r.value;
+      if (r.done || !msg) return null;
+      if (msg.subject === "/bench/warmup") return ["warm", undefined];
+      if (msg.subject === "/bench/end") return ["end", undefined];
+      return ["msg", latency ? (msg.data as { sent_us: number }).sent_us : undefined];
+    };
+    close = () => sub.close();
+  } else {
+    const sock = new SubSocket();
+    sock.subscribe("pytroll:/");
+    sock.connect(addr);
+    const warmPrefix = enc.encode("pytroll://bench/warmup ");
+    const endPrefix = enc.encode("pytroll://bench/end ");
+    const starts = (b: Uint8Array, p: Uint8Array) => {
+      if (b.length < p.length) return false;
+      for (let i = 0; i < p.length; i++) if (b[i] !== p[i]) return false;
+      return true;
+    };
+    const dec = new TextDecoder();
+    const key = '"sent_us": ';
+    receive = async () => {
+      let frames: Uint8Array[];
+      try {
+        frames = await sock.receive({ signal: AbortSignal.timeout(100) });
+      } catch {
+        return null;
+      }
+      const raw = frames[0];
+      if (starts(raw, warmPrefix)) return ["warm", undefined];
+      if (starts(raw, endPrefix)) return ["end", undefined];
+      if (latency) {
+        const text = dec.decode(raw);
+        const i = text.indexOf(key) + key.length;
+        return ["msg", Number(text.slice(i, i + 16))];
+      }
+      return ["msg", undefined];
+    };
+    close = () => sock.close();
+  }
+  let ack: Deno.TcpConn | undefined;
+  if (ackPort && !latency) {
+    ack = await Deno.connect({ hostname: "127.0.0.1", port: ackPort });
+    ack.setNoDelay(true);
+  }
+  emit({ event: "connected" });
+  let warmSeen = false;
+  let received = 0, arrivals = 0, tFirst = 0, tLast = 0;
+  const lat: number[] = [];
+  const started = performance.now();
+  let lastActivity = started;
+  while (true) {
+    const got = await receive();
+    const mono = performance.now();
+    if (got === null) {
+      if (warmSeen && mono - lastActivity > idle * 1000) break;
+      if (!warmSeen && mono - started > 60_000) break;
+      continue;
+    }
+    lastActivity = mono;
+    const [kind, sentUs] = got;
+    if (kind === "warm") {
+      if (!warmSeen) {
+        warmSeen = true;
+        emit({ event: "warm" });
+      }
+      continue;
+    }
+    if (kind === "end") break;
+    const t = nowUs();
+    arrivals++;
+    if (latency && arrivals <= warmCount) continue;
+    received++;
+    if (ack && received % ackEvery === 0) await ack.write(enc.encode(`${received}\n`));
+    if (tFirst === 0) tFirst = t;
+    tLast = t;
+    if (latency) lat.push(t - sentUs!);
+  }
+  const result: Record<string, unknown> = {
+    event: "result",
+    received,
+    t_first_us: tFirst,
+    t_last_us: tLast,
+    vmhwm_kb: vmHwmKb(),
+  };
+  if (latency) result.latencies_us = lat;
+  emit(result);
+  try {
+    ack?.close();
+  } catch { /* closed */ }
+  await close();
+}
+
+if (role === "pub") await runPub();
+else await runSub();
+Deno.exit(0);
