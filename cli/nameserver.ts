@@ -1,0 +1,420 @@
+/**
+ * `nameserver`: the PostTroll nameserver, like Python posttroll's `nameserver` script.
+ *
+ * ```
+ * nameserver [-l FILE] [-v] [--no-multicast] [-L] [--bind HOST] [--max-age SECONDS]
+ *            [--no-direct] [-d {start,stop,status,restart}] [--pid-file FILE]
+ * ```
+ *
+ * - Ports, group and backend come from the posttroll configuration (`POSTTROLL_NAMESERVER_PORT`,
+ *   `POSTTROLL_BROADCAST_PORT`, `POSTTROLL_ADDRESS_PUBLISH_PORT`, `POSTTROLL_MC_GROUP`,
+ *   `POSTTROLL_MULTICAST_INTERFACE`, config files...), as in posttroll.
+ * - Multicast: on by default, as in posttroll. `--no-multicast` (or `POSTTROLL_MULTICAST=False`)
+ *   receives direct registrations only (REP on TCP `broadcast_port`), which works in containers
+ *   and networks without multicast. With multicast on, direct registrations are accepted as well
+ *   (beyond posttroll; `--no-direct` turns that off), and when the multicast socket cannot be set
+ *   up (no multicast-capable interface) the nameserver carries on with direct registration only.
+ * - `--bind ::` serves IPv4 and IPv6 (`getPubAddress(..., nameserver: "::1")`).
+ * - Logs go to stdout (for journald) or, with `-l FILE`, are appended to FILE, rotated at midnight
+ *   (7 old files kept, `FILE.YYYY-MM-DD`), like posttroll.
+ * - SIGTERM/SIGINT: clean exit (code 0) within a second.
+ * - `-d start|stop|status|restart` runs it in the background with a pid file (default
+ *   `$XDG_RUNTIME_DIR/posttroll-nameserver.pid`, else `/tmp/posttroll-nameserver-<uid>.pid`), for
+ *   hosts without systemd. `status` exits like an LSB init script: 0 running, 1 dead but the pid
+ *   file exists, 3 not running. `stop` exits 0 when it is stopped (also when it was not running).
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./nameserver.ts";
+ * const code: number = await main(["--no-multicast", "-v"]); // runs until SIGTERM/SIGINT
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { config } from "../lib/posttroll/config.ts";
+import { NameServer } from "../lib/posttroll/nameserver.ts";
+import denoJson from "../deno.json" with { type: "json" };
+import { binary } from "./binaries.ts";
+
+const USAGE = `usage: nameserver [-h] [-V] [-l LOG] [-v] [--no-multicast] [-L] [--no-direct]
+                  [--bind HOST] [--max-age SECONDS] [-d {start,stop,status,restart}]
+                  [--pid-file FILE]
+
+PostTroll nameserver: collects publisher addresses (multicast announcements or direct
+registrations) and answers address requests. Ports and multicast group come from the posttroll
+configuration (POSTTROLL_* environment variables, config files).
+
+options:
+  -h, --help            show this help message and exit
+  -V, --version         show the version and exit
+  -l, --log LOG         File to log to (defaults to stdout); rotated at midnight, 7 kept
+  -v, --verbose         print debug messages too
+  --no-multicast        disable multicasting (direct registration only; also
+                        POSTTROLL_MULTICAST=False)
+  -L, --local-only      accept connections only from localhost
+  --no-direct           with multicast on, do not also accept direct registrations
+  --bind HOST           host or address to serve requests on (default *; :: for IPv4+IPv6)
+  --max-age SECONDS     forget publishers not heard from for this long (default 600)
+  -d, --daemon {start,stop,status,restart}
+                        run in the background / control the background nameserver
+                        (status exits 0 running, 1 dead with pid file, 3 not running)
+  --pid-file FILE       pid file for --daemon
+`;
+
+type Level = "debug" | "info" | "warning" | "error";
+const LEVEL_NAMES: Record<Level, string> = {
+  debug: "DEBUG",
+  info: "INFO",
+  warning: "WARNING",
+  error: "ERROR",
+};
+
+function stamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${
+    p(d.getMinutes())
+  }:${p(d.getSeconds())}`;
+}
+
+function day(d = new Date()): string {
+  return stamp(d).slice(0, 10);
+}
+
+/** Appends log lines to a file, rotating it at midnight and keeping 7 old files. */
+class RotatingFile {
+  #day = day();
+  constructor(readonly path: string) {
+    try {
+      this.#day = day(Deno.statSync(path).mtime ?? new Date());
+    } catch { /* new file */ }
+  }
+
+  write(line: string): void {
+    const today = day();
+    if (today !== this.#day) {
+      try {
+        Deno.renameSync(this.path, `${this.path}.${this.#day}`);
+      } catch { /* nothing to rotate */ }
+      this.#prune();
+      this.#day = today;
+    }
+    Deno.writeTextFileSync(this.path, line + "\n", { append: true });
+  }
+
+  #prune(): void {
+    const slash = this.path.lastIndexOf("/");
+    const dir = slash >= 0 ? this.path.slice(0, slash) || "/" : ".";
+    const base = this.path.slice(slash + 1);
+    const old = [...Deno.readDirSync(dir)]
+      .map((e) => e.name)
+      .filter((n) => n.startsWith(base + ".") && /\.\d{4}-\d{2}-\d{2}$/.test(n))
+      .sort();
+    for (const n of old.slice(0, Math.max(0, old.length - 7))) {
+      try {
+        Deno.removeSync(`${dir}/${n}`);
+      } catch { /* gone */ }
+    }
+  }
+}
+
+function makeLogger(verbose: boolean, file?: string) {
+  const sink = file ? new RotatingFile(file) : undefined;
+  return (level: Level, message: string, name = "posttroll.nameserver") => {
+    if (level === "debug" && !verbose) return;
+    const line = `[${LEVEL_NAMES[level]}: ${stamp()} : ${name}] ${message}`;
+    if (sink) {
+      try {
+        sink.write(line);
+        return;
+      } catch { /* fall back to stdout */ }
+    }
+    console.log(line);
+  };
+}
+
+function defaultPidFile(): string {
+  let runtime: string | undefined;
+  try {
+    runtime = Deno.env.get("XDG_RUNTIME_DIR");
+  } catch { /* no env access */ }
+  if (runtime) return `${runtime}/posttroll-nameserver.pid`;
+  let uid: number | null = null;
+  try {
+    uid = Deno.uid();
+  } catch { /* no sys access */ }
+  return `/tmp/posttroll-nameserver-${uid ?? "user"}.pid`;
+}
+
+function readPid(pidFile: string): number | undefined {
+  try {
+    const pid = Number(Deno.readTextFileSync(pidFile).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  // SIGCONT is harmless to a running process and fails with ESRCH for a missing one (reading
+  // /proc/<pid> would need --allow-all under Deno)
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return !alive(pid);
+}
+
+/** Command line that re-runs this program (deno run ... or the compiled binary). */
+function selfCommand(): { cmd: string; args: string[] } {
+  const exec = Deno.execPath();
+  const base = exec.slice(exec.lastIndexOf("/") + 1);
+  if (base === "deno" || base === "deno.exe") {
+    const script = new URL(import.meta.url).pathname;
+    return {
+      cmd: exec,
+      args: ["run", ...binary("nameserver").permissions, "--no-prompt", script],
+    };
+  }
+  return { cmd: exec, args: [] };
+}
+
+async function daemonStart(pidFile: string, childArgs: string[], log?: string): Promise<number> {
+  const existing = readPid(pidFile);
+  if (existing && alive(existing)) {
+    console.log(`nameserver is already running (pid ${existing})`);
+    return 0;
+  }
+  const { cmd, args } = selfCommand();
+  const child = new Deno.Command(cmd, {
+    args: [...args, ...childArgs, "--pid-file", pidFile],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  Deno.writeTextFileSync(pidFile, `${child.pid}\n`);
+  child.unref();
+  // give it a moment to fail at start-up (port in use...)
+  await new Promise((r) => setTimeout(r, 300));
+  if (!alive(child.pid)) {
+    try {
+      Deno.removeSync(pidFile);
+    } catch { /* gone */ }
+    console.error("nameserver failed to start (run it in the foreground to see why)");
+    return 1;
+  }
+  console.log(`nameserver started (pid ${child.pid}, pid file ${pidFile})`);
+  return 0;
+}
+
+async function daemonStop(pidFile: string): Promise<number> {
+  const pid = readPid(pidFile);
+  if (!pid || !alive(pid)) {
+    try {
+      Deno.removeSync(pidFile);
+    } catch { /* none */ }
+    console.log("nameserver is not running");
+    return 0;
+  }
+  Deno.kill(pid, "SIGTERM");
+  if (!await waitGone(pid, 5000)) {
+    Deno.kill(pid, "SIGKILL");
+    await waitGone(pid, 2000);
+  }
+  try {
+    Deno.removeSync(pidFile);
+  } catch { /* removed by the nameserver */ }
+  console.log(`nameserver stopped (pid ${pid})`);
+  return 0;
+}
+
+function daemonStatus(pidFile: string): number {
+  const pid = readPid(pidFile);
+  if (pid && alive(pid)) {
+    console.log(`nameserver is running (pid ${pid})`);
+    return 0;
+  }
+  if (pid) {
+    console.log(`nameserver is dead but the pid file ${pidFile} exists`);
+    return 1;
+  }
+  console.log("nameserver is not running");
+  return 3;
+}
+
+/** In the background, logs go to `-l FILE`, else next to the pid file (`*.log`). */
+function withLog(args: string[], log: string | undefined, pidFile: string): string[] {
+  if (log) return args;
+  return [...args, "-l", pidFile.replace(/\.pid$/, "") + ".log"];
+}
+
+function envMulticast(): boolean | undefined {
+  const v = config.get("multicast", undefined);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "boolean") return v;
+  return !/^(false|0|no|off)$/i.test(String(v));
+}
+
+/**
+ * Runs the command with `args` (without the program name) and returns the exit code.
+ *
+ * @param args command-line arguments
+ * @returns the exit code
+ * @example
+ * ```ts
+ * import { main } from "./nameserver.ts";
+ * console.assert((await main(["--version"])) === 0);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+        log: { type: "string", short: "l" },
+        verbose: { type: "boolean", short: "v" },
+        "no-multicast": { type: "boolean" },
+        multicast: { type: "boolean" },
+        "local-only": { type: "boolean", short: "L" },
+        "no-direct": { type: "boolean" },
+        bind: { type: "string" },
+        "max-age": { type: "string" },
+        daemon: { type: "string", short: "d" },
+        "pid-file": { type: "string" },
+      },
+    }));
+  } catch (e) {
+    console.error(`${USAGE.split("\n")[0]}\nnameserver: error: ${(e as Error).message}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    console.log(`nameserver (${denoJson.name}) ${denoJson.version}`);
+    return 0;
+  }
+  const maxAge = values["max-age"] === undefined ? 600 : Number(values["max-age"]);
+  if (!Number.isFinite(maxAge) || maxAge <= 0) {
+    console.error(`nameserver: error: --max-age must be a positive number of seconds`);
+    return 2;
+  }
+  if (values.daemon !== undefined) {
+    const pidFile = values["pid-file"] ?? defaultPidFile();
+    const childArgs = args.filter((a, i) => {
+      if (a === "-d" || a === "--daemon" || a === "--pid-file") return false;
+      const prev = args[i - 1];
+      if (prev === "-d" || prev === "--daemon" || prev === "--pid-file") return false;
+      return !a.startsWith("--daemon=") && !a.startsWith("--pid-file=") && !/^-d./.test(a);
+    });
+    switch (values.daemon) {
+      case "start":
+        return await daemonStart(pidFile, withLog(childArgs, values.log, pidFile), values.log);
+      case "stop":
+        return await daemonStop(pidFile);
+      case "status":
+        return daemonStatus(pidFile);
+      case "restart":
+        await daemonStop(pidFile);
+        return await daemonStart(pidFile, withLog(childArgs, values.log, pidFile), values.log);
+      default:
+        console.error(
+          `nameserver: error: argument -d/--daemon: invalid choice: '${values.daemon}' ` +
+            `(choose from 'start', 'stop', 'status', 'restart')`,
+        );
+        return 2;
+    }
+  }
+
+  const log = makeLogger(values.verbose ?? false, values.log);
+  let multicast = !values["no-multicast"];
+  if (!values["no-multicast"] && !values.multicast) multicast = envMulticast() ?? true;
+  const direct = !multicast || !values["no-direct"];
+  const pidFile = values["pid-file"];
+
+  let ns: NameServer | undefined;
+  let stopping = false;
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "Stopping the nameserver");
+    ns?.stop();
+    // never hang on the way out
+    guard = setTimeout(() => Deno.exit(0), 900);
+  };
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  for (const s of signals) Deno.addSignalListener(s, stop);
+  try {
+    const start = async (mc: boolean) => {
+      ns = new NameServer({
+        maxAge,
+        multicastEnabled: mc,
+        directRegistration: mc ? direct : true,
+        restrictToLocalhost: values["local-only"] ?? false,
+        config,
+        logger: log,
+      });
+      const running = ns.run(undefined, values.bind);
+      try {
+        await ns.ready;
+      } catch (e) {
+        await running.catch(() => {});
+        throw e;
+      }
+      return { running };
+    };
+    let running: Promise<void>;
+    try {
+      ({ running } = await start(multicast));
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (
+        !multicast || !/multicast|receive on/i.test(msg) || (e as Error).name !== "MulticastError"
+      ) {
+        throw e;
+      }
+      log("warning", `Multicast unavailable (${msg}); using direct registration only`);
+      ({ running } = await start(false));
+    }
+    if (pidFile) Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
+    log(
+      "info",
+      `Nameserver ready (multicast ${multicast ? "on" : "off"}, direct registration ${
+        direct ? "on" : "off"
+      }, port ${config.nameserverPort()})`,
+    );
+    if (stopping) ns?.stop();
+    await running;
+    return 0;
+  } catch (e) {
+    log("error", `Something wrong happened... ${(e as Error).stack ?? e}`);
+    return 1;
+  } finally {
+    if (guard !== undefined) clearTimeout(guard);
+    for (const s of signals) Deno.removeSignalListener(s, stop);
+    if (pidFile && readPid(pidFile) === Deno.pid) {
+      try {
+        Deno.removeSync(pidFile);
+      } catch { /* gone */ }
+    }
+    console.log("Thanks for using pytroll/nameserver. See you soon on www.pytroll.org!");
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
