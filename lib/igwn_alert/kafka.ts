@@ -170,6 +170,8 @@ export function kafkaConfig(opts: KafkaConnectOptions): KafkaConfig {
     brokers: [opts.broker],
     clientId: opts.clientId ?? "igwn-alert-ts",
     connectionTimeout: opts.connectionTimeout ?? 3000,
+    // bounded: about 3 s of reconnect attempts before an operation gives up
+    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 1500 },
     logLevel: KafkaLogLevel.DEBUG,
     logCreator: kafkajsLogCreator(opts.sink, opts.onError),
   };

@@ -1,0 +1,434 @@
+/**
+ * `igwn-alert` command line (Python igwn-alert 0.7.0's `igwn-alert` tool): listen to GraceDB
+ * alerts, list a group's topics, send alert files.
+ *
+ * ```
+ * deno run -A cli/igwn_alert.ts -s kafka://kafka.scimma.org/ -g gracedb-playground listen superevent
+ * ```
+ *
+ * Differences from Python 0.7.0 (bugs not copied): `-p/-t/-w` are numbers; `-n FILE` reads the
+ * file it names; `-u USER` selects the auth.toml entry for the broker's `host:port` and that user;
+ * `send` publishes every file to every topic (the trailing arguments that name existing files are
+ * the alert files; Python takes only the last argument as a file and fails with several topics);
+ * `-V` prints `igwn-alert client <this package's version>`.
+ *
+ * @module
+ */
+import denoJson from "../deno.json" with { type: "json" };
+import {
+  AuthError,
+  BrokerConnectionError,
+  CredentialFileError,
+  IgwnAlertClient,
+  type IgwnAlertClientOptions,
+  IgwnAlertError,
+  IgwnAlertOptionError,
+  type LogLevel,
+  stderrLogSink,
+} from "../lib/igwn_alert/mod.ts";
+import { Auth, loadAuth, netrcLookup, selectMatchingAuth } from "../lib/hop/auth.ts";
+import { HopError } from "../lib/hop/errors.ts";
+import { pyJsonDumps } from "../lib/hop/pyjson.ts";
+
+/** Version printed by `-V`. */
+export const VERSION_STRING: string = `igwn-alert client ${denoJson.version}`;
+
+const USAGE = `usage: igwn-alert [-h] [--no-auth] [-g GROUP] [-c CONSUMER_GROUP] [-j]
+                  [-l {critical,error,warning,info,debug}] [-n NETRC]
+                  [-p PORT] [-r] [-s SERVER] [-t LISTEN_RETRIES] [-u USERNAME]
+                  [-w RETRY_WAIT] [-V]
+                  {listen,subscriptions,topics,unsubscribe,send} ...`;
+
+const HELP = `${USAGE}
+
+positional arguments:
+  {listen,subscriptions,topics,unsubscribe,send}
+                        sub-command help
+    listen              Listen for igwn-alert messages and print them to
+                        stdout.
+    subscriptions       List your subscriptions
+    topics              List available pubsub topics
+    unsubscribe         Unsubscribe from one or more topics
+    send                publish contents of a file to a pubsub topic
+
+options:
+  -h, --help            show this help message and exit
+  --no-auth             If set, disable authentication.
+  -g GROUP, --group GROUP
+                        GraceDB group name (e.g., gracedb, gracedb-playground)
+  -c CONSUMER_GROUP, --consumer-group CONSUMER_GROUP
+                        Consumer group ID to use for consuming messages across
+                        sessions
+  -j, --jsonpp          Output pretty print json
+  -l {critical,error,warning,info,debug}, --log {critical,error,warning,info,debug}
+                        Log level
+  -n NETRC, --netrc NETRC
+                        netrc file (default: read from NETRC environment
+                        variable or ~/.netrc)
+  -p PORT, --port PORT  igwn-alert server port
+  -r, --retry-on-fatal  reconnect listener on fatal exceptions
+  -s SERVER, --server SERVER
+                        igwn-alert server hostname
+  -t LISTEN_RETRIES, --listen_retries LISTEN_RETRIES
+                        fatal reconnect retry attempts
+  -u USERNAME, --username USERNAME
+                        User name (default: look up in auth.toml or .netrc)
+  -w RETRY_WAIT, --retry_wait RETRY_WAIT
+                        fatal reconnect retry attempts
+  -V, --version         show program's version number and exit`;
+
+const SUB_USAGE: Record<string, string> = {
+  listen: "usage: igwn-alert listen [-h] [topics ...]",
+  subscriptions: "usage: igwn-alert subscriptions [-h]",
+  topics: "usage: igwn-alert topics [-h]",
+  unsubscribe: "usage: igwn-alert unsubscribe [-h]",
+  send: "usage: igwn-alert send [-h] topic [topic ...] alertfile [alertfile ...]",
+};
+
+/** Where the CLI writes and what stops it (for in-process use and tests). */
+export interface CliIo {
+  /** stdout line writer. @default console.log */
+  out?: (text: string) => void;
+  /** stderr line writer. @default console.error */
+  err?: (text: string) => void;
+  /** Stops `listen` (besides SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Environment for auth.toml / netrc lookup. @default Deno.env */
+  env?: IgwnAlertClientOptions["env"];
+  /** Handle SIGINT/SIGTERM during `listen`. @default true */
+  handleSignals?: boolean;
+}
+
+class UsageError extends Error {
+  constructor(readonly usage: string, message: string) {
+    super(message);
+  }
+}
+
+interface Parsed {
+  noAuth: boolean;
+  group: string;
+  consumerGroup?: string;
+  jsonpp: boolean;
+  log: LogLevel;
+  netrc?: string;
+  port: number;
+  retryOnFatal: boolean;
+  server: string;
+  listenRetries: number;
+  username?: string;
+  retryWait: number;
+  action: string;
+  rest: string[];
+  help?: string;
+  version?: boolean;
+}
+
+const LEVELS = ["critical", "error", "warning", "info", "debug"];
+const ACTIONS = ["listen", "subscriptions", "topics", "unsubscribe", "send"];
+
+function parse(args: string[]): Parsed {
+  const p: Partial<Parsed> & { rest: string[] } = {
+    noAuth: false,
+    group: "gracedb",
+    jsonpp: false,
+    log: "error",
+    port: 9092,
+    retryOnFatal: false,
+    server: "kafka://kafka.scimma.org/",
+    listenRetries: 3,
+    retryWait: 0.1,
+    rest: [],
+  };
+  const withValue: Record<string, [string, (v: string, flag: string) => void]> = {
+    "-g": ["--group", (v) => (p.group = v)],
+    "-c": ["--consumer-group", (v) => (p.consumerGroup = v)],
+    "-l": ["--log", (v, f) => {
+      if (!LEVELS.includes(v)) {
+        throw new UsageError(
+          USAGE,
+          `argument ${f}: invalid choice: '${v}' (choose from ${
+            LEVELS.map((l) => `'${l}'`).join(", ")
+          })`,
+        );
+      }
+      p.log = v as LogLevel;
+    }],
+    "-n": ["--netrc", (v) => (p.netrc = v)],
+    "-p": ["--port", (v, f) => (p.port = int(v, f))],
+    "-s": ["--server", (v) => (p.server = v)],
+    "-t": ["--listen_retries", (v, f) => (p.listenRetries = int(v, f))],
+    "-u": ["--username", (v) => (p.username = v)],
+    "-w": ["--retry_wait", (v, f) => (p.retryWait = float(v, f))],
+  };
+  const flags: Record<string, [string, () => void]> = {
+    "--no-auth": ["--no-auth", () => (p.noAuth = true)],
+    "-j": ["--jsonpp", () => (p.jsonpp = true)],
+    "-r": ["--retry-on-fatal", () => (p.retryOnFatal = true)],
+  };
+  const longValue = new Map(Object.entries(withValue).map(([s, [l, f]]) => [l, [s, f] as const]));
+  const longFlag = new Map(Object.entries(flags).map(([, [l, f]]) => [l, f]));
+  let i = 0;
+  while (i < args.length) {
+    const a = args[i++];
+    if (a === "-h" || a === "--help") return { ...(p as Parsed), help: HELP };
+    if (a === "-V" || a === "--version") return { ...(p as Parsed), version: true };
+    if (a.startsWith("--")) {
+      const [name, inline] = a.includes("=")
+        ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+        : [a, undefined];
+      const lf = longFlag.get(name);
+      if (lf) {
+        lf();
+        continue;
+      }
+      const lv = longValue.get(name);
+      if (lv) {
+        const v = inline ?? args[i++];
+        if (v === undefined) {
+          throw new UsageError(USAGE, `argument ${lv[0]}/${name}: expected one argument`);
+        }
+        lv[1](v, `${lv[0]}/${name}`);
+        continue;
+      }
+      throw new UsageError(USAGE, `unrecognized arguments: ${a}`);
+    }
+    if (a.startsWith("-") && a.length > 1) {
+      const short = a.slice(0, 2);
+      if (flags[short]) {
+        flags[short][1]();
+        // combined short flags like -jr
+        for (const ch of a.slice(2)) {
+          const f = flags[`-${ch}`];
+          if (!f) throw new UsageError(USAGE, `unrecognized arguments: ${a}`);
+          f[1]();
+        }
+        continue;
+      }
+      if (withValue[short]) {
+        const v = a.length > 2 ? a.slice(2) : args[i++];
+        if (v === undefined) {
+          throw new UsageError(
+            USAGE,
+            `argument ${short}/${withValue[short][0]}: expected one argument`,
+          );
+        }
+        withValue[short][1](v, `${short}/${withValue[short][0]}`);
+        continue;
+      }
+      throw new UsageError(USAGE, `unrecognized arguments: ${a}`);
+    }
+    if (!ACTIONS.includes(a)) {
+      throw new UsageError(
+        USAGE,
+        `argument action: invalid choice: '${a}' (choose from ${
+          ACTIONS.map((x) => `'${x}'`).join(", ")
+        })`,
+      );
+    }
+    p.action = a;
+    const rest = args.slice(i);
+    if (rest.includes("-h") || rest.includes("--help")) {
+      return { ...(p as Parsed), help: SUB_USAGE[a] };
+    }
+    p.rest = rest.filter((x) => x !== "--");
+    const bad = p.rest.find((x) => x.startsWith("-") && x.length > 1);
+    if (bad) throw new UsageError(USAGE, `unrecognized arguments: ${bad}`);
+    if (a !== "listen" && a !== "send" && p.rest.length > 0) {
+      throw new UsageError(USAGE, `unrecognized arguments: ${p.rest.join(" ")}`);
+    }
+    return p as Parsed;
+  }
+  throw new UsageError(USAGE, "the following arguments are required: action");
+}
+
+function int(v: string, flag: string): number {
+  if (!/^[-+]?\d+$/.test(v.trim())) {
+    throw new UsageError(USAGE, `argument ${flag}: invalid int value: '${v}'`);
+  }
+  return Number(v);
+}
+
+function float(v: string, flag: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || Number.isNaN(n)) {
+    throw new UsageError(USAGE, `argument ${flag}: invalid float value: '${v}'`);
+  }
+  return n;
+}
+
+/**
+ * Runs the `igwn-alert` command.
+ *
+ * @param args command-line arguments (without the program name)
+ * @param io output writers, a stop signal, environment
+ * @returns the exit code: 0 success (also after SIGINT/SIGTERM during listen), 1 failure
+ *   (credentials, broker, unknown topic), 2 usage error (also an unreadable alert file)
+ * @example
+ * ```ts ignore
+ * import { main } from "./igwn_alert.ts";
+ * const code = await main(["--no-auth", "-s", "kafka://localhost/", "-p", "9092", "topics"]);
+ * ```
+ */
+export async function main(args: string[], io: CliIo = {}): Promise<number> {
+  const out = io.out ?? ((t: string) => console.log(t));
+  const err = io.err ?? ((t: string) => console.error(t));
+  let p: Parsed;
+  try {
+    p = parse(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(e.usage);
+      err(`igwn-alert: error: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (p.help) {
+    out(p.help);
+    return 0;
+  }
+  if (p.version) {
+    out(VERSION_STRING);
+    return 0;
+  }
+
+  // send: trailing arguments naming files are the alert files (at least the last one)
+  let topics = p.rest;
+  const files: Array<{ name: string; text: string }> = [];
+  if (p.action === "send") {
+    if (p.rest.length < 2) {
+      err(SUB_USAGE.send);
+      err(
+        `igwn-alert send: error: the following arguments are required: ${
+          p.rest.length === 0 ? "topic, alertfile" : "alertfile"
+        }`,
+      );
+      return 2;
+    }
+    let split = p.rest.length - 1;
+    while (split > 1 && isFile(p.rest[split - 1])) split--;
+    topics = p.rest.slice(0, split);
+    for (const name of p.rest.slice(split)) {
+      try {
+        files.push({
+          name,
+          text: new TextDecoder("utf-8", { fatal: true }).decode(Deno.readFileSync(name)),
+        });
+      } catch (e) {
+        err(SUB_USAGE.send);
+        err(
+          `igwn-alert send: error: argument alertfile: can't open '${name}': ${
+            (e as Error).message
+          }`,
+        );
+        return 2;
+      }
+    }
+  }
+
+  const logger = stderrLogSink(p.log);
+  const warnOut = (w: { category: string; message: string }) =>
+    err(`igwn-alert: ${w.category}: ${w.message}`);
+  let client: IgwnAlertClient;
+  try {
+    let auth: IgwnAlertClientOptions["auth"];
+    const host = new URL(p.server).hostname;
+    if (p.noAuth) {
+      auth = false;
+    } else if (p.username) {
+      auth = selectMatchingAuth(
+        loadAuth(undefined, { env: io.env }),
+        `${host}:${p.port}`,
+        p.username,
+      );
+    } else if (p.netrc) {
+      const entry = netrcLookup(p.server, p.netrc, io.env);
+      if (!entry) throw new AuthError(`netrc information for ${p.server} could not be found`);
+      auth = new Auth({ username: entry.login, password: entry.password });
+    }
+    client = new IgwnAlertClient({
+      server: p.server,
+      port: p.port,
+      group: p.group,
+      auth,
+      consumerGroup: p.consumerGroup,
+      retryOnFatal: p.retryOnFatal,
+      listenRetries: p.listenRetries,
+      retryWait: p.retryWait,
+      jsonpp: p.jsonpp,
+      env: io.env,
+      logger,
+      onWarning: warnOut,
+      print: out,
+    });
+  } catch (e) {
+    return fail(e, err);
+  }
+
+  const ctl = new AbortController();
+  const signal = io.signal ? AbortSignal.any([io.signal, ctl.signal]) : ctl.signal;
+  const onSignal = () => ctl.abort();
+  const handleSignals = (io.handleSignals ?? true) && p.action === "listen";
+  if (handleSignals) {
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+  }
+  try {
+    switch (p.action) {
+      case "listen":
+        await client.listen(undefined, { topics, signal });
+        return 0;
+      case "topics": {
+        const list = await client.getTopics();
+        out(`Topics for group ${p.group} associated with the current credential:`);
+        out(list.join("\n"));
+        return 0;
+      }
+      case "subscriptions":
+        err(
+          "igwn-alert: DeprecationWarning: This feature is deprecated. Please refer to the " +
+            "get_topics() API command or the SCIMMA auth interface.",
+        );
+        return 1;
+      case "unsubscribe":
+        err("igwn-alert: DeprecationWarning: This feature is deprecated.");
+        return 1;
+      case "send":
+        for (const f of files) await client.publish(topics, pyJsonDumps(f.text));
+        return 0;
+    }
+    return 2;
+  } catch (e) {
+    if (signal.aborted) return 0;
+    return fail(e, err);
+  } finally {
+    if (handleSignals) {
+      Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGTERM", onSignal);
+    }
+    await client.close();
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function fail(e: unknown, err: (t: string) => void): number {
+  if (
+    e instanceof HopError || e instanceof IgwnAlertError || e instanceof IgwnAlertOptionError ||
+    e instanceof CredentialFileError || e instanceof BrokerConnectionError
+  ) {
+    err(`igwn-alert: error: ${(e as Error).message}`);
+    return 1;
+  }
+  err(`igwn-alert: error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  return 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
