@@ -75,9 +75,10 @@ function spawn(impl: Impl, role: "pub" | "listen", args: string[]): Peer {
   return Peer.deno("igwn_peer.ts", [role, "--impl", impl, ...args]);
 }
 
-async function pubListen(
+/** One publisher process -> one listener process run (`impl` may name [publisher, listener]). */
+export async function pubListen(
   kafka: KafkaBroker,
-  impl: Impl,
+  impl: Impl | [Impl, Impl],
   opts: {
     size: number;
     count: number;
@@ -87,7 +88,8 @@ async function pubListen(
     perCall?: boolean;
   },
 ): Promise<RunResult> {
-  const topic = `run${++topicSeq}_${impl}`;
+  const [pubImpl, subImpl] = Array.isArray(impl) ? impl : [impl, impl];
+  const topic = `run${++topicSeq}_${pubImpl}_${subImpl}`;
   await createTopic(kafka, `bench.${topic}`);
   const args = [
     "--broker",
@@ -108,8 +110,8 @@ async function pubListen(
     String(opts.warm ?? 0),
     ...(opts.perCall ? ["--per-call"] : []),
   ];
-  const listener = spawn(impl, "listen", args);
-  const pub = spawn(impl, "pub", args);
+  const listener = spawn(subImpl, "listen", args);
+  const pub = spawn(pubImpl, "pub", args);
   try {
     await Promise.all([pub.next("ready", 60_000), listener.next("connected", 60_000)]);
     await listener.next("warm", 90_000);

@@ -81,7 +81,10 @@ function rawPublisher(): Promise<BenchPublisher> {
 
 async function runPub(): Promise<void> {
   const cmds = new Commands();
-  const pub = impl === "raw" ? await rawPublisher() : await oursPublisher(broker, group, topic);
+  const perCall = opts["per-call"] === "true";
+  const pub = impl === "raw"
+    ? await rawPublisher()
+    : await oursPublisher(broker, group, topic, perCall);
   const warm = alertText("warmup", 200);
   const end = alertText("end", 200);
   emit({ event: "ready" });
