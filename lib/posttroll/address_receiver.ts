@@ -25,8 +25,10 @@ export interface AddressReceiverOptions {
   maxAge?: number;
   /** Port to re-publish addresses on. @default config `address_publish_port` (16543) */
   port?: number | null;
-  /** Publish `/heartbeat/address_receiver` at most every 29 s. @default true */
+  /** Publish `/heartbeat/address_receiver` beats. @default true */
   doHeartbeat?: boolean;
+  /** Seconds between heartbeats (posttroll: 29). @default 29 */
+  heartbeatInterval?: number;
   /** Receive by multicast; false: direct registration on TCP `broadcast_port`. @default true */
   multicastEnabled?: boolean;
   /**
@@ -223,14 +225,17 @@ export class AddressReceiver implements AsyncDisposable {
 
   async #maintenanceLoop(): Promise<void> {
     const signal = this.#ctl.signal;
-    const every = Math.min(2000, Math.max(10, this.#book.maxAgeMs / 20));
+    const beat = (this.#opts.heartbeatInterval ?? 29) * 1000;
+    const every = Math.min(2000, beat, Math.max(10, this.#book.maxAgeMs / 20));
     const heartbeat = this.#opts.doHeartbeat ?? true;
     while (!signal.aborted) {
       for (const removal of this.#book.expire()) {
         this.#log("info", `publish remove '${removal}'`);
         await this.#pub?.send(removal).catch(() => {});
       }
-      if (heartbeat) await this.#pub?.heartbeat(29).catch(() => {});
+      if (heartbeat) {
+        await this.#pub?.heartbeat(this.#opts.heartbeatInterval ?? 29).catch(() => {});
+      }
       await sleep(every, signal);
     }
   }

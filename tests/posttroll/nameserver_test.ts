@@ -370,3 +370,24 @@ Deno.test("getPubAddress against a dead nameserver: clear TimeoutError, socket c
   assertEquals(e.name, "TimeoutError");
   assert(Date.now() - t0 < 1000);
 });
+
+Deno.test("address receiver heartbeat: /heartbeat/address_receiver beat {min_interval} on the address port", async () => {
+  const s = testSetup();
+  await using _rec = await new AddressReceiver({
+    multicastEnabled: false,
+    heartbeatInterval: 0.1,
+    config: s.config,
+  }).start();
+  const { Subscriber } = await import("../../lib/posttroll/subscriber.ts");
+  await using sub = new Subscriber(`tcp://127.0.0.1:${s.addressPort}`, {
+    topics: "/heartbeat/address_receiver",
+    config: s.config,
+  });
+  let beat: Message | null = null;
+  for await (const m of sub.recv(2)) {
+    beat = m;
+    break;
+  }
+  assert(beat);
+  assertEquals([beat.type, beat.data], ["beat", { min_interval: 0.1 }]);
+});
