@@ -19,7 +19,7 @@
  * @module
  */
 import { hostname, userInfo } from "node:os";
-import { applyDatetimeDecoder, pyDumps, PyFloat, pyLoads } from "./pyjson.ts";
+import { applyDatetimeDecoder, pyDumpsInfo, PyFloat, pyLoads } from "./pyjson.ts";
 import { PyDateTime } from "./pytime.ts";
 
 export { PyDateTime } from "./pytime.ts";
@@ -357,17 +357,24 @@ function describe(data: unknown): string {
 function encodeData(
   data: unknown,
   binary: boolean,
-  version: string,
-): [mime: string, payload: string] {
+  version: string | undefined,
+): [mime: string, payload: string, version: string] {
   if (binary) {
     if (typeof data !== "string") {
       throw new MessageError("Message binary data should be a string");
     }
-    return ["binary/octet-stream", data];
+    return ["binary/octet-stream", data, version || "v1.01"];
   }
-  if (typeof data === "string") return ["text/ascii", data];
+  if (typeof data === "string") return ["text/ascii", data, version || "v1.01"];
   try {
-    return ["application/json", pyDumps(data, { datetime: dtFormatterFor(version) })];
+    if (version) {
+      const r = pyDumpsInfo(data, { datetime: dtFormatterFor(version) });
+      return ["application/json", r.text, version];
+    }
+    // automatic version in one pass: datetimes are written in full (v1.2) form, and the version is
+    // v1.2 exactly when one was written
+    const r = pyDumpsInfo(data, { datetime: isoFull });
+    return ["application/json", r.text, r.sawDatetime ? CURRENT_MESSAGE_VERSION : "v1.01"];
   } catch (e) {
     throw new MessageError(
       `Invalid data: data is not JSON serializable: ${describe(data)}`,
@@ -408,14 +415,15 @@ export function isValidData(
   if (!pyTruthy(data)) return true;
   const binary = options.binary ?? false;
   try {
-    encodeData(data, binary, renderVersion(options.version, data, binary));
+    encodeData(data, binary, options.version || codecDefaults.messageVersion || undefined);
     return true;
   } catch {
     return false;
   }
 }
 
-const TRUSTED: unique symbol = Symbol("trusted");
+// set by Message.decode so the constructor skips defaults and validation it does itself
+let trusted = false;
 
 function isWs(c: number): boolean {
   if (c <= 32) return c === 32 || (c >= 9 && c <= 13) || c >= 0x1c;
@@ -507,7 +515,8 @@ export class Message {
     this.data = data;
     this.binary = options.binary ?? false;
     this.#version = options.version;
-    if ((options as { [TRUSTED]?: boolean })[TRUSTED]) {
+    if (trusted) {
+      trusted = false;
       this.sender = options.sender!;
       this.time = options.time!;
       return;
@@ -527,7 +536,11 @@ export class Message {
       throw new MessageError(`Invalid time: ${String(this.time)} (expected a PyDateTime)`);
     }
     if (checkData && pyTruthy(this.data)) {
-      encodeData(this.data, this.binary, this.version);
+      encodeData(
+        this.data,
+        this.binary,
+        this.#version || codecDefaults.messageVersion || undefined,
+      );
     }
   }
 
@@ -578,11 +591,12 @@ export class Message {
    */
   encode(): string {
     this.#validate(false);
-    const version = renderVersion(this.#version, this.data, this.binary);
-    const head = this.#header(version);
-    if (!pyTruthy(this.data)) return head;
-    const [mime, payload] = encodeData(this.data, this.binary, version);
-    return head + " " + mime + " " + payload;
+    const explicit = this.#version || codecDefaults.messageVersion || undefined;
+    if (!pyTruthy(this.data)) {
+      return this.#header(explicit ?? versionNeeded(this.data, this.binary));
+    }
+    const [mime, payload, version] = encodeData(this.data, this.binary, explicit);
+    return this.#header(version) + " " + mime + " " + payload;
   }
 
   /** Same as {@linkcode Message.encode} (Python `str(msg)`). */
@@ -662,13 +676,8 @@ export class Message {
         throw new MessageError(`Unknown mime-type '${mime}'`);
       }
     }
-    const msg = new Message(subject, type, data, {
-      binary,
-      version,
-      sender,
-      time,
-      [TRUSTED]: true,
-    } as MessageOptions);
+    trusted = true;
+    const msg = new Message(subject, type, data, { binary, version, sender, time });
     msg.#validate(false);
     return msg;
   }

@@ -252,105 +252,80 @@ export interface PyDumpsOptions {
 const isoformatOf = (dt: PyDateTime): string => dt.isoformat();
 
 class Encoder {
-  out: string[] = [];
   dt: (dt: PyDateTime) => string;
+  /** set when a datetime was written */
+  sawDatetime = false;
   constructor(dt: (dt: PyDateTime) => string) {
     this.dt = dt;
   }
 
-  value(v: unknown, depth: number): void {
+  value(v: unknown, depth: number): string {
     switch (typeof v) {
       case "string":
-        this.out.push(pyJsonString(v));
-        return;
+        return pyJsonString(v);
       case "number":
-        this.out.push(Number.isInteger(v) ? intRepr(v) : pyFloatRepr(v));
-        return;
+        return Number.isInteger(v) ? intRepr(v) : pyFloatRepr(v);
       case "boolean":
-        this.out.push(v ? "true" : "false");
-        return;
+        return v ? "true" : "false";
       case "bigint":
-        this.out.push(v.toString());
-        return;
+        return v.toString();
       case "undefined":
-        this.out.push("null");
-        return;
+        return "null";
       case "object":
         break;
       default:
         throw new PyJsonError(`Object of type ${typeof v} is not JSON serializable`);
     }
-    if (v === null) {
-      this.out.push("null");
-      return;
-    }
+    if (v === null) return "null";
     if (depth >= MAX_DEPTH) {
       throw new PyJsonError("data nested too deeply (or circular reference)");
     }
     if (Array.isArray(v)) {
-      const out = this.out;
-      if (v.length === 0) {
-        out.push("[]");
-        return;
-      }
-      out.push("[");
-      for (let i = 0; i < v.length; i++) {
-        if (i) out.push(", ");
-        this.value(v[i], depth + 1);
-      }
-      out.push("]");
-      return;
+      const n = v.length;
+      if (n === 0) return "[]";
+      let out = "[" + this.value(v[0], depth + 1);
+      for (let i = 1; i < n; i++) out += ", " + this.value(v[i], depth + 1);
+      return out + "]";
     }
     const proto = Object.getPrototypeOf(v);
     if (proto === Object.prototype || proto === null) {
-      this.dict(v as Record<string, unknown>, depth);
-      return;
+      return this.dict(v as Record<string, unknown>, depth);
     }
     if (v instanceof PyDateTime) {
-      this.out.push(pyJsonString(this.dt(v)));
-      return;
+      this.sawDatetime = true;
+      return pyJsonString(this.dt(v));
     }
-    if (v instanceof PyFloat) {
-      this.out.push(pyFloatRepr(v.value));
-      return;
-    }
+    if (v instanceof PyFloat) return pyFloatRepr(v.value);
     if (v instanceof Date) {
-      this.out.push(pyJsonString(this.dt(PyDateTime.fromDate(v))));
-      return;
+      this.sawDatetime = true;
+      return pyJsonString(this.dt(PyDateTime.fromDate(v)));
     }
-    if (v instanceof Map) {
-      this.map(v, depth);
-      return;
-    }
+    if (v instanceof Map) return this.map(v, depth);
     if (v instanceof String || v instanceof Number || v instanceof Boolean) {
-      this.value(v.valueOf(), depth);
-      return;
+      return this.value(v.valueOf(), depth);
     }
     const name = (v as { constructor?: { name?: string } }).constructor?.name ?? "object";
     throw new PyJsonError(`Object of type ${name} is not JSON serializable`);
   }
 
-  dict(o: Record<string, unknown>, depth: number): void {
-    const out = this.out;
+  dict(o: Record<string, unknown>, depth: number): string {
     const keys = (o as { [PY_KEY_ORDER]?: string[] })[PY_KEY_ORDER] ? pyKeys(o) : Object.keys(o);
+    let out = "{";
     let first = true;
-    out.push("{");
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
       const v = o[k];
       if (v === undefined) continue;
-      if (!first) out.push(", ");
-      first = false;
-      out.push(pyJsonString(k), ": ");
-      this.value(v, depth + 1);
+      if (first) first = false;
+      else out += ", ";
+      out += pyJsonString(k) + ": " + this.value(v, depth + 1);
     }
-    out.push("}");
+    return out + "}";
   }
 
-  map(m: Map<unknown, unknown>, depth: number): void {
-    const out = this.out;
+  map(m: Map<unknown, unknown>, depth: number): string {
+    let out = "{";
     let first = true;
-    out.push("{");
     for (const [k, v] of m) {
       if (v === undefined) continue;
       let key: string;
@@ -365,13 +340,46 @@ class Encoder {
           `keys must be str, int, float, bool or None, not ${typeof k}`,
         );
       }
-      if (!first) out.push(", ");
-      first = false;
-      out.push(pyJsonString(key), ": ");
-      this.value(v, depth + 1);
+      if (first) first = false;
+      else out += ", ";
+      out += pyJsonString(key) + ": " + this.value(v, depth + 1);
     }
-    out.push("}");
+    return out + "}";
   }
+}
+
+/** Result of {@linkcode pyDumpsInfo}. */
+export interface PyDumpsResult {
+  /** The JSON text. */
+  text: string;
+  /** Whether a datetime (PyDateTime or Date) was written. */
+  sawDatetime: boolean;
+}
+
+/**
+ * {@linkcode pyDumps} that also tells whether the value held a datetime (one pass over the data
+ * instead of two when choosing the message version).
+ * @throws {PyJsonError} like {@linkcode pyDumps}
+ *
+ * @example
+ * ```ts
+ * import { pyDumpsInfo } from "./pyjson.ts";
+ * console.log(pyDumpsInfo({ a: 1 }).sawDatetime); // false
+ * ```
+ */
+export function pyDumpsInfo(value: unknown, options: PyDumpsOptions = {}): PyDumpsResult {
+  const enc = new Encoder(options.datetime ?? isoformatOf);
+  let text: string;
+  try {
+    text = enc.value(value, 0);
+  } catch (e) {
+    if (e instanceof PyJsonError) throw e;
+    if (e instanceof RangeError) {
+      throw new PyJsonError("data nested too deeply (or circular reference)", -1, { cause: e });
+    }
+    throw e;
+  }
+  return { text, sawDatetime: enc.sawDatetime };
 }
 
 /**
@@ -387,17 +395,7 @@ class Encoder {
  * ```
  */
 export function pyDumps(value: unknown, options: PyDumpsOptions = {}): string {
-  const enc = new Encoder(options.datetime ?? isoformatOf);
-  try {
-    enc.value(value, 0);
-  } catch (e) {
-    if (e instanceof PyJsonError) throw e;
-    if (e instanceof RangeError) {
-      throw new PyJsonError("data nested too deeply (or circular reference)", -1, { cause: e });
-    }
-    throw e;
-  }
-  return enc.out.join("");
+  return pyDumpsInfo(value, options).text;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -710,6 +708,168 @@ function parseArray(depth: number, conv: boolean): unknown[] {
   }
 }
 
+// Fast path: V8's JSON.parse, then one walk that applies the datetime hook and checks that the
+// result is exactly what Python's json.loads gives. JSON.parse accepts a subset of what Python
+// accepts (not NaN/Infinity) and rejects the rest the same way, so any failure is retried with the
+// exact parser above, which then decides. The walk gives up (exact parser again) where JS values
+// lose information: integer-like keys (JS reorders them), -0 (int 0 or float -0.0?), infinities
+// (huge int tokens), and, when the result holds integral numbers, any number token in the text
+// that is a float with an integral value or an int of 16 or more digits (see ambiguousNumbers).
+
+/**
+ * Whether valid JSON `text` has a number token that JSON.parse maps to a JS number that does not
+ * tell Python's int/float apart: a float token with an integral value (`1.0`, `1e3`), an int token
+ * of 16+ digits (may exceed 2^53), or `-0`. Strings are skipped with indexOf.
+ */
+function ambiguousNumbers(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    let q = text.indexOf('"', i);
+    if (q < 0) q = n;
+    // structural region [i, q): scan number tokens
+    for (let k = i; k < q; k++) {
+      let c = text.charCodeAt(k);
+      if (c !== 45 && (c < 48 || c > 57)) continue;
+      const start = k;
+      if (c === 45) c = text.charCodeAt(++k);
+      const intStart = k;
+      while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
+      const intDigits = k - intStart;
+      let isFloat = false;
+      if (c === 46) {
+        isFloat = true;
+        c = text.charCodeAt(++k);
+        while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
+      }
+      if (c === 101 || c === 69) {
+        isFloat = true;
+        c = text.charCodeAt(++k);
+        if (c === 43 || c === 45) c = text.charCodeAt(++k);
+        while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
+      }
+      if (isFloat) {
+        if (Number.isInteger(+text.slice(start, k))) return true;
+      } else if (
+        intDigits >= 16 ||
+        (intDigits === 1 && start !== intStart && text.charCodeAt(intStart) === 48)
+      ) {
+        return true;
+      }
+      k--;
+    }
+    if (q >= n) return false;
+    // skip the string starting at q
+    let j = q;
+    for (;;) {
+      j = text.indexOf('"', j + 1);
+      if (j < 0) return false;
+      let b = 0;
+      while (text.charCodeAt(j - 1 - b) === 92) b++;
+      if ((b & 1) === 0) break;
+    }
+    i = j + 1;
+  }
+  return false;
+}
+
+const GIVE_UP = 1;
+const HAS_INTEGRAL = 2;
+let walkFlags = 0;
+
+function walk(v: unknown, conv: boolean, depth: number): unknown {
+  if (typeof v === "string") {
+    if (conv && v.length >= 7) {
+      const f = v.charCodeAt(0);
+      if (f >= 48 && f <= 57) {
+        const d = PyDateTime.tryFromisoformat(v);
+        if (d !== undefined) return d;
+      }
+    }
+    return v;
+  }
+  if (typeof v === "number") {
+    if (Number.isInteger(v)) {
+      if (v === 0 && 1 / v < 0) walkFlags |= GIVE_UP;
+      walkFlags |= HAS_INTEGRAL;
+    } else if (v === Infinity || v === -Infinity) walkFlags |= GIVE_UP;
+    return v;
+  }
+  if (v === null || typeof v !== "object") return v;
+  if (depth >= MAX_DEPTH) {
+    walkFlags |= GIVE_UP;
+    return v;
+  }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === "object" && x !== null || conv && typeof x === "string") {
+        v[i] = walk(x, conv, depth + 1);
+      } else if (typeof x === "number") walk(x, conv, depth);
+    }
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length && isIndexKey(keys[0])) {
+    walkFlags |= GIVE_UP;
+    return v;
+  }
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const x = o[k];
+    if (typeof x === "object" && x !== null || typeof x === "string") {
+      const y = walk(x, true, depth + 1);
+      if (y !== x) {
+        if (k === "__proto__") setOwn(o, k, y);
+        else o[k] = y;
+      }
+    } else if (typeof x === "number") walk(x, true, depth);
+  }
+  return v;
+}
+
+function fastLoads(text: string, datetimes: boolean): { ok: boolean; value: unknown } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { ok: false, value: undefined };
+  }
+  walkFlags = 0;
+  if (datetimes) v = walk(v, false, 0);
+  else walkNumbersOnly(v, 0);
+  if (walkFlags & GIVE_UP) return { ok: false, value: undefined };
+  if ((walkFlags & HAS_INTEGRAL) && ambiguousNumbers(text)) {
+    return { ok: false, value: undefined };
+  }
+  return { ok: true, value: v };
+}
+
+function walkNumbersOnly(v: unknown, depth: number): void {
+  if (typeof v === "number") {
+    walk(v, false, depth);
+  } else if (v !== null && typeof v === "object") {
+    if (depth >= MAX_DEPTH) {
+      walkFlags |= GIVE_UP;
+      return;
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) walkNumbersOnly(x, depth + 1);
+    } else {
+      const keys = Object.keys(v);
+      if (keys.length && isIndexKey(keys[0])) walkFlags |= GIVE_UP;
+      for (const k of keys) walkNumbersOnly((v as Record<string, unknown>)[k], depth + 1);
+    }
+  }
+}
+
+/** Options of {@linkcode pyLoads} that only matter for testing. */
+export interface PyLoadsTuning {
+  /** Skip the JSON.parse fast path (the exact parser decides alone). @default false */
+  exactOnly?: boolean;
+}
+
 /**
  * Python `json.loads(text)` (optionally with posttroll's `datetime_decoder` object hook).
  * @throws {PyJsonError} where Python raises `ValueError` (JSONDecodeError, int digit limit), or
@@ -723,10 +883,19 @@ function parseArray(depth: number, conv: boolean): unknown[] {
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function pyLoads(text: string, options: PyLoadsOptions = {}): any {
+export function pyLoads(text: string, options: PyLoadsOptions & PyLoadsTuning = {}): any {
+  const datetimes = options.datetimes ?? false;
+  if (!options.exactOnly) {
+    const r = fastLoads(text, datetimes);
+    if (r.ok) return r.value;
+  }
+  return exactLoads(text, datetimes);
+}
+
+function exactLoads(text: string, datetimes: boolean): unknown {
   src = text;
   pos = 0;
-  convDt = options.datetimes ?? false;
+  convDt = datetimes;
   try {
     if (text.charCodeAt(0) === 0xfeff) {
       fail("Unexpected UTF-8 BOM (decode using utf-8-sig)", 0);

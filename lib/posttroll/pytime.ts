@@ -517,6 +517,7 @@ function parseDate(s: string, len: number): number {
 }
 
 let tH = 0, tMi = 0, tS = 0, tUs = 0;
+const FRACTION_SCALE = [0, 100000, 10000, 1000, 100, 10];
 
 // parses HH[:?MM[:?SS[{.,}f+]]] from p to end (exclusive); 0 = consumed to end or NUL, 1 = more
 // characters follow, <0 = error. Fills tH/tMi/tS/tUs.
@@ -548,9 +549,62 @@ function parseHhMmSsFf(s: string, p: number, end: number): number {
   const us = digits(s, p, toParse);
   if (us < 0) return -3;
   p += toParse;
-  tUs = toParse < 6 ? us * [0, 100000, 10000, 1000, 100, 10][toParse] : us;
+  tUs = toParse < 6 ? us * FRACTION_SCALE[toParse] : us;
   while (isDigit(at(s, p))) p++;
   return at(s, p) !== 0 ? 1 : 0;
+}
+
+// d2 of two ASCII digits at i, or -1
+function d2(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+// Fast path for what isoformat() writes: YYYY-MM-DDTHH:MM:SS[.ffffff][±HH:MM]. Returns null when
+// the string has another shape (the general parser then decides).
+function parseCanonical(s: string): PyDateTime | undefined | null {
+  const len = s.length;
+  if (len !== 19 && len !== 26 && len !== 25 && len !== 32) return null;
+  if (
+    s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 ||
+    s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58
+  ) return null;
+  const y1 = d2(s, 0), y2 = d2(s, 2), mo = d2(s, 5), d = d2(s, 8);
+  const h = d2(s, 11), mi = d2(s, 14), sec = d2(s, 17);
+  if ((y1 | y2 | mo | d | h | mi | sec) < 0) return null;
+  let p = 19;
+  let us = 0;
+  if (len === 26 || len === 32) {
+    if (s.charCodeAt(19) !== 46) return null;
+    const a = d2(s, 20), b = d2(s, 22), c = d2(s, 24);
+    if ((a | b | c) < 0) return null;
+    us = a * 10000 + b * 100 + c;
+    p = 26;
+  }
+  let off: number | null = null;
+  if (p < len) {
+    if (len - p !== 6) return null;
+    const sign = s.charCodeAt(p);
+    if ((sign !== 43 && sign !== 45) || s.charCodeAt(p + 3) !== 58) return null;
+    const oh = d2(s, p + 1), om = d2(s, p + 4);
+    if ((oh | om) < 0) return null;
+    off = (sign === 45 ? -1 : 1) * (oh * 3600 + om * 60) * US_PER_SECOND;
+  }
+  try {
+    return new PyDateTime({
+      year: y1 * 100 + y2,
+      month: mo,
+      day: d,
+      hour: h,
+      minute: mi,
+      second: sec,
+      microsecond: us,
+      offsetMicroseconds: off,
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 function parseIsoformat(input: string): PyDateTime | undefined {
@@ -558,6 +612,8 @@ function parseIsoformat(input: string): PyDateTime | undefined {
   if (input.length < 7) return undefined;
   let c = input.charCodeAt(0);
   if (c < 48 || c > 57) return undefined;
+  const fast = parseCanonical(input);
+  if (fast !== null) return fast;
   let s = input;
   let ascii = true;
   for (let i = 0; i < s.length; i++) {

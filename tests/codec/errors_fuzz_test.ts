@@ -358,3 +358,42 @@ Deno.test("codec: decode time grows about linearly with input size", () => {
     );
   }
 });
+
+Deno.test("codec: JSON.parse fast path and exact parser agree", async () => {
+  const { pyLoads } = await import("../../lib/posttroll/pyjson.ts");
+  const r = new Rng(777);
+  const texts = [
+    '{"a": 1, "b": 1.0, "c": -0, "d": -0.0, "e": 1e2, "f": 12345678901234567, "g": 0.1}',
+    '{"a": 0.99999999999999999999, "b": 123456789012345678.5, "c": 1E400, "d": ' +
+    "9".repeat(400) + "}",
+    '{"s": "a: 1.0, [2e5", "t": "\\" 3.0", "n": 5}',
+    '{"b": 1, "2": 2, "__proto__": {"2020-01-01": "2020-01-01"}}',
+    '[1, "2020-01-01", {"x": ["2020-01-01", 2.5]}]',
+    '{"a": [1, 2, 3.0]}',
+    "-0",
+    "0",
+    "1.0",
+    "[-0.0, 0]",
+    '{"x": 1, "x": 2.0}',
+  ];
+  for (let i = 0; i < 1500; i++) {
+    const v = randValue(r, 0);
+    texts.push(new Message("/a", "b", { v }, { sender: "a@b" }).encode().split(" ", 7)[6] ?? "{}");
+  }
+  for (const t of texts) {
+    for (const datetimes of [true, false]) {
+      let fast: unknown, exact: unknown;
+      try {
+        fast = JSON.stringify(toCanon(pyLoads(t, { datetimes })));
+      } catch (e) {
+        fast = "error " + (e as Error).name;
+      }
+      try {
+        exact = JSON.stringify(toCanon(pyLoads(t, { datetimes, exactOnly: true })));
+      } catch (e) {
+        exact = "error " + (e as Error).name;
+      }
+      assertEquals(fast, exact, t);
+    }
+  }
+});
