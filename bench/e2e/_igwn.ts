@@ -21,6 +21,8 @@ export interface IgwnPlan {
   latencyWarm: number;
   /** Alerts per second of the latency run. */
   rate: number;
+  /** Seconds after the first measured alert at which a listener stops counting. */
+  cutoff: number;
   /** Alerts of the publish()-per-call run (0 = skip). */
   perCallCount?: number;
 }
@@ -46,6 +48,8 @@ export function oursBuilt(): boolean {
 }
 
 interface RunResult {
+  /** The listener stopped at its cut-off before everything was delivered. */
+  cut: boolean;
   sent: number;
   received: number;
   rate: number;
@@ -86,6 +90,7 @@ export async function pubListen(
     rate?: number;
     warm?: number;
     perCall?: boolean;
+    cutoff?: number;
   },
 ): Promise<RunResult> {
   const [pubImpl, subImpl] = Array.isArray(impl) ? impl : [impl, impl];
@@ -109,6 +114,8 @@ export async function pubListen(
     "--warm",
     String(opts.warm ?? 0),
     ...(opts.perCall ? ["--per-call"] : []),
+    "--cutoff",
+    String(opts.cutoff ?? 0),
   ];
   const listener = spawn(subImpl, "listen", args);
   const pub = spawn(pubImpl, "pub", args);
@@ -126,6 +133,7 @@ export async function pubListen(
     const received = res.received as number;
     const seconds = ((res.t_last_us as number) - (done.t_start_us as number)) / 1e6;
     return {
+      cut: res.cut === true,
       sent: done.sent as number,
       received,
       seconds,
@@ -185,9 +193,17 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
             size: BYTES[size],
             count: plan.count[size],
             seconds: plan.seconds,
+            cutoff: plan.cutoff,
           });
           const lost = r.sent - r.received;
-          c[impl] = cell(r.rate, lost > 0 ? `lost ${lost} of ${r.sent}` : undefined);
+          c[impl] = cell(
+            r.rate,
+            r.cut
+              ? `${r.received} of ${r.sent} delivered at the ${plan.cutoff} s cut-off`
+              : lost > 0
+              ? `lost ${lost} of ${r.sent}`
+              : undefined,
+          );
           if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
           if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
           log(

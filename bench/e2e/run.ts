@@ -99,6 +99,7 @@ async function main(): Promise<number> {
             ? {
               count: { "1k": 5_000, "64k": 500 },
               seconds: 5,
+              cutoff: 8,
               latencyCount: 200,
               latencyWarm: 20,
               rate: 100,
@@ -106,7 +107,8 @@ async function main(): Promise<number> {
             }
             : {
               count: { "1k": 30_000, "64k": 3_000 },
-              seconds: 15,
+              seconds: 10,
+              cutoff: 20,
               latencyCount: 1_000,
               latencyWarm: 50,
               rate: 100,

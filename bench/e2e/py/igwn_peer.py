@@ -9,7 +9,8 @@ way a steady publisher uses the API); {"event":"ready"} -> warm-up alerts every 
 flush -> {"event":"done", ...} -> end alerts every 200 ms until "quit" -> {"event":"exit"}.
 pub with --per-call: client.publish() per alert (opens, writes and closes a producer each time).
 listen: client.listen(callback, topic) -> {"event":"warm"} on the first warm-up alert ->
-{"event":"result", ...} after the end alert (or --idle seconds without alerts).
+{"event":"result", ...} after the end alert (or --idle seconds without alerts, or --cutoff seconds
+after the first measured alert: then "cut" is true and the rest was not delivered yet).
 """
 
 import argparse
@@ -48,6 +49,7 @@ def parse():
     p.add_argument("--warm", type=int, default=0)
     p.add_argument("--idle", type=float, default=5)
     p.add_argument("--per-call", action="store_true")
+    p.add_argument("--cutoff", type=float, default=0)
     return p.parse_args()
 
 
@@ -121,7 +123,7 @@ def run_listen(a):
     c = make_client(a)
     latency = a.rate > 0
     state = dict(warm=False, arrivals=0, received=0, first=0, last=0, activity=time.monotonic(),
-                 done=False)
+                 done=False, first_mono=0.0, cut=False)
     lat = []
     key = '"sent_us": '
     lock = threading.Lock()
@@ -132,7 +134,7 @@ def run_listen(a):
                 return
             state["done"] = True
         result = dict(event="result", received=state["received"], t_first_us=state["first"],
-                      t_last_us=state["last"], vmhwm_kb=vmhwm_kb())
+                      t_last_us=state["last"], cut=state["cut"], vmhwm_kb=vmhwm_kb())
         if latency:
             result["latencies_us"] = lat
         emit(**result)
@@ -156,6 +158,7 @@ def run_listen(a):
         state["received"] += 1
         if not state["first"]:
             state["first"] = t
+            state["first_mono"] = time.monotonic()
         state["last"] = t
         if latency:
             i = text.index(key) + len(key)
@@ -169,6 +172,9 @@ def run_listen(a):
             if state["warm"] and idle > a.idle:
                 finish()
             if not state["warm"] and time.monotonic() - started > 120:
+                finish()
+            if a.cutoff and state["first_mono"] and time.monotonic() - state["first_mono"] > a.cutoff:
+                state["cut"] = True
                 finish()
 
     threading.Thread(target=watchdog, daemon=True).start()

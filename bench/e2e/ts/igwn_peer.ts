@@ -32,6 +32,7 @@ const rate = Number(opts.rate ?? 0);
 const warmCount = Number(opts.warm ?? 0);
 const idle = Number(opts.idle ?? 5);
 const impl = opts.impl ?? "raw";
+const cutoff = Number(opts.cutoff ?? 0);
 const kafkaTopic = `${group}.${topic}`;
 
 /** What a publisher implementation offers the bench. */
@@ -139,7 +140,7 @@ async function runPub(): Promise<void> {
 
 async function runListen(): Promise<void> {
   const latency = rate > 0;
-  let warm = false, arrivals = 0, received = 0, first = 0, last = 0;
+  let warm = false, arrivals = 0, received = 0, first = 0, last = 0, firstMono = 0, cut = false;
   let activity = performance.now();
   const lat: number[] = [];
   let done = false;
@@ -152,6 +153,7 @@ async function runListen(): Promise<void> {
       received,
       t_first_us: first,
       t_last_us: last,
+      cut,
       vmhwm_kb: vmHwmKb(),
     };
     if (latency) result.latencies_us = lat;
@@ -178,7 +180,10 @@ async function runListen(): Promise<void> {
     arrivals++;
     if (latency && arrivals <= warmCount) return;
     received++;
-    if (!first) first = t;
+    if (!first) {
+      first = t;
+      firstMono = performance.now();
+    }
     last = t;
     if (latency) {
       const key = escaped ? 'sent_us\\": ' : '"sent_us": ';
@@ -191,6 +196,10 @@ async function runListen(): Promise<void> {
     const now = performance.now();
     if (warm && now - activity > idle * 1000) finish();
     if (!warm && now - started > 120_000) finish();
+    if (cutoff && firstMono && now - firstMono > cutoff * 1000) {
+      cut = true;
+      finish();
+    }
   }, 200);
   void watchdog;
   if (impl === "raw") {
