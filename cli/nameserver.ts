@@ -13,7 +13,9 @@
  *   receives direct registrations only (REP on TCP `broadcast_port`), which works in containers
  *   and networks without multicast. With multicast on, direct registrations are accepted as well
  *   (beyond posttroll; `--no-direct` turns that off), and when the multicast socket cannot be set
- *   up (no multicast-capable interface) the nameserver carries on with direct registration only.
+ *   up (no multicast-capable interface) the nameserver carries on with direct registration only;
+ *   when the TCP registration port is taken (e.g. by another nameserver) it carries on with
+ *   multicast only, as posttroll would.
  * - `--bind ::` serves IPv4 and IPv6 (`getPubAddress(..., nameserver: "::1")`).
  * - Logs go to stdout (for journald) or, with `-l FILE`, are appended to FILE, rotated at midnight
  *   (7 old files kept, `FILE.YYYY-MM-DD`), like posttroll.
@@ -361,11 +363,11 @@ export async function main(args: string[]): Promise<number> {
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   for (const s of signals) Deno.addSignalListener(s, stop);
   try {
-    const start = async (mc: boolean) => {
+    const start = async (mc: boolean, withDirect: boolean) => {
       ns = new NameServer({
         maxAge,
         multicastEnabled: mc,
-        directRegistration: mc ? direct : true,
+        directRegistration: mc ? withDirect : true,
         restrictToLocalhost: values["local-only"] ?? false,
         config,
         logger: log,
@@ -380,23 +382,32 @@ export async function main(args: string[]): Promise<number> {
       return { running };
     };
     let running: Promise<void>;
+    let mcOn = multicast;
+    let directOn = direct;
     try {
-      ({ running } = await start(multicast));
+      ({ running } = await start(mcOn, directOn));
     } catch (e) {
-      const msg = (e as Error).message;
-      if (
-        !multicast || !/multicast|receive on/i.test(msg) || (e as Error).name !== "MulticastError"
+      const err = e as Error;
+      const bport = config.broadcastPort();
+      if (mcOn && err.name === "MulticastError") {
+        // no multicast-capable interface (containers...): direct registration only
+        log("warning", `Multicast unavailable (${err.message}); using direct registration only`);
+        mcOn = false;
+        directOn = true;
+      } else if (
+        mcOn && directOn && !values["no-direct"] && err.message.includes(`:${bport}`)
       ) {
-        throw e;
-      }
-      log("warning", `Multicast unavailable (${msg}); using direct registration only`);
-      ({ running } = await start(false));
+        // the TCP registration port is taken (another nameserver?): multicast only, like posttroll
+        log("warning", `Direct registration unavailable (${err.message}); multicast only`);
+        directOn = false;
+      } else throw e;
+      ({ running } = await start(mcOn, directOn));
     }
     if (pidFile) Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
     log(
       "info",
-      `Nameserver ready (multicast ${multicast ? "on" : "off"}, direct registration ${
-        direct ? "on" : "off"
+      `Nameserver ready (multicast ${mcOn ? "on" : "off"}, direct registration ${
+        directOn ? "on" : "off"
       }, port ${config.nameserverPort()})`,
     );
     if (stopping) ns?.stop();

@@ -218,3 +218,21 @@ Deno.test("systemd unit: DynamicUser, Restart=on-failure, EnvironmentFile, harde
   );
   assertEquals(problems, []);
 });
+
+Deno.test("nameserver CLI: TCP registration port taken -> multicast only, still serving", async () => {
+  const s = testSetup();
+  const blocker = Deno.listen({ hostname: "0.0.0.0", port: s.broadcastPort });
+  const ns = new Spawned([], s.env);
+  try {
+    await ns.ready();
+    assert(
+      ns.lines.some((l) => l.includes("multicast on, direct registration off")),
+      ns.lines.join("\n"),
+    );
+    assertEquals(await getPubAddress("x", { timeout: 5, config: s.config }), []);
+  } finally {
+    blocker.close();
+    const { code } = await ns.stop("SIGTERM");
+    assertEquals(code, 0);
+  }
+});
