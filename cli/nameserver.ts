@@ -191,7 +191,7 @@ function selfCommand(): { cmd: string; args: string[] } {
   return { cmd: exec, args: [] };
 }
 
-async function daemonStart(pidFile: string, childArgs: string[], log?: string): Promise<number> {
+async function daemonStart(pidFile: string, childArgs: string[]): Promise<number> {
   const existing = readPid(pidFile);
   if (existing && alive(existing)) {
     console.log(`nameserver is already running (pid ${existing})`);
@@ -326,14 +326,14 @@ export async function main(args: string[]): Promise<number> {
     });
     switch (values.daemon) {
       case "start":
-        return await daemonStart(pidFile, withLog(childArgs, values.log, pidFile), values.log);
+        return await daemonStart(pidFile, withLog(childArgs, values.log, pidFile));
       case "stop":
         return await daemonStop(pidFile);
       case "status":
         return daemonStatus(pidFile);
       case "restart":
         await daemonStop(pidFile);
-        return await daemonStart(pidFile, withLog(childArgs, values.log, pidFile), values.log);
+        return await daemonStart(pidFile, withLog(childArgs, values.log, pidFile));
       default:
         console.error(
           `nameserver: error: argument -d/--daemon: invalid choice: '${values.daemon}' ` +
