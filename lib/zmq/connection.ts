@@ -193,6 +193,8 @@ export class Connection {
       return { ready: false, handshakeError: err, error: err };
     }
     this.#codec = result.codec;
+    // CURVE decrypts into fresh arrays, so frames can be read as views of the read buffer
+    if (this.#codec) this.#dec.copy = false;
     this.peer = result.peer;
     this.peerSocketType = result.peerSocketType;
     if (o.heartbeatInterval > 0) this.#startHeartbeat();

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
 import { ZmqProtocolError } from "./errors.ts";
 import type { MessageCodec } from "./mechanism.ts";
+import { SalsaBox } from "./salsa_box.ts";
 
 const HEADER = [7, 0x4d, 0x45, 0x53, 0x53, 0x41, 0x47, 0x45]; // \x07MESSAGE
+const enc = new TextEncoder();
 
 /**
  * Encrypts and decrypts frames of one CURVE connection.
@@ -17,19 +18,18 @@ const HEADER = [7, 0x4d, 0x45, 0x53, 0x53, 0x41, 0x47, 0x45]; // \x07MESSAGE
  * ```ts
  * import { CurveCodec } from "./curve_codec.ts";
  * const key = new Uint8Array(32);
- * const client = new CurveCodec(key, "CurveZMQMESSAGEC", "CurveZMQMESSAGES", 3n, 1n);
- * const server = new CurveCodec(key, "CurveZMQMESSAGES", "CurveZMQMESSAGEC", 2n, 2n);
+ * const client = new CurveCodec(key, "CurveZMQMESSAGEC", "CurveZMQMESSAGES", 3, 1);
+ * const server = new CurveCodec(key, "CurveZMQMESSAGES", "CurveZMQMESSAGEC", 2, 2);
  * const out = server.decode(client.encode(new Uint8Array([1, 2]), 1));
  * console.assert(out.flags === 1 && out.body.length === 2);
  * ```
  */
 export class CurveCodec implements MessageCodec {
-  readonly #key: Uint8Array;
-  readonly #sendNonce = new Uint8Array(24);
-  readonly #recvNonce = new Uint8Array(24);
-  readonly #sendView: DataView;
-  #next: bigint;
-  #peerLast: bigint;
+  readonly #send: SalsaBox;
+  readonly #recv: SalsaBox;
+  #next: number;
+  #peerLast: number;
+  #scratch = new Uint8Array(1024);
 
   /**
    * @param key precomputed box key of the short-term keys
@@ -42,17 +42,13 @@ export class CurveCodec implements MessageCodec {
     key: Uint8Array,
     sendPrefix: string,
     recvPrefix: string,
-    nextNonce: bigint,
-    peerLastNonce: bigint,
+    nextNonce: number | bigint,
+    peerLastNonce: number | bigint,
   ) {
-    this.#key = key;
-    for (let i = 0; i < 16; i++) {
-      this.#sendNonce[i] = sendPrefix.charCodeAt(i);
-      this.#recvNonce[i] = recvPrefix.charCodeAt(i);
-    }
-    this.#sendView = new DataView(this.#sendNonce.buffer);
-    this.#next = nextNonce;
-    this.#peerLast = peerLastNonce;
+    this.#send = new SalsaBox(key, enc.encode(sendPrefix));
+    this.#recv = new SalsaBox(key, enc.encode(recvPrefix));
+    this.#next = Number(nextNonce);
+    this.#peerLast = Number(peerLastNonce);
   }
 
   /**
@@ -63,14 +59,24 @@ export class CurveCodec implements MessageCodec {
    * @returns MESSAGE body
    */
   encode(body: Uint8Array, flags: number): Uint8Array {
-    this.#sendView.setBigUint64(16, this.#next++);
-    // plaintext lives at out[32..]; encrypt leaves tag+ciphertext at out[16..]; header goes first
-    const out = new Uint8Array(body.length + 1 + 32);
-    out[32] = flags;
-    out.set(body, 33);
-    xsalsa20poly1305(this.#key, this.#sendNonce).encrypt(out.subarray(32), out);
+    const n = this.#next++;
+    const len = body.length + 1;
+    if (this.#scratch.length < len) this.#scratch = new Uint8Array(len * 2);
+    const pt = this.#scratch.subarray(0, len);
+    pt[0] = flags;
+    pt.set(body, 1);
+    const out = new Uint8Array(16 + 16 + len);
     for (let i = 0; i < 8; i++) out[i] = HEADER[i];
-    out.set(this.#sendNonce.subarray(16), 8);
+    const hi = Math.floor(n / 0x100000000);
+    out[8] = hi >>> 24;
+    out[9] = (hi >>> 16) & 0xff;
+    out[10] = (hi >>> 8) & 0xff;
+    out[11] = hi & 0xff;
+    out[12] = n >>> 24;
+    out[13] = (n >>> 16) & 0xff;
+    out[14] = (n >>> 8) & 0xff;
+    out[15] = n & 0xff;
+    this.#send.seal(n, pt, out, 16);
     return out;
   }
 
@@ -86,16 +92,13 @@ export class CurveCodec implements MessageCodec {
     for (let i = 0; i < 8; i++) {
       if (msg[i] !== HEADER[i]) throw new ZmqProtocolError("expected a CURVE MESSAGE");
     }
-    const n = new DataView(msg.buffer, msg.byteOffset + 8, 8).getBigUint64(0);
+    const hi = ((msg[8] << 24) | (msg[9] << 16) | (msg[10] << 8) | msg[11]) >>> 0;
+    const lo = ((msg[12] << 24) | (msg[13] << 16) | (msg[14] << 8) | msg[15]) >>> 0;
+    const n = hi * 0x100000000 + lo;
     if (n <= this.#peerLast) throw new ZmqProtocolError("CURVE MESSAGE nonce not increasing");
+    const pt = this.#recv.open(n, msg.subarray(16));
+    if (!pt) throw new ZmqProtocolError("CURVE MESSAGE failed authentication");
     this.#peerLast = n;
-    this.#recvNonce.set(msg.subarray(8, 16), 16);
-    let pt: Uint8Array;
-    try {
-      pt = xsalsa20poly1305(this.#key, this.#recvNonce).decrypt(msg.subarray(16));
-    } catch (e) {
-      throw new ZmqProtocolError("CURVE MESSAGE failed authentication", { cause: e });
-    }
     return { flags: pt[0], body: pt.subarray(1) };
   }
 }

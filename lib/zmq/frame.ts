@@ -56,8 +56,10 @@ export class FrameDecoder {
   readonly #maxFrame: number;
   /** Flags byte of the last decoded frame. */
   flags = 0;
-  /** Body of the last decoded frame (a copy, owned by the caller). */
+  /** Body of the last decoded frame (a copy owned by the caller, unless `copy` is false). */
   body: Uint8Array = new Uint8Array(0);
+  /** When false, `body` is a view into the read buffer, valid until the next read. */
+  copy = true;
 
   /**
    * @param options `initialSize` of the buffer (default 64 KiB), `maxFrameSize` above which a
@@ -164,7 +166,7 @@ export class FrameDecoder {
     }
     this.#need = 0;
     this.flags = flags;
-    this.body = b.slice(s + hdr, s + hdr + size);
+    this.body = this.copy ? b.slice(s + hdr, s + hdr + size) : b.subarray(s + hdr, s + hdr + size);
     this.#start = s + hdr + size;
     return true;
   }

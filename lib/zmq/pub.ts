@@ -9,7 +9,8 @@ import type { Connection } from "./connection.ts";
 import { ZmqClosedError } from "./errors.ts";
 import { toMultipart, ZmqSocket } from "./socket.ts";
 import { SubscriptionSet } from "./subscriptions.ts";
-import type { Frame, Multipart, SignalOptions } from "./types.ts";
+import type { Frame, Multipart, SignalOptions, SocketOptions } from "./types.ts";
+import { macrotask } from "./yield.ts";
 
 /**
  * Publisher.
@@ -27,6 +28,14 @@ export class PubSocket extends ZmqSocket {
   readonly type: string = "PUB";
   /** Messages dropped because a subscriber's queue was full. */
   dropped = 0;
+  readonly #yieldAt: number;
+
+  /** @param options socket options */
+  constructor(options: SocketOptions = {}) {
+    super(options);
+    const hwm = options.sendHighWaterMark ?? 1000;
+    this.#yieldAt = hwm > 0 ? Math.max(1, hwm >> 1) : 1000;
+  }
 
   protected override onPeerReady(c: Connection): void {
     c.state = new SubscriptionSet();
@@ -47,7 +56,9 @@ export class PubSocket extends ZmqSocket {
   }
 
   /**
-   * Publishes a message to every matching subscriber; never waits.
+   * Publishes a message to every matching subscriber; never waits for a subscriber. When a
+   * subscriber's queue is half full the returned promise resolves after one event-loop turn, so a
+   * tight `await send()` loop lets the writes run instead of dropping.
    *
    * @param msg one frame or a list of frames (the first is matched against subscriptions)
    * @param _opts accepted for symmetry (sending never blocks)
@@ -57,11 +68,17 @@ export class PubSocket extends ZmqSocket {
     if (this.closed) return Promise.reject(new ZmqClosedError());
     const frames = toMultipart(msg);
     const topic = frames[0];
+    let busy = false;
     for (const p of this.peers) {
       if (!(p.state as SubscriptionSet).matches(topic)) continue;
-      if (p.writable) p.sendMessage(frames);
-      else this.dropped++;
+      if (p.writable) {
+        p.sendMessage(frames);
+        if (p.queued >= this.#yieldAt) busy = true;
+      } else {
+        this.dropped++;
+        busy = true;
+      }
     }
-    return Promise.resolve();
+    return busy ? macrotask() : Promise.resolve();
   }
 }

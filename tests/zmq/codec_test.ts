@@ -124,8 +124,8 @@ Deno.test("z85: RFC 32 test vector and CURVE key pairs", () => {
 Deno.test("curve codec: round trip, replayed nonce and tampering rejected", async () => {
   const { CurveCodec } = await import("../../lib/zmq/curve_codec.ts");
   const key = crypto.getRandomValues(new Uint8Array(32));
-  const c = new CurveCodec(key, "CurveZMQMESSAGEC", "CurveZMQMESSAGES", 3n, 1n);
-  const s = new CurveCodec(key, "CurveZMQMESSAGES", "CurveZMQMESSAGEC", 2n, 2n);
+  const c = new CurveCodec(key, "CurveZMQMESSAGEC", "CurveZMQMESSAGES", 3, 1);
+  const s = new CurveCodec(key, "CurveZMQMESSAGES", "CurveZMQMESSAGEC", 2, 2);
   const m1 = c.encode(new TextEncoder().encode("hello"), 1);
   assertEquals(new TextDecoder().decode(m1.subarray(0, 8)), "\x07MESSAGE");
   const d = s.decode(m1);
@@ -134,4 +134,35 @@ Deno.test("curve codec: round trip, replayed nonce and tampering rejected", asyn
   const m2 = c.encode(new Uint8Array(3), 0);
   m2[m2.length - 1] ^= 1;
   assertThrows(() => s.decode(m2), ZmqProtocolError, "authentication");
+});
+
+Deno.test("curve crypto: our Poly1305 and SalsaBox equal @noble/ciphers on random inputs", async () => {
+  const { poly1305 } = await import("@noble/ciphers/_poly1305.js");
+  const { xsalsa20poly1305 } = await import("@noble/ciphers/salsa.js");
+  const { poly1305Into } = await import("../../lib/zmq/poly1305.ts");
+  const { SalsaBox } = await import("../../lib/zmq/salsa_box.ts");
+  const tag = new Uint8Array(16);
+  for (let len = 0; len < 300; len += len < 40 ? 1 : 37) {
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const msg = crypto.getRandomValues(new Uint8Array(len + 3));
+    poly1305Into(key, msg, 3, len, tag, 0);
+    assertEquals([...tag], [...poly1305(msg.subarray(3), key)], `poly1305 len ${len}`);
+    // all-ones message and key limbs exercise the final reduction
+    const ones = new Uint8Array(len).fill(0xff);
+    const k1 = new Uint8Array(32).fill(0xff);
+    poly1305Into(k1, ones, 0, len, tag, 0);
+    assertEquals([...tag], [...poly1305(ones, k1)], `poly1305 ones len ${len}`);
+    const prefix = new TextEncoder().encode("CurveZMQMESSAGES");
+    const box = new SalsaBox(key, prefix);
+    const counter = 2 ** 33 + len;
+    const nonce = new Uint8Array(24);
+    nonce.set(prefix);
+    new DataView(nonce.buffer).setBigUint64(16, BigInt(counter));
+    const sealed = new Uint8Array(16 + len);
+    box.seal(counter, msg.subarray(3), sealed, 0);
+    assertEquals([...sealed], [...xsalsa20poly1305(key, nonce).encrypt(msg.subarray(3))]);
+    assertEquals([...box.open(counter, sealed)!], [...msg.subarray(3)]);
+    sealed[0] ^= 1;
+    assertEquals(box.open(counter, sealed), null);
+  }
 });
