@@ -197,3 +197,40 @@ for v in ["v1.01", "v1.2"]:
     await running;
   }
 });
+
+Deno.test("interop: our nameserver's address announcements drive a Python addr_listener subscriber", async () => {
+  const s = testSetup();
+  const ns = new NameServer({ maxAge: 10, multicastEnabled: false, config: s.config });
+  const running = ns.run();
+  try {
+    await ns.ready;
+    await using py = PythonProcess.spawn(
+      `from posttroll.subscriber import Subscribe
+with Subscribe("deno_data", topics="counter", addr_listener=True, nameserver="localhost", timeout=1) as sub:
+    print("addresses", len(list(sub.addresses)), flush=True)
+    for msg in sub.recv(0.2):
+        if msg is not None:
+            print("GOT", msg.subject, msg.data, flush=True)
+            break
+`,
+      { env: s.env },
+    );
+    assertEquals(await py.readLine(15_000), "addresses 0");
+    // the publisher appears after the subscriber: only the address announcement can tell it
+    await using pub = await new NoisyPublisher("deno_late", {
+      aliases: ["deno_data"],
+      broadcastInterval: 0.2,
+      nameservers: ["localhost"],
+      config: s.config,
+    }).start();
+    let line: string | undefined;
+    for (let i = 0; i < 300 && !line; i++) {
+      await pub.send(new Message("/counter", "info", `late ${i}`));
+      line = await py.readLine(30).catch(() => undefined);
+    }
+    assert(line?.startsWith("GOT /counter late "), line);
+  } finally {
+    await ns.stop();
+    await running;
+  }
+});
