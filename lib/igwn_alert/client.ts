@@ -112,6 +112,11 @@ export interface IgwnAlertClientOptions {
   print?: (text: string) => void;
   /** Bound on connecting / metadata / publishing, in ms. @default 15000 */
   timeoutMs?: number;
+  /**
+   * Consumer group session timeout in ms: after a broker restart a listener waits up to this long
+   * for its previous membership to expire. @default 10000
+   */
+  sessionTimeoutMs?: number;
 }
 
 /** An alert received by a listener. */
@@ -216,6 +221,17 @@ async function withTimeout<T>(
   }
 }
 
+/** Whether a kafkajs error (or the root of its cause chain) is marked retriable. */
+function isRetriable(e: unknown): boolean {
+  let cur = e as { retriable?: boolean; cause?: unknown; name?: string } | undefined;
+  let last = cur;
+  for (let i = 0; i < 10 && cur; i++) {
+    last = cur;
+    cur = cur.cause as typeof cur;
+  }
+  return last?.retriable === true && /^KafkaJS/.test(String(last?.name));
+}
+
 /** Small LRU set of message ids for duplicate suppression. */
 class RecentIds {
   readonly #max: number;
@@ -276,6 +292,7 @@ export class IgwnAlertClient implements AsyncDisposable {
   readonly #warn: (w: IgwnAlertWarning) => void;
   readonly #print: (text: string) => void;
   readonly #timeoutMs: number;
+  readonly #sessionTimeoutMs: number;
   readonly #listeners = new Set<AbortController>();
   #closed = false;
 
@@ -313,6 +330,7 @@ export class IgwnAlertClient implements AsyncDisposable {
       ["listenRetries", o.listenRetries, 0],
       ["retryWait", o.retryWait, 0],
       ["timeoutMs", o.timeoutMs, 1],
+      ["sessionTimeoutMs", o.sessionTimeoutMs, 1000],
     ];
     for (const [name, v, min] of numbers) {
       if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < min)) {
@@ -343,6 +361,7 @@ export class IgwnAlertClient implements AsyncDisposable {
     this.retryWait = o.retryWait ?? DEFAULT_RETRY_WAIT;
     this.jsonpp = o.jsonpp ?? false;
     this.#timeoutMs = o.timeoutMs ?? 15_000;
+    this.#sessionTimeoutMs = o.sessionTimeoutMs ?? 10_000;
     this.#log = o.logger ?? stderrLogSink(o.logLevel ?? "warning");
     this.#warn = o.onWarning ??
       ((w) => this.#log("warning", `${w.category}: ${w.message}`));
@@ -435,6 +454,7 @@ export class IgwnAlertClient implements AsyncDisposable {
             this.broker,
             `TLS connection to ${this.broker} failed (${message}); check ssl_ca_location / ` +
               "the CA bundle",
+            { retriable: false },
           ),
         );
       }
@@ -721,6 +741,7 @@ export class IgwnAlertClient implements AsyncDisposable {
     includeTest: boolean,
   ): Promise<void> {
     let fatalAttempts = 1;
+    let reconnects = 0;
     const recent = new RecentIds(4096);
     // partitions that got a commit from this listener no longer need their start position
     const committed = new Set<string>();
@@ -731,6 +752,8 @@ export class IgwnAlertClient implements AsyncDisposable {
         maxWaitTimeInMs: Math.max(10, Math.round(this.batchTimeout * 1000)),
         retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 },
         allowAutoTopicCreation: false,
+        sessionTimeout: this.#sessionTimeoutMs,
+        heartbeatInterval: Math.min(3000, Math.max(100, Math.floor(this.#sessionTimeoutMs / 6))),
       });
       let settle!: (r: { error?: unknown; user?: boolean }) => void;
       const outcome = new Promise<{ error?: unknown; user?: boolean }>((r) => (settle = r));
@@ -835,6 +858,15 @@ export class IgwnAlertClient implements AsyncDisposable {
       if (result.user) throw result.error; // the callback's own error
       if (result.error === undefined || signal.aborted) return;
       const err = mapKafkaError(result.error, this.broker, auth);
+      if ((err instanceof BrokerConnectionError && err.retriable) || isRetriable(result.error)) {
+        // like librdkafka/Python: connection loss and non-fatal errors reopen the same group
+        reconnects++;
+        const wait = Math.min(5000, 250 * 2 ** Math.min(reconnects, 5));
+        this.#log("warning", `Non-Fatal KafkaException: ${err.message}; reopening in ${wait} ms`);
+        await sleep(wait, signal);
+        continue;
+      }
+      reconnects = 0;
       this.#log("warning", `fatal error from kafka: ${err.message} on attempt ${fatalAttempts}`);
       await sleep(this.retryWait * 1000, signal);
       fatalAttempts++;

@@ -87,19 +87,26 @@ export class UnknownTopicError extends IgwnAlertError {
 export class BrokerConnectionError extends IgwnAlertError {
   /** `host:port` of the broker. */
   readonly broker: string;
+  /** False when retrying cannot help (TLS verification failures). */
+  readonly retriable: boolean;
   /**
    * @param broker `host:port`
    * @param message description
-   * @param options `cause`
+   * @param options `cause`; `retriable` (default true)
    * @example
    * ```ts
    * import { BrokerConnectionError } from "./errors.ts";
    * new BrokerConnectionError("h:9092", "refused").broker; // "h:9092"
    * ```
    */
-  constructor(broker: string, message: string, options?: ErrorOptions) {
+  constructor(
+    broker: string,
+    message: string,
+    options?: ErrorOptions & { retriable?: boolean },
+  ) {
     super(message, options);
     this.name = "BrokerConnectionError";
     this.broker = broker;
+    this.retriable = options?.retriable ?? true;
   }
 }

@@ -271,7 +271,7 @@ export function mapKafkaError(e: unknown, broker: string, auth: Auth | null): Er
       tls
         ? `TLS connection to ${broker} failed (${msg}); check ssl_ca_location / the CA bundle`
         : `cannot reach Kafka broker ${broker}: ${msg}`,
-      { cause: e },
+      { cause: e, retriable: !tls },
     );
   }
   return e instanceof Error ? e : new Error(String(e));
