@@ -402,6 +402,8 @@ export class NameServer {
       this.#ready.reject(e);
       throw e;
     } finally {
+      // no-op once resolved; otherwise waiters on `ready` learn that it never will be
+      this.#ready.reject(new Error("NameServer stopped before it was ready"));
       await Promise.allSettled(this.#sockets.map((s) => s.close()));
       this.#sockets = [];
       if (own) await own.stop();

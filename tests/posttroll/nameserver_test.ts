@@ -391,3 +391,16 @@ Deno.test("address receiver heartbeat: /heartbeat/address_receiver beat {min_int
   assert(beat);
   assertEquals([beat.type, beat.data], ["beat", { min_interval: 0.1 }]);
 });
+
+Deno.test("NameServer stopped before it is ready: run() resolves, ready rejects", async () => {
+  const s = testSetup();
+  const ns = new NameServer({ multicastEnabled: false, config: s.config });
+  const stopping = ns.stop();
+  await ns.run();
+  await stopping;
+  await assertRejects(() => ns.ready, Error, "stopped before it was ready");
+  const ns2 = new NameServer({ multicastEnabled: false, config: s.config });
+  const running = ns2.run();
+  await ns2.stop(); // while binding
+  await running;
+});
