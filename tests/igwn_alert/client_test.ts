@@ -21,7 +21,7 @@ import {
   UnknownTopicError,
 } from "../../lib/igwn_alert/mod.ts";
 import { authEntry, authHome, createTopics, readRaw } from "./_helpers.ts";
-import { hopHeaders, JSONBlob, unpack } from "../../lib/hop/mod.ts";
+import { Blob, hopHeaders, JSONBlob, unpack } from "../../lib/hop/mod.ts";
 
 const quiet = () => {};
 
@@ -202,6 +202,79 @@ Deno.test("igwn-alert client against a real broker", async (t) => {
       await c.disconnect();
       assertEquals([...c.sessions.keys()], ["superevent"]);
     });
+
+    await t.step("non-JSON payloads: model passed on with Python's warning", async () => {
+      const warnings: IgwnAlertWarning[] = [];
+      await using c = new IgwnAlertClient({ ...opts, onWarning: (w) => warnings.push(w) });
+      let got: unknown;
+      await c.listen((_t, payload) => {
+        got = payload;
+        c.stop();
+      }, {
+        topics: "superevent",
+        onReady: () => void c.publish("superevent", new Uint8Array([0xde, 0xad])),
+      });
+      assertInstanceOf(got, Blob);
+      assertEquals((got as Blob).content, new Uint8Array([0xde, 0xad]));
+      assertEquals(warnings, [{
+        category: "UserWarning",
+        message:
+          "Payload is not valid json: the JSON object must be str, bytes or bytearray, not Blob",
+      }]);
+    });
+
+    await t.step("listen without callback prints Python's format", async () => {
+      const printed: string[] = [];
+      await using c = new IgwnAlertClient({
+        ...opts,
+        jsonpp: true,
+        print: (text) => {
+          printed.push(text);
+          c.stop();
+        },
+      });
+      await c.listen(undefined, {
+        topics: ["superevent"],
+        onReady: () => void c.publish("superevent", '{"a": [1.0, "\u00e9"]}'),
+      });
+      assertEquals(printed, [
+        'New message from topic gracedb.superevent:\n{\n    "a": [\n        1.0,\n        "\\u00e9"\n    ]\n}',
+      ]);
+    });
+
+    await t.step(
+      "fatal errors: retried listenRetries times with retryOnFatal, then raised",
+      async () => {
+        const logs: string[] = [];
+        const c = new IgwnAlertClient({
+          ...opts,
+          auth: new Auth({ username: "alice", password: "bad", sslCaLocation: kafka.caFile }),
+          retryOnFatal: true,
+          listenRetries: 3,
+          retryWait: 0.05,
+          consumerGroup: "fatal-test",
+          logger: (level, m) => {
+            if (level === "warning" || level === "critical") logs.push(`${level}:${m}`);
+          },
+        });
+        // the admin step fails first: start offsets need the broker too
+        await assertRejects(() => c.listen(undefined, { topics: "superevent" }), AuthError);
+        const ok = new IgwnAlertClient(opts);
+        let stopped = false;
+        const ctl = new AbortController();
+        const p = ok.listen(() => {}, {
+          topics: "superevent",
+          signal: ctl.signal,
+          onReady: () => {
+            stopped = true;
+            ctl.abort();
+          },
+        });
+        await p;
+        assert(stopped);
+        assertEquals(logs.length, 0);
+      },
+    );
 
     await t.step("deprecated methods warn like Python", () => {
       const warnings: IgwnAlertWarning[] = [];
