@@ -723,52 +723,49 @@ function parseArray(depth: number, conv: boolean): unknown[] {
  */
 function ambiguousNumbers(text: string): boolean {
   const n = text.length;
-  let i = 0;
-  while (i < n) {
-    let q = text.indexOf('"', i);
-    if (q < 0) q = n;
-    // structural region [i, q): scan number tokens
-    for (let k = i; k < q; k++) {
-      let c = text.charCodeAt(k);
-      if (c !== 45 && (c < 48 || c > 57)) continue;
-      const start = k;
-      if (c === 45) c = text.charCodeAt(++k);
-      const intStart = k;
+  for (let k = 0; k < n; k++) {
+    let c = text.charCodeAt(k);
+    if (c === 34) {
+      // skip the string starting at k
+      let j = k;
+      for (;;) {
+        j = text.indexOf('"', j + 1);
+        if (j < 0) return false;
+        if (text.charCodeAt(j - 1) !== 92) break;
+        let b = 1;
+        while (text.charCodeAt(j - 1 - b) === 92) b++;
+        if ((b & 1) === 0) break;
+      }
+      k = j;
+      continue;
+    }
+    if (c > 57 || (c < 48 && c !== 45)) continue;
+    const start = k;
+    if (c === 45) c = text.charCodeAt(++k);
+    const intStart = k;
+    while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
+    const intDigits = k - intStart;
+    let isFloat = false;
+    if (c === 46) {
+      isFloat = true;
+      c = text.charCodeAt(++k);
       while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
-      const intDigits = k - intStart;
-      let isFloat = false;
-      if (c === 46) {
-        isFloat = true;
-        c = text.charCodeAt(++k);
-        while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
-      }
-      if (c === 101 || c === 69) {
-        isFloat = true;
-        c = text.charCodeAt(++k);
-        if (c === 43 || c === 45) c = text.charCodeAt(++k);
-        while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
-      }
-      if (isFloat) {
-        if (Number.isInteger(+text.slice(start, k))) return true;
-      } else if (
-        intDigits >= 16 ||
-        (intDigits === 1 && start !== intStart && text.charCodeAt(intStart) === 48)
-      ) {
-        return true;
-      }
-      k--;
     }
-    if (q >= n) return false;
-    // skip the string starting at q
-    let j = q;
-    for (;;) {
-      j = text.indexOf('"', j + 1);
-      if (j < 0) return false;
-      let b = 0;
-      while (text.charCodeAt(j - 1 - b) === 92) b++;
-      if ((b & 1) === 0) break;
+    if (c === 101 || c === 69) {
+      isFloat = true;
+      c = text.charCodeAt(++k);
+      if (c === 43 || c === 45) c = text.charCodeAt(++k);
+      while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
     }
-    i = j + 1;
+    if (isFloat) {
+      if (Number.isInteger(+text.slice(start, k))) return true;
+    } else if (
+      intDigits >= 16 ||
+      (intDigits === 1 && start !== intStart && text.charCodeAt(intStart) === 48)
+    ) {
+      return true;
+    }
+    k--;
   }
   return false;
 }
@@ -777,91 +774,110 @@ const GIVE_UP = 1;
 const HAS_INTEGRAL = 2;
 let walkFlags = 0;
 
-function walk(v: unknown, conv: boolean, depth: number): unknown {
-  if (typeof v === "string") {
-    if (conv && v.length >= 7) {
-      const f = v.charCodeAt(0);
-      if (f >= 48 && f <= 57) {
-        const d = PyDateTime.tryFromisoformat(v);
-        if (d !== undefined) return d;
-      }
+function checkNumber(v: number): void {
+  if (Number.isInteger(v)) {
+    if (v === 0 && 1 / v < 0) walkFlags |= GIVE_UP;
+    walkFlags |= HAS_INTEGRAL;
+  } else if (v === Infinity || v === -Infinity) walkFlags |= GIVE_UP;
+}
+
+function dtOrString(v: string): unknown {
+  if (v.length >= 7) {
+    const f = v.charCodeAt(0);
+    if (f >= 48 && f <= 57) {
+      const d = PyDateTime.tryFromisoformat(v);
+      if (d !== undefined) return d;
     }
-    return v;
-  }
-  if (typeof v === "number") {
-    if (Number.isInteger(v)) {
-      if (v === 0 && 1 / v < 0) walkFlags |= GIVE_UP;
-      walkFlags |= HAS_INTEGRAL;
-    } else if (v === Infinity || v === -Infinity) walkFlags |= GIVE_UP;
-    return v;
-  }
-  if (v === null || typeof v !== "object") return v;
-  if (depth >= MAX_DEPTH) {
-    walkFlags |= GIVE_UP;
-    return v;
-  }
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i];
-      if (typeof x === "object" && x !== null || conv && typeof x === "string") {
-        v[i] = walk(x, conv, depth + 1);
-      } else if (typeof x === "number") walk(x, conv, depth);
-    }
-    return v;
-  }
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length && isIndexKey(keys[0])) {
-    walkFlags |= GIVE_UP;
-    return v;
-  }
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    const x = o[k];
-    if (typeof x === "object" && x !== null || typeof x === "string") {
-      const y = walk(x, true, depth + 1);
-      if (y !== x) {
-        if (k === "__proto__") setOwn(o, k, y);
-        else o[k] = y;
-      }
-    } else if (typeof x === "number") walk(x, true, depth);
   }
   return v;
 }
 
-function fastLoads(text: string, datetimes: boolean): { ok: boolean; value: unknown } {
+let walkDt = false;
+
+// walks an object (the datetime hook, when asked for, applies to everything below it)
+function walkObject(o: Record<string, unknown>, depth: number): void {
+  const conv = walkDt;
+  if (depth >= MAX_DEPTH) {
+    walkFlags |= GIVE_UP;
+    return;
+  }
+  let first = true;
+  // for-in on JSON.parse results: own enumerable keys in JS order (fast enum cache path)
+  for (const k in o) {
+    if (first) {
+      first = false;
+      if (isIndexKey(k)) {
+        walkFlags |= GIVE_UP;
+        return;
+      }
+    }
+    const x = o[k];
+    switch (typeof x) {
+      case "string":
+        if (conv) {
+          const y = dtOrString(x);
+          if (y !== x) {
+            if (k === "__proto__") setOwn(o, k, y);
+            else o[k] = y;
+          }
+        }
+        break;
+      case "number":
+        checkNumber(x);
+        break;
+      case "object":
+        if (x === null) break;
+        if (Array.isArray(x)) walkArray(x, conv, depth + 1);
+        else walkObject(x as Record<string, unknown>, depth + 1);
+    }
+  }
+}
+
+function walkArray(a: unknown[], conv: boolean, depth: number): void {
+  if (depth >= MAX_DEPTH) {
+    walkFlags |= GIVE_UP;
+    return;
+  }
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    switch (typeof x) {
+      case "string":
+        if (conv) a[i] = dtOrString(x);
+        break;
+      case "number":
+        checkNumber(x);
+        break;
+      case "object":
+        if (x === null) break;
+        if (Array.isArray(x)) walkArray(x, conv, depth + 1);
+        else walkObject(x as Record<string, unknown>, depth + 1);
+    }
+  }
+}
+
+let fastValue: unknown;
+
+// true when JSON.parse's result (in fastValue) is exactly Python's
+function fastLoads(text: string, datetimes: boolean): boolean {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
-    return { ok: false, value: undefined };
+    return false;
   }
   walkFlags = 0;
-  if (datetimes) v = walk(v, false, 0);
-  else walkNumbersOnly(v, 0);
-  if (walkFlags & GIVE_UP) return { ok: false, value: undefined };
-  if ((walkFlags & HAS_INTEGRAL) && ambiguousNumbers(text)) {
-    return { ok: false, value: undefined };
+  walkDt = datetimes;
+  // the walk uses for-in: give up if something made Object.prototype enumerable-polluted
+  for (const _ in Object.prototype) return false;
+  if (typeof v === "number") checkNumber(v);
+  else if (typeof v === "object" && v !== null) {
+    if (Array.isArray(v)) walkArray(v, false, 1);
+    else walkObject(v as Record<string, unknown>, 1);
   }
-  return { ok: true, value: v };
-}
-
-function walkNumbersOnly(v: unknown, depth: number): void {
-  if (typeof v === "number") {
-    walk(v, false, depth);
-  } else if (v !== null && typeof v === "object") {
-    if (depth >= MAX_DEPTH) {
-      walkFlags |= GIVE_UP;
-      return;
-    }
-    if (Array.isArray(v)) {
-      for (const x of v) walkNumbersOnly(x, depth + 1);
-    } else {
-      const keys = Object.keys(v);
-      if (keys.length && isIndexKey(keys[0])) walkFlags |= GIVE_UP;
-      for (const k of keys) walkNumbersOnly((v as Record<string, unknown>)[k], depth + 1);
-    }
-  }
+  if (walkFlags & GIVE_UP) return false;
+  if ((walkFlags & HAS_INTEGRAL) && ambiguousNumbers(text)) return false;
+  fastValue = v;
+  return true;
 }
 
 /** Options of {@linkcode pyLoads} that only matter for testing. */
@@ -886,8 +902,11 @@ export interface PyLoadsTuning {
 export function pyLoads(text: string, options: PyLoadsOptions & PyLoadsTuning = {}): any {
   const datetimes = options.datetimes ?? false;
   if (!options.exactOnly) {
-    const r = fastLoads(text, datetimes);
-    if (r.ok) return r.value;
+    if (fastLoads(text, datetimes)) {
+      const v = fastValue;
+      fastValue = undefined;
+      return v;
+    }
   }
   return exactLoads(text, datetimes);
 }
