@@ -18,6 +18,9 @@ import {
 } from "./mechanism.ts";
 import type { PeerInfo } from "./types.ts";
 
+/** Frame bodies at least this large are written from the caller's array, not copied. */
+const ZERO_COPY_MIN = 16384;
+
 /** Callbacks from a connection to the socket that owns it. */
 export interface ConnectionHandler {
   /** Handshake done; the connection may carry messages. */
@@ -79,9 +82,9 @@ export class Connection {
   readonly #conn: Deno.Conn;
   readonly #opts: ConnectionOptions;
   readonly #h: ConnectionHandler;
-  readonly #dec = new FrameDecoder();
-  #out = new OutBuffer();
-  #spare = new OutBuffer();
+  readonly #dec = new FrameDecoder({ directMin: ZERO_COPY_MIN });
+  #out = new OutBuffer(65536, ZERO_COPY_MIN);
+  #spare = new OutBuffer(65536, ZERO_COPY_MIN);
   #unflushed = 0;
   #writing: Promise<void> | null = null;
   #drainWaiters: Array<() => void> = [];
@@ -313,20 +316,22 @@ export class Connection {
     if (this.#writing || this.#closed) return;
     this.#writing = this.#flush().finally(() => {
       this.#writing = null;
-      if (this.#out.length > 0 && !this.#closed) this.#kick();
+      if (this.#out.size > 0 && !this.#closed) this.#kick();
     });
   }
 
   async #flush(): Promise<void> {
     try {
-      while (this.#out.length > 0 && !this.#closed) {
+      while (this.#out.size > 0 && !this.#closed) {
         const buf = this.#out;
         this.#out = this.#spare;
         this.#spare = buf;
         const msgs = this.#unflushed;
         this.#unflushed = 0;
-        let off = 0;
-        while (off < buf.length) off += await this.#conn.write(buf.bytes.subarray(off, buf.length));
+        for (const chunk of buf.chunks()) {
+          let off = 0;
+          while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
+        }
         buf.reset();
         this.queued -= msgs;
         if (this.#drainWaiters.length) {
@@ -348,7 +353,7 @@ export class Connection {
 
   /** Resolves when everything queued was written (or the connection closed). */
   async flushed(): Promise<void> {
-    while (!this.#closed && (this.#out.length > 0 || this.#writing)) {
+    while (!this.#closed && (this.#out.size > 0 || this.#writing)) {
       if (this.#writing) await this.#writing;
       else this.#kick();
     }

@@ -54,6 +54,10 @@ export class FrameDecoder {
   #end = 0;
   #need = 0;
   readonly #maxFrame: number;
+  readonly #directMin: number;
+  #big: Uint8Array | null = null;
+  #bigFilled = 0;
+  #bigFlags = 0;
   /** Flags byte of the last decoded frame. */
   flags = 0;
   /** Body of the last decoded frame (a copy owned by the caller, unless `copy` is false). */
@@ -63,11 +67,16 @@ export class FrameDecoder {
 
   /**
    * @param options `initialSize` of the buffer (default 64 KiB), `maxFrameSize` above which a
-   *   frame is a protocol error (default 256 MiB)
+   *   frame is a protocol error (default 256 MiB), `directMin`: bodies this large that are not
+   *   yet complete get their own array which {@linkcode FrameDecoder.writable} then reads into
+   *   directly, saving a copy (default: never)
    */
-  constructor(options: { initialSize?: number; maxFrameSize?: number } = {}) {
+  constructor(
+    options: { initialSize?: number; maxFrameSize?: number; directMin?: number } = {},
+  ) {
     this.#buf = new Uint8Array(options.initialSize ?? 65536);
     this.#maxFrame = options.maxFrameSize ?? 256 * 1024 * 1024;
+    this.#directMin = options.directMin ?? Infinity;
   }
 
   /** Number of bytes buffered and not yet decoded. */
@@ -83,6 +92,7 @@ export class FrameDecoder {
    * @returns writable view; pass the number of bytes written to {@linkcode FrameDecoder.commit}
    */
   writable(min = 16384): Uint8Array {
+    if (this.#big && this.#bigFilled < this.#big.length) return this.#big.subarray(this.#bigFilled);
     if (this.#start === this.#end) this.#start = this.#end = 0;
     const want = Math.max(min, this.#need - (this.#end - this.#start));
     if (this.#buf.length - this.#end < want) {
@@ -104,13 +114,20 @@ export class FrameDecoder {
 
   /** Marks `n` bytes written into the last {@linkcode FrameDecoder.writable} view. */
   commit(n: number): void {
-    this.#end += n;
+    if (this.#big && this.#bigFilled < this.#big.length) this.#bigFilled += n;
+    else this.#end += n;
   }
 
   /** Appends a chunk of received bytes. */
   push(chunk: Uint8Array): void {
-    this.writable(chunk.length).set(chunk);
-    this.commit(chunk.length);
+    let off = 0;
+    while (off < chunk.length) {
+      const w = this.writable(chunk.length - off);
+      const n = Math.min(w.length, chunk.length - off);
+      w.set(chunk.subarray(off, off + n));
+      this.commit(n);
+      off += n;
+    }
   }
 
   /**
@@ -137,6 +154,13 @@ export class FrameDecoder {
    * @throws {ZmqProtocolError} on reserved flag bits or an oversized frame
    */
   next(): boolean {
+    if (this.#big) {
+      if (this.#bigFilled < this.#big.length) return false;
+      this.flags = this.#bigFlags;
+      this.body = this.#big;
+      this.#big = null;
+      return true;
+    }
     const avail = this.#end - this.#start;
     if (avail < 2) return false;
     const b = this.#buf;
@@ -161,6 +185,17 @@ export class FrameDecoder {
       throw new ZmqProtocolError(`frame of ${size} bytes exceeds the limit of ${this.#maxFrame}`);
     }
     if (avail < hdr + size) {
+      if (size >= this.#directMin) {
+        const have = avail - hdr;
+        const body = new Uint8Array(size);
+        body.set(b.subarray(s + hdr, s + hdr + have));
+        this.#start = this.#end = 0;
+        this.#big = body;
+        this.#bigFilled = have;
+        this.#bigFlags = flags;
+        this.#need = 0;
+        return false;
+      }
       this.#need = hdr + size;
       return false;
     }
@@ -173,26 +208,41 @@ export class FrameDecoder {
 }
 
 /**
- * A growing output buffer that ZMTP frames are appended to; the owner writes
- * `bytes.subarray(0, length)` in one call and then {@linkcode OutBuffer.reset}s it.
+ * A growing output buffer that ZMTP frames are appended to. Small frames are copied in, so many
+ * of them leave in one write; bodies of at least `zeroCopyMin` bytes are not copied but queued by
+ * reference between the buffered parts. The owner writes {@linkcode OutBuffer.chunks} in order
+ * and then {@linkcode OutBuffer.reset}s the buffer.
  *
  * @example
  * ```ts
  * import { OutBuffer } from "./frame.ts";
  * const o = new OutBuffer();
  * o.frame(new Uint8Array(300), 0);
- * console.assert(o.length === 309);
+ * console.assert(o.length === 309 && o.size === 309);
  * ```
  */
 export class OutBuffer {
   /** Underlying storage (valid up to `length`). */
   bytes: Uint8Array;
-  /** Number of bytes in use. */
+  /** Number of bytes in use in `bytes`. */
   length = 0;
+  readonly #zeroCopyMin: number;
+  #cut = 0;
+  #chunks: Uint8Array[] = [];
+  #chunkBytes = 0;
 
-  /** @param initialSize initial capacity in bytes (default 64 KiB) */
-  constructor(initialSize = 65536) {
+  /**
+   * @param initialSize initial capacity in bytes (default 64 KiB)
+   * @param zeroCopyMin bodies this large are queued by reference (default: never)
+   */
+  constructor(initialSize = 65536, zeroCopyMin = Infinity) {
     this.bytes = new Uint8Array(initialSize);
+    this.#zeroCopyMin = zeroCopyMin;
+  }
+
+  /** Total bytes queued (buffered and by reference). */
+  get size(): number {
+    return this.length - this.#cut + this.#chunkBytes;
   }
 
   #reserve(n: number): void {
@@ -207,13 +257,15 @@ export class OutBuffer {
   /**
    * Appends one frame.
    *
-   * @param body frame body
+   * @param body frame body (not copied when at least `zeroCopyMin` bytes: do not modify it until
+   *   written)
    * @param flags FLAG_MORE and/or FLAG_COMMAND (LONG is set as needed)
    */
   frame(body: Uint8Array, flags: number): void {
     const n = body.length;
+    const byRef = n >= this.#zeroCopyMin;
     if (n > 255) {
-      this.#reserve(9 + n);
+      this.#reserve(9 + (byRef ? 0 : n));
       const b = this.bytes;
       let p = this.length;
       b[p++] = flags | FLAG_LONG;
@@ -226,6 +278,13 @@ export class OutBuffer {
       b[p++] = (n >>> 16) & 0xff;
       b[p++] = (n >>> 8) & 0xff;
       b[p++] = n & 0xff;
+      if (byRef) {
+        this.length = p;
+        this.#chunks.push(this.bytes.subarray(this.#cut, p), body);
+        this.#chunkBytes += p - this.#cut + n;
+        this.#cut = p;
+        return;
+      }
       b.set(body, p);
       this.length = p + n;
     } else {
@@ -246,9 +305,20 @@ export class OutBuffer {
     this.length += data.length;
   }
 
+  /** Everything queued, in write order. */
+  chunks(): Uint8Array[] {
+    if (this.#chunks.length === 0) return [this.bytes.subarray(0, this.length)];
+    const out = this.#chunks.slice();
+    if (this.length > this.#cut) out.push(this.bytes.subarray(this.#cut, this.length));
+    return out;
+  }
+
   /** Empties the buffer (keeps the capacity). */
   reset(): void {
     this.length = 0;
+    this.#cut = 0;
+    this.#chunks = [];
+    this.#chunkBytes = 0;
   }
 }
 

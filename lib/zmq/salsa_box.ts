@@ -155,23 +155,35 @@ export class SalsaBox {
     }
   }
 
-  /** XORs data[from..to) into out[outOff..] with the stream starting at byte 32 of block 0. */
+  /** XORs `data` into out[outOff..] with the stream starting at byte 32 of block 0. */
   #xor(n0: number, n1: number, data: Uint8Array, out: Uint8Array, outOff: number): void {
     const ks = this.#ks;
-    // block 0 is already in #ks (its first 32 bytes were the Poly1305 key)
-    let p = 0;
     const n = data.length;
+    // block 0 is already in #ks: its first 32 bytes were the Poly1305 key
+    let p = Math.min(32, n);
+    for (let i = 0; i < p; i++) out[outOff + i] = data[i] ^ ks[32 + i];
     let ctr = 0;
-    let kp = 32;
-    while (p < n) {
-      if (kp === 64) {
+    const full = (n - p) >>> 6;
+    if (
+      LITTLE_ENDIAN && full >= 4 && ((data.byteOffset + p) & 3) === 0 &&
+      ((out.byteOffset + outOff + p) & 3) === 0
+    ) {
+      // word-wise XOR over whole blocks
+      const dw = new Uint32Array(data.buffer, data.byteOffset + p, full * 16);
+      const ow = new Uint32Array(out.buffer, out.byteOffset + outOff + p, full * 16);
+      const kw = this.#ksw;
+      for (let b = 0; b < full; b++) {
         this.#block(n0, n1, ++ctr);
-        kp = 0;
+        const o = b * 16;
+        for (let j = 0; j < 16; j++) ow[o + j] = dw[o + j] ^ kw[j];
       }
-      const m = Math.min(64 - kp, n - p);
-      for (let i = 0; i < m; i++) out[outOff + p + i] = data[p + i] ^ ks[kp + i];
+      p += full * 64;
+    }
+    while (p < n) {
+      this.#block(n0, n1, ++ctr);
+      const m = Math.min(64, n - p);
+      for (let i = 0; i < m; i++) out[outOff + p + i] = data[p + i] ^ ks[i];
       p += m;
-      kp += m;
     }
   }
 

@@ -48,8 +48,11 @@ function decodeAll(d: FrameDecoder, got: Array<[number, number[]]>) {
 
 Deno.test("codec: frames split at every byte boundary decode the same", () => {
   const { wire, frames } = sample();
-  for (let cut = 0; cut <= wire.length; cut++) {
-    const d = new FrameDecoder({ initialSize: 8 });
+  for (let i = 0; i <= wire.length * 2 + 1; i++) {
+    // second pass: large bodies read straight into their own array (directMin)
+    const direct = i > wire.length;
+    const cut = direct ? i - wire.length - 1 : i;
+    const d = new FrameDecoder({ initialSize: 8, directMin: direct ? 100 : undefined });
     const got: Array<[number, number[]]> = [];
     d.push(wire.subarray(0, cut));
     decodeAll(d, got);
@@ -61,13 +64,15 @@ Deno.test("codec: frames split at every byte boundary decode the same", () => {
 
 Deno.test("codec: byte-by-byte and fully coalesced input", () => {
   const { wire, frames } = sample();
-  const d = new FrameDecoder({ initialSize: 4 });
-  const got: Array<[number, number[]]> = [];
-  for (const b of wire) {
-    d.push(new Uint8Array([b]));
-    decodeAll(d, got);
+  for (const directMin of [undefined, 1]) {
+    const d = new FrameDecoder({ initialSize: 4, directMin });
+    const got: Array<[number, number[]]> = [];
+    for (const b of wire) {
+      d.push(new Uint8Array([b]));
+      decodeAll(d, got);
+    }
+    assertEquals(got, frames);
   }
-  assertEquals(got, frames);
   const d2 = new FrameDecoder();
   const twice = new Uint8Array(wire.length * 2);
   twice.set(wire);
@@ -82,6 +87,21 @@ Deno.test("codec: 8-byte length for frames over 255 bytes; garbage flags rejecte
   const f = encodeFrame(new Uint8Array(70000), 0);
   assertEquals(f[0], FLAG_LONG);
   assertEquals(f.length, 9 + 70000);
+  // zero-copy: large bodies are queued by reference between buffered headers
+  const zc = new OutBuffer(16, 1000);
+  const big = new Uint8Array(5000).fill(3);
+  zc.frame(new Uint8Array([1]), FLAG_MORE);
+  zc.frame(big, FLAG_MORE);
+  zc.frame(new Uint8Array([2]), 0);
+  const chunks = zc.chunks();
+  assertEquals(chunks.length, 3);
+  assertEquals(chunks[1], big);
+  assertEquals(zc.size, 3 + 9 + 5000 + 3);
+  const dz = new FrameDecoder();
+  for (const c of chunks) dz.push(c);
+  const gotz: Array<[number, number[]]> = [];
+  decodeAll(dz, gotz);
+  assertEquals(gotz.map(([fl, b]) => [fl, b.length]), [[1, 1], [3, 5000], [0, 1]]);
   assertEquals(encodeFrame(new Uint8Array(255), 0).length, 257);
   const d = new FrameDecoder();
   d.push(new Uint8Array([0xf0, 1, 2]));
@@ -164,5 +184,20 @@ Deno.test("curve crypto: our Poly1305 and SalsaBox equal @noble/ciphers on rando
     assertEquals([...box.open(counter, sealed)!], [...msg.subarray(3)]);
     sealed[0] ^= 1;
     assertEquals(box.open(counter, sealed), null);
+  }
+  // aligned buffers of several blocks take the word-wise path
+  for (const len of [288, 1000, 4096 + 7]) {
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const msg = crypto.getRandomValues(new Uint8Array(len));
+    const box = new SalsaBox(key, new TextEncoder().encode("CurveZMQMESSAGEC"));
+    const nonce = new Uint8Array(24);
+    nonce.set(new TextEncoder().encode("CurveZMQMESSAGEC"));
+    nonce[23] = 9;
+    const sealed = new Uint8Array(16 + len);
+    box.seal(9, msg, sealed, 0);
+    assertEquals([...sealed], [...xsalsa20poly1305(key, nonce).encrypt(msg)], `len ${len}`);
+    const padded = new Uint8Array(16 + sealed.length);
+    padded.set(sealed, 16);
+    assertEquals([...box.open(9, padded.subarray(16))!], [...msg]);
   }
 });
