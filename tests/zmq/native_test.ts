@@ -300,3 +300,18 @@ Deno.test("native: heartbeat timeout drops a silent peer; a live peer stays", as
     l.close();
   }
 });
+
+Deno.test("native: linger flushes queued output on close; tcpKeepalive connections work", async () => {
+  await using pull = new PullSocket({ tcpKeepalive: true });
+  const ep = await pull.bind("tcp://127.0.0.1:0");
+  const push = new PushSocket({ linger: 5000, tcpKeepalive: { idleSeconds: 60 } });
+  push.connect(ep);
+  await waitEvent(push, "connected");
+  const big = new Uint8Array(100_000);
+  for (let i = 0; i < 200; i++) await push.send(["n", `${i}`, big]); // 20 MB queued
+  await push.close(); // waits (up to linger) until everything is written
+  for (let i = 0; i < 200; i++) {
+    const m = await pull.receive({ signal: AbortSignal.timeout(5000) });
+    assertEquals(text(m.slice(0, 2)), ["n", `${i}`]);
+  }
+});
