@@ -474,7 +474,18 @@ export class IgwnAlertClient implements AsyncDisposable {
         Promise.race([
           (async () => {
             await admin.connect();
-            return await fn(admin);
+            // retriable protocol errors (e.g. "coordinator is loading" right after a broker
+            // start) are retried until the deadline
+            const deadline = Date.now() + this.#timeoutMs;
+            while (true) {
+              try {
+                return await fn(admin);
+              } catch (e) {
+                if (!isRetriable(e) || Date.now() > deadline - 300) throw e;
+                this.#log("info", `${what}: retrying after ${(e as Error).message}`);
+                await sleep(250);
+              }
+            }
           })(),
           tlsFailure,
         ]),

@@ -243,36 +243,29 @@ Deno.test("igwn-alert client against a real broker", async (t) => {
     });
 
     await t.step(
-      "fatal errors: retried listenRetries times with retryOnFatal, then raised",
+      "listen with a wrong password ends with AuthError, not endless retries",
       async () => {
-        const logs: string[] = [];
         const c = new IgwnAlertClient({
           ...opts,
           auth: new Auth({ username: "alice", password: "bad", sslCaLocation: kafka.caFile }),
           retryOnFatal: true,
           listenRetries: 3,
           retryWait: 0.05,
-          consumerGroup: "fatal-test",
-          logger: (level, m) => {
-            if (level === "warning" || level === "critical") logs.push(`${level}:${m}`);
-          },
         });
-        // the admin step fails first: start offsets need the broker too
         await assertRejects(() => c.listen(undefined, { topics: "superevent" }), AuthError);
+        // an AbortSignal stops a healthy listener
         const ok = new IgwnAlertClient(opts);
-        let stopped = false;
         const ctl = new AbortController();
-        const p = ok.listen(() => {}, {
+        let ready = false;
+        await ok.listen(() => {}, {
           topics: "superevent",
           signal: ctl.signal,
           onReady: () => {
-            stopped = true;
+            ready = true;
             ctl.abort();
           },
         });
-        await p;
-        assert(stopped);
-        assertEquals(logs.length, 0);
+        assert(ready);
       },
     );
 
