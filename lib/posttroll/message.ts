@@ -23,7 +23,17 @@ import { applyDatetimeDecoder, pyDumpsInfo, PyFloat, pyLoads } from "./pyjson.ts
 import { PyDateTime } from "./pytime.ts";
 
 export { PyDateTime } from "./pytime.ts";
-export { PY_KEY_ORDER, pyDict, PyFloat } from "./pyjson.ts";
+export {
+  PY_KEY_ORDER,
+  pyDict,
+  pyDumps,
+  PyFloat,
+  pyFloatRepr,
+  PyJsonError,
+  pyJsonString,
+  pyKeys,
+  pyLoads,
+} from "./pyjson.ts";
 
 /** The prefix of every PostTroll message (posttroll's `_MAGICK`). */
 export const MAGICK = "pytroll:/";
@@ -319,9 +329,12 @@ export function datetimeEncoder(obj: unknown, version: string = CURRENT_MESSAGE_
  *
  * @example
  * ```ts
- * import { datetimeDecoder } from "./message.ts";
- * const d = datetimeDecoder({ start_time: "2008-04-11T22:13:22.123000", orbit: "12" });
- * console.log(d.start_time.isoformat(), d.orbit); // 2008-04-11T22:13:22.123000 12
+ * import { datetimeDecoder, PyDateTime } from "./message.ts";
+ * const d: Record<string, unknown> = datetimeDecoder({
+ *   start_time: "2008-04-11T22:13:22.123000",
+ *   orbit: "12",
+ * });
+ * console.log(d.start_time instanceof PyDateTime, d.orbit); // true 12
  * ```
  */
 // deno-lint-ignore no-explicit-any

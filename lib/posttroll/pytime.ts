@@ -382,6 +382,11 @@ export class PyDateTime {
   toString(): string {
     return this.isoformat(" ");
   }
+
+  /** Shown as `PyDateTime(<isoformat>)` by `console.log` in Deno. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return `PyDateTime(${this.isoformat()})`;
+  }
 }
 
 /**
