@@ -377,7 +377,9 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
         break;
       }
       this.#configure(conn);
-      const addr = ep.transport === "tcp" ? ep.host : "";
+      const addr = conn.remoteAddr.transport === "tcp"
+        ? (conn.remoteAddr as Deno.NetAddr).hostname
+        : "";
       let ready = false;
       const done = this.#runConnection(conn, endpoint, false, addr, (cn) => {
         c.conn = cn;
