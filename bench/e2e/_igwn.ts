@@ -6,7 +6,7 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
-import { Peer, ROOT } from "./_peer.ts";
+import { onCleanup, Peer, ROOT } from "./_peer.ts";
 import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
 
 /** Sizes of one bench run. */
@@ -182,6 +182,7 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
     }];
   }
   log(`  broker ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const unregister = onCleanup(() => kafka.kill());
   try {
     for (const size of ["1k", "64k"] as Size[]) {
       const c: Record<Impl, Cell> = { ours: notBuilt, py: notBuilt, raw: notBuilt };
@@ -319,6 +320,7 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
     }
   } finally {
     log("igwn-alert: stopping Kafka");
+    unregister();
     await kafka.close();
   }
   for (const role of ["pub", "sub"] as const) {

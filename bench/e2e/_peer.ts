@@ -209,11 +209,21 @@ export function vmHwmKb(pid: number): number | undefined {
   }
 }
 
-/** Kills every peer still running (SIGKILL) and waits for them. */
+const cleanups = new Set<() => Promise<void>>();
+
+/** Registers `fn` to run in {@linkcode killAll} (e.g. stopping a broker); returns an unregister. */
+export function onCleanup(fn: () => Promise<void>): () => void {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+/** Kills every peer still running (SIGKILL), runs the registered clean-ups and waits for them. */
 export async function killAll(): Promise<void> {
   const peers = [...live];
   for (const p of peers) p.kill("SIGKILL");
-  await Promise.allSettled(peers.map((p) => p.status));
+  const fns = [...cleanups];
+  cleanups.clear();
+  await Promise.allSettled([...peers.map((p) => p.status), ...fns.map((f) => f())]);
 }
 
 /** Wall-clock microseconds (same clock as Python's time.time_ns() // 1000). */

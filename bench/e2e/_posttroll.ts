@@ -80,9 +80,9 @@ function spawn(impl: Impl, role: "pub" | "sub", args: string[]): Peer {
   ]);
 }
 
-/** One publisher process -> one subscriber process run. */
+/** One publisher process -> one subscriber process run (`impl` may name [publisher, subscriber]). */
 export async function pubSub(
-  impl: Impl,
+  impl: Impl | [Impl, Impl],
   opts: { shape: Shape | "latency"; count: number; seconds: number; rate?: number; warm?: number },
 ): Promise<PubSubResult> {
   const port = freePort();
@@ -101,11 +101,12 @@ export async function pubSub(
     "--warm",
     String(opts.warm ?? 0),
   ];
-  const pub = spawn(impl, "pub", common);
+  const [pubImpl, subImpl] = Array.isArray(impl) ? impl : [impl, impl];
+  const pub = spawn(pubImpl, "pub", common);
   let sub: Peer | undefined;
   try {
     await pub.next("bound", 60_000);
-    sub = spawn(impl, "sub", common);
+    sub = spawn(subImpl, "sub", common);
     await sub.next("connected", 60_000);
     await sub.next("warm", 30_000);
     await pub.send("go");

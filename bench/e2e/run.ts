@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { killAll } from "./_peer.ts";
+import { killAll, PYTHON, ROOT } from "./_peer.ts";
 import { posttrollGroup } from "./_posttroll.ts";
 import { nameserverGroup } from "./_nameserver.ts";
 import { igwnGroup } from "./_igwn.ts";
@@ -47,6 +47,50 @@ function parseArgs(args: string[]): { quick: boolean; only: Set<Group> } {
   return { quick, only };
 }
 
+function loadavg(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "?";
+  }
+}
+
+/** One line per fact about the machine and the peers' versions. */
+async function machineInfo(): Promise<string[]> {
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "?";
+  const mem = /^MemTotal:\s*(\d+)/m.exec(Deno.readTextFileSync("/proc/meminfo"))?.[1];
+  const py = await new Deno.Command(PYTHON, {
+    args: [
+      "-c",
+      "import sys, zmq, importlib.metadata as m, confluent_kafka as ck\n" +
+      "print(sys.version.split()[0], zmq.__version__, zmq.zmq_version(), m.version('posttroll'), " +
+      "m.version('igwn-alert'), m.version('hop-client'), m.version('confluent-kafka'), ck.libversion()[0])",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).output().then((o) => new TextDecoder().decode(o.stdout).trim().split(" ")).catch(() => []);
+  let kafka = "?";
+  try {
+    for (const e of Deno.readDirSync(`${ROOT}/.cache/kafka/lib`)) {
+      const m = /^kafka_[\d.]+-([\d.]+)\.jar$/.exec(e.name);
+      if (m) kafka = m[1];
+    }
+  } catch { /* not installed */ }
+  const java = await new Deno.Command("java", { args: ["-version"], stderr: "piped" }).output()
+    .then((o) => new TextDecoder().decode(o.stderr).split("\n")[0]).catch(() => "?");
+  const kafkajs = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).imports?.kafkajs ?? "?";
+  return [
+    `cpu: ${navigator.hardwareConcurrency} x ${cpu}; memory ${
+      mem ? (Number(mem) / 1048576).toFixed(1) : "?"
+    } GiB; load average ${loadavg()}`,
+    `deno ${Deno.version.deno} (v8 ${Deno.version.v8}); ${kafkajs}`,
+    `python ${py[0]}; pyzmq ${py[1]} / libzmq ${py[2]}; posttroll ${py[3]}; igwn-alert ${
+      py[4]
+    }; hop-client ${py[5]}; confluent-kafka ${py[6]} / librdkafka ${py[7]}`,
+    `kafka ${kafka} (KRaft, single node, PLAINTEXT listener); ${java}`,
+  ];
+}
+
 async function main(): Promise<number> {
   const { quick, only } = parseArgs(Deno.args);
   const t0 = performance.now();
@@ -58,6 +102,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const rows: Row[] = [];
+  for (const line of await machineInfo()) log(line);
   try {
     if (only.has("posttroll")) {
       rows.push(
@@ -126,7 +171,7 @@ async function main(): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
-  log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${loadavg()}`);
   console.log(renderTable(rows));
   return 0;
 }

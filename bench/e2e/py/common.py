@@ -5,15 +5,28 @@ commands ("go", "quit") from stdin. Times are wall-clock microseconds (CLOCK_REA
 clock the Deno peers read through performance.timeOrigin + performance.now().
 """
 
+import ctypes
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAPES_FILE = os.path.join(HERE, "..", "shapes.json")
+
+
+def die_with_parent() -> None:
+    """Asks Linux to send SIGTERM to this process when its parent (the driver) dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+die_with_parent()
 
 
 def now_us() -> int:

@@ -25,6 +25,18 @@ import zmq
 from common import emit, vmhwm_kb
 
 
+def _child_setup():
+    """In the spawned nameserver: own process group, and SIGKILL if this prober dies."""
+    os.setsid()
+    die_with_parent_kill()
+
+
+def die_with_parent_kill():
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def register(port: int) -> None:
     from posttroll.message import Message
 
@@ -86,7 +98,7 @@ def ready(port: int, runs: int, cmd: list[str]) -> None:
         sock.connect(f"tcp://127.0.0.1:{port}")
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.DEVNULL, preexec_fn=_child_setup)
         took = None
         try:
             limit = t0 + 20
