@@ -91,6 +91,31 @@ Deno.test("igwn-alert client against a real broker", async (t) => {
       assertEquals(seen, ["one", "two"]);
     });
 
+    await t.step(
+      "at-least-once: an alert not acknowledged is delivered again to the group",
+      async () => {
+        await using client = new IgwnAlertClient({
+          ...opts,
+          group: "atleastonce",
+          consumerGroup: "alo-group",
+        });
+        await createTopics(kafka, ["atleastonce.alo"]);
+        await client.publish("alo", "first");
+        await client.publish("alo", "second");
+        const take = async (n: number) => {
+          const out: unknown[] = [];
+          for await (const a of client.alerts({ topics: "alo", start: "earliest" })) {
+            out.push(a.payload);
+            if (out.length === n) break; // the n-th alert is not acknowledged
+          }
+          return out;
+        };
+        assertEquals(await take(1), ["first"]);
+        assertEquals(await take(2), ["first", "second"]); // "first" again, now acknowledged
+        assertEquals(await take(1), ["second"]);
+      },
+    );
+
     await t.step("SASL_PLAINTEXT entry selected by host:port", async () => {
       const c = new IgwnAlertClient({ ...opts, port: Number(saslPort) });
       assertEquals(c.credential()?.protocol, "SASL_PLAINTEXT");
