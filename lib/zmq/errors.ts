@@ -16,6 +16,8 @@
  */
 export class ZmqError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message what went wrong
    * @param options `cause` of the failure
    */
@@ -37,6 +39,8 @@ export class ZmqError extends Error {
  */
 export class ZmqStateError extends ZmqError {
   /**
+   * Creates the error.
+   *
    * @param message what was expected and what was found
    * @param options `cause`
    */
@@ -57,6 +61,8 @@ export class ZmqStateError extends ZmqError {
  */
 export class ZmqClosedError extends ZmqError {
   /**
+   * Creates the error.
+   *
    * @param message defaults to "socket is closed"
    * @param options `cause`
    */
@@ -78,6 +84,8 @@ export class ZmqClosedError extends ZmqError {
  */
 export class ZmqProtocolError extends ZmqError {
   /**
+   * Creates the error.
+   *
    * @param message what was expected and what was found
    * @param options `cause`
    */

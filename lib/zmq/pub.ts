@@ -30,23 +30,30 @@ export class PubSocket extends ZmqSocket {
   dropped = 0;
   readonly #yieldAt: number;
 
-  /** @param options socket options */
+  /**
+   * Creates the socket (it does nothing until bind() or connect()).
+   *
+   * @param options socket options
+   */
   constructor(options: SocketOptions = {}) {
     super(options);
     const hwm = options.sendHighWaterMark ?? 1000;
     this.#yieldAt = hwm > 0 ? Math.max(1, hwm >> 1) : 1000;
   }
 
+  /** @ignore */
   protected override onPeerReady(c: Connection): void {
     c.state = new SubscriptionSet();
   }
 
+  /** @ignore */
   protected override onSubscription(c: Connection, topic: Uint8Array, on: boolean): void {
     const s = c.state as SubscriptionSet;
     if (on) s.add(topic);
     else s.remove(topic);
   }
 
+  /** @ignore */
   protected override onMessage(c: Connection, frames: Multipart): void {
     // ZMTP 3.0 form: 0x01 + prefix subscribes, 0x00 + prefix cancels
     const f = frames[0];

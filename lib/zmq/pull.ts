@@ -24,20 +24,27 @@ export class PullSocket extends ZmqSocket {
   readonly type: string = "PULL";
   readonly #queue: AsyncQueue<Multipart>;
 
-  /** @param options socket options */
+  /**
+   * Creates the socket (it does nothing until bind() or connect()).
+   *
+   * @param options socket options
+   */
   constructor(options: SocketOptions = {}) {
     super(options);
     this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000);
   }
 
+  /** @ignore */
   protected override onMessage(_c: Connection, frames: Multipart): void {
     this.#queue.push(frames);
   }
 
+  /** @ignore */
   protected override backpressure(): Promise<void> | null {
     return this.#queue.full ? this.#queue.space() : null;
   }
 
+  /** @ignore */
   protected override onClose(): void {
     this.#queue.close();
   }
@@ -52,6 +59,7 @@ export class PullSocket extends ZmqSocket {
     return this.#queue.get(opts?.signal);
   }
 
+  /** @ignore */
   protected override nextForIteration(): Promise<Multipart> {
     return this.#queue.get();
   }

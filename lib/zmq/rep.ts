@@ -34,12 +34,17 @@ export class RepSocket extends ZmqSocket {
   #current: Request | undefined;
   #receiving = false;
 
-  /** @param options socket options */
+  /**
+   * Creates the socket (it does nothing until bind() or connect()).
+   *
+   * @param options socket options
+   */
   constructor(options: SocketOptions = {}) {
     super(options);
     this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000);
   }
 
+  /** @ignore */
   protected override onMessage(c: Connection, frames: Multipart): void {
     let i = 0;
     while (i < frames.length && frames[i].length !== 0) i++;
@@ -47,10 +52,12 @@ export class RepSocket extends ZmqSocket {
     this.#queue.push({ peer: c, envelope: frames.slice(0, i + 1), body: frames.slice(i + 1) });
   }
 
+  /** @ignore */
   protected override backpressure(): Promise<void> | null {
     return this.#queue.full ? this.#queue.space() : null;
   }
 
+  /** @ignore */
   protected override onClose(): void {
     this.#queue.close();
   }
@@ -97,6 +104,7 @@ export class RepSocket extends ZmqSocket {
     return Promise.resolve();
   }
 
+  /** @ignore */
   protected override nextForIteration(): Promise<Multipart> {
     return this.receive();
   }

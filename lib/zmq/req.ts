@@ -76,6 +76,7 @@ export class ReqSocket extends ZmqSocket {
     return undefined;
   }
 
+  /** @ignore */
   protected override onMessage(c: Connection, frames: Multipart): void {
     if (c !== this.#target || !this.#pending || this.#reply) return;
     if (frames.length < 1 || frames[0].length !== 0) return; // no delimiter: drop
@@ -83,6 +84,7 @@ export class ReqSocket extends ZmqSocket {
     this.#waiter?.resolve();
   }
 
+  /** @ignore */
   protected override onPeerGone(c: Connection): void {
     if (c === this.#target && this.#pending && !this.#reply) {
       this.#failure = new ZmqError(
@@ -92,6 +94,7 @@ export class ReqSocket extends ZmqSocket {
     }
   }
 
+  /** @ignore */
   protected override onClose(): void {
     this.#waiter?.resolve();
   }
@@ -137,6 +140,7 @@ export class ReqSocket extends ZmqSocket {
     return r;
   }
 
+  /** @ignore */
   protected override nextForIteration(): Promise<Multipart> {
     if (this.closed) return Promise.reject(new ZmqClosedError());
     return this.receive();

@@ -73,9 +73,17 @@ export function toMultipart(msg: Frame | Frame[]): Multipart {
 export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDisposable {
   /** ZMTP socket type name, e.g. "PUB". */
   abstract readonly type: string;
-  /** Effective options. */
+  /**
+   * Effective options.
+   *
+   * @ignore
+   */
   protected readonly options: Readonly<SocketOptions>;
-  /** Ready connections, in the order they became ready. */
+  /**
+   * Ready connections, in the order they became ready.
+   *
+   * @ignore
+   */
   protected peers: Connection[] = [];
   readonly #binds = new Map<string, Binding>();
   readonly #connects = new Map<string, Connector>();
@@ -90,7 +98,11 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   #peerWaiters: Array<() => void> = [];
   readonly #handler: ConnectionHandler;
 
-  /** @param options socket options (see {@linkcode SocketOptions}) */
+  /**
+   * Creates the socket (it does nothing until bind() or connect()).
+   *
+   * @param options socket options (see {@linkcode SocketOptions})
+   */
   constructor(options: SocketOptions = {}) {
     this.options = { ...options };
     this.#handler = {
@@ -112,22 +124,50 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   }
 
   // ---- hooks for socket types ----
-  /** A connection completed its handshake. */
+  /**
+   * A connection completed its handshake.
+   *
+   * @ignore
+   */
   protected onPeerReady(_c: Connection): void {}
-  /** A ready connection went away. */
+  /**
+   * A ready connection went away.
+   *
+   * @ignore
+   */
   protected onPeerGone(_c: Connection): void {}
-  /** A message arrived from `c`. */
+  /**
+   * A message arrived from `c`.
+   *
+   * @ignore
+   */
   protected onMessage(_c: Connection, _frames: Multipart): void {}
-  /** A SUBSCRIBE/CANCEL command arrived from `c`. */
+  /**
+   * A SUBSCRIBE/CANCEL command arrived from `c`.
+   *
+   * @ignore
+   */
   protected onSubscription(_c: Connection, _topic: Uint8Array, _on: boolean): void {}
-  /** Back-pressure for readers: a promise while the receive queue is full. */
+  /**
+   * Back-pressure for readers: a promise while the receive queue is full.
+   *
+   * @ignore
+   */
   protected backpressure(): Promise<void> | null {
     return null;
   }
-  /** Fail pending receives at close. */
+  /**
+   * Fail pending receives at close.
+   *
+   * @ignore
+   */
   protected onClose(): void {}
 
-  /** Throws ZmqClosedError when closed. */
+  /**
+   * Throws ZmqClosedError when closed.
+   *
+   * @ignore
+   */
   protected assertOpen(): void {
     if (this.#closed) throw new ZmqClosedError();
   }
@@ -170,7 +210,11 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   }
 
   // ---- events ----
-  /** Records an event (dropping the oldest beyond the buffer). */
+  /**
+   * Records an event (dropping the oldest beyond the buffer).
+   *
+   * @ignore
+   */
   protected emit(ev: SocketEvent): void {
     this.#events.push(ev);
     if (this.#events.length > MAX_EVENTS) this.#events.shift();
@@ -498,7 +542,11 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     return this.close();
   }
 
-  /** Next message for iteration; send-only sockets wait until close. */
+  /**
+   * Next message for iteration; send-only sockets wait until close.
+   *
+   * @ignore
+   */
   protected nextForIteration(_opts?: SignalOptions): Promise<Multipart> {
     return this.#closedSignal.promise.then(() => {
       throw new ZmqClosedError();

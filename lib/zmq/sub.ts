@@ -29,7 +29,11 @@ export class SubSocket extends ZmqSocket {
   readonly #subs = new SubscriptionSet();
   readonly #queue: AsyncQueue<Multipart>;
 
-  /** @param options socket options */
+  /**
+   * Creates the socket (it does nothing until bind() or connect()).
+   *
+   * @param options socket options
+   */
   constructor(options: SocketOptions = {}) {
     super(options);
     this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000);
@@ -65,18 +69,22 @@ export class SubSocket extends ZmqSocket {
     if (this.#subs.remove(p)) { for (const c of this.peers) this.#send(c, p, false); }
   }
 
+  /** @ignore */
   protected override onPeerReady(c: Connection): void {
     for (const p of this.#subs.prefixes) this.#send(c, p, true);
   }
 
+  /** @ignore */
   protected override onMessage(_c: Connection, frames: Multipart): void {
     if (this.#subs.matches(frames[0])) this.#queue.push(frames);
   }
 
+  /** @ignore */
   protected override backpressure(): Promise<void> | null {
     return this.#queue.full ? this.#queue.space() : null;
   }
 
+  /** @ignore */
   protected override onClose(): void {
     this.#queue.close();
   }
@@ -92,6 +100,7 @@ export class SubSocket extends ZmqSocket {
     return this.#queue.get(opts?.signal);
   }
 
+  /** @ignore */
   protected override nextForIteration(): Promise<Multipart> {
     return this.#queue.get();
   }
