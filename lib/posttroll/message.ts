@@ -19,7 +19,7 @@
  * @module
  */
 import { hostname, userInfo } from "node:os";
-import { applyDatetimeDecoder, pyDumpsInfo, PyFloat, pyLoads } from "./pyjson.ts";
+import { applyDatetimeDecoder, pyDumpsInfo, PyFloat, pyLoadsAt } from "./pyjson.ts";
 import { PyDateTime } from "./pytime.ts";
 
 export { PyDateTime } from "./pytime.ts";
@@ -635,6 +635,7 @@ export class Message {
     const n = s.length;
     const parts: string[] = [];
     let start = MAGICK.length;
+    let dataStart = 0;
     let i = start;
     while (parts.length < 6) {
       while (i < n && !isWs(s.charCodeAt(i))) i++;
@@ -644,6 +645,7 @@ export class Message {
       start = i;
     }
     parts.push(s.slice(start));
+    dataStart = start;
     if (parts.length < 5) {
       throw new MessageError(
         `Could not decode raw string: '${cpHead(s.slice(MAGICK.length), 36)} ...'`,
@@ -674,7 +676,7 @@ export class Message {
       const payload = parts[6];
       if (mime === "application/json") {
         try {
-          data = pyLoads(payload, { datetimes: true });
+          data = pyLoadsAt(s, dataStart, { datetimes: true });
         } catch (e) {
           throw new MessageError(`JSON decode failed on '${cpHead(payload, 36)} ...'`, {
             cause: e,

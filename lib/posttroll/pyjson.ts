@@ -721,9 +721,9 @@ function parseArray(depth: number, conv: boolean): unknown[] {
  * tell Python's int/float apart: a float token with an integral value (`1.0`, `1e3`), an int token
  * of 16+ digits (may exceed 2^53), or `-0`. Strings are skipped with indexOf.
  */
-function ambiguousNumbers(text: string): boolean {
+function ambiguousNumbers(text: string, from: number): boolean {
   const n = text.length;
-  for (let k = 0; k < n; k++) {
+  for (let k = from; k < n; k++) {
     let c = text.charCodeAt(k);
     if (c === 34) {
       // skip the string starting at k
@@ -858,7 +858,8 @@ function walkArray(a: unknown[], conv: boolean, depth: number): void {
 let fastValue: unknown;
 
 // true when JSON.parse's result (in fastValue) is exactly Python's
-function fastLoads(text: string, datetimes: boolean): boolean {
+// `source` is scanned from `start` (a flat string scans faster than a slice of it)
+function fastLoads(text: string, datetimes: boolean, source: string, start: number): boolean {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -875,7 +876,7 @@ function fastLoads(text: string, datetimes: boolean): boolean {
     else walkObject(v as Record<string, unknown>, 1);
   }
   if (walkFlags & GIVE_UP) return false;
-  if ((walkFlags & HAS_INTEGRAL) && ambiguousNumbers(text)) return false;
+  if ((walkFlags & HAS_INTEGRAL) && ambiguousNumbers(source, start)) return false;
   fastValue = v;
   return true;
 }
@@ -902,11 +903,33 @@ export interface PyLoadsTuning {
 export function pyLoads(text: string, options: PyLoadsOptions & PyLoadsTuning = {}): any {
   const datetimes = options.datetimes ?? false;
   if (!options.exactOnly) {
-    if (fastLoads(text, datetimes)) {
+    if (fastLoads(text, datetimes, text, 0)) {
       const v = fastValue;
       fastValue = undefined;
       return v;
     }
+  }
+  return exactLoads(text, datetimes);
+}
+
+/**
+ * {@linkcode pyLoads} of `source.slice(start)`, for callers holding the JSON inside a larger
+ * string (the codec passes the whole message and the offset of its data part).
+ * @throws {PyJsonError} like {@linkcode pyLoads}
+ *
+ * @example
+ * ```ts
+ * import { pyLoadsAt } from "./pyjson.ts";
+ * console.log(pyLoadsAt("data: [1, 2]", 6)); // [ 1, 2 ]
+ * ```
+ */
+export function pyLoadsAt(source: string, start: number, options: PyLoadsOptions = {}): unknown {
+  const text = start === 0 ? source : source.slice(start);
+  const datetimes = options.datetimes ?? false;
+  if (fastLoads(text, datetimes, source, start)) {
+    const v = fastValue;
+    fastValue = undefined;
+    return v;
   }
   return exactLoads(text, datetimes);
 }
