@@ -89,7 +89,10 @@ export class Peer {
 
   /** Starts a Deno peer program from bench/e2e/ts/. */
   static deno(script: string, args: string[], opts: SpawnOptions = {}): Peer {
-    return Peer.spawn(DENO, ["run", "-A", `${ROOT}/bench/e2e/ts/${script}`, ...args], {
+    // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Deno peer (diagnostics)
+    const prof = Deno.env.get("BENCH_CPU_PROF");
+    const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+    return Peer.spawn(DENO, ["run", "-A", ...flags, `${ROOT}/bench/e2e/ts/${script}`, ...args], {
       label: `deno ${script} ${args.slice(0, 3).join(" ")}`,
       ...opts,
     });
