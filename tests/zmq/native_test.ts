@@ -315,3 +315,25 @@ Deno.test("native: linger flushes queued output on close; tcpKeepalive connectio
     assertEquals(text(m.slice(0, 2)), ["n", `${i}`]);
   }
 });
+
+Deno.test("native: PUSH waits at the high-water mark of a stalled peer; the wait is abortable", async () => {
+  await using push = new PushSocket({ sendHighWaterMark: 4 });
+  const ep = await push.bind("tcp://127.0.0.1:0");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(ep.split(":").pop()) });
+  try {
+    await rawHandshake(conn, "PULL"); // then never reads
+    await waitEvent(push, "connected");
+    const big = new Uint8Array(1 << 20);
+    let sent = 0;
+    const err = await assertRejects(async () => {
+      while (true) {
+        await push.send(big, { signal: AbortSignal.timeout(300) });
+        sent++;
+      }
+    }, DOMException);
+    assertEquals(err.name, "TimeoutError");
+    assert(sent >= 4 && sent < 200, `sent ${sent}`);
+  } finally {
+    conn.close();
+  }
+});
