@@ -8,7 +8,7 @@
 import dns from "node:dns";
 import type { Backend, PosttrollConfig } from "./config.ts";
 import { ConfigError } from "./config.ts";
-import type { SocketOptions } from "../zmq/mod.ts";
+import type { SocketEvent, SocketOptions, ZmqSocket } from "../zmq/mod.ts";
 import { KeyFileError, loadCertificate, loadPublicKeys, parseCertificate } from "./secure_keys.ts";
 
 /** TCP keepalive option for a socket from `tcp_keepalive*` (undefined: not configured). */
@@ -41,10 +41,104 @@ function normalizeIp(ip: string): string {
 /** Extra authorization applied on top of the configured allow list. */
 export type PeerFilter = (address: string) => boolean;
 
+/** Where refusals and security events are logged (a component's `logger` option). */
+export type SecurityLogger = (level: "debug" | "info" | "warning", message: string) => void;
+
+/**
+ * A server refused this client: its CURVE public key is not in the server's
+ * `clients_public_keys_directory`, its address is not in `authorized_client_addresses`, or it
+ * does not speak the server's security mechanism (a plain client on a `secure_zmq` socket, or
+ * the other way round).
+ *
+ * @example
+ * ```ts
+ * import { AuthRefusedError } from "./nameserver.ts";
+ * const e = new AuthRefusedError("tcp://127.0.0.1:5558", "peer refused: 400", "auth");
+ * console.log(e.name, e.kind); // "AuthRefusedError" "auth"
+ * ```
+ */
+export class AuthRefusedError extends Error {
+  /** The endpoint we connected to. */
+  readonly endpoint: string;
+  /** The reason the ZeroMQ engine reported (for libzmq servers, the ZAP status code). */
+  readonly reason: string;
+  /** `"auth"`: key or address refused; `"mechanism"`: CURVE on one side, plain on the other. */
+  readonly kind: "auth" | "mechanism";
+  /**
+   * @param endpoint the server endpoint
+   * @param reason the engine's reason text
+   * @param kind what was refused
+   * @param options standard error options
+   */
+  constructor(
+    endpoint: string,
+    reason: string,
+    kind: "auth" | "mechanism",
+    options?: ErrorOptions,
+  ) {
+    super(
+      kind === "auth"
+        ? `${endpoint} refused us (${reason}): is our public key in the server's ` +
+          `clients_public_keys_directory and our address in its authorized_client_addresses?`
+        : `${endpoint} refused us (${reason}): the server and we use different backends ` +
+          `(secure_zmq vs unsecure_zmq)`,
+      options,
+    );
+    this.name = "AuthRefusedError";
+    this.endpoint = endpoint;
+    this.reason = reason;
+    this.kind = kind;
+  }
+}
+
+/** The refusal a `handshake-failed` event stands for (undefined for other failures). */
+export function refusalOf(ev: SocketEvent): AuthRefusedError | undefined {
+  if (ev.type !== "handshake-failed") return undefined;
+  if (ev.authRefused) return new AuthRefusedError(ev.endpoint, ev.reason, "auth");
+  if (/mechanism mismatch/i.test(ev.reason)) {
+    return new AuthRefusedError(ev.endpoint, ev.reason, "mechanism");
+  }
+  return undefined;
+}
+
+/**
+ * Follows a server socket's events until it closes and logs handshakes it refused that its
+ * authorizer did not already log: clients of the other mechanism (a plain client on a CURVE
+ * socket) as warnings, other failed handshakes (port probes, wrong server key) as debug.
+ */
+export async function logServerRefusals(
+  socket: ZmqSocket,
+  logger: SecurityLogger | undefined,
+  what: string,
+): Promise<void> {
+  if (!logger) return;
+  for await (const ev of socket.events()) {
+    if (ev.type !== "handshake-failed" || ev.authRefused) continue;
+    const level = /mechanism mismatch/i.test(ev.reason) ? "warning" : "debug";
+    logger(level, `${what}: refused a client on ${ev.endpoint}: ${ev.reason}`);
+  }
+}
+
+/** Options of {@linkcode serverSocketOptions}. */
+export interface ServerSocketSettings {
+  /** Backend of this socket. @default the configured backend */
+  backend?: Backend;
+  /** The bind endpoint (inproc gets no security). */
+  endpoint?: string;
+  /** Extra address filter (e.g. the nameserver's restrict-to-localhost). */
+  filter?: PeerFilter;
+  /** Linger in ms. @default 1 */
+  linger?: number;
+  /** Where each refusal is logged (as a warning). */
+  logger?: SecurityLogger;
+  /** Names the socket in log lines. @default "server socket" */
+  what?: string;
+}
+
 /** Options for a binding (server) socket: keepalive, allow list, CURVE server keys. */
 export async function serverSocketOptions(
   config: PosttrollConfig,
-  options: { backend?: Backend; endpoint?: string; filter?: PeerFilter; linger?: number } = {},
+  options: ServerSocketSettings = {},
 ): Promise<SocketOptions> {
   const backend = options.backend ?? config.backend();
   const out: SocketOptions = { linger: options.linger ?? 1 };
@@ -54,10 +148,11 @@ export async function serverSocketOptions(
   const allowed = config.authorizedClientAddresses();
   const ips = allowed.length ? new Set(await resolveToIps(allowed)) : undefined;
   let keys: Set<string> | undefined;
+  let dir: string | undefined;
   if (backend === "secure_zmq") {
     const secretFile = config.keyFile("server_secret_key_file");
     if (!secretFile) throw new ConfigError("Missing config parameter 'server_secret_key_file'");
-    const dir = config.keyFile("clients_public_keys_directory");
+    dir = config.keyFile("clients_public_keys_directory");
     if (!dir) throw new ConfigError("Missing config parameter 'clients_public_keys_directory'");
     const cert = await loadCertificate(secretFile);
     if (!cert.secretKey) throw new ConfigError(`${secretFile} has no secret key`);
@@ -65,12 +160,28 @@ export async function serverSocketOptions(
     keys = await loadPublicKeys(dir);
   }
   const filter = options.filter;
+  const log = options.logger ?? (() => {});
+  const what = options.what ?? "server socket";
   if ((ips && ips.size) || keys || filter) {
     out.authorize = (peer) => {
       const addr = normalizeIp(peer.address);
-      if (ips && ips.size && addr !== "" && !ips.has(addr)) return false;
-      if (filter && addr !== "" && !filter(addr)) return false;
-      if (keys && (!peer.publicKey || !keys.has(peer.publicKey))) return false;
+      const from = addr === "" ? "an ipc peer" : addr;
+      if (ips && ips.size && addr !== "" && !ips.has(addr)) {
+        log("warning", `${what}: refused ${from}: not in authorized_client_addresses`);
+        return false;
+      }
+      if (filter && addr !== "" && !filter(addr)) {
+        log("warning", `${what}: refused ${from}: not a local address`);
+        return false;
+      }
+      if (keys && (!peer.publicKey || !keys.has(peer.publicKey))) {
+        log(
+          "warning",
+          `${what}: refused CURVE client key ${peer.publicKey ?? "(none)"} from ${from}: ` +
+            `not in clients_public_keys_directory ${dir}`,
+        );
+        return false;
+      }
       return true;
     };
   }

@@ -17,7 +17,13 @@ import { RepSocket } from "../zmq/mod.ts";
 import { AddressBook } from "./address_book.ts";
 import { MulticastReceiver, SocketTimeoutError } from "./multicast.ts";
 import { NoisyPublisher, Publisher } from "./publisher.ts";
-import { isLocalAddress, localAddresses, serverSocketOptions, sleep } from "./_sockets.ts";
+import {
+  isLocalAddress,
+  localAddresses,
+  logServerRefusals,
+  serverSocketOptions,
+  sleep,
+} from "./_sockets.ts";
 
 /** Options of {@linkcode AddressReceiver}. */
 export interface AddressReceiverOptions {
@@ -146,7 +152,11 @@ export class AddressReceiver implements AsyncDisposable {
       if (direct) {
         const filter = restrict ? (a: string) => isLocalAddress(a, this.#local) : undefined;
         const endpoint = `tcp://*:${bport}`;
-        this.#rep = new RepSocket(await serverSocketOptions(cfg, { endpoint, filter }));
+        const what = "Address receiver";
+        this.#rep = new RepSocket(
+          await serverSocketOptions(cfg, { endpoint, filter, logger: this.#log, what }),
+        );
+        this.#tasks.push(logServerRefusals(this.#rep, this.#log, what));
         await this.#rep.bind(endpoint);
       }
       const port = this.#opts.port || cfg.addressPublishPort();
@@ -157,11 +167,13 @@ export class AddressReceiver implements AsyncDisposable {
           aliases: ["addresses"],
           nameservers: ["localhost"],
           config: cfg,
+          logger: this.#log,
         }).start();
       } else {
         this.#pub = await new Publisher(`tcp://*:${port}`, {
           name: "address_receiver",
           config: cfg,
+          logger: this.#log,
         }).start();
       }
     } catch (e) {

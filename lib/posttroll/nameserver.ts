@@ -30,9 +30,17 @@ import {
   nameserverReply,
 } from "./address_book.ts";
 import { AddressReceiver } from "./address_receiver.ts";
-import { clientSocketOptions, localAddresses, serverSocketOptions, sleep } from "./_sockets.ts";
+import {
+  clientSocketOptions,
+  localAddresses,
+  logServerRefusals,
+  refusalOf,
+  serverSocketOptions,
+  sleep,
+} from "./_sockets.ts";
 
 export { AddressReceiver } from "./address_receiver.ts";
+export { AuthRefusedError } from "./_sockets.ts";
 export type { AddressReceiverOptions } from "./address_receiver.ts";
 
 /** Default plain nameserver port. */
@@ -118,7 +126,10 @@ export interface PubAddressOptions {
 
 /**
  * Sends one request to a nameserver on a fresh REQ socket (closed afterwards, also on timeout)
- * and returns the decoded reply.
+ * and returns the decoded reply. When the nameserver refuses us (under `secure_zmq`: our key is
+ * not in its `clients_public_keys_directory`; or our address is not in its
+ * `authorized_client_addresses`; or one side is secure and the other plain) it fails at once with
+ * {@linkcode AuthRefusedError} instead of waiting for the timeout.
  *
  * @param nameserverAddress endpoint
  * @param request the request message
@@ -126,6 +137,7 @@ export interface PubAddressOptions {
  * @param options configuration and signal
  * @returns the reply
  * @throws {NameserverTimeoutError} when no reply comes in time
+ * @throws {AuthRefusedError} when the nameserver refuses us
  * @example
  * ```ts
  * import { requestToNameserver } from "./nameserver.ts";
@@ -144,10 +156,19 @@ export async function requestToNameserver(
   const sock = new ReqSocket(
     clientSocketOptions(config, { endpoint: nameserverAddress, linger: 0 }),
   );
+  const refused = new AbortController();
+  const watch = (async () => {
+    for await (const ev of sock.events()) {
+      const r = refusalOf(ev);
+      if (r) refused.abort(r);
+    }
+  })();
   try {
     sock.connect(nameserverAddress);
     const t = AbortSignal.timeout(timeout * 1000);
-    const signal = options.signal ? AbortSignal.any([options.signal, t]) : t;
+    const signals = [t, refused.signal];
+    if (options.signal) signals.push(options.signal);
+    const signal = AbortSignal.any(signals);
     try {
       await sock.send(request.encode(), { signal });
       while (true) {
@@ -160,10 +181,12 @@ export async function requestToNameserver(
       }
     } catch (e) {
       if (options.signal?.aborted) throw options.signal.reason;
+      if (refused.signal.aborted) throw refused.signal.reason;
       throw new NameserverTimeoutError(timeout, { cause: e });
     }
   } finally {
     await sock.close();
+    await watch;
   }
 }
 
@@ -174,6 +197,7 @@ export async function requestToNameserver(
  * @param options timeout (s), nameserver, configuration
  * @returns the address records (empty when none)
  * @throws {NameserverTimeoutError} "Didn't get an address after N seconds."
+ * @throws {AuthRefusedError} when the nameserver refuses us (see {@linkcode requestToNameserver})
  * @throws {UnsupportedBackendError} for an unknown backend
  * @example
  * ```ts
@@ -272,7 +296,11 @@ export interface NameServerOptions {
   restrictToLocalhost?: boolean;
   /** Configuration (ports, backend). @default the shared config */
   config?: PosttrollConfig;
-  /** Log lines (requests, addresses, errors). @default silent */
+  /**
+   * Log lines (requests, addresses, errors; each refused client as a warning: unknown CURVE key
+   * on the secure port, address outside `authorized_client_addresses`, plain client on the
+   * secure port). @default silent
+   */
   logger?: (level: "debug" | "info" | "warning" | "error", message: string) => void;
 }
 
@@ -293,6 +321,7 @@ export class NameServer {
   readonly #config: PosttrollConfig;
   #running = true;
   #sockets: RepSocket[] = [];
+  #watches: Array<Promise<void>> = [];
   #ready = Promise.withResolvers<string[]>();
   #stopCtl = new AbortController();
   #receiver: AddressReceiver | undefined;
@@ -367,9 +396,12 @@ export class NameServer {
           backend: "unsecure_zmq",
           endpoint: unsecure,
           filter,
+          logger: log,
+          what: "Nameserver",
         }),
       );
       this.#sockets.push(rep);
+      this.#watches.push(logServerRefusals(rep, log, "Nameserver"));
       endpoints.push(await rep.bind(unsecure));
       if (
         this.#config.keyFile("server_secret_key_file") &&
@@ -383,9 +415,12 @@ export class NameServer {
               backend: "secure_zmq",
               endpoint: secure,
               filter,
+              logger: log,
+              what: "Nameserver (secure)",
             }),
           );
           this.#sockets.push(srep);
+          this.#watches.push(logServerRefusals(srep, log, "Nameserver (secure)"));
           endpoints.push(await srep.bind(secure));
         } catch (e) {
           log("warning", `Cannot create secure access to nameserver: ${(e as Error).message}`);
@@ -406,6 +441,7 @@ export class NameServer {
       this.#ready.reject(new Error("NameServer stopped before it was ready"));
       await Promise.allSettled(this.#sockets.map((s) => s.close()));
       this.#sockets = [];
+      await Promise.allSettled(this.#watches.splice(0));
       if (own) await own.stop();
       this.#receiver = undefined;
     }

@@ -16,11 +16,17 @@
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { Message } from "./message.ts";
 import { PubSocket } from "../zmq/mod.ts";
-import { serverSocketOptions, splitTcp } from "./_sockets.ts";
+import {
+  logServerRefusals,
+  type SecurityLogger,
+  serverSocketOptions,
+  splitTcp,
+} from "./_sockets.ts";
 import { AddressServiceBroadcaster, type BroadcasterOptions } from "./broadcaster.ts";
 import { getOwnIp } from "./own_ip.ts";
 
 export { getOwnIp } from "./own_ip.ts";
+export type { SecurityLogger } from "./_sockets.ts";
 export {
   AddressBroadcaster,
   AddressServiceBroadcaster,
@@ -58,6 +64,12 @@ export interface PublisherOptions {
   maxPort?: number | null;
   /** Configuration. @default the shared config */
   config?: PosttrollConfig;
+  /**
+   * Where refused clients are logged (`secure_zmq`: unknown CURVE keys, plain clients; any
+   * backend: addresses outside `authorized_client_addresses`), one warning per refusal.
+   * @default silent
+   */
+  logger?: SecurityLogger;
 }
 
 /**
@@ -80,7 +92,9 @@ export class Publisher implements AsyncDisposable {
   readonly #config: PosttrollConfig;
   readonly #minPort: number;
   readonly #maxPort: number;
+  readonly #logger: SecurityLogger | undefined;
   #socket: PubSocket | undefined;
+  #watch: Promise<void> | undefined;
   #port: number | undefined;
   #lastBeat = -Infinity;
 
@@ -96,6 +110,7 @@ export class Publisher implements AsyncDisposable {
     this.#name = options.name ?? "";
     this.#minPort = options.minPort || this.#config.pubMinPort();
     this.#maxPort = options.maxPort || this.#config.pubMaxPort();
+    this.#logger = options.logger;
   }
 
   /** The publisher's name. */
@@ -121,7 +136,12 @@ export class Publisher implements AsyncDisposable {
    */
   async start(): Promise<this> {
     if (this.#socket) return this;
-    const opts = await serverSocketOptions(this.#config, { endpoint: this.destination });
+    const what = `Publisher ${this.#name || this.destination}`;
+    const opts = await serverSocketOptions(this.#config, {
+      endpoint: this.destination,
+      logger: this.#logger,
+      what,
+    });
     const sock = new PubSocket(opts);
     try {
       const tcp = splitTcp(this.destination);
@@ -136,6 +156,7 @@ export class Publisher implements AsyncDisposable {
       throw e;
     }
     this.#socket = sock;
+    this.#watch = logServerRefusals(sock, this.#logger, what);
     return this;
   }
 
@@ -190,8 +211,11 @@ export class Publisher implements AsyncDisposable {
    */
   async stop(): Promise<void> {
     const s = this.#socket;
+    const w = this.#watch;
     this.#socket = undefined;
+    this.#watch = undefined;
     await s?.close();
+    await w;
   }
 
   /** Same as {@linkcode stop}. */
@@ -225,6 +249,8 @@ export interface NoisyPublisherOptions {
   config?: PosttrollConfig;
   /** Called with announcement errors (nameserver unreachable...). */
   onError?: BroadcasterOptions["onError"];
+  /** Where refused clients are logged (see {@linkcode PublisherOptions.logger}). */
+  logger?: SecurityLogger;
 }
 
 /**
@@ -296,6 +322,7 @@ export class NoisyPublisher implements AsyncDisposable {
       minPort: this.#opts.minPort,
       maxPort: this.#opts.maxPort,
       config: this.#config,
+      logger: this.#opts.logger,
     });
     await pub.start();
     this.#publisher = pub;
@@ -428,7 +455,7 @@ const PUBLISHER_KEYS = new Set([
  */
 export function createPublisherFromDictConfig(
   settings: PublisherSettings & Record<string, unknown>,
-  options: { config?: PosttrollConfig; announceHost?: string } = {},
+  options: { config?: PosttrollConfig; announceHost?: string; logger?: SecurityLogger } = {},
 ): Publisher | NoisyPublisher {
   if ((settings.port || settings.address) && settings.nameservers === false) {
     for (const k of Object.keys(settings)) {
@@ -442,6 +469,7 @@ export function createPublisherFromDictConfig(
       minPort: settings.min_port,
       maxPort: settings.max_port,
       config: options.config,
+      logger: options.logger,
     });
   }
   if (settings.name === undefined) throw new PublisherError("NoisyPublisher requires a name");
@@ -454,6 +482,7 @@ export function createPublisherFromDictConfig(
     maxPort: settings.max_port,
     config: options.config,
     announceHost: options.announceHost,
+    logger: options.logger,
   });
 }
 
@@ -494,6 +523,7 @@ export async function publish(
     {
       config: options.config,
       announceHost: options.announceHost,
+      logger: options.logger,
     },
   );
   return await pub.start();

@@ -21,8 +21,10 @@
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
 import { PullSocket, SubSocket, type ZmqSocket } from "../zmq/mod.ts";
-import { clientSocketOptions, splitTcp } from "./_sockets.ts";
+import { type AuthRefusedError, clientSocketOptions, refusalOf, splitTcp } from "./_sockets.ts";
 import { getPubAddresses } from "./nameserver.ts";
+
+export { AuthRefusedError } from "./_sockets.ts";
 
 /** posttroll's magic prefix. */
 const MAGICK = "pytroll:/";
@@ -46,6 +48,19 @@ export interface AddressInfo {
 export type Logger = (level: "debug" | "info" | "warning", message: string) => void;
 
 const quietLogger: Logger = () => {};
+
+/**
+ * A change in a subscription's connection, from {@linkcode Subscriber.status}: `refused` when
+ * the publisher refused us (our CURVE key not in its `clients_public_keys_directory`, our address
+ * not in its `authorized_client_addresses`, or secure vs plain backends), reported once until the
+ * next successful connection.
+ */
+export type SubscriberStatus =
+  | { type: "connected"; uri: string }
+  | { type: "disconnected"; uri: string }
+  | { type: "refused"; uri: string; error: AuthRefusedError };
+
+const MAX_STATUS = 100;
 
 /**
  * Adds the `pytroll:/` prefix to topics that lack it: `"/x"` and `"x"` become `"pytroll://x"`,
@@ -99,6 +114,8 @@ interface Entry {
   addr?: AddressInfo;
   hook?: (msg: Message) => void;
   pump: Promise<void>;
+  watch?: Promise<void>;
+  refused?: AuthRefusedError;
 }
 
 /**
@@ -128,6 +145,8 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   #running = false;
   #closed = false;
   #pending: Array<Promise<unknown>> = [];
+  #status: SubscriberStatus[] = [];
+  #statusWaiters: Array<() => void> = [];
 
   /**
    * @param addresses publisher addresses (URIs or nameserver records)
@@ -243,8 +262,84 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     const t = magickfyTopics(topics) ?? this.#topics;
     const socket = this.#subSocket(addr.URI, t, addr.backend);
     const host = splitTcp(addr.URI)?.host;
-    this.#entries.set(addr.URI, this.#startPump({ socket, addr }, host));
+    const entry = this.#startPump({ socket, addr }, host);
+    entry.watch = this.#watch(entry, addr.URI);
+    this.#entries.set(addr.URI, entry);
     this.#log("info", `Subscriber adding address ${addr.URI} with topics ${t.join(", ")}`);
+  }
+
+  #pushStatus(st: SubscriberStatus): void {
+    this.#status.push(st);
+    if (this.#status.length > MAX_STATUS) this.#status.shift();
+    for (const f of this.#statusWaiters.splice(0)) f();
+  }
+
+  async #watch(e: Entry, uri: string): Promise<void> {
+    for await (const ev of e.socket.events()) {
+      if (ev.type === "connected") {
+        e.refused = undefined;
+        this.#pushStatus({ type: "connected", uri });
+      } else if (ev.type === "disconnected") {
+        this.#pushStatus({ type: "disconnected", uri });
+      } else {
+        const refusal = refusalOf(ev);
+        if (!refusal || e.refused) continue;
+        e.refused = refusal;
+        this.#log("warning", `Subscriber: ${refusal.message}`);
+        this.#pushStatus({ type: "refused", uri, error: refusal });
+      }
+    }
+  }
+
+  /**
+   * Connection changes of the subscribed addresses (one consumer; a bounded buffer keeps the
+   * latest 100 while nobody reads). Ends when the subscriber closes. A refusal is reported once
+   * per address until it connects again, and also logged as a warning.
+   *
+   * @returns async iterable of status changes
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * const sub = new Subscriber(["tcp://127.0.0.1:40000"]);
+   * setTimeout(() => sub.close(), 10);
+   * for await (const st of sub.status()) {
+   *   if (st.type === "refused") console.log(st.error.message);
+   * }
+   * ```
+   */
+  status(): AsyncIterable<SubscriberStatus> {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        while (true) {
+          const st = self.#status.shift();
+          if (st) {
+            yield st;
+            continue;
+          }
+          if (self.#closed) return;
+          await new Promise<void>((r) => self.#statusWaiters.push(r));
+        }
+      },
+    };
+  }
+
+  /**
+   * Addresses whose publisher refused us and that have not connected since, with the refusal.
+   *
+   * @returns URI -> refusal
+   * @example
+   * ```ts
+   * import { Subscriber } from "./subscriber.ts";
+   * await using sub = new Subscriber([]);
+   * console.log(sub.refused.size); // 0
+   * ```
+   */
+  get refused(): Map<string, AuthRefusedError> {
+    const out = new Map<string, AuthRefusedError>();
+    for (const [uri, e] of this.#entries) if (e.refused) out.set(uri, e.refused);
+    return out;
   }
 
   /**
@@ -262,7 +357,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     const e = this.#entries.get(uri);
     if (!e) return;
     this.#entries.delete(uri);
-    this.#pending.push(e.socket.close());
+    this.#pending.push(e.socket.close(), e.watch ?? Promise.resolve());
     this.#log("info", `Subscriber removing address ${uri}`);
   }
 
@@ -423,11 +518,13 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     }
     this.#closed = true;
     this.#wake();
+    for (const f of this.#statusWaiters.splice(0)) f();
     const all = [...this.#entries.values(), ...this.#hooks];
     this.#entries.clear();
     this.#hooks.length = 0;
     await Promise.allSettled(all.map((e) => e.socket.close()));
     await Promise.allSettled(all.map((e) => e.pump));
+    await Promise.allSettled(all.map((e) => e.watch));
     await Promise.allSettled(this.#pending);
   }
 
