@@ -16,4 +16,5 @@
 export * from "./errors.ts";
 export * from "./models.ts";
 export * from "./auth.ts";
+export { type AvroContainer, type AvroSchema, readAvroContainer } from "./avro.ts";
 export { pyJsonDumps, type PyJsonDumpsOptions, pyJsonParse, PyNumber } from "./pyjson.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 import { pyJsonDumps } from "./pyjson.ts";
+import { type AvroContainer, readAvroContainer } from "./avro.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
@@ -181,7 +182,7 @@ export class GCNTextNotice implements HopModel {
   }
 }
 
-/** hop's `AvroBlob` (`_format: avro`): an Avro object container file, kept as raw bytes here. */
+/** hop's `AvroBlob` (`_format: avro`): an Avro object container file (raw bytes; `read()` decodes it). */
 export class AvroBlob implements HopModel {
   /** Always `"avro"`. */
   readonly format = "avro";
@@ -201,6 +202,16 @@ export class AvroBlob implements HopModel {
   /** @returns the bytes unchanged */
   serialize(): SerializedModel {
     return { format: this.format, content: this.raw };
+  }
+  /**
+   * Decodes the container: writer schema and records (hop's `content` is `records[0]` for a
+   * single-record message).
+   *
+   * @returns schema, codec and records
+   * @throws HopFormatError when the bytes are not a readable Avro container
+   */
+  read(): AvroContainer {
+    return readAvroContainer(this.raw);
   }
 }
 

@@ -189,3 +189,47 @@ Deno.test("round trip of every model through pack/unpack", () => {
     assertEquals(back.serialize(), m.serialize());
   }
 });
+
+Deno.test("AvroBlob: records written by hop/fastavro (null and deflate codecs) decode", async () => {
+  const py = await python(
+    `import base64, io, json, fastavro
+from hop.models import AvroBlob
+rec = {"name": "GRB 240101A", "ra": 12.5, "dec": -3.25, "n": 7, "big": 2**40, "ok": True,
+       "tags": ["a", "b"], "extra": {"k": "v"}, "maybe": None, "raw": b"\\x00\\x01"}
+plain = bytes(AvroBlob(rec))
+schema = {"type": "record", "name": "Alert", "namespace": "x", "fields": [
+  {"name": "id", "type": "long"},
+  {"name": "kind", "type": {"type": "enum", "name": "Kind", "symbols": ["A", "B"]}},
+  {"name": "f", "type": "float"},
+  {"name": "fx", "type": {"type": "fixed", "name": "F2", "size": 2}},
+  {"name": "opt", "type": ["null", "string"]},
+  {"name": "m", "type": {"type": "map", "values": "int"}}]}
+buf = io.BytesIO()
+fastavro.writer(buf, schema, [{"id": -5, "kind": "B", "f": 1.5, "fx": b"ab", "opt": "s", "m": {"x": 1}},
+                              {"id": 9, "kind": "A", "f": -0.25, "fx": b"cd", "opt": None, "m": {}}], codec="deflate")
+print(json.dumps([base64.b64encode(plain).decode(), base64.b64encode(buf.getvalue()).decode()]))`,
+  );
+  const [plain, deflated] = (JSON.parse(py) as string[]).map(unb64);
+  const m = unpack({ value: plain, headers: [["_format", enc.encode("avro")]] });
+  assertInstanceOf(m, AvroBlob);
+  const { records, codec } = m.read();
+  assertEquals(codec, "null");
+  assertEquals(records, [{
+    name: "GRB 240101A",
+    ra: 12.5,
+    dec: -3.25,
+    n: 7,
+    big: 2 ** 40,
+    ok: true,
+    tags: ["a", "b"],
+    extra: { k: "v" },
+    maybe: null,
+    raw: new Uint8Array([0, 1]),
+  }]);
+  const d = new AvroBlob(deflated).read();
+  assertEquals(d.codec, "deflate");
+  assertEquals(d.records, [
+    { id: -5, kind: "B", f: 1.5, fx: enc.encode("ab"), opt: "s", m: { x: 1 } },
+    { id: 9, kind: "A", f: -0.25, fx: enc.encode("cd"), opt: null, m: {} },
+  ]);
+});
