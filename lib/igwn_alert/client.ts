@@ -540,7 +540,8 @@ export class IgwnAlertClient implements AsyncDisposable {
    * (pretty-printed with indent 4 when `jsonpp`).
    *
    * @param callback per-alert handler; print when absent
-   * @param options topics, signal, start position, readiness hook
+   * @param options topics, signal, start position, readiness hook (or just the topics, like
+   *   Python's `listen(callback, topic)`)
    * @returns when listening stops
    * @throws AuthError, BrokerConnectionError, UnknownTopicError, or the callback's error
    * @example
@@ -552,7 +553,11 @@ export class IgwnAlertClient implements AsyncDisposable {
    * });
    * ```
    */
-  async listen(callback?: AlertCallback, options: ListenOptions = {}): Promise<void> {
+  async listen(
+    callback?: AlertCallback,
+    options: ListenOptions | string | string[] = {},
+  ): Promise<void> {
+    if (typeof options === "string" || Array.isArray(options)) options = { topics: options };
     await this.#consume(async (alert) => {
       if (callback) {
         await callback(alert.topic, alert.payload, alert);

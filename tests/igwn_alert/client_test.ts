@@ -199,6 +199,9 @@ Deno.test("igwn-alert client against a real broker", async (t) => {
       const c = new IgwnAlertClient(opts);
       await assertRejects(() => c.publish("nope", "x"), UnknownTopicError, "gracedb.nope");
       await assertRejects(() => c.listen(undefined, { topics: ["nope"] }), UnknownTopicError);
+      // Python's positional form listen(callback, topic)
+      await assertRejects(() => c.listen(() => {}, "nope"), UnknownTopicError, "gracedb.nope");
+      await assertRejects(() => c.listen(() => {}, ["superevent", "nope2"]), UnknownTopicError);
     });
 
     await t.step("sessions: connect / publishToTopic / flushByTopic / disconnect", async () => {
