@@ -29,7 +29,6 @@ export class CurveCodec implements MessageCodec {
   readonly #recv: SalsaBox;
   #next: number;
   #peerLast: number;
-  #scratch = new Uint8Array(1024);
 
   /**
    * @param key precomputed box key of the short-term keys
@@ -61,11 +60,9 @@ export class CurveCodec implements MessageCodec {
   encode(body: Uint8Array, flags: number): Uint8Array {
     const n = this.#next++;
     const len = body.length + 1;
-    if (this.#scratch.length < len) this.#scratch = new Uint8Array(len * 2);
-    const pt = this.#scratch.subarray(0, len);
-    pt[0] = flags;
-    pt.set(body, 1);
     const out = new Uint8Array(16 + 16 + len);
+    out[32] = flags;
+    out.set(body, 33);
     for (let i = 0; i < 8; i++) out[i] = HEADER[i];
     const hi = Math.floor(n / 0x100000000);
     out[8] = hi >>> 24;
@@ -76,7 +73,7 @@ export class CurveCodec implements MessageCodec {
     out[13] = (n >>> 16) & 0xff;
     out[14] = (n >>> 8) & 0xff;
     out[15] = n & 0xff;
-    this.#send.seal(n, pt, out, 16);
+    this.#send.sealInPlace(n, out, 16, len);
     return out;
   }
 

@@ -155,34 +155,30 @@ export class SalsaBox {
     }
   }
 
-  /** XORs `data` into out[outOff..] with the stream starting at byte 32 of block 0. */
-  #xor(n0: number, n1: number, data: Uint8Array, out: Uint8Array, outOff: number): void {
+  /** XORs buf[off, off + n) in place with the stream from byte 32 of block 0. */
+  #xor(n0: number, n1: number, buf: Uint8Array, off: number, n: number): void {
     const ks = this.#ks;
-    const n = data.length;
     // block 0 is already in #ks: its first 32 bytes were the Poly1305 key
     let p = Math.min(32, n);
-    for (let i = 0; i < p; i++) out[outOff + i] = data[i] ^ ks[32 + i];
+    for (let i = 0; i < p; i++) buf[off + i] ^= ks[32 + i];
     let ctr = 0;
     const full = (n - p) >>> 6;
-    if (
-      LITTLE_ENDIAN && full >= 4 && ((data.byteOffset + p) & 3) === 0 &&
-      ((out.byteOffset + outOff + p) & 3) === 0
-    ) {
-      // word-wise XOR over whole blocks
-      const dw = new Uint32Array(data.buffer, data.byteOffset + p, full * 16);
-      const ow = new Uint32Array(out.buffer, out.byteOffset + outOff + p, full * 16);
+    if (LITTLE_ENDIAN && full >= 2 && ((buf.byteOffset + off + p) & 3) === 0) {
+      // word-wise over whole blocks
+      const bw = new Uint32Array(buf.buffer, buf.byteOffset + off + p, full * 16);
       const kw = this.#ksw;
       for (let b = 0; b < full; b++) {
         this.#block(n0, n1, ++ctr);
         const o = b * 16;
-        for (let j = 0; j < 16; j++) ow[o + j] = dw[o + j] ^ kw[j];
+        for (let j = 0; j < 16; j++) bw[o + j] ^= kw[j];
       }
       p += full * 64;
     }
     while (p < n) {
       this.#block(n0, n1, ++ctr);
       const m = Math.min(64, n - p);
-      for (let i = 0; i < m; i++) out[outOff + p + i] = data[p + i] ^ ks[i];
+      const q = off + p;
+      for (let i = 0; i < m; i++) buf[q + i] ^= ks[i];
       p += m;
     }
   }
@@ -198,8 +194,22 @@ export class SalsaBox {
   }
 
   /**
-   * Seals `plaintext` with nonce prefix + `counter` into `out[outOff..]`: 16-byte tag, then the
-   * ciphertext (plaintext.length bytes).
+   * Seals in place: the plaintext at `buf[off + 16, off + 16 + len)` becomes ciphertext and the
+   * 16-byte tag is written at `buf[off, off + 16)`; nonce = prefix + `counter`.
+   *
+   * @param counter the nonce counter (below 2^53)
+   * @param buf buffer holding the plaintext after 16 free bytes
+   * @param off where the tag goes
+   * @param len plaintext length
+   */
+  sealInPlace(counter: number, buf: Uint8Array, off: number, len: number): void {
+    const [n0, n1] = this.#start(counter);
+    this.#xor(n0, n1, buf, off + 16, len);
+    poly1305Into(this.#polyKey, buf, off + 16, len, buf, off);
+  }
+
+  /**
+   * Seals `plaintext` into `out[outOff..]`: 16-byte tag, then the ciphertext.
    *
    * @param counter the nonce counter (below 2^53)
    * @param plaintext message
@@ -207,9 +217,8 @@ export class SalsaBox {
    * @param outOff where to write
    */
   seal(counter: number, plaintext: Uint8Array, out: Uint8Array, outOff: number): void {
-    const [n0, n1] = this.#start(counter);
-    this.#xor(n0, n1, plaintext, out, outOff + 16);
-    poly1305Into(this.#polyKey, out, outOff + 16, plaintext.length, out, outOff);
+    out.set(plaintext, outOff + 16);
+    this.sealInPlace(counter, out, outOff, plaintext.length);
   }
 
   /**
@@ -227,8 +236,8 @@ export class SalsaBox {
     let d = 0;
     for (let i = 0; i < 16; i++) d |= tag[i] ^ box[i];
     if (d !== 0) return null;
-    const out = new Uint8Array(box.length - 16);
-    this.#xor(n0, n1, box.subarray(16), out, 0);
+    const out = box.slice(16);
+    this.#xor(n0, n1, out, 0, out.length);
     return out;
   }
 }

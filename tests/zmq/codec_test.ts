@@ -185,6 +185,13 @@ Deno.test("curve crypto: our Poly1305 and SalsaBox equal @noble/ciphers on rando
     sealed[0] ^= 1;
     assertEquals(box.open(counter, sealed), null);
   }
+  // r = 1 and two all-ones blocks: h = 2^130 - 2 >= p, the final reduction must subtract p
+  const k = new Uint8Array(32);
+  k[0] = 1;
+  k.fill(0xee, 16);
+  const ff = new Uint8Array(32).fill(0xff);
+  poly1305Into(k, ff, 0, 32, tag, 0);
+  assertEquals([...tag], [...poly1305(ff, k)], "poly1305 h >= p");
   // aligned buffers of several blocks take the word-wise path
   for (const len of [288, 1000, 4096 + 7]) {
     const key = crypto.getRandomValues(new Uint8Array(32));
