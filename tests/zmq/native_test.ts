@@ -337,3 +337,14 @@ Deno.test("native: PUSH waits at the high-water mark of a stalled peer; the wait
     conn.close();
   }
 });
+
+Deno.test("native: incompatible socket types fail the handshake (READY Socket-Type check)", async () => {
+  await using pull = new PullSocket();
+  const ep = await pull.bind("tcp://127.0.0.1:0");
+  await using sub = new SubSocket();
+  const failed = waitEvent(sub, "handshake-failed");
+  sub.connect(ep);
+  const ev = await failed;
+  assert(ev.reason.includes("socket type"), ev.reason);
+  assertEquals(ev.authRefused, false);
+});

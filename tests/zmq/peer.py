@@ -43,6 +43,8 @@ if curve:
         s.curve_serverkey = curve["serverkey"].encode()
         s.curve_publickey = curve["public"].encode()
         s.curve_secretkey = curve["secret"].encode()
+if cfg.get("heartbeat"):
+    s.heartbeat_ivl, s.heartbeat_timeout = cfg["heartbeat"]
 if cfg.get("hwm") is not None:
     s.sndhwm = cfg["hwm"]
     s.rcvhwm = cfg["hwm"]

@@ -1,5 +1,5 @@
 // PUB/SUB interop with libzmq (pyzmq) in both directions over tcp IPv4, tcp IPv6 and ipc.
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { PubSocket, SubSocket } from "../../lib/zmq/mod.ts";
 import { ipcPath, startPeer, text } from "./_peer.ts";
 
@@ -69,3 +69,43 @@ for (const t of transports) {
     }
   });
 }
+
+Deno.test("pubsub interop: ZMTP heartbeats with libzmq keep silent connections up both ways", async () => {
+  // No data flows for a second: a pyzmq SUB pings our PUB (we must answer PONG or libzmq drops
+  // us after 150 ms), and our SUB pings a silent pyzmq PUB (libzmq must answer, or we drop it).
+  await using pub = new PubSocket();
+  const ep = await pub.bind("tcp://127.0.0.1:0");
+  await using pyPub = await startPeer({
+    mode: "pub",
+    endpoint: "tcp://127.0.0.1:*",
+    bind: true,
+    messages: [["hb", "x"]],
+    interval: 30,
+  });
+  await using sub = new SubSocket({ heartbeatInterval: 50, heartbeatTimeout: 150 });
+  sub.subscribe("");
+  const events: string[] = [];
+  const watch = async (s: PubSocket | SubSocket) => {
+    for await (const ev of s.events()) events.push(`${s.type}:${ev.type}`);
+  };
+  const w1 = watch(pub);
+  const w2 = watch(sub);
+  sub.connect(pyPub.endpoint);
+  await using peer = await startPeer({ mode: "sub", endpoint: ep, count: 1, heartbeat: [50, 150] });
+  const { waitFor } = await import("../harness/net.ts");
+  await waitFor(() => events.includes("PUB:connected") && events.includes("SUB:connected"));
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = [...events]; // closing emits its own disconnected events
+  // the PUB connection is still the first one: a message goes through without reconnecting
+  let got: string[] | undefined;
+  const next = peer.next(5000).then((m) => (got = m));
+  while (!got) {
+    await pub.send(["t", "y"]);
+    await Promise.race([next, new Promise((r) => setTimeout(r, 50))]);
+  }
+  assertEquals(got, ["t", "y"]);
+  await pub.close();
+  await sub.close();
+  await Promise.all([w1, w2]);
+  assertEquals(before.filter((e) => e.endsWith("disconnected")), []);
+});
