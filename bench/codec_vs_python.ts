@@ -92,7 +92,10 @@ function wholeMessageJson(m: Message): string {
 /** Runs the measurements; `rounds` alternating rounds, best of each kept. */
 export async function run(rounds = 5): Promise<Row[]> {
   const list: Shape[] = shapes();
-  const raws = list.map((s) => s.message.encode());
+  // decode input as a transport has it: a flat string decoded from the received bytes
+  const raws = list.map((s) =>
+    new TextDecoder().decode(new TextEncoder().encode(s.message.encode()))
+  );
   await using py = PythonProcess.spawn(PY);
   await py.writeLine(JSON.stringify({
     bin: binaryPayload(),

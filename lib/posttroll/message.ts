@@ -437,6 +437,8 @@ export function isValidData(
 
 // set by Message.decode so the constructor skips defaults and validation it does itself
 let trusted = false;
+// field boundaries of the message being decoded (start, end pairs)
+const decodeBounds: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 function isWs(c: number): boolean {
   if (c <= 32) return c === 32 || (c >= 9 && c <= 13) || c >= 0x1c;
@@ -631,61 +633,77 @@ export class Message {
     if (!s.startsWith(MAGICK)) {
       throw new MessageError(`This is not a '${MAGICK}' message (wrong magick word)`);
     }
-    // re.split(r"\s+", s, maxsplit=6) on the text after the magic word
+    // re.split(r"\s+", s, maxsplit=6) on the text after the magic word: field k spans
+    // [starts[k], ends[k]); the last field runs to the end
     const n = s.length;
-    const parts: string[] = [];
+    const bounds = decodeBounds;
+    let count = 0;
     let start = MAGICK.length;
-    let dataStart = 0;
     let i = start;
-    while (parts.length < 6) {
-      while (i < n && !isWs(s.charCodeAt(i))) i++;
+    while (count < 6) {
+      let c = s.charCodeAt(i);
+      // fast skip over ordinary characters (printable ASCII and most of the BMP)
+      while (i < n && (c > 32 && c < 0x85 || !isWs(c))) c = s.charCodeAt(++i);
       if (i >= n) break;
-      parts.push(s.slice(start, i));
+      bounds[2 * count] = start;
+      bounds[2 * count + 1] = i;
+      count++;
       do i++; while (i < n && isWs(s.charCodeAt(i)));
       start = i;
     }
-    parts.push(s.slice(start));
-    dataStart = start;
-    if (parts.length < 5) {
+    bounds[2 * count] = start;
+    bounds[2 * count + 1] = n;
+    count++;
+    if (count < 5) {
       throw new MessageError(
         `Could not decode raw string: '${cpHead(s.slice(MAGICK.length), 36)} ...'`,
       );
     }
-    const version = parts[4];
+    const field = (k: number) => s.slice(bounds[2 * k], bounds[2 * k + 1]);
+    const version = field(4);
     if (!versionLessOrEqual(version, CURRENT_MESSAGE_VERSION)) {
       throw new MessageError(`Invalid Message version: '${version}'`);
     }
-    const subject = parts[0];
-    const type = parts[1];
-    const sender = parts[2];
-    const time = PyDateTime.tryFromisoformat(parts[3]);
+    const subject = field(0);
+    const type = field(1);
+    const sender = field(2);
+    const timeText = field(3);
+    const time = PyDateTime.tryFromisoformat(timeText);
     if (time === undefined) {
-      throw new MessageError(`Invalid time: '${parts[3]}' is not an ISO 8601 time`);
+      throw new MessageError(
+        `Invalid time: '${cpHead(timeText, 40)}' is not an ISO 8601 time`,
+      );
     }
     let data: unknown = "";
     let binary = false;
-    if (parts.length >= 6) {
-      const mime = parts[5].toLowerCase();
-      if (parts.length < 7) {
+    if (count >= 6) {
+      const ms = bounds[10];
+      const ml = bounds[11] - ms;
+      let mime: string;
+      if (ml === 16 && s.startsWith("application/json", ms)) mime = "application/json";
+      else if (ml === 10 && s.startsWith("text/ascii", ms)) mime = "text/ascii";
+      else if (ml === 19 && s.startsWith("binary/octet-stream", ms)) mime = "binary/octet-stream";
+      else mime = field(5).toLowerCase();
+      if (count < 7) {
         throw new MessageError(
           mime === ""
             ? "Trailing whitespace after the version"
             : `Mime type '${mime}' without data`,
         );
       }
-      const payload = parts[6];
+      const dataStart = bounds[12];
       if (mime === "application/json") {
         try {
           data = pyLoadsAt(s, dataStart, { datetimes: true });
         } catch (e) {
-          throw new MessageError(`JSON decode failed on '${cpHead(payload, 36)} ...'`, {
+          throw new MessageError(`JSON decode failed on '${cpHead(field(6), 36)} ...'`, {
             cause: e,
           });
         }
       } else if (mime === "text/ascii") {
-        data = payload;
+        data = field(6);
       } else if (mime === "binary/octet-stream") {
-        data = payload;
+        data = field(6);
         binary = true;
       } else {
         throw new MessageError(`Unknown mime-type '${mime}'`);
