@@ -344,14 +344,21 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   }
 
   /**
-   * Unbinds an endpoint given as returned by bind() (closing its listener and its connections).
+   * Unbinds an endpoint as returned by bind(), or as given to it when that named a port
+   * (closing its listener and its connections).
    *
-   * @param endpoint the concrete endpoint
+   * @param endpoint the endpoint
    */
   async unbind(endpoint: string): Promise<void> {
-    const b = this.#binds.get(endpoint);
+    let key = endpoint;
+    if (!this.#binds.has(key)) {
+      // accept the endpoint as given to bind() when it named a concrete port ("tcp://*:5555")
+      const ep = parseEndpoint(endpoint);
+      if (ep.transport === "tcp") key = formatTcp(ep.host, ep.port);
+    }
+    const b = this.#binds.get(key);
     if (!b) throw new ZmqError(`not bound to ${endpoint}`);
-    this.#binds.delete(endpoint);
+    this.#binds.delete(key);
     await this.#closeBinding(b);
   }
 

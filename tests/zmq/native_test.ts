@@ -135,6 +135,9 @@ Deno.test("native: endpoints — * bind, bindRandomPort range, unbind, disconnec
   await pub.unbind(`tcp://127.0.0.1:${port}`);
   await assertRejects(() => pub.bind("udp://1.2.3.4:5"), ZmqError, "unsupported");
   await assertRejects(() => pub.bind(ep.replace("0.0.0.0", "127.0.0.1")), ZmqError);
+  const fixed = Number(ep.split(":").pop());
+  await pub.unbind(`tcp://*:${fixed}`); // as given to bind(), with the real port
+  await assertRejects(() => pub.unbind(`tcp://*:${fixed}`), ZmqError, "not bound");
   await using sub = new SubSocket();
   sub.connect(ep.replace("0.0.0.0", "127.0.0.1"));
   sub.disconnect(ep.replace("0.0.0.0", "127.0.0.1"));
