@@ -229,7 +229,7 @@ export function pyTruthy(v: unknown): boolean {
       if (v instanceof Map || v instanceof Set) return v.size > 0;
       const proto = Object.getPrototypeOf(v);
       if (proto === Object.prototype || proto === null) {
-        for (const _ in v) return true;
+        for (const k in v) if (Object.hasOwn(v, k)) return true;
         return false;
       }
       return true;
@@ -253,7 +253,7 @@ function containsDatetime(data: unknown, depth = 0): boolean {
   const proto = Object.getPrototypeOf(data);
   if (proto === Object.prototype || proto === null) {
     const o = data as Record<string, unknown>;
-    for (const k in o) if (containsDatetime(o[k], depth + 1)) return true;
+    for (const k of Object.keys(o)) if (containsDatetime(o[k], depth + 1)) return true;
   }
   return false;
 }

@@ -273,6 +273,39 @@ Deno.test("codec fuzz: mutated messages decode exactly as in Python", async () =
   assert(accepted > 200 && accepted < 2400, `accepted ${accepted}`);
 });
 
+Deno.test("codec fuzz: mutated message bytes (invalid UTF-8, ISO-8859-1) decode as in Python", async () => {
+  const r = new Rng(5150);
+  const enc = new TextEncoder();
+  const base = [
+    `pytroll://oper/norrköping file u@h ${T} v1.01 application/json {"station": "norrköping", "n": 1}`,
+    `pytroll://a/b info u@h ${T}+00:00 v1.2 text/ascii caf\u00e9 ok`,
+    `pytroll://a/b info u@h ${T} v1.2 binary/octet-stream \u0001\u00ff\u00fe raw`,
+  ].map((x) => enc.encode(x));
+  const cases: number[][] = [];
+  for (let i = 0; i < 600; i++) {
+    const b = [...r.pick(base)];
+    const muts = 1 + r.int(3);
+    for (let j = 0; j < muts; j++) {
+      const p = r.int(b.length + 1);
+      const byte = r.pick([0x80, 0xa0, 0xc3, 0xe9, 0xf6, 0xff, 0xed, 0xf0, 0x85, 0x20, 0x09, 0x22]);
+      if (r.chance(0.5)) b.splice(p, 0, byte);
+      else b[Math.min(p, b.length - 1)] = byte;
+    }
+    cases.push(b);
+  }
+  const py = await runPy<Outcome[]>(`out = [decode_or_error(bytes(b)) for b in tasks]`, cases);
+  cases.forEach((b, i) => {
+    const ours = decodeCanon(new Uint8Array(b));
+    const theirs = py[i];
+    if ("error" in theirs) {
+      assert("error" in ours, `Python failed (${theirs.msg}), we accepted: ${b}`);
+      if (theirs.error === "MessageError") assertEquals(ours.msg, theirs.msg);
+    } else {
+      assertEquals(ours, theirs, String(b));
+    }
+  });
+});
+
 Deno.test("codec fuzz: random bytes, invalid UTF-8, huge fields, deep nesting", () => {
   const r = new Rng(99);
   const prefix = new TextEncoder().encode(H + " v1.2 application/json ");
