@@ -72,7 +72,7 @@ for (const t of transports) {
 
 Deno.test("pubsub interop: ZMTP heartbeats with libzmq keep silent connections up both ways", async () => {
   // No data flows for a second: a pyzmq SUB pings our PUB (we must answer PONG or libzmq drops
-  // us after 150 ms), and our SUB pings a silent pyzmq PUB (libzmq must answer, or we drop it).
+  // us after 400 ms), and our SUB pings a silent pyzmq PUB (libzmq must answer, or we drop it).
   await using pub = new PubSocket();
   const ep = await pub.bind("tcp://127.0.0.1:0");
   await using pyPub = await startPeer({
@@ -82,7 +82,7 @@ Deno.test("pubsub interop: ZMTP heartbeats with libzmq keep silent connections u
     messages: [["hb", "x"]],
     interval: 30,
   });
-  await using sub = new SubSocket({ heartbeatInterval: 50, heartbeatTimeout: 150 });
+  await using sub = new SubSocket({ heartbeatInterval: 50, heartbeatTimeout: 400 });
   sub.subscribe("");
   const events: string[] = [];
   const watch = async (s: PubSocket | SubSocket) => {
@@ -91,10 +91,10 @@ Deno.test("pubsub interop: ZMTP heartbeats with libzmq keep silent connections u
   const w1 = watch(pub);
   const w2 = watch(sub);
   sub.connect(pyPub.endpoint);
-  await using peer = await startPeer({ mode: "sub", endpoint: ep, count: 1, heartbeat: [50, 150] });
+  await using peer = await startPeer({ mode: "sub", endpoint: ep, count: 1, heartbeat: [50, 400] });
   const { waitFor } = await import("../harness/net.ts");
   await waitFor(() => events.includes("PUB:connected") && events.includes("SUB:connected"));
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, 1200));
   const before = [...events]; // closing emits its own disconnected events
   // the PUB connection is still the first one: a message goes through without reconnecting
   let got: string[] | undefined;
