@@ -313,8 +313,9 @@ export class OutBuffer {
     return out;
   }
 
-  /** Empties the buffer (keeps the capacity). */
+  /** Empties the buffer (keeps the capacity, unless a burst grew it beyond 4 MiB). */
   reset(): void {
+    if (this.bytes.length > 4 * 1024 * 1024) this.bytes = new Uint8Array(65536);
     this.length = 0;
     this.#cut = 0;
     this.#chunks = [];
