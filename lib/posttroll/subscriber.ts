@@ -233,7 +233,12 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   #subSocket(uri: string, topics: string[], backend: string | undefined): SubSocket {
     const sock = new SubSocket(clientSocketOptions(this.#config, { backend, endpoint: uri }));
     for (const t of topics) sock.subscribe(t);
-    sock.connect(uri);
+    try {
+      sock.connect(uri);
+    } catch (e) {
+      void sock.close();
+      throw e;
+    }
     return sock;
   }
 
