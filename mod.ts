@@ -1,10 +1,116 @@
 /**
- * Deno-native messaging for scientific alert and production pipelines: PostTroll (pytroll's
- * ZeroMQ messaging, wire-compatible with Python posttroll 1.16) and igwn-alert (LIGO/Virgo/KAGRA
- * GraceDB alerts over Kafka, wire-compatible with Python igwn-alert 0.7 and hop-client).
+ * Deno-native messaging for scientific alert and production pipelines, wire-compatible with two
+ * Python systems so that a running deployment can swap one process at a time:
  *
- * This module re-exports the stable surface; each concern also has its own subpath export.
+ * - **PostTroll** (pytroll's messaging, Python `posttroll` 1.16): the `pytroll://` message codec,
+ *   ZeroMQ publishers and subscribers, the nameserver with multicast or direct registration, the
+ *   `ListenerContainer`, `POSTTROLL_*` configuration and the CurveZMQ `secure_zmq` backend, over a
+ *   ZeroMQ (ZMTP 3.1) engine written in TypeScript.
+ * - **igwn-alert** (GraceDB alerts, Python `igwn-alert` 0.7 on `hop-client`): the Kafka client with
+ *   hop's message format and credentials.
+ *
+ * This module re-exports the stable surface. Each concern also has its own subpath export:
+ * `./message`, `./config`, `./publisher`, `./subscriber`, `./nameserver`, `./listener`,
+ * `./multicast`, `./secure`, `./zmq`, `./hop`, `./igwn-alert`.
+ *
+ * @example Publish and subscribe through a nameserver
+ * ```ts ignore
+ * import { Message, NoisyPublisher, subscribe } from "@pytroll-deno/messaging";
+ *
+ * await using pub = await new NoisyPublisher("my_service", { nameservers: ["localhost"] }).start();
+ * await using sub = await subscribe({ services: "my_service", topics: "/my/topic" });
+ * await pub.send(new Message("/my/topic", "file", { uri: "/data/x.h5" }).encode());
+ * for await (const msg of sub) {
+ *   console.log(msg.subject, msg.data);
+ *   break;
+ * }
+ * ```
+ *
+ * @example Listen to GraceDB alerts with hop's auth.toml credentials
+ * ```ts ignore
+ * import { IgwnAlertClient } from "@pytroll-deno/messaging";
+ *
+ * await using client = new IgwnAlertClient({ group: "gracedb-playground" });
+ * await client.listen((topic, payload) => console.log(topic, payload), ["superevent"]);
+ * ```
  *
  * @module
  */
-export {};
+
+// PostTroll message codec.
+export {
+  CURRENT_MESSAGE_VERSION,
+  Message,
+  MessageError,
+  type MessageOptions,
+  PyDateTime,
+  pyDict,
+  PyFloat,
+  setCodecDefaults,
+} from "./lib/posttroll/message.ts";
+
+// PostTroll configuration.
+export {
+  config,
+  ConfigError,
+  PosttrollConfig,
+  type PosttrollConfigOptions,
+  UnsupportedBackendError,
+} from "./lib/posttroll/config.ts";
+
+// Publishers.
+export {
+  createPublisherFromDictConfig,
+  getOwnIp,
+  NoisyPublisher,
+  type NoisyPublisherOptions,
+  publish,
+  Publisher,
+  PublisherError,
+  type PublisherOptions,
+} from "./lib/posttroll/publisher.ts";
+
+// Subscribers.
+export {
+  createSubscriberFromDictConfig,
+  NSSubscriber,
+  type NSSubscriberOptions,
+  subscribe,
+  type SubscribeOptions,
+  Subscriber,
+  type SubscriberOptions,
+} from "./lib/posttroll/subscriber.ts";
+
+// Nameserver and address look-ups.
+export {
+  AddressReceiver,
+  getPubAddress,
+  getPubAddresses,
+  NameServer,
+  type NameServerOptions,
+  NameserverTimeoutError,
+} from "./lib/posttroll/nameserver.ts";
+
+// Background listener.
+export { ListenerContainer, type ListenerContainerOptions } from "./lib/posttroll/listener.ts";
+
+// Multicast address broadcasting.
+export { MulticastReceiver, MulticastSender } from "./lib/posttroll/multicast.ts";
+
+// Secure backend key files.
+export {
+  generateKeyFiles,
+  KeyFileError,
+  loadCertificate,
+  loadPublicKeys,
+} from "./lib/posttroll/secure_keys.ts";
+
+// igwn-alert client.
+export {
+  type Alert,
+  type AlertCallback,
+  IgwnAlertClient,
+  type IgwnAlertClientOptions,
+  IgwnAlertError,
+  type ListenOptions,
+} from "./lib/igwn_alert/mod.ts";
