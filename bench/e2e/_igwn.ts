@@ -6,6 +6,7 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
+import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
 import { onCleanup, Peer, ROOT } from "./_peer.ts";
 import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
 
@@ -62,6 +63,7 @@ interface RunResult {
 let topicSeq = 0;
 
 async function createTopic(kafka: KafkaBroker, name: string): Promise<void> {
+  quietKafkajsTimeoutWarning(); // kafkajs #1751, harmless
   const admin = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
