@@ -101,6 +101,29 @@ export function refusalOf(ev: SocketEvent): AuthRefusedError | undefined {
   return undefined;
 }
 
+/** A refused client retries every 100 ms: the same refusal is a warning once a minute. */
+const REPEAT_MS = 60_000;
+
+/**
+ * A logger that reports each refusal: the first of a kind (same text) as a warning, repeats
+ * within a minute as debug lines, so a client retrying every 100 ms does not flood the log.
+ */
+export function refusalLogger(logger: SecurityLogger | undefined): (message: string) => void {
+  if (!logger) return () => {};
+  const last = new Map<string, number>();
+  return (message) => {
+    const now = Date.now();
+    const seen = last.get(message);
+    if (seen !== undefined && now - seen < REPEAT_MS) {
+      logger("debug", `${message} (repeated)`);
+      return;
+    }
+    if (last.size >= 1000) last.clear();
+    last.set(message, now);
+    logger("warning", message);
+  };
+}
+
 /**
  * Follows a server socket's events until it closes and logs handshakes it refused that its
  * authorizer did not already log: clients of the other mechanism (a plain client on a CURVE
@@ -112,10 +135,12 @@ export async function logServerRefusals(
   what: string,
 ): Promise<void> {
   if (!logger) return;
+  const refused = refusalLogger(logger);
   for await (const ev of socket.events()) {
     if (ev.type !== "handshake-failed" || ev.authRefused) continue;
-    const level = /mechanism mismatch/i.test(ev.reason) ? "warning" : "debug";
-    logger(level, `${what}: refused a client on ${ev.endpoint}: ${ev.reason}`);
+    const message = `${what}: refused a client on ${ev.endpoint}: ${ev.reason}`;
+    if (/mechanism mismatch/i.test(ev.reason)) refused(message);
+    else logger("debug", message);
   }
 }
 
@@ -160,23 +185,22 @@ export async function serverSocketOptions(
     keys = await loadPublicKeys(dir);
   }
   const filter = options.filter;
-  const log = options.logger ?? (() => {});
+  const refused = refusalLogger(options.logger);
   const what = options.what ?? "server socket";
   if ((ips && ips.size) || keys || filter) {
     out.authorize = (peer) => {
       const addr = normalizeIp(peer.address);
       const from = addr === "" ? "an ipc peer" : addr;
       if (ips && ips.size && addr !== "" && !ips.has(addr)) {
-        log("warning", `${what}: refused ${from}: not in authorized_client_addresses`);
+        refused(`${what}: refused ${from}: not in authorized_client_addresses`);
         return false;
       }
       if (filter && addr !== "" && !filter(addr)) {
-        log("warning", `${what}: refused ${from}: not a local address`);
+        refused(`${what}: refused ${from}: not a local address`);
         return false;
       }
       if (keys && (!peer.publicKey || !keys.has(peer.publicKey))) {
-        log(
-          "warning",
+        refused(
           `${what}: refused CURVE client key ${peer.publicKey ?? "(none)"} from ${from}: ` +
             `not in clients_public_keys_directory ${dir}`,
         );

@@ -116,6 +116,8 @@ bad.stop()
       assert(lines.length >= 1, `no refusal logged for ${key}:\n${log.lines.join("\n")}`);
       assert(lines[0].startsWith("warning: Publisher tcp://127.0.0.1:0: refused"));
       assert(lines[0].endsWith(`not in clients_public_keys_directory ${keys.clientsDir}`));
+      // a client retrying every 100 ms: every refusal is logged, repeats within a minute as debug
+      assert(lines.slice(1).every((l) => l.startsWith("debug: ") && l.endsWith("(repeated)")));
     }
     // both plain clients (ours, pyzmq's) are logged as mechanism refusals
     assert(log.matching("security mechanism mismatch").length >= 2, log.lines.join("\n"));
