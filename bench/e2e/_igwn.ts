@@ -184,7 +184,10 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
     }];
   }
   log(`  broker ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  const unregister = onCleanup(() => kafka.kill());
+  const unregister = onCleanup(async () => {
+    await kafka.kill();
+    await Deno.remove(kafka.dir, { recursive: true }).catch(() => {});
+  });
   try {
     for (const size of ["1k", "64k"] as Size[]) {
       const c: Record<Impl, Cell> = { ours: notBuilt, py: notBuilt, raw: notBuilt };
