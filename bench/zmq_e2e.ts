@@ -4,7 +4,8 @@
  * when installed in .cache/zmqjs, zeromq.js on Node. Each side runs in its own process, both
  * sides of a pair use the same implementation. Prints one Markdown table.
  *
- * Run: `deno task bench:zmq` (or `deno run -A bench/zmq_e2e.ts [--quick]`).
+ * Run: `deno task bench:zmq` (or `deno run -A bench/zmq_e2e.ts [--quick] [--runs N] [--only SUBSTRING]`);
+ * each cell is the median of N runs (default 3, 1 with --quick).
  *
  * @module
  */
@@ -383,6 +384,9 @@ async function main(args: string[]): Promise<number> {
     zmqjsNote = "zeromq.js column skipped: `npm install zeromq@6.8.0` in .cache/zmqjs to enable";
   }
   const scale = quick ? 0.2 : 1;
+  const runsIdx = args.indexOf("--runs");
+  const runs = runsIdx >= 0 ? Math.max(1, Number(args[runsIdx + 1]) || 1) : quick ? 1 : 3;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const curve = { server: curveKeyPair(), client: curveKeyPair() };
   const rows: Array<{ name: string; cells: string[]; ratio: number[] }> = [];
   const cases: Array<[string, number, number, RoleArgs["curve"]?]> = [
@@ -396,11 +400,23 @@ async function main(args: string[]): Promise<number> {
     if (!name.includes(only)) continue;
     const vals: number[] = [];
     const cells: string[] = [];
+    const res = new Map<Impl, { msgs: number; mb: number }[]>(impls.map((i) => [i, []]));
+    for (let run = 0; run < runs; run++) {
+      for (const impl of impls) {
+        const r = await pubsub(impl, size, Math.round(n * scale), c);
+        res.get(impl)!.push(r);
+        console.error(
+          `${name} ${impl} run ${run + 1}: ${Math.round(r.msgs)} msg/s, ${
+            r.mb.toFixed(1)
+          } MB/s (lost ${r.lost})`,
+        );
+      }
+    }
     for (const impl of impls) {
-      const r = await pubsub(impl, size, Math.round(n * scale), c);
-      vals.push(r.msgs);
-      cells.push(`${Math.round(r.msgs).toLocaleString("en")} msg/s, ${r.mb.toFixed(1)} MB/s`);
-      console.error(`${name} ${impl}: ${cells.at(-1)} (lost ${r.lost})`);
+      const msgs = median(res.get(impl)!.map((r) => r.msgs));
+      const mb = median(res.get(impl)!.map((r) => r.mb));
+      vals.push(msgs);
+      cells.push(`${Math.round(msgs).toLocaleString("en")} msg/s, ${mb.toFixed(1)} MB/s`);
     }
     rows.push({ name, cells, ratio: [vals[0] / vals[1]] });
   }
@@ -410,13 +426,24 @@ async function main(args: string[]): Promise<number> {
       curve,
     ]] as const
   ) {
+    if (!name.includes(only)) continue;
     const cells: string[] = [];
     const p50s: number[] = [];
+    const res = new Map<Impl, { p50: number; p99: number }[]>(impls.map((i) => [i, []]));
+    for (let run = 0; run < runs; run++) {
+      for (const impl of impls) {
+        const t = await reqrep(impl, Math.round(10_000 * scale), c);
+        res.get(impl)!.push(t);
+        console.error(
+          `${name} ${impl} run ${run + 1}: p50 ${t.p50.toFixed(3)} p99 ${t.p99.toFixed(3)}`,
+        );
+      }
+    }
     for (const impl of impls) {
-      const t = await reqrep(impl, Math.round(10_000 * scale), c);
-      p50s.push(t.p50);
-      cells.push(`p50 ${t.p50.toFixed(3)} ms, p99 ${t.p99.toFixed(3)} ms`);
-      console.error(`${name} ${impl}: ${cells.at(-1)}`);
+      const p50 = median(res.get(impl)!.map((t) => t.p50));
+      const p99 = median(res.get(impl)!.map((t) => t.p99));
+      p50s.push(p50);
+      cells.push(`p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
     }
     rows.push({ name, cells, ratio: [p50s[1] / p50s[0]] });
   }

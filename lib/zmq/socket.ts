@@ -560,15 +560,29 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     });
   }
 
-  /** Iterates received messages until the socket closes. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Multipart> {
-    while (true) {
-      try {
-        yield await this.nextForIteration();
-      } catch (e) {
-        if (e instanceof ZmqClosedError) return;
-        throw e;
-      }
-    }
+  /** Iterates received messages until the socket closes (`break` leaves the socket open). */
+  [Symbol.asyncIterator](): AsyncIterator<Multipart> {
+    // hand-written rather than an async generator: one promise per message
+    const done: IteratorResult<Multipart> = { value: undefined, done: true };
+    let finished = false;
+    return {
+      next: (): Promise<IteratorResult<Multipart>> => {
+        if (finished) return Promise.resolve(done);
+        return this.nextForIteration().then(
+          (value) => ({ value, done: false }),
+          (e) => {
+            if (e instanceof ZmqClosedError) {
+              finished = true;
+              return done;
+            }
+            throw e;
+          },
+        );
+      },
+      return: (): Promise<IteratorResult<Multipart>> => {
+        finished = true;
+        return Promise.resolve(done);
+      },
+    };
   }
 }

@@ -351,3 +351,24 @@ Deno.test("native: incompatible socket types fail the handshake (READY Socket-Ty
   assert(ev.reason.includes("socket type"), ev.reason);
   assertEquals(ev.authRefused, false);
 });
+
+Deno.test("native: for await iterates messages, break keeps the socket, close ends the loop", async () => {
+  await using pull = new PullSocket();
+  const ep = await pull.bind("tcp://127.0.0.1:0");
+  await using push = new PushSocket();
+  push.connect(ep);
+  for (let i = 0; i < 4; i++) await push.send(`${i}`);
+  const seen: string[] = [];
+  for await (const m of pull) {
+    seen.push(text(m)[0]);
+    if (seen.length === 2) break;
+  }
+  assertEquals(text(await pull.receive({ signal: AbortSignal.timeout(5000) })), ["2"]);
+  const rest = (async () => {
+    for await (const m of pull) seen.push(text(m)[0]);
+  })();
+  await waitFor(() => seen.length === 3);
+  await pull.close();
+  await rest; // the loop ends when the socket closes
+  assertEquals(seen, ["0", "1", "3"]);
+});
