@@ -92,7 +92,11 @@ export class Peer {
     // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Deno peer (diagnostics)
     const prof = Deno.env.get("BENCH_CPU_PROF");
     const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
-    return Peer.spawn(DENO, ["run", "-A", ...flags, `${ROOT}/bench/e2e/ts/${script}`, ...args], {
+    const argv = ["run", "-A", ...flags, `${ROOT}/bench/e2e/ts/${script}`, ...args];
+    // BENCH_DENO_WRAP="strace -f -c -o /tmp/x" runs every Deno peer under a wrapper (diagnostics)
+    const wrap = Deno.env.get("BENCH_DENO_WRAP")?.split(" ").filter(Boolean) ?? [];
+    const [cmd, ...rest] = [...wrap, DENO, ...argv];
+    return Peer.spawn(cmd, rest, {
       label: `deno ${script} ${args.slice(0, 3).join(" ")}`,
       ...opts,
     });
