@@ -165,10 +165,16 @@ export type AlertCallback = (
   alert: Alert,
 ) => void | Promise<void>;
 
-interface Session {
+/** A publishing session opened by {@linkcode IgwnAlertClient.connect} (one producer per topic). */
+export interface PublishSession {
+  /** The kafkajs producer. */
   producer: Producer;
+  /** Sends not yet acknowledged. */
   pending: Set<Promise<unknown>>;
+  /** Closed by disconnect(). */
   closed: boolean;
+  /** The credential the producer uses (its username is the `_sender` header). */
+  auth: Auth | null;
 }
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -282,7 +288,7 @@ export class IgwnAlertClient implements AsyncDisposable {
   /** Pretty-print without callback. */
   readonly jsonpp: boolean;
   /** Publishing sessions by short topic name (Python's `sessions`). */
-  readonly sessions: Map<string, Session> = new Map();
+  readonly sessions: Map<string, PublishSession> = new Map();
   /** The credentials found at construction: a list (hop selects by host at connect), or null. */
   readonly authCandidates: Auth[] | null;
 
@@ -971,7 +977,7 @@ export class IgwnAlertClient implements AsyncDisposable {
       const { producer, auth } = await this.#openProducer([`${this.group}.${topic}`]);
       const old = this.sessions.get(topic);
       if (old && !old.closed) await old.producer.disconnect().catch(() => {});
-      const session: Session & { auth: Auth | null } = {
+      const session: PublishSession = {
         producer,
         pending: new Set(),
         closed: false,
@@ -982,13 +988,13 @@ export class IgwnAlertClient implements AsyncDisposable {
     this.#log("info", `Connected to topics: ${JSON.stringify(list)}`);
   }
 
-  #session(topic: string): Session & { auth: Auth | null } {
+  #session(topic: string): PublishSession {
     if (this.sessions.size === 0) {
       throw new SessionError(
         "No active sessions. Please connect before publishing to a topic.",
       );
     }
-    const s = this.sessions.get(topic) as (Session & { auth: Auth | null }) | undefined;
+    const s = this.sessions.get(topic) as (PublishSession) | undefined;
     if (!s || s.closed) {
       throw new SessionError(
         `Not connected to topic ${topic}. Please connect before publishing to a topic.`,

@@ -20,7 +20,7 @@ import {
   SessionError,
   UnknownTopicError,
 } from "../../lib/igwn_alert/mod.ts";
-import { authEntry, authHome, createTopics, readRaw } from "./_helpers.ts";
+import { authEntry, authHome, createTopics, readRaw, until } from "./_helpers.ts";
 import { Blob, hopHeaders, JSONBlob, unpack } from "../../lib/hop/mod.ts";
 
 const quiet = () => {};
@@ -115,6 +115,23 @@ Deno.test("igwn-alert client against a real broker", async (t) => {
         assertEquals(await take(1), ["second"]);
       },
     );
+
+    await t.step("start position: a timestamp", async () => {
+      await using client = new IgwnAlertClient({ ...opts, group: "atleastonce" });
+      await createTopics(kafka, ["atleastonce.ts"]);
+      await client.publish("ts", "old");
+      let oldTs = 0;
+      for await (const a of client.alerts({ topics: "ts", start: "earliest" })) {
+        oldTs = a.timestamp;
+        break;
+      }
+      await until(() => Date.now() > oldTs + 2, 1000, "the clock to pass the old record");
+      await client.publish("ts", "new");
+      for await (const a of client.alerts({ topics: "ts", start: new Date(oldTs + 1) })) {
+        assertEquals(a.payload, "new");
+        break;
+      }
+    });
 
     await t.step("SASL_PLAINTEXT entry selected by host:port", async () => {
       const c = new IgwnAlertClient({ ...opts, port: Number(saslPort) });
