@@ -88,6 +88,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   readonly #binds = new Map<string, Binding>();
   readonly #connects = new Map<string, Connector>();
   readonly #runs = new Set<Promise<unknown>>();
+  readonly #stopping = new Set<Promise<void>>();
   readonly #all = new Set<Connection>();
   #events: SocketEvent[] = [];
   #eventWaiters: Array<() => void> = [];
@@ -402,6 +403,8 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     this.#connects.delete(endpoint);
     c.ctl.abort();
     c.conn?.close();
+    this.#stopping.add(c.loop);
+    c.loop.then(() => this.#stopping.delete(c.loop));
   }
 
   async #connectLoop(endpoint: string, ep: Endpoint, c: Connector): Promise<void> {
@@ -535,6 +538,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     this.onClose();
     for (const f of this.#peerWaiters.splice(0)) f();
     await Promise.all([...this.#connects.values()].map((c) => c.loop));
+    await Promise.all([...this.#stopping]);
     await Promise.all([...this.#binds.values()].map((b) => this.#closeBinding(b)));
     while (this.#runs.size) await Promise.all([...this.#runs]);
     this.#connects.clear();
