@@ -93,7 +93,7 @@ elif mode == "req":
 elif mode == "push":
     time.sleep(cfg.get("delay", 0))
     for i in range(count):
-        s.send_multipart(enc([cfg.get("body", "job") + str(i)]))
+        s.send_multipart(enc([cfg.get("body", "job") + str(i)] + cfg.get("extra", [])))
         n += 1
 elif mode == "pubburst":
     # "sync" every 10 ms until a stdin line arrives, then `count` messages and "end"

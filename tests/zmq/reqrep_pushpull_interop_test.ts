@@ -105,3 +105,35 @@ for (const t of transports) {
     }
   });
 }
+
+Deno.test("pushpull interop: long frames (8-byte length) and many frames both ways", async () => {
+  const big = "x".repeat(70_000);
+  {
+    await using peer = await startPeer({
+      mode: "pull",
+      endpoint: "tcp://127.0.0.1:*",
+      bind: true,
+      count: 2,
+    });
+    await using push = new PushSocket();
+    push.connect(peer.endpoint);
+    await push.send(["a", big, "", "b".repeat(256)]);
+    await push.send(Array.from({ length: 50 }, (_, i) => `${i}`));
+    assertEquals(await peer.next(), ["a", big, "", "b".repeat(256)]);
+    assertEquals((await peer.next()).length, 50);
+  }
+  {
+    await using pull = new PullSocket();
+    const ep = await pull.bind("tcp://127.0.0.1:0");
+    await using _peer = await startPeer({
+      mode: "push",
+      endpoint: ep,
+      count: 2,
+      extra: [big, "c".repeat(255), "d".repeat(256)],
+    });
+    for (let i = 0; i < 2; i++) {
+      const m = text(await pull.receive({ signal: AbortSignal.timeout(5000) }));
+      assertEquals(m, [`job${i}`, big, "c".repeat(255), "d".repeat(256)]);
+    }
+  }
+});
