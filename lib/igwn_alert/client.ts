@@ -781,6 +781,31 @@ export class IgwnAlertClient implements AsyncDisposable {
       const outcome = new Promise<{ error?: unknown; user?: boolean }>((r) => (settle = r));
       const onAbort = () => settle({});
       signal.addEventListener("abort", onAbort, { once: true });
+      const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
+      let committing: Promise<void> | undefined;
+      let stopCommitting = false;
+      const flushCommits = async () => {
+        let failures = 0;
+        while (toCommit.size > 0) {
+          const batch = [...toCommit.entries()];
+          toCommit.clear();
+          try {
+            await consumer.commitOffsets(batch.map(([, c]) => c));
+            for (const [key] of batch) committed.add(key);
+            failures = 0;
+          } catch (e) {
+            // keep what no newer offset superseded and try again (unless stopping)
+            for (const [key, c] of batch) if (!toCommit.has(key)) toCommit.set(key, c);
+            failures++;
+            this.#log(
+              "warning",
+              `offset commit failed (messages may be delivered again): ${(e as Error).message}`,
+            );
+            if (stopCommitting || failures > 20) return;
+            await sleep(Math.min(2000, 100 * 2 ** failures), signal);
+          }
+        }
+      };
       consumer.on(consumer.events.GROUP_JOIN, (ev) => {
         const assignment = (ev.payload as { memberAssignment: Record<string, number[]> })
           .memberAssignment;
@@ -860,15 +885,10 @@ export class IgwnAlertClient implements AsyncDisposable {
               }
               if (signal.aborted) return;
             }
-            try {
-              await consumer.commitOffsets([{ topic, partition, offset: next }]);
-              committed.add(`${topic}:${partition}`);
-            } catch (e) {
-              this.#log(
-                "warning",
-                `offset commit failed (message may be delivered again): ${(e as Error).message}`,
-              );
-            }
+            // commit after the callback returned; commits are pipelined (the latest offset per
+            // partition wins) so the next callback does not wait for the broker's answer
+            toCommit.set(`${topic}:${partition}`, { topic, partition, offset: next });
+            committing ??= flushCommits().finally(() => (committing = undefined));
           },
         });
       } catch (e) {
@@ -876,6 +896,10 @@ export class IgwnAlertClient implements AsyncDisposable {
       }
       const result = await outcome;
       signal.removeEventListener("abort", onAbort);
+      stopCommitting = true;
+      if (committing) {
+        await withTimeout(committing, 5000, () => new Error("commit")).catch(() => {});
+      }
       await consumer.disconnect().catch(() => {});
       if (result.user) throw result.error; // the callback's own error
       if (result.error === undefined || signal.aborted) return;
