@@ -7,6 +7,19 @@
  * duplicate suppression by hop's `_id` header, a start position (latest, earliest or a time),
  * `alerts()` as an async iterator, AbortSignal support, bounded connection time.
  *
+ * Other differences from Python 0.7.0:
+ * - a listener is a member of a Kafka consumer group (kafkajs always joins one): a random group
+ *   per listener reproduces Python's fan-out; a shared `consumerGroup` load-balances between
+ *   listeners (librdkafka's manual assignment in Python gives every process every message);
+ * - `getTopics` keeps topics whose name starts with `<group>.` (Python: substring `group + '.'`)
+ *   and returns everything after the prefix (Python: `split('.')[1]`); it asks the configured
+ *   port (Python's `get_topics` uses the server URL without the port, i.e. 9092);
+ * - `publish` accepts several topics (Python's fails with more than one);
+ * - connection loss and retriable errors reopen the listener with the same group without counting
+ *   against `listenRetries`; non-retriable ones (authentication) count, as Python's fatal errors;
+ * - a record labelled `json` that is not JSON gives a warning and a Blob (hop raises);
+ * - OAUTHBEARER (`token_endpoint`) credentials are refused with an AuthError.
+ *
  * @module
  */
 import { type Admin, type Consumer, Kafka, Partitioners, type Producer } from "kafkajs";
