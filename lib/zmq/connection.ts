@@ -92,6 +92,8 @@ export class Connection {
   #closed = false;
   #closeError: Error | undefined;
   #hbTimer: ReturnType<typeof setInterval> | undefined;
+  #ttlTimer: ReturnType<typeof setInterval> | undefined;
+  #ttl = 0;
   #lastRecv = Date.now();
   #parts: Uint8Array[] = [];
   /** Messages queued and not yet written. */
@@ -265,6 +267,9 @@ export class Connection {
     const cmd = parseCommand(body);
     switch (cmd.name) {
       case "PING": {
+        // the peer's TTL (deciseconds): drop the connection if it then stays silent that long
+        const ttl = cmd.data.length >= 2 ? ((cmd.data[0] << 8) | cmd.data[1]) * 100 : 0;
+        if (ttl > 0) this.#armTtl(ttl);
         const ctx = cmd.data.subarray(2, 18);
         this.sendCommand(buildPing("PONG", 0, ctx));
         break;
@@ -280,6 +285,16 @@ export class Connection {
       default:
         break; // PONG and unknown commands are ignored
     }
+  }
+
+  #armTtl(ttl: number): void {
+    this.#ttl = ttl;
+    if (this.#ttlTimer !== undefined || this.#closed) return;
+    this.#ttlTimer = setInterval(() => {
+      if (Date.now() - this.#lastRecv > this.#ttl) {
+        this.close(new ZmqProtocolError("peer heartbeat TTL expired"));
+      }
+    }, Math.max(20, Math.min(1000, ttl >> 2)));
   }
 
   /**
@@ -369,6 +384,7 @@ export class Connection {
     this.#closed = true;
     this.#closeError = error;
     clearInterval(this.#hbTimer);
+    clearInterval(this.#ttlTimer);
     try {
       this.#conn.close();
     } catch { /* already closed */ }

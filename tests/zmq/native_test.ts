@@ -372,3 +372,20 @@ Deno.test("native: for await iterates messages, break keeps the socket, close en
   await rest; // the loop ends when the socket closes
   assertEquals(seen, ["0", "1", "3"]);
 });
+
+Deno.test("native: a peer's PING TTL is honoured (silent peer dropped after the TTL)", async () => {
+  await using pub = new PubSocket();
+  const ep = await pub.bind("tcp://127.0.0.1:0");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(ep.split(":").pop()) });
+  try {
+    await rawHandshake(conn, "SUB");
+    const { buildPing } = await import("../../lib/zmq/command.ts");
+    const t0 = Date.now();
+    await writeAll(conn, encodeFrame(buildPing("PING", 2), FLAG_COMMAND)); // TTL 200 ms
+    await waitEvent(pub, "disconnected", 3000);
+    const ms = Date.now() - t0;
+    assert(ms >= 150 && ms < 2000, `dropped after ${ms} ms`);
+  } finally {
+    conn.close();
+  }
+});
