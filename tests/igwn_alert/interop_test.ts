@@ -7,6 +7,7 @@ import { startKafka } from "../harness/kafka.ts";
 import { python, PythonProcess } from "../harness/python.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { pack } from "../../lib/hop/mod.ts";
+import { main } from "../../cli/igwn_alert.ts";
 import { authEntry, authHome, createTopics, readRaw } from "./_helpers.ts";
 
 const ALERT = JSON.stringify({
@@ -61,36 +62,62 @@ c.publish("cbc_gstlal", {"dict": [1, 2.5]})`,
       assertEquals(got, [["cbc_gstlal", { dict: [1, 2.5] }], ["superevent", ALERT]]);
     });
 
-    await t.step("our publish -> Python listen gets the same payload", async () => {
-      const py = PythonProcess.spawn(
-        `${pyClient}
+    await t.step(
+      "our publish and our CLI send -> Python listen gets the same payload",
+      async () => {
+        const py = PythonProcess.spawn(
+          `${pyClient}
 import json, sys
 def cb(topic, payload):
     print(json.dumps([topic, payload]), flush=True)
 print("LISTENING", flush=True)
 c.listen(cb, ["superevent"])`,
-        { env: pyEnv },
-      );
-      try {
-        await py.waitForLine((l) => l === "LISTENING", 20_000);
-        await using c = new IgwnAlertClient(ours);
-        // Python starts at LATEST once its consumer is assigned: probe until it sees one.
-        let first = "";
-        for (let i = 0; i < 60 && !first; i++) {
-          await c.publish("superevent", `probe-${i}`);
-          first = await py.readLine(500).catch(() => "");
-        }
-        assert(
-          first.startsWith('["superevent", "probe-'),
-          `python never got a probe: ${py.stderr}`,
+          { env: pyEnv },
         );
-        await c.publish("superevent", ALERT);
-        const line = await py.waitForLine((l) => !l.includes("probe-"), 15_000);
-        assertEquals(JSON.parse(line), ["superevent", ALERT]);
-      } finally {
-        await py.close();
-      }
-    });
+        try {
+          await py.waitForLine((l) => l === "LISTENING", 20_000);
+          await using c = new IgwnAlertClient(ours);
+          // Python starts at LATEST once its consumer is assigned: probe until it sees one.
+          let first = "";
+          for (let i = 0; i < 60 && !first; i++) {
+            await c.publish("superevent", `probe-${i}`);
+            first = await py.readLine(500).catch(() => "");
+          }
+          assert(
+            first.startsWith('["superevent", "probe-'),
+            `python never got a probe: ${py.stderr}`,
+          );
+          await c.publish("superevent", ALERT);
+          const line = await py.waitForLine((l) => !l.includes("probe-"), 15_000);
+          assertEquals(JSON.parse(line), ["superevent", ALERT]);
+          // our CLI `send`: Python's listener gets json.dumps(file text), as from Python's CLI
+          const file = `${dir}/alert.json`;
+          await Deno.writeTextFile(file, ALERT + "\n");
+          const err: string[] = [];
+          const code = await main([
+            "-s",
+            `kafka://${host}/`,
+            "-p",
+            port,
+            "send",
+            "superevent",
+            file,
+          ], {
+            out: () => {},
+            err: (t) => err.push(t),
+            env,
+          });
+          assertEquals(code, 0, err.join("\n"));
+          const sent = await py.waitForLine((l) => !l.includes("probe-"), 15_000);
+          const expected = await python("import json,sys; print(json.dumps(sys.stdin.read()))", {
+            stdin: ALERT + "\n",
+          });
+          assertEquals(JSON.parse(sent), ["superevent", expected.trimEnd()]);
+        } finally {
+          await py.close();
+        }
+      },
+    );
 
     await t.step("record headers and value byte-equal to Python's producer", async () => {
       await python(
