@@ -389,3 +389,47 @@ Deno.test("native: a peer's PING TTL is honoured (silent peer dropped after the 
     conn.close();
   }
 });
+
+Deno.test("native: REP routes each reply to its requester; REQ round-robins over REPs", async () => {
+  await using rep = new RepSocket();
+  const ep = await rep.bind("tcp://127.0.0.1:0");
+  await using a = new ReqSocket();
+  await using b = new ReqSocket();
+  a.connect(ep);
+  b.connect(ep);
+  await a.send("from-a");
+  await b.send("from-b");
+  const first = text(await rep.receive({ signal: AbortSignal.timeout(5000) }))[0];
+  await rep.send(`re-${first}`);
+  const second = text(await rep.receive({ signal: AbortSignal.timeout(5000) }))[0];
+  await rep.send(`re-${second}`);
+  assertEquals(text(await a.receive({ signal: AbortSignal.timeout(5000) })), ["re-from-a"]);
+  assertEquals(text(await b.receive({ signal: AbortSignal.timeout(5000) })), ["re-from-b"]);
+  // one REQ, two REPs: requests alternate
+  await using rep2 = new RepSocket();
+  const ep2 = await rep2.bind("tcp://127.0.0.1:0");
+  await using c = new ReqSocket();
+  c.connect(ep);
+  c.connect(ep2);
+  await waitFor(() => (c as unknown as { peers: unknown[] }).peers.length === 2);
+  const served: string[] = [];
+  const loop = async (r: RepSocket, name: string) => {
+    try {
+      while (true) {
+        const m = await r.receive();
+        served.push(name);
+        await r.send(m);
+      }
+    } catch { /* closed */ }
+  };
+  const loops = [loop(rep, "rep1"), loop(rep2, "rep2")];
+  for (let i = 0; i < 4; i++) {
+    await c.send(`${i}`);
+    await c.receive({ signal: AbortSignal.timeout(5000) });
+  }
+  await rep.close();
+  await rep2.close();
+  await Promise.all(loops);
+  assertEquals(served.filter((n) => n === "rep1").length, 2);
+  assertEquals(served.filter((n) => n === "rep2").length, 2);
+});
