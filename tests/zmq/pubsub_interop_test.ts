@@ -1,5 +1,5 @@
 // PUB/SUB interop with libzmq (pyzmq) in both directions over tcp IPv4, tcp IPv6 and ipc.
-import { assert, assertEquals } from "@std/assert";
+import { assertEquals } from "@std/assert";
 import { PubSocket, SubSocket } from "../../lib/zmq/mod.ts";
 import { ipcPath, startPeer, text } from "./_peer.ts";
 
