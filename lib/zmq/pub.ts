@@ -67,7 +67,8 @@ export class PubSocket extends ZmqSocket {
    * subscriber's queue is half full the returned promise resolves after one event-loop turn, so a
    * tight `await send()` loop lets the writes run instead of dropping.
    *
-   * @param msg one frame or a list of frames (the first is matched against subscriptions)
+   * @param msg one frame or a list of frames (byte frames >= 16 KiB are not copied: leave them
+   *   unmodified) (the first is matched against subscriptions)
    * @param _opts accepted for symmetry (sending never blocks)
    * @throws {ZmqClosedError} when closed
    */

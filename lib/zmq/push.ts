@@ -39,7 +39,8 @@ export class PushSocket extends ZmqSocket {
   /**
    * Sends a message to the next peer; waits while no peer can take it.
    *
-   * @param msg one frame or a list of frames
+   * @param msg one frame or a list of frames (byte frames >= 16 KiB are not copied: leave them
+   *   unmodified)
    * @param opts `signal` aborts the wait
    */
   async send(msg: Frame | Frame[], opts?: SignalOptions): Promise<void> {

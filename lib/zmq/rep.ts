@@ -89,7 +89,8 @@ export class RepSocket extends ZmqSocket {
   /**
    * Sends the reply to the peer of the last request (dropped if that peer is gone).
    *
-   * @param msg one frame or a list of frames
+   * @param msg one frame or a list of frames (byte frames >= 16 KiB are not copied: leave them
+   *   unmodified)
    * @param _opts accepted for symmetry (never waits)
    * @throws {ZmqStateError} when there is no request to answer
    */

@@ -40,7 +40,8 @@ export class ReqSocket extends ZmqSocket {
   /**
    * Sends a request to the next available peer (waits for one if none is connected).
    *
-   * @param msg one frame or a list of frames
+   * @param msg one frame or a list of frames (byte frames >= 16 KiB are not copied: leave them
+   *   unmodified)
    * @param opts `signal` aborts the wait for a peer
    * @throws {ZmqStateError} when a reply is still expected
    */

@@ -4,7 +4,10 @@
  * @module
  */
 
-/** One frame to send: bytes, or text sent as UTF-8. */
+/**
+ * One frame to send: bytes, or text sent as UTF-8. Byte frames of 16 KiB or more are written from
+ * the caller's array without a copy: do not modify such an array after passing it to `send()`.
+ */
 export type Frame = Uint8Array | string;
 
 /** A received message: its frames. */
