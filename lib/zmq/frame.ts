@@ -9,6 +9,9 @@
  */
 import { ZmqProtocolError } from "./errors.ts";
 
+const ARENA_SIZE = 65536;
+const ARENA_MAX_BODY = 2048;
+
 /** Flag bit: more frames of the same message follow. */
 export const FLAG_MORE = 0x01;
 /** Flag bit: the size is 8 bytes (long frame). */
@@ -56,11 +59,17 @@ export class FrameDecoder {
   readonly #maxFrame: number;
   readonly #directMin: number;
   #big: Uint8Array | null = null;
+  #arena = new Uint8Array(0);
+  #arenaPos = 0;
   #bigFilled = 0;
   #bigFlags = 0;
   /** Flags byte of the last decoded frame. */
   flags = 0;
-  /** Body of the last decoded frame (a copy owned by the caller, unless `copy` is false). */
+  /**
+   * Body of the last decoded frame: a copy owned by the caller (bodies up to 2 KiB are views into
+   * a shared 64 KiB arena, so mind `byteOffset` when using `.buffer`), or, when `copy` is false, a
+   * view into the read buffer valid until the next read.
+   */
   body: Uint8Array = new Uint8Array(0);
   /** When false, `body` is a view into the read buffer, valid until the next read. */
   copy = true;
@@ -201,7 +210,21 @@ export class FrameDecoder {
     }
     this.#need = 0;
     this.flags = flags;
-    this.body = this.copy ? b.slice(s + hdr, s + hdr + size) : b.subarray(s + hdr, s + hdr + size);
+    if (!this.copy) this.body = b.subarray(s + hdr, s + hdr + size);
+    else if (size <= ARENA_MAX_BODY) {
+      // small bodies are copied into a shared arena (one allocation per 64 KiB, not per frame)
+      if (this.#arena.length - this.#arenaPos < size) {
+        this.#arena = new Uint8Array(ARENA_SIZE);
+        this.#arenaPos = 0;
+      }
+      const a = this.#arena;
+      const p = this.#arenaPos;
+      const from = s + hdr;
+      if (size < 64) { for (let i = 0; i < size; i++) a[p + i] = b[from + i]; }
+      else a.set(b.subarray(from, from + size), p);
+      this.body = a.subarray(p, p + size);
+      this.#arenaPos = p + size;
+    } else this.body = b.slice(s + hdr, s + hdr + size);
     this.#start = s + hdr + size;
     return true;
   }
