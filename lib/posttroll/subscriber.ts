@@ -22,7 +22,7 @@ import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
 import { PullSocket, SubSocket, type ZmqSocket } from "../zmq/mod.ts";
 import { type AuthRefusedError, clientSocketOptions, refusalOf, splitTcp } from "./_sockets.ts";
-import { getPubAddresses } from "./nameserver.ts";
+import { getPubAddress, getPubAddresses } from "./nameserver.ts";
 
 export { AuthRefusedError } from "./_sockets.ts";
 
@@ -116,6 +116,7 @@ interface Entry {
   pump: Promise<void>;
   watch?: Promise<void>;
   refused?: AuthRefusedError;
+  abort?: AbortController;
 }
 
 /**
@@ -408,6 +409,9 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * @param address URI
    * @param topics topics
    * @param callback called with each message
+   * @param options `onConnected`: called (and awaited) each time the connection to `address` is
+   *   (re-)established, with a signal aborted when the subscriber closes; what was published
+   *   while disconnected is lost (PUB/SUB), so this is the place to resynchronise
    * @example
    * ```ts
    * import { Subscriber } from "./subscriber.ts";
@@ -415,9 +419,26 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * sub.addHookSub("tcp://127.0.0.1:16543", ["pytroll://address"], (m) => console.log(m.subject));
    * ```
    */
-  addHookSub(address: string, topics: string | string[], callback: (msg: Message) => void): void {
+  addHookSub(
+    address: string,
+    topics: string | string[],
+    callback: (msg: Message) => void,
+    options: { onConnected?: (signal: AbortSignal) => void | Promise<void> } = {},
+  ): void {
     const socket = this.#subSocket(address, magickfyTopics(topics), undefined);
-    this.#hooks.push(this.#startPump({ socket, hook: callback }, undefined));
+    const entry = this.#startPump({ socket, hook: callback }, undefined);
+    const onConnected = options.onConnected;
+    if (onConnected) {
+      const ctl = new AbortController();
+      entry.abort = ctl;
+      entry.watch = (async () => {
+        for await (const ev of socket.events()) {
+          if (ev.type !== "connected") continue;
+          await Promise.resolve(onConnected(ctl.signal)).catch(() => {});
+        }
+      })();
+    }
+    this.#hooks.push(entry);
   }
 
   /**
@@ -527,6 +548,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     const all = [...this.#entries.values(), ...this.#hooks];
     this.#entries.clear();
     this.#hooks.length = 0;
+    for (const e of all) e.abort?.abort();
     await Promise.allSettled(all.map((e) => e.socket.close()));
     await Promise.allSettled(all.map((e) => e.pump));
     await Promise.allSettled(all.map((e) => e.watch));
@@ -645,6 +667,28 @@ export class NSSubscriber implements AsyncDisposable {
           log("debug", `Removing address ${data.URI}`);
           sub.remove(data.URI);
         }
+      }, {
+        // beyond posttroll: announcements re-published while this socket was disconnected
+        // (nameserver restarted, network outage) are lost, so on every (re)connection ask the
+        // nameserver what it knows now; later additions arrive as announcements
+        onConnected: async (signal) => {
+          for (const service of services) {
+            const addrs = await getPubAddress(service, {
+              timeout: Math.min(o.timeout ?? 10, 2),
+              nameserver,
+              config,
+              signal,
+            }).catch(() => []);
+            for (const a of addrs) {
+              if (signal.aborted) return;
+              const uri = a.URI;
+              if (typeof uri === "string" && !sub.addresses.some((x) => x.URI === uri)) {
+                log("debug", `Adding address ${uri} ${service} (resynchronised)`);
+                sub.add(a as unknown as AddressInfo);
+              }
+            }
+          }
+        },
       });
     }
     for (const service of services) {
