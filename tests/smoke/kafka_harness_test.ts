@@ -16,14 +16,22 @@ async function roundTrip(config: KafkaConfig, topic: string): Promise<string> {
     await producer.send({ topic, messages: [{ value: `hello ${topic}` }] });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
-    return await new Promise<string>((resolve) => {
-      consumer.run({
-        eachMessage: ({ message }) => {
-          resolve(message.value!.toString());
-          return Promise.resolve();
-        },
-      });
+    const received = Promise.withResolvers<string>();
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        received.resolve(message.value!.toString());
+        return Promise.resolve();
+      },
     });
+    const timer = setTimeout(
+      () => received.reject(new Error(`no record on ${topic} in 30 s`)),
+      30_000,
+    );
+    try {
+      return await received.promise;
+    } finally {
+      clearTimeout(timer);
+    }
   } finally {
     await consumer.disconnect();
     await producer.disconnect();

@@ -7,6 +7,7 @@ import { python, PythonProcess } from "../harness/python.ts";
 Deno.test("python harness: reference versions installed", async () => {
   const out = await python(
     `import importlib.metadata as m
+import hop, igwn_alert.client, posttroll.publisher, zmq  # the peers import, not just install
 print(m.version("posttroll"), m.version("igwn-alert"))`,
   );
   assertEquals(out.trim(), "1.16.0 0.7.0");
