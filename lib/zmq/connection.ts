@@ -307,7 +307,7 @@ export class Connection {
     const last = frames.length - 1;
     const codec = this.#codec;
     for (let i = 0; i <= last; i++) {
-      if (codec) this.#out.frame(codec.encode(frames[i], i < last ? 1 : 0), 0);
+      if (codec) this.#encodeFrame(codec, frames[i], i < last ? 1 : 0);
       else this.#out.frame(frames[i], i < last ? FLAG_MORE : 0);
     }
     this.queued++;
@@ -322,9 +322,20 @@ export class Connection {
    */
   sendCommand(body: Uint8Array): void {
     if (this.#closed) return;
-    if (this.#codec) this.#out.frame(this.#codec.encode(body, 2), 0);
+    if (this.#codec) this.#encodeFrame(this.#codec, body, 2);
     else this.#out.frame(body, FLAG_COMMAND);
     if (!this.#writing) this.#kick();
+  }
+
+  /** CURVE: small frames are sealed straight into the output buffer, large ones by reference. */
+  #encodeFrame(codec: MessageCodec, body: Uint8Array, flags: number): void {
+    const n = codec.encodedLength(body.length);
+    if (n >= ZERO_COPY_MIN) {
+      this.#out.frame(codec.encode(body, flags), 0);
+      return;
+    }
+    const off = this.#out.reserveFrame(n, 0);
+    codec.encodeInto(body, flags, this.#out.bytes, off);
   }
 
   #kick(): void {

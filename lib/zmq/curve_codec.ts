@@ -29,6 +29,8 @@ export class CurveCodec implements MessageCodec {
   readonly #recv: SalsaBox;
   #next: number;
   #peerLast: number;
+  #arena = new Uint8Array(0);
+  #arenaPos = 0;
 
   /**
    * @param key precomputed box key of the short-term keys
@@ -58,23 +60,46 @@ export class CurveCodec implements MessageCodec {
    * @returns MESSAGE body
    */
   encode(body: Uint8Array, flags: number): Uint8Array {
+    const out = new Uint8Array(this.encodedLength(body.length));
+    this.encodeInto(body, flags, out, 0);
+    return out;
+  }
+
+  /**
+   * Size of the MESSAGE body for a frame of `bodyLength` bytes.
+   *
+   * @param bodyLength frame body length
+   * @returns MESSAGE body length
+   */
+  encodedLength(bodyLength: number): number {
+    return 32 + 1 + bodyLength;
+  }
+
+  /**
+   * Wraps one frame into `out[offset, offset + encodedLength(body.length))`.
+   *
+   * @param body frame body
+   * @param flags bit 0 MORE, bit 1 COMMAND
+   * @param out destination
+   * @param offset where the MESSAGE body starts
+   */
+  encodeInto(body: Uint8Array, flags: number, out: Uint8Array, offset: number): void {
     const n = this.#next++;
     const len = body.length + 1;
-    const out = new Uint8Array(16 + 16 + len);
-    out[32] = flags;
-    out.set(body, 33);
-    for (let i = 0; i < 8; i++) out[i] = HEADER[i];
+    const o = offset;
+    out[o + 32] = flags;
+    out.set(body, o + 33);
+    for (let i = 0; i < 8; i++) out[o + i] = HEADER[i];
     const hi = Math.floor(n / 0x100000000);
-    out[8] = hi >>> 24;
-    out[9] = (hi >>> 16) & 0xff;
-    out[10] = (hi >>> 8) & 0xff;
-    out[11] = hi & 0xff;
-    out[12] = n >>> 24;
-    out[13] = (n >>> 16) & 0xff;
-    out[14] = (n >>> 8) & 0xff;
-    out[15] = n & 0xff;
-    this.#send.sealInPlace(n, out, 16, len);
-    return out;
+    out[o + 8] = hi >>> 24;
+    out[o + 9] = (hi >>> 16) & 0xff;
+    out[o + 10] = (hi >>> 8) & 0xff;
+    out[o + 11] = hi & 0xff;
+    out[o + 12] = n >>> 24;
+    out[o + 13] = (n >>> 16) & 0xff;
+    out[o + 14] = (n >>> 8) & 0xff;
+    out[o + 15] = n & 0xff;
+    this.#send.sealInPlace(n, out, o + 16, len);
   }
 
   /**
@@ -93,9 +118,24 @@ export class CurveCodec implements MessageCodec {
     const lo = ((msg[12] << 24) | (msg[13] << 16) | (msg[14] << 8) | msg[15]) >>> 0;
     const n = hi * 0x100000000 + lo;
     if (n <= this.#peerLast) throw new ZmqProtocolError("CURVE MESSAGE nonce not increasing");
-    const pt = this.#recv.open(n, msg.subarray(16));
-    if (!pt) throw new ZmqProtocolError("CURVE MESSAGE failed authentication");
+    // plaintexts of small frames share an arena (one allocation per 64 KiB)
+    const len = msg.length - 32;
+    let out: Uint8Array;
+    let p = 0;
+    if (len <= 2048) {
+      this.#arenaPos = (this.#arenaPos + 3) & ~3;
+      if (this.#arena.length - this.#arenaPos < len) {
+        this.#arena = new Uint8Array(65536);
+        this.#arenaPos = 0;
+      }
+      out = this.#arena;
+      p = this.#arenaPos;
+    } else out = new Uint8Array(len);
+    if (!this.#recv.openInto(n, msg.subarray(16), out, p)) {
+      throw new ZmqProtocolError("CURVE MESSAGE failed authentication");
+    }
+    if (out === this.#arena) this.#arenaPos = p + len;
     this.#peerLast = n;
-    return { flags: pt[0], body: pt.subarray(1) };
+    return { flags: out[p], body: out.subarray(p + 1, p + len) };
   }
 }

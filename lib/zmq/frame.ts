@@ -321,6 +321,38 @@ export class OutBuffer {
     }
   }
 
+  /**
+   * Appends the header of a frame of `n` bytes and reserves its body, which the caller fills at
+   * `bytes[offset, offset + n)` (read `bytes` after this call: it may have been reallocated).
+   *
+   * @param n body length
+   * @param flags FLAG_MORE and/or FLAG_COMMAND
+   * @returns offset of the body in `bytes`
+   */
+  reserveFrame(n: number, flags: number): number {
+    const hdr = n > 255 ? 9 : 2;
+    this.#reserve(hdr + n);
+    const b = this.bytes;
+    let p = this.length;
+    if (n > 255) {
+      b[p++] = flags | FLAG_LONG;
+      const hi = Math.floor(n / 0x100000000);
+      b[p++] = hi >>> 24;
+      b[p++] = (hi >>> 16) & 0xff;
+      b[p++] = (hi >>> 8) & 0xff;
+      b[p++] = hi & 0xff;
+      b[p++] = n >>> 24;
+      b[p++] = (n >>> 16) & 0xff;
+      b[p++] = (n >>> 8) & 0xff;
+      b[p++] = n & 0xff;
+    } else {
+      b[p++] = flags;
+      b[p++] = n;
+    }
+    this.length = p + n;
+    return p;
+  }
+
   /** Appends raw bytes (greeting). */
   raw(data: Uint8Array): void {
     this.#reserve(data.length);

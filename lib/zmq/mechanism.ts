@@ -40,6 +40,10 @@ export interface HandshakeContext {
 export interface MessageCodec {
   /** Wraps one frame (flags: bit 0 MORE, bit 1 COMMAND) into a MESSAGE body. */
   encode(body: Uint8Array, flags: number): Uint8Array;
+  /** Size of the MESSAGE body that wraps a frame of `bodyLength` bytes. */
+  encodedLength(bodyLength: number): number;
+  /** Like `encode`, writing the MESSAGE body into `out[offset, offset + encodedLength)`. */
+  encodeInto(body: Uint8Array, flags: number, out: Uint8Array, offset: number): void;
   /** Unwraps a MESSAGE body into flags (bit 0 MORE, bit 1 COMMAND) and the frame body. */
   decode(body: Uint8Array): { flags: number; body: Uint8Array };
 }

@@ -230,14 +230,29 @@ export class SalsaBox {
    */
   open(counter: number, box: Uint8Array): Uint8Array | null {
     if (box.length < 16) return null;
+    const out = new Uint8Array(box.length - 16);
+    return this.openInto(counter, box, out, 0) ? out : null;
+  }
+
+  /**
+   * Opens a box into `out[outOff, outOff + box.length - 16)`.
+   *
+   * @param counter the nonce counter
+   * @param box tag + ciphertext
+   * @param out destination
+   * @param outOff where the plaintext goes
+   * @returns false when authentication fails (nothing written)
+   */
+  openInto(counter: number, box: Uint8Array, out: Uint8Array, outOff: number): boolean {
+    if (box.length < 16) return false;
     const [n0, n1] = this.#start(counter);
     const tag = this.#tag;
     poly1305Into(this.#polyKey, box, 16, box.length - 16, tag, 0);
     let d = 0;
     for (let i = 0; i < 16; i++) d |= tag[i] ^ box[i];
-    if (d !== 0) return null;
-    const out = box.slice(16);
-    this.#xor(n0, n1, out, 0, out.length);
-    return out;
+    if (d !== 0) return false;
+    out.set(box.subarray(16), outOff);
+    this.#xor(n0, n1, out, outOff, box.length - 16);
+    return true;
   }
 }
