@@ -33,7 +33,13 @@ export interface PyJsonDumpsOptions {
   indent?: number;
 }
 
+// what Python's ensure_ascii escapes: '"', '\\' and everything outside ' '..'~'
+// deno-lint-ignore no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+
 function escapeString(s: string): string {
+  // fast path for long plain-ASCII text (GraceDB alerts): one regex scan, no per-character work
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

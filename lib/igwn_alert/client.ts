@@ -35,6 +35,7 @@ import {
   unpack,
 } from "../hop/models.ts";
 import { pyJsonDumps, pyJsonParse } from "../hop/pyjson.ts";
+import { PublishBatcher } from "./batcher.ts";
 import {
   BrokerConnectionError,
   IgwnAlertError,
@@ -130,6 +131,27 @@ export interface IgwnAlertClientOptions {
    * for its previous membership to expire. @default 10000
    */
   sessionTimeoutMs?: number;
+  /**
+   * How long a published alert may wait for others to share its produce request, in ms
+   * (librdkafka's `linger.ms`, 5 ms in Python). 0 sends the alerts queued within one event-loop
+   * turn together (and, while a request awaits its acknowledgement, everything queued meanwhile
+   * in the next one), which keeps a lone alert's latency low. @default 0
+   */
+  lingerMs?: number;
+  /** Upper bound of one produce request's records, in bytes (Kafka's default
+   * `message.max.bytes` is 1048588; a larger single alert goes alone). @default 1000000 */
+  maxBatchBytes?: number;
+  /**
+   * Produce requests per session awaiting acknowledgement at once. 1 keeps the order of alerts
+   * even when kafkajs retries a request. @default 1
+   */
+  maxInFlight?: number;
+  /**
+   * Bytes of serialized alerts per session queued or awaiting acknowledgement; beyond it,
+   * `publishToTopic` calls wait (in order) for room before their alert is serialized.
+   * @default 16777216 (16 MiB)
+   */
+  maxQueueBytes?: number;
 }
 
 /** An alert received by a listener. */
@@ -188,7 +210,15 @@ export interface PublishSession {
   closed: boolean;
   /** The credential the producer uses (its username is the `_sender` header). */
   auth: Auth | null;
+  /** Coalesces the session's alerts into produce requests. */
+  batcher: PublishBatcher<KafkaRecord>;
 }
+
+/** One record for kafkajs. */
+type KafkaRecord = {
+  value: ReturnType<typeof toBuffer>;
+  headers: Record<string, ReturnType<typeof toBuffer>>;
+};
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -312,6 +342,12 @@ export class IgwnAlertClient implements AsyncDisposable {
   readonly #print: (text: string) => void;
   readonly #timeoutMs: number;
   readonly #sessionTimeoutMs: number;
+  readonly #batching: {
+    lingerMs: number;
+    maxBatchBytes: number;
+    maxInFlight: number;
+    maxQueueBytes: number;
+  };
   readonly #listeners = new Set<AbortController>();
   #closed = false;
 
@@ -350,6 +386,10 @@ export class IgwnAlertClient implements AsyncDisposable {
       ["retryWait", o.retryWait, 0],
       ["timeoutMs", o.timeoutMs, 1],
       ["sessionTimeoutMs", o.sessionTimeoutMs, 1000],
+      ["lingerMs", o.lingerMs, 0],
+      ["maxBatchBytes", o.maxBatchBytes, 1],
+      ["maxInFlight", o.maxInFlight, 1],
+      ["maxQueueBytes", o.maxQueueBytes, 1],
     ];
     for (const [name, v, min] of numbers) {
       if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < min)) {
@@ -381,6 +421,12 @@ export class IgwnAlertClient implements AsyncDisposable {
     this.jsonpp = o.jsonpp ?? false;
     this.#timeoutMs = o.timeoutMs ?? 15_000;
     this.#sessionTimeoutMs = o.sessionTimeoutMs ?? 10_000;
+    this.#batching = {
+      lingerMs: o.lingerMs ?? 0,
+      maxBatchBytes: o.maxBatchBytes ?? 1_000_000,
+      maxInFlight: Math.floor(o.maxInFlight ?? 1),
+      maxQueueBytes: o.maxQueueBytes ?? 16 * 1024 * 1024,
+    };
     this.#log = o.logger ?? stderrLogSink(o.logLevel ?? "warning");
     this.#warn = o.onWarning ??
       ((w) => this.#log("warning", `${w.category}: ${w.message}`));
@@ -967,28 +1013,33 @@ export class IgwnAlertClient implements AsyncDisposable {
     return { producer, auth };
   }
 
-  async #send(
-    producer: Producer,
-    auth: Auth | null,
-    full: string,
-    msg: unknown,
-    test: boolean,
-  ): Promise<void> {
+  /** hop's record for `msg` and its estimated size (value, headers, record overhead). */
+  #record(auth: Auth | null, msg: unknown, test: boolean): { item: KafkaRecord; bytes: number } {
     const { value, headers } = pack(msg, { sender: auth?.username, test });
     const h: Record<string, ReturnType<typeof toBuffer>> = {};
-    for (const [k, v] of headers) h[k] = toBuffer(v);
+    let bytes = value.byteLength + 32;
+    for (const [k, v] of headers) {
+      h[k] = toBuffer(v);
+      bytes += k.length + v.byteLength + 8;
+    }
+    return { item: { value: toBuffer(value), headers: h }, bytes };
+  }
+
+  /** One produce request (acks -1) of records for one or several topics. */
+  async #sendRecords(
+    producer: Producer,
+    auth: Auth | null,
+    topicMessages: Array<{ topic: string; messages: KafkaRecord[] }>,
+  ): Promise<void> {
+    const what = topicMessages.map((t) => t.topic).join(",");
     try {
       await withTimeout(
-        producer.send({
-          topic: full,
-          acks: -1,
-          messages: [{ value: toBuffer(value), headers: h }],
-        }),
+        producer.sendBatch({ acks: -1, topicMessages }),
         this.#timeoutMs,
         () =>
           new BrokerConnectionError(
             this.broker,
-            `publish to ${full}: not acknowledged by ${this.broker} within ${this.#timeoutMs} ms`,
+            `publish to ${what}: not acknowledged by ${this.broker} within ${this.#timeoutMs} ms`,
           ),
       );
     } catch (e) {
@@ -1013,12 +1064,21 @@ export class IgwnAlertClient implements AsyncDisposable {
     for (const topic of list) {
       const { producer, auth } = await this.#openProducer([`${this.group}.${topic}`]);
       const old = this.sessions.get(topic);
-      if (old && !old.closed) await old.producer.disconnect().catch(() => {});
+      if (old && !old.closed) {
+        old.closed = true;
+        await old.batcher.close();
+        await old.producer.disconnect().catch(() => {});
+      }
+      const full = `${this.group}.${topic}`;
       const session: PublishSession = {
         producer,
         pending: new Set(),
         closed: false,
         auth,
+        batcher: new PublishBatcher<KafkaRecord>(
+          (messages) => this.#sendRecords(producer, auth, [{ topic: full, messages }]),
+          this.#batching,
+        ),
       };
       this.sessions.set(topic, session);
     }
@@ -1055,7 +1115,8 @@ export class IgwnAlertClient implements AsyncDisposable {
     options: { test?: boolean } = {},
   ): Promise<void> {
     const s = this.#session(topic);
-    const p = this.#send(s.producer, s.auth, `${this.group}.${topic}`, msg, options.test ?? false);
+    const test = options.test ?? false;
+    const p = s.batcher.push(() => this.#record(s.auth, msg, test));
     s.pending.add(p);
     try {
       await p;
@@ -1073,6 +1134,7 @@ export class IgwnAlertClient implements AsyncDisposable {
    */
   async flushByTopic(topic: string): Promise<void> {
     const s = this.#session(topic);
+    await s.batcher.flush();
     await Promise.allSettled([...s.pending]);
     this.#log("info", `Flushed topic ${topic}`);
   }
@@ -1090,6 +1152,7 @@ export class IgwnAlertClient implements AsyncDisposable {
       for (const s of this.sessions.values()) {
         if (s.closed) continue;
         s.closed = true;
+        await s.batcher.close();
         await Promise.allSettled([...s.pending]);
         await s.producer.disconnect().catch(() => {});
       }
@@ -1101,6 +1164,7 @@ export class IgwnAlertClient implements AsyncDisposable {
           continue;
         }
         s.closed = true;
+        await s.batcher.close();
         await Promise.allSettled([...s.pending]);
         await s.producer.disconnect().catch(() => {});
         this.sessions.delete(t);
@@ -1131,7 +1195,13 @@ export class IgwnAlertClient implements AsyncDisposable {
     const full = list.map((t) => `${this.group}.${t}`);
     const { producer, auth } = await this.#openProducer(full);
     try {
-      for (const t of full) await this.#send(producer, auth, t, msg, options.test ?? false);
+      // one request for all topics, each with its own record (its own hop `_id`)
+      const test = options.test ?? false;
+      await this.#sendRecords(
+        producer,
+        auth,
+        full.map((t) => ({ topic: t, messages: [this.#record(auth, msg, test).item] })),
+      );
     } finally {
       await producer.disconnect().catch(() => {});
     }

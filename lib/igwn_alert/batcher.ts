@@ -1,0 +1,276 @@
+/**
+ * Coalescing of published records into few produce requests, free of I/O: the caller supplies
+ * the function that sends one batch (one kafkajs `producer.send` with many messages, acks -1).
+ *
+ * - Records pushed within one event-loop turn (or within `lingerMs`, like librdkafka's
+ *   `linger.ms`) go out together; while `maxInFlight` batches await their acknowledgement, new
+ *   records accumulate and leave in the next batch as soon as a slot frees.
+ * - A batch holds at most `maxBatchBytes` (estimated record bytes; a larger single record goes
+ *   alone), below Kafka's default `message.max.bytes` (1048588).
+ * - Each push's promise settles with ITS batch: resolved when the batch is acknowledged, rejected
+ *   with the batch's error otherwise.
+ * - Batches leave in push order; with the default `maxInFlight` of 1 a batch is sent only after
+ *   the previous one was acknowledged or failed, so retries inside the producer cannot reorder.
+ * - Memory is bounded: records are prepared (serialized) only when fewer than `maxQueueBytes`
+ *   are queued or in flight; later pushes wait, in order, for room.
+ *
+ * @module
+ */
+
+/** Options of {@linkcode PublishBatcher}. */
+export interface PublishBatcherOptions {
+  /**
+   * How long the first record of a batch may wait for more, in ms; 0 sends at the end of the
+   * current event-loop turn. @default 0
+   */
+  lingerMs?: number;
+  /** Upper bound of a batch's estimated size in bytes. @default 1000000 */
+  maxBatchBytes?: number;
+  /** Batches sent and not yet acknowledged at once. @default 1 */
+  maxInFlight?: number;
+  /** Bytes of prepared records (queued or in flight) before pushes wait for room. @default 16 MiB */
+  maxQueueBytes?: number;
+}
+
+/** A prepared record and its estimated size in bytes. */
+export interface Prepared<T> {
+  /** What the send function gets. */
+  item: T;
+  /** Estimated bytes (value + headers + per-record overhead). */
+  bytes: number;
+}
+
+interface Entry<T> {
+  prepare: () => Prepared<T>;
+  prepared?: Prepared<T>;
+  /** performance.now() when prepared. */
+  at: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** Thrown by pushes after {@linkcode PublishBatcher.close}. */
+export class BatcherClosedError extends Error {
+  /**
+   * @param message description
+   * @example
+   * ```ts
+   * import { BatcherClosedError } from "./batcher.ts";
+   * new BatcherClosedError("closed").name; // "BatcherClosedError"
+   * ```
+   */
+  constructor(message = "publisher is closed") {
+    super(message);
+    this.name = "BatcherClosedError";
+  }
+}
+
+/**
+ * Groups pushed records into batches handed to `send`, with bounded batch size, requests in
+ * flight and queued bytes.
+ *
+ * @example
+ * ```ts
+ * import { PublishBatcher } from "./batcher.ts";
+ * const sent: string[][] = [];
+ * const b = new PublishBatcher<string>(async (items) => {
+ *   sent.push(items);
+ * });
+ * await Promise.all(["a", "b", "c"].map((s) => b.push(() => ({ item: s, bytes: 1 }))));
+ * sent.length; // 1 (one batch of three)
+ * ```
+ */
+export class PublishBatcher<T> {
+  /** Linger in ms. */
+  readonly lingerMs: number;
+  /** Batch size bound in bytes. */
+  readonly maxBatchBytes: number;
+  /** Batches in flight at most. */
+  readonly maxInFlight: number;
+  /** Queue bound in bytes. */
+  readonly maxQueueBytes: number;
+
+  readonly #send: (items: T[]) => Promise<void>;
+  /** Pushed, not yet prepared (waiting for room), in order. */
+  readonly #waiting: Entry<T>[] = [];
+  /** Prepared, not yet sent, in order. */
+  readonly #ready: Entry<T>[] = [];
+  #readyBytes = 0;
+  /** Bytes prepared and not yet settled (ready + in flight). */
+  #heldBytes = 0;
+  #inFlight = 0;
+  /** Records in batches in flight. */
+  #inFlightCount = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerDue = 0;
+  #urgent = false;
+  #closed = false;
+  readonly #idle = new Set<() => void>();
+
+  /**
+   * @param send sends one batch; resolves when acknowledged
+   * @param options linger, batch bound, in-flight bound, queue bound
+   * @example
+   * ```ts
+   * import { PublishBatcher } from "./batcher.ts";
+   * const b = new PublishBatcher<Uint8Array>(() => Promise.resolve(), { lingerMs: 5 });
+   * b.lingerMs; // 5
+   * ```
+   */
+  constructor(send: (items: T[]) => Promise<void>, options: PublishBatcherOptions = {}) {
+    this.#send = send;
+    this.lingerMs = options.lingerMs ?? 0;
+    this.maxBatchBytes = options.maxBatchBytes ?? 1_000_000;
+    this.maxInFlight = options.maxInFlight ?? 1;
+    this.maxQueueBytes = options.maxQueueBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Bytes of prepared records not yet acknowledged. @returns the count */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** Records pushed and not yet settled. @returns the count */
+  get pending(): number {
+    return this.#waiting.length + this.#ready.length + this.#inFlightCount;
+  }
+
+  /**
+   * Queues one record; `prepare` runs (in push order) once there is room in the queue.
+   *
+   * @param prepare serializes the record
+   * @returns settles when the record's batch is acknowledged or fails
+   * @throws BatcherClosedError after close(); whatever `prepare` or the batch's send throws
+   * @example
+   * ```ts
+   * import { PublishBatcher } from "./batcher.ts";
+   * const b = new PublishBatcher<string>(() => Promise.resolve());
+   * await b.push(() => ({ item: "x", bytes: 1 }));
+   * ```
+   */
+  push(prepare: () => Prepared<T>): Promise<void> {
+    if (this.#closed) return Promise.reject(new BatcherClosedError());
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ prepare, resolve, reject, at: 0 });
+      this.#admit();
+      this.#schedule();
+    });
+  }
+
+  /**
+   * Sends what is queued without lingering and waits until every record pushed so far settled.
+   *
+   * @returns when nothing is pending
+   * @example
+   * ```ts
+   * import { PublishBatcher } from "./batcher.ts";
+   * const b = new PublishBatcher<string>(() => Promise.resolve(), { lingerMs: 1000 });
+   * b.push(() => ({ item: "x", bytes: 1 }));
+   * await b.flush(); // does not wait the 1000 ms
+   * ```
+   */
+  flush(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    this.#urgent = true;
+    this.#schedule();
+    return new Promise<void>((resolve) => this.#idle.add(resolve));
+  }
+
+  /**
+   * Refuses new pushes, then flushes.
+   *
+   * @returns when everything pushed before settled
+   * @example
+   * ```ts
+   * import { PublishBatcher } from "./batcher.ts";
+   * const b = new PublishBatcher<string>(() => Promise.resolve());
+   * await b.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+  }
+
+  /** Prepares waiting records, in order, while there is room. */
+  #admit(): void {
+    while (this.#waiting.length > 0 && this.#heldBytes < this.maxQueueBytes) {
+      const e = this.#waiting.shift()!;
+      try {
+        e.prepared = e.prepare();
+      } catch (err) {
+        e.reject(err);
+        continue;
+      }
+      e.at = performance.now();
+      this.#ready.push(e);
+      this.#readyBytes += e.prepared.bytes;
+      this.#heldBytes += e.prepared.bytes;
+    }
+  }
+
+  #schedule(): void {
+    if (this.#ready.length === 0 || this.#inFlight >= this.maxInFlight) return;
+    const now = performance.now();
+    const full = this.#readyBytes >= this.maxBatchBytes;
+    const delay = this.#urgent || full ? 0 : Math.max(0, this.#ready[0].at + this.lingerMs - now);
+    if (this.#timer !== undefined) {
+      if (this.#timerDue <= now + delay) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerDue = now + delay;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#pump();
+    }, delay);
+  }
+
+  #pump(): void {
+    while (this.#ready.length > 0 && this.#inFlight < this.maxInFlight) {
+      const batch: Entry<T>[] = [];
+      let bytes = 0;
+      while (this.#ready.length > 0) {
+        const b = this.#ready[0].prepared!.bytes;
+        if (batch.length > 0 && bytes + b > this.maxBatchBytes) break;
+        batch.push(this.#ready.shift()!);
+        bytes += b;
+      }
+      this.#readyBytes -= bytes;
+      this.#dispatch(batch, bytes);
+    }
+    if (this.#ready.length === 0 && this.#waiting.length === 0) this.#urgent = false;
+    this.#schedule();
+  }
+
+  #dispatch(batch: Entry<T>[], bytes: number): void {
+    this.#inFlight++;
+    this.#inFlightCount += batch.length;
+    let p: Promise<void>;
+    try {
+      p = this.#send(batch.map((e) => e.prepared!.item));
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      () => {
+        for (const e of batch) e.resolve();
+      },
+      (err) => {
+        for (const e of batch) e.reject(err);
+      },
+    ).finally(() => {
+      for (const e of batch) e.prepared = undefined;
+      this.#inFlight--;
+      this.#inFlightCount -= batch.length;
+      this.#heldBytes -= bytes;
+      this.#admit();
+      if (this.pending === 0) {
+        this.#urgent = false;
+        for (const r of this.#idle) r();
+        this.#idle.clear();
+      } else {
+        this.#schedule();
+      }
+    });
+  }
+}
