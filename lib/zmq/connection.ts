@@ -7,7 +7,14 @@
  */
 import { buildPing, parseCommand } from "./command.ts";
 import { ZmqClosedError, ZmqProtocolError } from "./errors.ts";
-import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, OutBuffer } from "./frame.ts";
+import {
+  FLAG_COMMAND,
+  FLAG_MORE,
+  FrameDecoder,
+  frameHeaderLength,
+  OutBuffer,
+  writeFrameHeader,
+} from "./frame.ts";
 import { buildGreeting, GREETING_SIZE, parseGreeting } from "./greeting.ts";
 import {
   type HandshakeContext,
@@ -126,6 +133,11 @@ export class Connection {
   /** True once closed. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Bytes queued and not yet written (including the write in progress). */
+  get backlog(): number {
+    return this.#out.size + (this.#writing ? this.#spare.size : 0);
   }
 
   /** True while fewer than sendHighWaterMark messages are queued. */
@@ -331,7 +343,12 @@ export class Connection {
   #encodeFrame(codec: MessageCodec, body: Uint8Array, flags: number): void {
     const n = codec.encodedLength(body.length);
     if (n >= ZERO_COPY_MIN) {
-      this.#out.frame(codec.encode(body, flags), 0);
+      // one array holding header and MESSAGE: one write chunk per frame
+      const hl = frameHeaderLength(n);
+      const framed = new Uint8Array(hl + n);
+      writeFrameHeader(framed, 0, n, 0);
+      codec.encodeInto(body, flags, framed, hl);
+      this.#out.chunk(framed);
       return;
     }
     const off = this.#out.reserveFrame(n, 0);

@@ -353,6 +353,18 @@ export class OutBuffer {
     return p;
   }
 
+  /**
+   * Appends already framed bytes by reference (not copied; leave them unmodified).
+   *
+   * @param framed one or more complete frames
+   */
+  chunk(framed: Uint8Array): void {
+    if (this.length > this.#cut) this.#chunks.push(this.bytes.subarray(this.#cut, this.length));
+    this.#chunks.push(framed);
+    this.#chunkBytes += this.length - this.#cut + framed.length;
+    this.#cut = this.length;
+  }
+
   /** Appends raw bytes (greeting). */
   raw(data: Uint8Array): void {
     this.#reserve(data.length);
@@ -376,6 +388,61 @@ export class OutBuffer {
     this.#chunks = [];
     this.#chunkBytes = 0;
   }
+}
+
+/**
+ * Writes a frame header for a body of `n` bytes at `out[offset]`.
+ *
+ * @param out destination
+ * @param offset where the header starts
+ * @param n body length
+ * @param flags FLAG_MORE and/or FLAG_COMMAND (LONG is set as needed)
+ * @returns the header length (2 or 9)
+ * @example
+ * ```ts
+ * import { frameHeaderLength, writeFrameHeader } from "./frame.ts";
+ * const b = new Uint8Array(frameHeaderLength(300));
+ * console.assert(writeFrameHeader(b, 0, 300, 0) === 9 && b[0] === 2);
+ * ```
+ */
+export function writeFrameHeader(
+  out: Uint8Array,
+  offset: number,
+  n: number,
+  flags: number,
+): number {
+  let p = offset;
+  if (n > 255) {
+    out[p++] = flags | FLAG_LONG;
+    const hi = Math.floor(n / 0x100000000);
+    out[p++] = hi >>> 24;
+    out[p++] = (hi >>> 16) & 0xff;
+    out[p++] = (hi >>> 8) & 0xff;
+    out[p++] = hi & 0xff;
+    out[p++] = n >>> 24;
+    out[p++] = (n >>> 16) & 0xff;
+    out[p++] = (n >>> 8) & 0xff;
+    out[p++] = n & 0xff;
+  } else {
+    out[p++] = flags;
+    out[p++] = n;
+  }
+  return p - offset;
+}
+
+/**
+ * Length of the header of a frame with an `n`-byte body.
+ *
+ * @param n body length
+ * @returns 2 (short frame) or 9 (long frame)
+ * @example
+ * ```ts
+ * import { frameHeaderLength } from "./frame.ts";
+ * console.assert(frameHeaderLength(255) === 2 && frameHeaderLength(256) === 9);
+ * ```
+ */
+export function frameHeaderLength(n: number): number {
+  return n > 255 ? 9 : 2;
 }
 
 /**

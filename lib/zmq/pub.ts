@@ -12,6 +12,9 @@ import { SubscriptionSet } from "./subscriptions.ts";
 import type { Frame, Multipart, SignalOptions, SocketOptions } from "./types.ts";
 import { macrotask } from "./yield.ts";
 
+/** Queued bytes for one subscriber beyond which send() lets the event loop write. */
+const YIELD_BYTES = 1 << 20;
+
 /**
  * Publisher.
  *
@@ -64,8 +67,8 @@ export class PubSocket extends ZmqSocket {
 
   /**
    * Publishes a message to every matching subscriber; never waits for a subscriber. When a
-   * subscriber's queue is half full the returned promise resolves after one event-loop turn, so a
-   * tight `await send()` loop lets the writes run instead of dropping.
+   * subscriber's queue is half full (or holds over 1 MiB) the returned promise resolves after one
+   * event-loop turn, so a tight `await send()` loop lets the writes run instead of dropping.
    *
    * @param msg one frame or a list of frames (byte frames >= 16 KiB are not copied: leave them
    *   unmodified) (the first is matched against subscriptions)
@@ -81,7 +84,7 @@ export class PubSocket extends ZmqSocket {
       if (!(p.state as SubscriptionSet).matches(topic)) continue;
       if (p.writable) {
         p.sendMessage(frames);
-        if (p.queued >= this.#yieldAt) busy = true;
+        if (p.queued >= this.#yieldAt || p.backlog >= YIELD_BYTES) busy = true;
       } else {
         this.dropped++;
         busy = true;

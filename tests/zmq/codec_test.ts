@@ -83,7 +83,7 @@ Deno.test("codec: byte-by-byte and fully coalesced input", () => {
   assertEquals(got2, [...frames, ...frames]);
 });
 
-Deno.test("codec: 8-byte length for frames over 255 bytes; garbage flags rejected", () => {
+Deno.test("codec: 8-byte length for frames over 255 bytes; garbage flags rejected", async () => {
   const f = encodeFrame(new Uint8Array(70000), 0);
   assertEquals(f[0], FLAG_LONG);
   assertEquals(f.length, 9 + 70000);
@@ -102,6 +102,19 @@ Deno.test("codec: 8-byte length for frames over 255 bytes; garbage flags rejecte
   const gotz: Array<[number, number[]]> = [];
   decodeAll(dz, gotz);
   assertEquals(gotz.map(([fl, b]) => [fl, b.length]), [[1, 1], [3, 5000], [0, 1]]);
+  // pre-framed chunks by reference keep their place between buffered frames
+  const { writeFrameHeader } = await import("../../lib/zmq/frame.ts");
+  const pre = new Uint8Array(9 + 300);
+  writeFrameHeader(pre, 0, 300, FLAG_MORE);
+  const ob = new OutBuffer(16, 1000);
+  ob.frame(new Uint8Array([7]), FLAG_MORE);
+  ob.chunk(pre);
+  ob.frame(new Uint8Array([8]), 0);
+  const dc = new FrameDecoder();
+  for (const c of ob.chunks()) dc.push(c);
+  const gotc: Array<[number, number[]]> = [];
+  decodeAll(dc, gotc);
+  assertEquals(gotc.map(([fl, b]) => [fl, b.length]), [[1, 1], [3, 300], [0, 1]]);
   assertEquals(encodeFrame(new Uint8Array(255), 0).length, 257);
   const d = new FrameDecoder();
   d.push(new Uint8Array([0xf0, 1, 2]));
