@@ -57,10 +57,17 @@ function check(raw: string | Uint8Array, st: Stats, roundTrip = true): void {
   const back = Message.decode(again);
   // (datetimes are written per version: v1.01 drops the UTC offset, as in Python)
   if (m.version !== "v1.2" || back.version !== m.version || !roundTrip) return;
+  // text payloads with leading/trailing Unicode whitespace lose it on decode, in Python too
+  // (str.split()): "\u2000x" -> encode -> "text/ascii \u2000x" -> decode -> "x"
+  if (typeof m.data === "string" && /^[\s\x1c-\x1f\x85]|[\s\x1c-\x1f\x85]$/u.test(m.data)) return;
   st.roundTrips++;
   assertEquals(
     [back.subject, back.type, back.sender, back.binary, toCanon(back.data)],
     [m.subject, m.type, m.sender, m.binary, toCanon(m.data)],
+    `round trip of ${
+      JSON.stringify(typeof raw === "string" ? raw : new TextDecoder().decode(raw))
+    }` +
+      ` via ${JSON.stringify(again)}`,
   );
 }
 
