@@ -220,6 +220,9 @@ type KafkaRecord = {
   headers: Record<string, ReturnType<typeof toBuffer>>;
 };
 
+/** Fetch size per partition of a listener (kafkajs's default is 1 MiB). */
+const FETCH_BYTES_PER_PARTITION = 8 * 1024 * 1024;
+
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 /**
@@ -831,6 +834,10 @@ export class IgwnAlertClient implements AsyncDisposable {
       const consumer: Consumer = kafka.consumer({
         groupId,
         maxWaitTimeInMs: Math.max(10, Math.round(this.batchTimeout * 1000)),
+        // kafkajs's 1 MiB per partition returns about one producer batch per fetch round trip
+        // (6x slower for 64 KiB alerts); librdkafka prefetches up to 64 MiB
+        maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
+        maxBytes: FETCH_BYTES_PER_PARTITION * 4,
         retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 },
         allowAutoTopicCreation: false,
         sessionTimeout: this.#sessionTimeoutMs,
@@ -905,11 +912,19 @@ export class IgwnAlertClient implements AsyncDisposable {
           eachMessage: async ({ topic, partition, message }) => {
             if (signal.aborted) return;
             const next = (BigInt(message.offset) + 1n).toString();
+            const headers = message.headers as Record<string, Uint8Array | undefined>;
+            const hop = hopHeaders({ value: null, headers });
+            const v = message.value;
+            // JSON is decoded to text at once: a view of kafkajs's buffer, no copy; other models
+            // keep their bytes, so they get a copy (a view would pin the whole fetch response)
             const record = {
-              value: message.value ? new Uint8Array(message.value) : null,
-              headers: message.headers as Record<string, Uint8Array | undefined>,
+              value: !v
+                ? null
+                : hop.format?.toLowerCase() === "json"
+                ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+                : new Uint8Array(v),
+              headers,
             };
-            const hop = hopHeaders(record);
             const skip = (!includeTest && isTest(record)) ||
               (hop.id !== undefined && recent.seen(hop.id));
             if (!skip) {

@@ -1,0 +1,262 @@
+// Batching of published alerts: PublishBatcher on its own (order, batch and in-flight bounds,
+// failing batches, queue bound, linger, flush/close) and IgwnAlertClient sessions against a real
+// broker (many concurrent publishToTopic calls acknowledged and consumed in order, a batch the
+// broker refuses rejects each of its callers, bounded queued bytes with 64 KiB alerts).
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { Kafka, logLevel } from "kafkajs";
+import { startKafka } from "../harness/kafka.ts";
+import { BatcherClosedError, PublishBatcher } from "../../lib/igwn_alert/batcher.ts";
+import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
+import { createTopics, readRaw } from "./_helpers.ts";
+
+/** A send function that records batches and lets the test settle them one by one. */
+function manualSend() {
+  const batches: number[][] = [];
+  const settle: Array<(err?: unknown) => void> = [];
+  let maxInFlight = 0;
+  let inFlight = 0;
+  const send = (items: number[]) => {
+    batches.push(items);
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    return new Promise<void>((resolve, reject) => {
+      settle.push((err) => {
+        inFlight--;
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  };
+  return { send, batches, settle, max: () => maxInFlight };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+async function waitUntil(pred: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+Deno.test("PublishBatcher: one turn's pushes share a batch, later ones wait for the ack", async () => {
+  const m = manualSend();
+  const b = new PublishBatcher<number>(m.send);
+  const done: number[] = [];
+  const ps = Array.from(
+    { length: 100 },
+    (_, i) => b.push(() => ({ item: i, bytes: 10 })).then(() => done.push(i)),
+  );
+  await waitUntil(() => m.batches.length === 1, "first batch");
+  assertEquals(m.batches[0], Array.from({ length: 100 }, (_, i) => i));
+  // pushed while the first batch is in flight: all go in the next one, after the ack
+  const more = Array.from(
+    { length: 50 },
+    (_, i) => b.push(() => ({ item: 100 + i, bytes: 10 })).then(() => done.push(100 + i)),
+  );
+  await tick();
+  assertEquals(m.batches.length, 1);
+  assertEquals(done, []);
+  m.settle[0]();
+  await Promise.all(ps);
+  await waitUntil(() => m.batches.length === 2, "second batch");
+  assertEquals(m.batches[1], Array.from({ length: 50 }, (_, i) => 100 + i));
+  m.settle[1]();
+  await Promise.all(more);
+  assertEquals(done, Array.from({ length: 150 }, (_, i) => i));
+  assertEquals(m.max(), 1);
+  assertEquals(b.pending, 0);
+  assertEquals(b.heldBytes, 0);
+});
+
+Deno.test("PublishBatcher: batches bounded by bytes, in-flight bound, order kept", async () => {
+  const sent: number[][] = [];
+  let inFlight = 0, maxInFlight = 0;
+  const b = new PublishBatcher<number>(async (items) => {
+    sent.push(items);
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    await new Promise((r) => setTimeout(r, 2));
+    inFlight--;
+  }, { maxBatchBytes: 1000, maxInFlight: 3 });
+  // 300-byte records: 3 per batch; a 5000-byte record goes alone
+  const sizes = Array.from({ length: 30 }, (_, i) => (i === 7 ? 5000 : 300));
+  await Promise.all(sizes.map((bytes, i) => b.push(() => ({ item: i, bytes }))));
+  assertEquals(sent.flat(), sizes.map((_, i) => i));
+  for (const batch of sent) {
+    const total = batch.reduce((n, i) => n + sizes[i], 0);
+    assert(total <= 1000 || batch.length === 1, `batch ${batch} has ${total} bytes`);
+  }
+  assert(sent.some((batch) => batch.length === 1 && batch[0] === 7));
+  assert(maxInFlight <= 3 && maxInFlight > 1, `in flight ${maxInFlight}`);
+});
+
+Deno.test("PublishBatcher: a failing batch rejects each of its callers, others resolve", async () => {
+  const m = manualSend();
+  const b = new PublishBatcher<number>(m.send);
+  const first = Array.from({ length: 5 }, (_, i) => b.push(() => ({ item: i, bytes: 1 })));
+  await waitUntil(() => m.batches.length === 1, "first batch");
+  const second = Array.from({ length: 5 }, (_, i) => b.push(() => ({ item: 5 + i, bytes: 1 })));
+  const boom = new Error("batch refused");
+  m.settle[0](boom);
+  const results = await Promise.allSettled(first);
+  for (const r of results) {
+    assertEquals(r.status, "rejected");
+    assertEquals((r as PromiseRejectedResult).reason, boom);
+  }
+  await waitUntil(() => m.batches.length === 2, "second batch");
+  m.settle[1]();
+  await Promise.all(second);
+  // a prepare that throws rejects that caller alone
+  const bad = b.push(() => {
+    throw new TypeError("cannot serialize");
+  });
+  const good = b.push(() => ({ item: 99, bytes: 1 }));
+  await assertRejects(() => bad, TypeError, "cannot serialize");
+  await waitUntil(() => m.batches.length === 3, "third batch");
+  assertEquals(m.batches[2], [99]);
+  m.settle[2]();
+  await good;
+});
+
+Deno.test("PublishBatcher: queued bytes stay bounded; pushes wait in order for room", async () => {
+  const m = manualSend();
+  const b = new PublishBatcher<number>(m.send, { maxQueueBytes: 1000, maxBatchBytes: 400 });
+  const prepared: number[] = [];
+  let maxHeld = 0;
+  const ps = Array.from({ length: 40 }, (_, i) =>
+    b.push(() => {
+      prepared.push(i);
+      return { item: i, bytes: 100 };
+    }));
+  maxHeld = Math.max(maxHeld, b.heldBytes);
+  // only 1000 bytes are prepared; the other 30 callers wait unserialized
+  assertEquals(prepared.length, 10);
+  assertEquals(b.pending, 40);
+  let settled = 0;
+  while (b.pending > 0) {
+    await waitUntil(() => m.batches.length > settled, `batch ${settled}`);
+    maxHeld = Math.max(maxHeld, b.heldBytes);
+    m.settle[settled++]();
+    await tick();
+  }
+  await Promise.all(ps);
+  assert(maxHeld <= 1000, `held ${maxHeld}`);
+  assertEquals(prepared, Array.from({ length: 40 }, (_, i) => i));
+  assertEquals(m.batches.flat(), Array.from({ length: 40 }, (_, i) => i));
+  for (const batch of m.batches) assert(batch.length <= 4);
+});
+
+Deno.test("PublishBatcher: linger gathers pushes; flush and close do not wait for it", async () => {
+  const sent: number[][] = [];
+  const b = new PublishBatcher<number>((items) => {
+    sent.push(items);
+    return Promise.resolve();
+  }, { lingerMs: 60_000 });
+  const p1 = b.push(() => ({ item: 1, bytes: 1 }));
+  await new Promise((r) => setTimeout(r, 5));
+  const p2 = b.push(() => ({ item: 2, bytes: 1 }));
+  await tick();
+  assertEquals(sent, []);
+  const t = performance.now();
+  await b.flush();
+  await Promise.all([p1, p2]);
+  assert(performance.now() - t < 5000);
+  assertEquals(sent, [[1, 2]]);
+  const p3 = b.push(() => ({ item: 3, bytes: 1 }));
+  await b.close();
+  await p3;
+  assertEquals(sent, [[1, 2], [3]]);
+  await assertRejects(() => b.push(() => ({ item: 4, bytes: 1 })), BatcherClosedError);
+  await b.flush();
+});
+
+Deno.test("publishToTopic batching against a real broker", async (t) => {
+  await using kafka = await startKafka();
+  const [host, port] = kafka.plaintext.split(":");
+  await createTopics(kafka, ["gracedb.many", "gracedb.big"]);
+  const admin = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{
+        topic: "gracedb.small",
+        configEntries: [{ name: "max.message.bytes", value: "3000" }],
+      }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  const opts = {
+    server: `kafka://${host}/`,
+    port: Number(port),
+    noauth: true,
+    logger: () => {},
+  };
+
+  await t.step("2000 concurrent alerts: all acknowledged, consumed in order", async () => {
+    await using c = new IgwnAlertClient(opts);
+    await c.connect("many");
+    const n = 2000;
+    const acked: number[] = [];
+    const pad = "p".repeat(1000);
+    await Promise.all(
+      Array.from(
+        { length: n },
+        (_, i) =>
+          c.publishToTopic("many", JSON.stringify({ seq: i, pad })).then(() => acked.push(i)),
+      ),
+    );
+    assertEquals(acked.length, n);
+    const records = await readRaw(kafka, "gracedb.many", n);
+    const seqs = records.map((r) => JSON.parse(JSON.parse(new TextDecoder().decode(r.value))).seq);
+    assertEquals(seqs, Array.from({ length: n }, (_, i) => i));
+    // hop headers unchanged: _id (16 bytes), _format json, no _sender without auth
+    assertEquals(records[0].headers.map(([k]) => k), ["_id", "_format"]);
+    assertEquals(new Set(records.map((r) => String(r.headers[0][1]))).size, n);
+  });
+
+  await t.step("a batch the broker refuses rejects each of its callers", async () => {
+    await using c = new IgwnAlertClient(opts);
+    await c.connect("small");
+    // five ~1 KiB alerts coalesce into one ~5 KiB batch, over the topic's 3000-byte limit
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => c.publishToTopic("small", `${i}`.padEnd(1000, "x"))),
+    );
+    for (const r of results) {
+      assertEquals(r.status, "rejected");
+      const e = (r as PromiseRejectedResult).reason as Error;
+      assert(/larger than|too large/i.test(e.message), e.message);
+    }
+    // the session keeps working for alerts that fit
+    await c.publishToTopic("small", "fits");
+    await c.flushByTopic("small");
+  });
+
+  await t.step("64 KiB alerts: queued bytes stay under maxQueueBytes", async () => {
+    const maxQueueBytes = 1024 * 1024;
+    await using c = new IgwnAlertClient({ ...opts, maxQueueBytes });
+    await c.connect("big");
+    const batcher = c.sessions.get("big")!.batcher;
+    const alert = "b".repeat(64 * 1024);
+    let maxHeld = 0;
+    const sample = setInterval(() => (maxHeld = Math.max(maxHeld, batcher.heldBytes)), 1);
+    try {
+      const ps = Array.from({ length: 300 }, () =>
+        c.publishToTopic("big", alert).then(() => {
+          maxHeld = Math.max(maxHeld, batcher.heldBytes);
+        }));
+      maxHeld = Math.max(maxHeld, batcher.heldBytes);
+      assert(batcher.pending === 300);
+      await Promise.all(ps);
+    } finally {
+      clearInterval(sample);
+    }
+    // at most one alert beyond the bound is serialized at a time
+    assert(maxHeld > 0 && maxHeld <= maxQueueBytes + 66 * 1024, `held ${maxHeld} bytes`);
+    await c.disconnect();
+    const records = await readRaw(kafka, "gracedb.big", 300);
+    assertEquals(records.length, 300);
+  });
+});
