@@ -3,7 +3,8 @@
  * faults injected, inputs tried and messages lost. `--from <file.jsonl>` renders an existing file
  * without running the tests.
  *
- * Usage: `deno task faults:summary [--from file.jsonl]`
+ * Usage: `deno task faults:summary [--from file.jsonl] [--write docs/FAULTS.md]` (`--write`
+ * replaces the table between the `<!-- fault-summary:start/end -->` markers of that file).
  *
  * @module
  */
@@ -52,6 +53,9 @@ export function renderTable(records: FaultRecord[]): string {
   return lines.join("\n");
 }
 
+const START = "<!-- fault-summary:start -->";
+const END = "<!-- fault-summary:end -->";
+
 async function main(args: string[]): Promise<number> {
   let file: string;
   const from = args.indexOf("--from");
@@ -71,7 +75,20 @@ async function main(args: string[]): Promise<number> {
   }
   const text = await Deno.readTextFile(file);
   const records = text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as FaultRecord);
-  console.log(renderTable(records));
+  const table = renderTable(records);
+  console.log(table);
+  const write = args.indexOf("--write");
+  if (write >= 0) {
+    const doc = args[write + 1];
+    const md = await Deno.readTextFile(doc);
+    const start = md.indexOf(START), end = md.indexOf(END);
+    if (start < 0 || end < start) throw new Error(`${doc} has no ${START} ... ${END} markers`);
+    await Deno.writeTextFile(
+      doc,
+      md.slice(0, start + START.length) + "\n" + table + "\n" + md.slice(end),
+    );
+    console.error(`table written to ${doc}`);
+  }
   if (code !== 0) console.error(`fault suite failed (exit ${code}); the table shows what ran`);
   return code;
 }
