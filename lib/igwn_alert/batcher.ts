@@ -40,8 +40,27 @@ export interface Prepared<T> {
   bytes: number;
 }
 
+/** What the send function learns about a batch besides its items. */
+export interface BatchInfo {
+  /** Sum of the records' estimated bytes. */
+  bytes: number;
+  /** performance.now() of the oldest push in the batch (for delivery deadlines). */
+  since: number;
+}
+
+/**
+ * Sends one batch. Resolves when the batch is acknowledged; it may resolve to one outcome per
+ * item (undefined = acknowledged, anything else = that item's error) when only some failed.
+ */
+export type SendBatch<T> = (
+  items: T[],
+  info: BatchInfo,
+) => Promise<void | unknown[]>;
+
 interface Entry<T> {
   prepare: () => Prepared<T>;
+  /** performance.now() of the push. */
+  pushedAt: number;
   prepared?: Prepared<T>;
   /** performance.now() when prepared. */
   at: number;
@@ -83,14 +102,14 @@ export class BatcherClosedError extends Error {
 export class PublishBatcher<T> {
   /** Linger in ms. */
   readonly lingerMs: number;
-  /** Batch size bound in bytes. */
-  readonly maxBatchBytes: number;
+  /** Batch size bound in bytes (may be lowered, e.g. after the broker refused a batch). */
+  maxBatchBytes: number;
   /** Batches in flight at most. */
   readonly maxInFlight: number;
   /** Queue bound in bytes. */
   readonly maxQueueBytes: number;
 
-  readonly #send: (items: T[]) => Promise<void>;
+  readonly #send: SendBatch<T>;
   /** Pushed, not yet prepared (waiting for room), in order. */
   readonly #waiting: Entry<T>[] = [];
   /** Prepared, not yet sent, in order. */
@@ -108,7 +127,7 @@ export class PublishBatcher<T> {
   readonly #idle = new Set<() => void>();
 
   /**
-   * @param send sends one batch; resolves when acknowledged
+   * @param send sends one batch; resolves when acknowledged (optionally to per-item outcomes)
    * @param options linger, batch bound, in-flight bound, queue bound
    * @example
    * ```ts
@@ -117,7 +136,7 @@ export class PublishBatcher<T> {
    * b.lingerMs; // 5
    * ```
    */
-  constructor(send: (items: T[]) => Promise<void>, options: PublishBatcherOptions = {}) {
+  constructor(send: SendBatch<T>, options: PublishBatcherOptions = {}) {
     this.#send = send;
     this.lingerMs = options.lingerMs ?? 0;
     this.maxBatchBytes = options.maxBatchBytes ?? 1_000_000;
@@ -151,7 +170,7 @@ export class PublishBatcher<T> {
   push(prepare: () => Prepared<T>): Promise<void> {
     if (this.#closed) return Promise.reject(new BatcherClosedError());
     return new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ prepare, resolve, reject, at: 0 });
+      this.#waiting.push({ prepare, resolve, reject, at: 0, pushedAt: performance.now() });
       this.#admit();
       this.#schedule();
     });
@@ -245,15 +264,21 @@ export class PublishBatcher<T> {
   #dispatch(batch: Entry<T>[], bytes: number): void {
     this.#inFlight++;
     this.#inFlightCount += batch.length;
-    let p: Promise<void>;
+    let p: Promise<void | unknown[]>;
     try {
-      p = this.#send(batch.map((e) => e.prepared!.item));
+      // entries are in push order: the first is the oldest
+      const since = batch[0].pushedAt;
+      p = this.#send(batch.map((e) => e.prepared!.item), { bytes, since });
     } catch (e) {
       p = Promise.reject(e);
     }
     p.then(
-      () => {
-        for (const e of batch) e.resolve();
+      (outcomes) => {
+        batch.forEach((e, i) => {
+          const err = outcomes ? outcomes[i] : undefined;
+          if (err === undefined) e.resolve();
+          else e.reject(err);
+        });
       },
       (err) => {
         for (const e of batch) e.reject(err);

@@ -35,7 +35,7 @@ import {
   unpack,
 } from "../hop/models.ts";
 import { pyJsonDumps, pyJsonParse } from "../hop/pyjson.ts";
-import { PublishBatcher } from "./batcher.ts";
+import { type BatchInfo, PublishBatcher } from "./batcher.ts";
 import {
   BrokerConnectionError,
   IgwnAlertError,
@@ -271,6 +271,16 @@ async function withTimeout<T>(
   } finally {
     clearTimeout(t);
   }
+}
+
+/** Whether a kafkajs error says a record or batch exceeds the broker's or topic's size limit. */
+function isTooLarge(e: unknown): boolean {
+  let cur = e as { type?: string; cause?: unknown; message?: string } | undefined;
+  for (let i = 0; i < 10 && cur; i++) {
+    if (cur.type === "MESSAGE_TOO_LARGE" || cur.type === "RECORD_LIST_TOO_LARGE") return true;
+    cur = cur.cause as typeof cur;
+  }
+  return false;
 }
 
 /** Whether a kafkajs error (or the root of its cause chain) is marked retriable. */
@@ -1040,26 +1050,72 @@ export class IgwnAlertClient implements AsyncDisposable {
     return { item: { value: toBuffer(value), headers: h }, bytes };
   }
 
-  /** One produce request (acks -1) of records for one or several topics. */
+  /**
+   * One produce request (acks -1) of records for one or several topics, acknowledged within
+   * `timeoutMs` of `since` (when the oldest record was published).
+   */
   async #sendRecords(
     producer: Producer,
     auth: Auth | null,
     topicMessages: Array<{ topic: string; messages: KafkaRecord[] }>,
+    since: number = performance.now(),
   ): Promise<void> {
     const what = topicMessages.map((t) => t.topic).join(",");
-    try {
-      await withTimeout(
-        producer.sendBatch({ acks: -1, topicMessages }),
-        this.#timeoutMs,
-        () =>
-          new BrokerConnectionError(
-            this.broker,
-            `publish to ${what}: not acknowledged by ${this.broker} within ${this.#timeoutMs} ms`,
-          ),
+    const timeout = () =>
+      new BrokerConnectionError(
+        this.broker,
+        `publish to ${what}: not acknowledged by ${this.broker} within ${this.#timeoutMs} ms`,
       );
+    const left = since + this.#timeoutMs - performance.now();
+    if (left <= 0) throw timeout();
+    try {
+      await withTimeout(producer.sendBatch({ acks: -1, topicMessages }), left, timeout);
     } catch (e) {
       throw mapKafkaError(e, this.broker, auth);
     }
+  }
+
+  /**
+   * Sends a session's batch; when the broker refuses it as too large (a topic whose
+   * `max.message.bytes` is below the batch bound), lowers the session's bound and sends the
+   * halves, so each alert that fits on its own is still delivered, in order, and only an alert
+   * too large by itself fails.
+   */
+  async #sendSessionBatch(
+    session: PublishSession,
+    full: string,
+    messages: KafkaRecord[],
+    info: BatchInfo,
+  ): Promise<unknown[] | void> {
+    try {
+      await this.#sendRecords(
+        session.producer,
+        session.auth,
+        [{ topic: full, messages }],
+        info.since,
+      );
+      return;
+    } catch (e) {
+      if (messages.length === 1 || !isTooLarge(e)) throw e;
+      session.batcher.maxBatchBytes = Math.max(1, Math.floor(info.bytes / 2));
+      this.#log(
+        "info",
+        `batch of ${messages.length} alerts (${info.bytes} B) refused as too large by ${full}; ` +
+          `batches now up to ${session.batcher.maxBatchBytes} B`,
+      );
+    }
+    const half = Math.ceil(messages.length / 2);
+    const outcomes: unknown[] = [];
+    for (const part of [messages.slice(0, half), messages.slice(half)]) {
+      const bytes = Math.ceil((info.bytes * part.length) / messages.length);
+      try {
+        const r = await this.#sendSessionBatch(session, full, part, { bytes, since: info.since });
+        outcomes.push(...(r ?? part.map(() => undefined)));
+      } catch (e) {
+        outcomes.push(...part.map(() => e));
+      }
+    }
+    return outcomes;
   }
 
   /**
@@ -1091,7 +1147,7 @@ export class IgwnAlertClient implements AsyncDisposable {
         closed: false,
         auth,
         batcher: new PublishBatcher<KafkaRecord>(
-          (messages) => this.#sendRecords(producer, auth, [{ topic: full, messages }]),
+          (messages, info) => this.#sendSessionBatch(session, full, messages, info),
           this.#batching,
         ),
       };
