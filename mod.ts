@@ -68,10 +68,12 @@ export {
   Publisher,
   PublisherError,
   type PublisherOptions,
+  type SecurityLogger,
 } from "./lib/posttroll/publisher.ts";
 
 // Subscribers.
 export {
+  AuthRefusedError,
   createSubscriberFromDictConfig,
   NSSubscriber,
   type NSSubscriberOptions,
@@ -79,6 +81,7 @@ export {
   type SubscribeOptions,
   Subscriber,
   type SubscriberOptions,
+  type SubscriberStatus,
 } from "./lib/posttroll/subscriber.ts";
 
 // Nameserver and address look-ups.
