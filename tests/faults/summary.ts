@@ -87,6 +87,7 @@ async function main(args: string[]): Promise<number> {
       doc,
       md.slice(0, start + START.length) + "\n" + table + "\n" + md.slice(end),
     );
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", doc], stderr: "null" }).output();
     console.error(`table written to ${doc}`);
   }
   if (code !== 0) console.error(`fault suite failed (exit ${code}); the table shows what ran`);
