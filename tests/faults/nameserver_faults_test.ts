@@ -36,14 +36,15 @@ Deno.test("fault nameserver: half-open, cut handshakes, stalled huge frames and 
     for (let i = 1; i < 64; i++) conns.push(await holdOpen(port, [g.subarray(0, i)]));
     // greeting complete, READY cut at every byte
     for (let i = 1; i < r.length; i++) conns.push(await holdOpen(port, [g, r.subarray(0, i)]));
-    // full handshake, then a request whose body frame announces 200 MB and stops after 3 bytes
-    for (let i = 0; i < 4; i++) {
+    // full handshake, then a request whose body frame announces 255 MiB and stops after 3 bytes
+    // (50 connections: 12.5 GiB announced in all)
+    for (let i = 0; i < 50; i++) {
       conns.push(
         await holdOpen(port, [
           g,
           r,
           new Uint8Array([1, 0]),
-          longFrameHeader(200 * MB),
+          longFrameHeader(255 * MB),
           g.slice(0, 3),
         ]),
       );
@@ -64,7 +65,7 @@ Deno.test("fault nameserver: half-open, cut handshakes, stalled huge frames and 
     const before = lookups.ok;
     await until(() => lookups.ok >= before + 10, { what: "lookups during the faults" });
     const rssGrowth = (Deno.memoryUsage().rss - rss0) / MB;
-    // the four announced 200 MB bodies must not be resident (the engine allocates lazily or not
+    // the 50 announced 255 MiB bodies must not be resident (the engine allocates lazily or not
     // at all); coarse bound
     assert(rssGrowth < 400, `RSS grew by ${rssGrowth.toFixed(0)} MB`);
     // stop never hangs with all those connections still open
@@ -74,7 +75,8 @@ Deno.test("fault nameserver: half-open, cut handshakes, stalled huge frames and 
     assertEquals(stats.failures, []);
     await recordFault({
       area: "nameserver",
-      fault: "REP port: half-open TCP, greeting/READY cut at every byte, stalled 200 MB frame, " +
+      fault:
+        "REP port: half-open TCP, greeting/READY cut at every byte, 50 stalled 255 MiB frames, " +
         "oversized frame, wrong socket type, bad mechanism, non-ZMTP garbage",
       inputs: injected,
       lost: stats.failures.length,
