@@ -34,7 +34,17 @@ export interface AuthInit {
   sslCaLocation?: string;
 }
 
-/** One credential, like hop's `Auth`. The password is kept out of every string form. */
+/**
+ * One credential, like hop's `Auth`. The password is kept out of every string form.
+ *
+ * @example
+ * ```ts
+ * import { Auth } from "./auth.ts";
+ * const a = new Auth({ username: "alice", password: "s3cret" });
+ * a.mechanism; // "SCRAM_SHA_512"
+ * String(a).includes("s3cret"); // false
+ * ```
+ */
 export class Auth {
   /** Username. */
   readonly username: string;
@@ -51,14 +61,9 @@ export class Auth {
   readonly #password: string;
 
   /**
+   * Creates a credential from its fields; the protocol and mechanism get hop's defaults.
+   *
    * @param init the credential's fields
-   * @example
-   * ```ts
-   * import { Auth } from "./auth.ts";
-   * const a = new Auth({ username: "alice", password: "s3cret" });
-   * a.mechanism; // "SCRAM_SHA_512"
-   * String(a).includes("s3cret"); // false
-   * ```
    */
   constructor(init: AuthInit) {
     this.username = init.username;
@@ -93,7 +98,11 @@ export class Auth {
     }, ${this.protocol}, ${this.kafkaMechanism})`;
   }
 
-  /** @returns the JSON form, without the password */
+  /**
+   * The credential as JSON (used by `JSON.stringify`), without the password.
+   *
+   * @returns the JSON form
+   */
   toJSON(): Record<string, unknown> {
     return {
       username: this.username,

@@ -5,16 +5,21 @@
  * @module
  */
 
-/** Base class of every hop-layer error. */
+/**
+ * Base class of every hop-layer error.
+ *
+ * @example
+ * ```ts
+ * import { HopError } from "./errors.ts";
+ * new HopError("bad").name; // "HopError"
+ * ```
+ */
 export class HopError extends Error {
   /**
+   * Creates a hop-layer error.
+   *
    * @param message what went wrong
    * @param options `cause`
-   * @example
-   * ```ts
-   * import { HopError } from "./errors.ts";
-   * new HopError("bad").name; // "HopError"
-   * ```
    */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -28,6 +33,13 @@ export type CredentialFileProblem = "not-found" | "unsafe-permissions" | "malfor
 /**
  * A credential file (hop `auth.toml`, `config.toml` or `.netrc`) is missing, has unsafe
  * permissions or cannot be interpreted.
+ *
+ * @example
+ * ```ts
+ * import { CredentialFileError } from "./errors.ts";
+ * const e = new CredentialFileError("missing", "/x/auth.toml", "not-found");
+ * e.problem; // "not-found"
+ * ```
  */
 export class CredentialFileError extends HopError {
   /** The file concerned. */
@@ -35,16 +47,12 @@ export class CredentialFileError extends HopError {
   /** What is wrong with it. */
   readonly problem: CredentialFileProblem;
   /**
+   * Creates an error about a credential file.
+   *
    * @param message description (never the file's secrets)
    * @param path the file
    * @param problem the kind of problem
    * @param options `cause`
-   * @example
-   * ```ts
-   * import { CredentialFileError } from "./errors.ts";
-   * const e = new CredentialFileError("missing", "/x/auth.toml", "not-found");
-   * e.problem; // "not-found"
-   * ```
    */
   constructor(
     message: string,
@@ -59,16 +67,21 @@ export class CredentialFileError extends HopError {
   }
 }
 
-/** No usable credential, or the broker refused the credential (wrong username or password). */
+/**
+ * No usable credential, or the broker refused the credential (wrong username or password).
+ *
+ * @example
+ * ```ts
+ * import { AuthError } from "./errors.ts";
+ * new AuthError("refused").name; // "AuthError"
+ * ```
+ */
 export class AuthError extends HopError {
   /**
+   * Creates an error about a missing or refused credential.
+   *
    * @param message description (never the password)
    * @param options `cause`
-   * @example
-   * ```ts
-   * import { AuthError } from "./errors.ts";
-   * new AuthError("refused").name; // "AuthError"
-   * ```
    */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -76,16 +89,21 @@ export class AuthError extends HopError {
   }
 }
 
-/** Several credentials match a host equally well (hop's `AmbiguousCredentialError`). */
+/**
+ * Several credentials match a host equally well (hop's `AmbiguousCredentialError`).
+ *
+ * @example
+ * ```ts
+ * import { AmbiguousCredentialError } from "./errors.ts";
+ * new AmbiguousCredentialError("two matches") instanceof Error; // true
+ * ```
+ */
 export class AmbiguousCredentialError extends AuthError {
   /**
+   * Creates an error listing the credentials that match equally well.
+   *
    * @param message the list of matching usernames and hosts
    * @param options `cause`
-   * @example
-   * ```ts
-   * import { AmbiguousCredentialError } from "./errors.ts";
-   * new AmbiguousCredentialError("two matches") instanceof Error; // true
-   * ```
    */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -93,16 +111,21 @@ export class AmbiguousCredentialError extends AuthError {
   }
 }
 
-/** A Kafka record could not be decoded as a hop message of the format it claims. */
+/**
+ * A Kafka record could not be decoded as a hop message of the format it claims.
+ *
+ * @example
+ * ```ts
+ * import { HopFormatError } from "./errors.ts";
+ * new HopFormatError("not JSON").name; // "HopFormatError"
+ * ```
+ */
 export class HopFormatError extends HopError {
   /**
+   * Creates an error about a record that cannot be decoded.
+   *
    * @param message description
    * @param options `cause`
-   * @example
-   * ```ts
-   * import { HopFormatError } from "./errors.ts";
-   * new HopFormatError("not JSON").name; // "HopFormatError"
-   * ```
    */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

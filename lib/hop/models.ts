@@ -37,6 +37,12 @@ export interface HopModel {
 /**
  * hop's `JSONBlob` (`_format: json`): any JSON value; the value is `json.dumps(content)`.
  * A string alert (what GraceDB and igwn-alert publish) is a JSONBlob whose content is the string.
+ *
+ * @example
+ * ```ts
+ * import { JSONBlob } from "./models.ts";
+ * new TextDecoder().decode(new JSONBlob("hi").serialize().content); // '"hi"'
+ * ```
  */
 export class JSONBlob implements HopModel {
   /** Always `"json"`. */
@@ -44,46 +50,64 @@ export class JSONBlob implements HopModel {
   /** The JSON value (a string for igwn-alert alerts). */
   readonly content: unknown;
   /**
+   * Wraps a JSON value.
+   *
    * @param content any JSON value
-   * @example
-   * ```ts
-   * import { JSONBlob } from "./models.ts";
-   * new TextDecoder().decode(new JSONBlob("hi").serialize().content); // '"hi"'
-   * ```
    */
   constructor(content: unknown) {
     this.content = content;
   }
-  /** @returns `json.dumps(content)` as UTF-8 */
+  /**
+   * Encodes the model for the wire.
+   *
+   * @returns `json.dumps(content)` as UTF-8
+   */
   serialize(): SerializedModel {
     return { format: this.format, content: enc.encode(pyJsonDumps(this.content)) };
   }
 }
 
-/** hop's `Blob` (`_format: blob`): opaque bytes. */
+/**
+ * hop's `Blob` (`_format: blob`): opaque bytes.
+ *
+ * @example
+ * ```ts
+ * import { Blob } from "./models.ts";
+ * new Blob(new Uint8Array([1, 2])).serialize().format; // "blob"
+ * ```
+ */
 export class Blob implements HopModel {
   /** Always `"blob"`. */
   readonly format = "blob";
   /** The bytes. */
   readonly content: Uint8Array;
   /**
+   * Wraps opaque bytes.
+   *
    * @param content the bytes
-   * @example
-   * ```ts
-   * import { Blob } from "./models.ts";
-   * new Blob(new Uint8Array([1, 2])).serialize().format; // "blob"
-   * ```
    */
   constructor(content: Uint8Array) {
     this.content = content;
   }
-  /** @returns the bytes unchanged */
+  /**
+   * Encodes the model for the wire.
+   *
+   * @returns the bytes unchanged
+   */
   serialize(): SerializedModel {
     return { format: this.format, content: this.content };
   }
 }
 
-/** hop's `VOEvent` (`_format: voevent`): the original XML document (not parsed here). */
+/**
+ * hop's `VOEvent` (`_format: voevent`): the original XML document (not parsed here).
+ *
+ * @example
+ * ```ts
+ * import { VOEvent } from "./models.ts";
+ * new VOEvent("<voe:VOEvent/>").xml; // "<voe:VOEvent/>"
+ * ```
+ */
 export class VOEvent implements HopModel {
   /** Always `"voevent"`. */
   readonly format = "voevent";
@@ -92,13 +116,10 @@ export class VOEvent implements HopModel {
   /** Fields of a legacy JSON-encoded VOEvent (hop < 0.6), when the record was one. */
   readonly fields?: Record<string, unknown>;
   /**
+   * Wraps a VOEvent XML document (UTF-8 encoded when given as text).
+   *
    * @param raw the XML document
    * @param fields legacy JSON fields
-   * @example
-   * ```ts
-   * import { VOEvent } from "./models.ts";
-   * new VOEvent("<voe:VOEvent/>").xml; // "<voe:VOEvent/>"
-   * ```
    */
   constructor(raw: Uint8Array | string, fields?: Record<string, unknown>) {
     this.raw = typeof raw === "string" ? enc.encode(raw) : raw;
@@ -108,13 +129,25 @@ export class VOEvent implements HopModel {
   get xml(): string {
     return new TextDecoder().decode(this.raw);
   }
-  /** @returns the XML unchanged */
+  /**
+   * Encodes the model for the wire.
+   *
+   * @returns the XML unchanged
+   */
   serialize(): SerializedModel {
     return { format: this.format, content: this.raw };
   }
 }
 
-/** hop's `GCNCircular` (`_format: circular`): JSON `{"header": {...}, "body": "..."}`. */
+/**
+ * hop's `GCNCircular` (`_format: circular`): JSON `{"header": {...}, "body": "..."}`.
+ *
+ * @example
+ * ```ts
+ * import { GCNCircular } from "./models.ts";
+ * new GCNCircular({ title: "T" }, "text").serialize().format; // "circular"
+ * ```
+ */
 export class GCNCircular implements HopModel {
   /** Always `"circular"`. */
   readonly format = "circular";
@@ -123,19 +156,20 @@ export class GCNCircular implements HopModel {
   /** The circular's text. */
   readonly body: string;
   /**
+   * Creates a circular from its header fields and text.
+   *
    * @param header header fields
    * @param body text
-   * @example
-   * ```ts
-   * import { GCNCircular } from "./models.ts";
-   * new GCNCircular({ title: "T" }, "text").serialize().format; // "circular"
-   * ```
    */
   constructor(header: Record<string, string>, body: string) {
     this.header = header;
     this.body = body;
   }
-  /** @returns `json.dumps({"header": ..., "body": ...})` */
+  /**
+   * Encodes the model for the wire.
+   *
+   * @returns `json.dumps({"header": ..., "body": ...})`
+   */
   serialize(): SerializedModel {
     return {
       format: this.format,
@@ -144,7 +178,15 @@ export class GCNCircular implements HopModel {
   }
 }
 
-/** hop's `GCNTextNotice` (`_format: gcntextnotice`): plain text with `KEY: value` lines. */
+/**
+ * hop's `GCNTextNotice` (`_format: gcntextnotice`): plain text with `KEY: value` lines.
+ *
+ * @example
+ * ```ts
+ * import { GCNTextNotice } from "./models.ts";
+ * new GCNTextNotice("TITLE: GCN\nTRIGGER_NUM: 7").fields["trigger_num"]; // "7"
+ * ```
+ */
 export class GCNTextNotice implements HopModel {
   /** Always `"gcntextnotice"`. */
   readonly format = "gcntextnotice";
@@ -153,12 +195,9 @@ export class GCNTextNotice implements HopModel {
   /** Parsed fields, keys lower-cased, continuation lines joined with `\n` (as hop does). */
   readonly fields: Record<string, string>;
   /**
+   * Parses a text notice's `KEY: value` lines into lower-cased fields.
+   *
    * @param raw the notice text
-   * @example
-   * ```ts
-   * import { GCNTextNotice } from "./models.ts";
-   * new GCNTextNotice("TITLE: GCN\nTRIGGER_NUM: 7").fields["trigger_num"]; // "7"
-   * ```
    */
   constructor(raw: Uint8Array | string) {
     this.raw = typeof raw === "string" ? enc.encode(raw) : raw;
@@ -176,30 +215,43 @@ export class GCNTextNotice implements HopModel {
     }
     this.fields = fields;
   }
-  /** @returns the text unchanged */
+  /**
+   * Encodes the model for the wire.
+   *
+   * @returns the text unchanged
+   */
   serialize(): SerializedModel {
     return { format: this.format, content: this.raw };
   }
 }
 
-/** hop's `AvroBlob` (`_format: avro`): an Avro object container file (raw bytes; `read()` decodes it). */
+/**
+ * hop's `AvroBlob` (`_format: avro`): an Avro object container file (raw bytes; `read()` decodes it).
+ *
+ * @example
+ * ```ts
+ * import { AvroBlob } from "./models.ts";
+ * new AvroBlob(new Uint8Array([0x4f, 0x62, 0x6a, 1])).format; // "avro"
+ * ```
+ */
 export class AvroBlob implements HopModel {
   /** Always `"avro"`. */
   readonly format = "avro";
   /** The Avro container bytes. */
   readonly raw: Uint8Array;
   /**
+   * Wraps an Avro object container file without decoding it.
+   *
    * @param raw the Avro object container file
-   * @example
-   * ```ts
-   * import { AvroBlob } from "./models.ts";
-   * new AvroBlob(new Uint8Array([0x4f, 0x62, 0x6a, 1])).format; // "avro"
-   * ```
    */
   constructor(raw: Uint8Array) {
     this.raw = raw;
   }
-  /** @returns the bytes unchanged */
+  /**
+   * Encodes the model for the wire.
+   *
+   * @returns the bytes unchanged
+   */
   serialize(): SerializedModel {
     return { format: this.format, content: this.raw };
   }
@@ -215,24 +267,33 @@ export class AvroBlob implements HopModel {
   }
 }
 
-/** hop's `ExternalMessage` (`_format: external`): JSON `{"url": ...}` for offloaded messages. */
+/**
+ * hop's `ExternalMessage` (`_format: external`): JSON `{"url": ...}` for offloaded messages.
+ *
+ * @example
+ * ```ts
+ * import { ExternalMessage } from "./models.ts";
+ * new ExternalMessage("https://x/msg/1").url; // "https://x/msg/1"
+ * ```
+ */
 export class ExternalMessage implements HopModel {
   /** Always `"external"`. */
   readonly format = "external";
   /** Where the real message is stored. */
   readonly url: string;
   /**
+   * Creates a reference to a message stored elsewhere.
+   *
    * @param url the offload URL
-   * @example
-   * ```ts
-   * import { ExternalMessage } from "./models.ts";
-   * new ExternalMessage("https://x/msg/1").url; // "https://x/msg/1"
-   * ```
    */
   constructor(url: string) {
     this.url = url;
   }
-  /** @returns `json.dumps({"url": url})` */
+  /**
+   * Encodes the model for the wire.
+   *
+   * @returns `json.dumps({"url": url})`
+   */
   serialize(): SerializedModel {
     return { format: this.format, content: enc.encode(pyJsonDumps({ url: this.url })) };
   }

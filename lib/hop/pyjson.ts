@@ -6,17 +6,22 @@
  * @module
  */
 
-/** A JSON number kept as its original text (what {@linkcode pyJsonParse} produces for numbers). */
+/**
+ * A JSON number kept as its original text (what {@linkcode pyJsonParse} produces for numbers).
+ *
+ * @example
+ * ```ts
+ * import { PyNumber } from "./pyjson.ts";
+ * new PyNumber("2.0").valueOf(); // 2
+ * ```
+ */
 export class PyNumber {
   /** The number's JSON text, e.g. `"2.0"` or `"1e-05"`. */
   readonly text: string;
   /**
+   * Keeps a JSON number as its original text.
+   *
    * @param text the JSON number text
-   * @example
-   * ```ts
-   * import { PyNumber } from "./pyjson.ts";
-   * new PyNumber("2.0").valueOf(); // 2
-   * ```
    */
   constructor(text: string) {
     this.text = text;

@@ -11,16 +11,21 @@ export {
   HopError,
 } from "../hop/errors.ts";
 
-/** Base class of the igwn-alert client's own errors. */
+/**
+ * Base class of the igwn-alert client's own errors.
+ *
+ * @example
+ * ```ts
+ * import { IgwnAlertError } from "./errors.ts";
+ * new IgwnAlertError("x").name; // "IgwnAlertError"
+ * ```
+ */
 export class IgwnAlertError extends Error {
   /**
+   * Creates an igwn-alert error.
+   *
    * @param message what went wrong
    * @param options `cause`
-   * @example
-   * ```ts
-   * import { IgwnAlertError } from "./errors.ts";
-   * new IgwnAlertError("x").name; // "IgwnAlertError"
-   * ```
    */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -31,15 +36,18 @@ export class IgwnAlertError extends Error {
 /**
  * An invalid client option (Python raises AssertionError/RuntimeError at construction).
  * A `TypeError`, so `instanceof TypeError` holds.
+ *
+ * @example
+ * ```ts
+ * import { IgwnAlertOptionError } from "./errors.ts";
+ * new IgwnAlertOptionError('"port" must be int') instanceof TypeError; // true
+ * ```
  */
 export class IgwnAlertOptionError extends TypeError {
   /**
+   * Creates an error about an invalid option.
+   *
    * @param message which option and what was found
-   * @example
-   * ```ts
-   * import { IgwnAlertOptionError } from "./errors.ts";
-   * new IgwnAlertOptionError('"port" must be int') instanceof TypeError; // true
-   * ```
    */
   constructor(message: string) {
     super(message);
@@ -47,15 +55,20 @@ export class IgwnAlertOptionError extends TypeError {
   }
 }
 
-/** publishToTopic/flushByTopic without a matching connect() (Python's RuntimeError). */
+/**
+ * publishToTopic/flushByTopic without a matching connect() (Python's RuntimeError).
+ *
+ * @example
+ * ```ts
+ * import { SessionError } from "./errors.ts";
+ * new SessionError("No active sessions.").name; // "SessionError"
+ * ```
+ */
 export class SessionError extends IgwnAlertError {
   /**
+   * Creates an error about a session that is closed or not usable.
+   *
    * @param message Python's message
-   * @example
-   * ```ts
-   * import { SessionError } from "./errors.ts";
-   * new SessionError("No active sessions.").name; // "SessionError"
-   * ```
    */
   constructor(message: string) {
     super(message);
@@ -63,18 +76,23 @@ export class SessionError extends IgwnAlertError {
   }
 }
 
-/** A topic does not exist on the broker. */
+/**
+ * A topic does not exist on the broker.
+ *
+ * @example
+ * ```ts
+ * import { UnknownTopicError } from "./errors.ts";
+ * new UnknownTopicError("gracedb.nope").topic; // "gracedb.nope"
+ * ```
+ */
 export class UnknownTopicError extends IgwnAlertError {
   /** The full Kafka topic name. */
   readonly topic: string;
   /**
+   * Creates an error naming the topic the broker does not know.
+   *
    * @param topic the full Kafka topic name
    * @param message description
-   * @example
-   * ```ts
-   * import { UnknownTopicError } from "./errors.ts";
-   * new UnknownTopicError("gracedb.nope").topic; // "gracedb.nope"
-   * ```
    */
   constructor(topic: string, message?: string) {
     super(message ?? `topic ${topic} does not exist on the broker`);
@@ -83,21 +101,26 @@ export class UnknownTopicError extends IgwnAlertError {
   }
 }
 
-/** The broker could not be reached (refused, timed out, TLS failure) within the time allowed. */
+/**
+ * The broker could not be reached (refused, timed out, TLS failure) within the time allowed.
+ *
+ * @example
+ * ```ts
+ * import { BrokerConnectionError } from "./errors.ts";
+ * new BrokerConnectionError("h:9092", "refused").broker; // "h:9092"
+ * ```
+ */
 export class BrokerConnectionError extends IgwnAlertError {
   /** `host:port` of the broker. */
   readonly broker: string;
   /** False when retrying cannot help (TLS verification failures). */
   readonly retriable: boolean;
   /**
+   * Creates an error about a broker that cannot be reached.
+   *
    * @param broker `host:port`
    * @param message description
    * @param options `cause`; `retriable` (default true)
-   * @example
-   * ```ts
-   * import { BrokerConnectionError } from "./errors.ts";
-   * new BrokerConnectionError("h:9092", "refused").broker; // "h:9092"
-   * ```
    */
   constructor(
     broker: string,

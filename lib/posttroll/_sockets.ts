@@ -65,6 +65,8 @@ export class AuthRefusedError extends Error {
   /** `"auth"`: key or address refused; `"mechanism"`: CURVE on one side, plain on the other. */
   readonly kind: "auth" | "mechanism";
   /**
+   * Creates an error describing a refused secure connection.
+   *
    * @param endpoint the server endpoint
    * @param reason the engine's reason text
    * @param kind what was refused

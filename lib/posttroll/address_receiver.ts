@@ -76,7 +76,11 @@ export class AddressReceiver implements AsyncDisposable {
   #pub: Publisher | NoisyPublisher | undefined;
   #local = new Set<string>();
 
-  /** @param options max age, ports, multicast, restriction, configuration */
+  /**
+   * Creates a receiver; nothing listens until it is started.
+   *
+   * @param options max age, ports, multicast, restriction, configuration
+   */
   constructor(options: AddressReceiverOptions = {}) {
     this.#opts = options;
     this.#config = options.config ?? sharedConfig;

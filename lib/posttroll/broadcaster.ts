@@ -48,6 +48,8 @@ interface Sender {
  */
 export class RegistrationError extends Error {
   /**
+   * Creates a registration error.
+   *
    * @param message what happened
    * @param options standard error options
    */
@@ -149,6 +151,8 @@ export class MessageBroadcaster implements AsyncDisposable {
   #stopped = false;
 
   /**
+   * Creates a broadcaster of a fixed message; nothing is sent until it is started.
+   *
    * @param msg the encoded message
    * @param port UDP port for multicast, or the default TCP port of designated receivers
    * @param interval seconds between sends
@@ -254,6 +258,8 @@ export class MessageBroadcaster implements AsyncDisposable {
  */
 export class AddressBroadcaster extends MessageBroadcaster {
   /**
+   * Creates a broadcaster of one publisher's address; nothing is sent until it is started.
+   *
    * @param name publisher name
    * @param address host and port
    * @param interval seconds between announcements
@@ -289,6 +295,8 @@ export class AddressServiceBroadcaster extends MessageBroadcaster {
   /** The announcement, encoded once (its header time never changes, like posttroll's). */
   readonly announcement: string;
   /**
+   * Creates a broadcaster of a publisher's address and services; nothing is sent until it is started.
+   *
    * @param name publisher name
    * @param address the publisher's URI
    * @param service the service names

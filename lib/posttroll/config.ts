@@ -52,6 +52,8 @@ export class UnsupportedBackendError extends Error {
   /** The backend that was asked for. */
   readonly backend: string;
   /**
+   * Creates an error naming the unsupported backend.
+   *
    * @param backend the configured backend name
    * @param options standard error options
    */
@@ -79,6 +81,8 @@ export class ConfigError extends Error {
   /** The key concerned, when there is one. */
   readonly key?: string;
   /**
+   * Creates a configuration error, optionally naming the offending key.
+   *
    * @param message what went wrong
    * @param options standard error options plus the key
    */
@@ -298,7 +302,11 @@ export class PosttrollConfig {
   #loaded = false;
   readonly #options: PosttrollConfigOptions;
 
-  /** @param options where to read from; see {@linkcode PosttrollConfigOptions} */
+  /**
+   * Creates a configuration that reads the given sources (files and the environment).
+   *
+   * @param options where to read from; see {@linkcode PosttrollConfigOptions}
+   */
   constructor(options: PosttrollConfigOptions = {}) {
     this.#options = options;
   }

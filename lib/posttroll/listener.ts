@@ -31,7 +31,11 @@ import {
  * ```
  */
 export class QueueEmptyError extends Error {
-  /** @param seconds the timeout that passed */
+  /**
+   * Creates the error for a wait of `seconds` that ended empty.
+   *
+   * @param seconds the timeout that passed
+   */
   constructor(seconds: number) {
     super(`no message within ${seconds} s`);
     this.name = "QueueEmptyError";
@@ -180,7 +184,11 @@ export class ListenerContainer implements AsyncDisposable {
   #loop: Promise<void> = Promise.resolve();
   #stopped = false;
 
-  /** @param options topics, addresses, nameserver, services, configuration */
+  /**
+   * Creates the container and starts listening in the background (see {@linkcode ListenerContainer.ready}).
+   *
+   * @param options topics, addresses, nameserver, services, configuration
+   */
   constructor(options: ListenerContainerOptions = {}) {
     const topics = options.topics;
     if (topics === null || topics === undefined) {

@@ -52,7 +52,12 @@ export const CURRENT_MESSAGE_VERSION = "v1.2";
  * ```
  */
 export class MessageError extends Error {
-  /** @param message reason @param options `cause` */
+  /**
+   * Creates a codec error.
+   *
+   * @param message reason
+   * @param options `cause`
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "MessageError";

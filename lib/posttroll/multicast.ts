@@ -42,6 +42,8 @@ export const RECEIVE_BUFFER_SIZE = 1024;
  */
 export class MulticastError extends Error {
   /**
+   * Creates a multicast error.
+   *
    * @param message what failed
    * @param options standard error options
    */
@@ -62,7 +64,11 @@ export class MulticastError extends Error {
  * ```
  */
 export class SocketTimeoutError extends Error {
-  /** @param seconds the timeout that passed */
+  /**
+   * Creates the error for a receive that waited `seconds` in vain.
+   *
+   * @param seconds the timeout that passed
+   */
   constructor(seconds: number) {
     super(`timed out after ${seconds} s`);
     this.name = "SocketTimeoutError";
@@ -226,6 +232,8 @@ export class MulticastSender implements AsyncDisposable {
   #closed = false;
 
   /**
+   * Creates a sender of datagrams to a UDP port and multicast group.
+   *
    * @param port destination UDP port
    * @param mcgroup destination group; default from the configuration
    * @param options configuration

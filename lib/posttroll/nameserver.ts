@@ -61,6 +61,8 @@ export class NameserverTimeoutError extends Error {
   /** The timeout in seconds. */
   readonly timeout: number;
   /**
+   * Creates the error for a nameserver request that got no answer in `timeout` seconds.
+   *
    * @param timeout seconds waited
    * @param options standard error options
    */
@@ -327,6 +329,8 @@ export class NameServer {
   #receiver: AddressReceiver | undefined;
 
   /**
+   * Creates a nameserver; nothing listens until {@linkcode NameServer.run} is called.
+   *
    * @param options max age, multicast, restriction, configuration
    * @throws {UnsupportedBackendError} for an unknown backend
    */

@@ -45,6 +45,8 @@ export {
  */
 export class PublisherError extends Error {
   /**
+   * Creates a publisher error.
+   *
    * @param message what went wrong
    * @param options standard error options
    */
@@ -99,6 +101,8 @@ export class Publisher implements AsyncDisposable {
   #lastBeat = -Infinity;
 
   /**
+   * Creates a publisher for an address; the socket binds when {@linkcode Publisher.start} is called.
+   *
    * @param address where to bind
    * @param options name, port range, configuration
    * @throws {UnsupportedBackendError} for an unknown backend
@@ -273,6 +277,8 @@ export class NoisyPublisher implements AsyncDisposable {
   #broadcaster: AddressServiceBroadcaster | undefined;
 
   /**
+   * Creates a publisher that announces itself; nothing binds until {@linkcode NoisyPublisher.start} is called.
+   *
    * @param name the name to announce
    * @param options port, aliases, interval, nameservers, port range, configuration
    */

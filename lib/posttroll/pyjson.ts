@@ -50,7 +50,12 @@ export const MAX_DEPTH = 1500;
 export class PyJsonError extends Error {
   /** Offset in the input where decoding failed (-1 for encoding errors). */
   readonly pos: number;
-  /** @param message reason @param pos offset in the input */
+  /**
+   * Creates a parse error, optionally with the offending character position.
+   *
+   * @param message reason
+   * @param pos offset in the input
+   */
   constructor(message: string, pos = -1, options?: ErrorOptions) {
     super(message, options);
     this.name = "PyJsonError";
@@ -72,7 +77,11 @@ export class PyJsonError extends Error {
 export class PyFloat {
   /** The float value. */
   readonly value: number;
-  /** @param value the float value */
+  /**
+   * Marks a number as a Python float.
+   *
+   * @param value the float value
+   */
   constructor(value: number) {
     this.value = +value;
   }

@@ -75,6 +75,18 @@ const MAX_STATUS = 100;
  * ```
  */
 export function magickfyTopics(topics: string | string[]): string[];
+/**
+ * Adds the `pytroll:/` prefix to topics that lack it; `null` or `undefined` give `null` (no
+ * subscription).
+ *
+ * @param topics one topic, several, or none
+ * @returns prefixed topics, or null
+ * @example
+ * ```ts
+ * import { magickfyTopics } from "./subscriber.ts";
+ * magickfyTopics(null); // null
+ * ```
+ */
 export function magickfyTopics(topics: string | string[] | null | undefined): string[] | null;
 export function magickfyTopics(topics: string | string[] | null | undefined): string[] | null {
   if (topics === null || topics === undefined) return null;
@@ -150,6 +162,8 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   #statusWaiters: Array<() => void> = [];
 
   /**
+   * Creates a subscriber for the given publisher addresses and topics.
+   *
    * @param addresses publisher addresses (URIs or nameserver records)
    * @param options topics, filter, translation, configuration
    * @throws {UnsupportedBackendError} for an unknown backend
@@ -610,7 +624,11 @@ export class NSSubscriber implements AsyncDisposable {
   readonly #opts: NSSubscriberOptions;
   #subscriber: Subscriber | undefined;
 
-  /** @param options services, topics, listener, nameserver, configuration */
+  /**
+   * Creates a subscriber that finds its publishers through the nameserver once started.
+   *
+   * @param options services, topics, listener, nameserver, configuration
+   */
   constructor(options: NSSubscriberOptions = {}) {
     this.#opts = options;
   }
