@@ -2,13 +2,14 @@
  * Coalescing of published records into few produce requests, free of I/O: the caller supplies
  * the function that sends one batch (one kafkajs `producer.send` with many messages, acks -1).
  *
- * - Records pushed within one event-loop turn (or within `lingerMs`, like librdkafka's
+ * - Records pushed by one task (or within `lingerMs`, like librdkafka's
  *   `linger.ms`) go out together; while `maxInFlight` batches await their acknowledgement, new
  *   records accumulate and leave in the next batch as soon as a slot frees.
  * - A batch holds at most `maxBatchBytes` (estimated record bytes; a larger single record goes
  *   alone), below Kafka's default `message.max.bytes` (1048588).
  * - Each push's promise settles with ITS batch: resolved when the batch is acknowledged, rejected
- *   with the batch's error otherwise.
+ *   with the batch's error otherwise (or with its own error when the send function reports
+ *   outcomes per record).
  * - Batches leave in push order; with the default `maxInFlight` of 1 a batch is sent only after
  *   the previous one was acknowledged or failed, so retries inside the producer cannot reorder.
  * - Memory is bounded: records are prepared (serialized) only when fewer than `maxQueueBytes`
@@ -21,7 +22,7 @@
 export interface PublishBatcherOptions {
   /**
    * How long the first record of a batch may wait for more, in ms; 0 sends at the end of the
-   * current event-loop turn. @default 0
+   * running task (in a microtask). @default 0
    */
   lingerMs?: number;
   /** Upper bound of a batch's estimated size in bytes. @default 1000000 */
@@ -123,6 +124,7 @@ export class PublishBatcher<T> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = 0;
   #urgent = false;
+  #soon = false;
   #closed = false;
   readonly #idle = new Set<() => void>();
 
@@ -233,6 +235,19 @@ export class PublishBatcher<T> {
     const now = performance.now();
     const full = this.#readyBytes >= this.maxBatchBytes;
     const delay = this.#urgent || full ? 0 : Math.max(0, this.#ready[0].at + this.lingerMs - now);
+    if (this.#soon) return;
+    if (delay <= 0) {
+      // a microtask, not setTimeout(0) (about 2 ms in Deno): everything pushed by the running
+      // task goes in this batch; what comes later waits for the next free slot
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#soon = true;
+      queueMicrotask(() => {
+        this.#soon = false;
+        this.#pump();
+      });
+      return;
+    }
     if (this.#timer !== undefined) {
       if (this.#timerDue <= now + delay) return;
       clearTimeout(this.#timer);

@@ -133,9 +133,9 @@ export interface IgwnAlertClientOptions {
   sessionTimeoutMs?: number;
   /**
    * How long a published alert may wait for others to share its produce request, in ms
-   * (librdkafka's `linger.ms`, 5 ms in Python). 0 sends the alerts queued within one event-loop
-   * turn together (and, while a request awaits its acknowledgement, everything queued meanwhile
-   * in the next one), which keeps a lone alert's latency low. @default 0
+   * (librdkafka's `linger.ms`, 5 ms in Python). 0 sends the alerts published by the running task
+   * together (and, while a request awaits its acknowledgement, everything published meanwhile in
+   * the next one), which keeps a lone alert's latency low. @default 0
    */
   lingerMs?: number;
   /** Upper bound of one produce request's records, in bytes (Kafka's default
@@ -202,7 +202,11 @@ export type AlertCallback = (
 
 /** A publishing session opened by {@linkcode IgwnAlertClient.connect} (one producer per topic). */
 export interface PublishSession {
-  /** The kafkajs producer. */
+  /**
+   * The kafkajs producer (kafkajs's own type, outside this package's documented API).
+   *
+   * @ignore
+   */
   producer: Producer;
   /** Sends not yet acknowledged. */
   pending: Set<Promise<unknown>>;
@@ -210,7 +214,11 @@ export interface PublishSession {
   closed: boolean;
   /** The credential the producer uses (its username is the `_sender` header). */
   auth: Auth | null;
-  /** Coalesces the session's alerts into produce requests. */
+  /**
+   * Coalesces the session's alerts into produce requests (an implementation detail).
+   *
+   * @ignore
+   */
   batcher: PublishBatcher<KafkaRecord>;
 }
 
