@@ -24,6 +24,7 @@ import {
   type MessageCodec,
 } from "./mechanism.ts";
 import type { PeerInfo } from "./types.ts";
+import { macrotask } from "./yield.ts";
 
 /** Frame bodies at least this large are written from the caller's array, not copied. */
 const ZERO_COPY_MIN = 16384;
@@ -365,7 +366,16 @@ export class Connection {
 
   async #flush(): Promise<void> {
     try {
+      let first = true;
       while (this.#out.size > 0 && !this.#closed) {
+        // After a write, let the sender's current burst finish before the next one: writes
+        // completing at once would otherwise interleave with send() calls and carry ~1 message
+        // each (one syscall per message). The first write of an idle connection goes at once.
+        if (!first) {
+          await macrotask();
+          if (this.#closed) break;
+        }
+        first = false;
         const buf = this.#out;
         this.#out = this.#spare;
         this.#spare = buf;
