@@ -164,6 +164,10 @@ export interface KafkaConnectOptions {
  * const auth = new Auth({ username: "u", password: "p", protocol: "SASL_PLAINTEXT" });
  * kafkaConfig({ broker: "127.0.0.1:9092", auth, sink: () => {} }).ssl; // undefined
  * ```
+ *
+ * Not in the generated documentation: its return type is kafkajs's `KafkaConfig`.
+ *
+ * @ignore
  */
 export function kafkaConfig(opts: KafkaConnectOptions): KafkaConfig {
   const config: KafkaConfig = {

@@ -94,7 +94,11 @@ export class AddressBook implements AddressSource {
   /** Maximum age of an entry in ms. */
   readonly maxAgeMs: number;
 
-  /** @param options max age and clock */
+  /**
+   * Creates an empty address book.
+   *
+   * @param options max age and clock
+   */
   constructor(options: AddressBookOptions = {}) {
     this.maxAgeMs = options.maxAgeMs ?? 600_000;
     this.#now = options.now ?? Date.now;

@@ -27,12 +27,15 @@ export {
   PY_KEY_ORDER,
   pyDict,
   pyDumps,
+  type PyDumpsOptions,
   PyFloat,
   pyFloatRepr,
   PyJsonError,
   pyJsonString,
   pyKeys,
   pyLoads,
+  type PyLoadsOptions,
+  type PyLoadsTuning,
 } from "./pyjson.ts";
 
 /** The prefix of every PostTroll message (posttroll's `_MAGICK`). */

@@ -42,6 +42,12 @@ import {
 export { AddressReceiver } from "./address_receiver.ts";
 export { AuthRefusedError } from "./_sockets.ts";
 export type { AddressReceiverOptions } from "./address_receiver.ts";
+export type {
+  AddressBook,
+  AddressBookOptions,
+  AddressSource,
+  ReceiveResult,
+} from "./address_book.ts";
 
 /** Default plain nameserver port. */
 export const DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT = 5557;

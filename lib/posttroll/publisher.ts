@@ -26,7 +26,9 @@ import { AddressServiceBroadcaster, type BroadcasterOptions } from "./broadcaste
 import { getOwnIp } from "./own_ip.ts";
 
 export { getOwnIp } from "./own_ip.ts";
+export type { OwnIpOptions } from "./own_ip.ts";
 export type { SecurityLogger } from "./_sockets.ts";
+export type { BroadcasterOptions } from "./broadcaster.ts";
 export {
   AddressBroadcaster,
   AddressServiceBroadcaster,
