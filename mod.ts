@@ -39,6 +39,7 @@
 
 // PostTroll message codec.
 export {
+  type CodecDefaults,
   CURRENT_MESSAGE_VERSION,
   Message,
   MessageError,
@@ -51,58 +52,84 @@ export {
 
 // PostTroll configuration.
 export {
+  type Backend,
   config,
   ConfigError,
+  type ConfigScope,
+  type ConfigValue,
   PosttrollConfig,
   type PosttrollConfigOptions,
+  type TcpKeepaliveConfig,
   UnsupportedBackendError,
 } from "./lib/posttroll/config.ts";
 
 // Publishers.
 export {
+  type BroadcasterOptions,
   createPublisherFromDictConfig,
   getOwnIp,
   NoisyPublisher,
   type NoisyPublisherOptions,
+  type OwnIpOptions,
   publish,
   Publisher,
   PublisherError,
   type PublisherOptions,
+  type PublisherSettings,
+  type PublishOptions,
   type SecurityLogger,
 } from "./lib/posttroll/publisher.ts";
 
 // Subscribers.
 export {
+  type AddressInfo,
+  type AddressLike,
   AuthRefusedError,
   createSubscriberFromDictConfig,
+  type Logger,
   NSSubscriber,
   type NSSubscriberOptions,
   subscribe,
   type SubscribeOptions,
   Subscriber,
   type SubscriberOptions,
+  type SubscriberSettings,
   type SubscriberStatus,
 } from "./lib/posttroll/subscriber.ts";
 
 // Nameserver and address look-ups.
 export {
+  type AddressBook,
+  type AddressBookOptions,
   AddressReceiver,
+  type AddressReceiverOptions,
+  type AddressSource,
   getPubAddress,
   getPubAddresses,
   NameServer,
   type NameServerOptions,
   NameserverTimeoutError,
+  type PubAddressOptions,
+  type ReceiveResult,
 } from "./lib/posttroll/nameserver.ts";
 
 // Background listener.
-export { ListenerContainer, type ListenerContainerOptions } from "./lib/posttroll/listener.ts";
+export {
+  ListenerContainer,
+  type ListenerContainerOptions,
+  MessageQueue,
+  QueueEmptyError,
+} from "./lib/posttroll/listener.ts";
 
 // Multicast address broadcasting.
-export { MulticastReceiver, MulticastSender } from "./lib/posttroll/multicast.ts";
+export { type Datagram, MulticastReceiver, MulticastSender } from "./lib/posttroll/multicast.ts";
 
 // Secure backend key files.
 export {
+  type Certificate,
+  type GeneratedKeys,
   generateKeyFiles,
+  type GenerateKeyOptions,
   KeyFileError,
   loadCertificate,
   loadPublicKeys,
@@ -112,8 +139,36 @@ export {
 export {
   type Alert,
   type AlertCallback,
+  Auth,
+  type EnvLike,
   IgwnAlertClient,
   type IgwnAlertClientOptions,
   IgwnAlertError,
+  type IgwnAlertWarning,
   type ListenOptions,
+  type LogLevel,
+  type LogSink,
+  type PublishSession,
+  type StartPosition,
 } from "./lib/igwn_alert/mod.ts";
+
+// hop message models (the `model` of an alert).
+export {
+  type AnyHopModel,
+  AvroBlob,
+  type AvroContainer,
+  type AvroSchema,
+  Blob,
+  ExternalMessage,
+  GCNCircular,
+  GCNTextNotice,
+  type HopHeaderInfo,
+  type HopModel,
+  JSONBlob,
+  type SaslMechanism,
+  type SerializedModel,
+  VOEvent,
+} from "./lib/hop/mod.ts";
+
+// The ZeroMQ socket type behind subscribers.
+export type { Multipart, PeerInfo, SocketEvent, ZmqSocket } from "./lib/zmq/mod.ts";

@@ -24,4 +24,29 @@ export {
   quietKafkajsTimeoutWarning,
   stderrLogSink,
 } from "./kafka.ts";
-export { Auth, loadAuth, netrcLookup, selectMatchingAuth } from "../hop/auth.ts";
+export {
+  Auth,
+  type AuthInit,
+  type EnvLike,
+  loadAuth,
+  type LoadAuthOptions,
+  type NetrcEntry,
+  netrcLookup,
+  type SaslMechanism,
+  selectMatchingAuth,
+} from "../hop/auth.ts";
+export type { CredentialFileProblem } from "../hop/errors.ts";
+export {
+  type AnyHopModel,
+  AvroBlob,
+  Blob,
+  ExternalMessage,
+  GCNCircular,
+  GCNTextNotice,
+  type HopHeaderInfo,
+  type HopModel,
+  JSONBlob,
+  type SerializedModel,
+  VOEvent,
+} from "../hop/models.ts";
+export type { AvroContainer, AvroSchema } from "../hop/avro.ts";
