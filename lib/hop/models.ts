@@ -309,7 +309,15 @@ export type AnyHopModel =
   | AvroBlob
   | ExternalMessage;
 
-/** The format names hop knows (lower case, as in `_format`). */
+/**
+ * The format names hop knows (lower case, as in `_format`).
+ *
+ * @example
+ * ```ts
+ * import { KNOWN_FORMATS } from "./models.ts";
+ * KNOWN_FORMATS.includes("json"); // true
+ * ```
+ */
 export const KNOWN_FORMATS: readonly string[] = [
   "voevent",
   "gcntextnotice",

@@ -54,19 +54,75 @@ import {
   toBuffer,
 } from "./kafka.ts";
 
-/** `kafka://kafka.scimma.org/` */
+/**
+ * The broker used when none is given: `kafka://kafka.scimma.org/` (as in igwn-alert).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SERVER } from "./client.ts";
+ * new URL(DEFAULT_SERVER).hostname; // "kafka.scimma.org"
+ * ```
+ */
 export const DEFAULT_SERVER = "kafka://kafka.scimma.org/";
-/** 9092 */
+/**
+ * The broker port used when none is given (the `port` option): 9092.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PORT } from "./client.ts";
+ * `kafka.example.org:${DEFAULT_PORT}`; // "kafka.example.org:9092"
+ * ```
+ */
 export const DEFAULT_PORT = 9092;
-/** `gracedb` */
+/**
+ * The topic group used when none is given: `gracedb` (topics are `gracedb.<name>`).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_GROUP } from "./client.ts";
+ * `${DEFAULT_GROUP}.superevent`; // "gracedb.superevent"
+ * ```
+ */
 export const DEFAULT_GROUP = "gracedb";
-/** 1 */
+/**
+ * Default of the `batchSize` option (messages per fetch batch): 1, as in igwn-alert.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BATCH_SIZE } from "./client.ts";
+ * DEFAULT_BATCH_SIZE; // 1
+ * ```
+ */
 export const DEFAULT_BATCH_SIZE = 1;
-/** 0.2 s */
+/**
+ * Default of the `batchTimeout` option (seconds to wait for a full batch): 0.2.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BATCH_TIMEOUT } from "./client.ts";
+ * DEFAULT_BATCH_TIMEOUT * 1000; // 200 (ms)
+ * ```
+ */
 export const DEFAULT_BATCH_TIMEOUT = 0.2;
-/** 3 */
+/**
+ * Default of the `listenRetries` option (reopen attempts after fatal errors): 3.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LISTEN_RETRIES } from "./client.ts";
+ * DEFAULT_LISTEN_RETRIES; // 3
+ * ```
+ */
 export const DEFAULT_LISTEN_RETRIES = 3;
-/** 0.1 s */
+/**
+ * Default of the `retryWait` option (seconds before reopening the listener): 0.1.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RETRY_WAIT } from "./client.ts";
+ * DEFAULT_RETRY_WAIT * 1000; // 100 (ms)
+ * ```
+ */
 export const DEFAULT_RETRY_WAIT = 0.1;
 
 /** A Python-style warning (`warnings.warn`), delivered to {@linkcode IgwnAlertClientOptions.onWarning}. */
@@ -1328,5 +1384,13 @@ export class IgwnAlertClient implements AsyncDisposable {
   }
 }
 
-/** Python's class name (`igwn_alert.client`). */
+/**
+ * Python's class name (`igwn_alert.client`): the same class as {@linkcode IgwnAlertClient}.
+ *
+ * @example
+ * ```ts
+ * import { client, IgwnAlertClient } from "./client.ts";
+ * client === IgwnAlertClient; // true
+ * ```
+ */
 export const client: typeof IgwnAlertClient = IgwnAlertClient;

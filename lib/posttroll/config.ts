@@ -264,7 +264,16 @@ export interface TcpKeepaliveConfig {
   interval?: number;
 }
 
-/** Default ports and group, as in posttroll 1.16. */
+/**
+ * Default ports and group, as in posttroll 1.16.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULTS } from "./config.ts";
+ * DEFAULTS.nameserverPort; // 5557
+ * DEFAULTS.mcGroup; // "225.0.0.212"
+ * ```
+ */
 export const DEFAULTS: {
   readonly nameserverPort: 5557;
   readonly secureNameserverPort: 5558;

@@ -24,11 +24,35 @@
 import dgram from "node:dgram";
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 
-/** The group posttroll uses when none is configured. */
+/**
+ * The multicast group posttroll uses when none is configured.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MC_GROUP } from "./multicast.ts";
+ * DEFAULT_MC_GROUP; // "225.0.0.212"
+ * ```
+ */
 export const DEFAULT_MC_GROUP = "225.0.0.212";
-/** The UDP port posttroll uses when none is configured. */
+/**
+ * The UDP port posttroll uses when none is configured.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BROADCAST_PORT } from "./multicast.ts";
+ * DEFAULT_BROADCAST_PORT; // 21200
+ * ```
+ */
 export const DEFAULT_BROADCAST_PORT = 21200;
-/** Bytes returned per datagram at most, like Python's `recvfrom(1024)`. */
+/**
+ * Bytes returned per datagram at most, like Python's `recvfrom(1024)`; longer datagrams are cut.
+ *
+ * @example
+ * ```ts
+ * import { RECEIVE_BUFFER_SIZE } from "./multicast.ts";
+ * RECEIVE_BUFFER_SIZE; // 1024
+ * ```
+ */
 export const RECEIVE_BUFFER_SIZE = 1024;
 
 /**

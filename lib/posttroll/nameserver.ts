@@ -49,9 +49,25 @@ export type {
   ReceiveResult,
 } from "./address_book.ts";
 
-/** Default plain nameserver port. */
+/**
+ * Default port of the plain (`unsecure_zmq`) nameserver.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT } from "./nameserver.ts";
+ * `tcp://localhost:${DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT}`; // "tcp://localhost:5557"
+ * ```
+ */
 export const DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT = 5557;
-/** Default secure (CURVE) nameserver port. */
+/**
+ * Default port of the secure (`secure_zmq`, CURVE) nameserver.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SECURE_ZMQ_NAMESERVER_PORT } from "./nameserver.ts";
+ * `tcp://localhost:${DEFAULT_SECURE_ZMQ_NAMESERVER_PORT}`; // "tcp://localhost:5558"
+ * ```
+ */
 export const DEFAULT_SECURE_ZMQ_NAMESERVER_PORT = 5558;
 
 /**

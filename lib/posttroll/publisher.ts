@@ -537,5 +537,13 @@ export async function publish(
   return await pub.start();
 }
 
-/** Alias of {@linkcode publish}, after posttroll's `Publish` context manager. */
+/**
+ * Alias of {@linkcode publish}, after posttroll's `Publish` context manager.
+ *
+ * @example
+ * ```ts ignore
+ * import { Publish } from "./publisher.ts";
+ * await using pub = await Publish("data_provider", { port: 0, nameservers: ["localhost"] });
+ * ```
+ */
 export const Publish: typeof publish = publish;

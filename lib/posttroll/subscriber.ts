@@ -882,5 +882,13 @@ export function subscribe(options: SubscribeOptions = {}): Promise<Subscriber> {
   });
 }
 
-/** Alias of {@linkcode subscribe}, after posttroll's `Subscribe` context manager. */
+/**
+ * Alias of {@linkcode subscribe}, after posttroll's `Subscribe` context manager.
+ *
+ * @example
+ * ```ts ignore
+ * import { Subscribe } from "./subscriber.ts";
+ * await using sub = await Subscribe({ services: "this_data", topics: "counter", timeout: 1 });
+ * ```
+ */
 export const Subscribe: typeof subscribe = subscribe;
