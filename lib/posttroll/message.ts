@@ -38,10 +38,26 @@ export {
   type PyLoadsTuning,
 } from "./pyjson.ts";
 
-/** The prefix of every PostTroll message (posttroll's `_MAGICK`). */
+/**
+ * The prefix of every PostTroll message (posttroll's `_MAGICK`).
+ *
+ * @example
+ * ```ts
+ * import { MAGICK, Message } from "./message.ts";
+ * new Message("/a", "info").encode().startsWith(MAGICK); // true
+ * ```
+ */
 export const MAGICK = "pytroll:/";
 
-/** Newest message version this codec reads and writes (posttroll's `CURRENT_MESSAGE_VERSION`). */
+/**
+ * Newest message version this codec reads and writes (posttroll's `CURRENT_MESSAGE_VERSION`).
+ *
+ * @example
+ * ```ts
+ * import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
+ * new Message("/a", "info").version === CURRENT_MESSAGE_VERSION; // true
+ * ```
+ */
 export const CURRENT_MESSAGE_VERSION = "v1.2";
 
 /**
