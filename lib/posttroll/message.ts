@@ -420,6 +420,49 @@ function encodeData(
   }
 }
 
+/**
+ * True when `data` certainly encodes (strings, numbers, booleans, null, naive datetimes, arrays and
+ * plain objects of those, not too deep): the constructor then skips the trial encoding. False
+ * means "not sure": the full encoder decides (and gives the exact error).
+ */
+function surelyEncodable(data: unknown, binary: boolean): boolean {
+  if (binary || typeof data === "string") return typeof data === "string";
+  try {
+    return plainJson(data, 0);
+  } catch {
+    return false; // stack overflow: let the encoder report it
+  }
+}
+
+function plainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case "string":
+    case "number":
+    case "boolean":
+      return true;
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (v === null) return true;
+  if (depth >= 64) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!plainJson(v[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype) {
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) return false;
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined && !plainJson(x, depth + 1)) return false;
+    }
+    return true;
+  }
+  return v instanceof PyDateTime && v.naive;
+}
+
 /** Options for a new {@linkcode Message}. */
 export interface MessageOptions {
   /** Send `data` (a string) as `binary/octet-stream`. @default false */
@@ -574,7 +617,7 @@ export class Message {
     if (!(this.time instanceof PyDateTime)) {
       throw new MessageError(`Invalid time: ${String(this.time)} (expected a PyDateTime)`);
     }
-    if (checkData && pyTruthy(this.data)) {
+    if (checkData && pyTruthy(this.data) && !surelyEncodable(this.data, this.binary)) {
       encodeData(
         this.data,
         this.binary,

@@ -240,7 +240,34 @@ function escapeNonAscii(ch: string): string {
  * ```
  */
 export function pyJsonString(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
+  const n = s.length;
+  if (n <= 64) {
+    // short strings: a scan is cheaper than a regular expression call
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) break;
+    }
+    if (i === n) return '"' + s + '"';
+  } else if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
+  return escapeString(s);
+}
+
+/** Dict keys written recently, as `"key": ` (keys repeat from message to message). */
+const keyCache = new Map<string, string>();
+const KEY_CACHE_MAX = 4096;
+
+function keyPrefix(k: string): string {
+  let p = keyCache.get(k);
+  if (p === undefined) {
+    p = pyJsonString(k) + ": ";
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    if (k.length <= 256) keyCache.set(k, p);
+  }
+  return p;
+}
+
+function escapeString(s: string): string {
   // JSON.stringify escapes the same control characters with the same spellings as Python
   // (\b \f \n \r \t, else \u00XX) and writes lone surrogates as \udXXX; Python additionally
   // escapes everything from U+007F up.
@@ -327,7 +354,8 @@ class Encoder {
       if (v === undefined) continue;
       if (first) first = false;
       else out += ", ";
-      out += pyJsonString(k) + ": " + this.value(v, depth + 1);
+      out += keyPrefix(k);
+      out += this.value(v, depth + 1);
     }
     return out + "}";
   }
