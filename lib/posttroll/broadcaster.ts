@@ -295,7 +295,8 @@ export class AddressServiceBroadcaster extends MessageBroadcaster {
   /** The announcement, encoded once (its header time never changes, like posttroll's). */
   readonly announcement: string;
   /**
-   * Creates a broadcaster of a publisher's address and services; nothing is sent until it is started.
+   * Creates a broadcaster of a publisher's address and services; nothing is sent until it is
+   * started.
    *
    * @param name publisher name
    * @param address the publisher's URI

@@ -185,7 +185,8 @@ export class ListenerContainer implements AsyncDisposable {
   #stopped = false;
 
   /**
-   * Creates the container and starts listening in the background (see {@linkcode ListenerContainer.ready}).
+   * Creates the container and starts listening in the background (see
+   * {@linkcode ListenerContainer.ready}).
    *
    * @param options topics, addresses, nameserver, services, configuration
    */

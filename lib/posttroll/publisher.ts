@@ -103,7 +103,8 @@ export class Publisher implements AsyncDisposable {
   #lastBeat = -Infinity;
 
   /**
-   * Creates a publisher for an address; the socket binds when {@linkcode Publisher.start} is called.
+   * Creates a publisher for an address; the socket binds when {@linkcode Publisher.start} is
+   * called.
    *
    * @param address where to bind
    * @param options name, port range, configuration
@@ -279,7 +280,8 @@ export class NoisyPublisher implements AsyncDisposable {
   #broadcaster: AddressServiceBroadcaster | undefined;
 
   /**
-   * Creates a publisher that announces itself; nothing binds until {@linkcode NoisyPublisher.start} is called.
+   * Creates a publisher that announces itself; nothing binds until
+   * {@linkcode NoisyPublisher.start} is called.
    *
    * @param name the name to announce
    * @param options port, aliases, interval, nameservers, port range, configuration
