@@ -16,6 +16,19 @@ import { macrotask } from "./yield.ts";
 const YIELD_BYTES = 1 << 20;
 
 /**
+ * Single-frame string messages up to this many UTF-16 units are encoded into a reused buffer:
+ * at most 3 bytes per unit, below the size from which connections keep a reference to the body
+ * instead of copying it, so every peer has copied the bytes before send() returns.
+ */
+const SCRATCH_CHARS = 5000;
+const scratch = new Uint8Array(SCRATCH_CHARS * 3);
+const utf8 = new TextEncoder();
+
+function encodeScratch(s: string): Uint8Array {
+  return scratch.subarray(0, utf8.encodeInto(s, scratch).written);
+}
+
+/**
  * Publisher.
  *
  * @example
@@ -77,7 +90,9 @@ export class PubSocket extends ZmqSocket {
    */
   send(msg: Frame | Frame[], _opts?: SignalOptions): Promise<void> {
     if (this.closed) return Promise.reject(new ZmqClosedError());
-    const frames = toMultipart(msg);
+    const frames = typeof msg === "string" && msg.length <= SCRATCH_CHARS
+      ? [encodeScratch(msg)]
+      : toMultipart(msg);
     const topic = frames[0];
     let busy = false;
     for (const p of this.peers) {
