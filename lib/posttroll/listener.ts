@@ -150,9 +150,9 @@ export class MessageQueue<T = Message> implements AsyncIterable<T> {
 
 /** Options of {@linkcode ListenerContainer}. */
 export interface ListenerContainerOptions {
-  /** Topics; without topics nothing is listened to (as in posttroll). */
+  /** Topics; without topics nothing is listened to (as in posttroll). @default null (none) */
   topics?: string | string[] | null;
-  /** Publisher addresses. */
+  /** Publisher addresses, besides those found through the nameserver. @default null (none) */
   addresses?: AddressLike | AddressLike[] | null;
   /** Nameserver host; `false` with addresses: no nameserver. @default "localhost" */
   nameserver?: string | false | null;
@@ -160,7 +160,7 @@ export interface ListenerContainerOptions {
   services?: string | string[] | null;
   /** Configuration. @default the shared config */
   config?: PosttrollConfig;
-  /** Logger. */
+  /** Where the subscriber reports dropped input and address changes. @default silent */
   logger?: Logger;
 }
 

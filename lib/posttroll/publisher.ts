@@ -240,15 +240,15 @@ export class Publisher implements AsyncDisposable {
 export interface NoisyPublisherOptions {
   /** Port to bind (0: random in [minPort, maxPort)). @default 0 */
   port?: number;
-  /** Other service names. */
+  /** Other service names, announced after `name`. @default none */
   aliases?: string | string[] | null;
   /** Seconds between announcements (<= 0: none). @default 2 */
   broadcastInterval?: number;
   /** Nameserver hosts to register with directly; empty/undefined: multicast. */
   nameservers?: string[] | null | false;
-  /** Lowest random port. */
+  /** Lowest random port. @default config `pub_min_port` (49152) */
   minPort?: number | null;
-  /** One past the highest random port. */
+  /** One past the highest random port. @default config `pub_max_port` (65536) */
   maxPort?: number | null;
   /** Host put into the announced URI. @default getOwnIp() */
   announceHost?: string;

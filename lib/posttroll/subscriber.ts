@@ -582,13 +582,13 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
 
 /** Options of {@linkcode NSSubscriber}. */
 export interface NSSubscriberOptions {
-  /** Services to look up: `""` all (default), `null` none. */
+  /** Services to look up: `""` all, `null` none. @default "" */
   services?: string | string[] | null;
   /** Topics. @default "pytroll:/" */
   topics?: string | string[];
   /** Follow the nameserver's address announcements (add/remove publishers). @default false */
   addrListener?: boolean;
-  /** Extra addresses. */
+  /** Extra publisher addresses, besides those found through the nameserver. @default null (none) */
   addresses?: AddressLike | AddressLike[] | null;
   /** Seconds to wait for the nameserver per service. @default 10 */
   timeout?: number;
@@ -596,11 +596,11 @@ export interface NSSubscriberOptions {
   translate?: boolean;
   /** Nameserver host (or full `tcp://host:port`). @default "localhost" */
   nameserver?: string;
-  /** Client-side filter. */
+  /** Client-side filter (see {@linkcode SubscriberOptions.messageFilter}). @default null */
   messageFilter?: ((msg: Message) => boolean) | null;
   /** Configuration. @default the shared config */
   config?: PosttrollConfig;
-  /** Where dropped input and address changes are reported. */
+  /** Where dropped input and address changes are reported. @default silent */
   logger?: Logger;
 }
 
