@@ -7,6 +7,12 @@
  * duplicate suppression by hop's `_id` header, a start position (latest, earliest or a time),
  * `alerts()` as an async iterator, AbortSignal support, bounded connection time.
  *
+ * Publishing sessions batch like librdkafka (see `lib/igwn_alert/batcher.ts`): alerts published
+ * together share one produce request (acks -1, at most `maxBatchBytes`), one request per session
+ * awaits its acknowledgement at a time (`maxInFlight`, so order is kept), each `publishToTopic`
+ * resolves when its own alert is acknowledged, and at most `maxQueueBytes` of serialized alerts
+ * are held (later calls wait for room). A batch refused as too large for the topic is split.
+ *
  * Other differences from Python 0.7.0:
  * - a listener is a member of a Kafka consumer group (kafkajs always joins one): a random group
  *   per listener reproduces Python's fan-out; a shared `consumerGroup` load-balances between
