@@ -55,7 +55,8 @@ export const MAGICK = "pytroll:/";
  * @example
  * ```ts
  * import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
- * new Message("/a", "info").version === CURRENT_MESSAGE_VERSION; // true
+ * const msg = new Message("/a", "info", null, { version: CURRENT_MESSAGE_VERSION });
+ * Message.decode(msg.encode()).version; // "v1.2"
  * ```
  */
 export const CURRENT_MESSAGE_VERSION = "v1.2";
