@@ -529,6 +529,7 @@ function cpHead(s: string, n: number): string {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8Loose = new TextDecoder("utf-8", { ignoreBOM: true });
 
 function latin1(bytes: Uint8Array): string {
   let out = "";
@@ -551,6 +552,10 @@ function latin1(bytes: Uint8Array): string {
  * ```
  */
 export function decodeRaw(bytes: Uint8Array): string {
+  // the replacing decoder is several times faster than the fatal one; only text that holds
+  // U+FFFD (invalid UTF-8, or a real U+FFFD) needs the strict decision
+  const s = utf8Loose.decode(bytes);
+  if (s.indexOf("\uFFFD") < 0) return s;
   try {
     return utf8.decode(bytes);
   } catch {
