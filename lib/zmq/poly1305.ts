@@ -154,7 +154,7 @@ export function poly1305Into(
   let g4 = h4 + c;
   c = Math.floor(g4 * I22);
   g4 -= c * B22;
-  let g5 = h5 + c;
+  const g5 = h5 + c;
   if (g5 >= 1048576) {
     h0 = g0;
     h1 = g1;
