@@ -230,6 +230,12 @@ export class PublishBatcher<T> {
     }
   }
 
+  /** Whether the oldest ready record may leave now (flush, full batch or linger elapsed). */
+  #due(): boolean {
+    return this.#urgent || this.#readyBytes >= this.maxBatchBytes ||
+      this.#ready[0].at + this.lingerMs <= performance.now();
+  }
+
   #schedule(): void {
     if (this.#ready.length === 0 || this.#inFlight >= this.maxInFlight) return;
     const now = performance.now();
@@ -303,6 +309,9 @@ export class PublishBatcher<T> {
       this.#inFlight--;
       this.#inFlightCount -= batch.length;
       this.#heldBytes -= bytes;
+      // send what is already serialized first: serializing the alerts that waited for room
+      // (#admit) is then off the path between an acknowledgement and the next request
+      if (this.#ready.length > 0 && this.#due()) this.#pump();
       this.#admit();
       if (this.pending === 0) {
         this.#urgent = false;
