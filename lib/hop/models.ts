@@ -226,7 +226,8 @@ export class GCNTextNotice implements HopModel {
 }
 
 /**
- * hop's `AvroBlob` (`_format: avro`): an Avro object container file (raw bytes; `read()` decodes it).
+ * hop's `AvroBlob` (`_format: avro`): an Avro object container file (raw bytes; `read()` decodes
+ * it).
  *
  * @example
  * ```ts
