@@ -325,7 +325,7 @@ function isoFull(dt: PyDateTime): string {
 }
 
 function isoNoOffset(dt: PyDateTime): string {
-  return dt.naive ? dt.isoformat() : dt.withoutOffset().isoformat();
+  return dt.isoformatWithoutOffset();
 }
 
 /**

@@ -81,8 +81,10 @@ function civilFromDays(z: number): [number, number, number] {
   return [era * 400 + yoe + (m <= 2 ? 1 : 0), m, d];
 }
 
+const TWO_DIGITS: string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? "0" : "") + i);
+
 function pad2(n: number): string {
-  return n < 10 ? "0" + n : "" + n;
+  return n < 100 ? TWO_DIGITS[n] : "" + n;
 }
 
 function pad(n: number, width: number): string {
@@ -305,11 +307,32 @@ export class PyDateTime {
    * ```
    */
   isoformat(sep = "T"): string {
-    let s = pad(this.year, 4) + "-" + pad2(this.month) + "-" + pad2(this.day) + sep +
-      pad2(this.hour) + ":" + pad2(this.minute) + ":" + pad2(this.second);
-    if (this.microsecond) s += "." + pad(this.microsecond, 6);
-    if (this.offsetMicroseconds !== null) s += formatOffset(this.offsetMicroseconds);
-    return s;
+    const s = this.#wall(sep);
+    return this.offsetMicroseconds === null ? s : s + formatOffset(this.offsetMicroseconds);
+  }
+
+  /**
+   * `withoutOffset().isoformat(sep)` without building the intermediate datetime: the wall time
+   * only, `YYYY-MM-DDTHH:MM:SS[.ffffff]`.
+   *
+   * @example
+   * ```ts
+   * import { PyDateTime } from "./pytime.ts";
+   * console.log(PyDateTime.fromisoformat("2020-01-01T00:00+01:00").isoformatWithoutOffset());
+   * // 2020-01-01T00:00:00
+   * ```
+   */
+  isoformatWithoutOffset(sep = "T"): string {
+    return this.#wall(sep);
+  }
+
+  #wall(sep: string): string {
+    const y = this.year;
+    const s = (y >= 1000 ? "" + y : pad(y, 4)) + "-" + TWO_DIGITS[this.month] + "-" +
+      TWO_DIGITS[this.day] + sep + TWO_DIGITS[this.hour] + ":" + TWO_DIGITS[this.minute] + ":" +
+      TWO_DIGITS[this.second];
+    // microsecond < 10^6: the digits of 10^6 + us after its leading 1
+    return this.microsecond ? s + "." + ("" + (1000000 + this.microsecond)).slice(1) : s;
   }
 
   /**
