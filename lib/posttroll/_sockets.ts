@@ -19,6 +19,26 @@ export function keepaliveOption(config: PosttrollConfig): SocketOptions["tcpKeep
   return { idleSeconds: k.idle, intervalSeconds: k.interval, count: k.count };
 }
 
+/**
+ * ZMTP heartbeats standing in for the keepalive timings Deno cannot set on a socket
+ * (`tcp_keepalive_idle`, `_intvl`, `_cnt`; Deno only switches SO_KEEPALIVE on, so the kernel's
+ * 2-hour default applies). A PING goes out after `idle` seconds and a peer that stays silent for
+ * `idle + intvl * cnt` more seconds is dropped and reconnected, so a subscriber whose publisher's
+ * host vanished without a FIN (power cut, partition) recovers when it comes back. libzmq peers
+ * (ZMTP 3.1) answer PINGs. Unset when keepalive is off or no timing is configured.
+ */
+export function keepaliveHeartbeat(
+  config: PosttrollConfig,
+): Pick<SocketOptions, "heartbeatInterval" | "heartbeatTimeout"> {
+  const k = config.tcpKeepalive();
+  if (k.keepalive === undefined || k.keepalive <= 0) return {};
+  if (k.idle === undefined && k.interval === undefined && k.count === undefined) return {};
+  // Linux defaults for what is not set (tcp_keepalive_time, _intvl, _probes)
+  const idle = k.idle ?? 7200, interval = k.interval ?? 75, count = k.count ?? 9;
+  // the timeout doubles as the TTL announced to the peer: it must exceed our PING interval
+  return { heartbeatInterval: idle * 1000, heartbeatTimeout: (idle + interval * count) * 1000 };
+}
+
 function lookupAll(host: string): Promise<string[]> {
   return new Promise((resolve) => {
     dns.lookup(host, { all: true, family: 4 }, (err, addrs) => {
@@ -171,6 +191,7 @@ export async function serverSocketOptions(
   const out: SocketOptions = { linger: options.linger ?? 1 };
   const ka = keepaliveOption(config);
   if (ka !== undefined) out.tcpKeepalive = ka;
+  Object.assign(out, keepaliveHeartbeat(config));
   if (options.endpoint?.startsWith("inproc://")) return out;
   const allowed = config.authorizedClientAddresses();
   const ips = allowed.length ? new Set(await resolveToIps(allowed)) : undefined;
@@ -236,6 +257,7 @@ export function clientSocketOptions(
   const out: SocketOptions = { linger: options.linger ?? 1 };
   const ka = keepaliveOption(config);
   if (ka !== undefined) out.tcpKeepalive = ka;
+  Object.assign(out, keepaliveHeartbeat(config));
   if (backend === "secure_zmq") {
     const secretFile = config.keyFile("client_secret_key_file");
     if (!secretFile) throw new ConfigError("Missing config parameter 'client_secret_key_file'");
