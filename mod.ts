@@ -158,7 +158,7 @@ export {
   AvroBlob,
   type AvroContainer,
   type AvroSchema,
-  Blob,
+  Blob as HopBlob,
   ExternalMessage,
   GCNCircular,
   GCNTextNotice,
