@@ -12,6 +12,7 @@ import { REPO_ROOT } from "../harness/python.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
 import { announcement, lookupLoop, sendDatagrams, startNameServer } from "./_posttroll.ts";
 import { closeQuietly, greeting, holdOpen, longFrameHeader, ready } from "./_zmtp.ts";
+import { createNetns } from "./_netns.ts";
 import { recordFault } from "./_record.ts";
 
 const MB = 1024 * 1024;
@@ -184,12 +185,6 @@ Deno.test("fault nameserver: floods of thousands of distinct publishers; entries
   }
 });
 
-async function ip(args: string[]): Promise<boolean> {
-  const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "null" }).output()
-    .catch(() => ({ success: false }));
-  return out.success;
-}
-
 const REMOTE_PY = String.raw`
 import socket, sys, zmq
 from posttroll.message import Message
@@ -218,21 +213,9 @@ print("lookup", ans if ans == "timeout" else ans.split(" ")[1])
 `;
 
 Deno.test("fault nameserver: announcements and requests from a non-local host (netns + veth)", async (t) => {
-  const tag = crypto.getRandomValues(new Uint8Array(2));
-  const nsName = `pfault${tag[0]}_${tag[1]}`;
-  const vA = `pfa${tag[0]}x${tag[1]}`, vB = `pfb${tag[0]}x${tag[1]}`;
-  const net = `198.18.${tag[0]}`;
-  const base = (tag[1] % 60) * 4;
-  const hostIp = `${net}.${base + 1}`, remoteIp = `${net}.${base + 2}`;
-  const up = await ip(["netns", "add", nsName]) &&
-    await ip(["link", "add", vA, "type", "veth", "peer", "name", vB, "netns", nsName]) &&
-    await ip(["addr", "add", `${hostIp}/30`, "dev", vA]) &&
-    await ip(["link", "set", vA, "up"]) &&
-    await ip(["-n", nsName, "addr", "add", `${remoteIp}/30`, "dev", vB]) &&
-    await ip(["-n", nsName, "link", "set", vB, "up"]) &&
-    await ip(["-n", nsName, "link", "set", "lo", "up"]);
+  const net = await createNetns();
   try {
-    if (!up) {
+    if (!net) {
       console.warn("network namespaces unavailable (needs root + ip): non-local test skipped");
       await recordFault({
         area: "nameserver",
@@ -242,10 +225,11 @@ Deno.test("fault nameserver: announcements and requests from a non-local host (n
       });
       return;
     }
+    const { hostIp, remoteIp } = net;
     const python = `${REPO_ROOT}/.cache/venv/bin/python`;
     const fromRemote = async (bport: number, nsport: number): Promise<string[]> => {
       const out = await new Deno.Command("ip", {
-        args: ["netns", "exec", nsName, python, "-c", REMOTE_PY, hostIp, `${bport}`, `${nsport}`],
+        args: net.execArgs(python, ["-c", REMOTE_PY, hostIp, `${bport}`, `${nsport}`]),
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -299,7 +283,6 @@ Deno.test("fault nameserver: announcements and requests from a non-local host (n
       });
     }
   } finally {
-    await ip(["link", "del", vA]);
-    await ip(["netns", "del", nsName]);
+    await net?.close();
   }
 });
