@@ -783,19 +783,29 @@ function ambiguousNumbers(text: string, from: number): boolean {
     while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
     const intDigits = k - intStart;
     let isFloat = false;
+    // without exponent and with at most 15 digits, a float is integral exactly when its fraction
+    // digits are all 0 (more digits may round to an integer: those are converted)
+    let zeroFraction = true;
     if (c === 46) {
       isFloat = true;
       c = text.charCodeAt(++k);
-      while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
+      while (c >= 48 && c <= 57) {
+        if (c !== 48) zeroFraction = false;
+        c = text.charCodeAt(++k);
+      }
     }
+    let exponent = false;
     if (c === 101 || c === 69) {
       isFloat = true;
+      exponent = true;
       c = text.charCodeAt(++k);
       if (c === 43 || c === 45) c = text.charCodeAt(++k);
       while (c >= 48 && c <= 57) c = text.charCodeAt(++k);
     }
     if (isFloat) {
-      if (Number.isInteger(+text.slice(start, k))) return true;
+      if (exponent || k - intStart > 16) {
+        if (Number.isInteger(+text.slice(start, k))) return true;
+      } else if (zeroFraction) return true;
     } else if (
       intDigits >= 16 ||
       (intDigits === 1 && start !== intStart && text.charCodeAt(intStart) === 48)
