@@ -25,10 +25,12 @@ Deno.test("fault nameserver: half-open, cut handshakes, stalled huge frames and 
   const lookups = lookupLoop(s, "svc");
   const conns: Deno.TcpConn[] = [];
   const rss0 = Deno.memoryUsage().rss;
+  const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
   let injected = 0;
   let stopMs = -1;
   try {
     await until(() => lookups.ok >= 3, { what: "first lookups" });
+    const fd0 = fds();
     const g = greeting();
     const r = ready("REQ");
     // half-open: connected, silent
@@ -69,7 +71,20 @@ Deno.test("fault nameserver: half-open, cut handshakes, stalled huge frames and 
     // the 50 announced 255 MiB bodies must not be resident (the engine allocates lazily or not
     // at all); coarse bound
     assert(rssGrowth < 400, `RSS grew by ${rssGrowth.toFixed(0)} MB`);
-    // stop never hangs with all those connections still open
+    // a storm of 300 concurrent lookups on top: all answered
+    const storm = await Promise.all(
+      Array.from({ length: 300 }, () => getPubAddress("svc", { timeout: 10, config: s.config })),
+    );
+    assertEquals(storm.filter((r) => r.length === 1).length, 300);
+    // the faulty peers go away: the server releases every connection (no descriptor leak)
+    const fdsHeld = fds();
+    for (const c of conns.splice(0)) closeQuietly(c);
+    await until(() => fds() <= fd0 + 10, {
+      what: `descriptors back to ${fd0} (now ${fds()}, ${fdsHeld} while held)`,
+    });
+    const fdsAfter = fds();
+    // stop never hangs with stalled connections open
+    for (let i = 0; i < 50; i++) conns.push(await holdOpen(port, i % 2 ? [g] : []));
     const stats = await lookups.stop();
     stopMs = await close();
     assert(stopMs < 1000, `stop took ${stopMs} ms with ${conns.length} stalled connections`);
@@ -78,12 +93,15 @@ Deno.test("fault nameserver: half-open, cut handshakes, stalled huge frames and 
       area: "nameserver",
       fault:
         "REP port: half-open TCP, greeting/READY cut at every byte, 50 stalled 255 MiB frames, " +
-        "oversized frame, wrong socket type, bad mechanism, non-ZMTP garbage",
-      inputs: injected,
+        "oversized frame, wrong socket type, bad mechanism, non-ZMTP garbage; 300 concurrent " +
+        "lookups on top",
+      inputs: injected + 300,
       lost: stats.failures.length,
-      notes: `${stats.ok} lookups during the faults, all answered; RSS +${
-        rssGrowth.toFixed(0)
-      } MB; stop ${stopMs} ms with ${conns.length} stalled connections`,
+      notes:
+        `${stats.ok} looped + 300 concurrent lookups during the faults, all answered; RSS +${
+          rssGrowth.toFixed(0)
+        } MB; descriptors ${fd0} -> ${fdsHeld} (held) -> ${fdsAfter} (released); stop ${stopMs} ms ` +
+        `with ${conns.length} stalled connections`,
     });
   } finally {
     for (const c of conns) closeQuietly(c);
