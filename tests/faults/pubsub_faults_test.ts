@@ -262,3 +262,57 @@ Deno.test("fault pubsub: a stalled subscriber never blocks the publisher; others
       `(HWM + socket buffers; the rest dropped for it alone), in order, and resumed`,
   });
 });
+
+Deno.test("fault pubsub: publisher churn (3 x 30 come and go); the subscriber frees every socket", async () => {
+  const s = testSetup();
+  const { close } = await startNameServer(s, { maxAge: 1 });
+  const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+  const sub = await subscribe({
+    services: "churn",
+    addrListener: true,
+    timeout: 0.5,
+    config: s.config,
+  });
+  const ROUNDS = 3, N = 30;
+  const fd0 = fds();
+  const peaks: number[] = [];
+  const pubs: NoisyPublisher[] = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < N; i++) {
+        pubs.push(
+          await new NoisyPublisher(`churn${i}`, {
+            aliases: ["churn"],
+            broadcastInterval: 0.2,
+            announceHost: "127.0.0.1",
+            config: s.config,
+          }).start(),
+        );
+      }
+      await until(() => sub.addresses.length === N, {
+        what: `round ${round}: ${N} publishers followed (have ${sub.addresses.length})`,
+      });
+      peaks.push(fds());
+      for (const p of pubs.splice(0)) await p.stop();
+      await until(() => sub.addresses.length === 0, {
+        what: `round ${round}: all removed (have ${sub.addresses.length})`,
+        timeoutMs: 15_000,
+      });
+    }
+    await until(() => fds() <= fd0 + 5, { what: `descriptors back to ${fd0} (now ${fds()})` });
+    await recordFault({
+      area: "pubsub",
+      fault: `publisher churn: ${ROUNDS} rounds of ${N} NoisyPublishers started and stopped, ` +
+        "followed by one NSSubscriber (addr_listener, max_age 1 s)",
+      inputs: ROUNDS * N,
+      lost: 0,
+      notes: `every publisher added and removed; descriptors ${fd0} -> ${
+        peaks.join("/")
+      } (peaks) -> ${fds()} after the last round`,
+    });
+  } finally {
+    for (const p of pubs) await p.stop();
+    await sub.close();
+    await close();
+  }
+});
