@@ -1,7 +1,8 @@
 // Batching of published alerts: PublishBatcher on its own (order, batch and in-flight bounds,
 // failing batches, queue bound, linger, flush/close) and IgwnAlertClient sessions against a real
 // broker (many concurrent publishToTopic calls acknowledged and consumed in order, a batch over a
-// topic's size limit split so only the alert too large by itself fails, bounded queued bytes).
+// topic's size limit split so only the alert too large by itself fails, flushByTopic/close wait
+// for everything queued, bounded queued bytes).
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { Kafka, logLevel } from "kafkajs";
 import { startKafka } from "../harness/kafka.ts";
@@ -174,7 +175,7 @@ Deno.test("PublishBatcher: linger gathers pushes; flush and close do not wait fo
 Deno.test("publishToTopic batching against a real broker", async (t) => {
   await using kafka = await startKafka();
   const [host, port] = kafka.plaintext.split(":");
-  await createTopics(kafka, ["gracedb.many", "gracedb.big"]);
+  await createTopics(kafka, ["gracedb.many", "gracedb.big", "gracedb.flush"]);
   const admin = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
@@ -248,6 +249,28 @@ Deno.test("publishToTopic batching against a real broker", async (t) => {
       );
     },
   );
+
+  await t.step("flushByTopic and close wait for every queued alert", async () => {
+    // a small queue bound: most calls are still waiting for room when flush/close start
+    const c = new IgwnAlertClient({ ...opts, maxQueueBytes: 8 * 1024 });
+    await c.connect("flush");
+    let acked = 0;
+    const first = Array.from(
+      { length: 300 },
+      (_, i) => c.publishToTopic("flush", `a${i}`.padEnd(1000, "f")).then(() => acked++),
+    );
+    await c.flushByTopic("flush");
+    assertEquals(acked, 300);
+    const second = Array.from(
+      { length: 300 },
+      (_, i) => c.publishToTopic("flush", `b${i}`.padEnd(1000, "f")).then(() => acked++),
+    );
+    await c.close();
+    assertEquals(acked, 600);
+    await Promise.all([...first, ...second]);
+    const records = await readRaw(kafka, "gracedb.flush", 600);
+    assertEquals(records.length, 600);
+  });
 
   await t.step("64 KiB alerts: queued bytes stay under maxQueueBytes", async () => {
     const maxQueueBytes = 1024 * 1024;
