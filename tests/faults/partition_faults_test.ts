@@ -4,7 +4,10 @@
 // publisher on the same port. A subscriber's TCP connection then looks alive
 // forever unless something probes it: with `tcp_keepalive` configured the subscriber must notice
 // and reconnect within seconds. Needs root and `ip` (skipped and recorded otherwise).
-import { assert } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
+import { Message } from "../../lib/posttroll/message.ts";
+import { Publisher } from "../../lib/posttroll/publisher.ts";
+import { PythonProcess } from "../harness/python.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
 import { createNetns, type Netns } from "./_netns.ts";
@@ -104,5 +107,90 @@ Deno.test("fault pubsub: silent partition, publisher host dies and returns; tcp_
     await reading;
     for (const p of pubs) await p.kill("SIGKILL");
     await net?.close();
+  }
+});
+
+const PY_PEER = String.raw`
+import sys, zmq
+from posttroll.message import Message
+ctx = zmq.Context()
+pub = ctx.socket(zmq.PUB)
+port = pub.bind_to_random_port("tcp://127.0.0.1")
+sub = ctx.socket(zmq.SUB)
+sub.setsockopt(zmq.SUBSCRIBE, b"")
+sub.setsockopt(zmq.RCVTIMEO, 200)
+sub.connect(sys.argv[1])
+print("port", port, flush=True)
+for line in sys.stdin:
+    cmd, arg = line.split()
+    if cmd == "send":
+        pub.send_string(Message("/hb", "info", arg).encode())
+    elif cmd == "recv":
+        got = "timeout"
+        for _ in range(15):
+            try:
+                got = Message(rawstr=sub.recv_string()).data
+                if got == arg:
+                    break
+            except zmq.Again:
+                pass
+        print("got", got, flush=True)
+`;
+
+Deno.test("fault pubsub: keepalive heartbeats with libzmq peers keep idle connections up", async () => {
+  const s = testSetup();
+  using _ka = s.config.set({
+    tcp_keepalive: 1,
+    tcp_keepalive_idle: 1,
+    tcp_keepalive_intvl: 1,
+    tcp_keepalive_cnt: 1,
+  });
+  await using pub = await new Publisher("tcp://127.0.0.1:0", { config: s.config }).start();
+  await using py = PythonProcess.spawn(PY_PEER, { args: [`tcp://127.0.0.1:${pub.portNumber}`] });
+  const pyPort = Number((await py.waitForLine((l) => l.startsWith("port "), 15_000)).slice(5));
+  const sub = new Subscriber([`tcp://127.0.0.1:${pyPort}`], { config: s.config });
+  const statuses: string[] = [];
+  const watching = (async () => {
+    for await (const st of sub.status()) statuses.push(st.type);
+  })();
+  const received: string[] = [];
+  const reading = (async () => {
+    for await (const m of sub.recv(0.05)) {
+      if (m) received.push(String(m.data));
+      if (!sub.running && m === null) break;
+    }
+  })();
+  try {
+    // both directions up
+    await until(async () => {
+      await py.writeLine("send warm");
+      return received.includes("warm");
+    }, { what: "Python -> Deno" });
+    await until(async () => {
+      await pub.send(new Message("/hb", "info", "warm"));
+      await py.writeLine("recv warm");
+      return (await py.waitForLine((l) => l.startsWith("got "), 10_000)) === "got warm";
+    }, { what: "Deno -> Python" });
+    const disconnectsBefore = statuses.filter((t) => t === "disconnected").length;
+    // idle for 5 heartbeat intervals: PINGs must be answered by libzmq, nothing dropped
+    await new Promise((r) => setTimeout(r, 5000));
+    await py.writeLine("send after");
+    await until(() => received.includes("after"), { what: "Python -> Deno after idling" });
+    await pub.send(new Message("/hb", "info", "after"));
+    await py.writeLine("recv after");
+    assertEquals(await py.waitForLine((l) => l.startsWith("got "), 10_000), "got after");
+    const disconnects = statuses.filter((t) => t === "disconnected").length - disconnectsBefore;
+    assertEquals(disconnects, 0, `statuses: ${statuses}`);
+    await recordFault({
+      area: "pubsub",
+      fault: "idle connections with libzmq (pyzmq) peers under keepalive heartbeats (1 s)",
+      inputs: 2,
+      lost: 0,
+      notes: "5 s idle both ways: PINGs answered, no disconnect, first message after idling " +
+        "delivered in both directions",
+    });
+  } finally {
+    await sub.close();
+    await Promise.allSettled([watching, reading]);
   }
 });
