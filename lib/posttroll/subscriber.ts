@@ -132,6 +132,64 @@ interface Entry {
 }
 
 /**
+ * The waits of one `recv()` loop: resolves true when woken (message, stop, abort) or false after
+ * `timeout` seconds without a wake-up. One timer serves many short waits: it is re-armed for the
+ * remaining time when it fires early, instead of a setTimeout/clearTimeout pair per message.
+ */
+class TimedWait {
+  readonly #ms: number | undefined;
+  readonly #signal: AbortSignal | undefined;
+  #resolve: ((v: boolean) => void) | null = null;
+  #deadline = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #onAbort = (): void => this.#settle(true);
+
+  constructor(timeout: number | null | undefined, signal: AbortSignal | undefined) {
+    this.#ms = timeout === null || timeout === undefined ? undefined : timeout * 1000;
+    this.#signal = signal;
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  #settle(v: boolean): void {
+    const r = this.#resolve;
+    if (r === null) return;
+    this.#resolve = null;
+    r(v);
+  }
+
+  #tick = (): void => {
+    this.#timer = undefined;
+    if (this.#resolve === null) return;
+    const left = this.#deadline - performance.now();
+    if (left > 0) this.#timer = setTimeout(this.#tick, left);
+    else this.#settle(false);
+  };
+
+  /** Waits; registers a wake-up callback in `waiters`. */
+  next(waiters: Array<() => void>): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+      waiters.push(() => {
+        if (this.#resolve === resolve) this.#settle(true);
+      });
+      const ms = this.#ms;
+      if (ms !== undefined) {
+        this.#deadline = performance.now() + ms;
+        if (this.#timer === undefined) this.#timer = setTimeout(this.#tick, ms);
+      }
+    });
+  }
+
+  /** Stops the timer and the abort listener. */
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#settle(true);
+  }
+}
+
+/**
  * Subscribes to one SUB socket per publisher address; the topic filter is applied by the
  * publisher (ZeroMQ prefix match on the raw message).
  *
@@ -494,6 +552,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   ): AsyncGenerator<Message | null, void, undefined> {
     this.#running = true;
     const signal = options.signal;
+    const wait = new TimedWait(timeout, signal);
     try {
       while (this.#running && !this.#closed && !signal?.aborted) {
         const m = this.#queue.shift();
@@ -501,29 +560,13 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
           yield m;
           continue;
         }
-        const got = await this.#wait(timeout, signal);
+        const got = await wait.next(this.#waiters);
         if (!got && !this.#closed && this.#running && !signal?.aborted) yield null;
       }
     } finally {
       this.#running = false;
+      wait.dispose();
     }
-  }
-
-  #wait(timeout: number | null | undefined, signal?: AbortSignal): Promise<boolean> {
-    return new Promise((resolve) => {
-      let t: ReturnType<typeof setTimeout> | undefined;
-      const done = (v: boolean) => {
-        if (t !== undefined) clearTimeout(t);
-        signal?.removeEventListener("abort", onAbort);
-        resolve(v);
-      };
-      const onAbort = () => done(true);
-      if (timeout !== null && timeout !== undefined) {
-        t = setTimeout(() => done(false), timeout * 1000);
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(() => done(true));
-    });
   }
 
   /**
