@@ -179,9 +179,14 @@ export class Publisher implements AsyncDisposable {
    * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
    * ```
    */
-  async send(msg: string | Message): Promise<void> {
-    if (!this.#socket) throw new PublisherError("Cannot 'send' before the publisher is started.");
-    await this.#socket.send(typeof msg === "string" ? msg : msg.encode());
+  send(msg: string | Message): Promise<void> {
+    // not an async function: one promise per message instead of two (errors still reject)
+    try {
+      if (!this.#socket) throw new PublisherError("Cannot 'send' before the publisher is started.");
+      return this.#socket.send(typeof msg === "string" ? msg : msg.encode());
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
