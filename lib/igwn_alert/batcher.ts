@@ -72,6 +72,8 @@ interface Entry<T> {
 /** Thrown by pushes after {@linkcode PublishBatcher.close}. */
 export class BatcherClosedError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message description
    * @example
    * ```ts
@@ -129,6 +131,8 @@ export class PublishBatcher<T> {
   readonly #idle = new Set<() => void>();
 
   /**
+   * Creates a batcher around a send function.
+   *
    * @param send sends one batch; resolves when acknowledged (optionally to per-item outcomes)
    * @param options linger, batch bound, in-flight bound, queue bound
    * @example

@@ -28,6 +28,7 @@
  *
  * @module
  */
+import type { Buffer } from "node:buffer";
 import { type Admin, type Consumer, Kafka, Partitioners, type Producer } from "kafkajs";
 import { Auth, type EnvLike, loadAuth, netrcLookup, selectMatchingAuth } from "../hop/auth.ts";
 import { CredentialFileError } from "../hop/errors.ts";
@@ -281,13 +282,15 @@ export interface PublishSession {
    *
    * @ignore
    */
-  batcher: PublishBatcher<KafkaRecord>;
+  batcher: PublishBatcher<PublishRecord>;
 }
 
-/** One record for kafkajs. */
-type KafkaRecord = {
-  value: ReturnType<typeof toBuffer>;
-  headers: Record<string, ReturnType<typeof toBuffer>>;
+/** One serialized alert as a session hands it to kafkajs (hop's value and headers). */
+export type PublishRecord = {
+  /** hop's value (`json.dumps` of the alert for JSON). */
+  value: Buffer;
+  /** hop's headers (`_id`, `_sender`, `_test`, `_format`). */
+  headers: Record<string, Buffer>;
 };
 
 /** Fetch size per partition of a listener (kafkajs's default is 1 MiB). */
@@ -1109,7 +1112,7 @@ export class IgwnAlertClient implements AsyncDisposable {
   }
 
   /** hop's record for `msg` and its estimated size (value, headers, record overhead). */
-  #record(auth: Auth | null, msg: unknown, test: boolean): { item: KafkaRecord; bytes: number } {
+  #record(auth: Auth | null, msg: unknown, test: boolean): { item: PublishRecord; bytes: number } {
     const { value, headers } = pack(msg, { sender: auth?.username, test });
     const h: Record<string, ReturnType<typeof toBuffer>> = {};
     let bytes = value.byteLength + 32;
@@ -1127,7 +1130,7 @@ export class IgwnAlertClient implements AsyncDisposable {
   async #sendRecords(
     producer: Producer,
     auth: Auth | null,
-    topicMessages: Array<{ topic: string; messages: KafkaRecord[] }>,
+    topicMessages: Array<{ topic: string; messages: PublishRecord[] }>,
     since: number = performance.now(),
   ): Promise<void> {
     const what = topicMessages.map((t) => t.topic).join(",");
@@ -1154,7 +1157,7 @@ export class IgwnAlertClient implements AsyncDisposable {
   async #sendSessionBatch(
     session: PublishSession,
     full: string,
-    messages: KafkaRecord[],
+    messages: PublishRecord[],
     info: BatchInfo,
   ): Promise<unknown[] | void> {
     try {
@@ -1216,7 +1219,7 @@ export class IgwnAlertClient implements AsyncDisposable {
         pending: new Set(),
         closed: false,
         auth,
-        batcher: new PublishBatcher<KafkaRecord>(
+        batcher: new PublishBatcher<PublishRecord>(
           (messages, info) => this.#sendSessionBatch(session, full, messages, info),
           this.#batching,
         ),

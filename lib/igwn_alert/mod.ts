@@ -16,6 +16,14 @@
 export * from "./client.ts";
 export * from "./errors.ts";
 export {
+  BatcherClosedError,
+  type BatchInfo,
+  type Prepared,
+  PublishBatcher,
+  type PublishBatcherOptions,
+  type SendBatch,
+} from "./batcher.ts";
+export {
   kafkaConfig,
   type KafkaConnectOptions,
   type LogLevel,
