@@ -55,6 +55,8 @@ export interface ReceiveResult {
   republish?: string;
   /** Why an input was ignored or invalid. */
   reason?: string;
+  /** The announced URI (added or refreshed). */
+  uri?: string;
 }
 
 /**
@@ -189,7 +191,7 @@ export class AddressBook implements AddressSource {
       republish = msg.encode();
     }
     this.#entries.set(uri, { meta, at: this.#now() });
-    return { status: isNew ? "added" : "refreshed", republish };
+    return { status: isNew ? "added" : "refreshed", republish, uri };
   }
 
   /**

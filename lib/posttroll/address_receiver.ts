@@ -75,6 +75,8 @@ export class AddressReceiver implements AsyncDisposable {
   #rep: RepSocket | undefined;
   #pub: Publisher | NoisyPublisher | undefined;
   #local = new Set<string>();
+  /** Add notices to publish once more at the URI's second announcement (see #process). */
+  #echo = new Map<string, string>();
 
   /**
    * Creates a receiver; nothing listens until it is started.
@@ -198,9 +200,20 @@ export class AddressReceiver implements AsyncDisposable {
       this.#log("debug", `dropped announcement from ${from}: ${r.reason}`);
       return;
     }
-    if (r.republish) {
-      this.#log("info", `nameserver: publish add '${r.republish}'`);
-      await this.#pub?.send(r.republish).catch(() => {});
+    let add = r.republish;
+    // Beyond posttroll: the add notice goes out again at the URI's second announcement (one
+    // broadcast interval later). Subscribers whose address-port socket was still (re)connecting
+    // the first time, e.g. right after this nameserver (re)started, would otherwise never hear
+    // of that publisher; a repeated add is a no-op for subscribers that have it.
+    const uri = r.uri;
+    if (add && uri !== undefined) this.#echo.set(uri, add);
+    else if (uri !== undefined && this.#echo.has(uri)) {
+      add = this.#echo.get(uri);
+      this.#echo.delete(uri);
+    }
+    if (add) {
+      this.#log("info", `nameserver: publish add '${add}'`);
+      await this.#pub?.send(add).catch(() => {});
     }
   }
 
@@ -248,6 +261,10 @@ export class AddressReceiver implements AsyncDisposable {
       for (const removal of this.#book.expire()) {
         this.#log("info", `publish remove '${removal}'`);
         await this.#pub?.send(removal).catch(() => {});
+      }
+      if (this.#echo.size) {
+        const listed = new Set(this.#book.uris);
+        for (const uri of this.#echo.keys()) if (!listed.has(uri)) this.#echo.delete(uri);
       }
       if (heartbeat) {
         await this.#pub?.heartbeat(this.#opts.heartbeatInterval ?? 29).catch(() => {});

@@ -10,7 +10,7 @@ import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { NoisyPublisher, Publisher } from "../../lib/posttroll/publisher.ts";
 import { subscribe, Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { SubSocket } from "../../lib/zmq/mod.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { PythonProcess, REPO_ROOT } from "../harness/python.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
 import { startNameServer } from "./_posttroll.ts";
 import { Child } from "./_spawn.ts";
@@ -314,5 +314,63 @@ Deno.test("fault pubsub: publisher churn (3 x 30 come and go); the subscriber fr
     for (const p of pubs) await p.stop();
     await sub.close();
     await close();
+  }
+});
+
+const PY_NSSUB = String.raw`
+import json, sys
+from posttroll.subscriber import Subscribe
+with Subscribe("faultpub", "counter", addr_listener=True, timeout=2) as sub:
+    print("ready", flush=True)
+    for msg in sub.recv(0.1):
+        if msg is not None:
+            print("got", msg.data["port"], msg.data["seq"], flush=True)
+`;
+
+Deno.test("fault pubsub: nameserver restarted; a Python NSSubscriber (addr_listener) finds a publisher started during the outage", async () => {
+  const s = testSetup();
+  let ns = await startNameServer(s, { maxAge: 10 });
+  const pubs: NoisyPublisher[] = [];
+  const senders: Promise<void>[] = [];
+  let stop = false;
+  const startPub = async () => {
+    const p = await new NoisyPublisher("faultpub", {
+      broadcastInterval: 0.5,
+      announceHost: "127.0.0.1",
+      config: s.config,
+    }).start();
+    pubs.push(p);
+    senders.push((async () => {
+      for (let seq = 0; !stop; seq++) {
+        await p.send(new Message("/counter", "info", { seq, port: p.portNumber }));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })());
+    return p.portNumber!;
+  };
+  await using py = PythonProcess.spawn(PY_NSSUB, { env: s.env });
+  try {
+    const port1 = await startPub();
+    await py.waitForLine((l) => l === "ready", 15_000);
+    await py.waitForLine((l) => l.startsWith(`got ${port1} `), 15_000);
+    await ns.close();
+    const port2 = await startPub();
+    ns = await startNameServer(s, { maxAge: 10 });
+    const t0 = Date.now();
+    await py.waitForLine((l) => l.startsWith(`got ${port2} `), 15_000);
+    const ms = Date.now() - t0;
+    await recordFault({
+      area: "pubsub",
+      fault: "nameserver restarted; Python NSSubscriber (addr_listener) and a publisher started " +
+        "during the outage",
+      inputs: 2,
+      lost: 0,
+      notes: `the Python subscriber received from the new publisher ${ms} ms after the restart`,
+    });
+  } finally {
+    stop = true;
+    await Promise.allSettled(senders);
+    for (const p of pubs) await p.stop();
+    await ns.close();
   }
 });
