@@ -29,6 +29,9 @@ import { macrotask } from "./yield.ts";
 /** Frame bodies at least this large are written from the caller's array, not copied. */
 const ZERO_COPY_MIN = 16384;
 
+/** Queued bytes that make a write worth starting at once, without waiting for more. */
+const COALESCE_BYTES = 65536;
+
 /** Callbacks from a connection to the socket that owns it. */
 export interface ConnectionHandler {
   /** Handshake done; the connection may carry messages. */
@@ -371,7 +374,7 @@ export class Connection {
         // After a write, let the sender's current burst finish before the next one: writes
         // completing at once would otherwise interleave with send() calls and carry ~1 message
         // each (one syscall per message). The first write of an idle connection goes at once.
-        if (!first) {
+        if (!first && this.#out.size < COALESCE_BYTES) {
           await macrotask();
           if (this.#closed) break;
         }
