@@ -10,6 +10,7 @@ import { Publisher } from "../../lib/posttroll/publisher.ts";
 import { PythonProcess } from "../harness/python.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
+import { baseEnv, cliKeys, configOf, keyEnv } from "../secure/_helpers.ts";
 import { createNetns, type Netns } from "./_netns.ts";
 import { Child } from "./_spawn.ts";
 import { recordFault } from "./_record.ts";
@@ -192,5 +193,93 @@ Deno.test("fault pubsub: keepalive heartbeats with libzmq peers keep idle connec
   } finally {
     await sub.close();
     await Promise.allSettled([watching, reading]);
+  }
+});
+
+const PY_SECURE_PEER = String.raw`
+import sys
+from posttroll.message import Message
+from posttroll.publisher import Publisher
+from posttroll.subscriber import Subscriber
+pub = Publisher("tcp://127.0.0.1:0")
+pub.start()
+sub = Subscriber([sys.argv[1]], topics="/hb")
+print("port", pub.port_number, flush=True)
+for line in sys.stdin:
+    cmd, arg = line.split()
+    if cmd == "send":
+        pub.send(Message("/hb", "info", arg).encode())
+    elif cmd == "recv":
+        got = "timeout"
+        for i, msg in enumerate(sub.recv(0.2)):
+            if msg is not None and msg.data == arg:
+                got = arg
+                break
+            if i > 15:
+                break
+        print("got", got, flush=True)
+`;
+
+Deno.test("fault pubsub: keepalive heartbeats over CURVE (secure_zmq) with posttroll/pyzmq peers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "faults-hb-" });
+  try {
+    const keys = await cliKeys(dir);
+    const env = { ...baseEnv({ POSTTROLL_BACKEND: "secure_zmq" }), ...keyEnv(keys) };
+    const config = configOf(env);
+    using _ka = config.set({
+      tcp_keepalive: 1,
+      tcp_keepalive_idle: 1,
+      tcp_keepalive_intvl: 1,
+      tcp_keepalive_cnt: 1,
+    });
+    await using pub = await new Publisher("tcp://127.0.0.1:0", { config }).start();
+    await using py = PythonProcess.spawn(PY_SECURE_PEER, {
+      args: [`tcp://127.0.0.1:${pub.portNumber}`],
+      env,
+    });
+    const pyPort = Number((await py.waitForLine((l) => l.startsWith("port "), 15_000)).slice(5));
+    await using sub = new Subscriber([`tcp://127.0.0.1:${pyPort}`], { topics: "/hb", config });
+    const statuses: string[] = [];
+    const watching = (async () => {
+      for await (const st of sub.status()) statuses.push(st.type);
+    })();
+    const received: string[] = [];
+    const reading = (async () => {
+      for await (const m of sub.recv(0.05)) {
+        if (m) received.push(String(m.data));
+        if (!sub.running && m === null) break;
+      }
+    })();
+    try {
+      await until(async () => {
+        await py.writeLine("send warm");
+        return received.includes("warm");
+      }, { what: "Python -> Deno (CURVE)" });
+      await until(async () => {
+        await pub.send(new Message("/hb", "info", "warm"));
+        await py.writeLine("recv warm");
+        return (await py.waitForLine((l) => l.startsWith("got "), 10_000)) === "got warm";
+      }, { what: "Deno -> Python (CURVE)" });
+      const before = statuses.filter((t) => t === "disconnected").length;
+      await new Promise((r) => setTimeout(r, 5000)); // idle: only heartbeats on the wire
+      await py.writeLine("send after");
+      await until(() => received.includes("after"), { what: "Python -> Deno after idling" });
+      await pub.send(new Message("/hb", "info", "after"));
+      await py.writeLine("recv after");
+      assertEquals(await py.waitForLine((l) => l.startsWith("got "), 10_000), "got after");
+      assertEquals(statuses.filter((t) => t === "disconnected").length - before, 0, `${statuses}`);
+      await recordFault({
+        area: "pubsub",
+        fault: "idle CURVE connections with posttroll (pyzmq) peers under keepalive heartbeats",
+        inputs: 2,
+        lost: 0,
+        notes: "secure_zmq both ways, 5 s idle: encrypted PINGs answered, no disconnect",
+      });
+    } finally {
+      await sub.close();
+      await Promise.allSettled([watching, reading]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
