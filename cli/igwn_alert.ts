@@ -369,7 +369,8 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
   const ctl = new AbortController();
   const signal = io.signal ? AbortSignal.any([io.signal, ctl.signal]) : ctl.signal;
   const onSignal = () => ctl.abort();
-  const handleSignals = (io.handleSignals ?? true) && p.action === "listen";
+  const handleSignals = (io.handleSignals ?? true) &&
+    (p.action === "listen" || p.action === "send");
   if (handleSignals) {
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
@@ -395,12 +396,11 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
         err("igwn-alert: DeprecationWarning: This feature is deprecated.");
         return 1;
       case "send":
-        for (const f of files) await client.publish(topics, pyJsonDumps(f.text));
-        return 0;
+        return await sendFiles(client, topics, files, signal, err);
     }
     return 2;
   } catch (e) {
-    if (signal.aborted) return 0;
+    if (signal.aborted && p.action === "listen") return 0;
     return fail(e, err);
   } finally {
     if (handleSignals) {
@@ -409,6 +409,57 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
     }
     await client.close();
   }
+}
+
+/**
+ * How long an alert already handed to the broker may take to be acknowledged after SIGINT/SIGTERM
+ * before `send` gives up on it: short enough that the command exits within a second.
+ */
+const SEND_GRACE_MS = 700;
+
+/**
+ * Publishes each file to every topic, one file after the other. A signal stops it before the next
+ * file; the alert in flight is given {@linkcode SEND_GRACE_MS} to be acknowledged. An interrupted
+ * run says how many files were sent (exit 1), so the rest can be sent again without duplicates.
+ */
+async function sendFiles(
+  client: IgwnAlertClient,
+  topics: string[],
+  files: Array<{ name: string; text: string }>,
+  signal: AbortSignal,
+  err: (text: string) => void,
+): Promise<number> {
+  let sent = 0;
+  for (const f of files) {
+    if (signal.aborted) break;
+    const publishing = client.publish(topics, pyJsonDumps(f.text));
+    const acknowledged = await Promise.race([
+      publishing.then(() => true),
+      new Promise<boolean>((resolve) => {
+        const onAbort = () => setTimeout(() => resolve(false), SEND_GRACE_MS);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+        publishing.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => {});
+      }),
+    ]);
+    if (!acknowledged) {
+      publishing.catch(() => {});
+      err(
+        `igwn-alert: interrupted: sent ${sent} of ${files.length} files; ${f.name} was being ` +
+          `sent and may or may not have arrived`,
+      );
+      return 1;
+    }
+    sent++;
+  }
+  if (sent < files.length) {
+    err(
+      `igwn-alert: interrupted: sent ${sent} of ${files.length} files; not sent: ` +
+        files.slice(sent).map((f) => f.name).join(" "),
+    );
+    return 1;
+  }
+  return 0;
 }
 
 function isFile(path: string): boolean {

@@ -405,13 +405,18 @@ Deno.test("fault kafka: broker crashes, bad credentials, TLS mismatch, unreachab
         assert(ms < 1000, `SIGTERM -> exit took ${ms} ms`);
         // a prefix of the files, in order, once each
         assertEquals(got, Array.from({ length: got.length }, (_, i) => i));
+        // the alert in flight was flushed, and the CLI says exactly how far it got
+        assertEquals(code, 1, `an interrupted send exits 1; CLI: ${child.lines.join("\n")}`);
+        const report = child.lines.find((l) => l.includes("interrupted: sent "));
+        assert(report, `no interruption report; CLI: ${child.lines.join("\n")}`);
+        assertEquals(Number(/sent (\d+) of/.exec(report)![1]), got.length, report);
         await recordFault({
           area: "shutdown",
           fault: `SIGTERM to igwn-alert send of ${FILES} files mid-way`,
           inputs: FILES,
           lost: 0,
           notes: `exit ${code} after ${ms} ms; ${got.length} alerts on the broker, exactly files ` +
-            `0..${got.length - 1} in order (each publish is awaited before the next file)`,
+            `0..${got.length - 1} in order, as the CLI reported (the alert in flight is flushed)`,
         });
       } finally {
         await child.kill("SIGKILL");
