@@ -60,6 +60,7 @@ import {
   stderrLogSink,
   toBuffer,
 } from "./kafka.ts";
+import { sleep } from "../_util/abort.ts";
 
 /**
  * The broker used when none is given: `kafka://kafka.scimma.org/` (as in igwn-alert).
@@ -313,19 +314,6 @@ export function generateGroupId(username?: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(10));
   const s = Array.from(bytes, (b) => ALNUM[b % ALNUM.length]).join("");
   return username ? `${username}-${s}` : s;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 async function withTimeout<T>(

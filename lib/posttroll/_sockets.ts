@@ -284,19 +284,8 @@ export function tcpEndpoint(host: string, port: number): string {
   return `tcp://${h}:${port}`;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+/** Resolves after `ms`, or at once when `signal` aborts (the shared helper). */
+export { sleep } from "../_util/abort.ts";
 
 /** Local IPv4/IPv6 addresses of this host (127.0.0.0/8 and ::1 always included). */
 export function localAddresses(): Set<string> {

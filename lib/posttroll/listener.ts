@@ -20,6 +20,7 @@ import {
   type Logger,
   type Subscriber,
 } from "./subscriber.ts";
+import { waitForWake } from "../_util/abort.ts";
 
 /**
  * Raised by {@linkcode MessageQueue.get} when nothing arrives in time (Python: `queue.Empty`).
@@ -101,17 +102,7 @@ export class MessageQueue<T = Message> implements AsyncIterable<T> {
       options.signal?.throwIfAborted();
       const left = deadline - Date.now();
       if (left <= 0) throw new QueueEmptyError(timeout ?? 0);
-      await new Promise<void>((resolve) => {
-        let t: ReturnType<typeof setTimeout> | undefined;
-        const done = () => {
-          if (t !== undefined) clearTimeout(t);
-          options.signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        if (left !== Infinity) t = setTimeout(done, left);
-        options.signal?.addEventListener("abort", done, { once: true });
-        this.#waiters.push(done);
-      });
+      await waitForWake(this.#waiters, left, options.signal);
     }
   }
 

@@ -23,6 +23,7 @@
  */
 import dgram from "node:dgram";
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
+import { waitForWake } from "../_util/abort.ts";
 
 /**
  * The multicast group posttroll uses when none is configured.
@@ -516,17 +517,7 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
       options.signal?.throwIfAborted();
       const left = deadline - Date.now();
       if (left <= 0) throw new SocketTimeoutError(timeout ?? 0);
-      await new Promise<void>((resolve) => {
-        let t: ReturnType<typeof setTimeout> | undefined;
-        const done = () => {
-          if (t !== undefined) clearTimeout(t);
-          options.signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        if (left !== Infinity) t = setTimeout(done, left);
-        options.signal?.addEventListener("abort", done, { once: true });
-        this.#waiters.push(done);
-      });
+      await waitForWake(this.#waiters, left, options.signal);
     }
   }
 

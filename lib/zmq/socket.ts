@@ -12,6 +12,7 @@ import { toBytes } from "./frame.ts";
 import { HandshakeError } from "./mechanism.ts";
 import { selectMechanism } from "./security.ts";
 import type { Frame, Multipart, SignalOptions, SocketEvent, SocketOptions } from "./types.ts";
+import { sleep } from "../_util/abort.ts";
 
 interface Binding {
   listener: Deno.Listener;
@@ -27,20 +28,6 @@ interface Connector {
 }
 
 const MAX_EVENTS = 1000;
-
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /**
  * Converts a message given as one frame or a list of frames to bytes.
