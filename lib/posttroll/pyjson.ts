@@ -763,15 +763,16 @@ function ambiguousNumbers(text: string, from: number): boolean {
   for (let k = from; k < n; k++) {
     let c = text.charCodeAt(k);
     if (c === 34) {
-      // skip the string starting at k (a backslash escapes the next character); a scan is
-      // cheaper than an indexOf call per string for the short strings of typical messages
-      let j = k + 1;
-      for (; j < n; j++) {
-        const d = text.charCodeAt(j);
-        if (d === 34) break;
-        if (d === 92) j++;
+      // skip the string starting at k
+      let j = k;
+      for (;;) {
+        j = text.indexOf('"', j + 1);
+        if (j < 0) return false;
+        if (text.charCodeAt(j - 1) !== 92) break;
+        let b = 1;
+        while (text.charCodeAt(j - 1 - b) === 92) b++;
+        if ((b & 1) === 0) break;
       }
-      if (j >= n) return false;
       k = j;
       continue;
     }
