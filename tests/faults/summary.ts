@@ -3,8 +3,9 @@
  * faults injected, inputs tried and messages lost. `--from <file.jsonl>` renders an existing file
  * without running the tests.
  *
- * Usage: `deno task faults:summary [--from file.jsonl] [--write docs/FAULTS.md]` (`--write`
- * replaces the table between the `<!-- fault-summary:start/end -->` markers of that file).
+ * Usage: `deno task faults:summary [--from file.jsonl] [--write docs/FAULTS.md] [--write README.md]`
+ * (`--write` replaces the full table between the `<!-- fault-summary:start/end -->` markers and
+ * the per-area totals between the `<!-- fault-totals:start/end -->` markers of that file).
  *
  * @module
  */
@@ -55,6 +56,42 @@ export function renderTable(records: FaultRecord[]): string {
 
 const START = "<!-- fault-summary:start -->";
 const END = "<!-- fault-summary:end -->";
+const TOTALS_START = "<!-- fault-totals:start -->";
+const TOTALS_END = "<!-- fault-totals:end -->";
+
+/** One row per area (faults injected, inputs tried, messages lost) for the README. */
+export function renderTotals(records: FaultRecord[]): string {
+  const areas = new Map<string, { faults: number; inputs: number; lost: number }>();
+  for (const r of records) {
+    const a = areas.get(r.area) ?? { faults: 0, inputs: 0, lost: 0 };
+    a.faults++;
+    a.inputs += r.inputs;
+    a.lost += r.lost;
+    areas.set(r.area, a);
+  }
+  const rows = [...areas].sort(([a], [b]) => a.localeCompare(b));
+  const total = rows.reduce(
+    (t, [, a]) => ({
+      faults: t.faults + a.faults,
+      inputs: t.inputs + a.inputs,
+      lost: t.lost + a.lost,
+    }),
+    { faults: 0, inputs: 0, lost: 0 },
+  );
+  return [
+    "| area | faults injected | inputs tried | messages lost |",
+    "| --- | ---: | ---: | ---: |",
+    ...rows.map(([area, a]) => `| ${area} | ${a.faults} | ${a.inputs} | ${a.lost} |`),
+    `| **total** | ${total.faults} | ${total.inputs} | ${total.lost} |`,
+  ].join("\n");
+}
+
+/** Replaces the text between `start` and `end` markers of `md` with `body`. */
+function replaceBetween(md: string, start: string, end: string, body: string): string | undefined {
+  const i = md.indexOf(start), j = md.indexOf(end);
+  if (i < 0 || j < i) return undefined;
+  return md.slice(0, i + start.length) + "\n" + body + "\n" + md.slice(j);
+}
 
 async function main(args: string[]): Promise<number> {
   let file: string;
@@ -77,16 +114,21 @@ async function main(args: string[]): Promise<number> {
   const records = text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as FaultRecord);
   const table = renderTable(records);
   console.log(table);
-  const write = args.indexOf("--write");
-  if (write >= 0) {
-    const doc = args[write + 1];
-    const md = await Deno.readTextFile(doc);
-    const start = md.indexOf(START), end = md.indexOf(END);
-    if (start < 0 || end < start) throw new Error(`${doc} has no ${START} ... ${END} markers`);
-    await Deno.writeTextFile(
-      doc,
-      md.slice(0, start + START.length) + "\n" + table + "\n" + md.slice(end),
-    );
+  // --write FILE (repeatable): the full table between the fault-summary markers and/or the
+  // per-area totals between the fault-totals markers, whichever markers FILE has.
+  const docs = args.flatMap((a, i) => (a === "--write" ? [args[i + 1]] : []));
+  for (const doc of docs) {
+    let md = await Deno.readTextFile(doc);
+    const full = replaceBetween(md, START, END, table);
+    if (full !== undefined) md = full;
+    const totals = replaceBetween(md, TOTALS_START, TOTALS_END, renderTotals(records));
+    if (totals !== undefined) md = totals;
+    if (full === undefined && totals === undefined) {
+      throw new Error(
+        `${doc} has neither ${START} ... ${END} nor ${TOTALS_START} ... ${TOTALS_END}`,
+      );
+    }
+    await Deno.writeTextFile(doc, md);
     await new Deno.Command(Deno.execPath(), { args: ["fmt", doc], stderr: "null" }).output();
     console.error(`table written to ${doc}`);
   }
