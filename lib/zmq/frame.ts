@@ -330,25 +330,8 @@ export class OutBuffer {
    * @returns offset of the body in `bytes`
    */
   reserveFrame(n: number, flags: number): number {
-    const hdr = n > 255 ? 9 : 2;
-    this.#reserve(hdr + n);
-    const b = this.bytes;
-    let p = this.length;
-    if (n > 255) {
-      b[p++] = flags | FLAG_LONG;
-      const hi = Math.floor(n / 0x100000000);
-      b[p++] = hi >>> 24;
-      b[p++] = (hi >>> 16) & 0xff;
-      b[p++] = (hi >>> 8) & 0xff;
-      b[p++] = hi & 0xff;
-      b[p++] = n >>> 24;
-      b[p++] = (n >>> 16) & 0xff;
-      b[p++] = (n >>> 8) & 0xff;
-      b[p++] = n & 0xff;
-    } else {
-      b[p++] = flags;
-      b[p++] = n;
-    }
+    this.#reserve(frameHeaderLength(n) + n);
+    const p = this.length + writeFrameHeader(this.bytes, this.length, n, flags);
     this.length = p + n;
     return p;
   }
