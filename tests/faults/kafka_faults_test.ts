@@ -14,7 +14,7 @@ import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
 import { freePort } from "../harness/net.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { authEntry, authHome, createTopics, until } from "../igwn_alert/_helpers.ts";
-import { Child } from "./_spawn.ts";
+import { Child } from "../harness/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CLI = `${REPO_ROOT}/cli/igwn_alert.ts`;

@@ -8,7 +8,7 @@ import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { createTopics, until } from "../igwn_alert/_helpers.ts";
-import { Child } from "./_spawn.ts";
+import { Child } from "../harness/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CLI = `${REPO_ROOT}/cli/igwn_alert.ts`;

@@ -12,7 +12,7 @@ import { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
 import { baseEnv, cliKeys, configOf, keyEnv } from "../secure/_helpers.ts";
 import { createNetns, type Netns } from "./_netns.ts";
-import { Child } from "./_spawn.ts";
+import { Child } from "../harness/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CHILD = new URL("./_pub_child.ts", import.meta.url).pathname;

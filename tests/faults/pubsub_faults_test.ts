@@ -13,7 +13,7 @@ import { SubSocket } from "../../lib/zmq/mod.ts";
 import { PythonProcess, REPO_ROOT } from "../harness/python.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
 import { startNameServer } from "./_posttroll.ts";
-import { Child } from "./_spawn.ts";
+import { Child } from "../harness/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CHILD = new URL("./_pub_child.ts", import.meta.url).pathname;

@@ -11,7 +11,7 @@ import { getPubAddress, NameServer } from "../../lib/posttroll/nameserver.ts";
 import { generateKeyFiles } from "../../lib/posttroll/secure_keys.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { baseEnv, cliKeys, configOf, keyEnv, LogCollector } from "../secure/_helpers.ts";
-import { Child } from "./_spawn.ts";
+import { Child } from "../harness/child.ts";
 import { recordFault } from "./_record.ts";
 
 function secretOf(text: string): string {

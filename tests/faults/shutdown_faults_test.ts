@@ -8,7 +8,7 @@ import { getPubAddress, NameserverTimeoutError } from "../../lib/posttroll/names
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
-import { Child } from "./_spawn.ts";
+import { Child } from "../harness/child.ts";
 import { closeQuietly, greeting, holdOpen } from "./_zmtp.ts";
 import { recordFault } from "./_record.ts";
 

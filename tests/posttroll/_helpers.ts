@@ -54,18 +54,4 @@ export function testSetup(extra: Record<string, string> = {}): TestSetup {
   };
 }
 
-/** Polls `probe` until it returns a truthy value (bounded). */
-export async function until<T>(
-  probe: () => T | Promise<T>,
-  { timeoutMs = 10_000, intervalMs = 20, what = "condition" } = {},
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+export { until } from "../harness/net.ts";

@@ -10,48 +10,23 @@ import { binary } from "../../cli/binaries.ts";
 import { python } from "../harness/python.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { testSetup, until } from "./_helpers.ts";
+import { Child } from "../harness/child.ts";
 
 const NS = binary("nameserver");
 
-class Spawned {
-  readonly lines: string[] = [];
-  readonly child: Deno.ChildProcess;
-  readonly done: Promise<void>;
+class Spawned extends Child {
   constructor(args: string[], env: Record<string, string>) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...NS.permissions, "--no-prompt", `${REPO_ROOT}/${NS.entry}`, ...args],
+    super(
+      Deno.execPath(),
+      ["run", ...NS.permissions, "--no-prompt", `${REPO_ROOT}/${NS.entry}`, ...args],
       env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const read = async (s: ReadableStream<Uint8Array>) => {
-      let buf = "";
-      for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          this.lines.push(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-        }
-      }
-      if (buf) this.lines.push(buf);
-    };
-    this.done = Promise.all([read(this.child.stdout), read(this.child.stderr)]).then(() => {});
+    );
   }
   ready(): Promise<unknown> {
-    return until(() => this.lines.some((l) => l.includes("Nameserver ready")), {
-      what: `nameserver ready; output:\n${this.lines.join("\n")}`,
-      timeoutMs: 20_000,
-    });
+    return this.line((l) => l.includes("Nameserver ready"));
   }
-  async stop(signal: Deno.Signal): Promise<{ code: number; ms: number }> {
-    const t0 = Date.now();
-    this.child.kill(signal);
-    const status = await this.child.status;
-    const ms = Date.now() - t0;
-    await this.done;
-    return { code: status.code, ms };
+  stop(signal: Deno.Signal): Promise<{ code: number; ms: number }> {
+    return this.kill(signal);
   }
 }
 

@@ -1,5 +1,6 @@
-// A spawned child process whose stdout/stderr lines are collected, for fault tests that kill it.
-import { until } from "../posttroll/_helpers.ts";
+// A spawned child process whose stdout/stderr lines are collected, for tests that wait for its
+// output and then signal or kill it.
+import { until } from "./net.ts";
 
 /** A child process with its output lines. */
 export class Child {
