@@ -8,7 +8,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
 import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
 import { onCleanup, Peer, ROOT } from "./_peer.ts";
-import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
+import { type Cell, cell, missing, peakRssRows, percentile, type Row, val } from "./_table.ts";
 
 /** Sizes of one bench run. */
 export interface IgwnPlan {
@@ -328,23 +328,8 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
     unregister();
     await kafka.close();
   }
-  for (const role of ["pub", "sub"] as const) {
-    const pick = (impl: Impl): Cell => {
-      if (impl === "ours" && !built) return notBuilt;
-      const v = mem[impl][role];
-      return v.length ? cell(Math.max(...v) / 1024) : missing("n/a");
-    };
-    rows.push({
-      group: "igwn-alert",
-      metric: `peak RSS (VmHWM) of the ${
-        role === "pub" ? "publisher" : "listener"
-      } process, max over runs`,
-      unit: "MiB",
-      higherIsBetter: false,
-      ours: pick("ours"),
-      py: pick("py"),
-      raw: pick("raw"),
-    });
-  }
+  rows.push(
+    ...peakRssRows("igwn-alert", "listener", mem, (impl) => impl !== "ours" || built, notBuilt),
+  );
   return rows;
 }

@@ -6,7 +6,7 @@
  */
 import { freePort } from "../../tests/harness/net.ts";
 import { landed, Peer } from "./_peer.ts";
-import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
+import { type Cell, cell, missing, peakRssRows, percentile, type Row, val } from "./_table.ts";
 
 /** Sizes of one bench run. */
 export interface PosttrollPlan {
@@ -300,23 +300,6 @@ export async function posttrollGroup(
       raw: lat.raw[k],
     });
   }
-  for (const role of ["pub", "sub"] as const) {
-    const pick = (impl: Impl): Cell => {
-      if (!isBuilt(impl)) return notBuilt;
-      const v = mem[impl][role];
-      return v.length ? cell(Math.max(...v) / 1024) : missing("n/a");
-    };
-    rows.push({
-      group: "posttroll",
-      metric: `peak RSS (VmHWM) of the ${
-        role === "pub" ? "publisher" : "subscriber"
-      } process, max over runs`,
-      unit: "MiB",
-      higherIsBetter: false,
-      ours: pick("ours"),
-      py: pick("py"),
-      raw: pick("raw"),
-    });
-  }
+  rows.push(...peakRssRows("posttroll", "subscriber", mem, isBuilt, notBuilt));
   return rows;
 }

@@ -120,3 +120,40 @@ export function missing(why: string): Cell {
 export function cell(value: number, note?: string): Cell {
   return note ? { value, note } : { value };
 }
+
+/** Peak resident memory (VmHWM, kB) seen per run, for a publisher and a subscribing process. */
+export interface PeakMemory {
+  pub: number[];
+  sub: number[];
+}
+
+/**
+ * The two "peak RSS of the publisher / <subscriber> process, max over runs" rows of a group, in
+ * MiB; `available(impl)` says whether that implementation ran at all.
+ */
+export function peakRssRows(
+  group: string,
+  subscriberName: string,
+  mem: Record<"ours" | "py" | "raw", PeakMemory>,
+  available: (impl: "ours" | "py" | "raw") => boolean,
+  notBuilt: Cell,
+): Row[] {
+  return (["pub", "sub"] as const).map((role) => {
+    const pick = (impl: "ours" | "py" | "raw"): Cell => {
+      if (!available(impl)) return notBuilt;
+      const v = mem[impl][role];
+      return v.length ? cell(Math.max(...v) / 1024) : missing("n/a");
+    };
+    return {
+      group,
+      metric: `peak RSS (VmHWM) of the ${
+        role === "pub" ? "publisher" : subscriberName
+      } process, max over runs`,
+      unit: "MiB",
+      higherIsBetter: false,
+      ours: pick("ours"),
+      py: pick("py"),
+      raw: pick("raw"),
+    };
+  });
+}
