@@ -30,8 +30,8 @@
  */
 import type { Buffer } from "node:buffer";
 import { type Admin, type Consumer, Kafka, Partitioners, type Producer } from "kafkajs";
-import { Auth, type EnvLike, loadAuth, netrcLookup, selectMatchingAuth } from "../hop/auth.ts";
-import { CredentialFileError } from "../hop/errors.ts";
+import { type Auth, type EnvLike, selectMatchingAuth } from "../hop/auth.ts";
+import { findCredentials } from "./credentials.ts";
 import {
   type AnyHopModel,
   type HopHeaderInfo,
@@ -507,40 +507,15 @@ export class IgwnAlertClient implements AsyncDisposable {
     this.#print = o.print ?? ((t) => console.log(t));
     quietKafkajsTimeoutWarning(this.#log);
 
-    const env = o.env ?? Deno.env;
-    if (o.auth !== undefined) {
-      this.authCandidates = o.auth === false ? null : Array.isArray(o.auth) ? o.auth : [o.auth];
-    } else if (o.noauth) {
-      this.authCandidates = null;
-    } else if (o.username && o.password) {
-      this.authCandidates = [new Auth({ username: o.username, password: o.password })];
-    } else if (Boolean(o.username) !== Boolean(o.password)) {
-      throw new IgwnAlertOptionError(
-        "You must provide both a username and a password for basic authentication.",
-      );
-    } else if (o.authfile) {
-      this.authCandidates = loadAuth(o.authfile, { env });
-    } else {
-      let found: Auth[] | null = null;
-      try {
-        found = loadAuth(undefined, { env });
-      } catch {
-        try {
-          const entry = netrcLookup(server, o.netrc, env);
-          if (entry) found = [new Auth({ username: entry.login, password: entry.password })];
-        } catch (e) {
-          if (e instanceof CredentialFileError && e.problem === "not-found") {
-            this.#warn({
-              category: "UserWarning",
-              message: "No authentication found. Proceeding with unathenticated session",
-            });
-          } else {
-            throw e;
-          }
-        }
-      }
-      this.authCandidates = found;
-    }
+    this.authCandidates = findCredentials({
+      ...o,
+      netrcMachine: server,
+      onNoAuth: () =>
+        this.#warn({
+          category: "UserWarning",
+          message: "No authentication found. Proceeding with unathenticated session",
+        }),
+    });
   }
 
   /** `host:port` of the broker. @returns the bootstrap address */

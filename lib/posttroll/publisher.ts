@@ -190,6 +190,37 @@ export class Publisher implements AsyncDisposable {
   }
 
   /**
+   * Number of connected subscribers whose subscriptions match `message` (an encoded message or
+   * its start, e.g. `pytroll://oper/polar`), or that subscribe to anything when it is absent.
+   *
+   * @param message encoded message, or a prefix of one
+   * @returns the count (0 before start)
+   * @example
+   * ```ts
+   * import { Publisher } from "./publisher.ts";
+   * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+   * pub.subscriberCount(); // 0
+   * ```
+   */
+  subscriberCount(message?: string): number {
+    return this.#socket?.subscriberCount(message) ?? 0;
+  }
+
+  /**
+   * Resolves when every message sent so far has been written to the subscribers' connections.
+   *
+   * @example
+   * ```ts
+   * import { Publisher } from "./publisher.ts";
+   * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+   * await pub.flushed();
+   * ```
+   */
+  async flushed(): Promise<void> {
+    await this.#socket?.flushed();
+  }
+
+  /**
    * Sends `/heartbeat/<name> beat {"min_interval": n}`, but only when `minInterval` seconds have
    * passed since the last beat (always when `minInterval` is 0).
    *
@@ -372,6 +403,36 @@ export class NoisyPublisher implements AsyncDisposable {
       throw new PublisherError("Cannot 'send' before the publisher is started.");
     }
     await this.#publisher.send(msg);
+  }
+
+  /**
+   * See {@linkcode Publisher.subscriberCount}.
+   *
+   * @param message encoded message, or a prefix of one
+   * @returns the count (0 before start)
+   * @example
+   * ```ts
+   * import { NoisyPublisher } from "./publisher.ts";
+   * await using pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
+   * pub.subscriberCount(); // 0
+   * ```
+   */
+  subscriberCount(message?: string): number {
+    return this.#publisher?.subscriberCount(message) ?? 0;
+  }
+
+  /**
+   * See {@linkcode Publisher.flushed}.
+   *
+   * @example
+   * ```ts
+   * import { NoisyPublisher } from "./publisher.ts";
+   * await using pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
+   * await pub.flushed();
+   * ```
+   */
+  async flushed(): Promise<void> {
+    await this.#publisher?.flushed();
   }
 
   /**

@@ -119,6 +119,29 @@ export interface SubscriberOptions {
   logger?: Logger;
   /** Messages queued while nobody reads; beyond it the oldest are dropped. @default 10000 */
   queueSize?: number;
+  /**
+   * Keep each message's bytes as received, for {@linkcode rawMessage} (a bridge forwarding
+   * messages unchanged). @default false
+   */
+  keepRaw?: boolean;
+}
+
+const RAW = new WeakMap<Message, Uint8Array>();
+
+/**
+ * The bytes a message arrived as, when its subscriber was created with `keepRaw: true`.
+ *
+ * @param msg a message received from such a subscriber
+ * @returns the bytes (a copy owned by the message), or undefined
+ * @example
+ * ```ts
+ * import { Message } from "./message.ts";
+ * import { rawMessage } from "./subscriber.ts";
+ * rawMessage(new Message("/a", "info")); // undefined: not received with keepRaw
+ * ```
+ */
+export function rawMessage(msg: Message): Uint8Array | undefined {
+  return RAW.get(msg);
 }
 
 interface Entry {
@@ -212,6 +235,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   readonly #hooks: Entry[] = [];
   readonly #queue: Message[] = [];
   readonly #queueSize: number;
+  readonly #keepRaw: boolean;
   #waiters: Array<() => void> = [];
   #running = false;
   #closed = false;
@@ -234,6 +258,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     this.#translate = options.translate ?? false;
     this.#log = options.logger ?? quietLogger;
     this.#queueSize = options.queueSize ?? 10_000;
+    this.#keepRaw = options.keepRaw ?? false;
     const list = typeof addresses === "string" || !Array.isArray(addresses)
       ? [addresses]
       : addresses;
@@ -297,6 +322,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
         if (this.#translate && host !== undefined) {
           msg.sender = msg.sender.split("@")[0] + "@" + host;
         }
+        if (this.#keepRaw) RAW.set(msg, raw.slice());
         this.#push(msg);
       }
     })().catch((err) => this.#log("warning", `receive failed: ${(err as Error).message}`));
@@ -645,6 +671,16 @@ export interface NSSubscriberOptions {
   config?: PosttrollConfig;
   /** Where dropped input and address changes are reported. @default silent */
   logger?: Logger;
+  /** See {@linkcode SubscriberOptions.keepRaw}. @default false */
+  keepRaw?: boolean;
+  /** See {@linkcode SubscriberOptions.queueSize}. @default 10000 */
+  queueSize?: number;
+  /**
+   * Decides which publishers found through the nameserver are subscribed to (e.g. to leave out
+   * a bridge's own republishing service); addresses given in `addresses` are not filtered.
+   * @default all
+   */
+  addressFilter?: ((address: AddressInfo) => boolean) | null;
 }
 
 function toList<T>(v: T | T[] | null | undefined): T[] {
@@ -697,8 +733,11 @@ export class NSSubscriber implements AsyncDisposable {
       messageFilter: o.messageFilter,
       config,
       logger: o.logger,
+      keepRaw: o.keepRaw,
+      queueSize: o.queueSize,
     });
     this.#subscriber = sub;
+    const accept = o.addressFilter ?? (() => true);
     const nameserver = o.nameserver ?? "localhost";
     if (o.addrListener) {
       const log = o.logger ?? quietLogger;
@@ -719,6 +758,7 @@ export class NSSubscriber implements AsyncDisposable {
               !s ||
               (Array.isArray(svc) ? svc.includes(s) : typeof svc === "string" && svc.includes(s))
             ) {
+              if (!accept(data as AddressInfo)) break;
               log("debug", `Adding address ${data.URI} ${s}`);
               sub.add(data as AddressInfo);
               break;
@@ -743,7 +783,10 @@ export class NSSubscriber implements AsyncDisposable {
             for (const a of addrs) {
               if (signal.aborted) return;
               const uri = a.URI;
-              if (typeof uri === "string" && !sub.addresses.some((x) => x.URI === uri)) {
+              if (
+                typeof uri === "string" && !sub.addresses.some((x) => x.URI === uri) &&
+                accept(a as unknown as AddressInfo)
+              ) {
                 log("debug", `Adding address ${uri} ${service} (resynchronised)`);
                 sub.add(a as unknown as AddressInfo);
               }
@@ -769,8 +812,8 @@ export class NSSubscriber implements AsyncDisposable {
       }
       for (const a of addrs) {
         if (a && typeof a === "object" && typeof (a as AddressInfo).URI === "string") {
-          sub.add(a as AddressInfo);
-        } else if (typeof a === "string") sub.add(a);
+          if (accept(a as AddressInfo)) sub.add(a as AddressInfo);
+        } else if (typeof a === "string" && accept({ URI: a })) sub.add(a);
       }
     }
     return sub;

@@ -79,6 +79,45 @@ export class PubSocket extends ZmqSocket {
   }
 
   /**
+   * Number of connected subscribers with a subscription matching `topic` (any subscription at
+   * all when `topic` is absent).
+   *
+   * @param topic the first frame of a message to be sent
+   * @returns the count
+   * @example
+   * ```ts
+   * import { PubSocket } from "./pub.ts";
+   * await using pub = new PubSocket();
+   * pub.subscriberCount("pytroll://a"); // 0
+   * ```
+   */
+  subscriberCount(topic?: Frame): number {
+    const t = typeof topic === "string" ? utf8.encode(topic) : topic;
+    let n = 0;
+    for (const p of this.peers) {
+      const s = p.state as SubscriptionSet | undefined;
+      if (!s) continue;
+      if (t === undefined ? s.prefixes.length > 0 : s.matches(t)) n++;
+    }
+    return n;
+  }
+
+  /**
+   * Resolves when everything sent so far has been written to the subscribers' connections (or
+   * the connections closed): after it, a crash of this process loses none of those messages.
+   *
+   * @example
+   * ```ts
+   * import { PubSocket } from "./pub.ts";
+   * await using pub = new PubSocket();
+   * await pub.flushed();
+   * ```
+   */
+  async flushed(): Promise<void> {
+    await Promise.all(this.peers.map((p) => p.flushed()));
+  }
+
+  /**
    * Publishes a message to every matching subscriber; never waits for a subscriber. When a
    * subscriber's queue is half full (or holds over 1 MiB) the returned promise resolves after one
    * event-loop turn, so a tight `await send()` loop lets the writes run instead of dropping.
