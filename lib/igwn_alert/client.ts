@@ -51,7 +51,9 @@ import {
   UnknownTopicError,
 } from "./errors.ts";
 import {
+  isRetriable,
   isTlsFailure,
+  isTooLarge,
   kafkaConfig,
   type LogLevel,
   type LogSink,
@@ -59,6 +61,7 @@ import {
   quietKafkajsTimeoutWarning,
   stderrLogSink,
   toBuffer,
+  withTimeout,
 } from "./kafka.ts";
 import { sleep } from "../_util/abort.ts";
 
@@ -314,45 +317,6 @@ export function generateGroupId(username?: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(10));
   const s = Array.from(bytes, (b) => ALNUM[b % ALNUM.length]).join("");
   return username ? `${username}-${s}` : s;
-}
-
-async function withTimeout<T>(
-  p: Promise<T>,
-  ms: number,
-  onTimeout: () => Error,
-): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        t = setTimeout(() => reject(onTimeout()), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-/** Whether a kafkajs error says a record or batch exceeds the broker's or topic's size limit. */
-function isTooLarge(e: unknown): boolean {
-  let cur = e as { type?: string; cause?: unknown; message?: string } | undefined;
-  for (let i = 0; i < 10 && cur; i++) {
-    if (cur.type === "MESSAGE_TOO_LARGE" || cur.type === "RECORD_LIST_TOO_LARGE") return true;
-    cur = cur.cause as typeof cur;
-  }
-  return false;
-}
-
-/** Whether a kafkajs error (or the root of its cause chain) is marked retriable. */
-function isRetriable(e: unknown): boolean {
-  let cur = e as { retriable?: boolean; cause?: unknown; name?: string } | undefined;
-  let last = cur;
-  for (let i = 0; i < 10 && cur; i++) {
-    last = cur;
-    cur = cur.cause as typeof cur;
-  }
-  return last?.retriable === true && /^KafkaJS/.test(String(last?.name));
 }
 
 /** Small LRU set of message ids for duplicate suppression. */

@@ -312,3 +312,75 @@ export function isTlsFailure(message: string): boolean {
 export function toBuffer(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
+
+/**
+ * Races `p` against a timer.
+ *
+ * @param p the operation
+ * @param ms time allowed
+ * @param onTimeout builds the error thrown when the time is up
+ * @returns what `p` resolves to
+ * @example
+ * ```ts
+ * import { withTimeout } from "./kafka.ts";
+ * await withTimeout(Promise.resolve(1), 100, () => new Error("late")); // 1
+ * ```
+ */
+export async function withTimeout<T>(
+  p: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        t = setTimeout(() => reject(onTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/**
+ * Whether a kafkajs error says a record or batch exceeds the broker's or topic's size limit.
+ *
+ * @param e the error
+ * @returns true for MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE anywhere in the cause chain
+ * @example
+ * ```ts
+ * import { isTooLarge } from "./kafka.ts";
+ * isTooLarge({ type: "MESSAGE_TOO_LARGE" }); // true
+ * ```
+ */
+export function isTooLarge(e: unknown): boolean {
+  let cur = e as { type?: string; cause?: unknown; message?: string } | undefined;
+  for (let i = 0; i < 10 && cur; i++) {
+    if (cur.type === "MESSAGE_TOO_LARGE" || cur.type === "RECORD_LIST_TOO_LARGE") return true;
+    cur = cur.cause as typeof cur;
+  }
+  return false;
+}
+
+/**
+ * Whether a kafkajs error (or the root of its cause chain) is marked retriable.
+ *
+ * @param e the error
+ * @returns true when kafkajs says retrying may help
+ * @example
+ * ```ts
+ * import { isRetriable } from "./kafka.ts";
+ * isRetriable(new Error("x")); // false
+ * ```
+ */
+export function isRetriable(e: unknown): boolean {
+  let cur = e as { retriable?: boolean; cause?: unknown; name?: string } | undefined;
+  let last = cur;
+  for (let i = 0; i < 10 && cur; i++) {
+    last = cur;
+    cur = cur.cause as typeof cur;
+  }
+  return last?.retriable === true && /^KafkaJS/.test(String(last?.name));
+}
