@@ -55,6 +55,7 @@ export function levelEnabled(level: LogLevel, threshold: LogLevel): boolean {
  * A sink writing Python-logging-like lines (`WARNING:igwn_alert:message`) to stderr.
  *
  * @param threshold lowest level written
+ * @param name logger name in each line @default "igwn_alert"
  * @returns the sink
  * @example
  * ```ts
@@ -63,11 +64,11 @@ export function levelEnabled(level: LogLevel, threshold: LogLevel): boolean {
  * log("debug", "not shown");
  * ```
  */
-export function stderrLogSink(threshold: LogLevel): LogSink {
+export function stderrLogSink(threshold: LogLevel, name = "igwn_alert"): LogSink {
   const enc = new TextEncoder();
   return (level, message) => {
     if (!levelEnabled(level, threshold)) return;
-    Deno.stderr.writeSync(enc.encode(`${level.toUpperCase()}:igwn_alert:${message}\n`));
+    Deno.stderr.writeSync(enc.encode(`${level.toUpperCase()}:${name}:${message}\n`));
   };
 }
 

@@ -168,7 +168,8 @@ export class Publisher implements AsyncDisposable {
   }
 
   /**
-   * Sends an encoded message (or a {@linkcode Message}, encoded here).
+   * Sends an encoded message (text, or its UTF-8 bytes: large byte messages are not copied, so
+   * leave them unmodified) or a {@linkcode Message}, encoded here.
    *
    * @param msg the message
    * @throws {PublisherError} before start or after stop
@@ -179,11 +180,11 @@ export class Publisher implements AsyncDisposable {
    * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
    * ```
    */
-  send(msg: string | Message): Promise<void> {
+  send(msg: string | Uint8Array | Message): Promise<void> {
     // not an async function: one promise per message instead of two (errors still reject)
     try {
       if (!this.#socket) throw new PublisherError("Cannot 'send' before the publisher is started.");
-      return this.#socket.send(typeof msg === "string" ? msg : msg.encode());
+      return this.#socket.send(msg instanceof Message ? msg.encode() : msg);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -398,7 +399,7 @@ export class NoisyPublisher implements AsyncDisposable {
    * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
    * ```
    */
-  async send(msg: string | Message): Promise<void> {
+  async send(msg: string | Uint8Array | Message): Promise<void> {
     if (!this.#publisher) {
       throw new PublisherError("Cannot 'send' before the publisher is started.");
     }

@@ -1,0 +1,305 @@
+/**
+ * A persistent set of recently forwarded message ids, for duplicate suppression across restarts.
+ *
+ * The ids live in memory (insertion order, bounded by count and age) and in an append-only file:
+ * an 8-byte magic (`PTBDDUP1`), then 24-byte records (16-byte id, float64 little-endian ms since
+ * the epoch). {@linkcode DedupStore.flush} writes the records added since the last flush and
+ * syncs them to disk; the bridge flushes before it commits Kafka offsets, so every committed
+ * message's id is on disk. A record cut short by a crash is dropped on open. The file is
+ * rewritten (temporary file, fsync, rename) when it holds twice the capacity.
+ *
+ * Write failures (disk full, read-only file system) throw {@linkcode DedupStoreError} from
+ * `flush()`; the ids stay in memory and are written by a later flush, and the file is cut back to
+ * its last complete record so a partial write never corrupts it.
+ *
+ * @module
+ */
+import { DedupStoreError } from "./errors.ts";
+
+const MAGIC = new TextEncoder().encode("PTBDDUP1");
+const RECORD = 24;
+
+/** Options of {@linkcode DedupStore.open}. */
+export interface DedupStoreOptions {
+  /** Ids kept; the oldest are forgotten beyond it. @default 100000 */
+  capacity?: number;
+  /** Ids older than this many ms are forgotten. @default 7 days */
+  maxAgeMs?: number;
+}
+
+function key(id: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < 16; i++) s += String.fromCharCode(id[i]);
+  return s;
+}
+
+function keyBytes(k: string, out: Uint8Array, at: number): void {
+  for (let i = 0; i < 16; i++) out[at + i] = k.charCodeAt(i);
+}
+
+/**
+ * Recently seen message ids, in memory and (optionally) in a file.
+ *
+ * @example
+ * ```ts
+ * import { DedupStore } from "./dedup.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.remove(path);
+ * const store = await DedupStore.open(path);
+ * const id = new Uint8Array(16).fill(7);
+ * store.add(id);
+ * await store.close();
+ * const again = await DedupStore.open(path);
+ * again.has(id); // true
+ * await again.close();
+ * ```
+ */
+export class DedupStore implements AsyncDisposable {
+  /** The state file, or null for memory only. */
+  readonly path: string | null;
+  /** Ids kept at most. */
+  readonly capacity: number;
+  /** Age limit in ms. */
+  readonly maxAgeMs: number;
+  readonly #ids = new Map<string, number>();
+  #pending: string[] = [];
+  #file: Deno.FsFile | null = null;
+  /** Bytes of complete records (and magic) in the file. */
+  #fileBytes = 0;
+  #flushing: Promise<void> | null = null;
+
+  private constructor(path: string | null, options: DedupStoreOptions) {
+    this.path = path;
+    this.capacity = Math.max(1, Math.floor(options.capacity ?? 100_000));
+    this.maxAgeMs = options.maxAgeMs ?? 7 * 24 * 3600_000;
+  }
+
+  /**
+   * Opens (or creates) a store; `null` gives a memory-only store.
+   *
+   * @param path the state file (its directory must exist), or null
+   * @param options capacity and age limit
+   * @returns the store, loaded with the file's ids
+   * @throws DedupStoreError when the file cannot be read or created, or is not a dedup file
+   * @example
+   * ```ts
+   * import { DedupStore } from "./dedup.ts";
+   * const mem = await DedupStore.open(null, { capacity: 10 });
+   * mem.size; // 0
+   * ```
+   */
+  static async open(path: string | null, options: DedupStoreOptions = {}): Promise<DedupStore> {
+    const store = new DedupStore(path, options);
+    if (path !== null) await store.#load(path);
+    return store;
+  }
+
+  async #load(path: string): Promise<void> {
+    let data: Uint8Array | null = null;
+    try {
+      data = await Deno.readFile(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw new DedupStoreError(path, `cannot read: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    const now = Date.now();
+    if (data && data.length > 0) {
+      const magicOk = data.length >= MAGIC.length && MAGIC.every((b, i) => data![i] === b);
+      if (!magicOk) {
+        throw new DedupStoreError(
+          path,
+          "not a posttroll-bridge dedup file (bad magic); not touched",
+        );
+      }
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      const whole = Math.floor((data.length - MAGIC.length) / RECORD);
+      for (let r = 0; r < whole; r++) {
+        const at = MAGIC.length + r * RECORD;
+        const t = view.getFloat64(at + 16, true);
+        if (now - t > this.maxAgeMs) continue;
+        const k = key(data.subarray(at, at + 16));
+        this.#ids.delete(k);
+        this.#ids.set(k, t);
+      }
+      this.#evict(now);
+      this.#fileBytes = MAGIC.length + whole * RECORD;
+    }
+    try {
+      this.#file = await Deno.open(path, { read: true, write: true, create: true });
+      if (this.#fileBytes === 0) {
+        await this.#file.truncate(0);
+        await this.#writeAll(MAGIC, 0);
+        this.#fileBytes = MAGIC.length;
+        await this.#file.syncData();
+      } else {
+        await this.#file.truncate(this.#fileBytes); // drop a record cut short by a crash
+      }
+    } catch (e) {
+      this.#file?.close();
+      this.#file = null;
+      throw new DedupStoreError(path, `cannot open for writing: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
+
+  async #writeAll(bytes: Uint8Array, at: number): Promise<void> {
+    const f = this.#file!;
+    await f.seek(at, Deno.SeekMode.Start);
+    let off = 0;
+    while (off < bytes.length) off += await f.write(bytes.subarray(off));
+  }
+
+  #evict(now: number): void {
+    for (const [k, t] of this.#ids) {
+      if (this.#ids.size <= this.capacity && now - t <= this.maxAgeMs) break;
+      this.#ids.delete(k);
+    }
+  }
+
+  /** Ids held in memory. */
+  get size(): number {
+    return this.#ids.size;
+  }
+
+  /** Ids added and not yet written to the file. */
+  get unflushed(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * Whether `id` was added (and not yet forgotten).
+   *
+   * @param id 16 bytes
+   * @returns true for a known id
+   * @example
+   * ```ts
+   * import { DedupStore } from "./dedup.ts";
+   * (await DedupStore.open(null)).has(new Uint8Array(16)); // false
+   * ```
+   */
+  has(id: Uint8Array): boolean {
+    return this.#ids.has(key(id));
+  }
+
+  /**
+   * Remembers `id` (in memory now; in the file at the next {@linkcode flush}).
+   *
+   * @param id 16 bytes
+   * @param now the time to record @default Date.now()
+   * @example
+   * ```ts
+   * import { DedupStore } from "./dedup.ts";
+   * const s = await DedupStore.open(null);
+   * s.add(new Uint8Array(16));
+   * s.size; // 1
+   * ```
+   */
+  add(id: Uint8Array, now: number = Date.now()): void {
+    const k = key(id);
+    this.#ids.delete(k);
+    this.#ids.set(k, now);
+    this.#evict(now);
+    if (this.path === null) return;
+    this.#pending.push(k);
+    // while the disk refuses writes, keep at most `capacity` unwritten ids (memory stays bounded)
+    if (this.#pending.length > this.capacity) {
+      this.#pending.splice(0, this.#pending.length - this.capacity);
+    }
+  }
+
+  /**
+   * Writes the ids added since the last flush and syncs the file. Concurrent calls share one
+   * write.
+   *
+   * @throws DedupStoreError when the write or sync fails (the ids are kept for the next flush)
+   * @example
+   * ```ts
+   * import { DedupStore } from "./dedup.ts";
+   * await (await DedupStore.open(null)).flush(); // nothing to write
+   * ```
+   */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing.catch(() => {});
+    if (!this.#file || this.#pending.length === 0) return;
+    this.#flushing = this.#write().finally(() => (this.#flushing = null));
+    await this.#flushing;
+  }
+
+  async #write(): Promise<void> {
+    const path = this.path!;
+    const batch = this.#pending;
+    this.#pending = [];
+    const buf = new Uint8Array(batch.length * RECORD);
+    const view = new DataView(buf.buffer);
+    for (let i = 0; i < batch.length; i++) {
+      keyBytes(batch[i], buf, i * RECORD);
+      view.setFloat64(i * RECORD + 16, this.#ids.get(batch[i]) ?? Date.now(), true);
+    }
+    try {
+      await this.#writeAll(buf, this.#fileBytes);
+      await this.#file!.syncData();
+      this.#fileBytes += buf.length;
+    } catch (e) {
+      this.#pending = batch.concat(this.#pending);
+      await this.#file!.truncate(this.#fileBytes).catch(() => {});
+      throw new DedupStoreError(path, `cannot persist ids: ${(e as Error).message}`, { cause: e });
+    }
+    if (this.#fileBytes > MAGIC.length + 2 * (this.capacity + 1024) * RECORD) await this.#compact();
+  }
+
+  async #compact(): Promise<void> {
+    const path = this.path!;
+    const tmp = `${path}.tmp`;
+    const buf = new Uint8Array(MAGIC.length + this.#ids.size * RECORD);
+    buf.set(MAGIC, 0);
+    const view = new DataView(buf.buffer);
+    let at = MAGIC.length;
+    for (const [k, t] of this.#ids) {
+      keyBytes(k, buf, at);
+      view.setFloat64(at + 16, t, true);
+      at += RECORD;
+    }
+    try {
+      const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      try {
+        let off = 0;
+        while (off < buf.length) off += await f.write(buf.subarray(off));
+        await f.syncData();
+      } finally {
+        f.close();
+      }
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw new DedupStoreError(path, `cannot compact: ${(e as Error).message}`, { cause: e });
+    }
+    this.#file!.close();
+    this.#file = await Deno.open(path, { read: true, write: true });
+    this.#fileBytes = buf.length;
+  }
+
+  /**
+   * Flushes (errors are thrown) and closes the file.
+   *
+   * @example
+   * ```ts
+   * import { DedupStore } from "./dedup.ts";
+   * await (await DedupStore.open(null)).close();
+   * ```
+   */
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      this.#file?.close();
+      this.#file = null;
+    }
+  }
+
+  /** Same as {@linkcode close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

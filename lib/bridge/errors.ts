@@ -1,0 +1,79 @@
+/**
+ * Typed errors of the posttroll <-> Kafka bridge. Kafka connection and credential problems use
+ * igwn-alert's {@linkcode BrokerConnectionError}, {@linkcode AuthError} and
+ * {@linkcode CredentialFileError}, re-exported here.
+ *
+ * @module
+ */
+export { AuthError, CredentialFileError } from "../hop/errors.ts";
+export { BrokerConnectionError } from "../igwn_alert/errors.ts";
+
+/**
+ * Base class of the bridge's own errors.
+ *
+ * @example
+ * ```ts
+ * import { BridgeError } from "./errors.ts";
+ * new BridgeError("x").name; // "BridgeError"
+ * ```
+ */
+export class BridgeError extends Error {
+  /**
+   * Creates a bridge error.
+   *
+   * @param message what went wrong
+   * @param options `cause`
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BridgeError";
+  }
+}
+
+/**
+ * An invalid bridge option (bad topic prefix, depth, URL...).
+ *
+ * @example
+ * ```ts
+ * import { BridgeOptionError } from "./errors.ts";
+ * new BridgeOptionError("bad").name; // "BridgeOptionError"
+ * ```
+ */
+export class BridgeOptionError extends TypeError {
+  /**
+   * Creates an option error.
+   *
+   * @param message which option and why
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "BridgeOptionError";
+  }
+}
+
+/**
+ * The duplicate-suppression state file cannot be read or written (unreadable, not ours, disk
+ * full). Forwarding goes on; only suppression across a restart is affected.
+ *
+ * @example
+ * ```ts
+ * import { DedupStoreError } from "./errors.ts";
+ * new DedupStoreError("/var/lib/x.dedup", "disk full").path; // "/var/lib/x.dedup"
+ * ```
+ */
+export class DedupStoreError extends BridgeError {
+  /** The state file. */
+  readonly path: string;
+  /**
+   * Creates the error.
+   *
+   * @param path the state file
+   * @param message what failed
+   * @param options `cause`
+   */
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(`${path}: ${message}`, options);
+    this.name = "DedupStoreError";
+    this.path = path;
+  }
+}

@@ -1,0 +1,531 @@
+/**
+ * Kafka -> posttroll: consumes the bridge's Kafka topics and republishes each message, byte for
+ * byte, from a {@linkcode NoisyPublisher} announced under a service name, so posttroll
+ * subscribers at this site find it through their nameserver like any publisher.
+ *
+ * Delivery is at least once, with duplicates suppressed by message identity:
+ * - offsets are committed only after the batch's messages were written to the subscribers'
+ *   connections and their identities synced to the state file ({@linkcode DedupStore});
+ * - a record whose identity is known (a copy from a second uplink, or a redelivery after a
+ *   restart) is skipped, across restarts too;
+ * - while fewer than `minSubscribers` subscribers are connected, consumption pauses: Kafka keeps
+ *   the messages, instead of the publisher dropping them (posttroll's PUB socket drops messages
+ *   nobody subscribes to). After a restart the bridge therefore waits for its subscribers to
+ *   reconnect before it republishes;
+ * - records produced by this site's own uplink (`posttroll_origin` = `site`) are skipped (its
+ *   subscribers had them first-hand), as are records that are not posttroll messages (logged).
+ *
+ * The consumer group (default `posttroll-bridge.<service>.<site>`) keeps the position across
+ * restarts; a brand-new group starts at the end of the topics (`start: "latest"`) or at their
+ * beginning (`"earliest"`); topics that appear later under the prefix are read from their
+ * beginning.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
+import type { PosttrollConfig } from "../posttroll/config.ts";
+import { Message } from "../posttroll/message.ts";
+import { NoisyPublisher } from "../posttroll/publisher.ts";
+import { AuthError } from "../hop/errors.ts";
+import { BrokerConnectionError } from "../igwn_alert/errors.ts";
+import { withTimeout } from "../igwn_alert/kafka.ts";
+import { sleep } from "../_util/abort.ts";
+import { DedupStore } from "./dedup.ts";
+import { BridgeOptionError, type DedupStoreError } from "./errors.ts";
+import { messageIdentity } from "./identity.ts";
+import { KafkaLink, type KafkaLinkOptions } from "./kafka_link.ts";
+import { headerText, ORIGIN_HEADER } from "./record.ts";
+import { DEFAULT_BRIDGE_SERVICE } from "./to_kafka.ts";
+import { DEFAULT_TOPIC_PREFIX, topicHasPrefix, validateTopicName } from "./topics.ts";
+
+/** Options of {@linkcode KafkaToPosttroll}. */
+export interface FromKafkaOptions extends KafkaLinkOptions {
+  /** Kafka topics to consume (exact names); when absent, every topic under `prefix`. */
+  topics?: string[];
+  /** Topic prefix: `<prefix>` and `<prefix>.*` are consumed. @default "posttroll" */
+  prefix?: string;
+  /** How often to look for new topics, in ms. @default 30000 */
+  refreshIntervalMs?: number;
+  /** Service name to publish under. @default "kafka_bridge" */
+  service?: string;
+  /** More service names. */
+  aliases?: string[];
+  /** Port to publish on (0: random in the posttroll port range). @default 0 */
+  port?: number;
+  /** Nameservers to register with directly; absent: multicast announcements. */
+  nameservers?: string[];
+  /** Seconds between announcements. @default 2 */
+  broadcastInterval?: number;
+  /** Host put into the announced address. @default the own IP */
+  announceHost?: string;
+  /** Kafka consumer group. @default `posttroll-bridge.<service>.<site>` */
+  groupId?: string;
+  /** Where a brand-new consumer group starts. @default "latest" */
+  start?: "latest" | "earliest";
+  /** State file for duplicate suppression across restarts; null keeps it in memory only. @default null */
+  dedupPath?: string | null;
+  /** Message identities remembered. @default 100000 */
+  dedupCapacity?: number;
+  /** This site's name: records from this site's uplink are skipped. @default the hostname */
+  site?: string;
+  /** Republish records that came from this site's own uplink too. @default false */
+  republishOwnSite?: boolean;
+  /** Consumption pauses while fewer subscribers are connected. @default 1 */
+  minSubscribers?: number;
+  /** Kafka session timeout in ms. @default 10000 */
+  sessionTimeoutMs?: number;
+  /** posttroll configuration. @default the shared config */
+  config?: PosttrollConfig;
+}
+
+/** Counters of a {@linkcode KafkaToPosttroll}. */
+export interface FromKafkaStats {
+  /** Records read from Kafka. */
+  consumed: number;
+  /** Messages republished to posttroll. */
+  published: number;
+  /** Records skipped as already republished (same identity). */
+  duplicates: number;
+  /** Records skipped because this site's uplink produced them. */
+  ownSite: number;
+  /** Records skipped because they are not posttroll messages. */
+  invalid: number;
+  /** Offset commits. */
+  commits: number;
+  /** Times consumption paused for want of subscribers. */
+  holds: number;
+  /** Consumer restarts after errors or new topics. */
+  restarts: number;
+}
+
+interface Outcome {
+  error?: unknown;
+  restart?: boolean;
+}
+
+/**
+ * Republishes Kafka records to posttroll.
+ *
+ * @example
+ * ```ts ignore
+ * import { KafkaToPosttroll } from "./from_kafka.ts";
+ * await using down = await new KafkaToPosttroll({
+ *   url: "kafka://kafka.example.org:9092/",
+ *   service: "kafka_bridge",
+ *   site: "site-b",
+ *   dedupPath: "/var/lib/posttroll-bridge/site-b.dedup",
+ * }).start();
+ * ```
+ */
+export class KafkaToPosttroll implements AsyncDisposable {
+  /** This site's name. */
+  readonly site: string;
+  /** The consumer group. */
+  readonly groupId: string;
+  /** The service name published under. */
+  readonly service: string;
+  readonly #link: KafkaLink;
+  readonly #opts: FromKafkaOptions;
+  readonly #prefix: string;
+  readonly #log: NonNullable<KafkaLinkOptions["logger"]>;
+  readonly #minSubs: number;
+  readonly #stats: FromKafkaStats = {
+    consumed: 0,
+    published: 0,
+    duplicates: 0,
+    ownSite: 0,
+    invalid: 0,
+    commits: 0,
+    holds: 0,
+    restarts: 0,
+  };
+  readonly #stop = new AbortController();
+  #topics: string[] = [];
+  #targets = new Map<string, string>();
+  #store: DedupStore | undefined;
+  #pub: NoisyPublisher | undefined;
+  #loop: Promise<void> | undefined;
+  #settle: ((o: Outcome) => void) | undefined;
+  #closing: Promise<void> | undefined;
+  #lastInvalidLog = 0;
+  #lastStoreLog = 0;
+
+  /**
+   * Checks the options and resolves the credential; nothing connects until
+   * {@linkcode KafkaToPosttroll.start}.
+   *
+   * @param options Kafka URL and credential, topics, service name, state file
+   * @throws BridgeOptionError for bad options; CredentialFileError for a bad auth file
+   */
+  constructor(options: FromKafkaOptions) {
+    this.#prefix = options.prefix ?? DEFAULT_TOPIC_PREFIX;
+    validateTopicName(this.#prefix, "topic prefix");
+    for (const t of options.topics ?? []) validateTopicName(t);
+    const ms = options.minSubscribers ?? 1;
+    if (!Number.isInteger(ms) || ms < 0) {
+      throw new BridgeOptionError(`minSubscribers must be an integer >= 0, not ${String(ms)}`);
+    }
+    if (options.start !== undefined && options.start !== "latest" && options.start !== "earliest") {
+      throw new BridgeOptionError(
+        `start must be "latest" or "earliest", not ${String(options.start)}`,
+      );
+    }
+    this.#minSubs = ms;
+    this.#opts = options;
+    this.#log = options.logger ?? (() => {});
+    this.site = options.site ?? hostname();
+    this.service = options.service ?? DEFAULT_BRIDGE_SERVICE;
+    if (!this.service) throw new BridgeOptionError("service name must not be empty");
+    this.groupId = options.groupId ?? `posttroll-bridge.${this.service}.${this.site}`;
+    this.#link = new KafkaLink({
+      ...options,
+      clientId: options.clientId ?? "posttroll-bridge-down",
+    });
+  }
+
+  /** `host:port` of the first bootstrap broker. */
+  get broker(): string {
+    return this.#link.broker;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): FromKafkaStats {
+    return { ...this.#stats };
+  }
+
+  /** Topics consumed now. */
+  get topics(): string[] {
+    return [...this.#topics];
+  }
+
+  /** The port the posttroll publisher is bound to (after start). */
+  get port(): number | undefined {
+    return this.#pub?.portNumber;
+  }
+
+  /** posttroll subscribers connected now. */
+  get subscriberCount(): number {
+    return this.#pub?.subscriberCount() ?? 0;
+  }
+
+  /**
+   * Opens the state file, checks Kafka (failing fast on wrong credentials, TLS problems or a
+   * dead broker), fixes a new group's start position, starts the posttroll publisher and
+   * starts consuming.
+   *
+   * @returns this
+   * @throws AuthError, BrokerConnectionError, DedupStoreError
+   */
+  async start(): Promise<this> {
+    if (this.#loop) return this;
+    const o = this.#opts;
+    this.#store = await DedupStore.open(o.dedupPath ?? null, { capacity: o.dedupCapacity });
+    try {
+      await this.#link.withAdmin("connect", async (admin) => {
+        this.#topics = this.#match(await admin.listTopics());
+        if ((o.start ?? "latest") === "latest" && this.#topics.length > 0) {
+          const committed = await admin.fetchOffsets({
+            groupId: this.groupId,
+            topics: this.#topics,
+          });
+          const fresh = committed.every((t) => t.partitions.every((p) => p.offset === "-1"));
+          if (fresh) {
+            for (const topic of this.#topics) {
+              for (const p of await admin.fetchTopicOffsets(topic)) {
+                this.#targets.set(`${topic}:${p.partition}`, p.high);
+              }
+            }
+          }
+        }
+      });
+      this.#pub = await new NoisyPublisher(this.service, {
+        aliases: o.aliases,
+        port: o.port ?? 0,
+        nameservers: o.nameservers?.length ? o.nameservers : undefined,
+        broadcastInterval: o.broadcastInterval ?? 2,
+        announceHost: o.announceHost,
+        config: o.config,
+        onError: (e) => this.#log("warning", `announcement failed: ${(e as Error).message ?? e}`),
+      }).start();
+    } catch (e) {
+      await this.#store.close().catch(() => {});
+      throw e;
+    }
+    this.#log(
+      "info",
+      `republishing ${
+        this.#topics.length ? this.#topics.join(",") : `(no topics under ${this.#prefix} yet)`
+      } ` +
+        `as ${this.service} on port ${this.#pub.portNumber}, group ${this.groupId}`,
+    );
+    this.#loop = this.#run();
+    return this;
+  }
+
+  #match(all: string[]): string[] {
+    const want = this.#opts.topics;
+    const list = want?.length
+      ? all.filter((t) => want.includes(t))
+      : all.filter((t) => topicHasPrefix(t, this.#prefix));
+    return list.sort();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    let failures = 0;
+    const committedOnce = new Set<string>();
+    while (!signal.aborted) {
+      if (this.#topics.length === 0) {
+        await sleep(this.#opts.refreshIntervalMs ?? 30_000, signal);
+        if (signal.aborted) break;
+        try {
+          this.#topics = await this.#link.withAdmin(
+            "list topics",
+            async (a) => this.#match(await a.listTopics()),
+          );
+        } catch (e) {
+          this.#log("warning", `cannot list topics: ${(e as Error).message}`);
+        }
+        continue;
+      }
+      const result = await this.#consumeOnce(committedOnce);
+      if (signal.aborted) break;
+      if (result.restart) {
+        this.#stats.restarts++;
+        failures = 0;
+        continue;
+      }
+      if (result.error !== undefined) {
+        failures++;
+        this.#stats.restarts++;
+        const err = this.#link.mapError(result.error);
+        const wait = err instanceof AuthError
+          ? 30_000
+          : Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
+        this.#log(
+          err instanceof AuthError ? "error" : "warning",
+          `Kafka consumer stopped (${err.message}); reconnecting in ${wait} ms`,
+        );
+        await sleep(wait, signal);
+      }
+    }
+  }
+
+  async #consumeOnce(committedOnce: Set<string>): Promise<Outcome> {
+    const signal = this.#stop.signal;
+    const { kafka, tlsFailure } = this.#link.client();
+    const session = this.#opts.sessionTimeoutMs ?? 10_000;
+    const consumer: Consumer = kafka.consumer({
+      groupId: this.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: session,
+      heartbeatInterval: Math.min(3000, Math.max(100, Math.floor(session / 6))),
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 },
+    });
+    const outcome = new Promise<Outcome>((r) => (this.#settle = r));
+    const settle = this.#settle!;
+    tlsFailure.catch((error) => settle({ error }));
+    consumer.on(consumer.events.CRASH, (ev) => {
+      const { error, restart } = ev.payload as { error: Error; restart: boolean };
+      if (restart) this.#log("warning", `Kafka consumer restarting after: ${error.message}`);
+      else settle({ error });
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (ev) => {
+      const assignment = (ev.payload as { memberAssignment: Record<string, number[]> })
+        .memberAssignment;
+      const commits: Array<{ topic: string; partition: number; offset: string }> = [];
+      for (const [topic, parts] of Object.entries(assignment)) {
+        for (const partition of parts) {
+          const key = `${topic}:${partition}`;
+          const offset = this.#targets.get(key);
+          if (offset === undefined || committedOnce.has(key)) continue;
+          consumer.seek({ topic, partition, offset });
+          commits.push({ topic, partition, offset });
+        }
+      }
+      if (commits.length) {
+        // a new group's start position is committed at once, so a restart before the first
+        // message resumes here instead of at the then-latest offset
+        consumer.commitOffsets(commits).then(() => {
+          for (const c of commits) committedOnce.add(`${c.topic}:${c.partition}`);
+        }, (e) => this.#log("warning", `cannot commit start position: ${(e as Error).message}`));
+      }
+    });
+    const refresh = setInterval(async () => {
+      try {
+        const now = await this.#link.withAdmin(
+          "list topics",
+          async (a) => this.#match(await a.listTopics()),
+        );
+        const added = now.filter((t) => !this.#topics.includes(t));
+        if (added.length) {
+          this.#log("info", `new topics ${added.join(", ")}: resubscribing`);
+          this.#topics = [...new Set([...this.#topics, ...now])].sort();
+          settle({ restart: true });
+        }
+      } catch (e) {
+        this.#log("debug", `topic refresh failed: ${(e as Error).message}`);
+      }
+    }, this.#opts.refreshIntervalMs ?? 30_000);
+    try {
+      await withTimeout(
+        (async () => {
+          await consumer.connect();
+          await consumer.subscribe({ topics: this.#topics, fromBeginning: true });
+        })(),
+        this.#link.timeoutMs,
+        () =>
+          new BrokerConnectionError(
+            this.#link.broker,
+            `consume: no answer from Kafka broker ${this.#link.broker} within ${this.#link.timeoutMs} ms`,
+          ),
+      );
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => this.#batch(consumer, payload, committedOnce),
+      });
+    } catch (e) {
+      settle({ error: e });
+    }
+    const result = signal.aborted ? {} : await Promise.race([
+      outcome,
+      new Promise<Outcome>((r) => signal.addEventListener("abort", () => r({}), { once: true })),
+    ]);
+    clearInterval(refresh);
+    // disconnect waits for the batch being handled: it stops at the next message, then
+    // flushes and commits what it republished
+    await consumer.disconnect().catch(() => {});
+    return result;
+  }
+
+  async #batch(
+    consumer: Consumer,
+    p: EachBatchPayload,
+    committedOnce: Set<string>,
+  ): Promise<void> {
+    const { batch } = p;
+    const signal = this.#stop.signal;
+    const pub = this.#pub!;
+    let last: string | undefined;
+    for (const m of batch.messages) {
+      if (signal.aborted || !p.isRunning() || p.isStale()) break;
+      if (pub.subscriberCount() < this.#minSubs) {
+        this.#stats.holds++;
+        this.#log(
+          "info",
+          `fewer than ${this.#minSubs} subscribers on ${this.service}: holding ${batch.topic} ` +
+            `at offset ${m.offset} until one connects`,
+        );
+        while (pub.subscriberCount() < this.#minSubs && !signal.aborted && p.isRunning()) {
+          await sleep(100, signal);
+          await p.heartbeat();
+        }
+        if (signal.aborted || !p.isRunning() || p.isStale()) break;
+        this.#log("info", `subscribers connected: resuming ${batch.topic}`);
+      }
+      await this.#handle(m);
+      last = m.offset;
+      p.resolveOffset(m.offset);
+    }
+    if (last === undefined) return;
+    await pub.flushed();
+    try {
+      await this.#store!.flush();
+    } catch (e) {
+      const now = Date.now();
+      if (now - this.#lastStoreLog > 10_000) {
+        this.#lastStoreLog = now;
+        this.#log(
+          "error",
+          `${(e as DedupStoreError).message}; forwarding goes on, but after a restart ` +
+            "duplicates are possible",
+        );
+      }
+    }
+    const offset = (BigInt(last) + 1n).toString();
+    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]);
+    committedOnce.add(`${batch.topic}:${batch.partition}`);
+    this.#stats.commits++;
+  }
+
+  async #handle(m: KafkaMessage): Promise<void> {
+    const s = this.#stats;
+    s.consumed++;
+    const v = m.value;
+    const headers = m.headers as Record<string, unknown> | undefined;
+    if (!this.#opts.republishOwnSite && headerText(headers, ORIGIN_HEADER) === this.site) {
+      s.ownSite++;
+      return;
+    }
+    const bytes = v ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array();
+    try {
+      Message.decode(bytes);
+      if (bytes.length === 0) throw new Error("empty record");
+    } catch (e) {
+      s.invalid++;
+      const now = Date.now();
+      if (now - this.#lastInvalidLog > 5000) {
+        this.#lastInvalidLog = now;
+        this.#log(
+          "warning",
+          `skipping a record that is not a posttroll message (offset ${m.offset}): ` +
+            `${(e as Error).message} (${s.invalid} so far)`,
+        );
+      }
+      return;
+    }
+    const id = messageIdentity(bytes);
+    if (this.#store!.has(id)) {
+      s.duplicates++;
+      return;
+    }
+    await this.#pub!.send(bytes);
+    this.#store!.add(id);
+    s.published++;
+  }
+
+  /**
+   * Runs until `signal` aborts, then closes.
+   *
+   * @param signal stops the bridge
+   * @returns the final counters
+   */
+  async run(signal: AbortSignal): Promise<FromKafkaStats> {
+    await this.start();
+    if (!signal.aborted) {
+      await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
+    }
+    return await this.close();
+  }
+
+  /**
+   * Stops consuming (the batch in hand is republished, synced and committed first), then closes
+   * the publisher and the state file.
+   *
+   * @returns the final counters
+   */
+  async close(): Promise<FromKafkaStats> {
+    this.#closing ??= (async () => {
+      this.#stop.abort();
+      await this.#loop;
+      await this.#pub?.flushed();
+      await this.#pub?.stop();
+      try {
+        await this.#store?.close();
+      } catch (e) {
+        this.#log("error", `${(e as Error).message}`);
+      }
+    })();
+    await this.#closing;
+    return this.stats;
+  }
+
+  /** Same as {@linkcode close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

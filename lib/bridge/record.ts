@@ -1,0 +1,93 @@
+/**
+ * The Kafka record of a forwarded posttroll message, in hop-client's format so hop consumers (and
+ * `igwn-alert`-style tools) read it: the message bytes unchanged as the value (hop `blob`), keyed
+ * by the subject, with hop's headers (`_id` = the message identity, `_sender` = the Kafka
+ * username, `_format` = `blob`) after the bridge's own (`posttroll_subject`, `posttroll_type`,
+ * `posttroll_origin`).
+ *
+ * @module
+ */
+import { Blob, pack } from "../hop/models.ts";
+import { messageIdentity } from "./identity.ts";
+
+/** Header naming the posttroll subject. */
+export const SUBJECT_HEADER = "posttroll_subject";
+/** Header naming the posttroll message type. */
+export const TYPE_HEADER = "posttroll_type";
+/** Header naming the site whose bridge produced the record. */
+export const ORIGIN_HEADER = "posttroll_origin";
+
+/** A record ready for kafkajs. */
+export interface BridgeRecord {
+  /** The subject (UTF-8): records of one subject share a partition. */
+  key: Uint8Array;
+  /** The posttroll message bytes. */
+  value: Uint8Array;
+  /** Headers in order. */
+  headers: Array<[string, Uint8Array]>;
+  /** The message identity (also the `_id` header). */
+  id: Uint8Array;
+}
+
+const enc = new TextEncoder();
+
+/**
+ * Builds the record for one message.
+ *
+ * @param raw the message bytes as received
+ * @param subject its subject
+ * @param type its type
+ * @param origin the producing site's name
+ * @param sender the Kafka username (hop's `_sender`), if authenticated
+ * @returns key, value, headers and identity
+ * @example
+ * ```ts
+ * import { buildRecord } from "./record.ts";
+ * const raw = new TextEncoder().encode("pytroll://a/b info u@h 2020-01-01T00:00:00 v1.01");
+ * const r = buildRecord(raw, "/a/b", "info", "site-a");
+ * r.headers.map(([k]) => k); // ["posttroll_subject", "posttroll_type", "posttroll_origin", "_id", "_format"]
+ * ```
+ */
+export function buildRecord(
+  raw: Uint8Array,
+  subject: string,
+  type: string,
+  origin: string,
+  sender?: string,
+): BridgeRecord {
+  const id = messageIdentity(raw);
+  const { value, headers } = pack(new Blob(raw), {
+    id,
+    sender,
+    headers: [
+      [SUBJECT_HEADER, enc.encode(subject)],
+      [TYPE_HEADER, enc.encode(type)],
+      [ORIGIN_HEADER, enc.encode(origin)],
+    ],
+  });
+  return { key: enc.encode(subject), value, headers, id };
+}
+
+/**
+ * Reads one header of a consumed record as text (kafkajs gives a mapping of Buffers, or arrays
+ * of them for repeated names: the last wins, as in hop).
+ *
+ * @param headers the record's headers
+ * @param name header name
+ * @returns the text, or undefined
+ * @example
+ * ```ts
+ * import { headerText } from "./record.ts";
+ * headerText({ posttroll_origin: new TextEncoder().encode("a") }, "posttroll_origin"); // "a"
+ * ```
+ */
+export function headerText(
+  headers: Record<string, unknown> | undefined,
+  name: string,
+): string | undefined {
+  let v = headers?.[name];
+  if (Array.isArray(v)) v = v[v.length - 1];
+  if (v instanceof Uint8Array) return new TextDecoder().decode(v);
+  if (typeof v === "string") return v;
+  return undefined;
+}

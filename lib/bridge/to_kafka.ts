@@ -1,0 +1,466 @@
+/**
+ * posttroll -> Kafka: subscribes to posttroll publishers (found through the nameserver, or given
+ * by address) and produces every message, unchanged, to the Kafka topic of its subject (see
+ * {@linkcode subjectToTopic}), keyed by subject, with hop's headers (see {@linkcode buildRecord}).
+ *
+ * Delivery: records are acknowledged by all in-sync replicas (acks -1). While Kafka is
+ * unreachable, messages are held in memory (up to `maxBufferBytes`, then new ones are dropped and
+ * counted) and retried, in order, until the broker is back. `close()` stops receiving and keeps
+ * retrying what is held for up to its deadline. posttroll itself keeps no history: messages
+ * published while no uplink runs are not seen by it; run two uplinks (on different hosts) for a
+ * restart without gaps: their copies share one identity, and the Kafka -> posttroll side drops
+ * the second.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import { Partitioners, type Producer } from "kafkajs";
+import type { PosttrollConfig } from "../posttroll/config.ts";
+import { type AddressInfo, NSSubscriber, rawMessage, Subscriber } from "../posttroll/subscriber.ts";
+import { PublishBatcher } from "../igwn_alert/batcher.ts";
+import { BrokerConnectionError } from "../igwn_alert/errors.ts";
+import { isTooLarge, toBuffer, withTimeout } from "../igwn_alert/kafka.ts";
+import { sleep } from "../_util/abort.ts";
+import { BridgeOptionError } from "./errors.ts";
+import { KafkaLink, type KafkaLinkOptions } from "./kafka_link.ts";
+import { buildRecord } from "./record.ts";
+import { subjectToTopic, type TopicMapping, validateTopicMapping } from "./topics.ts";
+
+/** Service name the Kafka -> posttroll side publishes under unless told otherwise. */
+export const DEFAULT_BRIDGE_SERVICE = "kafka_bridge";
+
+/** Options of {@linkcode PosttrollToKafka}. */
+export interface ToKafkaOptions extends KafkaLinkOptions, TopicMapping {
+  /** posttroll services to subscribe to (`""`: all). @default "" */
+  services?: string | string[];
+  /** posttroll topics (subject prefixes) to forward. @default "" (everything) */
+  subjects?: string | string[];
+  /** Publisher addresses to subscribe to besides (or, with `nameserver: false`, instead of) the nameserver's. */
+  addresses?: string[];
+  /** Nameserver host; `false`: only `addresses`. @default "localhost" */
+  nameserver?: string | false;
+  /**
+   * Publishers announcing one of these services are not forwarded: by default a Kafka ->
+   * posttroll bridge's own (so a site running both directions does not loop).
+   * @default ["kafka_bridge"]
+   */
+  excludeServices?: string[];
+  /** This site's name, sent as the `posttroll_origin` header. @default the hostname */
+  site?: string;
+  /** Create missing topics (else the broker's auto-creation, if enabled, does). @default true */
+  createTopics?: boolean;
+  /** Partitions of created topics (-1: the broker's default). @default -1 */
+  partitions?: number;
+  /** Replication factor of created topics (-1: the broker's default). @default -1 */
+  replicationFactor?: number;
+  /** Bytes of messages held while Kafka is slow or down; beyond, new messages are dropped. @default 256 MiB */
+  maxBufferBytes?: number;
+  /** How long the first message of a batch waits for more, in ms. @default 5 */
+  lingerMs?: number;
+  /** posttroll configuration. @default the shared config */
+  config?: PosttrollConfig;
+}
+
+/** Counters of a {@linkcode PosttrollToKafka}. */
+export interface ToKafkaStats {
+  /** Messages received from posttroll. */
+  received: number;
+  /** Messages acknowledged by Kafka. */
+  produced: number;
+  /** Messages dropped because `maxBufferBytes` were held. */
+  dropped: number;
+  /** Messages Kafka refused for good (too large for the topic). */
+  failed: number;
+  /** Messages held (received, not yet acknowledged). */
+  pending: number;
+  /** Bytes held. */
+  pendingBytes: number;
+  /** Produce attempts that failed and were retried. */
+  retries: number;
+}
+
+interface Item {
+  topic: string;
+  key: Uint8Array;
+  value: Uint8Array;
+  headers: Array<[string, Uint8Array]>;
+}
+
+function toList(v: string | string[] | undefined, dflt: string[]): string[] {
+  if (v === undefined) return dflt;
+  return typeof v === "string" ? [v] : v;
+}
+
+/**
+ * Forwards posttroll messages to Kafka.
+ *
+ * @example
+ * ```ts ignore
+ * import { PosttrollToKafka } from "./to_kafka.ts";
+ * await using up = await new PosttrollToKafka({
+ *   url: "kafka://kafka.example.org:9092/",
+ *   services: "polar_direct_readout",
+ *   site: "norrkoping",
+ * }).start();
+ * console.log(up.stats.produced);
+ * ```
+ */
+export class PosttrollToKafka implements AsyncDisposable {
+  /** This site's name (`posttroll_origin`). */
+  readonly site: string;
+  readonly #link: KafkaLink;
+  readonly #opts: ToKafkaOptions;
+  readonly #mapping: TopicMapping;
+  readonly #log: NonNullable<KafkaLinkOptions["logger"]>;
+  readonly #maxBuffer: number;
+  readonly #stats: ToKafkaStats = {
+    received: 0,
+    produced: 0,
+    dropped: 0,
+    failed: 0,
+    pending: 0,
+    pendingBytes: 0,
+    retries: 0,
+  };
+  readonly #batcher: PublishBatcher<Item>;
+  readonly #known = new Set<string>();
+  readonly #stop = new AbortController();
+  #sender: string | undefined;
+  #producer: Producer | undefined;
+  #sub: Subscriber | undefined;
+  #ns: NSSubscriber | undefined;
+  #pump: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #giveUpAt = Infinity;
+  #lastDropLog = 0;
+  #lastRetryLog = 0;
+
+  /**
+   * Checks the options and resolves the credential; nothing connects until
+   * {@linkcode PosttrollToKafka.start}.
+   *
+   * @param options Kafka URL and credential, posttroll services and subjects, topic mapping
+   * @throws BridgeOptionError for bad options; CredentialFileError for a bad auth file
+   */
+  constructor(options: ToKafkaOptions) {
+    validateTopicMapping(options);
+    const n = (name: string, v: number | undefined, min: number) => {
+      if (v !== undefined && (!Number.isFinite(v) || v < min)) {
+        throw new BridgeOptionError(`${name} must be a number >= ${min}, not ${String(v)}`);
+      }
+    };
+    n("maxBufferBytes", options.maxBufferBytes, 1);
+    n("lingerMs", options.lingerMs, 0);
+    if (options.nameserver === false && !options.addresses?.length) {
+      throw new BridgeOptionError("without a nameserver, give publisher addresses");
+    }
+    this.#opts = options;
+    this.#mapping = { prefix: options.prefix, depth: options.depth, topic: options.topic };
+    this.#log = options.logger ?? (() => {});
+    this.#maxBuffer = options.maxBufferBytes ?? 256 * 1024 * 1024;
+    this.site = options.site ?? hostname();
+    this.#link = new KafkaLink({ ...options, clientId: options.clientId ?? "posttroll-bridge-up" });
+    this.#batcher = new PublishBatcher<Item>((items) => this.#send(items), {
+      lingerMs: options.lingerMs ?? 5,
+      maxBatchBytes: 900_000,
+      maxInFlight: 1,
+      maxQueueBytes: 16 * 1024 * 1024,
+    });
+  }
+
+  /** `host:port` of the first bootstrap broker. */
+  get broker(): string {
+    return this.#link.broker;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): ToKafkaStats {
+    return { ...this.#stats };
+  }
+
+  /** URIs of the posttroll publishers subscribed to now. */
+  get publishers(): string[] {
+    return this.#sub?.addresses.map((a) => a.URI) ?? [];
+  }
+
+  /**
+   * Connects to Kafka (failing fast on wrong credentials, TLS problems or a dead broker), then
+   * subscribes to posttroll and starts forwarding.
+   *
+   * @returns this
+   * @throws AuthError, BrokerConnectionError
+   */
+  async start(): Promise<this> {
+    if (this.#pump) return this;
+    const topics = await this.#link.withAdmin("connect", (a) => a.listTopics());
+    for (const t of topics) this.#known.add(t);
+    this.#sender = this.#link.credential()?.username;
+    await this.#connectProducer();
+    const o = this.#opts;
+    const exclude = new Set(o.excludeServices ?? [DEFAULT_BRIDGE_SERVICE]);
+    const accept = (a: AddressInfo) => {
+      const svc = a.service;
+      const list = Array.isArray(svc) ? svc : typeof svc === "string" ? [svc] : [];
+      const excluded = list.some((s) => exclude.has(String(s)));
+      if (excluded) this.#log("info", `not forwarding ${a.URI}: it publishes ${list.join(",")}`);
+      return !excluded;
+    };
+    const subjects = toList(o.subjects, [""]);
+    const logger = (level: "debug" | "info" | "warning", m: string) => this.#log(level, m);
+    if (o.nameserver === false) {
+      this.#sub = new Subscriber(o.addresses ?? [], {
+        topics: subjects,
+        config: o.config,
+        logger,
+        keepRaw: true,
+        queueSize: 100_000,
+      });
+    } else {
+      this.#ns = new NSSubscriber({
+        services: toList(o.services, [""]),
+        topics: subjects,
+        addrListener: true,
+        addresses: o.addresses ?? null,
+        nameserver: o.nameserver ?? "localhost",
+        timeout: 3,
+        config: o.config,
+        logger,
+        keepRaw: true,
+        queueSize: 100_000,
+        addressFilter: accept,
+      });
+      this.#sub = await this.#ns.start();
+    }
+    this.#pump = this.#forward(this.#sub);
+    this.#log(
+      "info",
+      `forwarding posttroll ${subjects.join(",") || "(all)"} to ${this.#link.broker}`,
+    );
+    return this;
+  }
+
+  async #connectProducer(): Promise<Producer> {
+    if (this.#producer) return this.#producer;
+    const { kafka, tlsFailure } = this.#link.client();
+    const producer = kafka.producer({
+      allowAutoTopicCreation: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
+    });
+    try {
+      await withTimeout(
+        Promise.race([producer.connect(), tlsFailure]),
+        this.#link.timeoutMs,
+        () =>
+          new BrokerConnectionError(
+            this.#link.broker,
+            `connect: no answer from Kafka broker ${this.#link.broker} within ${this.#link.timeoutMs} ms`,
+          ),
+      );
+    } catch (e) {
+      await producer.disconnect().catch(() => {});
+      throw this.#link.mapError(e);
+    }
+    this.#producer = producer;
+    return producer;
+  }
+
+  async #resetProducer(): Promise<void> {
+    const p = this.#producer;
+    this.#producer = undefined;
+    await p?.disconnect().catch(() => {});
+  }
+
+  async #forward(sub: Subscriber): Promise<void> {
+    const s = this.#stats;
+    for await (const msg of sub) {
+      const raw = rawMessage(msg);
+      if (!raw) continue;
+      s.received++;
+      if (s.pendingBytes + raw.length > this.#maxBuffer) {
+        s.dropped++;
+        const now = Date.now();
+        if (now - this.#lastDropLog > 5000) {
+          this.#lastDropLog = now;
+          this.#log(
+            "error",
+            `holding ${s.pendingBytes} bytes for Kafka (limit ${this.#maxBuffer}): dropping ` +
+              `new messages (${s.dropped} so far)`,
+          );
+        }
+        continue;
+      }
+      const topic = subjectToTopic(msg.subject, this.#mapping);
+      const subject = msg.subject;
+      const type = msg.type;
+      s.pending++;
+      s.pendingBytes += raw.length;
+      this.#batcher.push(() => {
+        const r = buildRecord(raw, subject, type, this.site, this.#sender);
+        let bytes = r.value.length + r.key.length + 64;
+        for (const [k, v] of r.headers) bytes += k.length + v.length + 8;
+        return { item: { topic, key: r.key, value: r.value, headers: r.headers }, bytes };
+      }).then(
+        () => {
+          s.produced++;
+        },
+        (e) => {
+          s.failed++;
+          this.#log(
+            "error",
+            `not delivered to Kafka (${topic}, ${subject}): ${(e as Error).message}`,
+          );
+        },
+      ).finally(() => {
+        s.pending--;
+        s.pendingBytes -= raw.length;
+      });
+    }
+  }
+
+  async #ensureTopics(topics: Iterable<string>): Promise<void> {
+    if (this.#opts.createTopics === false) return;
+    const missing = [...topics].filter((t) => !this.#known.has(t));
+    if (missing.length === 0) return;
+    try {
+      await this.#link.withAdmin("create topics", (a) =>
+        a.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: this.#opts.partitions ?? -1,
+            replicationFactor: this.#opts.replicationFactor ?? -1,
+          })),
+        }));
+      this.#log("info", `created Kafka topics ${missing.join(", ")}`);
+    } catch (e) {
+      const text = (e as Error).message;
+      if (!/already exists/i.test(text)) {
+        this.#log(
+          "warning",
+          `cannot create ${missing.join(", ")} (${text}); relying on the broker's auto-creation`,
+        );
+      }
+    }
+    for (const t of missing) this.#known.add(t);
+  }
+
+  /** Sends one batch, retrying until acknowledged (or, while closing, until the deadline). */
+  async #send(items: Item[]): Promise<void | unknown[]> {
+    const byTopic = new Map<string, Item[]>();
+    for (const it of items) {
+      const l = byTopic.get(it.topic);
+      if (l) l.push(it);
+      else byTopic.set(it.topic, [it]);
+    }
+    const topicMessages = [...byTopic].map(([topic, list]) => ({
+      topic,
+      messages: list.map((it) => {
+        const headers: Record<string, ReturnType<typeof toBuffer>> = {};
+        for (const [k, v] of it.headers) headers[k] = toBuffer(v);
+        return { key: toBuffer(it.key), value: toBuffer(it.value), headers };
+      }),
+    }));
+    let attempt = 0;
+    while (true) {
+      try {
+        await this.#ensureTopics(byTopic.keys());
+        const producer = await this.#connectProducer();
+        const left = Math.min(this.#link.timeoutMs, this.#giveUpAt - performance.now());
+        await withTimeout(
+          producer.sendBatch({ acks: -1, topicMessages }),
+          Math.max(1, left),
+          () =>
+            new BrokerConnectionError(
+              this.#link.broker,
+              `produce: not acknowledged by ${this.#link.broker} within ${Math.round(left)} ms`,
+            ),
+        );
+        if (attempt > 0) {
+          this.#log("info", `Kafka accepts records again after ${attempt} failed attempts`);
+        }
+        return;
+      } catch (e) {
+        if (isTooLarge(e)) {
+          if (items.length === 1) {
+            throw new BrokerConnectionError(
+              this.#link.broker,
+              `message of ${items[0].value.length} bytes is larger than the broker or topic ` +
+                "accepts (message.max.bytes / max.message.bytes)",
+              { cause: e, retriable: false },
+            );
+          }
+          // split: each record on its own, in order, so only the too-large one fails
+          const outcomes: unknown[] = [];
+          for (const it of items) {
+            outcomes.push(await this.#send([it]).then(() => undefined, (err) => err));
+          }
+          return outcomes;
+        }
+        const err = this.#link.mapError(e);
+        if (performance.now() >= this.#giveUpAt) throw err;
+        attempt++;
+        this.#stats.retries++;
+        const now = Date.now();
+        if (attempt === 1 || now - this.#lastRetryLog > 10_000) {
+          this.#lastRetryLog = now;
+          this.#log(
+            "warning",
+            `Kafka did not take ${items.length} records (${err.message}); holding ` +
+              `${this.#stats.pending} messages, retrying`,
+          );
+        }
+        await this.#resetProducer();
+        await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)), this.#stop.signal);
+      }
+    }
+  }
+
+  /**
+   * Runs until `signal` aborts, then closes (see {@linkcode close}).
+   *
+   * @param signal stops the bridge
+   * @param closeTimeoutMs see {@linkcode close}
+   * @returns the final counters
+   */
+  async run(signal: AbortSignal, closeTimeoutMs?: number): Promise<ToKafkaStats> {
+    await this.start();
+    if (!signal.aborted) {
+      await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
+    }
+    return await this.close(closeTimeoutMs);
+  }
+
+  /**
+   * Stops receiving, then keeps delivering what is held for up to `timeoutMs` (what is still
+   * undelivered then is counted as `failed` and logged), and disconnects.
+   *
+   * @param timeoutMs how long to keep trying @default 10000
+   * @returns the final counters
+   */
+  async close(timeoutMs = 10_000): Promise<ToKafkaStats> {
+    this.#closing ??= (async () => {
+      await (this.#ns ?? this.#sub)?.close();
+      await this.#pump;
+      this.#giveUpAt = performance.now() + timeoutMs;
+      const timer = setTimeout(() => this.#stop.abort(), timeoutMs);
+      try {
+        await this.#batcher.close();
+      } finally {
+        clearTimeout(timer);
+        this.#stop.abort();
+        await this.#resetProducer();
+      }
+      if (this.#stats.failed > 0) {
+        this.#log("error", `${this.#stats.failed} messages could not be delivered to Kafka`);
+      }
+    })();
+    await this.#closing;
+    return this.stats;
+  }
+
+  /** Same as {@linkcode close} with the default deadline. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
