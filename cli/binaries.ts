@@ -24,7 +24,7 @@ export interface Binary {
   summary: string;
 }
 
-/** The three executables of the design card. */
+/** The executables: the design card's three and the posttroll <-> Kafka bridge. */
 export const BINARIES: readonly Binary[] = [
   {
     name: "igwn-alert",
@@ -58,6 +58,24 @@ export const BINARIES: readonly Binary[] = [
       "--allow-sys=hostname,networkInterfaces,uid",
       // `-d start` re-executes itself in the background.
       "--allow-run",
+    ],
+  },
+  {
+    name: "posttroll-bridge",
+    entry: "cli/posttroll_bridge.ts",
+    summary: "posttroll <-> Kafka bridge (to-kafka, from-kafka) for durable fan-out between sites",
+    permissions: [
+      // Kafka brokers, ZeroMQ sockets, the nameserver.
+      "--allow-net",
+      // POSTTROLL_* configuration; HOME, XDG_*, NETRC, HOP_CONFIG_DIR for credentials;
+      // STATE_DIRECTORY for the state file.
+      "--allow-env",
+      // config files, auth.toml, .netrc, CA bundles, key files, the state file.
+      "--allow-read",
+      // the duplicate-suppression state file.
+      "--allow-write",
+      // own address for announcements; login name and hostname for the site name.
+      "--allow-sys=hostname,networkInterfaces,uid",
     ],
   },
   {

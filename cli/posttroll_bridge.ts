@@ -48,7 +48,8 @@ common options:
   -V, --version         show the version and exit
   --kafka URL           kafka://[user@]host[:port][,host...]/ (POSTTROLL_BRIDGE__KAFKA_URL)
   --no-auth             connect without authentication (PLAINTEXT)
-  --auth-file FILE      hop auth.toml to use (default: hop's, else ~/.netrc)
+  --auth-file FILE      hop auth.toml to use (default: $CREDENTIALS_DIRECTORY/auth.toml under
+                        systemd, else hop's ~/.config/hop/auth.toml, else ~/.netrc)
   --site NAME           this site's name (default: the hostname)
   --prefix PREFIX       Kafka topic prefix (default: posttroll)
   -l, --log-level LEVEL critical, error, warning, info, debug (default: info)
@@ -84,7 +85,7 @@ from-kafka options:
   --dedup-capacity N    message identities remembered (default: 100000)
   --min-subscribers N   pause while fewer posttroll subscribers are connected (default: 1)
   --republish-own-site  also republish messages this site's own to-kafka produced
-  --refresh SECONDS     how often to look for new topics (default: 30)
+  --refresh SECONDS     how often to look for new topics (default: 5)
 `;
 
 /** This program's version line. */
@@ -118,6 +119,18 @@ function stateDir(): string {
   if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(":")[0];
   if (env.XDG_STATE_HOME) return `${env.XDG_STATE_HOME}/posttroll-bridge`;
   return `${env.HOME ?? "."}/.local/state/posttroll-bridge`;
+}
+
+/** `$CREDENTIALS_DIRECTORY/auth.toml` when systemd passed one (`LoadCredential=auth.toml:...`). */
+function systemdCredential(): string | undefined {
+  const dir = Deno.env.get("CREDENTIALS_DIRECTORY");
+  if (!dir) return undefined;
+  try {
+    Deno.statSync(`${dir}/auth.toml`);
+    return `${dir}/auth.toml`;
+  } catch {
+    return undefined;
+  }
 }
 
 function safeName(s: string): string {
@@ -241,7 +254,7 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
     const common = {
       url,
       noauth: values["no-auth"] ?? false,
-      authfile: values["auth-file"] ?? cfg("auth_file"),
+      authfile: values["auth-file"] ?? cfg("auth_file") ?? systemdCredential(),
       site: values.site ?? cfg("site"),
       prefix: values.prefix ?? cfg("topic_prefix"),
       logger: log,

@@ -1,5 +1,5 @@
 /**
- * `deno task compile [--target T ...] [--all-targets] [--smoke]`: builds the three single-file
+ * `deno task compile [--target T ...] [--all-targets] [--smoke]`: builds the single-file
  * executables into `dist/` with `deno compile` and the permissions of `cli/binaries.ts`.
  *
  * `deno compile` needs a runtime base (`denort`), which it downloads unless the environment

@@ -45,7 +45,7 @@ export interface FromKafkaOptions extends KafkaLinkOptions {
   topics?: string[];
   /** Topic prefix: `<prefix>` and `<prefix>.*` are consumed. @default "posttroll" */
   prefix?: string;
-  /** How often to look for new topics, in ms. @default 30000 */
+  /** How often to look for new topics, in ms. @default 5000 */
   refreshIntervalMs?: number;
   /** Service name to publish under. @default "kafka_bridge" */
   service?: string;
@@ -277,7 +277,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
     const committedOnce = new Set<string>();
     while (!signal.aborted) {
       if (this.#topics.length === 0) {
-        await sleep(this.#opts.refreshIntervalMs ?? 30_000, signal);
+        await sleep(this.#opts.refreshIntervalMs ?? 5_000, signal);
         if (signal.aborted) break;
         try {
           this.#topics = await this.#link.withAdmin(
@@ -369,7 +369,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
       } catch (e) {
         this.#log("debug", `topic refresh failed: ${(e as Error).message}`);
       }
-    }, this.#opts.refreshIntervalMs ?? 30_000);
+    }, this.#opts.refreshIntervalMs ?? 5_000);
     try {
       await withTimeout(
         (async () => {
