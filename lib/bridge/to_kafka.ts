@@ -124,6 +124,7 @@ export class PosttrollToKafka implements AsyncDisposable {
   };
   readonly #batcher: PublishBatcher<Item>;
   readonly #known = new Set<string>();
+  readonly #topics = new Map<string, string>();
   readonly #stop = new AbortController();
   #sender: string | undefined;
   #producer: Producer | undefined;
@@ -290,7 +291,7 @@ export class PosttrollToKafka implements AsyncDisposable {
         }
         continue;
       }
-      const topic = subjectToTopic(msg.subject, this.#mapping);
+      const topic = this.#topicOf(msg.subject);
       const subject = msg.subject;
       const type = msg.type;
       s.pending++;
@@ -316,6 +317,17 @@ export class PosttrollToKafka implements AsyncDisposable {
         s.pendingBytes -= raw.length;
       });
     }
+  }
+
+  /** subjectToTopic, remembered for the subjects seen lately (a pipeline has few). */
+  #topicOf(subject: string): string {
+    let t = this.#topics.get(subject);
+    if (t === undefined) {
+      if (this.#topics.size >= 10_000) this.#topics.clear();
+      t = subjectToTopic(subject, this.#mapping);
+      this.#topics.set(subject, t);
+    }
+    return t;
   }
 
   async #ensureTopics(topics: Iterable<string>): Promise<void> {
