@@ -5,6 +5,8 @@ import { Buffer } from "node:buffer";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import type { KafkaBroker } from "../harness/kafka.ts";
 import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
+import type { Message } from "../../lib/posttroll/message.ts";
+import type { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { Child } from "../harness/child.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { type TestSetup, testSetup } from "../posttroll/_helpers.ts";
@@ -111,7 +113,11 @@ export async function produceRecords(
   await producer.connect();
   try {
     const buf = (v: string | Uint8Array | null | undefined) =>
-      v === null || v === undefined ? null : typeof v === "string" ? Buffer.from(v) : Buffer.from(v);
+      v === null || v === undefined
+        ? null
+        : typeof v === "string"
+        ? Buffer.from(v)
+        : Buffer.from(v);
     await producer.send({
       topic,
       acks: -1,
@@ -187,6 +193,30 @@ export async function readRecords(
     });
   } finally {
     await consumer.disconnect();
+  }
+  return out;
+}
+
+/** Receives `n` messages from `sub` within `timeoutMs`, else throws with `diag()` appended. */
+export async function take(
+  sub: Subscriber,
+  n: number,
+  timeoutMs = 30_000,
+  diag: () => string = () => "",
+): Promise<Message[]> {
+  const out: Message[] = [];
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), timeoutMs);
+  try {
+    for await (const m of sub.recv(null, { signal: stop.signal })) {
+      if (m) out.push(m);
+      if (out.length >= n) break;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  if (out.length < n) {
+    throw new Error(`received ${out.length}/${n} messages in ${timeoutMs} ms; ${diag()}`);
   }
   return out;
 }
