@@ -2,12 +2,16 @@
  * Kafka topic names for posttroll subjects.
  *
  * A subject's components become dot-separated parts after a prefix:
- * `/oper/polar/direct_readout` -> `posttroll.oper.polar.direct_readout`. Kafka allows only
- * `[A-Za-z0-9._-]` in topic names, so any other byte of a component's UTF-8 (and `.` and `_`
- * themselves) is written `_XX` (hex): `/a.b/c d` -> `posttroll.a_2Eb.c_20d`. The mapping is
- * reversible ({@linkcode topicToSubject}). `depth` keeps only the first components, so a family
- * of subjects shares a topic; names beyond Kafka's 249 characters are cut and end in a hash.
- * Messages are keyed by their full subject, so each subject's messages stay in order.
+ * `/oper/polar/avhrr` -> `posttroll.oper.polar.avhrr`. Kafka allows only `[A-Za-z0-9._-]` in
+ * topic names and refuses a topic whose name equals an existing one's once every `.` and `_` is
+ * read as the same character (`a.b` and `a_b` "collide"), so after the prefix a name holds only
+ * letters, digits, `-` escapes and the `.` separators: every other byte of a component's UTF-8
+ * (and `-` itself) is written `-XX` (upper-case hex): `/a.b/c d_e` -> `posttroll.a-2Eb.c-20d-5Fe`.
+ * Empty components are kept (`/a//b` -> `posttroll.a..b`); a subject without the leading `/` maps
+ * like the one with it. The mapping is reversible ({@linkcode topicToSubject}). `depth` keeps
+ * only the first components, so a family of subjects shares a topic; names beyond Kafka's 249
+ * characters are cut and end in `_` and a hash of the whole name. Messages are keyed by their
+ * full subject, so each subject's messages stay in order.
  *
  * @module
  */
@@ -69,7 +73,14 @@ export function validateTopicName(name: string, what = "topic"): void {
  */
 export function validateTopicMapping(mapping: TopicMapping): void {
   if (mapping.topic !== undefined) validateTopicName(mapping.topic, "topic");
-  validateTopicName(mapping.prefix ?? DEFAULT_TOPIC_PREFIX, "topic prefix");
+  const prefix = mapping.prefix ?? DEFAULT_TOPIC_PREFIX;
+  validateTopicName(prefix, "topic prefix");
+  if (prefix.length > MAX_PREFIX_LENGTH) {
+    // a cut name keeps its first CUT_AT characters: the prefix and its "." must fit in them
+    throw new BridgeOptionError(
+      `topic prefix ${JSON.stringify(prefix)} is longer than ${MAX_PREFIX_LENGTH} characters`,
+    );
+  }
   const d = mapping.depth;
   if (d !== undefined && (!Number.isInteger(d) || d < 1)) {
     throw new BridgeOptionError(`topic depth must be an integer >= 1, not ${String(d)}`);
@@ -77,7 +88,10 @@ export function validateTopicMapping(mapping: TopicMapping): void {
 }
 
 const enc = new TextEncoder();
-const KEEP = /^[A-Za-z0-9-]$/;
+const KEEP = /^[A-Za-z0-9]$/;
+/** Length of the head a too-long name is cut to (then `_` and 16 hex digits). */
+const CUT_AT = MAX_TOPIC_LENGTH - 17;
+const MAX_PREFIX_LENGTH = CUT_AT - 1;
 
 function escapeComponent(c: string): string {
   let out = "";
@@ -86,9 +100,14 @@ function escapeComponent(c: string): string {
       out += ch;
       continue;
     }
-    for (const b of enc.encode(ch)) out += "_" + b.toString(16).toUpperCase().padStart(2, "0");
+    for (const b of enc.encode(ch)) out += "-" + b.toString(16).toUpperCase().padStart(2, "0");
   }
   return out;
+}
+
+function subjectParts(subject: string): string[] {
+  const body = subject.startsWith("/") ? subject.slice(1) : subject;
+  return body === "" ? [] : body.split("/");
 }
 
 /**
@@ -100,19 +119,20 @@ function escapeComponent(c: string): string {
  * @example
  * ```ts
  * import { subjectToTopic } from "./topics.ts";
- * subjectToTopic("/oper/polar/direct_readout"); // "posttroll.oper.polar.direct_readout"
+ * subjectToTopic("/oper/polar/direct_readout"); // "posttroll.oper.polar.direct-5Freadout"
  * subjectToTopic("/oper/polar/direct_readout", { depth: 2 }); // "posttroll.oper.polar"
- * subjectToTopic("/a.b/c d"); // "posttroll.a_2Eb.c_20d"
+ * subjectToTopic("/a.b/c d"); // "posttroll.a-2Eb.c-20d"
  * ```
  */
 export function subjectToTopic(subject: string, mapping: TopicMapping = {}): string {
   if (mapping.topic !== undefined) return mapping.topic;
-  let parts = subject.split("/").filter((p) => p.length > 0);
+  let parts = subjectParts(subject);
   if (mapping.depth !== undefined) parts = parts.slice(0, mapping.depth);
   const name = [mapping.prefix ?? DEFAULT_TOPIC_PREFIX, ...parts.map(escapeComponent)].join(".");
   if (name.length <= MAX_TOPIC_LENGTH) return name;
+  // `_` appears nowhere else after the prefix: a cut name is recognisable and cannot collide
   const hash = createHash("sha256").update(name).digest("hex").slice(0, 16);
-  return `${name.slice(0, MAX_TOPIC_LENGTH - 17)}.${hash}`;
+  return `${name.slice(0, CUT_AT)}_${hash}`;
 }
 
 /**
@@ -125,7 +145,7 @@ export function subjectToTopic(subject: string, mapping: TopicMapping = {}): str
  * @example
  * ```ts
  * import { topicToSubject } from "./topics.ts";
- * topicToSubject("posttroll.a_2Eb.c_20d"); // "/a.b/c d"
+ * topicToSubject("posttroll.a-2Eb.c-20d"); // "/a.b/c d"
  * ```
  */
 export function topicToSubject(
@@ -136,18 +156,21 @@ export function topicToSubject(
   if (!topic.startsWith(prefix + ".")) return undefined;
   const parts = topic.slice(prefix.length + 1).split(".");
   const dec = new TextDecoder("utf-8", { fatal: true });
+  let subject: string;
   try {
-    return "/" + parts.map((p) => {
+    subject = "/" + parts.map((p) => {
       const bytes: number[] = [];
       for (let i = 0; i < p.length;) {
-        if (p[i] === "_") {
+        if (p[i] === "-") {
           const hex = p.slice(i + 1, i + 3);
           if (!/^[0-9A-F]{2}$/.test(hex)) throw new Error("bad escape");
           bytes.push(parseInt(hex, 16));
           i += 3;
-        } else {
+        } else if (KEEP.test(p[i])) {
           bytes.push(p.charCodeAt(i));
           i++;
+        } else {
+          throw new Error("not a name made by subjectToTopic (a cut name ends in _hash)");
         }
       }
       return dec.decode(new Uint8Array(bytes));
@@ -155,6 +178,8 @@ export function topicToSubject(
   } catch {
     return undefined;
   }
+  // only the canonical spelling (no needless escapes) is a name subjectToTopic makes
+  return subjectToTopic(subject, { prefix }) === topic ? subject : undefined;
 }
 
 /**
