@@ -220,3 +220,14 @@ export async function take(
   }
   return out;
 }
+
+/** Every topic on the broker. */
+export async function listTopics(kafka: KafkaBroker): Promise<string[]> {
+  const admin = plainKafka(kafka).admin();
+  await admin.connect();
+  try {
+    return await admin.listTopics();
+  } finally {
+    await admin.disconnect();
+  }
+}
