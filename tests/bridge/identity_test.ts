@@ -1,0 +1,138 @@
+// Unit tests of the bridge's message identity (lib/bridge/identity.ts): a UUID version 8 made
+// from the SHA-256 of the message bytes, checked against Web Crypto and against Python's hashlib
+// and uuid modules.
+import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
+import { formatIdentity, messageIdentity } from "../../lib/bridge/identity.ts";
+import { python } from "../harness/python.ts";
+
+const enc = new TextEncoder();
+const MSG = enc.encode(
+  'pytroll://oper/polar/avhrr file user@host 2024-05-01T12:00:00.000001 v1.2 application/json {"uri": "/data/é.nc"}',
+);
+
+function hex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+async function sha256(b: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", b));
+}
+
+/** The identity must be the SHA-256 prefix except the version nibble and the variant bits. */
+function assertIdentityOf(id: Uint8Array, digest: Uint8Array, what: string): void {
+  assertEquals(id.length, 16, what);
+  for (let i = 0; i < 16; i++) {
+    if (i === 6) assertEquals(id[i] & 0x0f, digest[i] & 0x0f, `${what}: byte 6 low nibble`);
+    else if (i === 8) assertEquals(id[i] & 0x3f, digest[i] & 0x3f, `${what}: byte 8 low bits`);
+    else assertEquals(id[i], digest[i], `${what}: byte ${i}`);
+  }
+  assertEquals(id[6] >> 4, 8, `${what}: version`);
+  assertEquals(id[8] & 0xc0, 0x80, `${what}: RFC 9562 variant`);
+}
+
+Deno.test("identity: 16 bytes, UUID version 8 with the RFC variant, the SHA-256 prefix otherwise", async () => {
+  const id = messageIdentity(MSG);
+  assert(id instanceof Uint8Array);
+  assertEquals(id.length, 16);
+  assertEquals(id.byteLength, 16);
+  assertIdentityOf(id, await sha256(MSG), "message");
+  assertIdentityOf(messageIdentity(new Uint8Array(0)), await sha256(new Uint8Array(0)), "empty");
+  // many messages: the bits are set whatever the digest's own bits were
+  const versions = new Set<number>();
+  for (let i = 0; i < 300; i++) {
+    const m = enc.encode(`pytroll://x/${i} info u@h 2024-01-01T00:00:00 v1.2`);
+    const d = await sha256(m);
+    versions.add(d[6] >> 4);
+    assertIdentityOf(messageIdentity(m), d, `message ${i}`);
+  }
+  assert(versions.size > 8, "the digests had varied version nibbles before fixing them");
+});
+
+Deno.test("identity: deterministic, independent of the input's buffer offset, a fresh array each time", () => {
+  const a = messageIdentity(MSG);
+  const b = messageIdentity(MSG.slice());
+  assertEquals(a, b);
+  assert(a.buffer !== b.buffer, "a new array per call");
+  // a view into a larger buffer hashes only the view
+  const big = new Uint8Array(MSG.length + 64).fill(0xaa);
+  big.set(MSG, 31);
+  assertEquals(messageIdentity(big.subarray(31, 31 + MSG.length)), a);
+  // mutating a result does not change later results
+  a.fill(0);
+  assertEquals(messageIdentity(MSG), b);
+});
+
+Deno.test("identity: a one-byte change (any byte, any bit) gives another id", () => {
+  const base = messageIdentity(MSG);
+  const seen = new Set<string>([hex(base)]);
+  for (let i = 0; i < MSG.length; i++) {
+    const m = MSG.slice();
+    m[i] ^= 1 << (i % 8);
+    const id = hex(messageIdentity(m));
+    assert(!seen.has(id), `byte ${i}: same id`);
+    seen.add(id);
+  }
+  // one byte longer or shorter
+  assertNotEquals(messageIdentity(MSG.subarray(0, MSG.length - 1)), base);
+  const longer = new Uint8Array(MSG.length + 1);
+  longer.set(MSG);
+  assertNotEquals(messageIdentity(longer), base);
+});
+
+Deno.test("identity: formatIdentity gives the canonical lower-case UUID text", () => {
+  assertEquals(formatIdentity(new Uint8Array(16)), "00000000-0000-0000-0000-000000000000");
+  assertEquals(
+    formatIdentity(Uint8Array.from({ length: 16 }, (_, i) => i)),
+    "00010203-0405-0607-0809-0a0b0c0d0e0f",
+  );
+  assertEquals(
+    formatIdentity(new Uint8Array(16).fill(255)),
+    "ffffffff-ffff-ffff-ffff-ffffffffffff",
+  );
+  const text = formatIdentity(messageIdentity(MSG));
+  assertEquals(text.length, 36);
+  assertMatch(text, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assertEquals(text.replaceAll("-", ""), hex(messageIdentity(MSG)));
+});
+
+Deno.test("identity: Python's hashlib and uuid agree (same 16 bytes modulo version/variant, version 8)", async () => {
+  const messages = [
+    MSG,
+    new Uint8Array(0),
+    enc.encode("pytroll://a info u@h 2020-01-01T00:00:00 v1.01"),
+    Uint8Array.from({ length: 256 }, (_, i) => i), // every byte value
+    enc.encode("x".repeat(100_000)),
+  ];
+  const program = `
+import sys, json, hashlib, uuid
+for line in sys.stdin:
+    msg_hex, id_hex = line.split()
+    msg = bytes.fromhex(msg_hex) if msg_hex != "-" else b""
+    u = uuid.UUID(bytes=bytes.fromhex(id_hex))
+    print(json.dumps({"sha": hashlib.sha256(msg).digest()[:16].hex(), "version": u.version,
+                      "rfc": u.variant == uuid.RFC_4122, "text": str(u)}))
+# a real message encoded by posttroll itself
+from posttroll.message import Message
+import datetime
+m = Message("/oper/polar/é", "file", {"uri": "/data/x.nc"}, version="v1.2")
+m.time = datetime.datetime(2024, 5, 1, 12, 0, 0, 1, tzinfo=datetime.timezone.utc)
+raw = m.encode().encode("utf-8")
+print(json.dumps({"raw": raw.hex(), "sha": hashlib.sha256(raw).digest()[:16].hex()}))
+`;
+  const stdin = messages.map((m) => `${m.length ? hex(m) : "-"} ${hex(messageIdentity(m))}\n`)
+    .join("");
+  const out = (await python(program, { stdin })).trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(out.length, messages.length + 1);
+  for (let i = 0; i < messages.length; i++) {
+    const id = messageIdentity(messages[i]);
+    const pySha = Uint8Array.from(out[i].sha.match(/../g)!.map((h: string) => parseInt(h, 16)));
+    assertIdentityOf(id, pySha, `python message ${i}`);
+    assertEquals(out[i].version, 8, `python message ${i}: uuid version`);
+    assertEquals(out[i].rfc, true, `python message ${i}: uuid variant`);
+    assertEquals(out[i].text, formatIdentity(id), `python message ${i}: uuid text`);
+  }
+  const last = out[messages.length];
+  const raw = Uint8Array.from(last.raw.match(/../g).map((h: string) => parseInt(h, 16)));
+  const pySha = Uint8Array.from(last.sha.match(/../g).map((h: string) => parseInt(h, 16)));
+  assertIdentityOf(messageIdentity(raw), pySha, "posttroll-encoded message");
+});
