@@ -78,11 +78,17 @@ export function parseKafkaUrl(url: string): KafkaUrl {
   let username: string | undefined;
   const at = rest.lastIndexOf("@");
   if (at >= 0) {
-    username = decodeURIComponent(rest.slice(0, at));
+    // like hop (urllib's `username`): a `:password` part is ignored
+    const user = rest.slice(0, at).split(":")[0];
+    try {
+      username = decodeURIComponent(user);
+    } catch {
+      throw new BridgeOptionError(`bad user name ${JSON.stringify(user)} in Kafka URL ${url}`);
+    }
     rest = rest.slice(at + 1);
   }
   const brokers = rest.split(",").filter((h) => h.length > 0).map((h) => {
-    const m = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]+)(?::(\d{1,5}))?$/.exec(h);
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+)(?::(\d{1,5}))?$/.exec(h);
     const port = m?.[2] === undefined ? DEFAULT_KAFKA_PORT : Number(m[2]);
     if (!m || port < 1 || port > 65535) {
       throw new BridgeOptionError(`bad broker address ${JSON.stringify(h)} in Kafka URL ${url}`);
