@@ -229,13 +229,16 @@ export class DedupStore implements AsyncDisposable {
 
   async #write(): Promise<void> {
     const path = this.path!;
-    const batch = this.#pending;
+    // ids forgotten since they were added (capacity, age) are not written: written with the
+    // time of the flush, they would come back on the next open
+    const batch = this.#pending.filter((k) => this.#ids.has(k));
     this.#pending = [];
+    if (batch.length === 0) return;
     const buf = new Uint8Array(batch.length * RECORD);
     const view = new DataView(buf.buffer);
     for (let i = 0; i < batch.length; i++) {
       keyBytes(batch[i], buf, i * RECORD);
-      view.setFloat64(i * RECORD + 16, this.#ids.get(batch[i]) ?? Date.now(), true);
+      view.setFloat64(i * RECORD + 16, this.#ids.get(batch[i])!, true);
     }
     try {
       await this.#writeAll(buf, this.#fileBytes);
