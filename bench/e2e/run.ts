@@ -5,7 +5,7 @@
  * ```sh
  * deno task bench:e2e            # full run (~10 min)
  * deno task bench:e2e --quick    # short run (~2 min)
- * deno task bench:e2e --only posttroll,nameserver   # groups: posttroll nameserver igwn startup
+ * deno task bench:e2e --only posttroll,nameserver   # groups: posttroll nameserver igwn startup bridge
  * ```
  *
  * Prints one markdown table on stdout (progress goes to stderr).
@@ -17,9 +17,10 @@ import { posttrollGroup } from "./_posttroll.ts";
 import { nameserverGroup } from "./_nameserver.ts";
 import { igwnGroup } from "./_igwn.ts";
 import { startupGroup } from "./_startup.ts";
+import { bridgeGroup } from "./_bridge.ts";
 import { renderTable, type Row } from "./_table.ts";
 
-const GROUPS = ["posttroll", "nameserver", "igwn", "startup"] as const;
+const GROUPS = ["posttroll", "nameserver", "igwn", "startup", "bridge"] as const;
 type Group = typeof GROUPS[number];
 
 function parseArgs(args: string[]): { quick: boolean; only: Set<Group> } {
@@ -38,7 +39,7 @@ function parseArgs(args: string[]): { quick: boolean; only: Set<Group> } {
       }
     } else if (a === "-h" || a === "--help") {
       console.log(
-        "usage: deno task bench:e2e [--quick] [--only posttroll,nameserver,igwn,startup]",
+        "usage: deno task bench:e2e [--quick] [--only posttroll,nameserver,igwn,startup,bridge]",
       );
       Deno.exit(0);
     } else throw new Error(`unknown argument "${a}"`);
@@ -165,6 +166,32 @@ async function main(): Promise<number> {
     }
     if (only.has("startup")) {
       rows.push(...await startupGroup({ runs: quick ? 3 : 7, readyRuns: quick ? 3 : 7 }, log));
+    }
+    if (only.has("bridge")) {
+      rows.push(
+        ...await bridgeGroup(
+          quick
+            ? {
+              count: { short: 30_000, file_event: 20_000 },
+              seconds: 3,
+              window: { short: 8_000, file_event: 2_000 },
+              latencyCount: 500,
+              latencyWarm: 100,
+              rate: 100,
+              saslSsl: true,
+            }
+            : {
+              count: { short: 200_000, file_event: 100_000 },
+              seconds: 10,
+              window: { short: 8_000, file_event: 2_000 },
+              latencyCount: 3_000,
+              latencyWarm: 200,
+              rate: 100,
+              saslSsl: true,
+            },
+          log,
+        ),
+      );
     }
   } finally {
     await killAll();

@@ -1,0 +1,575 @@
+/**
+ * posttroll <-> Kafka bridge end to end: a posttroll publisher at "site A"
+ * (bench/e2e/ts/posttroll_peer.ts) -> `posttroll-bridge to-kafka` -> a real Kafka 4 broker
+ * (tests/harness/kafka.ts) -> `posttroll-bridge from-kafka` -> a posttroll subscriber at "site
+ * B", every one its own process, loopback only. Throughput for the short and file-event shapes
+ * (PLAINTEXT, and the short shape over SASL_SSL as in production), latency at a fixed rate and
+ * the bridges' peak RSS; compared with raw kafkajs produce -> consume of the same records
+ * (bench/e2e/ts/bridge_raw.ts) and with the direct posttroll pub -> sub (no bridge).
+ *
+ * @module
+ */
+import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
+import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
+import { freePort } from "../../tests/harness/net.ts";
+import { testSetup } from "../../tests/posttroll/_helpers.ts";
+import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
+import { DENO, landed, onCleanup, Peer, ROOT, vmHwmKb } from "./_peer.ts";
+import { pubSub } from "./_posttroll.ts";
+import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
+
+/** Sizes of one bench run. */
+export interface BridgePlan {
+  /** Message count cap per throughput run, per shape. */
+  count: Record<BridgeShape, number>;
+  /** Seconds cap of the sending phase of a throughput run. */
+  seconds: number;
+  /**
+   * Credit window of the bridged throughput runs, per shape: the publisher at A keeps at most
+   * this many messages not yet received at B (B reports its count every 100 messages over a side
+   * TCP connection). It bounds the bytes in flight: a burst larger than what the loopback TCP
+   * buffers and the publisher's high-water mark (1000) hold while to-kafka is busy in kafkajs
+   * is dropped by the publisher's PUB socket before the bridge sees it.
+   */
+  window: Record<BridgeShape, number>;
+  /** Measured messages of the latency run (after `latencyWarm`). */
+  latencyCount: number;
+  /** Warm-up messages of the latency run, not counted. */
+  latencyWarm: number;
+  /** Messages per second of the latency run. */
+  rate: number;
+  /** Also run the short shape over the SASL_SSL listener. */
+  saslSsl: boolean;
+}
+
+/** Shapes of bench/e2e/shapes.json used here. */
+export type BridgeShape = "short" | "file_event";
+
+const SHAPE_LABEL: Record<BridgeShape, string> = {
+  short: "short text",
+  file_event: "file event (20 fields, 4 datetimes)",
+};
+
+const BRIDGE_CLI = `${ROOT}/cli/posttroll_bridge.ts`;
+
+/** True when the bridge and its CLI have landed (are committed). */
+export function bridgeBuilt(): boolean {
+  return landed(["lib/bridge/mod.ts", "cli/posttroll_bridge.ts"]);
+}
+
+/** How the bridges reach the broker. */
+type Listener = "plaintext" | "sasl_ssl";
+
+interface Creds {
+  /** `--kafka` URL and auth flags of the bridge CLI. */
+  bridgeArgs: string[];
+  /** Connection flags of bench/e2e/ts/bridge_raw.ts. */
+  rawArgs: string[];
+}
+
+async function credentials(kafka: KafkaBroker, listener: Listener): Promise<Creds> {
+  if (listener === "plaintext") {
+    return {
+      bridgeArgs: ["--kafka", `kafka://${kafka.plaintext}/`, "--no-auth"],
+      rawArgs: ["--broker", kafka.plaintext],
+    };
+  }
+  const port = kafka.saslSsl.split(":")[1];
+  const user = kafka.users[0];
+  const dir = await Deno.makeTempDir({ prefix: "bench-bridge-auth-" });
+  const file = `${dir}/auth.toml`;
+  await Deno.writeTextFile(
+    file,
+    `[[auth]]\nusername = "${user.username}"\npassword = "${user.password}"\n` +
+      `hostname = "localhost:${port}"\nprotocol = "SASL_SSL"\nmechanism = "SCRAM-SHA-512"\n` +
+      `ssl_ca_location = "${kafka.caFile}"\n`,
+  );
+  await Deno.chmod(file, 0o600);
+  return {
+    bridgeArgs: [
+      "--kafka",
+      `kafka://${user.username}@localhost:${port}/`,
+      "--auth-file",
+      file,
+    ],
+    rawArgs: [
+      "--broker",
+      `localhost:${port}`,
+      "--sasl-user",
+      user.username,
+      "--sasl-password",
+      user.password,
+      "--ca",
+      kafka.caFile,
+    ],
+  };
+}
+
+let topicSeq = 0;
+
+async function createTopic(kafka: KafkaBroker, name: string): Promise<void> {
+  quietKafkajsTimeoutWarning(); // kafkajs #1751, harmless
+  const cfg: KafkaConfig = { brokers: [kafka.plaintext], logLevel: logLevel.NOTHING };
+  const admin = new Kafka(cfg).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic: name, numPartitions: 1 }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Starts `posttroll-bridge <args>` and waits for its ready line. */
+async function startBridge(args: string[], env: Record<string, string>): Promise<Peer> {
+  // BENCH_CPU_PROF=<dir> profiles the bridges too (written when they exit after SIGTERM)
+  const prof = Deno.env.get("BENCH_CPU_PROF");
+  const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const peer = Peer.spawn(DENO, ["run", "-A", ...flags, BRIDGE_CLI, ...args], {
+    env,
+    label: `posttroll-bridge ${args[0]}`,
+  });
+  let exited = false;
+  peer.status.then(() => (exited = true));
+  const deadline = Date.now() + 60_000;
+  while (true) {
+    const err = peer.stderr;
+    if (/ ready: /.test(err)) return peer;
+    if (/CRITICAL/.test(err) || exited || Date.now() > deadline) {
+      peer.kill("SIGKILL");
+      throw new Error(`${peer.label} did not start:\n${err.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The counters a bridge logged when it stopped (`stopped: {...}`). */
+function stoppedStats(peer: Peer): Record<string, number> | undefined {
+  const m = /stopped: (\{.*\})/.exec(peer.stderr);
+  return m ? JSON.parse(m[1]) : undefined;
+}
+
+/** Outcome of one bridged or raw run. */
+interface RunResult {
+  sent: number;
+  received: number;
+  bytes: number;
+  rate: number;
+  seconds: number;
+  latenciesUs?: number[];
+  /** Peak RSS (KiB) of the to-kafka bridge, or of the raw producer. */
+  upHwmKb?: number;
+  /** Peak RSS (KiB) of the from-kafka bridge, or of the raw consumer. */
+  downHwmKb?: number;
+  upStats?: Record<string, number>;
+  downStats?: Record<string, number>;
+}
+
+interface RunOptions {
+  shape: BridgeShape | "latency";
+  count: number;
+  seconds: number;
+  window?: number;
+  rate?: number;
+  warm?: number;
+}
+
+/** posttroll publisher -> to-kafka -> Kafka -> from-kafka -> posttroll subscriber. */
+async function bridgedRun(
+  kafka: KafkaBroker,
+  listener: Listener,
+  opts: RunOptions,
+): Promise<RunResult> {
+  const creds = await credentials(kafka, listener);
+  const topic = `bench.bridge.run${++topicSeq}`;
+  await createTopic(kafka, topic);
+  const pubPort = freePort(), subPort = freePort();
+  const common = [
+    "--shape",
+    opts.shape,
+    "--count",
+    String(opts.count),
+    "--seconds",
+    String(opts.seconds),
+    ...(opts.rate ? [] : ["--ack-port", String(freePort()), "--window", String(opts.window)]),
+    "--rate",
+    String(opts.rate ?? 0),
+    "--warm",
+    String(opts.warm ?? 0),
+    "--idle",
+    "15",
+  ];
+  // site B's from-kafka announces itself by multicast on 127.0.0.1 (a private group and ports)
+  const env = testSetup({}).env;
+  const stateDir = await Deno.makeTempDir({ prefix: "bench-bridge-state-" });
+  const peers: Peer[] = [];
+  try {
+    // distinct times: see bench/e2e/ts/bridge_pub.ts
+    const pub = Peer.deno("bridge_pub.ts", [
+      "pub",
+      "--port",
+      String(pubPort),
+      ...common,
+    ]);
+    peers.push(pub);
+    await pub.next("bound", 60_000);
+    const [up, down] = await Promise.all([
+      startBridge([
+        "to-kafka",
+        ...creds.bridgeArgs,
+        "--site",
+        "a",
+        "--no-nameserver",
+        "-a",
+        `tcp://127.0.0.1:${pubPort}`,
+        "--topic",
+        topic,
+        "--stats",
+        "0",
+      ], env),
+      startBridge([
+        "from-kafka",
+        ...creds.bridgeArgs,
+        "--site",
+        "b",
+        "--topic",
+        topic,
+        "--port",
+        String(subPort),
+        "--group-id",
+        `bench-${topic}`,
+        "--start",
+        "earliest",
+        "--state-dir",
+        stateDir,
+        "--stats",
+        "0",
+      ], env),
+    ]);
+    peers.push(up, down);
+    const sub = Peer.deno("posttroll_peer.ts", [
+      "sub",
+      "--impl",
+      "posttroll",
+      "--port",
+      String(subPort),
+      ...common,
+    ]);
+    peers.push(sub);
+    await sub.next("connected", 60_000);
+    await sub.next("warm", 90_000);
+    await pub.send("go");
+    const budget = opts.rate
+      ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
+      : opts.seconds * 1000 + 120_000;
+    const done = await pub.next("done", budget);
+    const res = await sub.next("result", 180_000);
+    await pub.send("quit");
+    await pub.next("exit", 15_000).catch(() => undefined);
+    const upHwmKb = vmHwmKb(up.pid), downHwmKb = vmHwmKb(down.pid);
+    up.kill("SIGTERM");
+    down.kill("SIGTERM");
+    await Promise.all([up.close(15_000), down.close(15_000)]);
+    const received = res.received as number;
+    const seconds = ((res.t_last_us as number) - (done.t_start_us as number)) / 1e6;
+    return {
+      sent: done.sent as number,
+      received,
+      bytes: done.bytes as number,
+      seconds,
+      rate: received > 0 && seconds > 0 ? received / seconds : 0,
+      latenciesUs: res.latencies_us as number[] | undefined,
+      upHwmKb,
+      downHwmKb,
+      upStats: stoppedStats(up),
+      downStats: stoppedStats(down),
+    };
+  } finally {
+    await Promise.all(peers.map((p) => p.close(3000)));
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Raw kafkajs producer -> Kafka -> raw kafkajs consumer, the same records. */
+async function rawRun(
+  kafka: KafkaBroker,
+  listener: Listener,
+  opts: RunOptions,
+): Promise<RunResult> {
+  const creds = await credentials(kafka, listener);
+  const topic = `bench.bridge.raw${++topicSeq}`;
+  await createTopic(kafka, topic);
+  const args = [
+    ...creds.rawArgs,
+    "--topic",
+    topic,
+    "--shape",
+    opts.shape === "latency" ? "file_event" : opts.shape,
+    "--count",
+    String(opts.count),
+    "--seconds",
+    String(opts.seconds),
+    "--rate",
+    String(opts.rate ?? 0),
+    "--warm",
+    String(opts.warm ?? 0),
+  ];
+  const sub = Peer.deno("bridge_raw.ts", ["listen", ...args]);
+  const pub = Peer.deno("bridge_raw.ts", ["pub", ...args]);
+  try {
+    await Promise.all([pub.next("ready", 60_000), sub.next("connected", 60_000)]);
+    await sub.next("warm", 90_000);
+    await pub.send("go");
+    const budget = opts.rate
+      ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
+      : opts.seconds * 1000 + 90_000;
+    const done = await pub.next("done", budget);
+    const res = await sub.next("result", 120_000);
+    await pub.send("quit");
+    const exit = await pub.next("exit", 30_000).catch(() => undefined);
+    const received = res.received as number;
+    const seconds = ((res.t_last_us as number) - (done.t_start_us as number)) / 1e6;
+    return {
+      sent: done.sent as number,
+      received,
+      bytes: done.bytes as number,
+      seconds,
+      rate: received > 0 && seconds > 0 ? received / seconds : 0,
+      latenciesUs: res.latencies_us as number[] | undefined,
+      upHwmKb: exit?.vmhwm_kb as number | undefined,
+      downHwmKb: res.vmhwm_kb as number,
+    };
+  } finally {
+    await Promise.all([pub.close(3000), sub.close(3000)]);
+  }
+}
+
+function errCell(e: unknown): Cell {
+  const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  console.error(`  error: ${e instanceof Error ? e.message : e}`);
+  return missing(`n/a (error: ${msg.slice(0, 60)})`);
+}
+
+function lossNote(r: RunResult, warm = 0): string | undefined {
+  const lost = r.sent - warm - r.received;
+  return lost !== 0 ? `lost ${lost} of ${r.sent - warm}` : undefined;
+}
+
+function describe(r: RunResult): string {
+  const s = (o?: Record<string, number>) => (o ? JSON.stringify(o) : "?");
+  return `${r.received}/${r.sent} msgs in ${r.seconds.toFixed(2)} s: ${Math.round(r.rate)} msg/s` +
+    (r.upStats || r.downStats ? `; to-kafka ${s(r.upStats)}; from-kafka ${s(r.downStats)}` : "");
+}
+
+/** Runs the bridge group and returns its rows. */
+export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): Promise<Row[]> {
+  const group = "bridge";
+  const noPython = missing("n/a (no Python bridge)");
+  if (!bridgeBuilt()) {
+    const nb = missing("n/a (not built)");
+    return [{
+      group,
+      metric: "bridge",
+      unit: "",
+      higherIsBetter: true,
+      ours: nb,
+      py: noPython,
+      raw: nb,
+    }];
+  }
+  // BENCH_BRIDGE_WINDOW=<n> overrides the credit windows (diagnostics)
+  const windowOverride = Deno.env.get("BENCH_BRIDGE_WINDOW");
+  const rows: Row[] = [];
+  const mem: Record<"up" | "down" | "rawUp" | "rawDown", number[]> = {
+    up: [],
+    down: [],
+    rawUp: [],
+    rawDown: [],
+  };
+  const record = (r: RunResult, raw: boolean) => {
+    if (r.upHwmKb) (raw ? mem.rawUp : mem.up).push(r.upHwmKb);
+    if (r.downHwmKb) (raw ? mem.rawDown : mem.down).push(r.downHwmKb);
+  };
+  log("bridge: starting Kafka");
+  const t = performance.now();
+  let kafka: KafkaBroker;
+  try {
+    kafka = await startKafka();
+  } catch (e) {
+    const c = errCell(e);
+    return [{
+      group,
+      metric: "broker start",
+      unit: "",
+      higherIsBetter: true,
+      ours: c,
+      py: c,
+      raw: c,
+    }];
+  }
+  log(`  broker ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const unregister = onCleanup(async () => {
+    await kafka.kill();
+    await Deno.remove(kafka.dir, { recursive: true }).catch(() => {});
+  });
+  const path = "posttroll pub→to-kafka→Kafka→from-kafka→posttroll sub";
+  try {
+    const runs: Array<[BridgeShape, Listener]> = [["short", "plaintext"], [
+      "file_event",
+      "plaintext",
+    ]];
+    if (plan.saslSsl) runs.push(["short", "sasl_ssl"]);
+    for (const [shape, listener] of runs) {
+      const window = windowOverride ? Number(windowOverride) : plan.window[shape];
+      const opts = { shape, count: plan.count[shape], seconds: plan.seconds, window };
+      let ours: Cell, raw: Cell, direct: Cell = missing("–");
+      let size = 0;
+      log(`bridge throughput ${shape} ${listener} (window ${window})`);
+      try {
+        const r = await bridgedRun(kafka, listener, opts);
+        size = r.bytes;
+        ours = cell(r.rate, lossNote(r) ?? "lost 0");
+        record(r, false);
+        log(`  ${describe(r)}`);
+      } catch (e) {
+        ours = errCell(e);
+      }
+      log(`bridge raw kafkajs throughput ${shape} ${listener}`);
+      try {
+        const r = await rawRun(kafka, listener, opts);
+        size ||= r.bytes;
+        raw = cell(r.rate, lossNote(r));
+        record(r, true);
+        log(`  ${describe(r)}`);
+      } catch (e) {
+        raw = errCell(e);
+      }
+      if (listener === "plaintext") {
+        log(`bridge comparison: direct posttroll pub→sub ${shape}`);
+        try {
+          const r = await pubSub("ours", opts);
+          direct = cell(r.rate, r.sent > r.received ? `lost ${r.sent - r.received}` : undefined);
+          log(`  ${r.received}/${r.sent} msgs in ${r.seconds.toFixed(2)} s: ${Math.round(r.rate)}`);
+        } catch (e) {
+          direct = errCell(e);
+        }
+      }
+      const via = listener === "plaintext" ? "PLAINTEXT" : "SASL_SSL (SCRAM-SHA-512)";
+      const label = `${path}, ${SHAPE_LABEL[shape]}, ${size} B, Kafka ${via}`;
+      rows.push({
+        group,
+        metric: `${label}: throughput (raw: kafkajs produce→consume, same records)`,
+        unit: "msg/s",
+        higherIsBetter: true,
+        ours,
+        py: noPython,
+        raw,
+        target: shape === "short"
+          ? {
+            text: "≥ 5,000 msg/s",
+            check: (row) => {
+              const o = val(row.ours);
+              return o === undefined ? undefined : o >= 5000;
+            },
+          }
+          : undefined,
+      });
+      if (listener === "plaintext") {
+        const b = val(ours), d = val(direct);
+        rows.push({
+          group,
+          metric: `${SHAPE_LABEL[shape]}, ${size} B: for comparison, direct posttroll pub→sub ` +
+            "(lib/posttroll, no bridge; ours = direct, raw = bridged)",
+          unit: "msg/s",
+          higherIsBetter: true,
+          ours: direct,
+          py: missing("–"),
+          raw: b === undefined ? missing("–") : cell(b, d ? `${(100 * b / d).toFixed(1)}%` : ""),
+        });
+      }
+    }
+
+    const lat: Record<"ours" | "raw", { p50: Cell; p99: Cell; max: Cell }> = {
+      ours: { p50: missing("–"), p99: missing("–"), max: missing("–") },
+      raw: { p50: missing("–"), p99: missing("–"), max: missing("–") },
+    };
+    for (const impl of ["ours", "raw"] as const) {
+      log(`bridge latency ${impl} at ${plan.rate} msg/s`);
+      try {
+        const opts = {
+          shape: "latency" as const,
+          count: plan.latencyCount,
+          warm: plan.latencyWarm,
+          seconds: 0,
+          rate: plan.rate,
+        };
+        const r = impl === "ours"
+          ? await bridgedRun(kafka, "plaintext", opts)
+          : await rawRun(kafka, "plaintext", opts);
+        record(r, impl === "raw");
+        const s = [...(r.latenciesUs ?? [])].sort((a, b) => a - b);
+        lat[impl] = {
+          p50: cell(percentile(s, 50) / 1000, lossNote(r, plan.latencyWarm)),
+          p99: cell(percentile(s, 99) / 1000),
+          max: cell(s[s.length - 1] / 1000),
+        };
+        log(
+          `  n=${s.length} p50=${percentile(s, 50)} µs p99=${percentile(s, 99)} µs max=${
+            s[s.length - 1]
+          } µs; ${describe(r)}`,
+        );
+      } catch (e) {
+        const c = errCell(e);
+        lat[impl] = { p50: c, p99: c, max: c };
+      }
+    }
+    const targets: Record<string, number> = { p50: 20, p99: 100 };
+    for (const k of ["p50", "p99", "max"] as const) {
+      const limit = targets[k];
+      rows.push({
+        group,
+        metric: `${path}, latency at ${plan.rate} msg/s (file event, Kafka PLAINTEXT) ${k} ` +
+          "(raw: kafkajs, one produce per message)",
+        unit: "ms",
+        higherIsBetter: false,
+        ours: lat.ours[k],
+        py: noPython,
+        raw: lat.raw[k],
+        target: limit === undefined ? undefined : {
+          text: `< ${limit} ms`,
+          check: (row) => {
+            const o = val(row.ours);
+            return o === undefined ? undefined : o < limit;
+          },
+        },
+      });
+    }
+  } finally {
+    log("bridge: stopping Kafka");
+    unregister();
+    await kafka.close();
+  }
+  const peak = (v: number[]) => (v.length ? cell(Math.max(...v) / 1024) : missing("n/a"));
+  rows.push({
+    group,
+    metric: "peak RSS (VmHWM) of posttroll-bridge to-kafka, max over runs (raw: kafkajs producer)",
+    unit: "MiB",
+    higherIsBetter: false,
+    ours: peak(mem.up),
+    py: noPython,
+    raw: peak(mem.rawUp),
+  });
+  rows.push({
+    group,
+    metric:
+      "peak RSS (VmHWM) of posttroll-bridge from-kafka, max over runs (raw: kafkajs consumer)",
+    unit: "MiB",
+    higherIsBetter: false,
+    ours: peak(mem.down),
+    py: noPython,
+    raw: peak(mem.rawDown),
+  });
+  return rows;
+}

@@ -1,0 +1,209 @@
+/**
+ * Raw kafkajs producer / consumer peer of the end-to-end bridge bench: the same records the
+ * posttroll -> Kafka bridge writes (posttroll-encoded bytes of a bench/e2e/shapes.json shape,
+ * keyed by subject, the bridge's hop headers from lib/bridge/record.ts), produced with plain
+ * kafkajs (up to 500 records per request, 4 requests in flight, acks -1) and consumed with a
+ * plain `eachBatch` loop, no posttroll on either side: the ceiling the bridge is compared with.
+ *
+ * Same JSON-lines protocol as bench/e2e/ts/igwn_peer.ts (`ready` / `connected` / `warm` /
+ * `done` / `result` / `exit`, stdin `go` / `quit`).
+ *
+ * ```sh
+ * deno run -A bench/e2e/ts/bridge_raw.ts pub    --broker 127.0.0.1:9092 --topic t --shape short
+ * deno run -A bench/e2e/ts/bridge_raw.ts listen --broker 127.0.0.1:9092 --topic t
+ * ```
+ * `--sasl-user U --sasl-password P --ca FILE` connect with SASL_SSL (SCRAM-SHA-512) instead.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
+import { Message, PyDateTime } from "../../../lib/posttroll/message.ts";
+import { buildRecord } from "../../../lib/bridge/record.ts";
+import { quietKafkajsTimeoutWarning } from "../../../lib/igwn_alert/kafka.ts";
+import { Commands, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
+
+const { role, opts } = parseArgs(Deno.args);
+const topic = opts.topic;
+const shape = opts.shape ?? "short";
+const count = Number(opts.count ?? 10_000);
+const seconds = Number(opts.seconds ?? 5);
+const rate = Number(opts.rate ?? 0);
+const warmCount = Number(opts.warm ?? 0);
+const idle = Number(opts.idle ?? 5);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+quietKafkajsTimeoutWarning();
+
+function kafkaConfig(): KafkaConfig {
+  const cfg: KafkaConfig = {
+    brokers: [opts.broker],
+    clientId: "bench-bridge-raw",
+    logLevel: logLevel.NOTHING,
+  };
+  if (opts["sasl-user"]) {
+    cfg.ssl = { ca: [Deno.readTextFileSync(opts.ca)] };
+    cfg.sasl = {
+      mechanism: "scram-sha-512",
+      username: opts["sasl-user"],
+      password: opts["sasl-password"],
+    };
+  }
+  return cfg;
+}
+
+function shapeMessage(name: string, extra?: Record<string, unknown>): Message {
+  const shapes = JSON.parse(
+    Deno.readTextFileSync(new URL("../shapes.json", import.meta.url)),
+  ) as Record<string, { subject: string; type: string; data: unknown; datetimes?: string[] }>;
+  const s = shapes[name];
+  let data = s.data;
+  if (data && typeof data === "object" && !Array.isArray(data)) {
+    const d: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+    for (const k of s.datetimes ?? []) d[k] = PyDateTime.fromisoformat(d[k] as string);
+    data = { ...d, ...extra };
+  }
+  return new Message(s.subject, s.type, data);
+}
+
+type KafkaRecord = { key: Buffer; value: Buffer; headers: Record<string, Buffer> };
+
+function record(m: Message): KafkaRecord {
+  const raw = enc.encode(m.encode());
+  const r = buildRecord(raw, m.subject, m.type, "a");
+  const headers: Record<string, Buffer> = {};
+  for (const [k, v] of r.headers) headers[k] = Buffer.from(v);
+  return { key: Buffer.from(r.key), value: Buffer.from(r.value), headers };
+}
+
+async function runPub(): Promise<void> {
+  const cmds = new Commands();
+  const producer = new Kafka(kafkaConfig()).producer();
+  await producer.connect();
+  const send = (messages: KafkaRecord[]) => producer.send({ topic, acks: -1, messages });
+  const warm = record(new Message("/bench/warmup", "info", "w"));
+  const end = record(new Message("/bench/end", "info", "e"));
+  emit({ event: "ready" });
+  while (!cmds.goSeen) {
+    await send([warm]);
+    await Promise.race([cmds.go, sleep(100)]);
+  }
+  const latency = rate > 0;
+  const lat = latency ? "file_event" : shape;
+  let sent = 0;
+  let tStart: number;
+  const size = enc.encode(shapeMessage(lat).encode()).length;
+  if (latency) {
+    const total = warmCount + count;
+    const period = 1000 / rate;
+    tStart = nowUs();
+    const p0 = performance.now();
+    for (let i = 0; i < total; i++) {
+      const delay = p0 + i * period - performance.now();
+      if (delay > 0) await sleep(delay);
+      await send([record(shapeMessage(lat, { sent_us: nowUs() }))]);
+      sent++;
+    }
+  } else {
+    // a fresh record (message, identity, headers) for each, as the bridge builds them
+    const m = shapeMessage(shape);
+    const per = 500;
+    const inFlight = new Set<Promise<unknown>>();
+    const deadline = performance.now() + seconds * 1000;
+    tStart = nowUs();
+    while (sent < count && performance.now() < deadline) {
+      const n = Math.min(per, count - sent);
+      const batch = Array.from({ length: n }, () => record(m));
+      const p = send(batch);
+      inFlight.add(p);
+      p.finally(() => inFlight.delete(p));
+      sent += n;
+      if (inFlight.size >= 4) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  }
+  emit({ event: "done", sent, t_start_us: tStart, t_end_us: nowUs(), bytes: size });
+  const limit = Date.now() + 60_000;
+  while (!cmds.quitSeen && Date.now() < limit) {
+    await send([end]);
+    await Promise.race([cmds.quit, sleep(200)]);
+  }
+  emit({ event: "exit", vmhwm_kb: vmHwmKb() });
+  await producer.disconnect();
+}
+
+async function runListen(): Promise<void> {
+  const latency = rate > 0;
+  let warm = false, arrivals = 0, received = 0, first = 0, last = 0, done = false;
+  let activity = performance.now();
+  const lat: number[] = [];
+  const consumer = new Kafka(kafkaConfig()).consumer({
+    groupId: `bench-raw-${crypto.randomUUID()}`,
+    maxWaitTimeInMs: 100,
+  });
+  const finish = async () => {
+    if (done) return;
+    done = true;
+    const result: Record<string, unknown> = {
+      event: "result",
+      received,
+      t_first_us: first,
+      t_last_us: last,
+      vmhwm_kb: vmHwmKb(),
+    };
+    if (latency) result.latencies_us = lat;
+    emit(result);
+    await Promise.race([consumer.disconnect().catch(() => {}), sleep(3000)]);
+    Deno.exit(0);
+  };
+  const warmPrefix = "pytroll://bench/warmup ";
+  const endPrefix = "pytroll://bench/end ";
+  const key = '"sent_us": ';
+  const started = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (warm && now - activity > idle * 1000) finish();
+    if (!warm && now - started > 120_000) finish();
+  }, 200);
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: false });
+  emit({ event: "connected" });
+  await consumer.run({
+    eachBatch: ({ batch }) => {
+      for (const m of batch.messages) {
+        const t = nowUs();
+        activity = performance.now();
+        const v = m.value;
+        if (!v) continue;
+        // the record value is the posttroll message itself (hop's blob format)
+        const head = dec.decode(v.subarray(0, 32));
+        if (head.startsWith(warmPrefix)) {
+          if (!warm) {
+            warm = true;
+            emit({ event: "warm" });
+          }
+          continue;
+        }
+        if (head.startsWith(endPrefix)) {
+          finish();
+          return Promise.resolve();
+        }
+        arrivals++;
+        if (latency && arrivals <= warmCount) continue;
+        received++;
+        if (!first) first = t;
+        last = t;
+        if (latency) {
+          const text = dec.decode(v);
+          const i = text.indexOf(key) + key.length;
+          lat.push(t - Number(text.slice(i, i + 16)));
+        }
+      }
+      return Promise.resolve();
+    },
+  });
+}
+
+if (role === "pub") await runPub();
+else await runListen();
