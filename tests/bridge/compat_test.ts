@@ -161,6 +161,33 @@ Deno.test("bridge compatibility with hop-client and Python posttroll, byte exact
         assertEquals(dec.decode(h.get("posttroll_origin")), "site-a");
       }
       assertEquals(up.stats.failed, 0);
+      // the same record as Python hop's Producer.pack makes (header order, values but _id, payload)
+      const packed = JSON.parse(
+        await python(
+          `import base64, json, sys
+from hop.auth import Auth
+from hop.io import Producer
+from hop.models import Blob
+from posttroll.message import Message
+raw = sys.argv[1].encode()
+m = Message.decode(raw)
+payload, headers = Producer.pack(Blob(content=raw), headers=[
+    ("posttroll_subject", m.subject.encode()), ("posttroll_type", m.type.encode()),
+    ("posttroll_origin", b"site-a")], auth=Auth("alice", "x"))
+b64 = lambda b: base64.b64encode(b).decode()
+print(json.dumps({"payload": b64(payload), "headers": [[k, b64(v)] for k, v in headers]}))`,
+          { args: [sent[0]] },
+        ),
+      );
+      assertEquals(records[0].content, packed.payload);
+      assertEquals(
+        records[0].headers.map(([k]: [string]) => k),
+        packed.headers.map(([k]: [string]) => k),
+      );
+      assertEquals(
+        records[0].headers.filter(([k]: [string]) => k !== "_id"),
+        packed.headers.filter(([k]: [string]) => k !== "_id"),
+      );
     },
   );
 
@@ -269,6 +296,14 @@ for line in sys.stdin.read().split():
         const bytes = ODD_MESSAGES[i];
         assertEquals(records[i].value, bytes, `record ${i} value is the message's bytes`);
         assertEquals(raws[i], bytes, `message ${i} republished byte for byte`);
+        // no credential, no hop _sender
+        assertEquals(records[i].headers.map(([k]) => k), [
+          "posttroll_subject",
+          "posttroll_type",
+          "posttroll_origin",
+          "_id",
+          "_format",
+        ]);
       }
     },
   );
