@@ -643,15 +643,15 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
             what: `to-kafka delivering the held messages (${JSON.stringify(lastStats(up))})`,
           });
           const recoverMs = Date.now() - restartT0;
-          // then a burst right before SIGTERM, with the broker up: what it received is delivered
+          // then SIGTERM in the middle of a burst, broker up: what it received is delivered
           rate = 0;
           const burstFrom = seq;
-          await until(() => seq >= burstFrom + 600, { timeoutMs: 20_000, what: "burst" });
-          publishing = false;
-          await feeding;
-          await pub.flushed();
+          await until(() => seq >= burstFrom + 300, { timeoutMs: 20_000, what: "burst" });
           const beforeTerm = lastStats(up)!;
           const upStop = await up.kill("SIGTERM");
+          publishing = false;
+          await feeding;
+          const burst = seq - burstFrom;
           const upFinal = lastStats(up)!;
           assertEquals(upStop.code, 0, up.lines.join("\n"));
           assertEquals(upFinal.failed, 0);
@@ -702,14 +702,16 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
           });
           await recordFault({
             area: "bridge",
-            fault: "SIGTERM to to-kafka right after a burst of 600 messages, broker up",
+            fault: "SIGTERM to to-kafka in the middle of a burst (publisher at full speed), " +
+              "broker up",
             inputs: upFinal.received,
             lost: lost.length,
             notes:
               `exit 0 after ${upStop.ms} ms; ${
-                beforeTerm.received - beforeTerm.produced
-              } held at the last stats line before SIGTERM; all ${upFinal.received} received ` +
-              "acknowledged and in Kafka",
+                upFinal.received - beforeTerm.produced
+              } messages acknowledged after the last stats line (<= 0.2 s before SIGTERM), all ` +
+              `${upFinal.received} received acknowledged and in Kafka (burst ${burst} sent, ` +
+              "the rest after its subscriber closed)",
           });
         } finally {
           publishing = false;
@@ -719,6 +721,91 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
           await Deno.remove(stateDir, { recursive: true }).catch(() => {});
         }
       },
+    );
+
+    // KNOWN BUG (ignored unless BRIDGE_FAULTS_KNOWN_BUGS=1): with a broker that accepts TCP
+    // connections but never answers (hung broker, half-open path), SIGTERM with --close-timeout 3
+    // takes ~100 s: the send in flight keeps its 15 s deadline from before the close
+    // (lib/bridge/to_kafka.ts #send: `left` uses #giveUpAt = Infinity when the attempt began), and
+    // close() then awaits `producer.disconnect()` without a deadline (#resetProducer), which waits
+    // for kafkajs's in-flight Produce requests to time out (30 s each, with retries). Also each
+    // undelivered message is logged on its own line ("not delivered to Kafka", #forward's
+    // rejection handler), so a large backlog floods the log at shutdown.
+    await step(
+      "SIGTERM to to-kafka while the broker hangs: exits within --close-timeout, one report",
+      async () => {
+        const CLOSE_S = 3;
+        const up = await spawn(
+          a,
+          ["to-kafka", ...plain, "--site", "a", "-s", "hang_src"].concat([
+            "--close-timeout",
+            String(CLOSE_S),
+            "--stats",
+            "0.2",
+          ]),
+        );
+        const pub = await new NoisyPublisher("hang_src", {
+          nameservers: ["localhost"],
+          broadcastInterval: 0.5,
+          config: a.setup.config,
+        }).start();
+        let publishing = true;
+        let seq = 0;
+        const feeding = (async () => {
+          while (publishing) {
+            await pub.send(new Message("/fault/hang", "file", { seq: seq++ }).encode());
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        })();
+        const [host, port] = kafka.plaintext.split(":");
+        let silent: Deno.Listener | undefined;
+        const held: Deno.Conn[] = [];
+        try {
+          await until(() => (lastStats(up)?.produced ?? 0) >= 20, {
+            timeoutMs: 30_000,
+            what: "to-kafka producing",
+          });
+          await kafka.stop();
+          // the broker's port now accepts connections and never answers
+          silent = Deno.listen({ hostname: host, port: Number(port) });
+          (async () => {
+            for await (const c of silent!) held.push(c);
+          })().catch(() => {});
+          await until(() => (lastStats(up)?.pending ?? 0) >= 50, {
+            timeoutMs: 15_000,
+            what: "to-kafka holding messages",
+          });
+          const t0 = Date.now();
+          up.child.kill("SIGTERM");
+          const code = await exitWithin(up, CLOSE_S * 1000 + 5000);
+          const ms = Date.now() - t0;
+          assert(
+            code !== null,
+            `still running ${ms} ms after SIGTERM (--close-timeout ${CLOSE_S})`,
+          );
+          await up.done;
+          assertEquals(code, 1);
+          const st = lastStats(up)!;
+          const perMessage = up.lines.filter((l) => l.includes("not delivered to Kafka")).length;
+          assert(perMessage <= 5, `${perMessage} "not delivered" lines for ${st.failed} messages`);
+          await recordFault({
+            area: "bridge",
+            fault: `SIGTERM to to-kafka while the broker hangs (--close-timeout ${CLOSE_S})`,
+            inputs: st.received,
+            lost: st.failed,
+            notes: `by design (broker unusable past the deadline): exit ${code} after ${ms} ms, ` +
+              `${st.failed} reported undelivered`,
+          });
+        } finally {
+          publishing = false;
+          await feeding;
+          await up.kill("SIGKILL");
+          silent?.close();
+          for (const c of held) c.close();
+          await pub.stop();
+        }
+      },
+      !Deno.env.get("BRIDGE_FAULTS_KNOWN_BUGS"),
     );
   } finally {
     await Promise.all(children.map((c) => c.kill("SIGKILL").catch(() => {})));
