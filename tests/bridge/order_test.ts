@@ -126,6 +126,7 @@ Deno.test("bridge delivery: per-subject order over partitions, hold without subs
         groupId: "order-hold",
         start: "earliest",
         minSubscribers: 1,
+        sessionTimeoutMs: 6000, // the broker's minimum; the hold below outlasts it
         broadcastInterval: 0,
         announceHost: "127.0.0.1",
         config,
@@ -136,19 +137,24 @@ Deno.test("bridge delivery: per-subject order over partitions, hold without subs
         (_, i) => new Message("/hold/me", "file", { seq: i }).encode(),
       );
       await produceRecords(kafka, topic, msgs.slice(0, 20).map((value) => ({ value })));
-      await until(() => down.stats.holds > 0, {
-        timeoutMs: 20_000,
-        what: `from-kafka holding (${JSON.stringify(down.stats)}; ${log.lines})`,
-      });
+      await until(() => down.stats.holds > 0, { timeoutMs: 20_000, what: "from-kafka holding" })
+        .catch((e) => {
+          throw new Error(`${e.message}: ${JSON.stringify(down.stats)}\n${log.lines.join("\n")}`);
+        });
       // more records while it holds
       await produceRecords(kafka, topic, msgs.slice(20).map((value) => ({ value })));
       assertEquals(down.stats.published, 0, "nothing published without subscribers");
       assertEquals(down.stats.commits, 0, "nothing committed while holding");
       assert(log.lines.some((l) => l.includes("holding")), log.lines.join("\n"));
+      // hold for longer than the session timeout (a duration under test, not a synchronisation)
+      await new Promise((r) => setTimeout(r, 7000));
+      assertEquals(down.stats.published, 0);
+      assertEquals(down.stats.restarts, 0, `consumer restarted while holding: ${log.lines}`);
       await using sub = new Subscriber([`tcp://127.0.0.1:${down.port}`], { config });
       const got = await take(sub, msgs.length, 30_000, () => JSON.stringify(down.stats));
       assertEquals(got.map((m) => m.encode()), msgs);
       assertEquals(down.stats.published, msgs.length);
+      assertEquals(down.stats.duplicates, 0);
       assert(down.stats.holds > 0);
     },
   );
