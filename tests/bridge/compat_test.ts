@@ -8,6 +8,7 @@
 //   to-kafka -> Kafka record -> from-kafka -> subscriber);
 // - records that are not posttroll messages (garbage, JSON, empty, tombstone) are counted and
 //   skipped, and the messages after them still arrive.
+import { Buffer } from "node:buffer";
 import { assert, assertEquals } from "@std/assert";
 import { startKafka } from "../harness/kafka.ts";
 import { python, PythonProcess } from "../harness/python.ts";
@@ -22,7 +23,7 @@ import { authFile, createTopics, produceRecords, readRecords, take } from "./_si
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-const toB64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+const toB64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
 
 /** A log sink that keeps the bridge's lines for failure messages. */
 function keepLog(): { lines: string[]; logger: (level: string, msg: string) => void } {
@@ -88,6 +89,13 @@ const ODD_MESSAGES = [
   '{ "name" : "é ✓ 雪", "nested": {"b":null,"a":true} }',
   "pytroll://bytes/exact beat carol@h 2024-05-06T07:08:10 v1.01 text/ascii   two  spaces ",
 ].map((m) => enc.encode(m));
+// a large one (256 KiB of data: frames this size are not copied on the way)
+ODD_MESSAGES.push(
+  enc.encode(
+    "pytroll://bytes/exact file erin@h 2024-05-06T07:08:12 v1.01 application/json " +
+      `{"blob":  "${"x\\u00e9".repeat(37_449)}"}`,
+  ),
+);
 // binary data that is not UTF-8 (decoded as ISO-8859-1 by posttroll, re-encoded as UTF-8)
 ODD_MESSAGES.push(
   new Uint8Array([
