@@ -11,7 +11,10 @@
  * - while fewer than `minSubscribers` subscribers are connected, consumption pauses: Kafka keeps
  *   the messages, instead of the publisher dropping them (posttroll's PUB socket drops messages
  *   nobody subscribes to). After a restart the bridge therefore waits for its subscribers to
- *   reconnect before it republishes;
+ *   reconnect before it republishes. A subscriber counts whatever its topics: records that no
+ *   connected subscriber's topics match are dropped by the PUB socket, as in posttroll (holding
+ *   them instead would stop the whole partition behind one subject nobody reads). With several
+ *   subscribers at a site, set `minSubscribers` to their number, so a restart waits for all;
  * - records produced by this site's own uplink (`posttroll_origin` = `site`) are skipped (its
  *   subscribers had them first-hand), as are records that are not posttroll messages (logged).
  *
@@ -71,7 +74,10 @@ export interface FromKafkaOptions extends KafkaLinkOptions {
   site?: string;
   /** Republish records that came from this site's own uplink too. @default false */
   republishOwnSite?: boolean;
-  /** Consumption pauses while fewer subscribers are connected. @default 1 */
+  /**
+   * Consumption pauses while fewer subscribers are connected (each counts, whatever its topics).
+   * @default 1
+   */
   minSubscribers?: number;
   /** Kafka session timeout in ms. @default 10000 */
   sessionTimeoutMs?: number;

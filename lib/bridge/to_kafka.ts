@@ -29,6 +29,9 @@ import { subjectToTopic, type TopicMapping, validateTopicMapping } from "./topic
 /** Service name the Kafka -> posttroll side publishes under unless told otherwise. */
 export const DEFAULT_BRIDGE_SERVICE = "kafka_bridge";
 
+/** Services a posttroll nameserver's own address publisher announces. */
+const NAMESERVER_SERVICES = ["address_receiver", "addresses"];
+
 /** Options of {@linkcode PosttrollToKafka}. */
 export interface ToKafkaOptions extends KafkaLinkOptions, TopicMapping {
   /** posttroll services to subscribe to (`""`: all). @default "" */
@@ -41,7 +44,8 @@ export interface ToKafkaOptions extends KafkaLinkOptions, TopicMapping {
   nameserver?: string | false;
   /**
    * Publishers announcing one of these services are not forwarded: by default a Kafka ->
-   * posttroll bridge's own (so a site running both directions does not loop).
+   * posttroll bridge's own (so a site running both directions does not loop). The nameserver's
+   * own address publisher (`address_receiver`) is never forwarded unless named in `services`.
    * @default ["kafka_bridge"]
    */
   excludeServices?: string[];
@@ -199,6 +203,10 @@ export class PosttrollToKafka implements AsyncDisposable {
     await this.#connectProducer();
     const o = this.#opts;
     const exclude = new Set(o.excludeServices ?? [DEFAULT_BRIDGE_SERVICE]);
+    // the nameserver's own publisher (address announcements, its heartbeat) is site-local
+    // infrastructure: its URIs mean nothing elsewhere, so it is never forwarded unless asked for
+    const wanted = toList(o.services, [""]);
+    for (const svc of NAMESERVER_SERVICES) if (!wanted.includes(svc)) exclude.add(svc);
     const accept = (a: AddressInfo) => {
       const svc = a.service;
       const list = Array.isArray(svc) ? svc : typeof svc === "string" ? [svc] : [];
