@@ -58,7 +58,7 @@ export function bridgeBuilt(): boolean {
 }
 
 /** How the bridges reach the broker. */
-type Listener = "plaintext" | "sasl_ssl";
+export type Listener = "plaintext" | "sasl_ssl";
 
 interface Creds {
   /** `--kafka` URL and auth flags of the bridge CLI. */
@@ -152,7 +152,7 @@ function stoppedStats(peer: Peer): Record<string, number> | undefined {
 }
 
 /** Outcome of one bridged or raw run. */
-interface RunResult {
+export interface RunResult {
   sent: number;
   received: number;
   bytes: number;
@@ -165,9 +165,25 @@ interface RunResult {
   downHwmKb?: number;
   upStats?: Record<string, number>;
   downStats?: Record<string, number>;
+  /** CPU seconds (user + system) the to-kafka bridge (raw: producer) used while sending. */
+  upCpu?: number;
+  /** CPU seconds (user + system) the from-kafka bridge (raw: consumer) used while sending. */
+  downCpu?: number;
 }
 
-interface RunOptions {
+/** CPU seconds (user + system) a live process has used, or undefined. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/** What one run sends. */
+export interface RunOptions {
   shape: BridgeShape | "latency";
   count: number;
   seconds: number;
@@ -176,8 +192,11 @@ interface RunOptions {
   warm?: number;
 }
 
-/** posttroll publisher -> to-kafka -> Kafka -> from-kafka -> posttroll subscriber. */
-async function bridgedRun(
+/**
+ * One posttroll publisher -> to-kafka -> Kafka -> from-kafka -> posttroll subscriber run on a
+ * fresh topic, with fresh bridges. `window: 0` sends unpaced (no credit window).
+ */
+export async function bridgedRun(
   kafka: KafkaBroker,
   listener: Listener,
   opts: RunOptions,
@@ -193,7 +212,9 @@ async function bridgedRun(
     String(opts.count),
     "--seconds",
     String(opts.seconds),
-    ...(opts.rate ? [] : ["--ack-port", String(freePort()), "--window", String(opts.window)]),
+    ...(opts.rate || !opts.window
+      ? []
+      : ["--ack-port", String(freePort()), "--window", String(opts.window)]),
     "--rate",
     String(opts.rate ?? 0),
     "--warm",
@@ -260,6 +281,7 @@ async function bridgedRun(
     peers.push(sub);
     await sub.next("connected", 60_000);
     await sub.next("warm", 90_000);
+    const cpu0 = [cpuSeconds(up.pid) ?? 0, cpuSeconds(down.pid) ?? 0];
     await pub.send("go");
     const budget = opts.rate
       ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
@@ -269,6 +291,8 @@ async function bridgedRun(
     await pub.send("quit");
     await pub.next("exit", 15_000).catch(() => undefined);
     const upHwmKb = vmHwmKb(up.pid), downHwmKb = vmHwmKb(down.pid);
+    const upCpu = (cpuSeconds(up.pid) ?? NaN) - cpu0[0];
+    const downCpu = (cpuSeconds(down.pid) ?? NaN) - cpu0[1];
     up.kill("SIGTERM");
     down.kill("SIGTERM");
     await Promise.all([up.close(15_000), down.close(15_000)]);
@@ -285,6 +309,8 @@ async function bridgedRun(
       downHwmKb,
       upStats: stoppedStats(up),
       downStats: stoppedStats(down),
+      upCpu,
+      downCpu,
     };
   } finally {
     await Promise.all(peers.map((p) => p.close(3000)));
@@ -340,6 +366,8 @@ async function rawRun(
       latenciesUs: res.latencies_us as number[] | undefined,
       upHwmKb: exit?.vmhwm_kb as number | undefined,
       downHwmKb: res.vmhwm_kb as number,
+      upCpu: done.cpu_s as number | undefined,
+      downCpu: res.cpu_s as number | undefined,
     };
   } finally {
     await Promise.all([pub.close(3000), sub.close(3000)]);
@@ -359,8 +387,11 @@ function lossNote(r: RunResult, warm = 0): string | undefined {
 
 function describe(r: RunResult): string {
   const s = (o?: Record<string, number>) => (o ? JSON.stringify(o) : "?");
+  const cpu = (c?: number) => (c === undefined ? "?" : `${c.toFixed(1)} CPU-s`);
   return `${r.received}/${r.sent} msgs in ${r.seconds.toFixed(2)} s: ${Math.round(r.rate)} msg/s` +
-    (r.upStats || r.downStats ? `; to-kafka ${s(r.upStats)}; from-kafka ${s(r.downStats)}` : "");
+    (r.upStats || r.downStats
+      ? `; to-kafka ${cpu(r.upCpu)} ${s(r.upStats)}; from-kafka ${cpu(r.downCpu)} ${s(r.downStats)}`
+      : `; producer ${cpu(r.upCpu)}, consumer ${cpu(r.downCpu)}`);
 }
 
 /** Runs the bridge group and returns its rows. */
@@ -414,7 +445,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
     await kafka.kill();
     await Deno.remove(kafka.dir, { recursive: true }).catch(() => {});
   });
-  const path = "posttroll pub→to-kafka→Kafka→from-kafka→posttroll sub";
+  const path = "pub→to-kafka→Kafka→from-kafka→sub";
   try {
     const runs: Array<[BridgeShape, Listener]> = [["short", "plaintext"], [
       "file_event",
@@ -457,10 +488,10 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
         }
       }
       const via = listener === "plaintext" ? "PLAINTEXT" : "SASL_SSL (SCRAM-SHA-512)";
-      const label = `${path}, ${SHAPE_LABEL[shape]}, ${size} B, Kafka ${via}`;
+      const label = `${path}, ${SHAPE_LABEL[shape]}, ${size} B, ${via}`;
       rows.push({
         group,
-        metric: `${label}: throughput (raw: kafkajs produce→consume, same records)`,
+        metric: `${label}: throughput (raw: kafkajs, same records)`,
         unit: "msg/s",
         higherIsBetter: true,
         ours,
@@ -480,8 +511,8 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
         const b = val(ours), d = val(direct);
         rows.push({
           group,
-          metric: `${SHAPE_LABEL[shape]}, ${size} B: for comparison, direct posttroll pub→sub ` +
-            "(lib/posttroll, no bridge; ours = direct, raw = bridged)",
+          metric: `${SHAPE_LABEL[shape]}, ${size} B: direct pub→sub without the bridge ` +
+            "(ours = direct; raw column = bridged, % of direct)",
           unit: "msg/s",
           higherIsBetter: true,
           ours: direct,
@@ -530,7 +561,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
       const limit = targets[k];
       rows.push({
         group,
-        metric: `${path}, latency at ${plan.rate} msg/s (file event, Kafka PLAINTEXT) ${k} ` +
+        metric: `${path}, latency at ${plan.rate} msg/s (file event, PLAINTEXT) ${k} ` +
           "(raw: kafkajs, one produce per message)",
         unit: "ms",
         higherIsBetter: false,
@@ -554,7 +585,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
   const peak = (v: number[]) => (v.length ? cell(Math.max(...v) / 1024) : missing("n/a"));
   rows.push({
     group,
-    metric: "peak RSS (VmHWM) of posttroll-bridge to-kafka, max over runs (raw: kafkajs producer)",
+    metric: "peak RSS (VmHWM) of to-kafka, max over runs (raw: kafkajs producer)",
     unit: "MiB",
     higherIsBetter: false,
     ours: peak(mem.up),
@@ -563,8 +594,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
   });
   rows.push({
     group,
-    metric:
-      "peak RSS (VmHWM) of posttroll-bridge from-kafka, max over runs (raw: kafkajs consumer)",
+    metric: "peak RSS (VmHWM) of from-kafka, max over runs (raw: kafkajs consumer)",
     unit: "MiB",
     higherIsBetter: false,
     ours: peak(mem.down),

@@ -36,6 +36,17 @@ const dec = new TextDecoder();
 
 quietKafkajsTimeoutWarning();
 
+/** CPU seconds (user + system) this process has used. */
+function cpuSeconds(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function kafkaConfig(): KafkaConfig {
   const cfg: KafkaConfig = {
     brokers: [opts.broker],
@@ -89,6 +100,7 @@ async function runPub(): Promise<void> {
     await send([warm]);
     await Promise.race([cmds.go, sleep(100)]);
   }
+  const cpu0 = cpuSeconds();
   const latency = rate > 0;
   const lat = latency ? "file_event" : shape;
   let sent = 0;
@@ -123,7 +135,14 @@ async function runPub(): Promise<void> {
     }
     await Promise.all(inFlight);
   }
-  emit({ event: "done", sent, t_start_us: tStart, t_end_us: nowUs(), bytes: size });
+  emit({
+    event: "done",
+    sent,
+    t_start_us: tStart,
+    t_end_us: nowUs(),
+    bytes: size,
+    cpu_s: cpuSeconds() - cpu0,
+  });
   const limit = Date.now() + 60_000;
   while (!cmds.quitSeen && Date.now() < limit) {
     await send([end]);
@@ -137,6 +156,7 @@ async function runListen(): Promise<void> {
   const latency = rate > 0;
   let warm = false, arrivals = 0, received = 0, first = 0, last = 0, done = false;
   let activity = performance.now();
+  let cpu0 = NaN;
   const lat: number[] = [];
   const consumer = new Kafka(kafkaConfig()).consumer({
     groupId: `bench-raw-${crypto.randomUUID()}`,
@@ -151,6 +171,7 @@ async function runListen(): Promise<void> {
       t_first_us: first,
       t_last_us: last,
       vmhwm_kb: vmHwmKb(),
+      cpu_s: cpuSeconds() - cpu0,
     };
     if (latency) result.latencies_us = lat;
     emit(result);
@@ -181,6 +202,7 @@ async function runListen(): Promise<void> {
         if (head.startsWith(warmPrefix)) {
           if (!warm) {
             warm = true;
+            cpu0 = cpuSeconds();
             emit({ event: "warm" });
           }
           continue;
