@@ -29,6 +29,7 @@
 import { parseArgs } from "node:util";
 import { config } from "../lib/posttroll/config.ts";
 import {
+  BridgeOptionError,
   type FromKafkaOptions,
   KafkaToPosttroll,
   PosttrollToKafka,
@@ -351,7 +352,7 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
     log("info", `stopped: ${JSON.stringify(s)}`);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof BridgeOptionError) {
       console.error(`${USAGE.split("\n")[0]}\nposttroll-bridge: error: ${e.message}`);
       return 2;
     }

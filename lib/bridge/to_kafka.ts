@@ -139,6 +139,7 @@ export class PosttrollToKafka implements AsyncDisposable {
   #giveUpAt = Infinity;
   #lastDropLog = 0;
   #lastRetryLog = 0;
+  #lastFailLog = 0;
 
   /**
    * Checks the options and resolves the credential; nothing connects until
@@ -274,10 +275,32 @@ export class PosttrollToKafka implements AsyncDisposable {
     return producer;
   }
 
+  /** Drops the producer; its disconnect may wait for requests to a hung broker: 2 s at most. */
   async #resetProducer(): Promise<void> {
     const p = this.#producer;
     this.#producer = undefined;
-    await p?.disconnect().catch(() => {});
+    if (!p) return;
+    await Promise.race([p.disconnect().catch(() => {}), sleep(2000)]);
+  }
+
+  #deadlineError(): BrokerConnectionError {
+    return new BrokerConnectionError(
+      this.#link.broker,
+      `not delivered to ${this.#link.broker} before the shutdown deadline`,
+    );
+  }
+
+  /** `p`, or a rejection once close()'s deadline passed. */
+  #untilStopped<T>(p: Promise<T>): Promise<T> {
+    const signal = this.#stop.signal;
+    if (signal.aborted) return Promise.reject(this.#deadlineError());
+    p.catch(() => {});
+    let onAbort!: () => void;
+    const stopped = new Promise<never>((_, reject) => {
+      onAbort = () => reject(this.#deadlineError());
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    return Promise.race([p, stopped]).finally(() => signal.removeEventListener("abort", onAbort));
   }
 
   async #forward(sub: Subscriber): Promise<void> {
@@ -315,10 +338,17 @@ export class PosttrollToKafka implements AsyncDisposable {
         },
         (e) => {
           s.failed++;
-          this.#log(
-            "error",
-            `not delivered to Kafka (${topic}, ${subject}): ${(e as Error).message}`,
-          );
+          // a few lines, then one summary every 10 s (a shutdown with a large backlog and no
+          // broker would otherwise write a line per message)
+          const now = Date.now();
+          if (s.failed <= 3 || now - this.#lastFailLog > 10_000) {
+            this.#lastFailLog = now;
+            this.#log(
+              "error",
+              `not delivered to Kafka (${topic}, ${subject}): ${(e as Error).message}` +
+                (s.failed > 3 ? ` (${s.failed} so far)` : ""),
+            );
+          }
         },
       ).finally(() => {
         s.pending--;
@@ -384,18 +414,23 @@ export class PosttrollToKafka implements AsyncDisposable {
     let attempt = 0;
     while (true) {
       try {
-        await this.#ensureTopics(byTopic.keys());
-        const producer = await this.#connectProducer();
-        const left = Math.min(this.#link.timeoutMs, this.#giveUpAt - performance.now());
-        await withTimeout(
-          producer.sendBatch({ acks: -1, topicMessages }),
-          Math.max(1, left),
-          () =>
-            new BrokerConnectionError(
-              this.#link.broker,
-              `produce: not acknowledged by ${this.#link.broker} within ${Math.round(left)} ms`,
-            ),
-        );
+        if (this.#stop.signal.aborted) throw this.#deadlineError();
+        // every step of an attempt ends when close()'s deadline passes (a broker that accepts
+        // connections and never answers would otherwise hold shutdown for minutes)
+        await this.#untilStopped((async () => {
+          await this.#ensureTopics(byTopic.keys());
+          const producer = await this.#connectProducer();
+          const left = this.#link.timeoutMs;
+          await withTimeout(
+            producer.sendBatch({ acks: -1, topicMessages }),
+            left,
+            () =>
+              new BrokerConnectionError(
+                this.#link.broker,
+                `produce: not acknowledged by ${this.#link.broker} within ${left} ms`,
+              ),
+          );
+        })());
         if (attempt > 0) {
           this.#log("info", `Kafka accepts records again after ${attempt} failed attempts`);
         }
@@ -418,7 +453,7 @@ export class PosttrollToKafka implements AsyncDisposable {
           return outcomes;
         }
         const err = this.#link.mapError(e);
-        if (performance.now() >= this.#giveUpAt) throw err;
+        if (performance.now() >= this.#giveUpAt || this.#stop.signal.aborted) throw err;
         attempt++;
         this.#stats.retries++;
         const now = Date.now();
