@@ -150,7 +150,11 @@ export class KafkaBroker implements AsyncDisposable {
     const dir = await Deno.makeTempDir({ dir: `${REPO_ROOT}/.cache/tmp`, prefix: "kafka-" });
     const users = opts.users ?? [{ username: "alice", password: "alice-secret" }];
     await makeCertificates(dir);
-    const ports = { plain: freePort(), ctrl: freePort(), sasl: freePort(), ssl: freePort() };
+    // four different ports: the kernel can hand the same free port out twice in a row
+    const picked = new Set<number>();
+    while (picked.size < 4) picked.add(freePort());
+    const [plain, ctrl, sasl, ssl] = [...picked];
+    const ports = { plain, ctrl, sasl, ssl };
     const props = [
       "process.roles=broker,controller",
       "node.id=1",
