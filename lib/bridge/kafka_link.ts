@@ -5,20 +5,16 @@
  *
  * @module
  */
-import { type Admin, Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import { type Auth, type EnvLike, selectMatchingAuth } from "../hop/auth.ts";
 import { findCredentials } from "../igwn_alert/credentials.ts";
-import { BrokerConnectionError } from "../igwn_alert/errors.ts";
 import {
-  isRetriable,
-  isTlsFailure,
-  kafkaConfig,
+  kafkaClient,
   type LogSink,
   mapKafkaError,
   quietKafkajsTimeoutWarning,
-  withTimeout,
+  withKafkaAdmin,
 } from "../igwn_alert/kafka.ts";
-import { sleep } from "../_util/abort.ts";
 import { BridgeOptionError } from "./errors.ts";
 
 /** Kafka port used when the URL names none (hop's default). */
@@ -170,30 +166,13 @@ export class KafkaLink {
    */
   client(): { kafka: Kafka; auth: Auth | null; tlsFailure: Promise<never> } {
     const auth = this.credential();
-    let trip!: (e: Error) => void;
-    const tlsFailure = new Promise<never>((_, reject) => (trip = reject));
-    tlsFailure.catch(() => {});
-    const onError = (message: string) => {
-      if (isTlsFailure(message)) {
-        trip(
-          new BrokerConnectionError(
-            this.broker,
-            `TLS connection to ${this.broker} failed (${message}); check ssl_ca_location / ` +
-              "the CA bundle",
-            { retriable: false },
-          ),
-        );
-      }
-    };
-    const config = kafkaConfig({
-      broker: this.broker,
+    const c = kafkaClient({
+      brokers: this.brokers,
       auth,
       sink: this.#log,
-      onError,
       clientId: this.#clientId,
     });
-    config.brokers = [...this.brokers];
-    return { kafka: new Kafka(config), auth, tlsFailure };
+    return { ...c, auth };
   }
 
   /**
@@ -205,39 +184,15 @@ export class KafkaLink {
    * @returns what `fn` returns
    * @throws AuthError, BrokerConnectionError, or `fn`'s own error
    */
-  async withAdmin<T>(what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
-    const { kafka, auth, tlsFailure } = this.client();
-    const admin = kafka.admin({ retry: { retries: 4, initialRetryTime: 200, maxRetryTime: 2000 } });
-    try {
-      return await withTimeout(
-        Promise.race([
-          (async () => {
-            await admin.connect();
-            const deadline = Date.now() + this.timeoutMs;
-            while (true) {
-              try {
-                return await fn(admin);
-              } catch (e) {
-                if (!isRetriable(e) || Date.now() > deadline - 300) throw e;
-                this.#log("info", `${what}: retrying after ${(e as Error).message}`);
-                await sleep(250);
-              }
-            }
-          })(),
-          tlsFailure,
-        ]),
-        this.timeoutMs,
-        () =>
-          new BrokerConnectionError(
-            this.broker,
-            `${what}: no answer from Kafka broker ${this.broker} within ${this.timeoutMs} ms`,
-          ),
-      );
-    } catch (e) {
-      throw mapKafkaError(e, this.broker, auth);
-    } finally {
-      await admin.disconnect().catch(() => {});
-    }
+  withAdmin<T>(what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
+    return withKafkaAdmin({
+      brokers: this.brokers,
+      auth: this.credential(),
+      sink: this.#log,
+      clientId: this.#clientId,
+      what,
+      timeoutMs: this.timeoutMs,
+    }, fn);
   }
 
   /**

@@ -29,7 +29,7 @@
  * @module
  */
 import type { Buffer } from "node:buffer";
-import { type Admin, type Consumer, Kafka, Partitioners, type Producer } from "kafkajs";
+import { type Admin, type Consumer, type Kafka, Partitioners, type Producer } from "kafkajs";
 import { type Auth, type EnvLike, selectMatchingAuth } from "../hop/auth.ts";
 import { findCredentials } from "./credentials.ts";
 import {
@@ -52,15 +52,15 @@ import {
 } from "./errors.ts";
 import {
   isRetriable,
-  isTlsFailure,
   isTooLarge,
-  kafkaConfig,
+  kafkaClient,
   type LogLevel,
   type LogSink,
   mapKafkaError,
   quietKafkajsTimeoutWarning,
   stderrLogSink,
   toBuffer,
+  withKafkaAdmin,
   withTimeout,
 } from "./kafka.ts";
 import { sleep } from "../_util/abort.ts";
@@ -522,63 +522,17 @@ export class IgwnAlertClient implements AsyncDisposable {
 
   #kafka(): { kafka: Kafka; auth: Auth | null; tlsFailure: Promise<never> } {
     const auth = this.credential();
-    let trip!: (e: Error) => void;
-    const tlsFailure = new Promise<never>((_, reject) => (trip = reject));
-    tlsFailure.catch(() => {});
-    const onError = (message: string) => {
-      if (isTlsFailure(message)) {
-        trip(
-          new BrokerConnectionError(
-            this.broker,
-            `TLS connection to ${this.broker} failed (${message}); check ssl_ca_location / ` +
-              "the CA bundle",
-            { retriable: false },
-          ),
-        );
-      }
-    };
-    return {
-      kafka: new Kafka(kafkaConfig({ broker: this.broker, auth, sink: this.#log, onError })),
-      auth,
-      tlsFailure,
-    };
+    return { ...kafkaClient({ brokers: [this.broker], auth, sink: this.#log }), auth };
   }
 
-  async #withAdmin<T>(what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
-    const { kafka, auth, tlsFailure } = this.#kafka();
-    const admin = kafka.admin({ retry: { retries: 4, initialRetryTime: 200, maxRetryTime: 2000 } });
-    try {
-      return await withTimeout(
-        Promise.race([
-          (async () => {
-            await admin.connect();
-            // retriable protocol errors (e.g. "coordinator is loading" right after a broker
-            // start) are retried until the deadline
-            const deadline = Date.now() + this.#timeoutMs;
-            while (true) {
-              try {
-                return await fn(admin);
-              } catch (e) {
-                if (!isRetriable(e) || Date.now() > deadline - 300) throw e;
-                this.#log("info", `${what}: retrying after ${(e as Error).message}`);
-                await sleep(250);
-              }
-            }
-          })(),
-          tlsFailure,
-        ]),
-        this.#timeoutMs,
-        () =>
-          new BrokerConnectionError(
-            this.broker,
-            `${what}: no answer from Kafka broker ${this.broker} within ${this.#timeoutMs} ms`,
-          ),
-      );
-    } catch (e) {
-      throw mapKafkaError(e, this.broker, auth);
-    } finally {
-      await admin.disconnect().catch(() => {});
-    }
+  #withAdmin<T>(what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
+    return withKafkaAdmin({
+      brokers: [this.broker],
+      auth: this.credential(),
+      sink: this.#log,
+      what,
+      timeoutMs: this.#timeoutMs,
+    }, fn);
   }
 
   /**

@@ -16,7 +16,14 @@
  */
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import { type KafkaConfig, type logCreator, logLevel as KafkaLogLevel } from "kafkajs";
+import {
+  type Admin,
+  Kafka,
+  type KafkaConfig,
+  type logCreator,
+  logLevel as KafkaLogLevel,
+} from "kafkajs";
+import { sleep } from "../_util/abort.ts";
 import type { Auth } from "../hop/auth.ts";
 import { AuthError } from "../hop/errors.ts";
 import { BrokerConnectionError } from "./errors.ts";
@@ -384,4 +391,133 @@ export function isRetriable(e: unknown): boolean {
     cur = cur.cause as typeof cur;
   }
   return last?.retriable === true && /^KafkaJS/.test(String(last?.name));
+}
+
+/** What {@linkcode kafkaClient} needs. */
+export interface KafkaClientOptions {
+  /** Bootstrap brokers, `host:port` (the first names the cluster in errors). */
+  brokers: string[];
+  /** The credential, or null for PLAINTEXT. */
+  auth: Auth | null;
+  /** Log sink for kafkajs records. */
+  sink: LogSink;
+  /** kafkajs client id. */
+  clientId?: string;
+}
+
+/**
+ * A kafkajs client (fresh SASL objects, see {@linkcode kafkaConfig}) and a promise that rejects
+ * with a non-retriable {@linkcode BrokerConnectionError} as soon as kafkajs logs a TLS
+ * verification failure, which it would otherwise retry silently until its deadline.
+ *
+ * @param opts brokers, credential, logging
+ * @returns the client and the TLS tripwire (race it against connects)
+ * @throws AuthError for mechanisms kafkajs cannot do
+ * @example
+ * ```ts
+ * import { kafkaClient } from "./kafka.ts";
+ * const { kafka } = kafkaClient({ brokers: ["127.0.0.1:9092"], auth: null, sink: () => {} });
+ * ```
+ *
+ * Not in the generated documentation: its return type holds kafkajs's `Kafka`.
+ *
+ * @ignore
+ */
+export function kafkaClient(
+  opts: KafkaClientOptions,
+): { kafka: Kafka; tlsFailure: Promise<never> } {
+  const broker = opts.brokers[0];
+  let trip!: (e: Error) => void;
+  const tlsFailure = new Promise<never>((_, reject) => (trip = reject));
+  tlsFailure.catch(() => {});
+  const onError = (message: string) => {
+    if (isTlsFailure(message)) {
+      trip(
+        new BrokerConnectionError(
+          broker,
+          `TLS connection to ${broker} failed (${message}); check ssl_ca_location / the CA bundle`,
+          { retriable: false },
+        ),
+      );
+    }
+  };
+  const config = kafkaConfig({
+    broker,
+    auth: opts.auth,
+    sink: opts.sink,
+    onError,
+    clientId: opts.clientId,
+  });
+  config.brokers = [...opts.brokers];
+  return { kafka: new Kafka(config), tlsFailure };
+}
+
+/** What {@linkcode withKafkaAdmin} needs besides the operation. */
+export interface AdminOptions extends KafkaClientOptions {
+  /** Operation name for errors and logs. */
+  what: string;
+  /** Deadline for connecting and the operation, in ms. */
+  timeoutMs: number;
+}
+
+/**
+ * Runs `fn` with a connected kafkajs admin client: kafkajs's retriable errors (e.g. "coordinator
+ * is loading" right after a broker start) are retried until the deadline, the whole operation is
+ * bounded by `timeoutMs`, and failures come out as {@linkcode AuthError} /
+ * {@linkcode BrokerConnectionError}.
+ *
+ * @param opts brokers, credential, logging, deadline
+ * @param fn the requests
+ * @returns what `fn` returns
+ * @throws AuthError, BrokerConnectionError, or `fn`'s own error
+ * @example
+ * ```ts ignore
+ * import { withKafkaAdmin } from "./kafka.ts";
+ * const topics = await withKafkaAdmin(
+ *   { brokers: ["127.0.0.1:9092"], auth: null, sink: () => {}, what: "list", timeoutMs: 5000 },
+ *   (admin) => admin.listTopics(),
+ * );
+ * ```
+ *
+ * Not in the generated documentation: `fn` receives kafkajs's `Admin`.
+ *
+ * @ignore
+ */
+export async function withKafkaAdmin<T>(
+  opts: AdminOptions,
+  fn: (admin: Admin) => Promise<T>,
+): Promise<T> {
+  const broker = opts.brokers[0];
+  const { kafka, tlsFailure } = kafkaClient(opts);
+  const admin = kafka.admin({ retry: { retries: 4, initialRetryTime: 200, maxRetryTime: 2000 } });
+  try {
+    return await withTimeout(
+      Promise.race([
+        (async () => {
+          await admin.connect();
+          const deadline = Date.now() + opts.timeoutMs;
+          while (true) {
+            try {
+              return await fn(admin);
+            } catch (e) {
+              if (!isRetriable(e) || Date.now() > deadline - 300) throw e;
+              opts.sink("info", `${opts.what}: retrying after ${(e as Error).message}`);
+              await sleep(250);
+            }
+          }
+        })(),
+        tlsFailure,
+      ]),
+      opts.timeoutMs,
+      () =>
+        new BrokerConnectionError(
+          broker,
+          `${opts.what}: no answer from Kafka broker ${broker} within ${opts.timeoutMs} ms`,
+        ),
+    );
+  } catch (e) {
+    throw mapKafkaError(e, broker, opts.auth);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
 }
