@@ -70,6 +70,7 @@ to-kafka options:
   --partitions N        partitions of created topics (default: the broker's)
   --replication-factor N replication of created topics (default: the broker's)
   --max-buffer-mb N     memory for messages while Kafka is down (default: 256)
+  --linger-ms N         let a batch wait this long for more messages (default: 0)
   --close-timeout SECONDS how long to keep delivering at shutdown (default: 10)
 
 from-kafka options:
@@ -160,6 +161,7 @@ const OPTIONS = {
   partitions: { type: "string" },
   "replication-factor": { type: "string" },
   "max-buffer-mb": { type: "string" },
+  "linger-ms": { type: "string" },
   "close-timeout": { type: "string" },
   alias: { type: "string", multiple: true },
   port: { type: "string" },
@@ -173,7 +175,19 @@ const OPTIONS = {
   refresh: { type: "string" },
 } as const;
 
-const ONLY_TO = ["subject", "address", "no-nameserver", "depth", "exclude-service"];
+const ONLY_TO = [
+  "subject",
+  "address",
+  "no-nameserver",
+  "depth",
+  "exclude-service",
+  "no-create-topics",
+  "partitions",
+  "replication-factor",
+  "max-buffer-mb",
+  "linger-ms",
+  "close-timeout",
+];
 const ONLY_FROM = [
   "alias",
   "port",
@@ -278,6 +292,7 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
         partitions: int("partitions", values.partitions, -1),
         replicationFactor: int("replication-factor", values["replication-factor"], -1),
         maxBufferBytes: (num("max-buffer-mb", values["max-buffer-mb"], 1) ?? 256) * 1024 * 1024,
+        lingerMs: num("linger-ms", values["linger-ms"], 0),
       };
       const closeMs = (num("close-timeout", values["close-timeout"], 0) ?? 10) * 1000;
       const up = new PosttrollToKafka(opts);

@@ -6,8 +6,8 @@
  * Delivery is at least once, with duplicates suppressed by message identity:
  * - offsets are committed only after the batch's messages were written to the subscribers'
  *   connections and their identities synced to the state file ({@linkcode DedupStore});
- * - a record whose identity is known (a copy from a second uplink, or a redelivery after a
- *   restart) is skipped, across restarts too;
+ * - a record whose identity (its hop `_id`, else the SHA-256 of its bytes) is known — a copy
+ *   from a second uplink, or a redelivery after a restart — is skipped, across restarts too;
  * - while fewer than `minSubscribers` subscribers are connected, consumption pauses: Kafka keeps
  *   the messages, instead of the publisher dropping them (posttroll's PUB socket drops messages
  *   nobody subscribes to). After a restart the bridge therefore waits for its subscribers to
@@ -38,7 +38,7 @@ import { DedupStore } from "./dedup.ts";
 import { BridgeOptionError, type DedupStoreError } from "./errors.ts";
 import { messageIdentity } from "./identity.ts";
 import { KafkaLink, type KafkaLinkOptions } from "./kafka_link.ts";
-import { headerText, ORIGIN_HEADER } from "./record.ts";
+import { headerId, headerText, ORIGIN_HEADER } from "./record.ts";
 import { DEFAULT_BRIDGE_SERVICE } from "./to_kafka.ts";
 import { DEFAULT_TOPIC_PREFIX, topicHasPrefix, validateTopicName } from "./topics.ts";
 
@@ -493,7 +493,9 @@ export class KafkaToPosttroll implements AsyncDisposable {
       }
       return;
     }
-    const id = messageIdentity(bytes);
+    // the producer's id (to-kafka numbers repeats of identical bytes; hop gives each record its
+    // own); the content's identity for records without one
+    const id = headerId(headers) ?? messageIdentity(bytes);
     if (this.#store!.has(id)) {
       s.duplicates++;
       return;

@@ -4,15 +4,24 @@
  * after a restart, are recognised. The id is a name-based UUID (version 8, RFC 9562) from the
  * SHA-256 of the message bytes, and travels as hop's `_id` header.
  *
+ * posttroll messages carry no id of their own, and a publisher may send the same bytes twice (the
+ * same content within one microsecond, or a deliberate repeat). {@linkcode OccurrenceCounter}
+ * numbers such repeats as a forwarder sees them, and the n-th repeat gets the id of the bytes
+ * plus `n`, so repeats stay distinct while copies of one send still agree.
+ *
  * @module
  */
 import { createHash } from "node:crypto";
 
+const enc = new TextEncoder();
+
 /**
- * The identity of a message: the first 16 bytes of SHA-256 over its bytes, with the UUID version
- * (8) and variant bits set.
+ * The identity of a message: the first 16 bytes of SHA-256 over its bytes (followed, for the
+ * n-th repeat of the same bytes, by a zero byte and `n` in decimal), with the UUID version (8)
+ * and variant bits set.
  *
  * @param raw the message as sent on the wire
+ * @param occurrence 0 for the first send of these bytes, n for the n-th repeat @default 0
  * @returns 16 bytes (a UUID)
  * @example
  * ```ts
@@ -21,12 +30,63 @@ import { createHash } from "node:crypto";
  * formatIdentity(id)[14]; // "8"
  * ```
  */
-export function messageIdentity(raw: Uint8Array): Uint8Array {
-  const digest = createHash("sha256").update(raw).digest();
+export function messageIdentity(raw: Uint8Array, occurrence = 0): Uint8Array {
+  const h = createHash("sha256").update(raw);
+  if (occurrence > 0) h.update(enc.encode(`\0${occurrence}`));
+  const digest = h.digest();
   const id = new Uint8Array(digest.buffer, digest.byteOffset, 16).slice();
   id[6] = (id[6] & 0x0f) | 0x80;
   id[8] = (id[8] & 0x3f) | 0x80;
   return id;
+}
+
+/**
+ * Numbers repeated sends of identical bytes within a recent window: the first is occurrence 0,
+ * the next identical one 1, and so on. Bounded: the oldest distinct messages are forgotten beyond
+ * `capacity`.
+ *
+ * @example
+ * ```ts
+ * import { OccurrenceCounter } from "./identity.ts";
+ * const c = new OccurrenceCounter();
+ * const raw = new TextEncoder().encode("pytroll://a info u@h 2020-01-01T00:00:00 v1.01");
+ * c.identity(raw); // occurrence 0
+ * c.identity(raw); // occurrence 1: a different id
+ * ```
+ */
+export class OccurrenceCounter {
+  readonly #seen = new Map<string, number>();
+  readonly #capacity: number;
+
+  /**
+   * Creates a counter.
+   *
+   * @param capacity distinct messages remembered @default 100000
+   */
+  constructor(capacity = 100_000) {
+    this.#capacity = capacity;
+  }
+
+  /**
+   * The identity of this send of `raw`.
+   *
+   * @param raw the message bytes
+   * @returns 16 bytes
+   */
+  identity(raw: Uint8Array): Uint8Array {
+    const first = messageIdentity(raw);
+    const key = formatIdentity(first);
+    const n = this.#seen.get(key);
+    if (n === undefined) {
+      this.#seen.set(key, 0);
+      if (this.#seen.size > this.#capacity) {
+        this.#seen.delete(this.#seen.keys().next().value!);
+      }
+      return first;
+    }
+    this.#seen.set(key, n + 1);
+    return messageIdentity(raw, n + 1);
+  }
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

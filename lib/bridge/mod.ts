@@ -38,11 +38,12 @@ export {
   validateTopicMapping,
   validateTopicName,
 } from "./topics.ts";
-export { formatIdentity, messageIdentity } from "./identity.ts";
+export { formatIdentity, messageIdentity, OccurrenceCounter } from "./identity.ts";
 export { DedupStore, type DedupStoreOptions } from "./dedup.ts";
 export {
   type BridgeRecord,
   buildRecord,
+  headerId,
   headerText,
   ORIGIN_HEADER,
   SUBJECT_HEADER,

@@ -39,6 +39,7 @@ const enc = new TextEncoder();
  * @param type its type
  * @param origin the producing site's name
  * @param sender the Kafka username (hop's `_sender`), if authenticated
+ * @param id the message identity @default messageIdentity(raw)
  * @returns key, value, headers and identity
  * @example
  * ```ts
@@ -54,8 +55,8 @@ export function buildRecord(
   type: string,
   origin: string,
   sender?: string,
+  id: Uint8Array = messageIdentity(raw),
 ): BridgeRecord {
-  const id = messageIdentity(raw);
   const { value, headers } = pack(new Blob(raw), {
     id,
     sender,
@@ -66,6 +67,23 @@ export function buildRecord(
     ],
   });
   return { key: enc.encode(subject), value, headers, id };
+}
+
+/**
+ * The record's hop `_id` when it is a 16-byte id (the last, if repeated).
+ *
+ * @param headers the record's headers
+ * @returns the id, or undefined
+ * @example
+ * ```ts
+ * import { headerId } from "./record.ts";
+ * headerId({ _id: new Uint8Array(16) })?.length; // 16
+ * ```
+ */
+export function headerId(headers: Record<string, unknown> | undefined): Uint8Array | undefined {
+  let v = headers?.["_id"];
+  if (Array.isArray(v)) v = v[v.length - 1];
+  return v instanceof Uint8Array && v.length === 16 ? v : undefined;
 }
 
 /**

@@ -23,6 +23,7 @@ import { isTooLarge, toBuffer, withTimeout } from "../igwn_alert/kafka.ts";
 import { sleep } from "../_util/abort.ts";
 import { BridgeOptionError } from "./errors.ts";
 import { KafkaLink, type KafkaLinkOptions } from "./kafka_link.ts";
+import { OccurrenceCounter } from "./identity.ts";
 import { buildRecord } from "./record.ts";
 import { subjectToTopic, type TopicMapping, validateTopicMapping } from "./topics.ts";
 
@@ -59,7 +60,10 @@ export interface ToKafkaOptions extends KafkaLinkOptions, TopicMapping {
   replicationFactor?: number;
   /** Bytes of messages held while Kafka is slow or down; beyond, new messages are dropped. @default 256 MiB */
   maxBufferBytes?: number;
-  /** How long the first message of a batch waits for more, in ms. @default 5 */
+  /**
+   * How long the first message of a batch waits for more, in ms; 0 sends at once (batches still
+   * form while a request is in flight). @default 0
+   */
   lingerMs?: number;
   /** posttroll configuration. @default the shared config */
   config?: PosttrollConfig;
@@ -129,6 +133,7 @@ export class PosttrollToKafka implements AsyncDisposable {
   readonly #batcher: PublishBatcher<Item>;
   readonly #known = new Set<string>();
   readonly #topics = new Map<string, string>();
+  readonly #occurrences = new OccurrenceCounter();
   readonly #stop = new AbortController();
   #sender: string | undefined;
   #producer: Producer | undefined;
@@ -167,7 +172,7 @@ export class PosttrollToKafka implements AsyncDisposable {
     this.site = options.site ?? hostname();
     this.#link = new KafkaLink({ ...options, clientId: options.clientId ?? "posttroll-bridge-up" });
     this.#batcher = new PublishBatcher<Item>((items) => this.#send(items), {
-      lingerMs: options.lingerMs ?? 5,
+      lingerMs: options.lingerMs ?? 0,
       maxBatchBytes: 900_000,
       maxInFlight: 1,
       maxQueueBytes: 16 * 1024 * 1024,
@@ -325,10 +330,11 @@ export class PosttrollToKafka implements AsyncDisposable {
       const topic = this.#topicOf(msg.subject);
       const subject = msg.subject;
       const type = msg.type;
+      const id = this.#occurrences.identity(raw);
       s.pending++;
       s.pendingBytes += raw.length;
       this.#batcher.push(() => {
-        const r = buildRecord(raw, subject, type, this.site, this.#sender);
+        const r = buildRecord(raw, subject, type, this.site, this.#sender, id);
         let bytes = r.value.length + r.key.length + 64;
         for (const [k, v] of r.headers) bytes += k.length + v.length + 8;
         return { item: { topic, key: r.key, value: r.value, headers: r.headers }, bytes };

@@ -291,17 +291,22 @@ for line in sys.stdin.read().split():
       await using sub = new Subscriber([`tcp://127.0.0.1:${down.port}`], { keepRaw: true, config });
       await until(() => down.subscriberCount >= 1, { what: "subscriber connected to from-kafka" });
       await until(() => pub.subscriberCount() >= 1, { what: "to-kafka subscribed" });
-      for (const m of ODD_MESSAGES) await pub.send(m); // sent as bytes, not re-encoded
+      // sent as bytes, not re-encoded; the first one twice more: a publisher may repeat identical
+      // bytes (the same content within a microsecond), and each send must arrive
+      const sends = [...ODD_MESSAGES, ODD_MESSAGES[0], ODD_MESSAGES[0]];
+      for (const m of sends) await pub.send(m);
 
       const raws = (await take(
         sub,
-        ODD_MESSAGES.length,
+        sends.length,
         30_000,
         () => `up ${JSON.stringify(up.stats)} down ${JSON.stringify(down.stats)}; ${log.lines}`,
       )).map((m) => rawMessage(m));
-      const records = await readRecords(kafka, topic, ODD_MESSAGES.length);
-      for (let i = 0; i < ODD_MESSAGES.length; i++) {
-        const bytes = ODD_MESSAGES[i];
+      const records = await readRecords(kafka, topic, sends.length);
+      const ids = new Set(records.map((r) => r.headers.find(([k]) => k === "_id")![1].join(",")));
+      assertEquals(ids.size, sends.length, "repeats of identical bytes get their own ids");
+      for (let i = 0; i < sends.length; i++) {
+        const bytes = sends[i];
         assertEquals(records[i].value, bytes, `record ${i} value is the message's bytes`);
         assertEquals(raws[i], bytes, `message ${i} republished byte for byte`);
         // no credential, no hop _sender

@@ -2,7 +2,7 @@
 // from the SHA-256 of the message bytes, checked against Web Crypto and against Python's hashlib
 // and uuid modules.
 import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
-import { formatIdentity, messageIdentity } from "../../lib/bridge/identity.ts";
+import { formatIdentity, messageIdentity, OccurrenceCounter } from "../../lib/bridge/identity.ts";
 import { python } from "../harness/python.ts";
 
 const enc = new TextEncoder();
@@ -135,4 +135,22 @@ print(json.dumps({"raw": raw.hex(), "sha": hashlib.sha256(raw).digest()[:16].hex
   const raw = Uint8Array.from(last.raw.match(/../g).map((h: string) => parseInt(h, 16)));
   const pySha = Uint8Array.from(last.sha.match(/../g).map((h: string) => parseInt(h, 16)));
   assertIdentityOf(messageIdentity(raw), pySha, "posttroll-encoded message");
+});
+
+Deno.test("identity: OccurrenceCounter numbers repeats of identical bytes; two counters agree", () => {
+  const a = new OccurrenceCounter();
+  const b = new OccurrenceCounter();
+  const other = new TextEncoder().encode("pytroll://other info u@h 2020-01-01T00:00:00 v1.01");
+  const ids = [a.identity(MSG), a.identity(other), a.identity(MSG), a.identity(MSG)];
+  assertEquals(ids[0], messageIdentity(MSG), "the first send has the plain identity");
+  assertEquals(ids[2], messageIdentity(MSG, 1));
+  assertEquals(ids[3], messageIdentity(MSG, 2));
+  assertEquals(new Set(ids.map(hex)).size, 4, "repeats get distinct ids");
+  // a second forwarder that saw the same sends (an HA pair) gives the same ids
+  assertEquals([b.identity(MSG), b.identity(other), b.identity(MSG), b.identity(MSG)], ids);
+  // the oldest distinct messages are forgotten beyond the capacity
+  const small = new OccurrenceCounter(1);
+  small.identity(MSG);
+  small.identity(other);
+  assertEquals(small.identity(MSG), messageIdentity(MSG));
 });
