@@ -113,3 +113,41 @@ export function alertText(kind: string, size: number): string {
   for (let i = 0; i < pad; i++) s += alpha[(i * 31 + (i >> 6) * 17) % 62];
   return head + s + tail;
 }
+
+/**
+ * Publisher side of a credit window: the subscriber reports how many messages it has received
+ * (a decimal count per line) over a side TCP connection; the publisher keeps at most `window`
+ * messages unacknowledged.
+ */
+export class Credits {
+  acked = 0;
+  readonly #window: number;
+  #listener: Deno.Listener;
+  #conn: Deno.Conn | undefined;
+  #buf = "";
+  #dec = new TextDecoder();
+  #chunk = new Uint8Array(4096);
+  constructor(listener: Deno.Listener, window: number) {
+    this.#listener = listener;
+    this.#window = window;
+  }
+  async wait(sent: number): Promise<void> {
+    if (!this.#conn) this.#conn = await this.#listener.accept();
+    while (sent - this.acked >= this.#window) {
+      const n = await this.#conn.read(this.#chunk);
+      if (n === null) throw new Error("subscriber closed the credit connection");
+      this.#buf += this.#dec.decode(this.#chunk.subarray(0, n));
+      const lines = this.#buf.split("\n");
+      this.#buf = lines.pop()!;
+      if (lines.length) this.acked = Number(lines[lines.length - 1]);
+    }
+  }
+  close() {
+    try {
+      this.#conn?.close();
+    } catch { /* closed */ }
+    try {
+      this.#listener.close();
+    } catch { /* closed */ }
+  }
+}

@@ -20,7 +20,7 @@
  */
 import { Message, PyDateTime } from "../../../lib/posttroll/message.ts";
 import { Publisher } from "../../../lib/posttroll/publisher.ts";
-import { Commands, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
+import { Commands, Credits, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
 
 const { opts } = parseArgs(Deno.args);
 const port = Number(opts.port);
@@ -61,42 +61,10 @@ function distinctNow(): PyDateTime {
   return PyDateTime.fromEpochMicroseconds(lastUs, 0);
 }
 
-/** Publisher side of the credit window (the subscriber reports its count every 100 messages). */
-class Credits {
-  acked = 0;
-  #listener: Deno.Listener;
-  #conn: Deno.Conn | undefined;
-  #buf = "";
-  #dec = new TextDecoder();
-  #chunk = new Uint8Array(4096);
-  constructor(listener: Deno.Listener) {
-    this.#listener = listener;
-  }
-  async wait(sent: number): Promise<void> {
-    if (!this.#conn) this.#conn = await this.#listener.accept();
-    while (sent - this.acked >= window) {
-      const n = await this.#conn.read(this.#chunk);
-      if (n === null) throw new Error("subscriber closed the credit connection");
-      this.#buf += this.#dec.decode(this.#chunk.subarray(0, n));
-      const lines = this.#buf.split("\n");
-      this.#buf = lines.pop()!;
-      if (lines.length) this.acked = Number(lines[lines.length - 1]);
-    }
-  }
-  close() {
-    try {
-      this.#conn?.close();
-    } catch { /* closed */ }
-    try {
-      this.#listener.close();
-    } catch { /* closed */ }
-  }
-}
-
 const cmds = new Commands();
 const pub = await new Publisher(`tcp://127.0.0.1:${port}`).start();
 const credits = ackPort
-  ? new Credits(Deno.listen({ hostname: "127.0.0.1", port: ackPort }))
+  ? new Credits(Deno.listen({ hostname: "127.0.0.1", port: ackPort }), window)
   : undefined;
 emit({ event: "bound" });
 const warm = new Message("/bench/warmup", "info", "w").encode();

@@ -12,7 +12,7 @@ import { Message, PyDateTime } from "../../../lib/posttroll/message.ts";
 import { Publisher } from "../../../lib/posttroll/publisher.ts";
 import { Subscriber } from "../../../lib/posttroll/subscriber.ts";
 import { PubSocket, SubSocket } from "../../../lib/zmq/mod.ts";
-import { Commands, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
+import { Commands, Credits, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
 
 const SENT_PLACEHOLDER = "1000000000000000";
 const { role, opts } = parseArgs(Deno.args);
@@ -63,38 +63,6 @@ function shapeArgs(
   return { subject: s.subject, type: s.type, data, binary: false };
 }
 
-/** Publisher side of the credit window (see the Python peer). */
-class Credits {
-  acked = 0;
-  #listener: Deno.Listener;
-  #conn: Deno.Conn | undefined;
-  #buf = "";
-  #dec = new TextDecoder();
-  #chunk = new Uint8Array(4096);
-  constructor(listener: Deno.Listener) {
-    this.#listener = listener;
-  }
-  async wait(sent: number): Promise<void> {
-    if (!this.#conn) this.#conn = await this.#listener.accept();
-    while (sent - this.acked >= window) {
-      const n = await this.#conn.read(this.#chunk);
-      if (n === null) throw new Error("subscriber closed the credit connection");
-      this.#buf += this.#dec.decode(this.#chunk.subarray(0, n));
-      const lines = this.#buf.split("\n");
-      this.#buf = lines.pop()!;
-      if (lines.length) this.acked = Number(lines[lines.length - 1]);
-    }
-  }
-  close() {
-    try {
-      this.#conn?.close();
-    } catch { /* closed */ }
-    try {
-      this.#listener.close();
-    } catch { /* closed */ }
-  }
-}
-
 async function runPub(): Promise<void> {
   const cmds = new Commands();
   let sendText: (text: string) => Promise<void>;
@@ -111,7 +79,7 @@ async function runPub(): Promise<void> {
     close = () => sock.close();
   }
   const credits = ackPort
-    ? new Credits(Deno.listen({ hostname: "127.0.0.1", port: ackPort }))
+    ? new Credits(Deno.listen({ hostname: "127.0.0.1", port: ackPort }), window)
     : undefined;
   emit({ event: "bound" });
   const warm = new Message("/bench/warmup", "info", "w").encode();
