@@ -3,8 +3,8 @@
  * the raw transports (pyzmq, kafkajs), every peer in its own process, loopback only.
  *
  * ```sh
- * deno task bench:e2e            # full run (~10 min)
- * deno task bench:e2e --quick    # short run (~2 min)
+ * deno task bench:e2e            # full run (~7 min)
+ * deno task bench:e2e --quick    # short run (~2.5 min)
  * deno task bench:e2e --only posttroll,nameserver   # groups: posttroll nameserver igwn startup bridge
  * ```
  *
