@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { config } from "../lib/posttroll/config.ts";
 import {
@@ -81,7 +82,8 @@ from-kafka options:
   --nameserver HOST     register with this nameserver directly (repeatable; default: multicast)
   --group-id ID         Kafka consumer group (default: posttroll-bridge.<service>.<site>)
   --start WHERE         a new group starts at the 'latest' (default) or 'earliest' records
-  --state-dir DIR       where the duplicate-suppression state lives (default: $STATE_DIRECTORY,
+  --state-dir DIR       where the duplicate-suppression state lives, <group-id>.dedup (default:
+                        $STATE_DIRECTORY,
                         else $XDG_STATE_HOME/posttroll-bridge, else ~/.local/state/posttroll-bridge)
   --no-state            keep duplicate suppression in memory only
   --dedup-capacity N    message identities remembered (default: 100000)
@@ -121,6 +123,32 @@ function stateDir(): string {
   if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(":")[0];
   if (env.XDG_STATE_HOME) return `${env.XDG_STATE_HOME}/posttroll-bridge`;
   return `${env.HOME ?? "."}/.local/state/posttroll-bridge`;
+}
+
+/**
+ * Logs the counters every `every` seconds until `signal` aborts, then closes and logs the final
+ * counters.
+ */
+async function serve<S>(
+  stats: () => S,
+  every: number,
+  signal: AbortSignal,
+  close: () => Promise<S>,
+  log: (level: LogLevel, message: string) => void,
+): Promise<S> {
+  const timer = every > 0
+    ? setInterval(() => log("info", `stats ${JSON.stringify(stats())}`), every * 1000)
+    : undefined;
+  try {
+    if (!signal.aborted) {
+      await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  const final = await close();
+  log("info", `stopped: ${JSON.stringify(final)}`);
+  return final;
 }
 
 /** `$CREDENTIALS_DIRECTORY/auth.toml` when systemd passed one (`LoadCredential=auth.toml:...`). */
@@ -262,7 +290,6 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   signal?.addEventListener("abort", onSignal, { once: true });
-  let statsTimer: ReturnType<typeof setInterval> | undefined;
   try {
     const url = values.kafka ?? cfg("kafka_url");
     if (!url) throw new UsageError("--kafka URL is required (or POSTTROLL_BRIDGE__KAFKA_URL)");
@@ -298,33 +325,20 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
       const up = new PosttrollToKafka(opts);
       await up.start();
       log("info", `to-kafka ready: site ${up.site}, Kafka ${up.broker}`);
-      if (statsEvery > 0) {
-        statsTimer = setInterval(
-          () => log("info", `stats ${JSON.stringify(up.stats)}`),
-          statsEvery * 1000,
-        );
-      }
-      if (!stop.signal.aborted) {
-        await new Promise<void>((r) =>
-          stop.signal.addEventListener("abort", () => r(), { once: true })
-        );
-      }
-      const s = await up.close(closeMs);
-      log("info", `stopped: ${JSON.stringify(s)}`);
+      const s = await serve(() => up.stats, statsEvery, stop.signal, () => up.close(closeMs), log);
       return s.failed > 0 ? 1 : 0;
     }
     const service = values.service?.[0] ?? cfg("service");
     if ((values.service?.length ?? 0) > 1) throw new UsageError("from-kafka takes one --service");
     const refresh = num("refresh", values.refresh, 0.1);
+    const site = common.site ?? hostname();
+    const groupId = values["group-id"] ?? cfg("group_id") ??
+      `posttroll-bridge.${service ?? "kafka_bridge"}.${site}`;
     let dedupPath: string | null = null;
-    const down0 = { service: service ?? "kafka_bridge", site: common.site };
     if (!values["no-state"]) {
       const dir = values["state-dir"] ?? cfg("state_dir") ?? stateDir();
       await Deno.mkdir(dir, { recursive: true });
-      const group = values["group-id"] ?? cfg("group_id");
-      dedupPath = `${dir}/${
-        safeName(group ?? `${down0.service}.${down0.site ?? "default"}`)
-      }.dedup`;
+      dedupPath = `${dir}/${safeName(groupId)}.dedup`;
     }
     const start = values.start;
     if (start !== undefined && start !== "latest" && start !== "earliest") {
@@ -337,7 +351,8 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
       aliases: values.alias,
       port: int("port", values.port, 0),
       nameservers: values.nameserver,
-      groupId: values["group-id"] ?? cfg("group_id"),
+      site,
+      groupId,
       start,
       dedupPath,
       dedupCapacity: int("dedup-capacity", values["dedup-capacity"], 1),
@@ -352,19 +367,7 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
       `from-kafka ready: site ${down.site}, service ${down.service} on port ${down.port}, ` +
         `group ${down.groupId}, state ${dedupPath ?? "in memory"}`,
     );
-    if (statsEvery > 0) {
-      statsTimer = setInterval(
-        () => log("info", `stats ${JSON.stringify(down.stats)}`),
-        statsEvery * 1000,
-      );
-    }
-    if (!stop.signal.aborted) {
-      await new Promise<void>((r) =>
-        stop.signal.addEventListener("abort", () => r(), { once: true })
-      );
-    }
-    const s = await down.close();
-    log("info", `stopped: ${JSON.stringify(s)}`);
+    await serve(() => down.stats, statsEvery, stop.signal, () => down.close(), log);
     return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof BridgeOptionError) {
@@ -375,7 +378,6 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
     log("critical", `${err.name}: ${err.message}`);
     return 1;
   } finally {
-    if (statsTimer !== undefined) clearInterval(statsTimer);
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     signal?.removeEventListener("abort", onSignal);
   }

@@ -15,36 +15,9 @@ import { until } from "../harness/net.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { testSetup } from "../posttroll/_helpers.ts";
 import { startNameServer } from "../faults/_posttroll.ts";
+import { expandExec, parseUnit } from "./_unit.ts";
 
 const UNIT = `${REPO_ROOT}/deploy/systemd/posttroll-bridge@.service`;
-
-function parseUnit(text: string): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  let section = "";
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const m = /^\[(.+)\]$/.exec(line);
-    if (m) {
-      section = m[1];
-      out[section] ??= {};
-      continue;
-    }
-    const i = line.indexOf("=");
-    if (i > 0) out[section][line.slice(0, i).trim()] = line.slice(i + 1).trim();
-  }
-  return out;
-}
-
-function expandExec(exec: string, env: Record<string, string>): string[] {
-  const words: string[] = [];
-  for (const w of exec.split(/\s+/).filter(Boolean)) {
-    const unbraced = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(w);
-    if (unbraced) words.push(...(env[unbraced[1]] ?? "").split(/\s+/).filter(Boolean));
-    else words.push(w);
-  }
-  return words;
-}
 
 async function denoDir(): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })

@@ -8,38 +8,9 @@ import { PosttrollConfig } from "../../lib/posttroll/config.ts";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { freePort, waitFor } from "../harness/net.ts";
 import { REPO_ROOT } from "../harness/python.ts";
+import { expandExec, parseUnit } from "./_unit.ts";
 
 const UNIT = `${REPO_ROOT}/deploy/systemd/posttroll-nameserver.service`;
-
-/** Reads `[Section] Key=Value` pairs of a unit file (last assignment wins, like systemd). */
-function parseUnit(text: string): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  let section = "";
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
-    const m = /^\[(.+)\]$/.exec(line);
-    if (m) {
-      section = m[1];
-      out[section] ??= {};
-      continue;
-    }
-    const i = line.indexOf("=");
-    if (i > 0) out[section][line.slice(0, i).trim()] = line.slice(i + 1).trim();
-  }
-  return out;
-}
-
-/** systemd's ExecStart expansion: `$VAR` is split into words, `${VAR}` stays one word. */
-function expandExec(exec: string, env: Record<string, string>): string[] {
-  const words: string[] = [];
-  for (const w of exec.split(/\s+/).filter(Boolean)) {
-    const unbraced = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(w);
-    if (unbraced) words.push(...(env[unbraced[1]] ?? "").split(/\s+/).filter(Boolean));
-    else words.push(w.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, k) => env[k] ?? ""));
-  }
-  return words;
-}
 
 Deno.test("systemd unit: hardening and restart settings are present", async () => {
   const unit = parseUnit(await Deno.readTextFile(UNIT));

@@ -426,7 +426,8 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
           await createTopics(kafka, [topic]);
           await producer.connect();
           down = await spawn(b, downArgs);
-          const dedup = `${state}/kafka_bridge.b.dedup`;
+          const dedup =
+            `${state}/posttroll-bridge.kafka_bridge.b.dedup` /* named after the consumer group */;
           assertEquals((await Deno.stat(dedup)).size, 8, "fresh state file: the magic only");
           // fill the file system: the filler takes every block left
           const filler = await Deno.open(`${mnt}/filler`, { write: true, create: true });
