@@ -82,9 +82,9 @@ from-kafka options:
   --nameserver HOST     register with this nameserver directly (repeatable; default: multicast)
   --group-id ID         Kafka consumer group (default: posttroll-bridge.<service>.<site>)
   --start WHERE         a new group starts at the 'latest' (default) or 'earliest' records
-  --state-dir DIR       where the duplicate-suppression state lives, <group-id>.dedup (default:
-                        $STATE_DIRECTORY,
-                        else $XDG_STATE_HOME/posttroll-bridge, else ~/.local/state/posttroll-bridge)
+  --state-dir DIR       where the duplicate-suppression state (<group-id>.dedup) lives (default:
+                        $STATE_DIRECTORY, else $XDG_STATE_HOME/posttroll-bridge, else
+                        ~/.local/state/posttroll-bridge)
   --no-state            keep duplicate suppression in memory only
   --dedup-capacity N    message identities remembered (default: 100000)
   --min-subscribers N   pause while fewer posttroll subscribers are connected (default: 1)
