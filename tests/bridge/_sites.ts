@@ -22,9 +22,12 @@ export interface Site {
   nameserver: Child;
 }
 
-/** Starts a site's nameserver (direct registration only) and waits until it serves. */
-export async function startSite(name: string): Promise<Site> {
-  const setup = testSetup({ POSTTROLL_MULTICAST: "False" });
+/**
+ * Starts a site's nameserver (direct registration only) and waits until it serves; `extra`
+ * settings (e.g. the secure backend) apply to everything started with the site's environment.
+ */
+export async function startSite(name: string, extra: Record<string, string> = {}): Promise<Site> {
+  const setup = testSetup({ POSTTROLL_MULTICAST: "False", ...extra });
   const env = { ...setup.env, NO_COLOR: "1" };
   const nameserver = Child.deno(NAMESERVER, ["--no-multicast"], env);
   await nameserver.line((l) => l.includes("Nameserver ready"), 20_000);
