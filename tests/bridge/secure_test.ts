@@ -32,6 +32,17 @@ sys.stdin.readline()
 pub.stop()
 `;
 
+// straight to the bridge's port: an unknown key is refused by the nameserver as well
+const DIRECT_SUBSCRIBER = `
+import sys
+from posttroll.subscriber import Subscriber
+sub = Subscriber([sys.argv[1]], topics="/secure")
+print("ready", flush=True)
+for msg in sub.recv(timeout=0.2):
+    if msg is not None:
+        print("GOT %d" % msg.data["seq"], flush=True)
+`;
+
 const SUBSCRIBER = `
 from posttroll.subscriber import Subscribe
 with Subscribe("kafka_bridge", topics="/secure", addr_listener=True, nameserver="localhost") as sub:
@@ -54,6 +65,7 @@ Deno.test("bridge between two secure_zmq sites (CURVE both sides, Python peers)"
   try {
     const common = ["--kafka", url, "--auth-file", file, "--stats", "0.5"];
     const pubPort = freePort();
+    const downPort = freePort();
     children.push(
       await startBridge(a, [
         "to-kafka",
@@ -73,6 +85,8 @@ Deno.test("bridge between two secure_zmq sites (CURVE both sides, Python peers)"
       "--nameserver",
       "localhost",
       "--no-state",
+      "--port",
+      String(downPort),
       "--start",
       "earliest",
       "--refresh",
@@ -82,8 +96,9 @@ Deno.test("bridge between two secure_zmq sites (CURVE both sides, Python peers)"
     const sub = PythonProcess.spawn(SUBSCRIBER, { env: b.env });
     // the same subscriber with a key site B does not know: must get nothing
     const intruder = await generateKeyFiles("intruder", { directory: keyDir });
-    const plain = PythonProcess.spawn(SUBSCRIBER, {
+    const plain = PythonProcess.spawn(DIRECT_SUBSCRIBER, {
       env: { ...b.env, POSTTROLL_CLIENT_SECRET_KEY_FILE: intruder.secretFile },
+      args: [`tcp://127.0.0.1:${downPort}`],
     });
     pys.push(sub, plain);
     await sub.waitForLine((l) => l === "ready", 20_000);
