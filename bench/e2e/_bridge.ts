@@ -14,7 +14,7 @@ import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
 import { freePort } from "../../tests/harness/net.ts";
 import { testSetup } from "../../tests/posttroll/_helpers.ts";
 import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
-import { DENO, landed, onCleanup, Peer, ROOT, vmHwmKb } from "./_peer.ts";
+import { DENO, landed, onCleanup, Peer, ROOT, runCounts, vmHwmKb } from "./_peer.ts";
 import { pubSub } from "./_posttroll.ts";
 import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
 
@@ -296,15 +296,9 @@ export async function bridgedRun(
     up.kill("SIGTERM");
     down.kill("SIGTERM");
     await Promise.all([up.close(15_000), down.close(15_000)]);
-    const received = res.received as number;
-    const seconds = ((res.t_last_us as number) - (done.t_start_us as number)) / 1e6;
     return {
-      sent: done.sent as number,
-      received,
+      ...runCounts(done, res),
       bytes: done.bytes as number,
-      seconds,
-      rate: received > 0 && seconds > 0 ? received / seconds : 0,
-      latenciesUs: res.latencies_us as number[] | undefined,
       upHwmKb,
       downHwmKb,
       upStats: stoppedStats(up),
@@ -355,15 +349,9 @@ async function rawRun(
     const res = await sub.next("result", 120_000);
     await pub.send("quit");
     const exit = await pub.next("exit", 30_000).catch(() => undefined);
-    const received = res.received as number;
-    const seconds = ((res.t_last_us as number) - (done.t_start_us as number)) / 1e6;
     return {
-      sent: done.sent as number,
-      received,
+      ...runCounts(done, res),
       bytes: done.bytes as number,
-      seconds,
-      rate: received > 0 && seconds > 0 ? received / seconds : 0,
-      latenciesUs: res.latencies_us as number[] | undefined,
       upHwmKb: exit?.vmhwm_kb as number | undefined,
       downHwmKb: res.vmhwm_kb as number,
       upCpu: done.cpu_s as number | undefined,

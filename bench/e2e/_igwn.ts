@@ -7,7 +7,7 @@
 import { Kafka, logLevel } from "kafkajs";
 import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
 import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
-import { onCleanup, Peer, ROOT } from "./_peer.ts";
+import { onCleanup, Peer, ROOT, runCounts } from "./_peer.ts";
 import { type Cell, cell, missing, peakRssRows, percentile, type Row, val } from "./_table.ts";
 
 /** Sizes of one bench run. */
@@ -132,15 +132,9 @@ export async function pubListen(
     const res = await listener.next("result", 120_000);
     await pub.send("quit");
     const exit = await pub.next("exit", 30_000).catch(() => undefined);
-    const received = res.received as number;
-    const seconds = ((res.t_last_us as number) - (done.t_start_us as number)) / 1e6;
     return {
+      ...runCounts(done, res),
       cut: res.cut === true,
-      sent: done.sent as number,
-      received,
-      seconds,
-      rate: received > 0 && seconds > 0 ? received / seconds : 0,
-      latenciesUs: res.latencies_us as number[] | undefined,
       pubHwmKb: exit?.vmhwm_kb as number | undefined,
       subHwmKb: res.vmhwm_kb as number,
     };

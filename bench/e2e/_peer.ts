@@ -256,3 +256,33 @@ export async function binaryPermissions(name: string): Promise<string[]> {
   };
   return mod.binary(name).permissions;
 }
+
+/** What a throughput or latency run measured, from the sender's and the receiver's events. */
+export interface RunCounts {
+  /** Messages sent. */
+  sent: number;
+  /** Messages received. */
+  received: number;
+  /** From the first send to the last receipt, in seconds. */
+  seconds: number;
+  /** received / seconds. */
+  rate: number;
+  /** One-way latencies, when the run measured them. */
+  latenciesUs: number[] | undefined;
+}
+
+/**
+ * Reads a run's counts from the sender's `done` event (`sent`, `t_start_us`) and the receiver's
+ * `result` event (`received`, `t_last_us`, `latencies_us`).
+ */
+export function runCounts(done: PeerEvent, result: PeerEvent): RunCounts {
+  const received = result.received as number;
+  const seconds = ((result.t_last_us as number) - (done.t_start_us as number)) / 1e6;
+  return {
+    sent: done.sent as number,
+    received,
+    seconds,
+    rate: received > 0 && seconds > 0 ? received / seconds : 0,
+    latenciesUs: result.latencies_us as number[] | undefined,
+  };
+}

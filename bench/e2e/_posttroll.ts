@@ -5,7 +5,7 @@
  * @module
  */
 import { freePort } from "../../tests/harness/net.ts";
-import { landed, Peer } from "./_peer.ts";
+import { landed, Peer, runCounts } from "./_peer.ts";
 import { type Cell, cell, missing, peakRssRows, percentile, type Row, val } from "./_table.ts";
 
 /** Sizes of one bench run. */
@@ -117,17 +117,9 @@ export async function pubSub(
     const res = await sub.next("result", 120_000);
     await pub.send("quit");
     const exit = await pub.next("exit", 15_000);
-    const received = res.received as number;
-    const tStart = done.t_start_us as number;
-    const tLast = res.t_last_us as number;
-    const seconds = (tLast - tStart) / 1e6;
     return {
-      sent: done.sent as number,
-      received,
+      ...runCounts(done, res),
       bytes: done.bytes as number,
-      seconds,
-      rate: received > 0 && seconds > 0 ? received / seconds : 0,
-      latenciesUs: res.latencies_us as number[] | undefined,
       pubHwmKb: exit.vmhwm_kb as number,
       subHwmKb: res.vmhwm_kb as number,
     };
