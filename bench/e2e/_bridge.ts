@@ -14,7 +14,7 @@ import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
 import { freePort } from "../../tests/harness/net.ts";
 import { testSetup } from "../../tests/posttroll/_helpers.ts";
 import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
-import { DENO, landed, onCleanup, Peer, ROOT, runCounts, vmHwmKb } from "./_peer.ts";
+import { DENO, driveRun, landed, onCleanup, Peer, ROOT, runCounts, vmHwmKb } from "./_peer.ts";
 import { pubSub } from "./_posttroll.ts";
 import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
 
@@ -339,16 +339,7 @@ async function rawRun(
   const sub = Peer.deno("bridge_raw.ts", ["listen", ...args]);
   const pub = Peer.deno("bridge_raw.ts", ["pub", ...args]);
   try {
-    await Promise.all([pub.next("ready", 60_000), sub.next("connected", 60_000)]);
-    await sub.next("warm", 90_000);
-    await pub.send("go");
-    const budget = opts.rate
-      ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
-      : opts.seconds * 1000 + 90_000;
-    const done = await pub.next("done", budget);
-    const res = await sub.next("result", 120_000);
-    await pub.send("quit");
-    const exit = await pub.next("exit", 30_000).catch(() => undefined);
+    const { done, result: res, exit } = await driveRun(pub, sub, opts);
     return {
       ...runCounts(done, res),
       bytes: done.bytes as number,

@@ -7,7 +7,7 @@
 import { Kafka, logLevel } from "kafkajs";
 import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
 import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
-import { onCleanup, Peer, ROOT, runCounts } from "./_peer.ts";
+import { driveRun, onCleanup, Peer, ROOT, runCounts } from "./_peer.ts";
 import { type Cell, cell, missing, peakRssRows, percentile, type Row, val } from "./_table.ts";
 
 /** Sizes of one bench run. */
@@ -122,16 +122,7 @@ export async function pubListen(
   const listener = spawn(subImpl, "listen", args);
   const pub = spawn(pubImpl, "pub", args);
   try {
-    await Promise.all([pub.next("ready", 60_000), listener.next("connected", 60_000)]);
-    await listener.next("warm", 90_000);
-    await pub.send("go");
-    const budget = opts.rate
-      ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
-      : opts.seconds * 1000 + 90_000;
-    const done = await pub.next("done", budget);
-    const res = await listener.next("result", 120_000);
-    await pub.send("quit");
-    const exit = await pub.next("exit", 30_000).catch(() => undefined);
+    const { done, result: res, exit } = await driveRun(pub, listener, opts);
     return {
       ...runCounts(done, res),
       cut: res.cut === true,

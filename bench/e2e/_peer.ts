@@ -286,3 +286,37 @@ export function runCounts(done: PeerEvent, result: PeerEvent): RunCounts {
     latenciesUs: result.latencies_us as number[] | undefined,
   };
 }
+
+/** The events of one publisher -> listener run (see {@linkcode driveRun}). */
+export interface RunEvents {
+  /** The sender's `done` event. */
+  done: PeerEvent;
+  /** The receiver's `result` event. */
+  result: PeerEvent;
+  /** The sender's `exit` event, if it sent one in time. */
+  exit: PeerEvent | undefined;
+}
+
+/**
+ * Drives a run of two peers speaking the Kafka peers' protocol: waits for the sender's `ready`
+ * and the receiver's `connected` and `warm`, says `go`, waits for `done` (within the time the
+ * run's count and rate, or seconds, allow) and the receiver's `result`, then says `quit` and
+ * collects the sender's `exit`. Closing the peers is the caller's.
+ */
+export async function driveRun(
+  pub: Peer,
+  receiver: Peer,
+  opts: { count: number; seconds: number; rate?: number; warm?: number },
+): Promise<RunEvents> {
+  await Promise.all([pub.next("ready", 60_000), receiver.next("connected", 60_000)]);
+  await receiver.next("warm", 90_000);
+  await pub.send("go");
+  const budget = opts.rate
+    ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
+    : opts.seconds * 1000 + 90_000;
+  const done = await pub.next("done", budget);
+  const result = await receiver.next("result", 120_000);
+  await pub.send("quit");
+  const exit = await pub.next("exit", 30_000).catch(() => undefined);
+  return { done, result, exit };
+}
