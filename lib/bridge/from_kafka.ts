@@ -136,6 +136,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
   readonly #prefix: string;
   readonly #log: NonNullable<KafkaLinkOptions["logger"]>;
   readonly #minSubs: number;
+  readonly #refreshMs: number;
   readonly #stats: FromKafkaStats = {
     consumed: 0,
     published: 0,
@@ -152,7 +153,6 @@ export class KafkaToPosttroll implements AsyncDisposable {
   #store: DedupStore | undefined;
   #pub: NoisyPublisher | undefined;
   #loop: Promise<void> | undefined;
-  #settle: ((o: Outcome) => void) | undefined;
   #closing: Promise<void> | undefined;
   #lastInvalidLog = 0;
   #lastStoreLog = 0;
@@ -178,6 +178,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
       );
     }
     this.#minSubs = ms;
+    this.#refreshMs = options.refreshIntervalMs ?? 5_000;
     this.#opts = options;
     this.#log = options.logger ?? (() => {});
     this.site = options.site ?? hostname();
@@ -269,6 +270,11 @@ export class KafkaToPosttroll implements AsyncDisposable {
     return this;
   }
 
+  /** The broker's topics this bridge consumes, sorted. */
+  #listTopics(): Promise<string[]> {
+    return this.#link.withAdmin("list topics", async (a) => this.#match(await a.listTopics()));
+  }
+
   #match(all: string[]): string[] {
     const want = this.#opts.topics;
     const list = want?.length
@@ -283,13 +289,10 @@ export class KafkaToPosttroll implements AsyncDisposable {
     const committedOnce = new Set<string>();
     while (!signal.aborted) {
       if (this.#topics.length === 0) {
-        await sleep(this.#opts.refreshIntervalMs ?? 5_000, signal);
+        await sleep(this.#refreshMs, signal);
         if (signal.aborted) break;
         try {
-          this.#topics = await this.#link.withAdmin(
-            "list topics",
-            async (a) => this.#match(await a.listTopics()),
-          );
+          this.#topics = await this.#listTopics();
         } catch (e) {
           this.#log("warning", `cannot list topics: ${(e as Error).message}`);
         }
@@ -331,8 +334,8 @@ export class KafkaToPosttroll implements AsyncDisposable {
       maxBytesPerPartition: 4 * 1024 * 1024,
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 },
     });
-    const outcome = new Promise<Outcome>((r) => (this.#settle = r));
-    const settle = this.#settle!;
+    let settle!: (o: Outcome) => void;
+    const outcome = new Promise<Outcome>((r) => (settle = r));
     tlsFailure.catch((error) => settle({ error }));
     consumer.on(consumer.events.CRASH, (ev) => {
       const { error, restart } = ev.payload as { error: Error; restart: boolean };
@@ -362,10 +365,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
     });
     const refresh = setInterval(async () => {
       try {
-        const now = await this.#link.withAdmin(
-          "list topics",
-          async (a) => this.#match(await a.listTopics()),
-        );
+        const now = await this.#listTopics();
         const added = now.filter((t) => !this.#topics.includes(t));
         if (added.length) {
           this.#log("info", `new topics ${added.join(", ")}: resubscribing`);
@@ -375,7 +375,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
       } catch (e) {
         this.#log("debug", `topic refresh failed: ${(e as Error).message}`);
       }
-    }, this.#opts.refreshIntervalMs ?? 5_000);
+    }, this.#refreshMs);
     try {
       await withTimeout(
         (async () => {

@@ -232,7 +232,7 @@ export class PosttrollToKafka implements AsyncDisposable {
       });
     } else {
       this.#ns = new NSSubscriber({
-        services: toList(o.services, [""]),
+        services: wanted,
         topics: subjects,
         addrListener: true,
         addresses: o.addresses ?? null,

@@ -145,6 +145,8 @@ export function quietKafkajsTimeoutWarning(sink?: LogSink): void {
 export interface KafkaConnectOptions {
   /** `host:port`. */
   broker: string;
+  /** All bootstrap brokers (`host:port`). @default [broker] */
+  brokers?: string[];
   /** The credential, or null for an unauthenticated PLAINTEXT connection. */
   auth: Auth | null;
   /** kafkajs client id. */
@@ -179,7 +181,7 @@ export interface KafkaConnectOptions {
  */
 export function kafkaConfig(opts: KafkaConnectOptions): KafkaConfig {
   const config: KafkaConfig = {
-    brokers: [opts.broker],
+    brokers: opts.brokers ? [...opts.brokers] : [opts.broker],
     clientId: opts.clientId ?? "igwn-alert-ts",
     connectionTimeout: opts.connectionTimeout ?? 3000,
     // bounded: about 3 s of reconnect attempts before an operation gives up
@@ -443,12 +445,12 @@ export function kafkaClient(
   };
   const config = kafkaConfig({
     broker,
+    brokers: opts.brokers,
     auth: opts.auth,
     sink: opts.sink,
     onError,
     clientId: opts.clientId,
   });
-  config.brokers = [...opts.brokers];
   return { kafka: new Kafka(config), tlsFailure };
 }
 
