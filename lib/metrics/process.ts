@@ -1,0 +1,46 @@
+/**
+ * The usual process metrics (`process_start_time_seconds`, `process_resident_memory_bytes`,
+ * `process_heap_bytes`), read when scraped: an operator sees restarts and memory growth without
+ * another exporter.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "./registry.ts";
+ * import { addProcessMetrics } from "./process.ts";
+ * const registry = new Registry();
+ * addProcessMetrics(registry);
+ * registry.render().includes("process_resident_memory_bytes"); // true
+ * ```
+ * @module
+ */
+import type { Registry } from "./registry.ts";
+
+/**
+ * Registers the process metrics in `registry` (values read at each scrape; no permission needed).
+ *
+ * @param registry where to register them
+ * @example
+ * ```ts
+ * import { Registry } from "./registry.ts";
+ * import { addProcessMetrics } from "./process.ts";
+ * addProcessMetrics(new Registry());
+ * ```
+ */
+export function addProcessMetrics(registry: Registry): void {
+  const started = Date.now() / 1000;
+  registry.gauge({
+    name: "process_start_time_seconds",
+    help: "Start time of the process since the Unix epoch in seconds.",
+    collect: (g) => g.set(started),
+  });
+  registry.gauge({
+    name: "process_resident_memory_bytes",
+    help: "Resident memory size in bytes.",
+    collect: (g) => g.set(Deno.memoryUsage().rss),
+  });
+  registry.gauge({
+    name: "process_heap_bytes",
+    help: "JavaScript heap in use, in bytes.",
+    collect: (g) => g.set(Deno.memoryUsage().heapUsed),
+  });
+}
