@@ -54,7 +54,9 @@ export const BINARIES: readonly Binary[] = [
       "--allow-read",
       // log file and pid file.
       "--allow-write",
-      // own address for announcements; login name and hostname for message senders.
+      // own address for announcements (from the interfaces: Deno reads the routing table in
+      // /proc only with --allow-all, see lib/posttroll/own_ip.ts); login name and hostname for
+      // message senders.
       "--allow-sys=hostname,networkInterfaces,uid",
       // `-d start` re-executes itself in the background.
       "--allow-run",
@@ -74,7 +76,8 @@ export const BINARIES: readonly Binary[] = [
       "--allow-read",
       // the duplicate-suppression state file.
       "--allow-write",
-      // own address for announcements; login name and hostname for the site name.
+      // own address for announcements (from the interfaces, as for the nameserver); login name
+      // and hostname for the site name.
       "--allow-sys=hostname,networkInterfaces,uid",
     ],
   },

@@ -278,6 +278,58 @@ export function splitTcp(endpoint: string): { host: string; port: number | undef
   return { host: m[1], port: m[2] === undefined ? undefined : Number(m[2]) };
 }
 
+function errorText(e: unknown): string {
+  const parts: string[] = [];
+  for (let c = e; c instanceof Error && parts.length < 5; c = c.cause) parts.push(c.message);
+  return parts.join(": ");
+}
+
+/** The kernel has no IPv6 (EAFNOSUPPORT) or no IPv6 address to bind (EADDRNOTAVAIL). */
+function noIpv6(e: unknown): boolean {
+  return /os error (97|99)\b|address family not supported|cannot assign requested/i.test(
+    errorText(e),
+  );
+}
+
+/**
+ * Binds a server socket. `tcp://*:<port>` listens on every address of both families (beyond
+ * posttroll, whose `*` is IPv4 only; libzmq does the same with `ZMQ_IPV6`): the IPv6 wildcard,
+ * which the kernel makes dual-stack, plus the IPv4 wildcard on the same port where the kernel
+ * keeps the families apart (`net.ipv6.bindv6only=1`); IPv4 alone on hosts without IPv6. Port 0
+ * picks a random port in `range` when given (pyzmq's `bind_to_random_port`), else any free port.
+ *
+ * @returns the bound endpoints, the main one first
+ */
+export async function bindServer(
+  sock: ZmqSocket,
+  endpoint: string,
+  range?: { min: number; max: number },
+): Promise<string[]> {
+  const tcp = splitTcp(endpoint);
+  if (!tcp || tcp.port === undefined) return [await sock.bind(endpoint)];
+  const port = tcp.port;
+  const one = async (host: string, p: number): Promise<string> => {
+    if (p === 0 && range) {
+      return tcpEndpoint(host, await sock.bindRandomPort(`tcp://${host}`, range.min, range.max));
+    }
+    return await sock.bind(`tcp://${host}:${p}`);
+  };
+  if (tcp.host !== "*") return [await one(tcp.host, port)];
+  let main: string;
+  try {
+    main = await one("[::]", port);
+  } catch (e) {
+    if (!noIpv6(e)) throw e;
+    return [await one("0.0.0.0", port)];
+  }
+  try {
+    // in use: the IPv6 listener is dual-stack already (the usual case)
+    return [main, await sock.bind(`tcp://0.0.0.0:${splitTcp(main)!.port}`)];
+  } catch {
+    return [main];
+  }
+}
+
 /** Formats a host (IPv6 gets brackets) and port as a tcp endpoint. */
 export function tcpEndpoint(host: string, port: number): string {
   const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;

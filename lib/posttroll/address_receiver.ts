@@ -18,12 +18,17 @@ import { AddressBook } from "./address_book.ts";
 import { MulticastReceiver, SocketTimeoutError } from "./multicast.ts";
 import { NoisyPublisher, Publisher } from "./publisher.ts";
 import {
+  bindServer,
   isLocalAddress,
   localAddresses,
   logServerRefusals,
   serverSocketOptions,
   sleep,
+  tcpEndpoint,
 } from "./_sockets.ts";
+
+/** Bind hosts that mean "every address": the announced host is then found by getOwnIp. */
+const WILDCARDS = new Set(["*", "", "::", "0.0.0.0"]);
 
 /** Options of {@linkcode AddressReceiver}. */
 export interface AddressReceiverOptions {
@@ -44,6 +49,13 @@ export interface AddressReceiverOptions {
   directRegistration?: boolean;
   /** Drop announcements from other hosts. @default false */
   restrictToLocalhost?: boolean;
+  /**
+   * Address the TCP ports (direct registration on `broadcast_port`, re-publishing on
+   * `address_publish_port`) listen on: `*` every address of both families, `::` IPv6 (and IPv4
+   * where the kernel maps it), or one address, which is then also the address announced for the
+   * `addresses` service. Multicast is IPv4 and joins on `multicast_interface`. @default "*"
+   */
+  bindHost?: string;
   /** Configuration. @default the shared config */
   config?: PosttrollConfig;
   /** Log lines. @default silent */
@@ -149,6 +161,7 @@ export class AddressReceiver implements AsyncDisposable {
     const direct = this.#opts.directRegistration ?? !multicast;
     const bport = cfg.broadcastPort();
     const restrict = this.#opts.restrictToLocalhost ?? false;
+    const bindHost = (this.#opts.bindHost ?? "*").replace(/^\[(.*)\]$/, "$1");
     if (restrict) this.#local = localAddresses();
     try {
       if (multicast) {
@@ -157,13 +170,13 @@ export class AddressReceiver implements AsyncDisposable {
       }
       if (direct) {
         const filter = restrict ? (a: string) => isLocalAddress(a, this.#local) : undefined;
-        const endpoint = `tcp://*:${bport}`;
+        const endpoint = tcpEndpoint(bindHost, bport);
         const what = "Address receiver";
         this.#rep = new RepSocket(
           await serverSocketOptions(cfg, { endpoint, filter, logger: this.#log, what }),
         );
         this.#tasks.push(logServerRefusals(this.#rep, this.#log, what));
-        await this.#rep.bind(endpoint);
+        await bindServer(this.#rep, endpoint);
       }
       const port = this.#opts.port || cfg.addressPublishPort();
       // posttroll: Publish("address_receiver", port, ["addresses"], nameservers=...)
@@ -172,11 +185,13 @@ export class AddressReceiver implements AsyncDisposable {
           port,
           aliases: ["addresses"],
           nameservers: ["localhost"],
+          bindHost,
+          announceHost: WILDCARDS.has(bindHost) ? undefined : bindHost,
           config: cfg,
           logger: this.#log,
         }).start();
       } else {
-        this.#pub = await new Publisher(`tcp://*:${port}`, {
+        this.#pub = await new Publisher(tcpEndpoint(bindHost, port), {
           name: "address_receiver",
           config: cfg,
           logger: this.#log,

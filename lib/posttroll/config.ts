@@ -632,6 +632,34 @@ export class PosttrollConfig {
   }
 
   /**
+   * `announce_host` (beyond posttroll): the host or address publishers put into the addresses
+   * they announce, instead of the one `getOwnIp()` finds. For hosts whose peers reach
+   * them at another address than the default route's (several networks, NAT, containers).
+   *
+   * @returns the host, or undefined when not set
+   * @throws {ConfigError} when it is empty, has spaces or a scheme/port (`tcp://`, `/`)
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: { POSTTROLL_ANNOUNCE_HOST: "10.1.2.3" } }).announceHost(); // "10.1.2.3"
+   * ```
+   */
+  announceHost(): string | undefined {
+    const v = this.get("announce_host", undefined);
+    if (v === undefined || v === null) return undefined;
+    const host = String(v).replace(/^\[(.*)\]$/, "$1");
+    const ipv6 = /^[0-9a-f.]*:[0-9a-f.]*:[0-9a-f:.]*$/i.test(host);
+    if (!host || /[\s/@]/.test(host) || (host.includes(":") && !ipv6)) {
+      throw new ConfigError(
+        `config announce_host must be a host name or IP address (no scheme or port), got ` +
+          JSON.stringify(v),
+        { key: "announce_host" },
+      );
+    }
+    return host;
+  }
+
+  /**
    * `pub_min_port`, else 49152.
    *
    * @returns the lowest port for random publisher ports

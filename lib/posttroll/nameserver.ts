@@ -31,12 +31,14 @@ import {
 } from "./address_book.ts";
 import { AddressReceiver } from "./address_receiver.ts";
 import {
+  bindServer,
   clientSocketOptions,
   localAddresses,
   logServerRefusals,
   refusalOf,
   serverSocketOptions,
   sleep,
+  splitTcp,
 } from "./_sockets.ts";
 
 export { AddressReceiver } from "./address_receiver.ts";
@@ -399,8 +401,11 @@ export class NameServer {
     try {
       if (!this.#running) return;
       let source = addressReceiver;
+      const bindTo = nameserverAddress ?? "*";
+      const unsecure = createNameserverAddress(bindTo, this.#config.nameserverPort());
       if (source === undefined) {
         own = new AddressReceiver({
+          bindHost: splitTcp(unsecure)?.host ?? "*",
           maxAge: this.#opts.maxAge ?? 600,
           multicastEnabled: this.#opts.multicastEnabled ?? true,
           directRegistration: this.#opts.directRegistration,
@@ -412,8 +417,6 @@ export class NameServer {
         await own.start();
         source = own;
       }
-      const bindTo = nameserverAddress ?? "*";
-      const unsecure = createNameserverAddress(bindTo, this.#config.nameserverPort());
       const endpoints: string[] = [];
       const local = this.#opts.restrictToLocalhost ? localAddresses() : undefined;
       const filter = local ? (a: string) => a.startsWith("127.") || local.has(a) : undefined;
@@ -428,7 +431,7 @@ export class NameServer {
       );
       this.#sockets.push(rep);
       this.#watches.push(logServerRefusals(rep, log, "Nameserver"));
-      endpoints.push(await rep.bind(unsecure));
+      endpoints.push((await bindServer(rep, unsecure))[0]);
       if (
         this.#config.keyFile("server_secret_key_file") &&
         this.#config.keyFile("clients_public_keys_directory") &&
@@ -447,7 +450,7 @@ export class NameServer {
           );
           this.#sockets.push(srep);
           this.#watches.push(logServerRefusals(srep, log, "Nameserver (secure)"));
-          endpoints.push(await srep.bind(secure));
+          endpoints.push((await bindServer(srep, secure))[0]);
         } catch (e) {
           log("warning", `Cannot create secure access to nameserver: ${(e as Error).message}`);
         }

@@ -17,11 +17,14 @@ import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { Message } from "./message.ts";
 import { PubSocket } from "../zmq/mod.ts";
 import {
+  bindServer,
   logServerRefusals,
   type SecurityLogger,
   serverSocketOptions,
   splitTcp,
+  tcpEndpoint,
 } from "./_sockets.ts";
+import { isBroadcastGroup } from "./multicast.ts";
 import { AddressServiceBroadcaster, type BroadcasterOptions } from "./broadcaster.ts";
 import { getOwnIp } from "./own_ip.ts";
 
@@ -78,7 +81,8 @@ export interface PublisherOptions {
 
 /**
  * A PUB socket bound to `address` (`tcp://host:port`, port 0 for a random port in
- * [min_port, max_port), or `ipc://path`). Messages are sent as single UTF-8 frames.
+ * [min_port, max_port), or `ipc://path`). Messages are sent as single UTF-8 frames. Host `*`
+ * listens on all addresses of both IPv4 and IPv6 (posttroll's `*` is IPv4 only).
  *
  * @example
  * ```ts
@@ -151,13 +155,11 @@ export class Publisher implements AsyncDisposable {
     });
     const sock = new PubSocket(opts);
     try {
-      const tcp = splitTcp(this.destination);
-      if (tcp && tcp.port === 0) {
-        this.#port = await sock.bindRandomPort(`tcp://${tcp.host}`, this.#minPort, this.#maxPort);
-      } else {
-        const concrete = await sock.bind(this.destination);
-        this.#port = splitTcp(concrete)?.port;
-      }
+      const [concrete] = await bindServer(sock, this.destination, {
+        min: this.#minPort,
+        max: this.#maxPort,
+      });
+      this.#port = splitTcp(concrete)?.port;
     } catch (e) {
       await sock.close();
       throw e;
@@ -287,8 +289,15 @@ export interface NoisyPublisherOptions {
   minPort?: number | null;
   /** One past the highest random port. @default config `pub_max_port` (65536) */
   maxPort?: number | null;
-  /** Host put into the announced URI. @default getOwnIp() */
+  /**
+   * Host put into the announced URI.
+   * @default config `announce_host`; else, when announcing by multicast from a configured
+   * `multicast_interface`, that interface's address (where the announcements are heard);
+   * else {@linkcode getOwnIp}()
+   */
   announceHost?: string;
+  /** Address to listen on (`*`: every address, IPv4 and IPv6). @default "*" */
+  bindHost?: string;
   /** Configuration. @default the shared config */
   config?: PosttrollConfig;
   /** Called with announcement errors (nameserver unreachable...). */
@@ -300,6 +309,9 @@ export interface NoisyPublisherOptions {
 /**
  * A {@linkcode Publisher} on `tcp://*:<port>` that announces `/address/<name>` with URI
  * `tcp://<own ip>:<port>` and services `[name, ...aliases]` every `broadcastInterval` seconds.
+ * The announced host is the `announceHost` option, else config `announce_host`, else (multicast
+ * announcements out of a configured `multicast_interface`) that interface's address, else
+ * {@linkcode getOwnIp}().
  *
  * @example
  * ```ts
@@ -364,7 +376,15 @@ export class NoisyPublisher implements AsyncDisposable {
    */
   async start(): Promise<this> {
     if (this.#publisher) return this;
-    const pub = new Publisher(`tcp://*:${this.#opts.port ?? 0}`, {
+    const ns = this.#opts.nameservers;
+    const host = this.#opts.announceHost ?? this.#config.announceHost() ??
+      (!(ns && ns.length) && !isBroadcastGroup(this.#config.mcGroup())
+        ? this.#config.multicastInterface()
+        : undefined) ??
+      await getOwnIp();
+    const bindHost = this.#opts.bindHost ?? "*";
+    const bh = bindHost.includes(":") && !bindHost.startsWith("[") ? `[${bindHost}]` : bindHost;
+    const pub = new Publisher(`tcp://${bh}:${this.#opts.port ?? 0}`, {
       name: this.#name,
       minPort: this.#opts.minPort,
       maxPort: this.#opts.maxPort,
@@ -373,12 +393,9 @@ export class NoisyPublisher implements AsyncDisposable {
     });
     await pub.start();
     this.#publisher = pub;
-    const host = this.#opts.announceHost ?? await getOwnIp();
-    const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-    const ns = this.#opts.nameservers;
     this.#broadcaster = new AddressServiceBroadcaster(
       this.#name,
-      `tcp://${h}:${pub.portNumber}`,
+      tcpEndpoint(host, pub.portNumber!),
       this.#aliases,
       this.#opts.broadcastInterval ?? 2,
       ns ? ns : [],

@@ -8,7 +8,6 @@ import {
   MulticastSender,
   SocketTimeoutError,
 } from "../../lib/posttroll/multicast.ts";
-import { getOwnIp } from "../../lib/posttroll/own_ip.ts";
 import { PythonProcess } from "../harness/python.ts";
 
 function randomGroup(): string {
@@ -113,19 +112,4 @@ print("GOT", data, sender[0], flush=True)
     line = await py.readLine(250).catch(() => undefined);
   }
   assertEquals(line, "GOT from deno 127.0.0.1");
-});
-
-Deno.test("get_own_ip: UDP connect, hostname fallback, localhost fallback", async () => {
-  assertEquals(await getOwnIp({ probeAddress: "127.0.0.2" }), "127.0.0.1");
-  // an unreachable probe falls back to the host name's address
-  const bad = { probeAddress: "not a host", hostname: () => "my-host" };
-  assertEquals(
-    await getOwnIp({ ...bad, lookup: () => Promise.resolve("192.168.1.50") }),
-    "192.168.1.50",
-  );
-  assertEquals(await getOwnIp({ ...bad, lookup: () => Promise.resolve("127.0.0.1") }), "127.0.0.1");
-  assertEquals(
-    await getOwnIp({ ...bad, lookup: () => Promise.reject(new Error("gaierror")) }),
-    "127.0.0.1",
-  );
 });
