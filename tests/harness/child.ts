@@ -7,11 +7,16 @@ export class Child {
   readonly lines: string[] = [];
   readonly child: Deno.ChildProcess;
   readonly done: Promise<void>;
-  constructor(cmd: string, args: string[], env: Record<string, string> = {}) {
+  constructor(
+    cmd: string,
+    args: string[],
+    env: Record<string, string> = {},
+    options: { stdin?: boolean } = {},
+  ) {
     this.child = new Deno.Command(cmd, {
       args,
       env,
-      stdin: "null",
+      stdin: options.stdin ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -32,6 +37,15 @@ export class Child {
   /** Deno running `script` with all permissions. */
   static deno(script: string, args: string[], env: Record<string, string> = {}): Child {
     return new Child(Deno.execPath(), ["run", "-A", "--no-prompt", script, ...args], env);
+  }
+  /** Writes a line to the child's stdin (started with `stdin: true`). */
+  async writeLine(line: string): Promise<void> {
+    const w = this.child.stdin.getWriter();
+    try {
+      await w.write(new TextEncoder().encode(line + "\n"));
+    } finally {
+      w.releaseLock();
+    }
   }
   /** Waits for a line matching `pred` and returns it. */
   line(pred: (l: string) => boolean, timeoutMs = 20_000): Promise<string> {

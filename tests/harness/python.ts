@@ -45,12 +45,21 @@ export interface PythonOptions {
   timeoutMs?: number;
   /** Working directory. */
   cwd?: string;
+  /** Network namespace to run in (a test-bed host's, see `hosts.ts`). @default this one */
+  netns?: string;
+}
+
+/** The command and arguments that run `python -c code args` (inside `netns` when given). */
+function pythonCommand(code: string, opts: PythonOptions): [string, string[]] {
+  const argv = [pythonPath(), "-c", code, ...(opts.args ?? [])];
+  return opts.netns ? ["ip", ["netns", "exec", opts.netns, ...argv]] : [argv[0], argv.slice(1)];
 }
 
 /** Runs `code` with the reference interpreter and returns its exit code and output. */
 export async function runPython(code: string, opts: PythonOptions = {}): Promise<PythonResult> {
-  const cmd = new Deno.Command(pythonPath(), {
-    args: ["-c", code, ...(opts.args ?? [])],
+  const [program, args] = pythonCommand(code, opts);
+  const cmd = new Deno.Command(program, {
+    args,
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -121,8 +130,9 @@ export class PythonProcess implements AsyncDisposable {
 
   /** Starts `code` under the reference interpreter. */
   static spawn(code: string, opts: Omit<PythonOptions, "stdin" | "timeoutMs"> = {}): PythonProcess {
-    const child = new Deno.Command(pythonPath(), {
-      args: ["-c", code, ...(opts.args ?? [])],
+    const [program, args] = pythonCommand(code, opts);
+    const child = new Deno.Command(program, {
+      args,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -135,6 +145,13 @@ export class PythonProcess implements AsyncDisposable {
   /** Process id. */
   get pid(): number {
     return this.#child.pid;
+  }
+
+  /** Resolves when the program ends by itself (its output read to the end). */
+  async exited(): Promise<Deno.CommandStatus> {
+    const status = await this.#child.status;
+    await this.#done;
+    return status;
   }
 
   /** What the program wrote to stderr so far. */

@@ -1,0 +1,100 @@
+// Our side of the multi-host tests: one process per role, run inside a test-bed host. Settings come
+// from POSTTROLL_* variables, as a deployed program's would. Lines on stdout tell the test what
+// happens (the Python peers in _peers.ts print the same lines):
+//
+//   ownip                          -> "ownip <address>"
+//   pub <id> <service> [ns,ns...]  -> "ready <announced URI>"; stdin "send <n>": n messages
+//                                     /data {"pub": id, "i": 0..n-1}, then "sent <n>"; a /warm
+//                                     {"pub": id} message every 100 ms throughout
+//   sub <services,...> [ns]        -> "addresses <sorted URIs as JSON>" whenever they change,
+//                                     "warm <pub id>" for the first /warm of each publisher,
+//                                     "data <pub id> <i>" for each /data message
+//   lookup <service> <ns>          -> "lookup <URIs as JSON>" (getPubAddress)
+//   mcsend <text>                  -> one datagram to the group on broadcast_port
+//   mcrecv                         -> "listening", then "GOT <text> <sender address>"
+import { getOwnIp } from "../../lib/posttroll/own_ip.ts";
+import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
+import { subscribe } from "../../lib/posttroll/subscriber.ts";
+import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
+import { Message } from "../../lib/posttroll/message.ts";
+import {
+  getConfiguredBroadcastPort,
+  MulticastReceiver,
+  MulticastSender,
+} from "../../lib/posttroll/multicast.ts";
+
+const [role, ...args] = Deno.args;
+const out = (line: string) => console.log(line);
+
+async function stdinLines(onLine: (l: string) => Promise<void>): Promise<void> {
+  let buf = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      await onLine(buf.slice(0, i).trim());
+      buf = buf.slice(i + 1);
+    }
+  }
+}
+
+if (role === "ownip") {
+  out(`ownip ${await getOwnIp()}`);
+} else if (role === "pub") {
+  const [id, service, ns] = args;
+  const pub = await new NoisyPublisher(service, {
+    broadcastInterval: 0.5,
+    nameservers: ns ? ns.split(",") : undefined,
+  }).start();
+  out(`ready ${(Message.decode(pub.announcement!).data as { URI: string }).URI}`);
+  const warm = setInterval(() => {
+    pub.send(new Message("/warm", "info", { pub: id })).catch(() => {});
+  }, 100);
+  await stdinLines(async (line) => {
+    const [cmd, n] = line.split(" ");
+    if (cmd !== "send") return;
+    for (let i = 0; i < Number(n); i++) {
+      await pub.send(new Message("/data", "info", { pub: id, i }));
+    }
+    await pub.flushed();
+    out(`sent ${n}`);
+  });
+  clearInterval(warm);
+  await pub.stop();
+} else if (role === "sub") {
+  const [services, ns] = args;
+  await using sub = await subscribe({
+    services: services.split(","),
+    topics: ["/data", "/warm"],
+    addrListener: true,
+    nameserver: ns ?? "localhost",
+    timeout: 2,
+  });
+  let last = "";
+  const warmed = new Set<string>();
+  for await (const m of sub.recv(0.1)) {
+    const uris = JSON.stringify(sub.addresses.map((a) => a.URI).sort());
+    if (uris !== last) out(`addresses ${(last = uris)}`);
+    if (!m) continue;
+    const d = m.data as { pub: string; i?: number };
+    if (m.subject === "/warm" && !warmed.has(d.pub)) {
+      warmed.add(d.pub);
+      out(`warm ${d.pub}`);
+    } else if (m.subject === "/data") out(`data ${d.pub} ${d.i}`);
+  }
+} else if (role === "lookup") {
+  const [service, ns] = args;
+  const recs = await getPubAddress(service, { nameserver: ns, timeout: 5 });
+  out(`lookup ${JSON.stringify(recs.map((r) => r.URI).sort())}`);
+} else if (role === "mcsend") {
+  await using s = new MulticastSender(getConfiguredBroadcastPort());
+  await s.send(args[0]);
+} else if (role === "mcrecv") {
+  await using r = await MulticastReceiver.open(getConfiguredBroadcastPort());
+  out("listening");
+  const d = await r.settimeout(20).receive();
+  out(`GOT ${d.data} ${d.address}`);
+} else {
+  console.error(`unknown role ${role}`);
+  Deno.exit(2);
+}

@@ -1,0 +1,261 @@
+// The peers of the multi-host tests, ours and Python posttroll 1.16's, in every role, with the
+// same command lines and the same output lines (see _peer.ts for the protocol), so a test runs a
+// deployment once per mix of implementations and reads both alike.
+import { assert } from "@std/assert";
+import type { Host } from "../harness/hosts.ts";
+import type { Child } from "../harness/child.ts";
+import type { PythonProcess } from "../harness/python.ts";
+import { until } from "../harness/net.ts";
+import { binary } from "../../cli/binaries.ts";
+import { isLoopbackAddress } from "../../lib/posttroll/own_ip.ts";
+
+/** Which implementation runs a role. */
+export type Impl = "ours" | "python";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+const PEER = `${REPO}tests/hosts/_peer.ts`;
+const NAMESERVER = `${REPO}cli/nameserver.ts`;
+
+const PY_COMMON = String.raw`
+import sys, json, threading, time
+from posttroll.message import Message
+def out(*a):
+    print(*a, flush=True)
+`;
+
+const PY: Record<string, string> = {
+  ownip: PY_COMMON + String.raw`
+from posttroll.publisher import get_own_ip
+out("ownip", get_own_ip())
+`,
+  pub: PY_COMMON + String.raw`
+from posttroll.publisher import NoisyPublisher, get_own_ip
+pid, service = sys.argv[1], sys.argv[2]
+ns = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else None
+pub = NoisyPublisher(service, broadcast_interval=0.5, nameservers=ns)
+pub.start()
+# what NoisyPublisher.start() put into its announcement
+out("ready", "tcp://%s:%d" % (get_own_ip(), pub.port_number))
+lock, stop = threading.Lock(), threading.Event()
+def warm():
+    while not stop.wait(0.1):
+        with lock:
+            pub.send(Message("/warm", "info", {"pub": pid}).encode())
+threading.Thread(target=warm, daemon=True).start()
+for line in sys.stdin:
+    cmd, *rest = line.split()
+    if cmd == "send":
+        with lock:
+            for i in range(int(rest[0])):
+                pub.send(Message("/data", "info", {"pub": pid, "i": i}).encode())
+        out("sent", rest[0])
+stop.set()
+pub.stop()
+`,
+  sub: PY_COMMON + String.raw`
+from posttroll.subscriber import Subscribe
+services = sys.argv[1].split(",")
+ns = sys.argv[2] if len(sys.argv) > 2 else "localhost"
+with Subscribe(services, topics=["/data", "/warm"], addr_listener=True, nameserver=ns, timeout=2) as sub:
+    last, warmed = None, set()
+    for msg in sub.recv(0.1):
+        uris = json.dumps(sorted(a if isinstance(a, str) else a["URI"] for a in sub.addresses))
+        if uris != last:
+            last = uris
+            out("addresses", uris)
+        if msg is None:
+            continue
+        if msg.subject == "/warm" and msg.data["pub"] not in warmed:
+            warmed.add(msg.data["pub"])
+            out("warm", msg.data["pub"])
+        elif msg.subject == "/data":
+            out("data", msg.data["pub"], msg.data["i"])
+`,
+  lookup: PY_COMMON + String.raw`
+from posttroll.ns import get_pub_address
+recs = get_pub_address(sys.argv[1], timeout=5, nameserver=sys.argv[2])
+out("lookup", json.dumps(sorted(r["URI"] for r in (recs or []))))
+`,
+  mcsend: PY_COMMON + String.raw`
+from posttroll.bbmcast import MulticastSender, get_configured_broadcast_port
+s = MulticastSender(get_configured_broadcast_port())
+s(sys.argv[1])
+s.close()
+`,
+  mcrecv: PY_COMMON + String.raw`
+from posttroll.bbmcast import MulticastReceiver, get_configured_broadcast_port
+r = MulticastReceiver(get_configured_broadcast_port())
+r.settimeout(20)
+out("listening")
+data, sender = r()
+out("GOT", data, sender[0])
+r.close()
+`,
+  // posttroll's nameserver script (argparse, NameServer, run) with a readiness line once it answers
+  nameserver: PY_COMMON + String.raw`
+import logging, threading
+from posttroll.ns import NameServer
+from posttroll.ns import get_pub_address
+args = sys.argv[1:]
+logging.basicConfig(level=logging.INFO)
+ns = NameServer(multicast_enabled="--no-multicast" not in args, restrict_to_localhost="-L" in args)
+threading.Thread(target=ns.run, daemon=True).start()
+while True:
+    try:
+        get_pub_address("", timeout=1, nameserver="localhost")
+        break
+    except TimeoutError:
+        pass
+out("Nameserver ready")
+sys.stdin.read()
+ns.stop()
+`,
+};
+
+/** A running peer: its output lines and a way to talk to it. */
+export class Peer implements AsyncDisposable {
+  /** Which implementation. */
+  readonly impl: Impl;
+  /** The role. */
+  readonly role: string;
+  /** Where it runs. */
+  readonly host: Host;
+  readonly #ours?: Child;
+  readonly #py?: PythonProcess;
+
+  private constructor(host: Host, impl: Impl, role: string, ours?: Child, py?: PythonProcess) {
+    this.host = host;
+    this.impl = impl;
+    this.role = role;
+    this.#ours = ours;
+    this.#py = py;
+  }
+
+  /**
+   * Starts `role` on `host`. Our nameserver is `cli/nameserver.ts` with exactly the permissions of
+   * the `nameserver` executable; our other roles are `_peer.ts`.
+   */
+  static start(
+    host: Host,
+    impl: Impl,
+    role: string,
+    args: string[] = [],
+    env: Record<string, string> = {},
+  ): Peer {
+    if (impl === "python") {
+      return new Peer(host, impl, role, undefined, host.pythonPeer(PY[role], { args, env }));
+    }
+    const child = role === "nameserver"
+      ? host.deno(NAMESERVER, args, { env, permissions: binary("nameserver").permissions })
+      : host.deno(PEER, [role, ...args], { env, stdin: true });
+    return new Peer(host, impl, role, child);
+  }
+
+  /** Every output line so far (stdout; stderr too for ours). */
+  get lines(): string[] {
+    return this.#ours ? this.#ours.lines : this.#py!.seen;
+  }
+
+  /** What it wrote to stderr (Python's log). */
+  get stderr(): string {
+    return this.#py?.stderr ?? "";
+  }
+
+  /** Waits for a line matching `pred` (among all lines so far) and returns it. */
+  line(pred: (l: string) => boolean, timeoutMs = 30_000): Promise<string> {
+    return until(() => this.lines.find(pred), {
+      timeoutMs,
+      what: `${this.impl} ${this.role} on ${this.host.name}: a line; so far:\n` +
+        `${this.lines.join("\n")}\n${this.stderr}`,
+    });
+  }
+
+  /** Writes a command line to its stdin. */
+  async send(line: string): Promise<void> {
+    if (this.#ours) await this.#ours.writeLine(line);
+    else await this.#py!.writeLine(line);
+  }
+
+  /** Waits until it ends by itself; returns its exit code. */
+  async exited(): Promise<number> {
+    if (this.#py) return (await this.#py.exited()).code;
+    const status = await this.#ours!.child.status;
+    await this.#ours!.done;
+    return status.code;
+  }
+
+  /** Stops it (SIGTERM, SIGKILL after a grace period) and waits. */
+  async close(): Promise<void> {
+    if (this.#py) {
+      await this.#py.close();
+      return;
+    }
+    const c = this.#ours!;
+    try {
+      await c.child.stdin?.close();
+    } catch { /* no stdin or closed */ }
+    const t = setTimeout(() => c.kill("SIGKILL"), 3000);
+    try {
+      await c.kill("SIGTERM");
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  /** Same as {@linkcode close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The host part of `tcp://host:port` (brackets removed). */
+export function uriHost(uri: string): string {
+  const m = /^tcp:\/\/(?:\[([^\]]+)\]|([^:/]+)):\d+$/.exec(uri);
+  assert(m, `not a tcp URI: ${uri}`);
+  return m[1] ?? m[2];
+}
+
+/**
+ * Fails when any URI names a loopback address: every address here was announced by, or looked
+ * up for, a peer on another host.
+ */
+export function assertNoLoopback(uris: string[], context: string): void {
+  for (const u of uris) {
+    assert(!isLoopbackAddress(uriHost(u)), `${context}: loopback address ${u} for a remote peer`);
+  }
+}
+
+/** The URIs of every `addresses ...` line a subscriber printed. */
+export function addressLines(p: Peer): string[][] {
+  return p.lines.filter((l) => l.startsWith("addresses ")).map((l) => JSON.parse(l.slice(10)));
+}
+
+/** How many times each `data <pub> <i>` line came, per publisher id. */
+export function dataCounts(p: Peer): Map<string, Map<number, number>> {
+  const out = new Map<string, Map<number, number>>();
+  for (const l of p.lines) {
+    if (!l.startsWith("data ")) continue;
+    const [, pub, i] = l.split(" ");
+    const m = out.get(pub) ?? new Map<number, number>();
+    m.set(Number(i), (m.get(Number(i)) ?? 0) + 1);
+    out.set(pub, m);
+  }
+  return out;
+}
+
+/**
+ * Waits until `sub` received /data 0..n-1 from publisher `pub`, then checks each came once.
+ *
+ * @returns nothing; throws with the counts when a message is missing (after the timeout) or
+ * came twice
+ */
+export async function expectAll(sub: Peer, pub: string, n: number, timeoutMs = 30_000) {
+  await until(() => (dataCounts(sub).get(pub)?.size ?? 0) >= n, {
+    timeoutMs,
+    what: `${sub.impl} subscriber on ${sub.host.name}: ${n} messages from ${pub} ` +
+      `(got ${dataCounts(sub).get(pub)?.size ?? 0})`,
+  });
+  const counts = dataCounts(sub).get(pub)!;
+  const wrong = [...counts].filter(([i, c]) => c !== 1 || i < 0 || i >= n);
+  assert(wrong.length === 0, `${sub.impl} subscriber: from ${pub} not exactly once: ${wrong}`);
+}
