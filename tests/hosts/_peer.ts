@@ -3,13 +3,16 @@
 // happens (the Python peers in _peers.ts print the same lines):
 //
 //   ownip                          -> "ownip <address>"
-//   pub <id> <service> [ns,ns...]  -> "ready <announced URI>"; stdin "send <n>": n messages
-//                                     /data {"pub": id, "i": 0..n-1}, then "sent <n>"; a /warm
-//                                     {"pub": id} message every 100 ms throughout
+//   pub <id> <service> [ns,ns...]  -> "ready <announced URI>"; stdin "send <n> [tag]": n messages
+//                                     /data {"pub": id + tag, "i": 0..n-1}, then "sent <n>"; a
+//                                     /warm {"pub": id} message every 100 ms throughout
 //   sub <services,...> [ns]        -> "addresses <sorted URIs as JSON>" whenever they change,
-//                                     "warm <pub id>" for the first /warm of each publisher,
-//                                     "data <pub id> <i>" for each /data message
-//   lookup <service> <ns>          -> "lookup <URIs as JSON>" (getPubAddress)
+//                                     "warm <pub id>" for the first /warm of each publisher and
+//                                     again after a second without one (reconnected),
+//                                     "data <pub id + tag> <i>" for each /data message
+//   dsub <uri,...>                 -> as sub, straight to these publishers (no nameserver)
+//   lookup <service> <ns> [secs]   -> "lookup <URIs as JSON>" (getPubAddress), or
+//                                     "lookup-error <error name>"
 //   mcsend <text>                  -> one datagram to the group on broadcast_port
 //   mcrecv                         -> "listening", then "GOT <text> <sender address>"
 import { getOwnIp } from "../../lib/posttroll/own_ip.ts";
@@ -51,41 +54,49 @@ if (role === "ownip") {
     pub.send(new Message("/warm", "info", { pub: id })).catch(() => {});
   }, 100);
   await stdinLines(async (line) => {
-    const [cmd, n] = line.split(" ");
+    const [cmd, n, tag = ""] = line.split(" ");
     if (cmd !== "send") return;
     for (let i = 0; i < Number(n); i++) {
-      await pub.send(new Message("/data", "info", { pub: id, i }));
+      await pub.send(new Message("/data", "info", { pub: id + tag, i }));
     }
     await pub.flushed();
     out(`sent ${n}`);
   });
   clearInterval(warm);
   await pub.stop();
-} else if (role === "sub") {
+} else if (role === "sub" || role === "dsub") {
   const [services, ns] = args;
-  await using sub = await subscribe({
-    services: services.split(","),
-    topics: ["/data", "/warm"],
-    addrListener: true,
-    nameserver: ns ?? "localhost",
-    timeout: 2,
-  });
+  await using sub = await subscribe(
+    role === "sub"
+      ? {
+        services: services.split(","),
+        topics: ["/data", "/warm"],
+        addrListener: true,
+        nameserver: ns ?? "localhost",
+        timeout: 2,
+      }
+      : { addresses: args[0].split(","), topics: ["/data", "/warm"], nameserver: false },
+  );
   let last = "";
-  const warmed = new Set<string>();
+  const warmed = new Map<string, number>();
   for await (const m of sub.recv(0.1)) {
     const uris = JSON.stringify(sub.addresses.map((a) => a.URI).sort());
     if (uris !== last) out(`addresses ${(last = uris)}`);
     if (!m) continue;
     const d = m.data as { pub: string; i?: number };
-    if (m.subject === "/warm" && !warmed.has(d.pub)) {
-      warmed.add(d.pub);
-      out(`warm ${d.pub}`);
+    if (m.subject === "/warm") {
+      if (Date.now() - (warmed.get(d.pub) ?? 0) > 1000) out(`warm ${d.pub}`);
+      warmed.set(d.pub, Date.now());
     } else if (m.subject === "/data") out(`data ${d.pub} ${d.i}`);
   }
 } else if (role === "lookup") {
-  const [service, ns] = args;
-  const recs = await getPubAddress(service, { nameserver: ns, timeout: 5 });
-  out(`lookup ${JSON.stringify(recs.map((r) => r.URI).sort())}`);
+  const [service, ns, secs] = args;
+  try {
+    const recs = await getPubAddress(service, { nameserver: ns, timeout: Number(secs ?? 5) });
+    out(`lookup ${JSON.stringify(recs.map((r) => r.URI).sort())}`);
+  } catch (e) {
+    out(`lookup-error ${(e as Error).name}`);
+  }
 } else if (role === "mcsend") {
   await using s = new MulticastSender(getConfiguredBroadcastPort());
   await s.send(args[0]);

@@ -17,10 +17,19 @@ const PEER = `${REPO}tests/hosts/_peer.ts`;
 const NAMESERVER = `${REPO}cli/nameserver.ts`;
 
 const PY_COMMON = String.raw`
-import sys, json, threading, time
+import os, sys, json, threading, time
 from posttroll.message import Message
 def out(*a):
     print(*a, flush=True)
+def host(h):
+    # posttroll writes "tcp://" + host + ":" + port: IPv6 literals need their brackets
+    return "[%s]" % h if ":" in h and not h.startswith("[") else h
+if os.environ.get("PEER_ZMQ_IPV6"):
+    # posttroll 1.16 never sets zmq.IPV6, so its sockets are IPv4-only; a user can turn it on
+    # for every socket of posttroll's context (binds of tcp://* then take IPv6 too)
+    import zmq
+    from posttroll.backends.zmq import get_context
+    get_context().setsockopt(zmq.IPV6, 1)
 `;
 
 const PY: Record<string, string> = {
@@ -45,36 +54,46 @@ threading.Thread(target=warm, daemon=True).start()
 for line in sys.stdin:
     cmd, *rest = line.split()
     if cmd == "send":
+        tag = rest[1] if len(rest) > 1 else ""
         with lock:
             for i in range(int(rest[0])):
-                pub.send(Message("/data", "info", {"pub": pid, "i": i}).encode())
+                pub.send(Message("/data", "info", {"pub": pid + tag, "i": i}).encode())
         out("sent", rest[0])
 stop.set()
 pub.stop()
 `,
   sub: PY_COMMON + String.raw`
 from posttroll.subscriber import Subscribe
-services = sys.argv[1].split(",")
-ns = sys.argv[2] if len(sys.argv) > 2 else "localhost"
-with Subscribe(services, topics=["/data", "/warm"], addr_listener=True, nameserver=ns, timeout=2) as sub:
-    last, warmed = None, set()
+if sys.argv[0] == "dsub":
+    ctx = Subscribe(addresses=sys.argv[1].split(","), topics=["/data", "/warm"], nameserver=False)
+else:
+    ns = host(sys.argv[2]) if len(sys.argv) > 2 else "localhost"
+    ctx = Subscribe(sys.argv[1].split(","), topics=["/data", "/warm"], addr_listener=True,
+                    nameserver=ns, timeout=2)
+with ctx as sub:
+    last, warmed = None, {}
     for msg in sub.recv(0.1):
-        uris = json.dumps(sorted(a if isinstance(a, str) else a["URI"] for a in sub.addresses))
+        uris = json.dumps(sorted(a if isinstance(a, str) else a["URI"] for a in sub.addresses), separators=(",", ":"))
         if uris != last:
             last = uris
             out("addresses", uris)
         if msg is None:
             continue
-        if msg.subject == "/warm" and msg.data["pub"] not in warmed:
-            warmed.add(msg.data["pub"])
-            out("warm", msg.data["pub"])
+        if msg.subject == "/warm":
+            if time.monotonic() - warmed.get(msg.data["pub"], -10) > 1:
+                out("warm", msg.data["pub"])
+            warmed[msg.data["pub"]] = time.monotonic()
         elif msg.subject == "/data":
             out("data", msg.data["pub"], msg.data["i"])
 `,
   lookup: PY_COMMON + String.raw`
 from posttroll.ns import get_pub_address
-recs = get_pub_address(sys.argv[1], timeout=5, nameserver=sys.argv[2])
-out("lookup", json.dumps(sorted(r["URI"] for r in (recs or []))))
+try:
+    recs = get_pub_address(sys.argv[1], timeout=float(sys.argv[3]) if len(sys.argv) > 3 else 5,
+                           nameserver=host(sys.argv[2]))
+    out("lookup", json.dumps(sorted(r["URI"] for r in (recs or [])), separators=(",", ":")))
+except Exception as e:
+    out("lookup-error", type(e).__name__)
 `,
   mcsend: PY_COMMON + String.raw`
 from posttroll.bbmcast import MulticastSender, get_configured_broadcast_port
@@ -143,7 +162,10 @@ export class Peer implements AsyncDisposable {
     env: Record<string, string> = {},
   ): Peer {
     if (impl === "python") {
-      return new Peer(host, impl, role, undefined, host.pythonPeer(PY[role], { args, env }));
+      // the role is sys.argv[0] (python -c sets it to "-c" otherwise)
+      const code = `import sys; sys.argv[0] = ${JSON.stringify(role)}\n` +
+        PY[role === "dsub" ? "sub" : role];
+      return new Peer(host, impl, role, undefined, host.pythonPeer(code, { args, env }));
     }
     const child = role === "nameserver"
       ? host.deno(NAMESERVER, args, { env, permissions: binary("nameserver").permissions })

@@ -1,0 +1,100 @@
+// A host on two networks: a receiving station with its default route on the operations network
+// ("ops") and a second interface on the processing network ("proc"), where the nameserver and the
+// subscribers are; the networks do not route to each other. `multicast_interface` chooses where
+// announcements go, and the address announced must be the one the subscribers can reach:
+//
+// - ours with multicast_interface = the proc address: announced into proc, with the proc address;
+// - ours registering directly with proc's nameserver: POSTTROLL_ANNOUNCE_HOST names the proc
+//   address (getOwnIp alone finds the default route's ops address, as Python's get_own_ip does);
+// - Python's with no settings: announced into ops (the default route), with the ops address;
+// - Python's with multicast_interface = the proc address: announced into proc, but with the ops
+//   address, which the subscribers cannot reach (posttroll has no setting for it: recorded).
+import { assertEquals } from "@std/assert";
+import { TestBed } from "../harness/hosts.ts";
+import { until } from "../harness/net.ts";
+import { addressLines, assertNoLoopback, expectAll, Peer, uriHost } from "./_peers.ts";
+
+const N = 200;
+
+Deno.test("hosts: two networks: multicast_interface picks the network and the announced address; announce_host for direct registration", async () => {
+  await using bed = await TestBed.create({
+    networks: ["ops", "proc"],
+    hosts: [
+      { name: "station", networks: ["ops", "proc"] }, // default route into ops
+      { name: "opsns", networks: ["ops"] },
+      { name: "ns", networks: ["proc"] },
+      { name: "sub", networks: ["proc"] },
+    ],
+  });
+  const station = bed.host("station"), ns = bed.host("ns"), opsns = bed.host("opsns");
+  const opsAddr = station.link("ops").ipv4!, procAddr = station.link("proc").ipv4!;
+  const peers: Peer[] = [];
+  const start = (...a: Parameters<typeof Peer.start>) => {
+    const p = Peer.start(...a);
+    peers.push(p);
+    return p;
+  };
+  const lookup = async (from: typeof ns, impl: "ours" | "python", service: string, at: string) => {
+    const q = start(from, impl, "lookup", [service, at]);
+    return JSON.parse((await q.line((l) => l.startsWith("lookup "))).slice(7)) as string[];
+  };
+  try {
+    const nameservers = [start(ns, "ours", "nameserver"), start(opsns, "python", "nameserver")];
+    for (const n of nameservers) await n.line((l) => l.includes("Nameserver ready"));
+    const subs = (["ours", "python"] as const).map((impl) =>
+      start(bed.host("sub"), impl, "sub", ["svc_two", ns.ipv4!])
+    );
+    const mcif = { POSTTROLL_MULTICAST_INTERFACE: procAddr };
+    const oursMc = start(station, "ours", "pub", ["ours_mc", "svc_two"], mcif);
+    const oursDirect = start(station, "ours", "pub", ["ours_direct", "svc_two", ns.ipv4!], {
+      POSTTROLL_ANNOUNCE_HOST: procAddr,
+    });
+    const pyPlain = start(station, "python", "pub", ["py_plain", "svc_ops"]);
+    const pyMcif = start(station, "python", "pub", ["py_mcif", "svc_pyif"], mcif);
+    const announced = async (p: Peer) =>
+      uriHost((await p.line((l) => l.startsWith("ready "))).slice(6));
+    assertEquals(await announced(oursMc), procAddr);
+    assertEquals(await announced(oursDirect), procAddr);
+    assertEquals(await announced(pyPlain), opsAddr);
+    assertEquals(await announced(pyMcif), opsAddr);
+
+    // the subscribers on proc get everything from both of ours, exactly once
+    for (const s of subs) {
+      for (const id of ["ours_mc", "ours_direct"]) await s.line((l) => l === `warm ${id}`, 60_000);
+    }
+    for (const p of [oursMc, oursDirect]) await p.send(`send ${N}`);
+    for (const s of subs) for (const id of ["ours_mc", "ours_direct"]) await expectAll(s, id, N);
+    for (const s of subs) {
+      for (const uris of addressLines(s)) assertNoLoopback(uris, `${s.impl} subscriber`);
+      assertEquals(addressLines(s).at(-1)!.map(uriHost), [procAddr, procAddr]);
+    }
+
+    // where the announcements went: proc's nameserver (ours) has the proc-side ones, the ops
+    // nameserver (Python's) the default-route one; asked by both clients from each network
+    await until(async () => (await lookup(station, "python", "svc_ops", opsns.ipv4!)).length, {
+      what: "the ops nameserver lists Python's plain publisher",
+      timeoutMs: 30_000,
+    });
+    await until(async () => (await lookup(ns, "ours", "svc_pyif", ns.ipv4!)).length, {
+      what: "proc's nameserver lists Python's publisher with multicast_interface",
+      timeoutMs: 30_000,
+    });
+    for (const impl of ["ours", "python"] as const) {
+      const two = await lookup(bed.host("sub"), impl, "svc_two", ns.ipv4!);
+      assertEquals(two.map(uriHost), [procAddr, procAddr]);
+      assertEquals(await lookup(bed.host("sub"), impl, "svc_ops", ns.ipv4!), []);
+      // Python announces its default route's address into proc, out of the subscribers' reach
+      assertEquals((await lookup(bed.host("sub"), impl, "svc_pyif", ns.ipv4!)).map(uriHost), [
+        opsAddr,
+      ]);
+      assertEquals(
+        (await lookup(station, impl, "svc_ops", opsns.ipv4!)).map(uriHost),
+        [opsAddr],
+      );
+      // ours went to proc only (multicast_interface) or straight to proc's nameserver
+      assertEquals(await lookup(station, impl, "svc_two", opsns.ipv4!), []);
+    }
+  } finally {
+    await Promise.all(peers.map((p) => p.close()));
+  }
+});
