@@ -24,7 +24,7 @@ export interface Binary {
   summary: string;
 }
 
-/** The executables: the design card's three and the posttroll <-> Kafka bridge. */
+/** The executables: the design card's three, the posttroll <-> Kafka bridge and the `posttroll` tool. */
 export const BINARIES: readonly Binary[] = [
   {
     name: "igwn-alert",
@@ -78,6 +78,21 @@ export const BINARIES: readonly Binary[] = [
       "--allow-write",
       // own address for announcements (from the interfaces, as for the nameserver); login name
       // and hostname for the site name.
+      "--allow-sys=hostname,networkInterfaces,uid",
+    ],
+  },
+  {
+    name: "posttroll",
+    entry: "cli/posttroll.ts",
+    summary: "operator tool: listen to messages, send one, list the nameserver's services",
+    permissions: [
+      // ZeroMQ sockets, the nameserver, UDP multicast announcements, the --metrics server.
+      "--allow-net",
+      // POSTTROLL_* configuration.
+      "--allow-env",
+      // config files and secure-backend key files.
+      "--allow-read",
+      // own address for `send`'s announcements; login name and hostname for message senders.
       "--allow-sys=hostname,networkInterfaces,uid",
     ],
   },

@@ -4,6 +4,7 @@
  * ```
  * nameserver [-l FILE] [-v] [--no-multicast] [-L] [--bind HOST] [--max-age SECONDS]
  *            [--no-direct] [-d {start,stop,status,restart}] [--pid-file FILE]
+ *            [--metrics HOST:PORT] [--rates-from URL]
  * ```
  *
  * - Ports, group and backend come from the posttroll configuration (`POSTTROLL_NAMESERVER_PORT`,
@@ -24,6 +25,11 @@
  *   `$XDG_RUNTIME_DIR/posttroll-nameserver.pid`, else `/tmp/posttroll-nameserver-<uid>.pid`), for
  *   hosts without systemd. `status` exits like an LSB init script: 0 running, 1 dead but the pid
  *   file exists, 3 not running. `stop` exits 0 when it is stopped (also when it was not running).
+ * - `--metrics HOST:PORT` (beyond posttroll) serves Prometheus metrics at `/metrics` (registered
+ *   services and addresses, look-ups, announcements by multicast and direct, expiries, refused
+ *   clients; `lib/posttroll/nameserver_metrics.ts`) and a live web view of the address book at
+ *   `/`. `--rates-from URL` adds a per-subject message rate chart to it, scraped from the
+ *   `/metrics` of a `posttroll listen --metrics` instance (or pytroll-messages-prom).
  *
  * @example
  * ```ts ignore
@@ -35,13 +41,26 @@
  */
 import { parseArgs } from "node:util";
 import { config } from "../lib/posttroll/config.ts";
-import { NameServer } from "../lib/posttroll/nameserver.ts";
+import {
+  combineEvents,
+  NameServer,
+  type NameServerEvents,
+  nameServerMetrics,
+} from "../lib/posttroll/nameserver.ts";
+import { NameServerWebView } from "../lib/posttroll/web_view.ts";
+import {
+  addProcessMetrics,
+  type HttpServer,
+  MetricsError,
+  Registry,
+  serveMetrics,
+} from "../lib/metrics/mod.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { binary } from "./binaries.ts";
 
 const USAGE = `usage: nameserver [-h] [-V] [-l LOG] [-v] [--no-multicast] [-L] [--no-direct]
                   [--bind HOST] [--max-age SECONDS] [-d {start,stop,status,restart}]
-                  [--pid-file FILE]
+                  [--pid-file FILE] [--metrics HOST:PORT] [--rates-from URL]
 
 PostTroll nameserver: collects publisher addresses (multicast announcements or direct
 registrations) and answers address requests. Ports and multicast group come from the posttroll
@@ -62,6 +81,11 @@ options:
                         run in the background / control the background nameserver
                         (status exits 0 running, 1 dead with pid file, 3 not running)
   --pid-file FILE       pid file for --daemon
+  --metrics HOST:PORT   serve Prometheus metrics at http://HOST:PORT/metrics and a live
+                        view of the registered services at http://HOST:PORT/ (:PORT: every
+                        IPv4 interface)
+  --rates-from URL      with --metrics: chart messages per second by subject, scraped from
+                        this /metrics URL of a \`posttroll listen --metrics\` instance
 `;
 
 type Level = "debug" | "info" | "warning" | "error";
@@ -261,6 +285,14 @@ function withLog(args: string[], log: string | undefined, pidFile: string): stri
   return [...args, "-l", pidFile.replace(/\.pid$/, "") + ".log"];
 }
 
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "";
+  }
+}
+
 function envMulticast(): boolean | undefined {
   const v = config.get("multicast", undefined);
   if (v === undefined || v === null) return undefined;
@@ -297,6 +329,8 @@ export async function main(args: string[]): Promise<number> {
         "max-age": { type: "string" },
         daemon: { type: "string", short: "d" },
         "pid-file": { type: "string" },
+        metrics: { type: "string" },
+        "rates-from": { type: "string" },
       },
     }));
   } catch (e) {
@@ -315,6 +349,18 @@ export async function main(args: string[]): Promise<number> {
   if (!Number.isFinite(maxAge) || maxAge <= 0) {
     console.error(`nameserver: error: --max-age must be a positive number of seconds`);
     return 2;
+  }
+  if (values["rates-from"] !== undefined) {
+    if (values.metrics === undefined) {
+      console.error(`nameserver: error: --rates-from needs --metrics HOST:PORT (the web view)`);
+      return 2;
+    }
+    if (!URL.canParse(values["rates-from"]) || !/^https?:/.test(values["rates-from"])) {
+      console.error(
+        `nameserver: error: --rates-from: expected an http:// URL, got '${values["rates-from"]}'`,
+      );
+      return 2;
+    }
   }
   if (values.daemon !== undefined) {
     const pidFile = values["pid-file"] ?? defaultPidFile();
@@ -350,6 +396,38 @@ export async function main(args: string[]): Promise<number> {
   const pidFile = values["pid-file"];
 
   let ns: NameServer | undefined;
+  // --metrics: the registry, the web view and the HTTP server exist only when asked for
+  let http: HttpServer | undefined;
+  let view: NameServerWebView | undefined;
+  let events: NameServerEvents | undefined;
+  if (values.metrics !== undefined) {
+    const registry = new Registry();
+    addProcessMetrics(registry);
+    view = new NameServerWebView({
+      book: () => ns?.addressReceiver?.book,
+      maxAge,
+      title: `posttroll nameserver ${hostname()}`,
+      ratesFrom: values["rates-from"],
+      logger: log,
+    });
+    events = combineEvents(nameServerMetrics(registry, () => ns?.addressReceiver?.book), view);
+    try {
+      http = serveMetrics({
+        listen: values.metrics,
+        registry,
+        routes: view.routes(),
+        headers: { "X-Frame-Options": "DENY" },
+      });
+    } catch (e) {
+      view.close();
+      if (e instanceof MetricsError) {
+        console.error(`nameserver: error: ${e.message}`);
+        return 2;
+      }
+      throw e;
+    }
+    log("info", `Metrics and web view on ${http.url}`);
+  }
   let stopping = false;
   let guard: ReturnType<typeof setTimeout> | undefined;
   const stop = () => {
@@ -371,6 +449,7 @@ export async function main(args: string[]): Promise<number> {
         restrictToLocalhost: values["local-only"] ?? false,
         config,
         logger: log,
+        events,
       });
       const running = ns.run(undefined, values.bind);
       try {
@@ -418,6 +497,8 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   } finally {
     if (guard !== undefined) clearTimeout(guard);
+    view?.close();
+    await http?.close();
     for (const s of signals) Deno.removeSignalListener(s, stop);
     if (pidFile && readPid(pidFile) === Deno.pid) {
       try {

@@ -150,18 +150,24 @@ export function refusalLogger(logger: SecurityLogger | undefined): (message: str
  * Follows a server socket's events until it closes and logs handshakes it refused that its
  * authorizer did not already log: clients of the other mechanism (a plain client on a CURVE
  * socket) as warnings, other failed handshakes (port probes, wrong server key) as debug.
+ * `onRefused` is called for every refused client (authorizer refusals and mechanism mismatches).
  */
 export async function logServerRefusals(
   socket: ZmqSocket,
   logger: SecurityLogger | undefined,
   what: string,
+  onRefused?: () => void,
 ): Promise<void> {
-  if (!logger) return;
+  if (!logger && !onRefused) return;
   const refused = refusalLogger(logger);
   for await (const ev of socket.events()) {
-    if (ev.type !== "handshake-failed" || ev.authRefused) continue;
+    if (ev.type !== "handshake-failed") continue;
+    const mismatch = /mechanism mismatch/i.test(ev.reason);
+    // refusals by the authorizer (key, address) are logged there; counted here with mismatches
+    if (ev.authRefused || mismatch) onRefused?.();
+    if (ev.authRefused || !logger) continue;
     const message = `${what}: refused a client on ${ev.endpoint}: ${ev.reason}`;
-    if (/mechanism mismatch/i.test(ev.reason)) refused(message);
+    if (mismatch) refused(message);
     else logger("debug", message);
   }
 }

@@ -264,6 +264,8 @@ export interface NameserverReply {
   service?: string;
   /** Why the request was invalid, if it was. */
   error?: string;
+  /** Whether the reply lists at least one address. */
+  found?: boolean;
 }
 
 /**
@@ -303,5 +305,6 @@ export function nameserverReply(
       error: "request without a string service",
     };
   }
-  return { reply: getActiveAddress(service, source, msg.version).encode(), service };
+  const reply = getActiveAddress(service, source, msg.version);
+  return { reply: reply.encode(), service, found: reply.data !== "" };
 }

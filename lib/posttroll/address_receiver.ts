@@ -15,6 +15,8 @@
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { RepSocket } from "../zmq/mod.ts";
 import { AddressBook } from "./address_book.ts";
+import { Message } from "./message.ts";
+import type { AnnouncementVia, NameServerEvents } from "./nameserver_events.ts";
 import { MulticastReceiver, SocketTimeoutError } from "./multicast.ts";
 import { NoisyPublisher, Publisher } from "./publisher.ts";
 import {
@@ -60,6 +62,8 @@ export interface AddressReceiverOptions {
   config?: PosttrollConfig;
   /** Log lines. @default silent */
   logger?: (level: "debug" | "info" | "warning" | "error", message: string) => void;
+  /** Hooks told of announcements, expiries and refused clients (metrics, web view). */
+  events?: NameServerEvents;
 }
 
 /**
@@ -175,7 +179,10 @@ export class AddressReceiver implements AsyncDisposable {
         this.#rep = new RepSocket(
           await serverSocketOptions(cfg, { endpoint, filter, logger: this.#log, what }),
         );
-        this.#tasks.push(logServerRefusals(this.#rep, this.#log, what));
+        const events = this.#opts.events;
+        this.#tasks.push(
+          logServerRefusals(this.#rep, this.#log, what, () => events?.refused?.("registration")),
+        );
         await bindServer(this.#rep, endpoint);
       }
       const port = this.#opts.port || cfg.addressPublishPort();
@@ -209,8 +216,9 @@ export class AddressReceiver implements AsyncDisposable {
     return this;
   }
 
-  async #process(data: string | Uint8Array, from: string): Promise<void> {
+  async #process(data: string | Uint8Array, from: string, via: AnnouncementVia): Promise<void> {
     const r = this.#book.receive(data);
+    this.#opts.events?.announcement?.(via, r);
     if (r.status === "invalid" || r.status === "ignored") {
       this.#log("debug", `dropped announcement from ${from}: ${r.reason}`);
       return;
@@ -245,7 +253,7 @@ export class AddressReceiver implements AsyncDisposable {
         this.#log("debug", "Discard external message");
         continue;
       }
-      await this.#process(d.data, d.address);
+      await this.#process(d.data, d.address, "multicast");
     }
   }
 
@@ -263,7 +271,7 @@ export class AddressReceiver implements AsyncDisposable {
       } catch {
         if (signal.aborted) return;
       }
-      await this.#process(frames[0] ?? new Uint8Array(), "tcp");
+      await this.#process(frames[0] ?? new Uint8Array(), "tcp", "direct");
     }
   }
 
@@ -273,7 +281,13 @@ export class AddressReceiver implements AsyncDisposable {
     const every = Math.min(2000, beat, Math.max(10, this.#book.maxAgeMs / 20));
     const heartbeat = this.#opts.doHeartbeat ?? true;
     while (!signal.aborted) {
-      for (const removal of this.#book.expire()) {
+      const removals = this.#book.expire();
+      if (removals.length && this.#opts.events?.expired) {
+        this.#opts.events.expired(
+          removals.map((r) => (Message.decode(r).data as { URI: string }).URI),
+        );
+      }
+      for (const removal of removals) {
         this.#log("info", `publish remove '${removal}'`);
         await this.#pub?.send(removal).catch(() => {});
       }

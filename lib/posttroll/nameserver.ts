@@ -30,6 +30,7 @@ import {
   nameserverReply,
 } from "./address_book.ts";
 import { AddressReceiver } from "./address_receiver.ts";
+import type { NameServerEvents } from "./nameserver_events.ts";
 import {
   bindServer,
   clientSocketOptions,
@@ -42,6 +43,14 @@ import {
 } from "./_sockets.ts";
 
 export { AddressReceiver } from "./address_receiver.ts";
+export { nameServerMetrics } from "./nameserver_metrics.ts";
+export { combineEvents } from "./nameserver_events.ts";
+export type {
+  AnnouncementVia,
+  LookupResult,
+  NameServerEvents,
+  RefusingSocket,
+} from "./nameserver_events.ts";
 export { AuthRefusedError } from "./_sockets.ts";
 export type { AddressReceiverOptions } from "./address_receiver.ts";
 export type {
@@ -328,6 +337,11 @@ export interface NameServerOptions {
    * secure port). @default silent
    */
   logger?: (level: "debug" | "info" | "warning" | "error", message: string) => void;
+  /**
+   * Hooks told of announcements, expiries, look-ups and refused clients: the nameserver's
+   * metrics ({@linkcode nameServerMetrics}) and web view listen here. @default none
+   */
+  events?: NameServerEvents;
 }
 
 /**
@@ -412,6 +426,7 @@ export class NameServer {
           restrictToLocalhost: this.#opts.restrictToLocalhost ?? false,
           config: this.#config,
           logger: log,
+          events: this.#opts.events,
         });
         this.#receiver = own;
         await own.start();
@@ -430,7 +445,10 @@ export class NameServer {
         }),
       );
       this.#sockets.push(rep);
-      this.#watches.push(logServerRefusals(rep, log, "Nameserver"));
+      const events = this.#opts.events;
+      this.#watches.push(
+        logServerRefusals(rep, log, "Nameserver", () => events?.refused?.("nameserver")),
+      );
       endpoints.push((await bindServer(rep, unsecure))[0]);
       if (
         this.#config.keyFile("server_secret_key_file") &&
@@ -449,7 +467,14 @@ export class NameServer {
             }),
           );
           this.#sockets.push(srep);
-          this.#watches.push(logServerRefusals(srep, log, "Nameserver (secure)"));
+          this.#watches.push(
+            logServerRefusals(
+              srep,
+              log,
+              "Nameserver (secure)",
+              () => events?.refused?.("nameserver_secure"),
+            ),
+          );
           endpoints.push((await bindServer(srep, secure))[0]);
         } catch (e) {
           log("warning", `Cannot create secure access to nameserver: ${(e as Error).message}`);
@@ -489,9 +514,13 @@ export class NameServer {
       } catch {
         return; // closed or stopped
       }
-      const { reply, error, service } = nameserverReply(frames[0] ?? new Uint8Array(), source);
+      const { reply, error, service, found } = nameserverReply(
+        frames[0] ?? new Uint8Array(),
+        source,
+      );
       if (error) log("warning", `Invalid nameserver request: ${error}`);
       else log("debug", `Replying to request for ${JSON.stringify(service)}`);
+      this.#opts.events?.lookup?.(error ? "invalid" : found ? "found" : "not_found");
       try {
         await sock.send(reply, { signal });
       } catch {

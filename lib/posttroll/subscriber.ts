@@ -124,9 +124,41 @@ export interface SubscriberOptions {
    * messages unchanged). @default false
    */
   keepRaw?: boolean;
+  /**
+   * Remember which publisher each message came from and when it arrived, for
+   * {@linkcode messageOrigin} (a tool printing the sender's address). @default false
+   */
+  keepOrigin?: boolean;
 }
 
 const RAW = new WeakMap<Message, Uint8Array>();
+
+/** Where and when a message arrived (see {@linkcode messageOrigin}). */
+export interface MessageOrigin {
+  /** The publisher's address the message came from. */
+  address: string;
+  /** When it was read from the connection (ms since the epoch). */
+  receivedAt: number;
+}
+
+const ORIGIN = new WeakMap<Message, MessageOrigin>();
+
+/**
+ * The publisher address and arrival time of a message, when its subscriber was created with
+ * `keepOrigin: true`.
+ *
+ * @param msg a message received from such a subscriber
+ * @returns address and arrival time, or undefined
+ * @example
+ * ```ts
+ * import { Message } from "./message.ts";
+ * import { messageOrigin } from "./subscriber.ts";
+ * messageOrigin(new Message("/a", "info")); // undefined: not received with keepOrigin
+ * ```
+ */
+export function messageOrigin(msg: Message): MessageOrigin | undefined {
+  return ORIGIN.get(msg);
+}
 
 /**
  * The bytes a message arrived as, when its subscriber was created with `keepRaw: true`.
@@ -236,6 +268,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   readonly #queue: Message[] = [];
   readonly #queueSize: number;
   readonly #keepRaw: boolean;
+  readonly #keepOrigin: boolean;
   #waiters: Array<() => void> = [];
   #running = false;
   #closed = false;
@@ -259,6 +292,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     this.#log = options.logger ?? quietLogger;
     this.#queueSize = options.queueSize ?? 10_000;
     this.#keepRaw = options.keepRaw ?? false;
+    this.#keepOrigin = options.keepOrigin ?? false;
     const list = typeof addresses === "string" || !Array.isArray(addresses)
       ? [addresses]
       : addresses;
@@ -323,6 +357,9 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
           msg.sender = msg.sender.split("@")[0] + "@" + host;
         }
         if (this.#keepRaw) RAW.set(msg, raw.slice());
+        if (this.#keepOrigin) {
+          ORIGIN.set(msg, { address: e.addr?.URI ?? "", receivedAt: Date.now() });
+        }
         this.#push(msg);
       }
     })().catch((err) => this.#log("warning", `receive failed: ${(err as Error).message}`));
@@ -673,6 +710,8 @@ export interface NSSubscriberOptions {
   logger?: Logger;
   /** See {@linkcode SubscriberOptions.keepRaw}. @default false */
   keepRaw?: boolean;
+  /** See {@linkcode SubscriberOptions.keepOrigin}. @default false */
+  keepOrigin?: boolean;
   /** See {@linkcode SubscriberOptions.queueSize}. @default 10000 */
   queueSize?: number;
   /**
@@ -734,6 +773,7 @@ export class NSSubscriber implements AsyncDisposable {
       config,
       logger: o.logger,
       keepRaw: o.keepRaw,
+      keepOrigin: o.keepOrigin,
       queueSize: o.queueSize,
     });
     this.#subscriber = sub;
