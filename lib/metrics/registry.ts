@@ -352,6 +352,8 @@ export abstract class MetricFamily<C, F> {
   /** Series with their label text (`{a="x",b="y"}` or ""), for rendering. @ignore */
   *entries(extra?: string): Iterable<[string, C]> {
     const names = this.labelNames;
+    // a metric without labels is exported from the start, at 0
+    if (names.length === 0 && this.#series.size === 0) this.plain();
     for (const { labels, child } of this.#series.values()) {
       const parts: string[] = [];
       for (let i = 0; i < names.length; i++) {

@@ -78,6 +78,14 @@ Deno.test("registry: series beyond maxSeries are counted, not kept", () => {
   assert(r.render().includes('metrics_dropped_series_total{metric="x_total"} 7'));
 });
 
+Deno.test("registry: a metric without labels is exported at 0 before its first update", () => {
+  const r = new Registry();
+  r.counter({ name: "never_total", help: "x" });
+  r.histogram({ name: "h", help: "x", buckets: [1] });
+  assert(r.render().includes("never_total 0\n"));
+  assert(r.render().includes('h_bucket{le="+Inf"} 0\nh_sum 0\nh_count 0\n'));
+});
+
 Deno.test("registry: collect callbacks run at each render", () => {
   const r = new Registry();
   let n = 0;
