@@ -1,7 +1,10 @@
 /**
- * `posttroll-generate-keys NAME [-d DIRECTORY]`: creates a CurveZMQ key pair for posttroll's
+ * `posttroll-generate-keys NAME [-d DIRECTORY] [-p]`: creates a CurveZMQ key pair for posttroll's
  * `secure_zmq` backend as `DIRECTORY/NAME.key` (public) and `DIRECTORY/NAME.key_secret` (public
  * and secret, readable by its owner only), in the certificate format pyzmq reads.
+ *
+ * `-p`/`--parents` creates the directory and its parents first (like `mkdir -p`); without it a
+ * missing directory is refused, as in posttroll.
  *
  * Exit codes: 0 written, 1 refused (missing directory, existing files), 2 usage error.
  *
@@ -17,7 +20,7 @@ import { parseArgs } from "node:util";
 import { generateKeyFiles, KeyFileError } from "../lib/posttroll/secure_keys.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
-const USAGE = `usage: posttroll-generate-keys [-h] [-V] [-d DIRECTORY] name
+const USAGE = `usage: posttroll-generate-keys [-h] [-V] [-d DIRECTORY] [-p] name
 
 Create a public/secret key pair for the secure zmq backend. This will create two files (in the
 current directory if not otherwise specified) with the suffixes '.key' and '.key_secret'. The name
@@ -31,6 +34,7 @@ options:
   -V, --version         show the version and exit
   -d, --directory DIRECTORY
                         Directory to place the keys in.
+  -p, --parents         Create the directory and its parents when missing.
 `;
 
 /**
@@ -51,6 +55,7 @@ export async function main(args: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         directory: { type: "string", short: "d", default: "." },
+        parents: { type: "boolean", short: "p" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -78,14 +83,24 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
+  const directory = parsed.values.directory;
   try {
+    if (parsed.values.parents) {
+      await Deno.mkdir(directory, { recursive: true, mode: 0o755 });
+    } else if (!(await Deno.stat(directory).then(() => true, () => false))) {
+      console.error(
+        `posttroll-generate-keys: error: key directory ${directory} does not exist ` +
+          `(create it, or pass --parents)`,
+      );
+      return 1;
+    }
     const keys = await generateKeyFiles(parsed.positionals[0], {
-      directory: parsed.values.directory,
+      directory,
     });
     console.log(`wrote ${keys.publicFile} and ${keys.secretFile}`);
     return 0;
   } catch (e) {
-    if (e instanceof KeyFileError) {
+    if (e instanceof KeyFileError || e instanceof Deno.errors.PermissionDenied) {
       console.error(`posttroll-generate-keys: error: ${e.message}`);
       return 1;
     }

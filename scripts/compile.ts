@@ -46,7 +46,14 @@ async function compile(b: Binary, target?: string): Promise<string> {
   ];
   console.log(`deno ${args.join(" ")}`);
   const r = await run(Deno.execPath(), args);
-  if (r.code !== 0) throw new Error(`compiling ${b.name} failed:\n${r.out}`);
+  if (r.code !== 0) {
+    const hint = Deno.env.get("DENORT_BIN")
+      ? ""
+      : "\n`deno compile` needs its runtime base (denort): it downloads one unless " +
+        "DENORT_BIN names a denort binary of the same Deno version. Without either, " +
+        "`deno task install` puts the same executables on PATH with `deno install --global`.";
+    throw new Error(`compiling ${b.name} failed:\n${r.out}${hint}`);
+  }
   return out;
 }
 

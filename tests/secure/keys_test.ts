@@ -120,3 +120,27 @@ Deno.test("posttroll-generate-keys CLI: spawned as users run it", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("posttroll-generate-keys: a missing directory names --parents; -p creates it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cli = new URL("../../cli/posttroll_generate_keys.ts", import.meta.url).pathname;
+    const run = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-read", "--allow-write", cli, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const refused = await run(["server", "-d", `${dir}/etc/posttroll`]);
+    assertEquals(refused.code, 1);
+    assertStringIncludes(new TextDecoder().decode(refused.stderr), "pass --parents");
+    const made = await run(["server", "-d", `${dir}/etc/posttroll`, "--parents"]);
+    assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
+    assertEquals((await Deno.stat(`${dir}/etc/posttroll/server.key_secret`)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(`${dir}/etc/posttroll/server.key`)).mode! & 0o777, 0o644);
+    assertEquals(await main(["client1", "-d", `${dir}/etc/posttroll/clients`, "-p"]), 0);
+    assert((await Deno.stat(`${dir}/etc/posttroll/clients/client1.key`)).isFile);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
