@@ -143,7 +143,7 @@ export class KafkaBroker implements AsyncDisposable {
       Deno.statSync(`${LIB}`);
     } catch {
       throw new Error(
-        `Kafka jars are not installed (${LIB} missing): run \`bash .ci/install\` first`,
+        `Kafka jars are not installed (${LIB} missing): run \`bash .ci/install peers\` (or \`./dev test\`, which does)`,
       );
     }
     await Deno.mkdir(`${REPO_ROOT}/.cache/tmp`, { recursive: true });

@@ -20,7 +20,7 @@ export function pythonPath(): string {
     Deno.statSync(path);
   } catch {
     throw new Error(
-      `Python reference peers are not installed (${path} missing): run \`bash .ci/install\` first`,
+      `Python reference peers are not installed (${path} missing): run \`bash .ci/install peers\` (or \`./dev test\`, which does)`,
     );
   }
   return path;
