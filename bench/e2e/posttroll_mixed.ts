@@ -18,7 +18,7 @@ try {
     console.log(
       `${shape} ${pair.join(" -> ")}: ${r.received}/${r.sent} in ${r.seconds.toFixed(2)} s = ${
         Math.round(r.rate)
-      } msg/s`,
+      } msg/s (lost ${r.sent - r.received}, credit stalls ${r.creditStalls})`,
     );
   }
 } finally {

@@ -10,7 +10,10 @@ publisher encodes and the subscriber decodes.
 High-water marks stay at the ZeroMQ default (1000) everywhere. Throughput runs pace the sender
 with a credit window instead: the subscriber reports its count of measured messages every
 --ack-every messages over a side TCP connection to --ack-port, and the publisher keeps at most
---window (< HWM) messages unacknowledged, so the PUB queue can never overflow.
+--window (< HWM/2) messages unacknowledged. libzmq's PUB can still drop at its high-water mark (it
+learns of its reader's progress only every HWM/2 messages, and lazily); with --ack-idle S the
+subscriber reports "N idle" after S seconds without messages, so the publisher does not wait for
+lost messages forever (loss is counted: sent - received).
 
 Protocol with the driver (bench/e2e/run.ts), JSON lines on stdout:
   pub: {"event":"bound"} -> sends /bench/warmup every 20 ms until "go" on stdin -> measured run ->
@@ -48,17 +51,24 @@ def parse():
     p.add_argument("--window", type=int, default=800)
     p.add_argument("--ack-every", type=int, default=100)
     p.add_argument("--idle", type=float, default=3.0)
+    p.add_argument("--ack-idle", type=float, default=0.0)
     return p.parse_args()
 
 
 class Credits:
-    """Publisher side of the credit window: acknowledged counts read from the side connection."""
+    """Publisher side of the credit window: acknowledged counts read from the side connection.
+
+    A report "N idle" (from a subscriber run with --ack-idle) means nothing has arrived for a
+    while: the rest was lost (libzmq's PUB drops at its high-water mark even under the window, as
+    it learns of its reader's progress only every HWM/2 messages, and lazily), so stop waiting for
+    it instead of deadlocking; `stalls` counts these."""
 
     def __init__(self, listener, window):
         self.listener = listener
         self.window = window
         self.conn = None
         self.acked = 0
+        self.stalls = 0
         self.buf = b""
 
     def wait(self, sent):
@@ -72,7 +82,12 @@ class Credits:
             self.buf += chunk
             *lines, self.buf = self.buf.split(b"\n")
             if lines:
-                self.acked = int(lines[-1])
+                count, _, idle = lines[-1].partition(b" ")
+                if idle == b"idle":
+                    self.stalls += 1
+                    self.acked = sent
+                else:
+                    self.acked = int(count)
 
 
 def run_pub(a):
@@ -165,7 +180,8 @@ def run_pub(a):
                 if (i & 255) == 0 and time.perf_counter() > deadline:
                     break
         t_end = now_us()
-    emit(event="done", sent=sent, t_start_us=t_start, t_end_us=t_end, bytes=size)
+    emit(event="done", sent=sent, t_start_us=t_start, t_end_us=t_end, bytes=size,
+         credit_stalls=credits.stalls if credits else 0)
     limit = time.monotonic() + 30
     while not cmds.quit.wait(0.05) and time.monotonic() < limit:
         send_text(end)
@@ -235,6 +251,7 @@ def run_sub(a):
     lat = []
     started = time.monotonic()
     last_activity = started
+    last_ack = started
     while True:
         got = receive()
         mono = time.monotonic()
@@ -243,6 +260,10 @@ def run_sub(a):
                 break
             if not warm_seen and mono - started > 60:
                 break
+            if ack is not None and a.ack_idle and warm_seen and mono - last_ack > a.ack_idle and \
+                    mono - last_activity > a.ack_idle:
+                ack.sendall(b"%d idle\n" % received)
+                last_ack = mono
             continue
         last_activity = mono
         kind, sent_us = got

@@ -117,10 +117,15 @@ export function alertText(kind: string, size: number): string {
 /**
  * Publisher side of a credit window: the subscriber reports how many messages it has received
  * (a decimal count per line) over a side TCP connection; the publisher keeps at most `window`
- * messages unacknowledged.
+ * messages unacknowledged. A report `N idle` (sent by a subscriber started with `--ack-idle`)
+ * says that nothing has arrived for a while: what was sent and not received is lost (libzmq's PUB
+ * drops at its high-water mark even under the window, because it learns of its reader's progress
+ * only every HWM/2 messages and lazily), so the publisher stops waiting for it instead of
+ * deadlocking; `stalls` counts these.
  */
 export class Credits {
   acked = 0;
+  stalls = 0;
   readonly #window: number;
   #listener: Deno.Listener;
   #conn: Deno.Conn | undefined;
@@ -139,7 +144,12 @@ export class Credits {
       this.#buf += this.#dec.decode(this.#chunk.subarray(0, n));
       const lines = this.#buf.split("\n");
       this.#buf = lines.pop()!;
-      if (lines.length) this.acked = Number(lines[lines.length - 1]);
+      if (!lines.length) continue;
+      const [count, idle] = lines[lines.length - 1].split(" ");
+      if (idle === "idle") {
+        this.stalls++;
+        this.acked = sent;
+      } else this.acked = Number(count);
     }
   }
   close() {

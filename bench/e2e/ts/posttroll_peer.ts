@@ -27,6 +27,7 @@ const idle = Number(opts.idle ?? 3);
 const ackPort = Number(opts["ack-port"] ?? 0);
 const window = Number(opts.window ?? 800);
 const ackEvery = Number(opts["ack-every"] ?? 100);
+const ackIdle = Number(opts["ack-idle"] ?? 0);
 const addr = `tcp://127.0.0.1:${port}`;
 const enc = new TextEncoder();
 let rawSend: ((b: Uint8Array) => Promise<void>) | undefined;
@@ -143,7 +144,14 @@ async function runPub(): Promise<void> {
     }
   }
   const tEnd = nowUs();
-  emit({ event: "done", sent, t_start_us: tStart, t_end_us: tEnd, bytes: size });
+  emit({
+    event: "done",
+    sent,
+    t_start_us: tStart,
+    t_end_us: tEnd,
+    bytes: size,
+    credit_stalls: credits?.stalls ?? 0,
+  });
   const limit = Date.now() + 30_000;
   while (!cmds.quitSeen && Date.now() < limit) {
     await sendText(end);
@@ -215,12 +223,20 @@ async function runSub(): Promise<void> {
   const lat: number[] = [];
   const started = performance.now();
   let lastActivity = started;
+  let lastAck = started;
   while (true) {
     const got = await receive();
     const mono = performance.now();
     if (got === null) {
       if (warmSeen && mono - lastActivity > idle * 1000) break;
       if (!warmSeen && mono - started > 60_000) break;
+      if (
+        ack && ackIdle && warmSeen && mono - lastAck > ackIdle * 1000 &&
+        mono - lastActivity > ackIdle * 1000
+      ) {
+        await ack.write(enc.encode(`${received} idle\n`));
+        lastAck = mono;
+      }
       continue;
     }
     lastActivity = mono;
