@@ -59,3 +59,45 @@ export function waitForWake(
     waiters.push(done);
   });
 }
+
+/** A signal that aborts after a time limit or with a parent signal; dispose it when done. */
+export interface Deadline extends Disposable {
+  /** Aborts with a `TimeoutError` DOMException after the limit, or with the parent's reason. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * `AbortSignal.any([signal, AbortSignal.timeout(ms)])` without its cost: under Deno a timeout
+ * signal that has listeners keeps the process alive until it fires, even after the work is done
+ * (a program that registered with a nameserver then lingered for the whole registration timeout).
+ * This one's timer and listener go away when it is disposed.
+ *
+ * @param ms time limit in milliseconds
+ * @param signal parent signal
+ * @returns the deadline: `using d = deadline(1000, signal); await work({ signal: d.signal });`
+ * @example
+ * ```ts
+ * import { deadline } from "./abort.ts";
+ * {
+ *   using d = deadline(1000);
+ *   console.log(d.signal.aborted); // false
+ * } // timer cleared here
+ * ```
+ */
+export function deadline(ms: number, signal?: AbortSignal): Deadline {
+  const ctl = new AbortController();
+  const t = setTimeout(
+    () => ctl.abort(new DOMException("The operation timed out.", "TimeoutError")),
+    ms,
+  );
+  const onAbort = () => ctl.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: ctl.signal,
+    [Symbol.dispose]() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}

@@ -10,6 +10,7 @@ import type { Backend, PosttrollConfig } from "./config.ts";
 import { ConfigError } from "./config.ts";
 import type { SocketEvent, SocketOptions, ZmqSocket } from "../zmq/mod.ts";
 import { KeyFileError, loadCertificate, loadPublicKeys, parseCertificate } from "./secure_keys.ts";
+import { ensurePermission } from "../_util/permissions.ts";
 
 /** TCP keepalive option for a socket from `tcp_keepalive*` (undefined: not configured). */
 export function keepaliveOption(config: PosttrollConfig): SocketOptions["tcpKeepalive"] {
@@ -63,6 +64,15 @@ export type PeerFilter = (address: string) => boolean;
 
 /** Where refusals and security events are logged (a component's `logger` option). */
 export type SecurityLogger = (level: "debug" | "info" | "warning", message: string) => void;
+
+/**
+ * The default logger of publishers, subscribers and broadcasters: warnings to stderr, debug and
+ * info dropped, as Python's `logging` does for posttroll without configuration (its last-resort
+ * handler prints WARNING and above). Pass a `logger` (or `onError`) to route them elsewhere.
+ */
+export const stderrWarnings: SecurityLogger = (level, message) => {
+  if (level === "warning") console.error(`WARNING posttroll: ${message}`);
+};
 
 /**
  * A server refused this client: its CURVE public key is not in the server's
@@ -333,6 +343,23 @@ export async function bindServer(
     return [main, await sock.bind(`tcp://0.0.0.0:${splitTcp(main)!.port}`)];
   } catch {
     return [main];
+  }
+}
+
+/**
+ * Names a missing `--allow-net` before a socket binds or connects to a `tcp://` endpoint (instead of
+ * a bind that fails on every random port, or a connection retried forever); other transports pass.
+ *
+ * @param endpoint `tcp://host:port` (`*`: every address, IPv4 and IPv6; port 0: any port)
+ * @param what what binds or connects, for the error message
+ * @throws {MissingPermissionError} when the permission is missing
+ */
+export function ensureNet(endpoint: string, what: string): void {
+  const tcp = splitTcp(endpoint);
+  if (!tcp) return;
+  // `*` listens on the IPv6 and the IPv4 wildcard (see bindServer)
+  for (const host of tcp.host === "*" ? ["0.0.0.0", "[::]"] : [tcp.host]) {
+    ensurePermission({ name: "net", host: tcp.port ? `${host}:${tcp.port}` : host }, what);
   }
 }
 

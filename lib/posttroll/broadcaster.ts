@@ -14,20 +14,31 @@
  * ```
  * @module
  */
-import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
+import { config as sharedConfig, ConfigError, type PosttrollConfig } from "./config.ts";
 import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
 import { MulticastSender } from "./multicast.ts";
 import { ReqSocket } from "../zmq/mod.ts";
-import { clientSocketOptions, sleep } from "./_sockets.ts";
+import { clientSocketOptions, refusalLogger, sleep, stderrWarnings } from "./_sockets.ts";
+import { deadline } from "../_util/abort.ts";
 
 /** Options shared by the broadcasters. */
 export interface BroadcasterOptions {
   /** Configuration (ports, group, backend). @default the shared config */
   config?: PosttrollConfig;
-  /** Called with errors that do not stop the broadcaster (network unreachable, bad ack). */
+  /**
+   * Called with errors that do not stop the broadcaster (nameserver unreachable or silent, bad
+   * ack, network unreachable).
+   * @default a warning on stderr, the same message at most once a minute
+   */
   onError?: (error: Error) => void;
   /** Seconds to wait for a nameserver's `ok` before retrying at the next interval. @default 10 */
   registrationTimeout?: number;
+}
+
+/** Errors as warnings on stderr, each distinct message at most once a minute. */
+function defaultOnError(): (error: Error) => void {
+  const log = refusalLogger(stderrWarnings);
+  return (e) => log(`announcement: ${e.message}`);
 }
 
 /** Something that can send one announcement. */
@@ -86,14 +97,26 @@ class DesignatedReceiversSender implements Sender {
 
   async #sendTo(receiver: string, data: string, signal: AbortSignal): Promise<void> {
     const endpoint = designatedReceiverEndpoint(receiver, this.port);
-    const opts = clientSocketOptions(this.config, { endpoint, linger: 0 });
+    let opts;
+    try {
+      opts = clientSocketOptions(this.config, { endpoint, linger: 0 });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.onError(
+        new RegistrationError(
+          `registering with the nameserver at ${endpoint} under secure_zmq needs this ` +
+            `client's keys: ${e.message}`,
+          { cause: e },
+        ),
+      );
+      return;
+    }
     const sock = new ReqSocket(opts);
     try {
       sock.connect(endpoint);
-      const deadline = AbortSignal.timeout(this.timeoutSeconds * 1000);
-      const both = AbortSignal.any([signal, deadline]);
-      await sock.send(data, { signal: both });
-      const reply = await sock.receive({ signal: both });
+      using limit = deadline(this.timeoutSeconds * 1000, signal);
+      await sock.send(data, { signal: limit.signal });
+      const reply = await sock.receive({ signal: limit.signal });
       const text = new TextDecoder().decode(reply[0] ?? new Uint8Array());
       if (text !== "ok") {
         this.onError(
@@ -103,9 +126,11 @@ class DesignatedReceiversSender implements Sender {
     } catch (e) {
       if (!signal.aborted) {
         this.onError(
-          new RegistrationError(`no acknowledge from ${endpoint} within ${this.timeoutSeconds} s`, {
-            cause: e,
-          }),
+          new RegistrationError(
+            `no acknowledge from the nameserver at ${endpoint} within ${this.timeoutSeconds} s ` +
+              `(is one running there, with direct registration on?)`,
+            { cause: e },
+          ),
         );
       }
     } finally {
@@ -167,7 +192,7 @@ export class MessageBroadcaster implements AsyncDisposable {
     options: BroadcasterOptions = {},
   ) {
     const config = options.config ?? sharedConfig;
-    this.#onError = options.onError ?? (() => {});
+    this.#onError = options.onError ?? defaultOnError();
     this.#sender = designatedReceivers && designatedReceivers.length
       ? new DesignatedReceiversSender(
         port,

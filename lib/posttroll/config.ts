@@ -14,7 +14,9 @@
  *
  * Library code never reads the environment itself: every class takes `config` in its options and
  * falls back to the shared {@linkcode config}, which loads the process environment lazily on first
- * use (without `--allow-env`/`--allow-read` it silently sees none).
+ * use. Without `--allow-env` (or `--allow-read` for the config files) that fails with
+ * {@linkcode MissingPermissionError} naming the flag, instead of silently seeing no settings; a
+ * component given `config: new PosttrollConfig({ env: {} })` reads neither.
  *
  * @example
  * ```ts
@@ -31,6 +33,9 @@
 import { parse as parseYaml } from "yaml";
 import { parsePythonLiteralOrString } from "./pyliteral.ts";
 import { setCodecDefaults } from "./message.ts";
+import { ensurePermission } from "../_util/permissions.ts";
+
+export { MissingPermissionError } from "../_util/permissions.ts";
 
 /** Any value a configuration key can hold. */
 export type ConfigValue = unknown;
@@ -148,15 +153,13 @@ function homeDir(env: Record<string, string>): string | undefined {
   return env.HOME;
 }
 
-function safeEnv(): Record<string, string> {
-  try {
-    return Deno.env.toObject();
-  } catch {
-    return {};
-  }
+function processEnv(): Record<string, string> {
+  ensurePermission({ name: "env" }, "posttroll configuration (the POSTTROLL_* variables)");
+  return Deno.env.toObject();
 }
 
 function listConfigFiles(path: string): string[] {
+  ensurePermission({ name: "read", path }, `posttroll configuration (config files in ${path})`);
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path);
@@ -337,7 +340,7 @@ export class PosttrollConfig {
    * ```
    */
   refresh(): void {
-    const env = this.#options.env ?? safeEnv();
+    const env = this.#options.env ?? processEnv();
     const paths = this.#options.paths ??
       (this.#options.env === undefined ? defaultPaths(env) : []);
     const data: Dict = update(

@@ -31,9 +31,11 @@ import {
 } from "./address_book.ts";
 import { AddressReceiver } from "./address_receiver.ts";
 import type { NameServerEvents } from "./nameserver_events.ts";
+import { deadline } from "../_util/abort.ts";
 import {
   bindServer,
   clientSocketOptions,
+  ensureNet,
   localAddresses,
   logServerRefusals,
   refusalOf,
@@ -188,6 +190,7 @@ export async function requestToNameserver(
   options: { config?: PosttrollConfig; signal?: AbortSignal } = {},
 ): Promise<Message> {
   const config = options.config ?? sharedConfig;
+  ensureNet(nameserverAddress, `asking the nameserver at ${nameserverAddress}`);
   const sock = new ReqSocket(
     clientSocketOptions(config, { endpoint: nameserverAddress, linger: 0 }),
   );
@@ -200,10 +203,11 @@ export async function requestToNameserver(
   })();
   try {
     sock.connect(nameserverAddress);
-    const t = AbortSignal.timeout(timeout * 1000);
-    const signals = [t, refused.signal];
-    if (options.signal) signals.push(options.signal);
-    const signal = AbortSignal.any(signals);
+    using limit = deadline(
+      timeout * 1000,
+      options.signal ? AbortSignal.any([refused.signal, options.signal]) : refused.signal,
+    );
+    const signal = limit.signal;
     try {
       await sock.send(request.encode(), { signal });
       while (true) {

@@ -18,14 +18,21 @@ import { Message } from "./message.ts";
 import { PubSocket } from "../zmq/mod.ts";
 import {
   bindServer,
+  ensureNet,
   logServerRefusals,
+  refusalLogger,
   type SecurityLogger,
   serverSocketOptions,
   splitTcp,
+  stderrWarnings,
   tcpEndpoint,
 } from "./_sockets.ts";
 import { isBroadcastGroup } from "./multicast.ts";
-import { AddressServiceBroadcaster, type BroadcasterOptions } from "./broadcaster.ts";
+import {
+  AddressServiceBroadcaster,
+  type BroadcasterOptions,
+  designatedReceiverEndpoint,
+} from "./broadcaster.ts";
 import { getOwnIp } from "./own_ip.ts";
 
 export { getOwnIp } from "./own_ip.ts";
@@ -139,6 +146,7 @@ export class Publisher implements AsyncDisposable {
    *
    * @returns this
    * @throws {ZmqError} when the address cannot be bound
+   * @throws {MissingPermissionError} without `--allow-net` for the address
    * @example
    * ```ts
    * import { Publisher } from "./publisher.ts";
@@ -148,6 +156,7 @@ export class Publisher implements AsyncDisposable {
   async start(): Promise<this> {
     if (this.#socket) return this;
     const what = `Publisher ${this.#name || this.destination}`;
+    ensureNet(this.destination, `${what} (binding ${this.destination})`);
     const opts = await serverSocketOptions(this.#config, {
       endpoint: this.destination,
       logger: this.#logger,
@@ -300,7 +309,10 @@ export interface NoisyPublisherOptions {
   bindHost?: string;
   /** Configuration. @default the shared config */
   config?: PosttrollConfig;
-  /** Called with announcement errors (nameserver unreachable...). */
+  /**
+   * Called with announcement errors (nameserver unreachable or silent...).
+   * @default a warning on stderr naming this publisher, the same message at most once a minute
+   */
   onError?: BroadcasterOptions["onError"];
   /** Where refused clients are logged (see {@linkcode PublisherOptions.logger}). */
   logger?: SecurityLogger;
@@ -364,9 +376,12 @@ export class NoisyPublisher implements AsyncDisposable {
   }
 
   /**
-   * Binds the publisher and starts announcing.
+   * Binds the publisher and starts announcing. Announcements that fail (a nameserver that does
+   * not answer, registering under secure_zmq without this client's keys) go to `onError`, by
+   * default a warning on stderr.
    *
    * @returns this
+   * @throws {MissingPermissionError} without `--allow-net` for the bind or a nameserver
    * @example
    * ```ts
    * import { NoisyPublisher } from "./publisher.ts";
@@ -377,6 +392,7 @@ export class NoisyPublisher implements AsyncDisposable {
   async start(): Promise<this> {
     if (this.#publisher) return this;
     const ns = this.#opts.nameservers;
+    for (const host of ns || []) this.#checkRegistration(host);
     const host = this.#opts.announceHost ?? this.#config.announceHost() ??
       (!(ns && ns.length) && !isBroadcastGroup(this.#config.mcGroup())
         ? this.#config.multicastInterface()
@@ -393,16 +409,29 @@ export class NoisyPublisher implements AsyncDisposable {
     });
     await pub.start();
     this.#publisher = pub;
+    const warn = refusalLogger(stderrWarnings);
     this.#broadcaster = new AddressServiceBroadcaster(
       this.#name,
       tcpEndpoint(host, pub.portNumber!),
       this.#aliases,
       this.#opts.broadcastInterval ?? 2,
       ns ? ns : [],
-      { config: this.#config, onError: this.#opts.onError },
+      {
+        config: this.#config,
+        onError: this.#opts.onError ?? ((e) => warn(`NoisyPublisher ${this.#name}: ${e.message}`)),
+      },
     );
     this.#broadcaster.start();
     return this;
+  }
+
+  /** Names a missing `--allow-net` for registering with `host` at start, not at every try. */
+  #checkRegistration(host: string): void {
+    const endpoint = designatedReceiverEndpoint(host, this.#config.broadcastPort());
+    ensureNet(
+      endpoint,
+      `NoisyPublisher ${this.#name} (registering with the nameserver at ${endpoint})`,
+    );
   }
 
   /**

@@ -21,7 +21,14 @@
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
 import { PullSocket, SubSocket, type ZmqSocket } from "../zmq/mod.ts";
-import { type AuthRefusedError, clientSocketOptions, refusalOf, splitTcp } from "./_sockets.ts";
+import {
+  AuthRefusedError,
+  clientSocketOptions,
+  ensureNet,
+  refusalOf,
+  splitTcp,
+  stderrWarnings,
+} from "./_sockets.ts";
 import { getPubAddress, getPubAddresses } from "./nameserver.ts";
 
 export { AuthRefusedError } from "./_sockets.ts";
@@ -44,10 +51,11 @@ export interface AddressInfo {
   [key: string]: unknown;
 }
 
-/** Logs dropped input; replace to route elsewhere. */
+/** Logs dropped input, refusals and failed look-ups; replace to route elsewhere. */
 export type Logger = (level: "debug" | "info" | "warning", message: string) => void;
 
-const quietLogger: Logger = () => {};
+/** Warnings to stderr, as Python's logging prints them without configuration. */
+const defaultLogger: Logger = stderrWarnings;
 
 /**
  * A change in a subscription's connection, from {@linkcode Subscriber.status}: `refused` when
@@ -115,7 +123,7 @@ export interface SubscriberOptions {
   translate?: boolean;
   /** Configuration. @default the shared config */
   config?: PosttrollConfig;
-  /** Where dropped messages are reported. @default silent */
+  /** Where dropped messages and refusals are reported. @default warnings on stderr */
   logger?: Logger;
   /** Messages queued while nobody reads; beyond it the oldest are dropped. @default 10000 */
   queueSize?: number;
@@ -289,7 +297,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     this.#topics = magickfyTopics(options.topics ?? "");
     this.#filter = options.messageFilter ?? null;
     this.#translate = options.translate ?? false;
-    this.#log = options.logger ?? quietLogger;
+    this.#log = options.logger ?? defaultLogger;
     this.#queueSize = options.queueSize ?? 10_000;
     this.#keepRaw = options.keepRaw ?? false;
     this.#keepOrigin = options.keepOrigin ?? false;
@@ -367,6 +375,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   }
 
   #subSocket(uri: string, topics: string[], backend: string | undefined): SubSocket {
+    ensureNet(uri, `Subscriber (connecting to ${uri})`);
     const sock = new SubSocket(clientSocketOptions(this.#config, { backend, endpoint: uri }));
     for (const t of topics) sock.subscribe(t);
     try {
@@ -563,16 +572,24 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     const socket = this.#subSocket(address, magickfyTopics(topics), undefined);
     const entry = this.#startPump({ socket, hook: callback }, undefined);
     const onConnected = options.onConnected;
-    if (onConnected) {
-      const ctl = new AbortController();
-      entry.abort = ctl;
-      entry.watch = (async () => {
-        for await (const ev of socket.events()) {
-          if (ev.type !== "connected") continue;
-          await Promise.resolve(onConnected(ctl.signal)).catch(() => {});
+    const ctl = new AbortController();
+    entry.abort = ctl;
+    entry.watch = (async () => {
+      for await (const ev of socket.events()) {
+        if (ev.type === "connected") {
+          entry.refused = undefined;
+          if (onConnected) await Promise.resolve(onConnected(ctl.signal)).catch(() => {});
+          continue;
         }
-      })();
-    }
+        // a refused hook (the nameserver's address publisher, under secure_zmq) is reported
+        // like a refused publisher: once until it connects, as a warning and a status event
+        const refusal = refusalOf(ev);
+        if (!refusal || entry.refused) continue;
+        entry.refused = refusal;
+        this.#log("warning", `Subscriber: ${refusal.message}`);
+        this.#pushStatus({ type: "refused", uri: address, error: refusal });
+      }
+    })();
     this.#hooks.push(entry);
   }
 
@@ -706,7 +723,10 @@ export interface NSSubscriberOptions {
   messageFilter?: ((msg: Message) => boolean) | null;
   /** Configuration. @default the shared config */
   config?: PosttrollConfig;
-  /** Where dropped input and address changes are reported. @default silent */
+  /**
+   * Where dropped input, refusals, failed look-ups and address changes are reported.
+   * @default warnings on stderr
+   */
   logger?: Logger;
   /** See {@linkcode SubscriberOptions.keepRaw}. @default false */
   keepRaw?: boolean;
@@ -752,9 +772,12 @@ export class NSSubscriber implements AsyncDisposable {
   }
 
   /**
-   * Creates the subscriber, looks the services up and subscribes to what was found.
+   * Creates the subscriber, looks the services up and subscribes to what was found. A service
+   * the nameserver does not answer for is logged (as in posttroll) and left out.
    *
    * @returns the subscriber
+   * @throws {AuthRefusedError} when the nameserver refuses us (secure_zmq: our key is not in its
+   *   clients_public_keys_directory), instead of a subscriber that waits for nothing
    * @example
    * ```ts
    * import { NSSubscriber } from "./subscriber.ts";
@@ -780,7 +803,7 @@ export class NSSubscriber implements AsyncDisposable {
     const accept = o.addressFilter ?? (() => true);
     const nameserver = o.nameserver ?? "localhost";
     if (o.addrListener) {
-      const log = o.logger ?? quietLogger;
+      const log = o.logger ?? defaultLogger;
       const port = config.addressPublishPort();
       const host = nameserver.includes(":") && !nameserver.startsWith("[") &&
           !nameserver.includes("://")
@@ -844,7 +867,13 @@ export class NSSubscriber implements AsyncDisposable {
           config,
         });
       } catch (e) {
-        (o.logger ?? quietLogger)(
+        if (e instanceof AuthRefusedError) {
+          // refused by the nameserver: no publisher can be found, so say so now
+          this.#subscriber = undefined;
+          await sub.close();
+          throw e;
+        }
+        (o.logger ?? defaultLogger)(
           "warning",
           `Can't get any address for ${service}: ${(e as Error).message}`,
         );

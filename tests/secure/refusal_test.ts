@@ -9,7 +9,7 @@ import { ConfigError } from "../../lib/posttroll/config.ts";
 import { Message } from "../../lib/posttroll/message.ts";
 import { AuthRefusedError, getPubAddress, NameServer } from "../../lib/posttroll/nameserver.ts";
 import { Publisher } from "../../lib/posttroll/publisher.ts";
-import { Subscriber, type SubscriberStatus } from "../../lib/posttroll/subscriber.ts";
+import { subscribe, Subscriber, type SubscriberStatus } from "../../lib/posttroll/subscriber.ts";
 import { generateKeyFiles, loadCertificate } from "../../lib/posttroll/secure_keys.ts";
 import { PythonProcess } from "../harness/python.ts";
 import { baseEnv, cliKeys, configOf, keyEnv, LogCollector, sendLoop, until } from "./_helpers.ts";
@@ -284,4 +284,62 @@ Deno.test("missing key settings raise ConfigError like posttroll's Configuration
     ConfigError,
     "Missing config parameter 'server_public_key_file'",
   );
+});
+
+Deno.test("subscribe({ services, addrListener }) with an unknown key: AuthRefusedError at once, and a refused address listener is a status event", async () => {
+  const dir = await Deno.makeTempDir();
+  const other = await Deno.makeTempDir();
+  try {
+    const keys = await cliKeys(dir);
+    const env: Record<string, string> = {
+      ...baseEnv(),
+      ...keyEnv(keys),
+      POSTTROLL_BACKEND: "secure_zmq",
+    };
+    // a whole secure nameserver: its address receiver publishes the address announcements
+    const ns = new NameServer({ config: configOf(env), multicastEnabled: false });
+    const running = ns.run(undefined, "tcp://127.0.0.1");
+    try {
+      await ns.ready;
+      const intruder = await generateKeyFiles("intruder", { directory: other });
+      const config = configOf({ ...env, POSTTROLL_CLIENT_SECRET_KEY_FILE: intruder.secretFile });
+      const log = new LogCollector();
+      const t0 = Date.now();
+      const e = await assertRejects(
+        () =>
+          subscribe({
+            services: "address_receiver",
+            addrListener: true,
+            nameserver: "127.0.0.1",
+            timeout: 30,
+            config,
+            logger: log.logger,
+          }),
+        AuthRefusedError,
+        "refused us",
+      );
+      assertEquals(e.kind, "auth");
+      assert(Date.now() - t0 < 20_000, "it did not wait for the 30 s look-up timeout");
+      // the address listener alone (the nameserver's address publisher refuses us too)
+      await using sub = new Subscriber([], { config, logger: log.logger });
+      const port = env.POSTTROLL_ADDRESS_PUBLISH_PORT;
+      sub.addHookSub(`tcp://127.0.0.1:${port}`, ["pytroll://address"], () => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const refused = await Promise.race([
+        firstStatus(sub, "refused"),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("no refused status within 20 s")), 20_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      assert(refused.type === "refused" && refused.error.kind === "auth");
+      assertEquals(refused.uri, `tcp://127.0.0.1:${port}`);
+      assert(log.matching("warning: Subscriber: tcp://127.0.0.1:" + port).length >= 1);
+    } finally {
+      await ns.stop();
+      await running;
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(other, { recursive: true });
+  }
 });
