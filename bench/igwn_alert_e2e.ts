@@ -8,10 +8,9 @@
  * @module
  */
 import { startKafka } from "../tests/harness/kafka.ts";
-import { IgwnAlertClient, quietKafkajsTimeoutWarning } from "../lib/igwn_alert/mod.ts";
-import { Kafka, logLevel } from "kafkajs";
+import { createTopics } from "../tests/harness/kafka_records.ts";
+import { IgwnAlertClient } from "../lib/igwn_alert/mod.ts";
 
-quietKafkajsTimeoutWarning();
 const count = Number(Deno.args[0] ?? 200);
 const ALERT = JSON.stringify({
   uid: "S240615dg",
@@ -26,10 +25,7 @@ function pct(xs: number[], p: number): number {
 }
 
 await using kafka = await startKafka();
-const admin = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
-await admin.connect();
-await admin.createTopics({ topics: [{ topic: "gracedb.bench" }], waitForLeaders: true });
-await admin.disconnect();
+await createTopics(kafka, ["gracedb.bench"]);
 
 const rows: Array<[string, string, string]> = [];
 for (

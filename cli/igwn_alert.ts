@@ -10,25 +10,30 @@
  * file it names; `-u USER` selects the auth.toml entry for the broker's `host:port` and that user;
  * `send` publishes every file to every topic (the trailing arguments that name existing files are
  * the alert files; Python takes only the last argument as a file and fails with several topics);
- * `-V` prints `igwn-alert client <this package's version>`.
+ * `-V` prints `igwn-alert client <this package's version>`; `-s kafka://host:PORT/` uses that port
+ * (Python goes to 9092 in `listen` and `send`), `-p` overrides it; a file's UTF-8 byte-order
+ * mark is sent as U+FEFF, as Python reads it; an `auth.toml` skipped for its permissions is
+ * named in a warning when nothing else gave a credential (Python skips it silently).
  *
  * @module
  */
 import denoJson from "../deno.json" with { type: "json" };
 import {
   AuthError,
-  BrokerConnectionError,
   CredentialFileError,
   IgwnAlertClient,
   type IgwnAlertClientOptions,
   IgwnAlertError,
   IgwnAlertOptionError,
+  KafkaError,
   type LogLevel,
   stderrLogSink,
 } from "../lib/igwn_alert/mod.ts";
 import { Auth, loadAuth, netrcLookup, selectMatchingAuth } from "../lib/hop/auth.ts";
 import { HopError } from "../lib/hop/errors.ts";
 import { pyJsonDumps } from "../lib/hop/pyjson.ts";
+import { KafkaOptionError } from "../lib/kafka/errors.ts";
+import { parseKafkaUrl } from "../lib/kafka/url.ts";
 
 /** Version printed by `-V`. */
 export const VERSION_STRING: string = `igwn-alert client ${denoJson.version}`;
@@ -85,6 +90,29 @@ const SUB_USAGE: Record<string, string> = {
   send: "usage: igwn-alert send [-h] topic [topic ...] alertfile [alertfile ...]",
 };
 
+const SUB_OPTIONS = `options:
+  -h, --help  show this help message and exit`;
+
+/** `<subcommand> --help`, as Python's argparse describes each subcommand's arguments. */
+const SUB_HELP: Record<string, string> = {
+  listen: `${SUB_USAGE.listen}
+
+positional arguments:
+  topics      a pubsub topic or list of topics (e.g. cbc_gstlal)
+
+${SUB_OPTIONS}`,
+  subscriptions: `${SUB_USAGE.subscriptions}\n\n${SUB_OPTIONS}`,
+  topics: `${SUB_USAGE.topics}\n\n${SUB_OPTIONS}`,
+  unsubscribe: `${SUB_USAGE.unsubscribe}\n\n${SUB_OPTIONS}`,
+  send: `${SUB_USAGE.send}
+
+positional arguments:
+  topic       a pubsub topic (e.g. cbc_gstlal)
+  alertfile   name of the file with the alert to send
+
+${SUB_OPTIONS}`,
+};
+
 /** Where the CLI writes and what stops it (for in-process use and tests). */
 export interface CliIo {
   /** stdout line writer. @default console.log */
@@ -112,7 +140,7 @@ interface Parsed {
   jsonpp: boolean;
   log: LogLevel;
   netrc?: string;
-  port: number;
+  port?: number;
   retryOnFatal: boolean;
   server: string;
   listenRetries: number;
@@ -133,7 +161,6 @@ function parse(args: string[]): Parsed {
     group: "gracedb",
     jsonpp: false,
     log: "error",
-    port: 9092,
     retryOnFatal: false,
     server: "kafka://kafka.scimma.org/",
     listenRetries: 3,
@@ -229,7 +256,7 @@ function parse(args: string[]): Parsed {
     p.action = a;
     const rest = args.slice(i);
     if (rest.includes("-h") || rest.includes("--help")) {
-      return { ...(p as Parsed), help: SUB_USAGE[a] };
+      return { ...(p as Parsed), help: SUB_HELP[a] };
     }
     p.rest = rest.filter((x) => x !== "--");
     const bad = p.rest.find((x) => x.startsWith("-") && x.length > 1);
@@ -313,7 +340,10 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
       try {
         files.push({
           name,
-          text: new TextDecoder("utf-8", { fatal: true }).decode(Deno.readFileSync(name)),
+          // like Python's open(name).read(): a byte-order mark stays in the text as U+FEFF
+          text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+            Deno.readFileSync(name),
+          ),
         });
       } catch (e) {
         err(SUB_USAGE.send);
@@ -333,15 +363,12 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
   let client: IgwnAlertClient;
   try {
     let auth: IgwnAlertClientOptions["auth"];
-    const host = new URL(p.server).hostname;
     if (p.noAuth) {
       auth = false;
     } else if (p.username) {
-      auth = selectMatchingAuth(
-        loadAuth(undefined, { env: io.env }),
-        `${host}:${p.port}`,
-        p.username,
-      );
+      // the entry for the broker's host:port (the server URL's port unless -p) and that user
+      const broker = parseKafkaUrl(p.server, p.port).brokers[0];
+      auth = selectMatchingAuth(loadAuth(undefined, { env: io.env }), broker, p.username);
     } else if (p.netrc) {
       const entry = netrcLookup(p.server, p.netrc, io.env);
       if (!entry) throw new AuthError(`netrc information for ${p.server} could not be found`);
@@ -473,7 +500,7 @@ function isFile(path: string): boolean {
 function fail(e: unknown, err: (t: string) => void): number {
   if (
     e instanceof HopError || e instanceof IgwnAlertError || e instanceof IgwnAlertOptionError ||
-    e instanceof CredentialFileError || e instanceof BrokerConnectionError
+    e instanceof CredentialFileError || e instanceof KafkaError || e instanceof KafkaOptionError
   ) {
     err(`igwn-alert: error: ${(e as Error).message}`);
     return 1;

@@ -36,7 +36,7 @@ import {
   PosttrollToKafka,
   type ToKafkaOptions,
 } from "../lib/bridge/mod.ts";
-import { type LogLevel, stderrLogSink } from "../lib/igwn_alert/kafka.ts";
+import { type LogLevel, stderrLogSink } from "../lib/kafka/log.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const USAGE = `usage: posttroll-bridge {to-kafka,from-kafka} [options]

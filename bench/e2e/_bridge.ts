@@ -4,16 +4,15 @@
  * (tests/harness/kafka.ts) -> `posttroll-bridge from-kafka` -> a posttroll subscriber at "site
  * B", every one its own process, loopback only. Throughput for the short and file-event shapes
  * (PLAINTEXT, and the short shape over SASL_SSL as in production), latency at a fixed rate and
- * the bridges' peak RSS; compared with raw kafkajs produce -> consume of the same records
+ * the bridges' peak RSS; compared with raw @platformatic/kafka produce -> consume of the same records
  * (bench/e2e/ts/bridge_raw.ts) and with the direct posttroll pub -> sub (no bridge).
  *
  * @module
  */
-import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
 import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
+import { createTopics } from "../../tests/harness/kafka_records.ts";
 import { freePort } from "../../tests/harness/net.ts";
 import { testSetup } from "../../tests/posttroll/_helpers.ts";
-import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
 import { DENO, driveRun, landed, onCleanup, Peer, ROOT, runCounts, vmHwmKb } from "./_peer.ts";
 import { pubSub } from "./_posttroll.ts";
 import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
@@ -28,7 +27,7 @@ export interface BridgePlan {
    * Credit window of the bridged throughput runs, per shape: the publisher at A keeps at most
    * this many messages not yet received at B (B reports its count every 100 messages over a side
    * TCP connection). It bounds the bytes in flight: a burst larger than what the loopback TCP
-   * buffers and the publisher's high-water mark (1000) hold while to-kafka is busy in kafkajs
+   * buffers and the publisher's high-water mark (1000) hold while to-kafka is busy producing
    * is dropped by the publisher's PUB socket before the bridge sees it.
    */
   window: Record<BridgeShape, number>;
@@ -108,18 +107,7 @@ async function credentials(kafka: KafkaBroker, listener: Listener): Promise<Cred
 let topicSeq = 0;
 
 async function createTopic(kafka: KafkaBroker, name: string): Promise<void> {
-  quietKafkajsTimeoutWarning(); // kafkajs #1751, harmless
-  const cfg: KafkaConfig = { brokers: [kafka.plaintext], logLevel: logLevel.NOTHING };
-  const admin = new Kafka(cfg).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{ topic: name, numPartitions: 1 }],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopics(kafka, [name]);
 }
 
 /** Starts `posttroll-bridge <args>` and waits for its ready line. */
@@ -312,7 +300,7 @@ export async function bridgedRun(
   }
 }
 
-/** Raw kafkajs producer -> Kafka -> raw kafkajs consumer, the same records. */
+/** Raw @platformatic/kafka producer -> Kafka -> raw consumer, the same records. */
 async function rawRun(
   kafka: KafkaBroker,
   listener: Listener,
@@ -446,7 +434,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
       } catch (e) {
         ours = errCell(e);
       }
-      log(`bridge raw kafkajs throughput ${shape} ${listener}`);
+      log(`bridge raw @platformatic/kafka throughput ${shape} ${listener}`);
       try {
         const r = await rawRun(kafka, listener, opts);
         size ||= r.bytes;
@@ -470,7 +458,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
       const label = `${path}, ${SHAPE_LABEL[shape]}, ${size} B, ${via}`;
       rows.push({
         group,
-        metric: `${label}: throughput (raw: kafkajs, same records)`,
+        metric: `${label}: throughput (raw: @platformatic/kafka, same records)`,
         unit: "msg/s",
         higherIsBetter: true,
         ours,
@@ -541,7 +529,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
       rows.push({
         group,
         metric: `${path}, latency at ${plan.rate} msg/s (file event, PLAINTEXT) ${k} ` +
-          "(raw: kafkajs, one produce per message)",
+          "(raw: @platformatic/kafka, one produce per message)",
         unit: "ms",
         higherIsBetter: false,
         ours: lat.ours[k],
@@ -564,7 +552,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
   const peak = (v: number[]) => (v.length ? cell(Math.max(...v) / 1024) : missing("n/a"));
   rows.push({
     group,
-    metric: "peak RSS (VmHWM) of to-kafka, max over runs (raw: kafkajs producer)",
+    metric: "peak RSS (VmHWM) of to-kafka, max over runs (raw: @platformatic/kafka producer)",
     unit: "MiB",
     higherIsBetter: false,
     ours: peak(mem.up),
@@ -573,7 +561,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
   });
   rows.push({
     group,
-    metric: "peak RSS (VmHWM) of from-kafka, max over runs (raw: kafkajs consumer)",
+    metric: "peak RSS (VmHWM) of from-kafka, max over runs (raw: @platformatic/kafka consumer)",
     unit: "MiB",
     higherIsBetter: false,
     ours: peak(mem.down),

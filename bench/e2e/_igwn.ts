@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { Kafka, logLevel } from "kafkajs";
 import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
-import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
+import { createTopics } from "../../tests/harness/kafka_records.ts";
 import { driveRun, onCleanup, Peer, ROOT, runCounts } from "./_peer.ts";
 import { type Cell, cell, missing, peakRssRows, percentile, type Row, val } from "./_table.ts";
 
@@ -30,7 +29,7 @@ export interface IgwnPlan {
 
 /** Alert sizes. */
 export type Size = "1k" | "64k";
-/** Implementations: ours (Deno), Python igwn-alert, raw kafkajs. */
+/** Implementations: ours (Deno), Python igwn-alert, raw @platformatic/kafka. */
 export type Impl = "ours" | "py" | "raw";
 
 const BYTES: Record<Size, number> = { "1k": 1024, "64k": 65536 };
@@ -63,17 +62,7 @@ interface RunResult {
 let topicSeq = 0;
 
 async function createTopic(kafka: KafkaBroker, name: string): Promise<void> {
-  quietKafkajsTimeoutWarning(); // kafkajs #1751, harmless
-  const admin = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{ topic: name, numPartitions: 1, configEntries: [] }],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopics(kafka, [name]);
 }
 
 function spawn(impl: Impl, role: "pub" | "listen", args: string[]): Peer {

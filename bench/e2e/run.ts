@@ -1,6 +1,6 @@
 /**
  * End-to-end benchmarks: ours against the Python originals (posttroll 1.16, igwn-alert 0.7) and
- * the raw transports (pyzmq, kafkajs), every peer in its own process, loopback only.
+ * the raw transports (pyzmq, @platformatic/kafka), every peer in its own process, loopback only.
  *
  * ```sh
  * deno task bench:e2e            # full run (~7 min)
@@ -79,12 +79,13 @@ async function machineInfo(): Promise<string[]> {
   } catch { /* not installed */ }
   const java = await new Deno.Command("java", { args: ["-version"], stderr: "piped" }).output()
     .then((o) => new TextDecoder().decode(o.stderr).split("\n")[0]).catch(() => "?");
-  const kafkajs = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).imports?.kafkajs ?? "?";
+  const kafkaClient =
+    JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).imports?.["@platformatic/kafka"] ?? "?";
   return [
     `cpu: ${navigator.hardwareConcurrency} x ${cpu}; memory ${
       mem ? (Number(mem) / 1048576).toFixed(1) : "?"
     } GiB; load average ${loadavg()}`,
-    `deno ${Deno.version.deno} (v8 ${Deno.version.v8}); ${kafkajs}`,
+    `deno ${Deno.version.deno} (v8 ${Deno.version.v8}); ${kafkaClient}`,
     `python ${py[0]}; pyzmq ${py[1]} / libzmq ${py[2]}; posttroll ${py[3]}; igwn-alert ${
       py[4]
     }; hop-client ${py[5]}; confluent-kafka ${py[6]} / librdkafka ${py[7]}`,

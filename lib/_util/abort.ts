@@ -101,3 +101,31 @@ export function deadline(ms: number, signal?: AbortSignal): Deadline {
     },
   };
 }
+
+/**
+ * Races `p` against a timer: the timer's error when `ms` pass first. The timer is cleared either
+ * way; `p` itself is not cancelled.
+ *
+ * @example
+ * ```ts
+ * import { withTimeout } from "./abort.ts";
+ * await withTimeout(Promise.resolve(1), 100, () => new Error("late")); // 1
+ * ```
+ */
+export async function withTimeout<T>(
+  p: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        t = setTimeout(() => reject(onTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}

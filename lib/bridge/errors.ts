@@ -1,12 +1,12 @@
 /**
  * Typed errors of the posttroll <-> Kafka bridge. Kafka connection and credential problems use
- * igwn-alert's {@linkcode BrokerConnectionError}, {@linkcode AuthError} and
+ * the Kafka layer's {@linkcode BrokerConnectionError} and hop's {@linkcode AuthError} and
  * {@linkcode CredentialFileError}, re-exported here.
  *
  * @module
  */
 export { AuthError, CredentialFileError } from "../hop/errors.ts";
-export { BrokerConnectionError } from "../igwn_alert/errors.ts";
+export { BrokerConnectionError, KafkaError, RecordTooLargeError } from "../kafka/errors.ts";
 
 /**
  * Base class of the bridge's own errors.

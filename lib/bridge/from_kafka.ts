@@ -26,18 +26,18 @@
  * @module
  */
 import { hostname } from "node:os";
-import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
 import type { PosttrollConfig } from "../posttroll/config.ts";
 import { Message } from "../posttroll/message.ts";
 import { NoisyPublisher } from "../posttroll/publisher.ts";
 import { AuthError } from "../hop/errors.ts";
-import { BrokerConnectionError } from "../igwn_alert/errors.ts";
-import { withTimeout } from "../igwn_alert/kafka.ts";
 import { sleep } from "../_util/abort.ts";
+import { withAdmin } from "../kafka/admin.ts";
+import type { KafkaCluster } from "../kafka/cluster.ts";
+import { type ConsumedRecord, KafkaConsumer } from "../kafka/consumer.ts";
 import { DedupStore } from "./dedup.ts";
 import { BridgeOptionError, type DedupStoreError } from "./errors.ts";
 import { messageIdentity } from "./identity.ts";
-import { KafkaLink, type KafkaLinkOptions } from "./kafka_link.ts";
+import { bridgeCluster, type KafkaLinkOptions } from "./kafka_link.ts";
 import { headerId, headerText, ORIGIN_HEADER } from "./record.ts";
 import { DEFAULT_BRIDGE_SERVICE } from "./to_kafka.ts";
 import { DEFAULT_TOPIC_PREFIX, topicHasPrefix, validateTopicName } from "./topics.ts";
@@ -105,11 +105,6 @@ export interface FromKafkaStats {
   restarts: number;
 }
 
-interface Outcome {
-  error?: unknown;
-  restart?: boolean;
-}
-
 /**
  * Republishes Kafka records to posttroll.
  *
@@ -131,7 +126,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
   readonly groupId: string;
   /** The service name published under. */
   readonly service: string;
-  readonly #link: KafkaLink;
+  readonly #cluster: KafkaCluster;
   readonly #opts: FromKafkaOptions;
   readonly #prefix: string;
   readonly #log: NonNullable<KafkaLinkOptions["logger"]>;
@@ -149,7 +144,8 @@ export class KafkaToPosttroll implements AsyncDisposable {
   };
   readonly #stop = new AbortController();
   #topics: string[] = [];
-  #targets = new Map<string, string>();
+  /** Where the first run's fresh partitions start (later topics: their beginning). */
+  #firstStart: "latest" | "earliest" = "earliest";
   #store: DedupStore | undefined;
   #pub: NoisyPublisher | undefined;
   #loop: Promise<void> | undefined;
@@ -185,15 +181,12 @@ export class KafkaToPosttroll implements AsyncDisposable {
     this.service = options.service ?? DEFAULT_BRIDGE_SERVICE;
     if (!this.service) throw new BridgeOptionError("service name must not be empty");
     this.groupId = options.groupId ?? `posttroll-bridge.${this.service}.${this.site}`;
-    this.#link = new KafkaLink({
-      ...options,
-      clientId: options.clientId ?? "posttroll-bridge-down",
-    });
+    this.#cluster = bridgeCluster(options, "posttroll-bridge-down");
   }
 
   /** `host:port` of the first bootstrap broker. */
   get broker(): string {
-    return this.#link.broker;
+    return this.#cluster.broker;
   }
 
   /** A snapshot of the counters. */
@@ -229,21 +222,12 @@ export class KafkaToPosttroll implements AsyncDisposable {
     const o = this.#opts;
     this.#store = await DedupStore.open(o.dedupPath ?? null, { capacity: o.dedupCapacity });
     try {
-      await this.#link.withAdmin("connect", async (admin) => {
+      await withAdmin(this.#cluster, "connect", async (admin) => {
         this.#topics = this.#match(await admin.listTopics());
         if ((o.start ?? "latest") === "latest" && this.#topics.length > 0) {
-          const committed = await admin.fetchOffsets({
-            groupId: this.groupId,
-            topics: this.#topics,
-          });
-          const fresh = committed.every((t) => t.partitions.every((p) => p.offset === "-1"));
-          if (fresh) {
-            for (const topic of this.#topics) {
-              for (const p of await admin.fetchTopicOffsets(topic)) {
-                this.#targets.set(`${topic}:${p.partition}`, p.high);
-              }
-            }
-          }
+          // a brand-new group starts at the end; a known group's new partitions at their start
+          const committed = await admin.committedOffsets(this.groupId, this.#topics);
+          if ([...committed.values()].every((off) => off < 0n)) this.#firstStart = "latest";
         }
       });
       this.#pub = await new NoisyPublisher(this.service, {
@@ -272,7 +256,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
 
   /** The broker's topics this bridge consumes, sorted. */
   #listTopics(): Promise<string[]> {
-    return this.#link.withAdmin("list topics", async (a) => this.#match(await a.listTopics()));
+    return withAdmin(this.#cluster, "list topics", async (a) => this.#match(await a.listTopics()));
   }
 
   #match(all: string[]): string[] {
@@ -286,7 +270,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     let failures = 0;
-    const committedOnce = new Set<string>();
+    let start = this.#firstStart;
     while (!signal.aborted) {
       if (this.#topics.length === 0) {
         await sleep(this.#refreshMs, signal);
@@ -298,71 +282,34 @@ export class KafkaToPosttroll implements AsyncDisposable {
         }
         continue;
       }
-      const result = await this.#consumeOnce(committedOnce);
+      const error = await this.#consumeOnce(start);
+      start = "earliest";
       if (signal.aborted) break;
-      if (result.restart) {
-        this.#stats.restarts++;
-        failures = 0;
+      this.#stats.restarts++;
+      if (error === undefined) {
+        failures = 0; // new topics: resubscribe
         continue;
       }
-      if (result.error !== undefined) {
-        failures++;
-        this.#stats.restarts++;
-        const err = this.#link.mapError(result.error);
-        const wait = err instanceof AuthError
-          ? 30_000
-          : Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
-        this.#log(
-          err instanceof AuthError ? "error" : "warning",
-          `Kafka consumer stopped (${err.message}); reconnecting in ${wait} ms`,
-        );
-        await sleep(wait, signal);
-      }
+      failures++;
+      const err = this.#cluster.mapError(error);
+      const wait = err instanceof AuthError
+        ? 30_000
+        : Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
+      this.#log(
+        err instanceof AuthError ? "error" : "warning",
+        `Kafka consumer stopped (${err.message}); reconnecting in ${wait} ms`,
+      );
+      await sleep(wait, signal);
     }
   }
 
-  async #consumeOnce(committedOnce: Set<string>): Promise<Outcome> {
-    const signal = this.#stop.signal;
-    const { kafka, tlsFailure } = this.#link.client();
-    const session = this.#opts.sessionTimeoutMs ?? 10_000;
-    const consumer: Consumer = kafka.consumer({
-      groupId: this.groupId,
-      allowAutoTopicCreation: false,
-      sessionTimeout: session,
-      heartbeatInterval: Math.min(3000, Math.max(100, Math.floor(session / 6))),
-      maxWaitTimeInMs: 100,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 },
-    });
-    let settle!: (o: Outcome) => void;
-    const outcome = new Promise<Outcome>((r) => (settle = r));
-    tlsFailure.catch((error) => settle({ error }));
-    consumer.on(consumer.events.CRASH, (ev) => {
-      const { error, restart } = ev.payload as { error: Error; restart: boolean };
-      if (restart) this.#log("warning", `Kafka consumer restarting after: ${error.message}`);
-      else settle({ error });
-    });
-    consumer.on(consumer.events.GROUP_JOIN, (ev) => {
-      const assignment = (ev.payload as { memberAssignment: Record<string, number[]> })
-        .memberAssignment;
-      const commits: Array<{ topic: string; partition: number; offset: string }> = [];
-      for (const [topic, parts] of Object.entries(assignment)) {
-        for (const partition of parts) {
-          const key = `${topic}:${partition}`;
-          const offset = this.#targets.get(key);
-          if (offset === undefined || committedOnce.has(key)) continue;
-          consumer.seek({ topic, partition, offset });
-          commits.push({ topic, partition, offset });
-        }
-      }
-      if (commits.length) {
-        // a new group's start position is committed at once, so a restart before the first
-        // message resumes here instead of at the then-latest offset
-        consumer.commitOffsets(commits).then(() => {
-          for (const c of commits) committedOnce.add(`${c.topic}:${c.partition}`);
-        }, (e) => this.#log("warning", `cannot commit start position: ${(e as Error).message}`));
-      }
-    });
+  /**
+   * Consumes the current topics until close() (undefined, no restart), new topics appear
+   * (undefined) or a failure the consumer does not recover from itself (returned).
+   */
+  async #consumeOnce(start: "latest" | "earliest"): Promise<unknown> {
+    const ctl = new AbortController();
+    const signal = AbortSignal.any([this.#stop.signal, ctl.signal]);
     const refresh = setInterval(async () => {
       try {
         const now = await this.#listTopics();
@@ -370,82 +317,44 @@ export class KafkaToPosttroll implements AsyncDisposable {
         if (added.length) {
           this.#log("info", `new topics ${added.join(", ")}: resubscribing`);
           this.#topics = [...new Set([...this.#topics, ...now])].sort();
-          settle({ restart: true });
+          ctl.abort();
         }
       } catch (e) {
         this.#log("debug", `topic refresh failed: ${(e as Error).message}`);
       }
     }, this.#refreshMs);
+    const consumer = new KafkaConsumer(this.#cluster, {
+      groupId: this.groupId,
+      topics: [...this.#topics],
+      start,
+      maxWaitMs: 100,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      sessionTimeoutMs: this.#opts.sessionTimeoutMs ?? 10_000,
+      // duplicates are this bridge's own business (the state file, by identity)
+      dedupCapacity: 0,
+      signal,
+      beforeCommit: () => this.#durable(),
+      onReconnect: (err, wait) => {
+        this.#stats.restarts++;
+        this.#log("warning", `Kafka consumer restarting after: ${err.message} (in ${wait} ms)`);
+      },
+    });
     try {
-      await withTimeout(
-        (async () => {
-          await consumer.connect();
-          await consumer.subscribe({ topics: this.#topics, fromBeginning: true });
-        })(),
-        this.#link.timeoutMs,
-        () =>
-          new BrokerConnectionError(
-            this.#link.broker,
-            `consume: no answer from Kafka broker ${this.#link.broker} within ${this.#link.timeoutMs} ms`,
-          ),
-      );
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: (payload) => this.#batch(consumer, payload, committedOnce),
-      });
+      await consumer.run((r) => this.#handle(r, signal));
+      return undefined;
     } catch (e) {
-      settle({ error: e });
+      return e;
+    } finally {
+      clearInterval(refresh);
     }
-    const result = signal.aborted ? {} : await Promise.race([
-      outcome,
-      new Promise<Outcome>((r) => signal.addEventListener("abort", () => r({}), { once: true })),
-    ]);
-    clearInterval(refresh);
-    // disconnect waits for the batch being handled: it stops at the next message, then
-    // flushes and commits what it republished
-    // bounded: kafkajs waits for in-flight requests, minutes against a broker that hangs (the
-    // batch's identities are synced before its commit, so an unfinished commit only means the
-    // records come again after a restart, and are recognised)
-    const left = await Promise.race([
-      consumer.disconnect().then(() => false, () => false),
-      sleep(5000).then(() => true),
-    ]);
-    if (left) this.#log("warning", "Kafka consumer did not disconnect within 5 s; leaving it");
-    return result;
   }
 
-  async #batch(
-    consumer: Consumer,
-    p: EachBatchPayload,
-    committedOnce: Set<string>,
-  ): Promise<void> {
-    const { batch } = p;
-    const signal = this.#stop.signal;
-    const pub = this.#pub!;
-    let last: string | undefined;
-    for (const m of batch.messages) {
-      if (signal.aborted || !p.isRunning() || p.isStale()) break;
-      if (pub.subscriberCount() < this.#minSubs) {
-        this.#stats.holds++;
-        this.#log(
-          "info",
-          `fewer than ${this.#minSubs} subscribers on ${this.service}: holding ${batch.topic} ` +
-            `at offset ${m.offset} until one connects`,
-        );
-        while (pub.subscriberCount() < this.#minSubs && !signal.aborted && p.isRunning()) {
-          await sleep(100, signal);
-          await p.heartbeat();
-        }
-        if (signal.aborted || !p.isRunning() || p.isStale()) break;
-        this.#log("info", `subscribers connected: resuming ${batch.topic}`);
-      }
-      await this.#handle(m);
-      last = m.offset;
-      p.resolveOffset(m.offset);
-    }
-    if (last === undefined) return;
-    await pub.flushed();
+  /**
+   * Before a commit: the republished messages are written to the subscribers' connections and
+   * their identities synced to the state file.
+   */
+  async #durable(): Promise<void> {
+    await this.#pub!.flushed();
     try {
       await this.#store!.flush();
     } catch (e) {
@@ -461,22 +370,30 @@ export class KafkaToPosttroll implements AsyncDisposable {
         );
       }
     }
-    const offset = (BigInt(last) + 1n).toString();
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]);
-    committedOnce.add(`${batch.topic}:${batch.partition}`);
     this.#stats.commits++;
   }
 
-  async #handle(m: KafkaMessage): Promise<void> {
+  async #handle(m: ConsumedRecord, signal: AbortSignal): Promise<void> {
+    const pub = this.#pub!;
+    if (pub.subscriberCount() < this.#minSubs) {
+      this.#stats.holds++;
+      this.#log(
+        "info",
+        `fewer than ${this.#minSubs} subscribers on ${this.service}: holding ${m.topic} ` +
+          `at offset ${m.offset} until one connects`,
+      );
+      while (pub.subscriberCount() < this.#minSubs && !signal.aborted) await sleep(100, signal);
+      if (signal.aborted) return;
+      this.#log("info", `subscribers connected: resuming ${m.topic}`);
+    }
     const s = this.#stats;
     s.consumed++;
-    const v = m.value;
-    const headers = m.headers as Record<string, unknown> | undefined;
+    const headers = m.headers;
     if (!this.#opts.republishOwnSite && headerText(headers, ORIGIN_HEADER) === this.site) {
       s.ownSite++;
       return;
     }
-    const bytes = v ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array();
+    const bytes = m.value ?? new Uint8Array();
     try {
       Message.decode(bytes);
       if (bytes.length === 0) throw new Error("empty record");
@@ -500,7 +417,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
       s.duplicates++;
       return;
     }
-    await this.#pub!.send(bytes);
+    await pub.send(bytes);
     this.#store!.add(id);
     s.published++;
   }

@@ -2,8 +2,8 @@
  * A posttroll <-> Kafka bridge for durable fan-out between sites: {@linkcode PosttrollToKafka}
  * produces a site's posttroll messages to Kafka topics derived from their subjects, and
  * {@linkcode KafkaToPosttroll} republishes them at another site as a posttroll publisher, at
- * least once and with duplicates suppressed by message identity across restarts. Same
- * credentials and TLS as igwn-alert (hop's auth.toml, `.netrc`, SASL SCRAM over TLS).
+ * least once and with duplicates suppressed by message identity across restarts. On the same
+ * Kafka layer (`lib/kafka/`), credentials and TLS as igwn-alert (hop's auth.toml, `.netrc`, SASL SCRAM over TLS).
  *
  * @example
  * ```ts ignore
@@ -43,6 +43,7 @@ export { DedupStore, type DedupStoreOptions } from "./dedup.ts";
 export {
   type BridgeRecord,
   buildRecord,
+  type ConsumedHeaders,
   headerId,
   headerText,
   ORIGIN_HEADER,
@@ -56,10 +57,9 @@ export {
   parseKafkaUrl,
 } from "./kafka_link.ts";
 export { Auth, type AuthInit, type EnvLike, type SaslMechanism } from "../hop/auth.ts";
-export type { LogLevel, LogSink } from "../igwn_alert/kafka.ts";
+export type { LogLevel, LogSink } from "../kafka/log.ts";
 export { HopError } from "../hop/errors.ts";
 export type { CredentialFileProblem } from "../hop/errors.ts";
-export { IgwnAlertError } from "../igwn_alert/errors.ts";
 export {
   type Backend,
   type ConfigScope,
@@ -74,4 +74,6 @@ export {
   BrokerConnectionError,
   CredentialFileError,
   DedupStoreError,
+  KafkaError,
+  RecordTooLargeError,
 } from "./errors.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Blob, pack } from "../hop/models.ts";
+import { Blob, type HopHeader, pack } from "../hop/models.ts";
 import { messageIdentity } from "./identity.ts";
 
 /** Header naming the posttroll subject. */
@@ -17,7 +17,7 @@ export const TYPE_HEADER = "posttroll_type";
 /** Header naming the site whose bridge produced the record. */
 export const ORIGIN_HEADER = "posttroll_origin";
 
-/** A record ready for kafkajs. */
+/** A record ready for the producer. */
 export interface BridgeRecord {
   /** The subject (UTF-8): records of one subject share a partition. */
   key: Uint8Array;
@@ -69,43 +69,51 @@ export function buildRecord(
   return { key: enc.encode(subject), value, headers, id };
 }
 
+/** A consumed record's headers: pairs in order, or a mapping (repeated names as arrays). */
+export type ConsumedHeaders = HopHeader[] | Record<string, unknown> | undefined;
+
+/** The last value of a header (hop's rule for repeated names); text values are encoded. */
+function lastHeader(headers: ConsumedHeaders, name: string): Uint8Array | undefined {
+  let v: unknown;
+  if (Array.isArray(headers)) {
+    for (const [k, b] of headers) if (k === name) v = b;
+  } else {
+    v = headers?.[name];
+    if (Array.isArray(v)) v = v[v.length - 1];
+  }
+  if (typeof v === "string") return enc.encode(v);
+  return v instanceof Uint8Array ? v : undefined;
+}
+
 /**
  * The record's hop `_id` when it is a 16-byte id (the last, if repeated).
  *
- * @param headers the record's headers
+ * @param headers the record's headers: pairs in order, or a mapping (repeated names as arrays)
  * @returns the id, or undefined
  * @example
  * ```ts
  * import { headerId } from "./record.ts";
- * headerId({ _id: new Uint8Array(16) })?.length; // 16
+ * headerId([["_id", new Uint8Array(16)]])?.length; // 16
  * ```
  */
-export function headerId(headers: Record<string, unknown> | undefined): Uint8Array | undefined {
-  let v = headers?.["_id"];
-  if (Array.isArray(v)) v = v[v.length - 1];
-  return v instanceof Uint8Array && v.length === 16 ? v : undefined;
+export function headerId(headers: ConsumedHeaders): Uint8Array | undefined {
+  const v = lastHeader(headers, "_id");
+  return v && v.length === 16 ? v : undefined;
 }
 
 /**
- * Reads one header of a consumed record as text (kafkajs gives a mapping of Buffers, or arrays
- * of them for repeated names: the last wins, as in hop).
+ * Reads one header of a consumed record as text (the last, for repeated names, as in hop).
  *
- * @param headers the record's headers
+ * @param headers the record's headers: pairs in order, or a mapping (repeated names as arrays)
  * @param name header name
  * @returns the text, or undefined
  * @example
  * ```ts
  * import { headerText } from "./record.ts";
- * headerText({ posttroll_origin: new TextEncoder().encode("a") }, "posttroll_origin"); // "a"
+ * headerText([["posttroll_origin", new TextEncoder().encode("a")]], "posttroll_origin"); // "a"
  * ```
  */
-export function headerText(
-  headers: Record<string, unknown> | undefined,
-  name: string,
-): string | undefined {
-  let v = headers?.[name];
-  if (Array.isArray(v)) v = v[v.length - 1];
-  if (v instanceof Uint8Array) return new TextDecoder().decode(v);
-  if (typeof v === "string") return v;
-  return undefined;
+export function headerText(headers: ConsumedHeaders, name: string): string | undefined {
+  const v = lastHeader(headers, name);
+  return v === undefined ? undefined : new TextDecoder().decode(v);
 }

@@ -14,15 +14,13 @@
  * @module
  */
 import { hostname } from "node:os";
-import { Partitioners, type Producer } from "kafkajs";
 import type { PosttrollConfig } from "../posttroll/config.ts";
 import { type AddressInfo, NSSubscriber, rawMessage, Subscriber } from "../posttroll/subscriber.ts";
-import { PublishBatcher } from "../igwn_alert/batcher.ts";
-import { BrokerConnectionError } from "../igwn_alert/errors.ts";
-import { isTooLarge, toBuffer, withTimeout } from "../igwn_alert/kafka.ts";
-import { sleep } from "../_util/abort.ts";
+import { withAdmin } from "../kafka/admin.ts";
+import type { KafkaCluster } from "../kafka/cluster.ts";
+import { KafkaProducer } from "../kafka/producer.ts";
 import { BridgeOptionError } from "./errors.ts";
-import { KafkaLink, type KafkaLinkOptions } from "./kafka_link.ts";
+import { bridgeCluster, type KafkaLinkOptions } from "./kafka_link.ts";
 import { OccurrenceCounter } from "./identity.ts";
 import { buildRecord } from "./record.ts";
 import { subjectToTopic, type TopicMapping, validateTopicMapping } from "./topics.ts";
@@ -87,13 +85,6 @@ export interface ToKafkaStats {
   retries: number;
 }
 
-interface Item {
-  topic: string;
-  key: Uint8Array;
-  value: Uint8Array;
-  headers: Array<[string, Uint8Array]>;
-}
-
 function toList(v: string | string[] | undefined, dflt: string[]): string[] {
   if (v === undefined) return dflt;
   return typeof v === "string" ? [v] : v;
@@ -116,7 +107,7 @@ function toList(v: string | string[] | undefined, dflt: string[]): string[] {
 export class PosttrollToKafka implements AsyncDisposable {
   /** This site's name (`posttroll_origin`). */
   readonly site: string;
-  readonly #link: KafkaLink;
+  readonly #cluster: KafkaCluster;
   readonly #opts: ToKafkaOptions;
   readonly #mapping: TopicMapping;
   readonly #log: NonNullable<KafkaLinkOptions["logger"]>;
@@ -130,18 +121,15 @@ export class PosttrollToKafka implements AsyncDisposable {
     pendingBytes: 0,
     retries: 0,
   };
-  readonly #batcher: PublishBatcher<Item>;
+  readonly #producer: KafkaProducer;
   readonly #known = new Set<string>();
   readonly #topics = new Map<string, string>();
   readonly #occurrences = new OccurrenceCounter();
-  readonly #stop = new AbortController();
   #sender: string | undefined;
-  #producer: Producer | undefined;
   #sub: Subscriber | undefined;
   #ns: NSSubscriber | undefined;
   #pump: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #giveUpAt = Infinity;
   #lastDropLog = 0;
   #lastRetryLog = 0;
   #lastFailLog = 0;
@@ -170,18 +158,23 @@ export class PosttrollToKafka implements AsyncDisposable {
     this.#log = options.logger ?? (() => {});
     this.#maxBuffer = options.maxBufferBytes ?? 256 * 1024 * 1024;
     this.site = options.site ?? hostname();
-    this.#link = new KafkaLink({ ...options, clientId: options.clientId ?? "posttroll-bridge-up" });
-    this.#batcher = new PublishBatcher<Item>((items) => this.#send(items), {
+    this.#cluster = bridgeCluster(options, "posttroll-bridge-up");
+    // records are retried, in order, until they are acknowledged or close()'s deadline passes
+    this.#producer = new KafkaProducer(this.#cluster, {
       lingerMs: options.lingerMs ?? 0,
       maxBatchBytes: 900_000,
       maxInFlight: 1,
       maxQueueBytes: 16 * 1024 * 1024,
+      deliveryTimeoutMs: Infinity,
+      autocreateTopics: true,
+      prepare: (topics) => this.#ensureTopics(topics),
+      onRetry: (err, attempt, records) => this.#retrying(err, attempt, records),
     });
   }
 
   /** `host:port` of the first bootstrap broker. */
   get broker(): string {
-    return this.#link.broker;
+    return this.#cluster.broker;
   }
 
   /** A snapshot of the counters. */
@@ -203,10 +196,10 @@ export class PosttrollToKafka implements AsyncDisposable {
    */
   async start(): Promise<this> {
     if (this.#pump) return this;
-    const topics = await this.#link.withAdmin("connect", (a) => a.listTopics());
+    const topics = await withAdmin(this.#cluster, "connect", (a) => a.listTopics());
     for (const t of topics) this.#known.add(t);
-    this.#sender = this.#link.credential()?.username;
-    await this.#connectProducer();
+    this.#sender = this.#cluster.credential()?.username;
+    await this.#producer.connect();
     const o = this.#opts;
     const exclude = new Set(o.excludeServices ?? [DEFAULT_BRIDGE_SERVICE]);
     // the nameserver's own publisher (address announcements, its heartbeat) is site-local
@@ -249,63 +242,22 @@ export class PosttrollToKafka implements AsyncDisposable {
     this.#pump = this.#forward(this.#sub);
     this.#log(
       "info",
-      `forwarding posttroll ${subjects.join(",") || "(all)"} to ${this.#link.broker}`,
+      `forwarding posttroll ${subjects.join(",") || "(all)"} to ${this.#cluster.broker}`,
     );
     return this;
   }
 
-  async #connectProducer(): Promise<Producer> {
-    if (this.#producer) return this.#producer;
-    const { kafka, tlsFailure } = this.#link.client();
-    const producer = kafka.producer({
-      allowAutoTopicCreation: true,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
-    });
-    try {
-      await withTimeout(
-        Promise.race([producer.connect(), tlsFailure]),
-        this.#link.timeoutMs,
-        () =>
-          new BrokerConnectionError(
-            this.#link.broker,
-            `connect: no answer from Kafka broker ${this.#link.broker} within ${this.#link.timeoutMs} ms`,
-          ),
+  #retrying(err: Error, attempt: number, records: number): void {
+    this.#stats.retries++;
+    const now = Date.now();
+    if (attempt === 1 || now - this.#lastRetryLog > 10_000) {
+      this.#lastRetryLog = now;
+      this.#log(
+        "warning",
+        `Kafka did not take ${records} records (${err.message}); holding ` +
+          `${this.#stats.pending} messages, retrying`,
       );
-    } catch (e) {
-      await producer.disconnect().catch(() => {});
-      throw this.#link.mapError(e);
     }
-    this.#producer = producer;
-    return producer;
-  }
-
-  /** Drops the producer; its disconnect may wait for requests to a hung broker: 2 s at most. */
-  async #resetProducer(): Promise<void> {
-    const p = this.#producer;
-    this.#producer = undefined;
-    if (!p) return;
-    await Promise.race([p.disconnect().catch(() => {}), sleep(2000)]);
-  }
-
-  #deadlineError(): BrokerConnectionError {
-    return new BrokerConnectionError(
-      this.#link.broker,
-      `not delivered to ${this.#link.broker} before the shutdown deadline`,
-    );
-  }
-
-  /** `p`, or a rejection once close()'s deadline passed. */
-  #untilStopped<T>(p: Promise<T>): Promise<T> {
-    const signal = this.#stop.signal;
-    if (signal.aborted) return Promise.reject(this.#deadlineError());
-    p.catch(() => {});
-    let onAbort!: () => void;
-    const stopped = new Promise<never>((_, reject) => {
-      onAbort = () => reject(this.#deadlineError());
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    return Promise.race([p, stopped]).finally(() => signal.removeEventListener("abort", onAbort));
   }
 
   async #forward(sub: Subscriber): Promise<void> {
@@ -333,11 +285,9 @@ export class PosttrollToKafka implements AsyncDisposable {
       const id = this.#occurrences.identity(raw);
       s.pending++;
       s.pendingBytes += raw.length;
-      this.#batcher.push(() => {
+      this.#producer.send(() => {
         const r = buildRecord(raw, subject, type, this.site, this.#sender, id);
-        let bytes = r.value.length + r.key.length + 64;
-        for (const [k, v] of r.headers) bytes += k.length + v.length + 8;
-        return { item: { topic, key: r.key, value: r.value, headers: r.headers }, bytes };
+        return { topic, key: r.key, value: r.value, headers: r.headers };
       }).then(
         () => {
           s.produced++;
@@ -379,102 +329,25 @@ export class PosttrollToKafka implements AsyncDisposable {
     const missing = [...topics].filter((t) => !this.#known.has(t));
     if (missing.length === 0) return;
     try {
-      await this.#link.withAdmin("create topics", (a) =>
-        a.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({
+      const created = await withAdmin(
+        this.#cluster,
+        "create topics",
+        (a) =>
+          a.createTopics(missing.map((topic) => ({
             topic,
-            numPartitions: this.#opts.partitions ?? -1,
-            replicationFactor: this.#opts.replicationFactor ?? -1,
-          })),
-        }));
-      this.#log("info", `created Kafka topics ${missing.join(", ")}`);
+            partitions: this.#opts.partitions ?? -1,
+            replicas: this.#opts.replicationFactor ?? -1,
+          }))),
+      );
+      if (created.length) this.#log("info", `created Kafka topics ${created.join(", ")}`);
     } catch (e) {
-      const text = (e as Error).message;
-      if (!/already exists/i.test(text)) {
-        this.#log(
-          "warning",
-          `cannot create ${missing.join(", ")} (${text}); relying on the broker's auto-creation`,
-        );
-      }
+      this.#log(
+        "warning",
+        `cannot create ${missing.join(", ")} (${(e as Error).message}); relying on the broker's ` +
+          "auto-creation",
+      );
     }
     for (const t of missing) this.#known.add(t);
-  }
-
-  /** Sends one batch, retrying until acknowledged (or, while closing, until the deadline). */
-  async #send(items: Item[]): Promise<void | unknown[]> {
-    const byTopic = new Map<string, Item[]>();
-    for (const it of items) {
-      const l = byTopic.get(it.topic);
-      if (l) l.push(it);
-      else byTopic.set(it.topic, [it]);
-    }
-    const topicMessages = [...byTopic].map(([topic, list]) => ({
-      topic,
-      messages: list.map((it) => {
-        const headers: Record<string, ReturnType<typeof toBuffer>> = {};
-        for (const [k, v] of it.headers) headers[k] = toBuffer(v);
-        return { key: toBuffer(it.key), value: toBuffer(it.value), headers };
-      }),
-    }));
-    let attempt = 0;
-    while (true) {
-      try {
-        if (this.#stop.signal.aborted) throw this.#deadlineError();
-        // every step of an attempt ends when close()'s deadline passes (a broker that accepts
-        // connections and never answers would otherwise hold shutdown for minutes)
-        await this.#untilStopped((async () => {
-          await this.#ensureTopics(byTopic.keys());
-          const producer = await this.#connectProducer();
-          const left = this.#link.timeoutMs;
-          await withTimeout(
-            producer.sendBatch({ acks: -1, topicMessages }),
-            left,
-            () =>
-              new BrokerConnectionError(
-                this.#link.broker,
-                `produce: not acknowledged by ${this.#link.broker} within ${left} ms`,
-              ),
-          );
-        })());
-        if (attempt > 0) {
-          this.#log("info", `Kafka accepts records again after ${attempt} failed attempts`);
-        }
-        return;
-      } catch (e) {
-        if (isTooLarge(e)) {
-          if (items.length === 1) {
-            throw new BrokerConnectionError(
-              this.#link.broker,
-              `message of ${items[0].value.length} bytes is larger than the broker or topic ` +
-                "accepts (message.max.bytes / max.message.bytes)",
-              { cause: e, retriable: false },
-            );
-          }
-          // split: each record on its own, in order, so only the too-large one fails
-          const outcomes: unknown[] = [];
-          for (const it of items) {
-            outcomes.push(await this.#send([it]).then(() => undefined, (err) => err));
-          }
-          return outcomes;
-        }
-        const err = this.#link.mapError(e);
-        if (performance.now() >= this.#giveUpAt || this.#stop.signal.aborted) throw err;
-        attempt++;
-        this.#stats.retries++;
-        const now = Date.now();
-        if (attempt === 1 || now - this.#lastRetryLog > 10_000) {
-          this.#lastRetryLog = now;
-          this.#log(
-            "warning",
-            `Kafka did not take ${items.length} records (${err.message}); holding ` +
-              `${this.#stats.pending} messages, retrying`,
-          );
-        }
-        await this.#resetProducer();
-        await sleep(Math.min(5000, 200 * 2 ** Math.min(attempt, 5)), this.#stop.signal);
-      }
-    }
   }
 
   /**
@@ -503,15 +376,7 @@ export class PosttrollToKafka implements AsyncDisposable {
     this.#closing ??= (async () => {
       await (this.#ns ?? this.#sub)?.close();
       await this.#pump;
-      this.#giveUpAt = performance.now() + timeoutMs;
-      const timer = setTimeout(() => this.#stop.abort(), timeoutMs);
-      try {
-        await this.#batcher.close();
-      } finally {
-        clearTimeout(timer);
-        this.#stop.abort();
-        await this.#resetProducer();
-      }
+      await this.#producer.close(timeoutMs);
       if (this.#stats.failed > 0) {
         this.#log("error", `${this.#stats.failed} messages could not be delivered to Kafka`);
       }

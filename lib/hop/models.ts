@@ -395,11 +395,11 @@ export function pack(message: unknown, options: PackOptions = {}): PackedMessage
   return { value: s.content, headers };
 }
 
-/** A record as the consumer sees it: value and headers (kafkajs gives headers as a mapping). */
+/** A record as the consumer sees it: value and headers (pairs in order, or a mapping). */
 export interface RawRecord {
   /** Record value (null for a tombstone). */
   value: Uint8Array | null;
-  /** Headers as a list of pairs, or kafkajs's mapping (repeated names as arrays). */
+  /** Headers as a list of pairs, or a mapping (repeated names as arrays). */
   headers?:
     | HopHeader[]
     | Record<string, Uint8Array | string | Array<Uint8Array | string> | undefined>;
@@ -411,7 +411,7 @@ export type DecodeWarning = (message: string) => void;
 /**
  * Normalises record headers into a list of `[name, bytes]` pairs.
  *
- * @param headers list of pairs or a kafkajs mapping
+ * @param headers list of pairs or a mapping
  * @returns the pairs in order
  * @example
  * ```ts

@@ -1,6 +1,8 @@
 /**
  * Typed errors of the igwn-alert client. Authentication and credential-file problems use the hop
- * layer's {@linkcode AuthError} and {@linkcode CredentialFileError} (re-exported here).
+ * layer's {@linkcode AuthError} and {@linkcode CredentialFileError}; broker, topic and record-size
+ * problems the Kafka layer's {@linkcode BrokerConnectionError}, {@linkcode UnknownTopicError} and
+ * {@linkcode RecordTooLargeError} (all re-exported here).
  *
  * @module
  */
@@ -10,6 +12,12 @@ export {
   CredentialFileError,
   HopError,
 } from "../hop/errors.ts";
+export {
+  BrokerConnectionError,
+  KafkaError,
+  RecordTooLargeError,
+  UnknownTopicError,
+} from "../kafka/errors.ts";
 
 /**
  * Base class of the igwn-alert client's own errors.
@@ -73,63 +81,5 @@ export class SessionError extends IgwnAlertError {
   constructor(message: string) {
     super(message);
     this.name = "SessionError";
-  }
-}
-
-/**
- * A topic does not exist on the broker.
- *
- * @example
- * ```ts
- * import { UnknownTopicError } from "./errors.ts";
- * new UnknownTopicError("gracedb.nope").topic; // "gracedb.nope"
- * ```
- */
-export class UnknownTopicError extends IgwnAlertError {
-  /** The full Kafka topic name. */
-  readonly topic: string;
-  /**
-   * Creates an error naming the topic the broker does not know.
-   *
-   * @param topic the full Kafka topic name
-   * @param message description
-   */
-  constructor(topic: string, message?: string) {
-    super(message ?? `topic ${topic} does not exist on the broker`);
-    this.name = "UnknownTopicError";
-    this.topic = topic;
-  }
-}
-
-/**
- * The broker could not be reached (refused, timed out, TLS failure) within the time allowed.
- *
- * @example
- * ```ts
- * import { BrokerConnectionError } from "./errors.ts";
- * new BrokerConnectionError("h:9092", "refused").broker; // "h:9092"
- * ```
- */
-export class BrokerConnectionError extends IgwnAlertError {
-  /** `host:port` of the broker. */
-  readonly broker: string;
-  /** False when retrying cannot help (TLS verification failures). */
-  readonly retriable: boolean;
-  /**
-   * Creates an error about a broker that cannot be reached.
-   *
-   * @param broker `host:port`
-   * @param message description
-   * @param options `cause`; `retriable` (default true)
-   */
-  constructor(
-    broker: string,
-    message: string,
-    options?: ErrorOptions & { retriable?: boolean },
-  ) {
-    super(message, options);
-    this.name = "BrokerConnectionError";
-    this.broker = broker;
-    this.retriable = options?.retriable ?? true;
   }
 }

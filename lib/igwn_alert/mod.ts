@@ -1,5 +1,6 @@
 /**
- * igwn-alert for Deno: the GraceDB alert client (Python `igwn_alert` 0.7.0) on kafkajs, wire
+ * igwn-alert for Deno: the GraceDB alert client (Python `igwn_alert` 0.7.0) on the Kafka layer
+ * (`lib/kafka/`, @platformatic/kafka underneath), wire
  * compatible with hop-client. See {@linkcode IgwnAlertClient}.
  *
  * @example
@@ -22,16 +23,14 @@ export {
   PublishBatcher,
   type PublishBatcherOptions,
   type SendBatch,
-} from "./batcher.ts";
+} from "../kafka/batcher.ts";
+export { type LogLevel, type LogSink, stderrLogSink } from "../kafka/log.ts";
+export { mapKafkaError } from "../kafka/errors.ts";
 export {
-  kafkaConfig,
-  type KafkaConnectOptions,
-  type LogLevel,
-  type LogSink,
-  mapKafkaError,
-  quietKafkajsTimeoutWarning,
-  stderrLogSink,
-} from "./kafka.ts";
+  KafkaProducer,
+  type KafkaProducerOptions,
+  type ProducerRecord,
+} from "../kafka/producer.ts";
 export {
   Auth,
   type AuthInit,

@@ -1,10 +1,7 @@
 // Shared pieces of the bridge tests: two posttroll "sites" on one machine (each its own
 // nameserver process on its own ports, multicast off), a hop auth.toml for the harness broker's
 // SASL_SSL listener, and the bridge CLI as a child process.
-import { Buffer } from "node:buffer";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
 import type { KafkaBroker } from "../harness/kafka.ts";
-import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
 import type { Message } from "../../lib/posttroll/message.ts";
 import type { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { Child } from "../harness/child.ts";
@@ -66,139 +63,16 @@ export function lastStats(child: Child): Record<string, number> | undefined {
   return undefined;
 }
 
-// ---- Kafka-side helpers of the compatibility and ordering tests (PLAINTEXT listener, kafkajs) ----
+// ---- Kafka-side helpers of the compatibility and ordering tests (PLAINTEXT listener) ----
 
-/** A record as read back from Kafka: key, value (null for a tombstone), headers in order. */
-export interface RawRecord {
-  partition: number;
-  offset: string;
-  key: Uint8Array | null;
-  value: Uint8Array | null;
-  headers: Array<[string, Uint8Array]>;
-}
-
-function plainKafka(kafka: KafkaBroker): Kafka {
-  quietKafkajsTimeoutWarning();
-  return new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING });
-}
-
-/** Creates topics (with `partitions` partitions) through the PLAINTEXT listener. */
-export async function createTopics(
-  kafka: KafkaBroker,
-  topics: string[],
-  partitions = 1,
-): Promise<void> {
-  const admin = plainKafka(kafka).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Produces records as given (a null value is a tombstone) and waits for their acknowledgement. */
-export async function produceRecords(
-  kafka: KafkaBroker,
-  topic: string,
-  records: Array<{
-    key?: string | Uint8Array | null;
-    value: string | Uint8Array | null;
-    headers?: Record<string, string>;
-  }>,
-): Promise<void> {
-  const producer = plainKafka(kafka).producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  try {
-    const buf = (v: string | Uint8Array | null | undefined) =>
-      v === null || v === undefined
-        ? null
-        : typeof v === "string"
-        ? Buffer.from(v)
-        : Buffer.from(v);
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: records.map((r) => ({
-        key: buf(r.key),
-        value: buf(r.value),
-        headers: r.headers,
-      })),
-    });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** Records in a topic (sum over its partitions of high - low watermark), per partition too. */
-export async function recordCount(
-  kafka: KafkaBroker,
-  topic: string,
-): Promise<{ total: number; partitions: number[] }> {
-  const admin = plainKafka(kafka).admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const partitions = offsets.sort((a, b) => a.partition - b.partition).map((p) =>
-      Number(p.high) - Number(p.low)
-    );
-    return { total: partitions.reduce((a, b) => a + b, 0), partitions };
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Reads the first `count` records of a topic from the beginning (all partitions). */
-export async function readRecords(
-  kafka: KafkaBroker,
-  topic: string,
-  count: number,
-  timeoutMs = 20_000,
-): Promise<RawRecord[]> {
-  const consumer = plainKafka(kafka).consumer({ groupId: `read-${crypto.randomUUID()}` });
-  const out: RawRecord[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(
-        () => reject(new Error(`only ${out.length}/${count} records in ${topic}`)),
-        timeoutMs,
-      );
-      consumer.run({
-        eachMessage: ({ partition, message }) => {
-          const headers: Array<[string, Uint8Array]> = [];
-          for (const [k, v] of Object.entries(message.headers ?? {})) {
-            for (const one of Array.isArray(v) ? v : [v]) {
-              headers.push([k, new Uint8Array(one as Uint8Array)]);
-            }
-          }
-          const bytes = (b: Uint8Array | null) => (b === null ? null : new Uint8Array(b));
-          out.push({
-            partition,
-            offset: message.offset,
-            key: bytes(message.key),
-            value: bytes(message.value),
-            headers,
-          });
-          if (out.length >= count) {
-            clearTimeout(t);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      }).catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
-}
+export {
+  createTopics,
+  listTopics,
+  produceRecords,
+  type RawRecord,
+  readRecords,
+  recordCount,
+} from "../harness/kafka_records.ts";
 
 /** Receives `n` messages from `sub` within `timeoutMs`, else throws with `diag()` appended. */
 export async function take(
@@ -222,15 +96,4 @@ export async function take(
     throw new Error(`received ${out.length}/${n} messages in ${timeoutMs} ms; ${diag()}`);
   }
   return out;
-}
-
-/** Every topic on the broker. */
-export async function listTopics(kafka: KafkaBroker): Promise<string[]> {
-  const admin = plainKafka(kafka).admin();
-  await admin.connect();
-  try {
-    return await admin.listTopics();
-  } finally {
-    await admin.disconnect();
-  }
 }

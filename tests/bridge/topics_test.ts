@@ -2,8 +2,11 @@
 // depth, fixed topics, the inverse over seeded random subjects, Kafka's name rules (including its
 // `.`/`_` collision rule) and, at the end, a real broker creating and serving produced names.
 import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from "@std/assert";
-import { Kafka, logLevel } from "kafkajs";
 import { startKafka } from "../harness/kafka.ts";
+import { plainCluster } from "../harness/kafka_records.ts";
+import { withAdmin } from "../../lib/kafka/admin.ts";
+import { KafkaConsumer } from "../../lib/kafka/consumer.ts";
+import { KafkaProducer } from "../../lib/kafka/producer.ts";
 import {
   DEFAULT_TOPIC_PREFIX,
   MAX_TOPIC_LENGTH,
@@ -322,66 +325,53 @@ Deno.test("topics: a real Kafka broker creates the produced names and serves a r
   ];
   const topics = subjects.map((s) => subjectToTopic(s));
   assertEquals(new Set(topics).size, topics.length);
-  const kafka = new Kafka({
-    brokers: [broker.plaintext],
-    clientId: "topics-test",
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  const producer = kafka.producer();
-  const consumer = kafka.consumer({ groupId: "topics-test", maxWaitTimeInMs: 100 });
-  try {
-    await admin.connect();
-    // one request per name: Kafka refuses an invalid name, or one colliding with an existing
-    // topic ('.' read as '_'; it does not compare the names within one request)
-    for (const topic of topics) {
-      await admin.createTopics({
-        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-        waitForLeaders: true,
-      });
-    }
-    const listed = new Set(await admin.listTopics());
-    for (const t of topics) assert(listed.has(t), `${t} not created`);
+  const cluster = plainCluster(broker);
+  // one request per name: Kafka refuses an invalid name, or one colliding with an existing
+  // topic ('.' read as '_'; it does not compare the names within one request)
+  const listed = new Set(
+    await withAdmin(cluster, "create", async (admin) => {
+      for (const topic of topics) {
+        await admin.createTopics([{ topic, partitions: 1, replicas: 1 }]);
+      }
+      return await admin.listTopics();
+    }),
+  );
+  for (const t of topics) assert(listed.has(t), `${t} not created`);
 
-    await producer.connect();
-    await producer.send({
-      topic: topics[0],
-      messages: [{ key: subjects[0], value: subjects[0] }],
-    });
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: topics.slice(1).map((topic, i) => ({
+  const enc = new TextEncoder();
+  {
+    await using producer = new KafkaProducer(cluster);
+    await Promise.all(topics.map((topic, i) =>
+      producer.send({
         topic,
-        messages: [{ key: subjects[i + 1], value: subjects[i + 1] }],
-      })),
-    });
-
-    const got = new Map<string, string>();
-    const all = Promise.withResolvers<void>();
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ topic, message }) => {
-        got.set(topic, message.value!.toString());
-        if (got.size === topics.length) all.resolve();
-        return Promise.resolve();
-      },
-    });
-    const timer = setTimeout(
-      () => all.reject(new Error(`only ${got.size}/${topics.length} records read in 15 s`)),
-      15_000,
-    );
-    try {
-      await all.promise;
-    } finally {
-      clearTimeout(timer);
-    }
-    for (let i = 0; i < topics.length; i++) assertEquals(got.get(topics[i]), subjects[i]);
-  } finally {
-    await consumer.disconnect().catch(() => {});
-    await producer.disconnect().catch(() => {});
-    await admin.disconnect().catch(() => {});
+        key: enc.encode(subjects[i]),
+        value: enc.encode(subjects[i]),
+        headers: [],
+      })
+    ));
   }
+
+  const got = new Map<string, string>();
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), 15_000);
+  try {
+    await new KafkaConsumer(cluster, {
+      groupId: "topics-test",
+      topics,
+      start: "earliest",
+      maxWaitMs: 100,
+      signal: stop.signal,
+    }).run((r) => {
+      got.set(r.topic, new TextDecoder().decode(r.value!));
+      if (got.size === topics.length) stop.abort();
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (got.size < topics.length) {
+    throw new Error(`only ${got.size}/${topics.length} records read in 15 s`);
+  }
+  for (let i = 0; i < topics.length; i++) assertEquals(got.get(topics[i]), subjects[i]);
   console.log(
     `broker round trip of ${topics.length} names: ${Math.round(performance.now() - started)} ms`,
   );

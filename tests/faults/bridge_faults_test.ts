@@ -13,7 +13,7 @@
 //   the broker is down (gives up after --close-timeout, exit 1, reports exactly what it held) and
 //   with the broker up (delivers everything, exit 0).
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { Kafka, logLevel } from "kafkajs";
+import { produceRecords, recordCount } from "../harness/kafka_records.ts";
 import { Message } from "../../lib/posttroll/message.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
@@ -49,14 +49,7 @@ async function authToml(
 
 /** Number of records in `topic` (sum of the partitions' high - low watermarks). */
 async function topicCount(kafka: KafkaBroker, topic: string): Promise<number> {
-  const admin = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const offs = await admin.fetchTopicOffsets(topic);
-    return offs.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  return (await recordCount(kafka, topic)).total;
 }
 
 /** Every record of `topic` as a decoded posttroll message (throws on a record that is not one). */
@@ -165,8 +158,8 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
               maxMs: 10_000,
             },
             {
-              // the Kafka connect deadline (KafkaLink timeoutMs) is 15 s; a refused port fails
-              // before it, when kafkajs's connection retries are spent
+              // the Kafka connect deadline (the cluster's timeoutMs) is 15 s; a refused port fails
+              // at once
               label: `dead broker, ${cmd}`,
               args: [cmd, "--kafka", `kafka://127.0.0.1:${dead}/`, "--no-auth", ...extra],
               code: 1,
@@ -418,13 +411,10 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
           [String(port), "--nameserver", "localhost", "--state-dir", state, "--start", "earliest"],
           ["--stats", "0.2"],
         );
-        const producer = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING })
-          .producer();
         let down: Child | undefined;
         const sub = collector(b, port, subject);
         try {
           await createTopics(kafka, [topic]);
-          await producer.connect();
           down = await spawn(b, downArgs);
           const dedup =
             `${state}/posttroll-bridge.kafka_bridge.b.dedup` /* named after the consumer group */;
@@ -448,10 +438,7 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
           const t0 = Date.now();
           // in batches, so several flushes fail (the state file's first page holds ~170 ids)
           for (let i = 0; i < N; i += 40) {
-            await producer.send({
-              topic,
-              messages: raws.slice(i, i + 40).map((value) => ({ value, headers: {} })),
-            });
+            await produceRecords(kafka, topic, raws.slice(i, i + 40).map((value) => ({ value })));
             await until(() => sub.seqs.length >= Math.min(N, i + 40) || undefined, {
               timeoutMs: 20_000,
               what: `batch ${i / 40} at the subscriber (${sub.seqs.length})`,
@@ -485,7 +472,7 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
           // restart on the same state; the same messages again are all known
           down = await spawn(b, downArgs);
           assert(!down.lines.some((l) => /ERROR|CRITICAL/.test(l)), down.lines.join("\n"));
-          await producer.send({ topic, messages: raws.map((value) => ({ value, headers: {} })) });
+          await produceRecords(kafka, topic, raws.map((value) => ({ value })));
           await until(() => (lastStats(down!)?.duplicates ?? 0) >= N || undefined, {
             timeoutMs: 20_000,
             what: `${N} duplicates suppressed after the restart`,
@@ -510,7 +497,6 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
         } finally {
           await down?.kill("SIGKILL");
           await sub.close();
-          await producer.disconnect().catch(() => {});
           await new Deno.Command("umount", { args: [mnt], stdout: "null", stderr: "null" })
             .output();
           await Deno.remove(mnt, { recursive: true }).catch(() => {});

@@ -8,9 +8,9 @@
 // tests/igwn_alert/restart_test.ts covers a graceful broker stop/restart during listen; cli_test.ts
 // covers the error messages themselves.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { Kafka, logLevel } from "kafkajs";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
+import { highWatermark, readRecords } from "../harness/kafka_records.ts";
 import { freePort } from "../harness/net.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { authEntry, authHome, createTopics, until } from "../igwn_alert/_helpers.ts";
@@ -19,49 +19,15 @@ import { recordFault } from "./_record.ts";
 
 const CLI = `${REPO_ROOT}/cli/igwn_alert.ts`;
 
-/** High watermark of partition 0 of `topic`. */
-async function highWatermark(broker: KafkaBroker, topic: string): Promise<number> {
-  const admin = new Kafka({ brokers: [broker.plaintext], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const offs = await admin.fetchTopicOffsets(topic);
-    return offs.reduce((n, o) => n + Number(o.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Every `"n": <int>` marker in `text` (JSON-escaped any number of times), in order. */
 function markers(text: string): number[] {
   return [...text.matchAll(/\\*"n\\*": ?(\d+)/g)].map((m) => Number(m[1]));
 }
 
-/** Reads records [from, to) of `topic` (one partition) and returns their `n` markers. */
+/** Reads the first `count` records of `topic` (one partition) and returns their `n` markers. */
 async function readMarkers(broker: KafkaBroker, topic: string, count: number): Promise<number[]> {
-  if (count === 0) return [];
-  const kafka = new Kafka({ brokers: [broker.plaintext], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `faults-read-${crypto.randomUUID()}` });
-  const out: number[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`only ${out.length}/${count} records`)), 20_000);
-      consumer.run({
-        eachMessage: ({ message }) => {
-          out.push(...markers(new TextDecoder().decode(message.value!)));
-          if (out.length >= count) {
-            clearTimeout(t);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
+  const records = await readRecords(broker, topic, count);
+  return records.flatMap((r) => markers(new TextDecoder().decode(r.value!)));
 }
 
 Deno.test("fault kafka: broker crashes, bad credentials, TLS mismatch, unreachable broker, SIGTERM", async (t) => {

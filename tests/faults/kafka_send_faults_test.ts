@@ -3,25 +3,15 @@
 // `igwn-alert send` publishes 100 files (whatever the CLI's exit code, a listener in one consumer
 // group gets each file at most once, and every file the CLI reports as sent exactly once).
 import { assert, assertEquals } from "@std/assert";
-import { Kafka, logLevel } from "kafkajs";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
-import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
+import { startKafka } from "../harness/kafka.ts";
+import { highWatermark } from "../harness/kafka_records.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { createTopics, until } from "../igwn_alert/_helpers.ts";
 import { Child } from "../harness/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CLI = `${REPO_ROOT}/cli/igwn_alert.ts`;
-
-async function highWatermark(broker: KafkaBroker, topic: string): Promise<number> {
-  const admin = new Kafka({ brokers: [broker.plaintext], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 function markers(text: string): number[] {
   return [...text.matchAll(/\\*"n\\*": ?(\d+)/g)].map((m) => Number(m[1]));

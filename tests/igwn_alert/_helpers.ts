@@ -1,19 +1,10 @@
 // Shared helpers of the igwn-alert tests: topics on the harness broker, hop auth.toml files.
-import { Kafka, logLevel } from "kafkajs";
 import type { KafkaBroker } from "../harness/kafka.ts";
-import { quietKafkajsTimeoutWarning } from "../../lib/igwn_alert/kafka.ts";
-
-quietKafkajsTimeoutWarning();
+import { createTopics as create, readRecords } from "../harness/kafka_records.ts";
 
 /** Creates topics through the PLAINTEXT listener (no ACLs on the harness broker). */
 export async function createTopics(broker: KafkaBroker, topics: string[]): Promise<void> {
-  const admin = new Kafka({ brokers: [broker.plaintext], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic })), waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
+  await create(broker, topics);
 }
 
 /** Reads every record of a topic from the beginning, raw (value and header pairs in order). */
@@ -22,35 +13,8 @@ export async function readRaw(
   topic: string,
   count: number,
 ): Promise<Array<{ value: Uint8Array; headers: Array<[string, Uint8Array]> }>> {
-  const kafka = new Kafka({ brokers: [broker.plaintext], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `raw-${crypto.randomUUID()}` });
-  const out: Array<{ value: Uint8Array; headers: Array<[string, Uint8Array]> }> = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`only ${out.length}/${count} records`)), 20_000);
-      consumer.run({
-        eachMessage: ({ message }) => {
-          const headers: Array<[string, Uint8Array]> = [];
-          for (const [k, v] of Object.entries(message.headers ?? {})) {
-            for (const one of Array.isArray(v) ? v : [v]) {
-              headers.push([k, new Uint8Array(one as Uint8Array)]);
-            }
-          }
-          out.push({ value: new Uint8Array(message.value!), headers });
-          if (out.length >= count) {
-            clearTimeout(t);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
+  const records = await readRecords(broker, topic, count);
+  return records.map((r) => ({ value: r.value!, headers: r.headers }));
 }
 
 /** A temporary XDG_CONFIG_HOME with hop/auth.toml (mode 0600). Remove with `Deno.remove(dir)`. */

@@ -4,9 +4,9 @@
 // topic's size limit split so only the alert too large by itself fails, flushByTopic/close wait
 // for everything queued, bounded queued bytes).
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { Kafka, logLevel } from "kafkajs";
 import { startKafka } from "../harness/kafka.ts";
-import { BatcherClosedError, PublishBatcher } from "../../lib/igwn_alert/batcher.ts";
+import { BatcherClosedError, PublishBatcher } from "../../lib/kafka/batcher.ts";
+import { createTopics as createSpecs } from "../harness/kafka_records.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { createTopics, readRaw } from "./_helpers.ts";
 
@@ -176,19 +176,7 @@ Deno.test("publishToTopic batching against a real broker", async (t) => {
   await using kafka = await startKafka();
   const [host, port] = kafka.plaintext.split(":");
   await createTopics(kafka, ["gracedb.many", "gracedb.big", "gracedb.flush"]);
-  const admin = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{
-        topic: "gracedb.small",
-        configEntries: [{ name: "max.message.bytes", value: "3000" }],
-      }],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createSpecs(kafka, [{ topic: "gracedb.small", configs: { "max.message.bytes": "3000" } }]);
   const opts = {
     server: `kafka://${host}/`,
     port: Number(port),

@@ -392,29 +392,31 @@ Deno.test("options are validated at construction; credential order", async () =>
   assertInstanceOf(new IgwnAlertClient({ noauth: true }), IgwnAlertClient);
 });
 
-Deno.test("kafkaConfig: a fresh sasl object per client (kafkajs writes into it)", async () => {
-  const { kafkaConfig } = await import("../../lib/igwn_alert/kafka.ts");
+Deno.test("clientOptions: fresh SASL objects per client, TLS per credential, OAUTHBEARER", async () => {
+  const { KafkaCluster } = await import("../../lib/kafka/cluster.ts");
+  const cluster = new KafkaCluster({ url: "kafka://h:1/", noauth: true });
   const auth = new Auth({ username: "u", password: "p", protocol: "SASL_PLAINTEXT" });
-  const a = kafkaConfig({ broker: "h:1", auth, sink: quiet });
-  const b = kafkaConfig({ broker: "h:1", auth, sink: quiet });
+  const a = cluster.clientOptions(auth);
+  const b = cluster.clientOptions(auth);
   assert(a.sasl !== b.sasl);
-  assertEquals(a.ssl, undefined);
+  assertEquals(a.tls, undefined);
   assertEquals(Object.keys(a.sasl!).sort(), ["mechanism", "password", "username"]);
-  const tls = kafkaConfig({
-    broker: "h:1",
-    auth: new Auth({ username: "u", password: "p" }),
-    sink: quiet,
-  });
-  assertEquals(tls.ssl, true);
-  assertEquals(kafkaConfig({ broker: "h:1", auth: null, sink: quiet }).sasl, undefined);
+  assertEquals(a.sasl!.mechanism, "SCRAM-SHA-512");
+  const tls = cluster.clientOptions(new Auth({ username: "u", password: "p" }));
+  assertEquals(tls.tls, {});
+  assertEquals(cluster.clientOptions(null).sasl, undefined);
+  // hop's token_endpoint: OAUTHBEARER with a token from the endpoint
+  const oauth = cluster.clientOptions(
+    new Auth({ username: "u", password: "p", tokenEndpoint: "https://t.example/token" }),
+  );
+  assertEquals(oauth.sasl!.mechanism, "OAUTHBEARER");
+  assertEquals(typeof oauth.sasl!.token, "function");
   assertThrows(
     () =>
-      kafkaConfig({
-        broker: "h:1",
-        auth: new Auth({ username: "u", password: "p", tokenEndpoint: "https://t" }),
-        sink: quiet,
-      }),
+      cluster.clientOptions(
+        new Auth({ username: "u", password: "p", mechanism: "GSSAPI" }),
+      ),
     AuthError,
-    "OAUTHBEARER",
+    "GSSAPI",
   );
 });

@@ -1,9 +1,10 @@
 /**
- * Raw kafkajs producer / consumer peer of the end-to-end bridge bench: the same records the
- * posttroll -> Kafka bridge writes (posttroll-encoded bytes of a bench/e2e/shapes.json shape,
- * keyed by subject, the bridge's hop headers from lib/bridge/record.ts), produced with plain
- * kafkajs (up to 500 records per request, 4 requests in flight, acks -1) and consumed with a
- * plain `eachBatch` loop, no posttroll on either side: the ceiling the bridge is compared with.
+ * Raw @platformatic/kafka producer / consumer peer of the end-to-end bridge bench: the same
+ * records the posttroll -> Kafka bridge writes (posttroll-encoded bytes of a bench/e2e/shapes.json
+ * shape, keyed by subject, the bridge's hop headers from lib/bridge/record.ts), produced with the
+ * client library used directly (up to 500 records per request, 4 requests in flight, acks -1) and
+ * consumed with a plain stream loop, no posttroll on either side: the ceiling the bridge is
+ * compared with.
  *
  * Same JSON-lines protocol as bench/e2e/ts/igwn_peer.ts (`ready` / `connected` / `warm` /
  * `done` / `result` / `exit`, stdin `go` / `quit`).
@@ -17,10 +18,16 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
+import {
+  type BaseOptions,
+  Consumer,
+  type Message as KafkaMessage,
+  MessagesStreamModes,
+  ProduceAcks,
+  Producer,
+} from "@platformatic/kafka";
 import { Message, PyDateTime } from "../../../lib/posttroll/message.ts";
 import { buildRecord } from "../../../lib/bridge/record.ts";
-import { quietKafkajsTimeoutWarning } from "../../../lib/igwn_alert/kafka.ts";
 import { Commands, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
 
 const { role, opts } = parseArgs(Deno.args);
@@ -34,8 +41,6 @@ const idle = Number(opts.idle ?? 5);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-quietKafkajsTimeoutWarning();
-
 /** CPU seconds (user + system) this process has used. */
 function cpuSeconds(): number {
   try {
@@ -47,16 +52,12 @@ function cpuSeconds(): number {
   }
 }
 
-function kafkaConfig(): KafkaConfig {
-  const cfg: KafkaConfig = {
-    brokers: [opts.broker],
-    clientId: "bench-bridge-raw",
-    logLevel: logLevel.NOTHING,
-  };
+function kafkaConfig(): BaseOptions {
+  const cfg: BaseOptions = { bootstrapBrokers: [opts.broker], clientId: "bench-bridge-raw" };
   if (opts["sasl-user"]) {
-    cfg.ssl = { ca: [Deno.readTextFileSync(opts.ca)] };
+    cfg.tls = { ca: [Deno.readTextFileSync(opts.ca)] };
     cfg.sasl = {
-      mechanism: "scram-sha-512",
+      mechanism: "SCRAM-SHA-512",
       username: opts["sasl-user"],
       password: opts["sasl-password"],
     };
@@ -78,21 +79,21 @@ function shapeMessage(name: string, extra?: Record<string, unknown>): Message {
   return new Message(s.subject, s.type, data);
 }
 
-type KafkaRecord = { key: Buffer; value: Buffer; headers: Record<string, Buffer> };
+type KafkaRecord = { topic: string; key: Buffer; value: Buffer; headers: Map<Buffer, Buffer> };
 
 function record(m: Message): KafkaRecord {
   const raw = enc.encode(m.encode());
   const r = buildRecord(raw, m.subject, m.type, "a");
-  const headers: Record<string, Buffer> = {};
-  for (const [k, v] of r.headers) headers[k] = Buffer.from(v);
-  return { key: Buffer.from(r.key), value: Buffer.from(r.value), headers };
+  const headers = new Map<Buffer, Buffer>();
+  for (const [k, v] of r.headers) headers.set(Buffer.from(k), Buffer.from(v));
+  return { topic, key: Buffer.from(r.key), value: Buffer.from(r.value), headers };
 }
 
 async function runPub(): Promise<void> {
   const cmds = new Commands();
-  const producer = new Kafka(kafkaConfig()).producer();
-  await producer.connect();
-  const send = (messages: KafkaRecord[]) => producer.send({ topic, acks: -1, messages });
+  const producer = new Producer(kafkaConfig());
+  await producer.metadata({ topics: [topic] });
+  const send = (messages: KafkaRecord[]) => producer.send({ acks: ProduceAcks.ALL, messages });
   const warm = record(new Message("/bench/warmup", "info", "w"));
   const end = record(new Message("/bench/end", "info", "e"));
   emit({ event: "ready" });
@@ -149,7 +150,7 @@ async function runPub(): Promise<void> {
     await Promise.race([cmds.quit, sleep(200)]);
   }
   emit({ event: "exit", vmhwm_kb: vmHwmKb() });
-  await producer.disconnect();
+  await producer.close();
 }
 
 async function runListen(): Promise<void> {
@@ -158,9 +159,10 @@ async function runListen(): Promise<void> {
   let activity = performance.now();
   let cpu0 = NaN;
   const lat: number[] = [];
-  const consumer = new Kafka(kafkaConfig()).consumer({
+  const consumer = new Consumer({
+    ...kafkaConfig(),
     groupId: `bench-raw-${crypto.randomUUID()}`,
-    maxWaitTimeInMs: 100,
+    maxWaitTime: 100,
   });
   const finish = async () => {
     if (done) return;
@@ -175,7 +177,7 @@ async function runListen(): Promise<void> {
     };
     if (latency) result.latencies_us = lat;
     emit(result);
-    await Promise.race([consumer.disconnect().catch(() => {}), sleep(3000)]);
+    await Promise.race([consumer.close(true).catch(() => {}), sleep(3000)]);
     Deno.exit(0);
   };
   const warmPrefix = "pytroll://bench/warmup ";
@@ -187,44 +189,38 @@ async function runListen(): Promise<void> {
     if (warm && now - activity > idle * 1000) finish();
     if (!warm && now - started > 120_000) finish();
   }, 200);
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: false });
+  const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.LATEST });
   emit({ event: "connected" });
-  await consumer.run({
-    eachBatch: ({ batch }) => {
-      for (const m of batch.messages) {
-        const t = nowUs();
-        activity = performance.now();
-        const v = m.value;
-        if (!v) continue;
-        // the record value is the posttroll message itself (hop's blob format)
-        const head = dec.decode(v.subarray(0, 32));
-        if (head.startsWith(warmPrefix)) {
-          if (!warm) {
-            warm = true;
-            cpu0 = cpuSeconds();
-            emit({ event: "warm" });
-          }
-          continue;
-        }
-        if (head.startsWith(endPrefix)) {
-          finish();
-          return Promise.resolve();
-        }
-        arrivals++;
-        if (latency && arrivals <= warmCount) continue;
-        received++;
-        if (!first) first = t;
-        last = t;
-        if (latency) {
-          const text = dec.decode(v);
-          const i = text.indexOf(key) + key.length;
-          lat.push(t - Number(text.slice(i, i + 16)));
-        }
+  for await (const m of stream) {
+    const t = nowUs();
+    activity = performance.now();
+    const v = (m as KafkaMessage).value as Buffer | undefined;
+    if (!v) continue;
+    // the record value is the posttroll message itself (hop's blob format)
+    const head = dec.decode(v.subarray(0, 32));
+    if (head.startsWith(warmPrefix)) {
+      if (!warm) {
+        warm = true;
+        cpu0 = cpuSeconds();
+        emit({ event: "warm" });
       }
-      return Promise.resolve();
-    },
-  });
+      continue;
+    }
+    if (head.startsWith(endPrefix)) {
+      await finish();
+      return;
+    }
+    arrivals++;
+    if (latency && arrivals <= warmCount) continue;
+    received++;
+    if (!first) first = t;
+    last = t;
+    if (latency) {
+      const text = dec.decode(v);
+      const i = text.indexOf(key) + key.length;
+      lat.push(t - Number(text.slice(i, i + 16)));
+    }
+  }
 }
 
 if (role === "pub") await runPub();

@@ -2,14 +2,21 @@
  * igwn-alert publisher / listener peer of the end-to-end bench (Deno side), same protocol as
  * bench/e2e/py/igwn_peer.py.
  *
- * --impl raw: kafkajs producer / consumer with the records hop writes (value = JSON string literal
- * of the alert text, headers `_id` 16 random bytes and `_format: json`), no decoding: the ceiling.
+ * --impl raw: @platformatic/kafka's producer / consumer used directly, with the records hop writes
+ * (value = JSON string literal of the alert text, headers `_id` 16 random bytes and
+ * `_format: json`), no decoding: the ceiling.
  * --impl ours: our igwn-alert client (lib/igwn_alert/).
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Kafka, logLevel } from "kafkajs";
+import {
+  Consumer,
+  type Message,
+  MessagesStreamModes,
+  ProduceAcks,
+  Producer,
+} from "@platformatic/kafka";
 import {
   alertText,
   Commands,
@@ -47,15 +54,20 @@ export interface BenchPublisher {
 }
 
 function rawPublisher(): Promise<BenchPublisher> {
-  const kafka = new Kafka({ brokers: [broker], clientId: "bench-raw", logLevel: logLevel.NOTHING });
-  const producer = kafka.producer();
+  const producer = new Producer({ clientId: "bench-raw", bootstrapBrokers: [broker] });
   const record = (text: string) => ({
-    value: JSON.stringify(text),
-    headers: { _id: Buffer.from(crypto.getRandomValues(new Uint8Array(16))), _format: "json" },
+    topic: kafkaTopic,
+    value: Buffer.from(JSON.stringify(text)),
+    headers: new Map([
+      [Buffer.from("_id"), Buffer.from(crypto.getRandomValues(new Uint8Array(16)))],
+      [Buffer.from("_format"), Buffer.from("json")],
+    ]),
   });
-  return producer.connect().then(() => ({
+  const send = (texts: string[]) =>
+    producer.send({ acks: ProduceAcks.ALL, messages: texts.map(record) });
+  return producer.metadata({ topics: [kafkaTopic] }).then(() => ({
     async publish(text: string) {
-      await producer.send({ topic: kafkaTopic, messages: [record(text)] });
+      await send([text]);
     },
     async publishMany(texts: string[]) {
       // one produce request per ~900 kB (the broker refuses record batches over ~1 MB)
@@ -63,10 +75,7 @@ function rawPublisher(): Promise<BenchPublisher> {
       const per = Math.max(1, Math.min(500, Math.floor(900_000 / (texts[0]?.length || 1))));
       const inFlight = new Set<Promise<unknown>>();
       for (let i = 0; i < texts.length; i += per) {
-        const p = producer.send({
-          topic: kafkaTopic,
-          messages: texts.slice(i, i + per).map(record),
-        });
+        const p = send(texts.slice(i, i + per));
         inFlight.add(p);
         p.finally(() => inFlight.delete(p));
         if (inFlight.size >= 4) await Promise.race(inFlight);
@@ -75,7 +84,7 @@ function rawPublisher(): Promise<BenchPublisher> {
     },
     async flush() {},
     async close() {
-      await producer.disconnect();
+      await producer.close();
     },
   }));
 }
@@ -203,22 +212,26 @@ async function runListen(): Promise<void> {
   }, 200);
   void watchdog;
   if (impl === "raw") {
-    const kafka = new Kafka({
-      brokers: [broker],
+    const consumer = new Consumer({
       clientId: "bench-raw",
-      logLevel: logLevel.NOTHING,
+      bootstrapBrokers: [broker],
+      groupId: `bench-raw-${crypto.randomUUID()}`,
+      maxWaitTime: 200,
+      maxBytesPerPartition: 8 * 1024 * 1024,
     });
-    const consumer = kafka.consumer({ groupId: `bench-raw-${crypto.randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: kafkaTopic, fromBeginning: false });
-    stop = () => consumer.disconnect();
+    const stream = await consumer.consume({
+      topics: [kafkaTopic],
+      mode: MessagesStreamModes.LATEST,
+    });
+    stop = async () => {
+      await stream.close();
+      await consumer.close(true);
+    };
     emit({ event: "connected" });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        onAlert(message.value ? message.value.toString() : "", true);
-        return Promise.resolve();
-      },
-    });
+    for await (const m of stream) {
+      const v = (m as Message).value as Buffer | undefined;
+      onAlert(v ? v.toString() : "", true);
+    }
   } else {
     stop = await oursListen(broker, group, topic, (text) => onAlert(text, false));
     emit({ event: "connected" });

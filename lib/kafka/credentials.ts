@@ -6,7 +6,7 @@
  */
 import { Auth, type EnvLike, loadAuth, netrcLookup } from "../hop/auth.ts";
 import { CredentialFileError } from "../hop/errors.ts";
-import { IgwnAlertOptionError } from "./errors.ts";
+import { KafkaOptionError } from "./errors.ts";
 
 /** What {@linkcode findCredentials} looks at, in this order. */
 export interface CredentialSources {
@@ -28,17 +28,22 @@ export interface CredentialSources {
   env?: EnvLike;
   /** Told when nothing was found and the session goes unauthenticated. */
   onNoAuth?: () => void;
+  /**
+   * Told why the default auth.toml was skipped (unsafe permissions, malformed) when nothing else
+   * gave a credential: Python igwn-alert skips it silently.
+   */
+  onSkipped?: (why: string) => void;
 }
 
 /**
  * Finds the credential candidates in igwn-alert's order: `auth`; `noauth`; `username` +
- * `password`; `authfile`; the default hop auth.toml (`$HOP_CONFIG_DIR` or
+ * `password`; `authfile`; the default hop auth.toml (`$XDG_CONFIG_HOME/hop/auth.toml` or
  * `~/.config/hop/auth.toml`); netrc (no netrc file: `onNoAuth` and no authentication).
  *
  * @param s the sources
  * @returns the candidates (hop selects among them by broker host), or null for none
- * @throws IgwnAlertOptionError for a username without password (or the reverse);
- *   CredentialFileError for an unreadable or unsafe file
+ * @throws KafkaOptionError for a username without password (or the reverse);
+ *   CredentialFileError for an unreadable or unsafe `authfile` or netrc file
  * @example
  * ```ts
  * import { findCredentials } from "./credentials.ts";
@@ -53,23 +58,36 @@ export function findCredentials(s: CredentialSources): Auth[] | null {
   if (s.noauth) return null;
   if (s.username && s.password) return [new Auth({ username: s.username, password: s.password })];
   if (Boolean(s.username) !== Boolean(s.password)) {
-    throw new IgwnAlertOptionError(
+    throw new KafkaOptionError(
       "You must provide both a username and a password for basic authentication.",
     );
   }
   if (s.authfile) return loadAuth(s.authfile, { env });
+  let skipped: CredentialFileError | undefined;
   try {
     return loadAuth(undefined, { env });
-  } catch {
-    try {
-      const entry = netrcLookup(s.netrcMachine, s.netrc, env);
-      return entry ? [new Auth({ username: entry.login, password: entry.password })] : null;
-    } catch (e) {
-      if (e instanceof CredentialFileError && e.problem === "not-found") {
-        s.onNoAuth?.();
-        return null;
-      }
-      throw e;
-    }
+  } catch (e) {
+    if (e instanceof CredentialFileError && e.problem !== "not-found") skipped = e;
   }
+  const why = () => {
+    if (skipped) {
+      s.onSkipped?.(
+        `${skipped.path} was skipped: ${skipped.message.replaceAll("\n", "; ")}`,
+      );
+    }
+  };
+  let entry;
+  try {
+    entry = netrcLookup(s.netrcMachine, s.netrc, env);
+  } catch (e) {
+    if (e instanceof CredentialFileError && e.problem === "not-found") {
+      why();
+      s.onNoAuth?.();
+      return null;
+    }
+    throw e;
+  }
+  if (entry) return [new Auth({ username: entry.login, password: entry.password })];
+  why();
+  return null;
 }

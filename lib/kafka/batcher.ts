@@ -1,6 +1,6 @@
 /**
  * Coalescing of published records into few produce requests, free of I/O: the caller supplies
- * the function that sends one batch (one kafkajs `producer.send` with many messages, acks -1).
+ * the function that sends one batch (one produce request with many records, acks -1).
  *
  * - Records pushed by one task (or within `lingerMs`, like librdkafka's
  *   `linger.ms`) go out together; while `maxInFlight` batches await their acknowledgement, new
@@ -17,6 +17,8 @@
  *
  * @module
  */
+
+import { KafkaError } from "./errors.ts";
 
 /** Options of {@linkcode PublishBatcher}. */
 export interface PublishBatcherOptions {
@@ -70,7 +72,7 @@ interface Entry<T> {
 }
 
 /** Thrown by pushes after {@linkcode PublishBatcher.close}. */
-export class BatcherClosedError extends Error {
+export class BatcherClosedError extends KafkaError {
   /**
    * Creates the error.
    *

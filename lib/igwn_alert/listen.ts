@@ -1,0 +1,327 @@
+/**
+ * Listening: alerts of `<group>.<topic>` topics decoded as hop and Python igwn-alert do, handed
+ * to a callback (offsets committed after it returns, on the Kafka layer's consumer) or printed,
+ * with Python's fatal-error retry policy on top of the consumer's own reconnections; and the
+ * same as an async iterator.
+ *
+ * @module
+ */
+import {
+  type AnyHopModel,
+  type HopHeaderInfo,
+  hopHeaders,
+  isTest,
+  JSONBlob,
+  unpack,
+} from "../hop/models.ts";
+import { pyJsonDumps, pyJsonParse } from "../hop/pyjson.ts";
+import { sleep } from "../_util/abort.ts";
+import { withAdmin } from "../kafka/admin.ts";
+import { type ConsumedRecord, KafkaConsumer } from "../kafka/consumer.ts";
+import { UnknownTopicError } from "../kafka/errors.ts";
+import type { ClientSettings, StartPosition } from "./options.ts";
+
+/** An alert received by a listener. */
+export interface Alert {
+  /** Topic without the group prefix (what Python's callback gets). */
+  topic: string;
+  /** Full Kafka topic (`gracedb.superevent`). */
+  kafkaTopic: string;
+  /**
+   * The payload as Python hands it to callbacks: for a JSON message its content (GraceDB's alert
+   * JSON **text** for igwn-alert messages), otherwise the decoded model.
+   */
+  payload: unknown;
+  /** The decoded hop model. */
+  model: AnyHopModel;
+  /** hop headers (`_id`, `_sender`, `_format`). */
+  hop: HopHeaderInfo;
+  /** Kafka partition. */
+  partition: number;
+  /** Kafka offset (decimal string). */
+  offset: string;
+  /** Broker timestamp (ms since epoch). */
+  timestamp: number;
+}
+
+/** Options of listening (`listen`, `alerts`). */
+export interface ListenOptions {
+  /** Topics without the group prefix; all topics of the group when absent or empty. */
+  topics?: string | string[];
+  /** Stops listening when aborted. */
+  signal?: AbortSignal;
+  /** Where a new consumer group starts. @default "latest" */
+  start?: StartPosition;
+  /** Called once the start offsets are fixed: alerts published after this are delivered. */
+  onReady?: (info: { groupId: string; topics: string[] }) => void;
+  /** Deliver hop test messages (`_test` header) too. @default false */
+  includeTest?: boolean;
+  /** Consumer group id for this listener (overrides the client's). */
+  consumerGroup?: string;
+}
+
+/** Callback of `listen`: `(topic, payload)` like Python's. */
+export type AlertCallback = (
+  topic: string,
+  payload: unknown,
+  alert: Alert,
+) => void | Promise<void>;
+
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/**
+ * hop's random consumer group id: `<username>-<10 of A-Z0-9>`, or the 10 characters alone.
+ *
+ * @param username the credential's username, if any
+ * @returns the group id
+ * @example
+ * ```ts
+ * import { generateGroupId } from "./listen.ts";
+ * /^alice-[A-Z0-9]{10}$/.test(generateGroupId("alice")); // true
+ * ```
+ */
+export function generateGroupId(username?: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  const s = Array.from(bytes, (b) => ALNUM[b % ALNUM.length]).join("");
+  return username ? `${username}-${s}` : s;
+}
+
+/**
+ * Topics of a group from broker metadata, filtered to the exact prefix `<group>.` and returned
+ * without it, sorted.
+ *
+ * @param s the client's settings
+ * @param group the group
+ * @returns short topic names
+ */
+export async function groupTopics(s: ClientSettings, group: string): Promise<string[]> {
+  const all = await withAdmin(s.cluster, "get_topics", (a) => a.listTopics());
+  return all.filter((t) => t.startsWith(`${group}.`)).map((t) => t.slice(group.length + 1)).sort();
+}
+
+/**
+ * Decodes a consumed record as hop does and gives the payload as Python igwn-alert hands it on
+ * (warning, as Python does, when it is not JSON).
+ */
+function decodeAlert(s: ClientSettings, r: ConsumedRecord): Alert {
+  const hop = hopHeaders({ value: null, headers: r.headers });
+  const v = r.value;
+  // JSON is decoded to text at once; other models keep their bytes, so they get a copy (a view
+  // would pin the whole fetch response)
+  const record = {
+    value: !v ? null : hop.format?.toLowerCase() === "json" ? v : new Uint8Array(v),
+    headers: r.headers,
+  };
+  const model = unpack(record, (w) => s.log("warning", w));
+  let payload: unknown;
+  if (model instanceof JSONBlob) {
+    payload = model.content;
+  } else {
+    payload = model;
+    s.warn({
+      category: "UserWarning",
+      message: "Payload is not valid json: the JSON object must be str, bytes or " +
+        `bytearray, not ${model.constructor.name}`,
+    });
+  }
+  return {
+    topic: r.topic.slice(r.topic.indexOf(".") + 1),
+    kafkaTopic: r.topic,
+    payload,
+    model,
+    hop,
+    partition: r.partition,
+    offset: String(r.offset),
+    timestamp: r.timestamp,
+  };
+}
+
+/**
+ * What Python igwn-alert prints for an alert when listening without a callback:
+ * `New message from topic <kafka topic>:\n<payload>` (pretty JSON with indent 4 when `jsonpp`).
+ *
+ * @param alert the alert
+ * @param jsonpp pretty-print
+ * @returns the text
+ */
+export function printedAlert(alert: Alert, jsonpp: boolean): string {
+  let text: string;
+  if (jsonpp) {
+    text = typeof alert.payload === "string"
+      ? pyJsonDumps(pyJsonParse(alert.payload), { indent: 4 })
+      : pyJsonDumps(alert.payload, { indent: 4 });
+  } else {
+    text = typeof alert.payload === "string"
+      ? alert.payload
+      : alert.payload instanceof JSONBlob || typeof alert.payload !== "object"
+      ? String(alert.payload)
+      : pyJsonDumps(alert.payload);
+  }
+  return `New message from topic ${alert.kafkaTopic}:\n${text}`;
+}
+
+/** The handler's own error, told apart from the consumer's. */
+class HandlerFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Listens until the signal aborts or a fatal error: each alert goes to `handler`, its offset is
+ * committed after the handler returned. Connection loss reopens the same group (the consumer's
+ * reconnection); other Kafka errors follow Python's policy: warn, wait `retryWait`, reopen while
+ * `retryOnFatal` and fewer than `listenRetries` attempts failed in a row.
+ *
+ * @param s the client's settings
+ * @param handler per-alert handler
+ * @param options topics, signal, start position, readiness hook
+ * @returns when the signal aborts
+ * @throws AuthError, BrokerConnectionError, UnknownTopicError, or the handler's error
+ */
+export async function consumeAlerts(
+  s: ClientSettings,
+  handler: (alert: Alert) => Promise<void>,
+  options: ListenOptions & { signal: AbortSignal },
+): Promise<void> {
+  const signal = options.signal;
+  if (signal.aborted) return;
+  const requested = typeof options.topics === "string" ? [options.topics] : options.topics ?? [];
+  const short = requested.length > 0 ? requested : await groupTopics(s, s.group);
+  const broker = s.cluster.broker;
+  if (short.length === 0) {
+    throw new UnknownTopicError(
+      `${s.group}.*`,
+      `no topics found for group ${s.group} on ${broker}`,
+    );
+  }
+  s.log(
+    "info",
+    `Listening to ${requested.length ? "" : "all "}${short.length} ` +
+      `${requested.length ? "" : "available "}topics on ${s.server}`,
+  );
+  const full = short.map((t) => `${s.group}.${t}`);
+  const groupId = options.consumerGroup ?? s.consumerGroup ??
+    generateGroupId(s.cluster.credential()?.username);
+  const includeTest = options.includeTest ?? false;
+  const start = options.start instanceof Date ? options.start.getTime() : options.start;
+  let fatalAttempts = 1;
+  let ready = false;
+  while (!signal.aborted) {
+    const consumer = new KafkaConsumer(s.cluster, {
+      groupId,
+      topics: full,
+      start: start ?? "latest",
+      maxWaitMs: Math.max(10, Math.round(s.batchTimeout * 1000)),
+      sessionTimeoutMs: s.sessionTimeoutMs,
+      signal,
+      onReady: () => {
+        if (ready) return;
+        ready = true;
+        s.log("info", `consumer group ${groupId} ready on ${full.join(",")}`);
+        options.onReady?.({ groupId, topics: short });
+      },
+      onReconnect: (err, wait) =>
+        s.log("warning", `Non-Fatal KafkaException: ${err.message}; reopening in ${wait} ms`),
+    });
+    try {
+      await consumer.run(async (r) => {
+        if (!includeTest && isTest(r)) return;
+        const alert = decodeAlert(s, r);
+        s.log("info", `New message from topic ${r.topic}`);
+        fatalAttempts = 1;
+        try {
+          await handler(alert);
+        } catch (e) {
+          throw new HandlerFailure(e);
+        }
+      });
+      return;
+    } catch (e) {
+      if (e instanceof HandlerFailure) throw e.error;
+      if (signal.aborted) return;
+      const err = e as Error;
+      s.log("warning", `fatal error from kafka: ${err.message} on attempt ${fatalAttempts}`);
+      await sleep(s.retryWait * 1000, signal);
+      fatalAttempts++;
+      if (fatalAttempts > s.listenRetries || !s.retryOnFatal) {
+        s.log(
+          "critical",
+          "Maximum number of retries reached or not attempted on fatal KafkaExceptions. " +
+            "Shuting down and raising exception.",
+        );
+        throw err;
+      }
+    }
+  }
+}
+
+/**
+ * Alerts as an async iterator over {@linkcode consumeAlerts}: each alert's offset is committed
+ * when the next one is requested (an alert being handled when the loop ends is delivered again
+ * to the same consumer group). `return()` (a `break`) or the signal stops the listener.
+ *
+ * @param run starts consuming with the given handler and signal
+ * @param signal the caller's signal, if any
+ * @returns the iterator
+ */
+export function alertIterator(
+  run: (handler: (alert: Alert) => Promise<void>, signal: AbortSignal) => Promise<void>,
+  signal?: AbortSignal,
+): AsyncIterableIterator<Alert> {
+  const ctl = new AbortController();
+  const stop = signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal;
+  type Item = { alert: Alert; ack: () => void };
+  const items: Item[] = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  let failure: unknown;
+  let lastAck: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const running = run(
+    (alert) =>
+      new Promise<void>((ack) => {
+        items.push({ alert, ack });
+        notify();
+        stop.addEventListener("abort", () => ack(), { once: true });
+      }),
+    stop,
+  ).then(
+    () => {
+      finished = true;
+      notify();
+    },
+    (e) => {
+      failure = e;
+      finished = true;
+      notify();
+    },
+  );
+  const iterator: AsyncIterableIterator<Alert> = {
+    next: async (): Promise<IteratorResult<Alert>> => {
+      lastAck?.();
+      lastAck = undefined;
+      while (items.length === 0 && !finished) {
+        await new Promise<void>((r) => (wake = r));
+      }
+      const item = items.shift();
+      if (item) {
+        lastAck = item.ack;
+        return { value: item.alert, done: false };
+      }
+      if (failure) throw failure;
+      return { value: undefined, done: true };
+    },
+    return: async (): Promise<IteratorResult<Alert>> => {
+      ctl.abort();
+      await running;
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

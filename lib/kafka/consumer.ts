@@ -1,0 +1,416 @@
+/**
+ * A Kafka consumer for handlers that must not lose a record: one consumer group for its whole
+ * life (across reconnections), a record's offset committed only after the handler returned for
+ * it (commits pipelined: the latest offset per partition wins, the next record does not wait for
+ * the broker's answer), a start position for partitions the group has never committed (fixed,
+ * and committed, before `onReady`), duplicate suppression by hop's `_id` header (a retried
+ * produce request, or records fetched again after a reconnection), and reconnection on
+ * connection loss without skipping anything. Authentication, TLS and unknown-topic failures end
+ * {@linkcode KafkaConsumer.run} with a typed error; the handler's own error ends it too (after
+ * the offsets of the records handled before were committed).
+ *
+ * @module
+ */
+import {
+  Consumer,
+  type Message,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+} from "@platformatic/kafka";
+import type { Buffer } from "node:buffer";
+import { sleep, withTimeout } from "../_util/abort.ts";
+import { type OffsetPosition, partitionKey, withAdmin } from "./admin.ts";
+import type { KafkaCluster } from "./cluster.ts";
+import { BrokerConnectionError, isRetriable, UnknownTopicError } from "./errors.ts";
+
+/** A record as the handler gets it. */
+export interface ConsumedRecord {
+  /** The topic. */
+  topic: string;
+  /** The partition. */
+  partition: number;
+  /** The record's offset. */
+  offset: bigint;
+  /** The record's timestamp (ms since the epoch). */
+  timestamp: number;
+  /** The key (a view into the fetched data). */
+  key: Uint8Array | null;
+  /** The value (a view into the fetched data: copy what is kept beyond the handler). */
+  value: Uint8Array | null;
+  /** Headers, in order (names as text). */
+  headers: Array<[string, Uint8Array]>;
+}
+
+/** Options of {@linkcode KafkaConsumer}. */
+export interface KafkaConsumerOptions {
+  /** The consumer group. */
+  groupId: string;
+  /** Topics to read. */
+  topics: string[];
+  /** Where partitions the group never committed start. @default "latest" */
+  start?: OffsetPosition;
+  /** Longest wait of one fetch for new records, in ms. @default 200 */
+  maxWaitMs?: number;
+  /** Bytes fetched per partition and request. @default 8388608 (8 MiB) */
+  maxBytesPerPartition?: number;
+  /** Records fetched ahead of the handler. @default 1024 */
+  highWaterMark?: number;
+  /**
+   * Group session timeout in ms: after a crash, a restarted member waits up to this long for its
+   * previous membership to expire. @default 10000
+   */
+  sessionTimeoutMs?: number;
+  /** `_id`s remembered for duplicate suppression (0: none). @default 4096 */
+  dedupCapacity?: number;
+  /** Runs before each offset commit (e.g. to make the handled records durable first). */
+  beforeCommit?: () => Promise<void>;
+  /** Called once the start offsets are fixed: records produced after this are delivered. */
+  onReady?: (info: { groupId: string; topics: string[] }) => void;
+  /** Told about a connection failure before each reconnection. */
+  onReconnect?: (error: Error, waitMs: number) => void;
+  /** Stops the consumer. */
+  signal?: AbortSignal;
+}
+
+/** What the handler is given; it returns (or resolves) when the record is handled. */
+export type RecordHandler = (record: ConsumedRecord) => void | Promise<void>;
+
+/** Small LRU set of ids for duplicate suppression. */
+class RecentIds {
+  readonly #max: number;
+  readonly #set = new Set<string>();
+  constructor(max: number) {
+    this.#max = max;
+  }
+  seen(id: string): boolean {
+    if (this.#set.has(id)) return true;
+    this.#set.add(id);
+    if (this.#set.size > this.#max) this.#set.delete(this.#set.values().next().value!);
+    return false;
+  }
+}
+
+const dec = new TextDecoder();
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function idOf(headers: Array<[string, Uint8Array]>): string | undefined {
+  for (const [k, v] of headers) {
+    if (k !== "_id") continue;
+    let s = "";
+    for (const b of v) s += HEX[b];
+    return s;
+  }
+  return undefined;
+}
+
+function view(b: Buffer | undefined | null): Uint8Array | null {
+  return b ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : null;
+}
+
+interface Pending {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  leaderEpoch: number;
+}
+
+const ABORTED = Symbol("aborted");
+
+/**
+ * Reads records of a consumer group and hands them to a handler, at least once.
+ *
+ * @example
+ * ```ts ignore
+ * import { KafkaCluster } from "./cluster.ts";
+ * import { KafkaConsumer } from "./consumer.ts";
+ * const cluster = new KafkaCluster({ url: "kafka://127.0.0.1:9092/", noauth: true });
+ * const ctl = new AbortController();
+ * await new KafkaConsumer(cluster, { groupId: "g", topics: ["events"], signal: ctl.signal })
+ *   .run((r) => console.log(r.topic, r.offset));
+ * ```
+ */
+export class KafkaConsumer {
+  readonly #cluster: KafkaCluster;
+  readonly #opts: KafkaConsumerOptions;
+  readonly #stop = new AbortController();
+  readonly #signal: AbortSignal;
+  #client: Consumer | undefined;
+  #lastContact = 0;
+  #running = false;
+  /** Highest offset handled per partition, not yet committed. */
+  readonly #toCommit = new Map<string, Pending>();
+  /** Highest offset committed per partition. */
+  readonly #committed = new Map<string, bigint>();
+  #committing: Promise<void> | undefined;
+
+  /**
+   * Creates the consumer; nothing connects until {@linkcode KafkaConsumer.run}.
+   *
+   * @param cluster where to read
+   * @param options group, topics, start position, hooks
+   */
+  constructor(cluster: KafkaCluster, options: KafkaConsumerOptions) {
+    this.#cluster = cluster;
+    this.#opts = options;
+    this.#signal = options.signal
+      ? AbortSignal.any([options.signal, this.#stop.signal])
+      : this.#stop.signal;
+  }
+
+  /** When the broker last answered (a record, a group heartbeat), ms since the epoch; 0: never. */
+  get lastContact(): number {
+    return this.#lastContact;
+  }
+
+  /** Stops a running {@linkcode KafkaConsumer.run} (the record in hand is finished first). */
+  stop(): void {
+    this.#stop.abort();
+  }
+
+  /**
+   * Fixes the start offsets, then reads until stopped, handing each record to `handler` and
+   * committing its offset once the handler returned.
+   *
+   * @param handler called for each record, one at a time, in order per partition
+   * @returns when stopped
+   * @throws AuthError, BrokerConnectionError (not retriable: TLS), UnknownTopicError, or the
+   *   handler's error
+   */
+  async run(handler: RecordHandler): Promise<void> {
+    if (this.#running) throw new TypeError("KafkaConsumer.run is already running");
+    this.#running = true;
+    const o = this.#opts;
+    try {
+      if (this.#signal.aborted) return;
+      await this.#fixStart();
+      o.onReady?.({ groupId: o.groupId, topics: [...o.topics] });
+      const recent = new RecentIds(o.dedupCapacity ?? 4096);
+      let failures = 0;
+      while (!this.#signal.aborted) {
+        const outcome = await this.#session(handler, recent, () => (failures = 0));
+        if (outcome === undefined || this.#signal.aborted) break;
+        const err = this.#cluster.mapError(outcome);
+        const transient = err instanceof BrokerConnectionError
+          ? err.retriable
+          : isRetriable(outcome);
+        if (!transient) throw err;
+        failures++;
+        const wait = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
+        o.onReconnect?.(err, wait);
+        await sleep(wait, this.#signal);
+      }
+    } finally {
+      await this.#finalCommit();
+      this.#running = false;
+    }
+  }
+
+  /** Start offsets for the partitions the group never committed, committed before reading. */
+  async #fixStart(): Promise<void> {
+    const o = this.#opts;
+    const start = await withAdmin(this.#cluster, "listen", async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      for (const t of o.topics) {
+        if (!existing.has(t)) {
+          throw new UnknownTopicError(t, `topic ${t} does not exist on the broker`);
+        }
+      }
+      const committed = await admin.committedOffsets(o.groupId, o.topics);
+      const fresh = [...committed].filter(([, off]) => off < 0n).map(([k]) => k);
+      if (fresh.length === 0) return new Map<string, bigint>();
+      const topics = [...new Set(fresh.map((k) => k.slice(0, k.lastIndexOf(":"))))];
+      const at = await admin.offsets(topics, o.start ?? "latest");
+      return new Map(fresh.map((k) => [k, at.get(k) ?? 0n]));
+    });
+    if (start.size === 0) return;
+    try {
+      await withAdmin(this.#cluster, "listen", (admin) => admin.commitOffsets(o.groupId, start));
+      for (const [k, off] of start) this.#committed.set(k, off);
+    } catch (e) {
+      // a group with active members refuses commits from outside: they own its positions
+      this.#cluster.log(
+        "info",
+        `start position of group ${o.groupId} not committed (${(e as Error).message})`,
+      );
+    }
+  }
+
+  /**
+   * One connection of the group: reads until stopped (undefined) or a failure (returned).
+   * The handler's error is thrown.
+   */
+  async #session(
+    handler: RecordHandler,
+    recent: RecentIds,
+    healthy: () => void,
+  ): Promise<unknown> {
+    const o = this.#opts;
+    const session = o.sessionTimeoutMs ?? 10_000;
+    const base = this.#cluster.clientOptions(this.#cluster.credential());
+    const client = new Consumer({
+      ...base,
+      retries: 2,
+      retryDelay: 250,
+      groupId: o.groupId,
+      autocommit: false,
+      sessionTimeout: session,
+      rebalanceTimeout: session,
+      heartbeatInterval: Math.min(3000, Math.max(100, Math.floor(session / 6))),
+      maxWaitTime: o.maxWaitMs ?? 200,
+      maxBytes: 4 * (o.maxBytesPerPartition ?? 8 * 1024 * 1024),
+      maxBytesPerPartition: o.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      highWaterMark: o.highWaterMark ?? 1024,
+      // the requests of a fetch wait up to maxWaitTime on the broker
+      requestTimeout: Math.max(base.requestTimeout ?? 15_000, (o.maxWaitMs ?? 200) + 5000),
+    });
+    this.#client = client;
+    const contact = () => (this.#lastContact = Date.now());
+    client.on("consumer:heartbeat:end", contact);
+    let failure: unknown;
+    let handlerError: HandlerError | undefined;
+    let aborted!: () => void;
+    const abortP = new Promise<typeof ABORTED>((r) => (aborted = () => r(ABORTED)));
+    this.#signal.addEventListener("abort", aborted, { once: true });
+    try {
+      const stream = await Promise.race([
+        client.consume({
+          topics: [...o.topics],
+          mode: MessagesStreamModes.COMMITTED,
+          fallbackMode: o.start === "earliest"
+            ? MessagesStreamFallbackModes.EARLIEST
+            : MessagesStreamFallbackModes.LATEST,
+        }),
+        abortP,
+      ]);
+      if (stream === ABORTED) return undefined;
+      contact();
+      healthy();
+      const it = stream[Symbol.asyncIterator]();
+      try {
+        while (true) {
+          const step = await Promise.race([it.next(), abortP]);
+          if (step === ABORTED || step.done) break;
+          const m = step.value as Message;
+          contact();
+          await this.#handle(m, handler, recent);
+          if (this.#signal.aborted) break;
+        }
+      } catch (e) {
+        if (e instanceof HandlerError) handlerError = e;
+        else if (!this.#signal.aborted) failure = e;
+      } finally {
+        await Promise.race([stream.close().catch(() => {}), sleep(2000)]);
+      }
+    } catch (e) {
+      if (!this.#signal.aborted) failure ??= e;
+    } finally {
+      this.#signal.removeEventListener("abort", aborted);
+      await this.#flushCommits(true);
+      this.#client = undefined;
+      // leaving the group lets a restarted member take over at once; bounded for dead brokers
+      await Promise.race([client.close(true).catch(() => {}), sleep(5000)]);
+    }
+    if (handlerError) throw handlerError.cause;
+    return failure;
+  }
+
+  async #handle(m: Message, handler: RecordHandler, recent: RecentIds): Promise<void> {
+    const key = partitionKey(m.topic, m.partition);
+    const next = m.offset + 1n;
+    const headers: Array<[string, Uint8Array]> = [];
+    for (const [k, v] of m.headerEntries ?? m.headers) {
+      headers.push([dec.decode(k as Buffer), view(v as Buffer) ?? new Uint8Array()]);
+    }
+    const id = idOf(headers);
+    if (id === undefined || !recent.seen(id)) {
+      try {
+        await handler({
+          topic: m.topic,
+          partition: m.partition,
+          offset: m.offset,
+          timestamp: Number(m.timestamp),
+          key: view(m.key as Buffer | undefined),
+          value: view(m.value as Buffer | undefined),
+          headers,
+        });
+      } catch (e) {
+        throw new HandlerError(e);
+      }
+      // stopped while the handler ran: its outcome is unknown, the record comes again
+      if (this.#signal.aborted) return;
+    }
+    // commit after the handler returned; offsets only move forward
+    const done = this.#toCommit.get(key)?.offset ?? this.#committed.get(key) ?? -1n;
+    if (next > done) {
+      this.#toCommit.set(key, {
+        topic: m.topic,
+        partition: m.partition,
+        offset: next,
+        leaderEpoch: m.leaderEpoch,
+      });
+      this.#committing ??= this.#flushCommits(false).finally(() => (this.#committing = undefined));
+    }
+  }
+
+  /** Commits what was handled, retrying failures (a rebalance, a broker restart). */
+  async #flushCommits(final: boolean): Promise<void> {
+    if (final && this.#committing) {
+      await withTimeout(this.#committing, 5000, () => new Error("commit")).catch(() => {});
+    }
+    let failures = 0;
+    while (this.#toCommit.size > 0) {
+      const client = this.#client;
+      if (!client) return;
+      const batch = [...this.#toCommit.values()];
+      this.#toCommit.clear();
+      try {
+        await this.#opts.beforeCommit?.();
+        await withTimeout(
+          client.commit({ offsets: batch }),
+          this.#cluster.timeoutMs,
+          () => new Error(`no answer within ${this.#cluster.timeoutMs} ms`),
+        );
+        for (const c of batch) {
+          const key = partitionKey(c.topic, c.partition);
+          if ((this.#committed.get(key) ?? -1n) < c.offset) this.#committed.set(key, c.offset);
+        }
+        failures = 0;
+      } catch (e) {
+        // keep what no newer offset superseded, and try again
+        for (const c of batch) {
+          const key = partitionKey(c.topic, c.partition);
+          if (!this.#toCommit.has(key)) this.#toCommit.set(key, c);
+        }
+        failures++;
+        this.#cluster.log(
+          "warning",
+          `offset commit failed (records may be delivered again): ${(e as Error).message}`,
+        );
+        if (final || failures > 20 || this.#client !== client) return;
+        await sleep(Math.min(2000, 100 * 2 ** failures), this.#signal);
+        if (this.#signal.aborted) return;
+      }
+    }
+  }
+
+  /** After the last session: what is still uncommitted is committed by a short-lived member. */
+  async #finalCommit(): Promise<void> {
+    if (this.#toCommit.size === 0) return;
+    const offsets = new Map<string, bigint>();
+    for (const [k, c] of this.#toCommit) offsets.set(k, c.offset);
+    try {
+      await withAdmin(this.#cluster, "commit", (a) => a.commitOffsets(this.#opts.groupId, offsets));
+      this.#toCommit.clear();
+    } catch (e) {
+      this.#cluster.log(
+        "warning",
+        `offset commit failed (records may be delivered again): ${(e as Error).message}`,
+      );
+    }
+  }
+}
+
+/** The handler's own error, carried through the stream loop. */
+class HandlerError {
+  constructor(readonly cause: unknown) {}
+}
