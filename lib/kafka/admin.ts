@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { Admin } from "@platformatic/kafka";
+import type { Admin } from "@platformatic/kafka";
+import { kafkaLibrary } from "./_library.ts";
 import { sleep, withTimeout } from "../_util/abort.ts";
 import type { KafkaCluster } from "./cluster.ts";
 import { BrokerConnectionError, errorTree, isRetriable } from "./errors.ts";
@@ -247,7 +248,9 @@ export async function withAdmin<T>(
 ): Promise<T> {
   const broker = cluster.broker;
   const ms = cluster.timeoutMs;
-  const admin = new Admin({ ...cluster.clientOptions(cluster.credential()), timeout: ms });
+  const options = { ...cluster.clientOptions(cluster.credential()), timeout: ms };
+  const { Admin } = await kafkaLibrary();
+  const admin = new Admin(options);
   const deadline = performance.now() + ms;
   try {
     return await withTimeout(

@@ -11,12 +11,8 @@
  *
  * @module
  */
-import {
-  Consumer,
-  type Message,
-  MessagesStreamFallbackModes,
-  MessagesStreamModes,
-} from "@platformatic/kafka";
+import type { Consumer, Message } from "@platformatic/kafka";
+import { kafkaLibrary } from "./_library.ts";
 import type { Buffer } from "node:buffer";
 import { sleep, withTimeout } from "../_util/abort.ts";
 import { type OffsetPosition, partitionKey, withAdmin } from "./admin.ts";
@@ -247,7 +243,8 @@ export class KafkaConsumer {
     const o = this.#opts;
     const session = o.sessionTimeoutMs ?? 10_000;
     const base = this.#cluster.clientOptions(this.#cluster.credential());
-    const client = new Consumer({
+    const { Consumer, MessagesStreamFallbackModes, MessagesStreamModes } = await kafkaLibrary();
+    const client: Consumer = new Consumer({
       ...base,
       retries: 2,
       retryDelay: 250,

@@ -15,7 +15,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { compatibilityPartitioner, ProduceAcks, Producer } from "@platformatic/kafka";
+import type { Producer } from "@platformatic/kafka";
+import { kafkaLibrary } from "./_library.ts";
 import { sleep, withTimeout } from "../_util/abort.ts";
 import { type BatchInfo, PublishBatcher, type PublishBatcherOptions } from "./batcher.ts";
 import type { KafkaCluster } from "./cluster.ts";
@@ -53,6 +54,9 @@ interface Held {
   record: ProducerRecord;
   bytes: number;
 }
+
+/** Kafka's acks -1: every in-sync replica (the library's `ProduceAcks.ALL`). */
+const ACKS_ALL = -1;
 
 const enc = new TextEncoder();
 const headerNames = new Map<string, Buffer>();
@@ -141,10 +145,13 @@ export class KafkaProducer implements AsyncDisposable {
     return this.#batcher.pending;
   }
 
-  #client(): Producer {
+  async #client(): Promise<Producer> {
+    if (this.#producer) return this.#producer;
+    const options = this.#cluster.clientOptions(this.#cluster.credential());
+    const { compatibilityPartitioner, Producer } = await kafkaLibrary();
     this.#producer ??= new Producer({
-      ...this.#cluster.clientOptions(this.#cluster.credential()),
-      acks: ProduceAcks.ALL,
+      ...options,
+      acks: ACKS_ALL,
       // keyed records go where Java clients (and kafkajs) put them (murmur2, made positive);
       // records without a key are spread round-robin
       partitioner: (message, key) =>
@@ -175,7 +182,7 @@ export class KafkaProducer implements AsyncDisposable {
     const ms = this.#cluster.timeoutMs;
     try {
       await withTimeout(
-        this.#client().metadata({ topics, forceUpdate: true }),
+        this.#client().then((c) => c.metadata({ topics, forceUpdate: true })),
         ms,
         () =>
           new BrokerConnectionError(
@@ -258,8 +265,9 @@ export class KafkaProducer implements AsyncDisposable {
         headers,
       };
     });
+    const client = await this.#client();
     await withTimeout(
-      this.#client().send({ messages, acks: ProduceAcks.ALL }),
+      client.send({ messages, acks: ACKS_ALL }),
       ms,
       () => this.#late(topics.join(","), ms),
     );
