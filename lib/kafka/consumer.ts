@@ -112,6 +112,9 @@ interface Pending {
 
 const ABORTED = Symbol("aborted");
 
+/** How long each shutdown step (last commit, leaving the group) may take once stopped, in ms. */
+const SHUTDOWN_STEP_MS = 2000;
+
 /**
  * Reads records of a consumer group and hands them to a handler, at least once.
  *
@@ -296,7 +299,7 @@ export class KafkaConsumer {
         if (e instanceof HandlerError) handlerError = e;
         else if (!this.#signal.aborted) failure = e;
       } finally {
-        await Promise.race([stream.close().catch(() => {}), sleep(2000)]);
+        await Promise.race([stream.close().catch(() => {}), sleep(SHUTDOWN_STEP_MS)]);
       }
     } catch (e) {
       if (!this.#signal.aborted) failure ??= e;
@@ -305,7 +308,7 @@ export class KafkaConsumer {
       await this.#flushCommits(true);
       this.#client = undefined;
       // leaving the group lets a restarted member take over at once; bounded for dead brokers
-      await Promise.race([client.close(true).catch(() => {}), sleep(5000)]);
+      await Promise.race([client.close(true).catch(() => {}), sleep(SHUTDOWN_STEP_MS)]);
     }
     if (handlerError) throw handlerError.cause;
     return failure;
@@ -352,7 +355,9 @@ export class KafkaConsumer {
   /** Commits what was handled, retrying failures (a rebalance, a broker restart). */
   async #flushCommits(final: boolean): Promise<void> {
     if (final && this.#committing) {
-      await withTimeout(this.#committing, 5000, () => new Error("commit")).catch(() => {});
+      await withTimeout(this.#committing, SHUTDOWN_STEP_MS, () => new Error("commit")).catch(
+        () => {},
+      );
     }
     let failures = 0;
     while (this.#toCommit.size > 0) {
@@ -362,10 +367,12 @@ export class KafkaConsumer {
       this.#toCommit.clear();
       try {
         await this.#opts.beforeCommit?.();
+        // once stopped, a broker that does not answer must not hold the shutdown
+        const ms = this.#signal.aborted ? SHUTDOWN_STEP_MS : this.#cluster.timeoutMs;
         await withTimeout(
           client.commit({ offsets: batch }),
-          this.#cluster.timeoutMs,
-          () => new Error(`no answer within ${this.#cluster.timeoutMs} ms`),
+          ms,
+          () => new Error(`no answer within ${ms} ms`),
         );
         for (const c of batch) {
           const key = partitionKey(c.topic, c.partition);
@@ -396,7 +403,11 @@ export class KafkaConsumer {
     const offsets = new Map<string, bigint>();
     for (const [k, c] of this.#toCommit) offsets.set(k, c.offset);
     try {
-      await withAdmin(this.#cluster, "commit", (a) => a.commitOffsets(this.#opts.groupId, offsets));
+      await withTimeout(
+        withAdmin(this.#cluster, "commit", (a) => a.commitOffsets(this.#opts.groupId, offsets)),
+        SHUTDOWN_STEP_MS,
+        () => new Error(`no answer within ${SHUTDOWN_STEP_MS} ms`),
+      );
       this.#toCommit.clear();
     } catch (e) {
       this.#cluster.log(
