@@ -58,7 +58,10 @@ export interface KafkaConsumerOptions {
   sessionTimeoutMs?: number;
   /** `_id`s remembered for duplicate suppression (0: none). @default 4096 */
   dedupCapacity?: number;
-  /** Runs before each offset commit (e.g. to make the handled records durable first). */
+  /**
+   * Runs before each offset commit (e.g. to make the handled records durable first); no record
+   * is handed to the handler meanwhile.
+   */
   beforeCommit?: () => Promise<void>;
   /** Called once the start offsets are fixed: records produced after this are delivered. */
   onReady?: (info: { groupId: string; topics: string[] }) => void;
@@ -141,6 +144,8 @@ export class KafkaConsumer {
   /** Highest offset committed per partition. */
   readonly #committed = new Map<string, bigint>();
   #committing: Promise<void> | undefined;
+  /** A running `beforeCommit`: records wait for it before they are handed out. */
+  #barrier: Promise<void> | undefined;
 
   /**
    * Creates the consumer; nothing connects until {@linkcode KafkaConsumer.run}.
@@ -322,6 +327,7 @@ export class KafkaConsumer {
       headers.push([dec.decode(k as Buffer), view(v as Buffer) ?? new Uint8Array()]);
     }
     const id = idOf(headers);
+    if (this.#barrier) await this.#barrier.catch(() => {});
     if (id === undefined || !recent.seen(id)) {
       try {
         await handler({
@@ -366,7 +372,17 @@ export class KafkaConsumer {
       const batch = [...this.#toCommit.values()];
       this.#toCommit.clear();
       try {
-        await this.#opts.beforeCommit?.();
+        // no record is handed out while it runs, so that what it waits for (e.g. the writes of
+        // the records handled so far) can finish
+        const barrier = this.#opts.beforeCommit?.();
+        if (barrier) {
+          this.#barrier = barrier;
+          try {
+            await barrier;
+          } finally {
+            this.#barrier = undefined;
+          }
+        }
         // once stopped, a broker that does not answer must not hold the shutdown
         const ms = this.#signal.aborted ? SHUTDOWN_STEP_MS : this.#cluster.timeoutMs;
         await withTimeout(
