@@ -30,6 +30,11 @@ export interface KafkaOptions {
   autoCreateTopics?: boolean;
   /** How long to wait for readiness. @default 60000 */
   readyTimeoutMs?: number;
+  /**
+   * Add a SASL_PLAINTEXT listener with OAUTHBEARER (Kafka's unsecured JWT validation: any
+   * unsigned token with `sub`, `iat` and `exp` is accepted). @default false
+   */
+  oauth?: boolean;
 }
 
 const LIB = `${REPO_ROOT}/.cache/kafka/lib`;
@@ -106,6 +111,8 @@ export class KafkaBroker implements AsyncDisposable {
   readonly saslPlaintext: string;
   /** `host:port` of the SASL_SSL (SCRAM-SHA-512) listener. */
   readonly saslSsl: string;
+  /** `host:port` of the OAUTHBEARER (SASL_PLAINTEXT) listener, with `oauth: true`. */
+  readonly oauth?: string;
   /** PEM text of the CA that signed the server certificate. */
   readonly caPem: string;
   /** Path of the CA certificate file. */
@@ -116,12 +123,12 @@ export class KafkaBroker implements AsyncDisposable {
   readonly dir: string;
   #child?: Deno.ChildProcess;
   #logFile?: Deno.FsFile;
-  readonly #ports: { plain: number; ctrl: number; sasl: number; ssl: number };
+  readonly #ports: { plain: number; ctrl: number; sasl: number; ssl: number; oauth?: number };
   readonly #readyTimeoutMs: number;
 
   private constructor(
     dir: string,
-    ports: { plain: number; ctrl: number; sasl: number; ssl: number },
+    ports: { plain: number; ctrl: number; sasl: number; ssl: number; oauth?: number },
     users: KafkaUser[],
     caPem: string,
     readyTimeoutMs: number,
@@ -132,6 +139,7 @@ export class KafkaBroker implements AsyncDisposable {
     this.plaintext = `127.0.0.1:${ports.plain}`;
     this.saslPlaintext = `127.0.0.1:${ports.sasl}`;
     this.saslSsl = `localhost:${ports.ssl}`;
+    if (ports.oauth) this.oauth = `127.0.0.1:${ports.oauth}`;
     this.caPem = caPem;
     this.caFile = `${dir}/ca.pem`;
     this.#readyTimeoutMs = readyTimeoutMs;
@@ -152,21 +160,30 @@ export class KafkaBroker implements AsyncDisposable {
     await makeCertificates(dir);
     // four different ports: the kernel can hand the same free port out twice in a row
     const picked = new Set<number>();
-    while (picked.size < 4) picked.add(freePort());
-    const [plain, ctrl, sasl, ssl] = [...picked];
-    const ports = { plain, ctrl, sasl, ssl };
+    while (picked.size < (opts.oauth ? 5 : 4)) picked.add(freePort());
+    const [plain, ctrl, sasl, ssl, oauth] = [...picked];
+    const ports = { plain, ctrl, sasl, ssl, oauth };
+    const oauthListener = opts.oauth ? `,OAUTH://127.0.0.1:${oauth}` : "";
     const props = [
       "process.roles=broker,controller",
       "node.id=1",
       `controller.quorum.voters=1@127.0.0.1:${ports.ctrl}`,
       `listeners=PLAINTEXT://127.0.0.1:${ports.plain},CONTROLLER://127.0.0.1:${ports.ctrl},` +
-      `SASL_PLAINTEXT://127.0.0.1:${ports.sasl},SASL_SSL://127.0.0.1:${ports.ssl}`,
+      `SASL_PLAINTEXT://127.0.0.1:${ports.sasl},SASL_SSL://127.0.0.1:${ports.ssl}${oauthListener}`,
       `advertised.listeners=PLAINTEXT://127.0.0.1:${ports.plain},` +
-      `SASL_PLAINTEXT://127.0.0.1:${ports.sasl},SASL_SSL://localhost:${ports.ssl}`,
+      `SASL_PLAINTEXT://127.0.0.1:${ports.sasl},SASL_SSL://localhost:${ports.ssl}${oauthListener}`,
       "controller.listener.names=CONTROLLER",
       "inter.broker.listener.name=PLAINTEXT",
       "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT," +
-      "SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+      "SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL" +
+      (opts.oauth ? ",OAUTH:SASL_PLAINTEXT" : ""),
+      ...(opts.oauth
+        ? [
+          "listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER",
+          "listener.name.oauth.oauthbearer.sasl.jaas.config=" +
+          "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;",
+        ]
+        : []),
       "sasl.enabled.mechanisms=SCRAM-SHA-512",
       "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=" +
       "org.apache.kafka.common.security.scram.ScramLoginModule required;",
@@ -249,7 +266,8 @@ export class KafkaBroker implements AsyncDisposable {
       if (exited) throw new Error("broker exited");
       return (await tcpOpen("127.0.0.1", this.#ports.plain)) &&
         (await tcpOpen("127.0.0.1", this.#ports.sasl)) &&
-        (await tcpOpen("127.0.0.1", this.#ports.ssl));
+        (await tcpOpen("127.0.0.1", this.#ports.ssl)) &&
+        (this.#ports.oauth === undefined || (await tcpOpen("127.0.0.1", this.#ports.oauth)));
     }, { timeoutMs: this.#readyTimeoutMs, intervalMs: 100, what: "Kafka listeners" }).catch(
       async (e) => {
         if (exited) {
@@ -266,6 +284,7 @@ export class KafkaBroker implements AsyncDisposable {
     if (!child) return;
     this.#child = undefined;
     try {
+      child.kill("SIGCONT");
       child.kill("SIGTERM");
     } catch { /* gone */ }
     const t = setTimeout(() => {
@@ -278,6 +297,16 @@ export class KafkaBroker implements AsyncDisposable {
     try {
       this.#logFile?.close();
     } catch { /* closed */ }
+  }
+
+  /** Freezes the broker (SIGSTOP): its ports still accept connections, nothing answers. */
+  pause(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  /** Lets a paused broker run again (SIGCONT). */
+  resume(): void {
+    this.#child?.kill("SIGCONT");
   }
 
   /** Kills the broker at once (SIGKILL), as a crash would. */
