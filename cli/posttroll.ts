@@ -377,7 +377,7 @@ async function listen(
       }
       seen++;
     }
-    await it.return?.();
+    // the iterator may be parked in next(): closing the subscriber (below) ends it
     return 0;
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);

@@ -264,6 +264,8 @@ interface Connection {
   closed: boolean;
   stream?: EventStream;
   client?: StreamClient;
+  /** Wakes a stream's writer (to notice the connection closed). */
+  wake?: () => void;
 }
 
 function indexOfHeadEnd(buf: Uint8Array, from: number): number {
@@ -411,6 +413,7 @@ export class HttpServer implements AsyncDisposable {
     this.#connections.delete(c);
     this.#streams.delete(c);
     if (c.stream && c.client) c.stream.leave(c.client);
+    c.wake?.();
     try {
       c.conn.close();
     } catch { /* closed already */ }
@@ -609,8 +612,8 @@ export class HttpServer implements AsyncDisposable {
     while (!c.closed) {
       const next = queue.shift();
       if (!next) {
-        await new Promise<void>((r) => wake = r);
-        wake = undefined;
+        await new Promise<void>((r) => wake = c.wake = r);
+        wake = c.wake = undefined;
         continue;
       }
       try {

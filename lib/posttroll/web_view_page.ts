@@ -71,7 +71,7 @@ td.age { font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.new td { background: var(--new); transition: background 2s; }
 tr.stale td.age { color: var(--old); font-weight: 600; }
 code { font-size: 0.9em; }
-svg { width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
+svg { width: 100%; max-width: 46rem; height: auto; border: 1px solid var(--line); border-radius: 4px; }
 svg text { fill: var(--muted); font-size: 10px; }
 svg .grid { stroke: var(--line); stroke-width: 1; }
 #legend { list-style: none; padding: 0; margin: 0.4rem 0; display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; }
@@ -197,6 +197,8 @@ export const APP_JS: string = `"use strict";
       const pts = history.map((p) => x(p.t).toFixed(1) + "," + y(p.rates[s] || 0).toFixed(1));
       svg("polyline", { points: pts.join(" "), fill: "none", stroke: COLORS[i], "stroke-width": 2,
         "data-subject": s }, root);
+      const last = history[history.length - 1];
+      svg("circle", { cx: x(last.t), cy: y(last.rates[s] || 0), r: 3, fill: COLORS[i] }, root);
       const li = document.createElement("li");
       const sw = document.createElement("i");
       sw.style.background = COLORS[i];
