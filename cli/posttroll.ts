@@ -131,6 +131,9 @@ export interface PosttrollCliIo {
 
 class UsageError extends Error {}
 
+/** The I/O of a subcommand: defaults filled in. */
+type Io = Required<Omit<PosttrollCliIo, "signal" | "onMetrics">> & PosttrollCliIo;
+
 const encoder = new TextEncoder();
 
 async function stdoutWrite(text: string): Promise<void> {
@@ -249,7 +252,7 @@ export function servicesTable(records: Array<Record<string, unknown>>, now: numb
 
 async function services(
   args: string[],
-  io: Required<Omit<PosttrollCliIo, "signal" | "onMetrics">> & PosttrollCliIo,
+  io: Io,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -282,7 +285,7 @@ function waitAbort(signal: AbortSignal): Promise<void> {
 
 async function listen(
   args: string[],
-  io: Required<Omit<PosttrollCliIo, "signal" | "onMetrics">> & PosttrollCliIo,
+  io: Io,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -390,7 +393,7 @@ async function listen(
 
 async function send(
   args: string[],
-  io: Required<Omit<PosttrollCliIo, "signal" | "onMetrics">> & PosttrollCliIo,
+  io: Io,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

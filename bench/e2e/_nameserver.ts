@@ -26,13 +26,15 @@ export function oursClientBuilt(): boolean {
   return landed(["lib/posttroll/nameserver.ts"]);
 }
 
-interface Ports {
+/** The three ports of a nameserver without multicast. */
+export interface Ports {
   ns: number;
   broadcast: number;
   addressPublish: number;
 }
 
-function nsEnv(p: Ports): Record<string, string> {
+/** POSTTROLL_* settings naming `p`. */
+export function nsEnv(p: Ports): Record<string, string> {
   return {
     POSTTROLL_NAMESERVER_PORT: String(p.ns),
     POSTTROLL_BROADCAST_PORT: String(p.broadcast),
@@ -52,14 +54,16 @@ async function serverCmd(impl: "ours" | "py"): Promise<string[]> {
   ];
 }
 
-interface LookupResult {
+/** Look-ups per second and latency of one client run. */
+export interface LookupResult {
   rate: number;
   p50: number;
   p99: number;
   clientHwmKb?: number;
 }
 
-async function lookups(
+/** Runs `client`'s sequential look-ups against the nameserver on `ports`. */
+export async function lookups(
   client: "ours" | "py",
   ports: Ports,
   plan: NameserverPlan,

@@ -8,8 +8,10 @@
  *   requests with a body are refused (413) and the connection closed;
  * - a kept-alive connection idle for `idleTimeoutMs` is closed, and a response not written within
  *   `writeTimeoutMs` (a client that does not read) closes its connection;
- * - at most `maxConnections` connections: beyond, the oldest that is not streaming is closed to
- *   make room (a flood of idle connections cannot lock out a scraper);
+ * - at most `maxConnections` connections: beyond, the oldest that has not sent a byte (else the
+ *   oldest that is not streaming) is closed to make room, so a flood of idle connections cannot
+ *   lock out a scraper (a request caught in the flood may be cut: the scraper's next try is
+ *   answered);
  * - an event-stream client whose unsent events exceed `maxStreamBufferBytes` is dropped, and at
  *   most `maxStreams` streams are kept (the oldest goes).
  *
@@ -266,6 +268,8 @@ interface Connection {
   client?: StreamClient;
   /** Wakes a stream's writer (to notice the connection closed). */
   wake?: () => void;
+  /** Whether the client has sent anything yet. */
+  spoke: boolean;
 }
 
 function indexOfHeadEnd(buf: Uint8Array, from: number): number {
@@ -378,8 +382,13 @@ export class HttpServer implements AsyncDisposable {
         if (this.#closed || e instanceof Deno.errors.BadResource) return;
         continue; // EMFILE and the like: keep accepting
       }
-      if (this.#connections.size >= this.#maxConnections) this.#evict();
-      const c: Connection = { conn, phase: "head", closed: false };
+      if (this.#connections.size >= this.#maxConnections) {
+        // let the reads already under way land first, so that a client that did send its request
+        // is not taken for an idle one (accepts from a full backlog resolve back to back)
+        await new Promise((r) => setTimeout(r, 0));
+        this.#evict();
+      }
+      const c: Connection = { conn, phase: "head", closed: false, spoke: false };
       this.#connections.add(c);
       const task = this.#serve(c).finally(() => {
         this.#drop(c);
@@ -389,15 +398,21 @@ export class HttpServer implements AsyncDisposable {
     }
   }
 
-  /** Closes the oldest connection that is not streaming (or else the oldest stream). */
+  /**
+   * Makes room: closes the oldest connection that never sent a byte, else the oldest one that is
+   * not streaming, else the oldest stream.
+   */
   #evict(): void {
     let victim: Connection | undefined;
+    let idle: Connection | undefined;
     for (const c of this.#connections) {
-      if (c.phase !== "stream") {
+      if (!c.spoke && c.phase === "head") {
         victim = c;
         break;
       }
+      if (!idle && c.phase !== "stream") idle = c;
     }
+    victim ??= idle;
     victim ??= this.#connections.values().next().value;
     if (victim) this.#cut(victim);
   }
@@ -445,6 +460,7 @@ export class HttpServer implements AsyncDisposable {
             return;
           }
           if (n === null || c.closed) return;
+          c.spoke = true;
           const grown = new Uint8Array(buf.length + n);
           grown.set(buf);
           grown.set(scratch.subarray(0, n), buf.length);

@@ -5,8 +5,8 @@
  * exact permissions of cli/binaries.ts.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { binary } from "../../cli/binaries.ts";
 import { PythonProcess, REPO_ROOT } from "../harness/python.ts";
+import { binary } from "../../cli/binaries.ts";
 import { Child } from "../harness/child.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
 import { baseEnv, cliKeys, configOf, keyEnv } from "../secure/_helpers.ts";
@@ -15,14 +15,6 @@ import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { Message } from "../../lib/posttroll/message.ts";
 
 const CLI = binary("posttroll");
-
-function posttroll(args: string[], env: Record<string, string>): Child {
-  return new Child(
-    Deno.execPath(),
-    ["run", ...CLI.permissions, "--no-prompt", `${REPO_ROOT}/${CLI.entry}`, ...args],
-    env,
-  );
-}
 
 async function finished(c: Child, timeoutMs = 30_000): Promise<number> {
   const t = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
@@ -80,8 +72,8 @@ Deno.test("posttroll listen: text and --json lines equal what Python prints for 
   await using ns = pythonNameserver(s.env);
   await ns.waitForLine((l) => l === "ready", 20_000);
   // the listeners start before the publisher exists: they must follow it when it registers
-  const text = posttroll(["listen", "-n", "3", "-t", "/test/listen"], s.env);
-  const json = posttroll(["listen", "-n", "3", "--json", "-s", "pypub"], s.env);
+  const text = Child.binary("posttroll", ["listen", "-n", "3", "-t", "/test/listen"], s.env);
+  const json = Child.binary("posttroll", ["listen", "-n", "3", "--json", "-s", "pypub"], s.env);
   await using pub = PythonProcess.spawn(PY_PUBLISHER, { env: s.env, args: ["pypub", "alias1"] });
   try {
     await pub.waitForLine((l) => l === "started", 20_000);
@@ -143,7 +135,8 @@ with Subscribe("posttroll_send", topics="/test/send", addr_listener=True, namese
   );
   try {
     await sub.waitForLine((l) => l === "subscribing", 20_000);
-    const one = posttroll(
+    const one = Child.binary(
+      "posttroll",
       ["send", "/test/send/one", "file", '{"uri": "/data/a.h5", "ratio": 1.0, "n": [1, 2]}'],
       s.env,
     );
@@ -191,13 +184,13 @@ Deno.test("posttroll send: no subscriber within --timeout exits 1 and says nothi
   const running = ns.run();
   await ns.ready;
   try {
-    const c = posttroll(["send", "/x", "info", '"hi"', "--timeout", "1.5"], s.env);
+    const c = Child.binary("posttroll", ["send", "/x", "info", '"hi"', "--timeout", "1.5"], s.env);
     assertEquals(await finished(c), 1);
     assert(
       c.lines.some((l) => l.includes("0 of 1 subscribers to /x connected within 1.5 s")),
       c.lines.join("\n"),
     );
-    const bad = posttroll(["send", "/x", "info", "not json"], s.env);
+    const bad = Child.binary("posttroll", ["send", "/x", "info", "not json"], s.env);
     assertEquals(await finished(bad), 2);
     assert(bad.lines.some((l) => l.includes("DATA is not JSON")), bad.lines.join("\n"));
   } finally {
@@ -230,13 +223,13 @@ print(json.dumps(get_pub_address("", timeout=5, nameserver="localhost"), default
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }
-    const j = posttroll(["services", "--json"], s.env);
+    const j = Child.binary("posttroll", ["services", "--json"], s.env);
     assertEquals(await finished(j), 0, j.lines.join("\n"));
     ours = j.lines;
     if (ours.length === 1 && ours[0] === expected) break;
   }
   assertEquals(ours, [expected]);
-  const t = posttroll(["services"], s.env);
+  const t = Child.binary("posttroll", ["services"], s.env);
   assertEquals(await finished(t), 0, t.lines.join("\n"));
   const records = JSON.parse(expected) as Array<{ URI: string }>;
   const uriOf = (name: string) => records.find((r) => JSON.stringify(r).includes(name))!.URI;
@@ -249,7 +242,13 @@ print(json.dumps(get_pub_address("", timeout=5, nameserver="localhost"), default
   ]);
   for (const r of rows.slice(1)) assertMatch(r[3], /^\d+s$/);
   // no nameserver: exit 1 and a message naming it
-  const none = posttroll(["services", "--nameserver", "127.0.0.1", "--timeout", "0.5"], {
+  const none = Child.binary("posttroll", [
+    "services",
+    "--nameserver",
+    "127.0.0.1",
+    "--timeout",
+    "0.5",
+  ], {
     ...s.env,
     POSTTROLL_NAMESERVER_PORT: String(s.addressPort + 0),
   });
@@ -273,10 +272,10 @@ Deno.test("posttroll listen and services under secure_zmq: CURVE keys from POSTT
         broadcastInterval: 0.2,
         config,
       }).start();
-      const svc = posttroll(["services"], env);
+      const svc = Child.binary("posttroll", ["services"], env);
       assertEquals(await finished(svc), 0, svc.lines.join("\n"));
       assert(svc.lines.some((l) => /^secure_pub\s.*\ssecure_zmq$/.test(l)), svc.lines.join("\n"));
-      const listen = posttroll(["listen", "-s", "secure_pub", "-n", "1"], env);
+      const listen = Child.binary("posttroll", ["listen", "-s", "secure_pub", "-n", "1"], env);
       let n = 0;
       while (listen.lines.length === 0) {
         await pub.send(new Message("/secure/x", "info", `m${n++}`).encode());

@@ -4,8 +4,7 @@
  * with Python's prometheus_client parser.
  */
 import { assert, assertEquals } from "@std/assert";
-import { binary } from "../../cli/binaries.ts";
-import { python, PythonProcess, REPO_ROOT } from "../harness/python.ts";
+import { python, PythonProcess } from "../harness/python.ts";
 import { Child } from "../harness/child.ts";
 import { freePort } from "../harness/net.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
@@ -13,15 +12,6 @@ import { getPubAddress, requestToNameserver } from "../../lib/posttroll/nameserv
 import { Message, PyDateTime } from "../../lib/posttroll/message.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { parseExposition } from "../../lib/metrics/mod.ts";
-
-function spawn(name: string, args: string[], env: Record<string, string>): Child {
-  const b = binary(name);
-  return new Child(
-    Deno.execPath(),
-    ["run", ...b.permissions, "--no-prompt", `${REPO_ROOT}/${b.entry}`, ...args],
-    env,
-  );
-}
 
 /** Scrapes `url`, checks it with prometheus_client's parser, returns the samples as a map. */
 async function scrape(url: string): Promise<Map<string, number>> {
@@ -49,7 +39,11 @@ print(json.dumps(out))
 Deno.test("nameserver --metrics: counters follow announcements, look-ups, expiries", async () => {
   const s = testSetup();
   const port = freePort();
-  const ns = spawn("nameserver", ["--metrics", `127.0.0.1:${port}`, "--max-age", "1.5"], s.env);
+  const ns = Child.binary(
+    "nameserver",
+    ["--metrics", `127.0.0.1:${port}`, "--max-age", "1.5"],
+    s.env,
+  );
   try {
     await ns.line((l) => l.includes("Nameserver ready"));
     const url = `http://127.0.0.1:${port}/metrics`;
@@ -109,21 +103,21 @@ Deno.test("nameserver --metrics: counters follow announcements, look-ups, expiri
 
 Deno.test("nameserver --metrics: a bad or taken address fails at start-up, naming the option", async () => {
   const s = testSetup();
-  const bad = spawn("nameserver", ["--metrics", "9557"], s.env);
+  const bad = Child.binary("nameserver", ["--metrics", "9557"], s.env);
   assertEquals((await bad.child.status).code, 2);
   await bad.done;
   assert(bad.lines.some((l) => l.includes("--metrics: expected HOST:PORT")), bad.lines.join("\n"));
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (taken.addr as Deno.NetAddr).port;
-    const c = spawn("nameserver", ["--metrics", `127.0.0.1:${port}`], s.env);
+    const c = Child.binary("nameserver", ["--metrics", `127.0.0.1:${port}`], s.env);
     assertEquals((await c.child.status).code, 2);
     await c.done;
     assert(c.lines.some((l) => l.includes(`--metrics 127.0.0.1:${port}: cannot listen`)));
   } finally {
     taken.close();
   }
-  const rates = spawn("nameserver", ["--rates-from", "http://x/metrics"], s.env);
+  const rates = Child.binary("nameserver", ["--rates-from", "http://x/metrics"], s.env);
   assertEquals((await rates.child.status).code, 2);
   await rates.done;
 });
@@ -131,8 +125,8 @@ Deno.test("nameserver --metrics: a bad or taken address fails at start-up, namin
 Deno.test("posttroll listen --metrics: pytroll-messages-prom's metrics from a Python publisher", async () => {
   const s = testSetup({ POSTTROLL_MULTICAST: "False" });
   const port = freePort();
-  const ns = spawn("nameserver", ["--no-multicast"], s.env);
-  const listen = spawn("posttroll", ["listen", "--metrics", `127.0.0.1:${port}`], s.env);
+  const ns = Child.binary("nameserver", ["--no-multicast"], s.env);
+  const listen = Child.binary("posttroll", ["listen", "--metrics", `127.0.0.1:${port}`], s.env);
   await using pub = PythonProcess.spawn(
     `
 import sys, datetime as dt

@@ -5,7 +5,6 @@
  * `.cache/test-logs/web_view.png` (docs/web_view.png is one of these).
  */
 import { assert, assertEquals } from "@std/assert";
-import { binary } from "../../cli/binaries.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { Child } from "../harness/child.ts";
 import { freePort } from "../harness/net.ts";
@@ -14,15 +13,6 @@ import { testSetup, until } from "../posttroll/_helpers.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { Message, PyDateTime } from "../../lib/posttroll/message.ts";
 
-function spawn(name: string, args: string[], env: Record<string, string>): Child {
-  const b = binary(name);
-  return new Child(
-    Deno.execPath(),
-    ["run", ...b.permissions, "--no-prompt", `${REPO_ROOT}/${b.entry}`, ...args],
-    env,
-  );
-}
-
 const ROWS = `[...document.querySelectorAll("#services tbody tr")].map((tr) => ({
   uri: tr.dataset.uri, cells: [...tr.cells].map((c) => c.textContent) }))`;
 
@@ -30,8 +20,12 @@ Deno.test("web view: chromium shows a publisher appear and expire live; the rate
   const s = testSetup({ POSTTROLL_MULTICAST: "False" });
   const nsPort = freePort();
   const listenPort = freePort();
-  const listen = spawn("posttroll", ["listen", "--metrics", `127.0.0.1:${listenPort}`], s.env);
-  const ns = spawn("nameserver", [
+  const listen = Child.binary(
+    "posttroll",
+    ["listen", "--metrics", `127.0.0.1:${listenPort}`],
+    s.env,
+  );
+  const ns = Child.binary("nameserver", [
     "--no-multicast",
     "--max-age",
     "3",
