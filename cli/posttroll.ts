@@ -338,6 +338,9 @@ async function listen(
   };
   let sub: Subscriber | undefined;
   let ns: NSSubscriber | undefined;
+  // every wait below also ends on SIGINT/SIGTERM: looking up a nameserver that is not there
+  // takes up to --timeout, and reading waits for the next message
+  const stopped = waitAbort(stop.signal);
   try {
     if (addresses.length && !servicesWanted.length) {
       sub = new Subscriber(addresses, { topics, config, logger, keepOrigin: true });
@@ -353,10 +356,11 @@ async function listen(
         logger,
         keepOrigin: true,
       });
-      sub = await ns.start();
+      const started = await Promise.race([ns.start(), stopped.then(() => undefined)]);
+      if (!started) return 0; // stopped while looking up; ns.stop() below closes its subscriber
+      sub = started;
     }
     let seen = 0;
-    const stopped = waitAbort(stop.signal);
     const it = sub[Symbol.asyncIterator]();
     while (seen < count) {
       const next = await Promise.race([it.next(), stopped.then(() => undefined)]);

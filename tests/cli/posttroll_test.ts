@@ -292,3 +292,59 @@ Deno.test("posttroll listen and services under secure_zmq: CURVE keys from POSTT
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("posttroll listen: SIGINT and SIGTERM end it within 2 s in every state", async () => {
+  const s = testSetup({ POSTTROLL_MULTICAST: "False" });
+  const exits = async (c: Child, signal: Deno.Signal, ready: (l: string[]) => boolean) => {
+    await until(() => ready(c.lines), { timeoutMs: 20_000, what: "the state to test" });
+    const { code, ms } = await c.kill(signal);
+    assertEquals(code, 0, `${signal}: ${c.lines.join("\n")}`);
+    assert(ms < 2000, `${signal}: exit took ${ms} ms`);
+  };
+  // 1. still looking up a nameserver that is not there (--timeout 30)
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const c = Child.binary(
+      "posttroll",
+      ["listen", "--timeout", "30", "--metrics", "127.0.0.1:0"],
+      s.env,
+    );
+    const t0 = Date.now();
+    await exits(c, signal, () => Date.now() - t0 > 1500);
+  }
+  const ns = new NameServer({ multicastEnabled: false, config: s.config });
+  const running = ns.run();
+  await ns.ready;
+  try {
+    // 2. idle: following the nameserver, no publisher
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const c = Child.binary("posttroll", ["listen", "--timeout", "0.5"], s.env);
+      const t0 = Date.now();
+      await exits(c, signal, () => Date.now() - t0 > 2500);
+    }
+    // 3. printing a steady stream of messages
+    await using pub = await new NoisyPublisher("busy", {
+      nameservers: ["localhost"],
+      broadcastInterval: 0.2,
+      config: s.config,
+    }).start();
+    let sending = true;
+    const sender = (async () => {
+      for (let i = 0; sending; i++) {
+        await pub.send(new Message("/busy", "info", `m${i}`).encode());
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    try {
+      for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        const c = Child.binary("posttroll", ["listen", "-s", "busy"], s.env);
+        await exits(c, signal, (l) => l.length >= 20);
+      }
+    } finally {
+      sending = false;
+      await sender;
+    }
+  } finally {
+    await ns.stop();
+    await running;
+  }
+});
