@@ -12,6 +12,7 @@ import { testSetup, until } from "../posttroll/_helpers.ts";
 import { baseEnv, cliKeys, configOf, keyEnv } from "../secure/_helpers.ts";
 import { NameServer } from "../../lib/posttroll/nameserver.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
+import { subscribe } from "../../lib/posttroll/subscriber.ts";
 import { Message } from "../../lib/posttroll/message.ts";
 
 const CLI = binary("posttroll");
@@ -257,7 +258,7 @@ print(json.dumps(get_pub_address("", timeout=5, nameserver="localhost"), default
   assert(none.lines.some((l) => l.includes("nameserver 127.0.0.1")), none.lines.join("\n"));
 });
 
-Deno.test("posttroll listen and services under secure_zmq: CURVE keys from POSTTROLL_* settings", async () => {
+Deno.test("posttroll listen, services and send under secure_zmq: CURVE keys from POSTTROLL_* settings", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const keys = await cliKeys(dir);
@@ -284,6 +285,19 @@ Deno.test("posttroll listen and services under secure_zmq: CURVE keys from POSTT
       }
       assertEquals(await finished(listen), 0, listen.lines.join("\n"));
       assertMatch(listen.lines[0], /^pytroll:\/\/secure\/x info \S+ \S+ v1\.01 text\/ascii m\d+$/);
+      // send: registered with the secure nameserver, read by a CURVE subscriber of ours
+      await using sub = await subscribe({
+        services: "posttroll_send",
+        topics: "/secure/y",
+        addrListener: true,
+        timeout: 1,
+        config,
+      });
+      const send = Child.binary("posttroll", ["send", "/secure/y", "info", '"over curve"'], env);
+      const it = sub[Symbol.asyncIterator]();
+      const got = await it.next();
+      assertEquals(await finished(send), 0, send.lines.join("\n"));
+      assertEquals(got.value.encode(), send.lines[0]);
     } finally {
       await ns.stop();
       await running;
