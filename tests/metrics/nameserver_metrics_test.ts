@@ -3,12 +3,17 @@
  * permissions: scraped during a run, the counters match what was sent, and every scrape parses
  * with Python's prometheus_client parser.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { baseEnv, cliKeys, configOf } from "../secure/_helpers.ts";
 import { python, PythonProcess } from "../harness/python.ts";
 import { Child } from "../harness/child.ts";
 import { freePort } from "../harness/net.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
-import { getPubAddress, requestToNameserver } from "../../lib/posttroll/nameserver.ts";
+import {
+  AuthRefusedError,
+  getPubAddress,
+  requestToNameserver,
+} from "../../lib/posttroll/nameserver.ts";
 import { Message, PyDateTime } from "../../lib/posttroll/message.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { parseExposition } from "../../lib/metrics/mod.ts";
@@ -182,5 +187,46 @@ with Publish("prom_pub", 0, nameservers=["localhost"]) as pub:
   } finally {
     assertEquals((await listen.kill("SIGINT")).code, 0, listen.lines.join("\n"));
     await ns.kill("SIGTERM");
+  }
+});
+
+Deno.test("nameserver --metrics: refused clients are counted per socket", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const keys = await cliKeys(dir);
+    // the nameserver has server keys: it opens the CURVE port beside the plain one
+    const env = baseEnv({
+      POSTTROLL_SERVER_SECRET_KEY_FILE: keys.serverSecret,
+      POSTTROLL_CLIENTS_PUBLIC_KEYS_DIRECTORY: keys.clientsDir,
+      POSTTROLL_MULTICAST: "False",
+    });
+    const port = freePort();
+    const ns = Child.binary("nameserver", ["--metrics", `127.0.0.1:${port}`], env);
+    try {
+      await ns.line((l) => l.includes("Nameserver ready"));
+      // a plain client on the CURVE port: refused
+      const plain = configOf(env);
+      const securePort = env.POSTTROLL_SECURE_ZMQ_NAMESERVER_PORT;
+      for (let i = 0; i < 3; i++) {
+        await assertRejects(() =>
+          requestToNameserver(
+            `tcp://127.0.0.1:${securePort}`,
+            new Message("/oper/ns", "request", { service: "" }),
+            5,
+            { config: plain },
+          ), AuthRefusedError);
+      }
+      const m = await until(async () => {
+        const x = await scrape(`http://127.0.0.1:${port}/metrics`);
+        return x.get("posttroll_nameserver_refused_clients_total{socket=nameserver_secure}")! >= 3
+          ? x
+          : undefined;
+      });
+      assertEquals(m.get("posttroll_nameserver_refused_clients_total{socket=nameserver}"), 0);
+    } finally {
+      assertEquals((await ns.kill("SIGTERM")).code, 0, ns.lines.slice(-10).join("\n"));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
