@@ -9,9 +9,10 @@
  * - **igwn-alert** (GraceDB alerts, Python `igwn-alert` 0.7 on `hop-client`): the Kafka client with
  *   hop's message format and credentials.
  *
- * This module re-exports the stable surface. Each concern also has its own subpath export:
- * `./message`, `./config`, `./publisher`, `./subscriber`, `./nameserver`, `./listener`,
- * `./multicast`, `./secure`, `./zmq`, `./hop`, `./igwn-alert`.
+ * This module re-exports what most programs need from each area. Each concern also has its own
+ * subpath export with all of its names: `./message`, `./config`, `./publisher`, `./subscriber`,
+ * `./nameserver`, `./listener`, `./multicast`, `./secure`, `./zmq` (the sockets), `./hop`
+ * (models, `auth.toml`/`.netrc`), `./igwn-alert`, `./bridge`, `./metrics`.
  *
  * @example Publish and subscribe through a nameserver
  * ```ts ignore
@@ -57,6 +58,7 @@ export {
   ConfigError,
   type ConfigScope,
   type ConfigValue,
+  MissingPermissionError,
   PosttrollConfig,
   type PosttrollConfigOptions,
   type TcpKeepaliveConfig,

@@ -17,6 +17,7 @@
  * @module
  */
 import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
+import { createTopics } from "../igwn_alert/_helpers.ts";
 import { freePort, tcpOpen, waitFor } from "../harness/net.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import {
@@ -227,6 +228,7 @@ export class Walk implements AsyncDisposable {
             WALK_KAFKA: k.plaintext,
             WALK_KAFKA_SASL: k.saslPlaintext,
             WALK_KAFKA_SSL: k.saslSsl,
+            WALK_KAFKA_SSL_PORT: k.saslSsl.split(":").pop()!,
             WALK_KAFKA_CA: k.caFile,
             WALK_KAFKA_USER: user.username,
             WALK_KAFKA_PASSWORD: user.password,
@@ -286,6 +288,11 @@ export class Walk implements AsyncDisposable {
     for (const n of directives(block, "needs")) {
       const missing = await this.#need(n.need, block);
       if (missing) return { status: "skipped", note: missing, ms: ms() };
+    }
+    const topics = directives(block, "kafkaTopics").flatMap((d) => d.topics);
+    if (topics.length) {
+      await this.#need("kafka", block);
+      await createTopics(this.#kafka!, topics);
     }
     const text = this.text(block);
     if (kind === "file") {

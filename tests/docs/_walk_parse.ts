@@ -18,6 +18,7 @@ export type Directive =
   | { kind: "replace"; from: string; to: string }
   | { kind: "file"; path: string }
   | { kind: "needs"; need: Need }
+  | { kind: "kafkaTopics"; topics: string[] }
   | { kind: "background"; ready: RegExp }
   | { kind: "until"; pattern: RegExp }
   | { kind: "expect"; pattern: RegExp }
@@ -97,6 +98,8 @@ export function parseDirective(doc: string, line: number, body: string): Directi
       }
       return { kind: "needs", need: n };
     }
+    case "kafka-topics":
+      return { kind: "kafkaTopics", topics: need("topic names").split(/[\s,]+/) };
     case "background":
       return { kind: "background", ready: rest ? regex(doc, line, rest) : /(?:)/ };
     case "until":
