@@ -14,9 +14,30 @@ const PUBLISHER = new URL("../../lib/posttroll/publisher.ts", import.meta.url).h
 const CONFIG_MOD = new URL("../../lib/posttroll/config.ts", import.meta.url).href;
 const DENO_JSON = new URL("../../deno.json", import.meta.url).pathname;
 
-/** Runs a script of a temporary directory with the repository's import map. */
-function script(path: string): Child {
-  return new Child(Deno.execPath(), ["run", "-A", "--no-prompt", "--config", DENO_JSON, path]);
+/**
+ * Spawns a program (with the repository's import map) that starts a NoisyPublisher `name`
+ * registering with `nameservers`, then runs `after` (the publisher is `pub`; `extra` adds options).
+ */
+async function publisherProgram(
+  dir: string,
+  name: string,
+  nameservers: string[],
+  after: string,
+  extra = "",
+): Promise<Child> {
+  const { env } = testSetup();
+  await Deno.writeTextFile(
+    `${dir}/pub.ts`,
+    `import { NoisyPublisher } from "${PUBLISHER}";
+import { PosttrollConfig } from "${CONFIG_MOD}";
+const config = new PosttrollConfig({ env: ${JSON.stringify(env)} });
+const pub = await new NoisyPublisher(${JSON.stringify(name)}, {
+  nameservers: ${JSON.stringify(nameservers)}, config, announceHost: "127.0.0.1", ${extra}
+}).start();
+${after}`,
+  );
+  const args = ["run", "-A", "--no-prompt", "--config", DENO_JSON, `${dir}/pub.ts`];
+  return new Child(Deno.execPath(), args);
 }
 
 /** A TCP port that accepts connections and never answers (a hung nameserver). */
@@ -45,19 +66,12 @@ Deno.test("a nameserver that never acknowledges is reported on stderr by default
   const hung = silentServer();
   const dir = await Deno.makeTempDir();
   try {
-    const { env } = testSetup();
-    await Deno.writeTextFile(
-      `${dir}/pub.ts`,
-      `import { NoisyPublisher } from "${PUBLISHER}";
-import { PosttrollConfig } from "${CONFIG_MOD}";
-const config = new PosttrollConfig({ env: ${JSON.stringify(env)} });
-await using pub = await new NoisyPublisher("quiet_one", {
-  nameservers: ["127.0.0.1:${hung.port}"], config, announceHost: "127.0.0.1",
-}).start();
-console.log("started");
-await new Promise((r) => setTimeout(r, 60_000));`,
+    const child = await publisherProgram(
+      dir,
+      "quiet_one",
+      [`127.0.0.1:${hung.port}`],
+      `console.log("started");\nawait new Promise((r) => setTimeout(r, 60_000));`,
     );
-    const child = script(`${dir}/pub.ts`);
     try {
       await child.line((l) => l === "started");
       // the registration timeout is 10 s
@@ -105,21 +119,14 @@ Deno.test("close() with a registration in flight: the program ends at once, not 
   const hung = silentServer();
   const dir = await Deno.makeTempDir();
   try {
-    const { env } = testSetup();
-    await Deno.writeTextFile(
-      `${dir}/pub.ts`,
-      `import { NoisyPublisher } from "${PUBLISHER}";
-import { PosttrollConfig } from "${CONFIG_MOD}";
-const config = new PosttrollConfig({ env: ${JSON.stringify(env)} });
-const pub = await new NoisyPublisher("short_lived", {
-  nameservers: ["127.0.0.1:${hung.port}", "127.0.0.1:${freePort()}"], config,
-  announceHost: "127.0.0.1", onError: (e) => console.log("onError", e.message),
-}).start();
-await new Promise((r) => setTimeout(r, 300)); // the first registration is waiting for its ack
-await pub.close();
-console.log("closed");`,
+    const child = await publisherProgram(
+      dir,
+      "short_lived",
+      [`127.0.0.1:${hung.port}`, `127.0.0.1:${freePort()}`],
+      // the first registration is waiting for its ack when close() is called
+      `await new Promise((r) => setTimeout(r, 300));\nawait pub.close();\nconsole.log("closed");`,
+      `onError: (e) => console.log("onError", e.message),`,
     );
-    const child = script(`${dir}/pub.ts`);
     await child.line((l) => l === "closed", 30_000);
     const closedAt = performance.now();
     const status = await child.child.status;

@@ -97,17 +97,21 @@ Deno.test("certificate parser: pyzmq's rules and malformed keys", () => {
   assert(threw, "a malformed key must be a KeyFileError");
 });
 
+/** Spawns the CLI with the permissions of its executable. */
+function spawnCli(args: string[], cwd?: string): Promise<Deno.CommandOutput> {
+  const cli = new URL("../../cli/posttroll_generate_keys.ts", import.meta.url).pathname;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", cli, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
+
 Deno.test("posttroll-generate-keys CLI: spawned as users run it", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const cli = new URL("../../cli/posttroll_generate_keys.ts", import.meta.url).pathname;
-    const run = (args: string[]) =>
-      new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-read", "--allow-write", cli, ...args],
-        cwd: dir,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+    const run = (args: string[]) => spawnCli(args, dir);
     const ok = await run(["node"]);
     assertEquals(ok.code, 0);
     await Deno.stat(`${dir}/node.key`);
@@ -124,13 +128,7 @@ Deno.test("posttroll-generate-keys CLI: spawned as users run it", async () => {
 Deno.test("posttroll-generate-keys: a missing directory names --parents; -p creates it", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const cli = new URL("../../cli/posttroll_generate_keys.ts", import.meta.url).pathname;
-    const run = (args: string[]) =>
-      new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-read", "--allow-write", cli, ...args],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+    const run = (args: string[]) => spawnCli(args);
     const refused = await run(["server", "-d", `${dir}/etc/posttroll`]);
     assertEquals(refused.code, 1);
     assertStringIncludes(new TextDecoder().decode(refused.stderr), "pass --parents");
