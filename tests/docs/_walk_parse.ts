@@ -150,7 +150,7 @@ export function parseBlocks(doc: string, text: string): Block[] {
       pending.push(parseDirective(doc, i + 1, marker[1]));
       continue;
     }
-    if (/<!--\s*walk\b/.test(line)) {
+    if (/^\s*<!--\s*walk\b/.test(line)) {
       throw new WalkMarkerError(
         doc,
         i + 1,
