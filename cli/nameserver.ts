@@ -17,7 +17,9 @@
  *   up (no multicast-capable interface) the nameserver carries on with direct registration only;
  *   when the TCP registration port is taken (e.g. by another nameserver) it carries on with
  *   multicast only, as posttroll would.
- * - `--bind ::` serves IPv4 and IPv6 (`getPubAddress(..., nameserver: "::1")`).
+ * - It listens on every address, IPv4 and IPv6 (`getPubAddress(..., nameserver: "::1")`);
+ *   `--bind ADDRESS` puts every TCP port (requests, address notices, direct registrations) on one
+ *   address, `--bind ::` on IPv6 (and IPv4 where the kernel maps it).
  * - Logs go to stdout (for journald) or, with `-l FILE`, are appended to FILE, rotated at midnight
  *   (7 old files kept, `FILE.YYYY-MM-DD`), like posttroll.
  * - SIGTERM/SIGINT: clean exit (code 0) within a second.
@@ -75,7 +77,8 @@ options:
                         POSTTROLL_MULTICAST=False)
   -L, --local-only      accept connections only from localhost
   --no-direct           with multicast on, do not also accept direct registrations
-  --bind HOST           host or address to serve requests on (default *; :: for IPv4+IPv6)
+  --bind HOST           address for all TCP ports (default *: every address, IPv4
+                        and IPv6; :: for IPv6 and mapped IPv4)
   --max-age SECONDS     forget publishers not heard from for this long (default 600)
   -d, --daemon {start,stop,status,restart}
                         run in the background / control the background nameserver

@@ -1,21 +1,22 @@
 // Fault suite, nameserver: faults below the posttroll layer on the REP port (half-open TCP,
 // handshakes cut at every byte, a ZMTP peer that announces a huge frame and stops, garbage that is
 // not ZMTP, wrong socket types), floods of thousands of distinct publishers (multicast datagrams
-// and direct registrations) with a short max_age, and announcements from a non-local host (a real
-// network namespace + veth pair when available). A client does correct lookups throughout: every
+// and direct registrations) with a short max_age, and announcements from a non-local host (the
+// multi-host test bed, tests/harness/hosts.ts). A client does correct lookups throughout: every
 // one must succeed. tests/posttroll/robustness_test.ts covers garbage *messages* on these ports.
 import { assert, assertEquals } from "@std/assert";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { ReqSocket } from "../../lib/zmq/mod.ts";
-import { REPO_ROOT } from "../harness/python.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
 import { announcement, lookupLoop, sendDatagrams, startNameServer } from "./_posttroll.ts";
 import { closeQuietly, greeting, holdOpen, longFrameHeader, ready } from "./_zmtp.ts";
-import { createNetns } from "./_netns.ts";
+import { TestBed } from "../harness/hosts.ts";
+import { Peer } from "../hosts/_peers.ts";
 import { recordFault } from "./_record.ts";
 
 const MB = 1024 * 1024;
+const PUB_CHILD = new URL("./_pub_child.ts", import.meta.url).pathname;
 
 Deno.test("fault nameserver: half-open, cut handshakes, stalled huge frames and non-ZMTP garbage on the REP port", async () => {
   const s = testSetup();
@@ -230,77 +231,62 @@ ans = ask(nsport, Message("/oper/ns", "request", {"service": "local"}).encode())
 print("lookup", ans if ans == "timeout" else ans.split(" ")[1])
 `;
 
-Deno.test("fault nameserver: announcements and requests from a non-local host (netns + veth)", async (t) => {
-  const net = await createNetns();
-  try {
-    if (!net) {
-      console.warn("network namespaces unavailable (needs root + ip): non-local test skipped");
-      await recordFault({
-        area: "nameserver",
-        fault: "non-local announcements (netns unavailable: skipped)",
-        inputs: 0,
-        lost: 0,
-      });
-      return;
-    }
-    const { hostIp, remoteIp } = net;
-    const python = `${REPO_ROOT}/.cache/venv/bin/python`;
-    const fromRemote = async (bport: number, nsport: number): Promise<string[]> => {
-      const out = await new Deno.Command("ip", {
-        args: net.execArgs(python, ["-c", REMOTE_PY, hostIp, `${bport}`, `${nsport}`]),
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      assert(out.success, text + new TextDecoder().decode(out.stderr));
-      return text.trim().split("\n");
-    };
-    for (const restrict of [true, false]) {
-      await t.step(`restrictToLocalhost: ${restrict}`, async () => {
-        const s = testSetup();
-        const { ns, close } = await startNameServer(s, {
-          maxAge: 600,
-          multicastEnabled: true,
-          directRegistration: true,
-          restrictToLocalhost: restrict,
-        });
-        ns.addressReceiver!.book.receive(announcement("local", "tcp://127.0.0.1:1"));
-        const lookups = lookupLoop(s, "local");
+Deno.test("fault nameserver: announcements and requests from a non-local host (test-bed hosts)", async (t) => {
+  await using bed = await TestBed.create({ hosts: ["ns", "remote"] });
+  const [nsHost, remote] = bed.hosts;
+  for (const restrict of [true, false]) {
+    await t.step(`restrictToLocalhost: ${restrict}`, async () => {
+      // our nameserver (the CLI, default ports: multicast and direct registration) with a
+      // publisher of "local" on its own host, looked up from that host throughout
+      const peers = [Peer.start(nsHost, "ours", "nameserver", restrict ? ["-L"] : [])];
+      try {
+        await peers[0].line((l) => l.includes("Nameserver ready"));
+        const pub = nsHost.deno(PUB_CHILD, ["local", "0", nsHost.ipv4!]);
         try {
-          // the veth route is real: the remote reaches the host's sockets
-          const lines = await fromRemote(s.broadcastPort, s.nameserverPort);
-          const stats = await lookups.stop();
-          assertEquals(stats.failures, []);
+          const lookups = Peer.start(nsHost, "ours", "lookuploop", ["local", "localhost", "1"]);
+          peers.push(lookups);
+          await lookups.line((l) => l === "lookup-ok");
+          const out = await remote.python(REMOTE_PY, { args: [nsHost.ipv4!, "21200", "5557"] });
+          assert(out.code === 0, out.stdout + out.stderr);
+          const lines = out.stdout.trim().split("\n");
+          // give a stray datagram time to be processed, then look at what got in
+          await new Promise((r) => setTimeout(r, 300));
+          const listed = async (service: string) => {
+            const q = Peer.start(nsHost, "ours", "lookup", [service, "localhost"]);
+            peers.push(q);
+            return await q.line((l) => l.startsWith("lookup"));
+          };
           if (restrict) {
             assertEquals(lines, ["reg timeout", "lookup timeout"]);
-            // give a stray datagram time to be processed, then check nothing got in
-            await new Promise((r) => setTimeout(r, 300));
-            assertEquals(ns.addressReceiver!.get("remote"), []);
-            assertEquals(ns.addressReceiver!.get("remote2"), []);
+            assertEquals(await listed("remote"), "lookup []");
+            assertEquals(await listed("remote2"), "lookup []");
           } else {
             assertEquals(lines, ["reg ok", "lookup info"]);
-            await until(() => ns.addressReceiver!.get("remote").length === 1, {
-              what: "remote datagram accepted without restriction",
-            });
-            assertEquals(ns.addressReceiver!.get("remote2").length, 1);
+            assertEquals(await listed("remote"), 'lookup ["tcp://198.18.0.2:9"]');
+            assertEquals(await listed("remote2"), 'lookup ["tcp://198.18.0.2:10"]');
           }
+          await lookups.close();
+          // from the first answer that lists the local publisher on (it announces every 0.2 s)
+          const after = lookups.lines.slice(lookups.lines.indexOf("lookup-ok"));
+          const ok = after.filter((l) => l === "lookup-ok").length;
+          const failures = after.filter((l) => l.startsWith("lookup-fail"));
+          assertEquals(failures, []);
           await recordFault({
             area: "nameserver",
-            fault: `non-local host (netns + veth), restrictToLocalhost ${restrict}: ` +
+            fault: `non-local host (test-bed host), restrictToLocalhost ${restrict}: ` +
               "5 unicast datagrams, 1 direct registration, 1 lookup",
             inputs: 7,
-            lost: stats.failures.length,
+            lost: failures.length,
             notes: restrict
-              ? `from ${remoteIp}: all refused/dropped; ${stats.ok} local lookups meanwhile, all answered`
+              ? `from ${remote.ipv4}: all refused/dropped; ${ok} local lookups meanwhile, all answered`
               : "control: the same inputs are accepted without the restriction",
           });
         } finally {
-          await lookups.stop();
-          await close();
+          await pub.kill("SIGKILL");
         }
-      });
-    }
-  } finally {
-    await net?.close();
+      } finally {
+        await Promise.all(peers.map((p) => p.close()));
+      }
+    });
   }
 });

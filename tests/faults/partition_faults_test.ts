@@ -1,9 +1,9 @@
-// Fault suite, silent partition: the publisher's host (a network namespace behind a veth link)
-// drops off the network and dies while unreachable (the namespace is destroyed, so no FIN or RST
+// Fault suite, silent partition: the publisher's host (a test-bed host, tests/harness/hosts.ts)
+// drops off the network and dies while unreachable (its namespace is destroyed, so no FIN or RST
 // ever reaches the subscriber, as with a power cut), then comes back with the same address and the
-// publisher on the same port. A subscriber's TCP connection then looks alive
-// forever unless something probes it: with `tcp_keepalive` configured the subscriber must notice
-// and reconnect within seconds. Needs root and `ip` (skipped and recorded otherwise).
+// publisher on the same port. The subscriber, on another host, holds a TCP connection that looks
+// alive forever unless something probes it: with `tcp_keepalive` configured it must notice and
+// reconnect within seconds. Needs root and `ip`.
 import { assert, assertEquals } from "@std/assert";
 import { Message } from "../../lib/posttroll/message.ts";
 import { Publisher } from "../../lib/posttroll/publisher.ts";
@@ -11,11 +11,12 @@ import { PythonProcess } from "../harness/python.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
 import { baseEnv, cliKeys, configOf, keyEnv } from "../secure/_helpers.ts";
-import { createNetns, type Netns } from "./_netns.ts";
-import { Child } from "../harness/child.ts";
+import { type Host, TestBed } from "../harness/hosts.ts";
+import type { Child } from "../harness/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CHILD = new URL("./_pub_child.ts", import.meta.url).pathname;
+const PEER = new URL("../hosts/_peer.ts", import.meta.url).pathname;
 
 interface Got {
   seq: number;
@@ -23,71 +24,35 @@ interface Got {
 }
 
 Deno.test("fault pubsub: silent partition, publisher host dies and returns; tcp_keepalive recovers", async () => {
-  let net = await createNetns();
-  if (!net) {
-    console.warn("network namespaces unavailable (needs root + ip): partition test skipped");
-    await recordFault({ area: "pubsub", fault: "silent partition (skipped)", inputs: 0, lost: 0 });
-    return;
-  }
-  const s = testSetup();
-  using _ka = s.config.set(
-    Deno.env.get("FAULT_NO_KA") ? {} : {
-      tcp_keepalive: 1,
-      tcp_keepalive_idle: 1,
-      tcp_keepalive_intvl: 1,
-      tcp_keepalive_cnt: 2,
-    },
-  );
-  const port = 20000 + Math.floor(Math.random() * 20000); // any port is free in the new namespace
-  const env = { ...s.env, NO_COLOR: "1" };
-  const startPub = (net: Netns) =>
-    new Child(
-      "ip",
-      net.execArgs(Deno.execPath(), [
-        "run",
-        "-A",
-        "--no-prompt",
-        CHILD,
-        "farpub",
-        `${port}`,
-        net.remoteIp,
-      ]),
-      env,
-    );
+  await using bed = await TestBed.create({ hosts: ["pub", "sub"] });
+  const env: Record<string, string> = Deno.env.get("FAULT_NO_KA") ? {} : {
+    POSTTROLL_TCP_KEEPALIVE: "1",
+    POSTTROLL_TCP_KEEPALIVE_IDLE: "1",
+    POSTTROLL_TCP_KEEPALIVE_INTVL: "1",
+    POSTTROLL_TCP_KEEPALIVE_CNT: "2",
+  };
+  const port = 20000 + Math.floor(Math.random() * 20000); // any port is free in a new namespace
+  const startPub = (host: Host) => host.deno(CHILD, ["farpub", `${port}`, host.ipv4!]);
   const pubs: Child[] = [];
-  const got: Got[] = [];
-  let sub: Subscriber | undefined;
-  let stop = false;
-  let reading: Promise<void> = Promise.resolve();
+  const uri = `tcp://${bed.host("pub").ipv4}:${port}`;
+  const sub = bed.host("sub").deno(PEER, ["tail", uri, "counter"], { env });
+  const got = (): Got[] =>
+    sub.lines.filter((l) => l.startsWith("msg /counter ")).map((l) => JSON.parse(l.slice(13)));
   try {
-    pubs.push(startPub(net));
+    pubs.push(startPub(bed.host("pub")));
     await pubs[0].line((l) => l.startsWith("port "));
-    sub = new Subscriber([`tcp://${net.remoteIp}:${port}`], {
-      topics: "counter",
-      config: s.config,
-    });
-    const it = sub.recv(0.05);
-    reading = (async () => {
-      for await (const m of it) {
-        if (stop) break;
-        if (m) got.push(m.data as Got);
-      }
-    })();
-    await until(() => got.length >= 20, { what: "messages before the partition" });
-    const pid1 = got[0].pid;
-    await net.down();
+    await until(() => got().length >= 20, { what: "messages before the partition" });
+    const pid1 = got()[0].pid;
+    await bed.host("pub").down();
     const downAt = Date.now();
     // the host dies while unreachable: its TCP state goes without a word to the subscriber
     await pubs[0].kill("SIGKILL");
-    await net.close();
     // and reboots: same address, publisher on the same port
-    const again = await createNetns(net.tag);
-    assert(again, "could not recreate the namespace");
-    net = again;
-    pubs.push(startPub(net));
+    const again = await bed.reboot("pub");
+    pubs.push(startPub(again));
     await pubs[1].line((l) => l.startsWith("port "));
     const upAt = Date.now();
-    await until(() => got.some((g) => g.pid !== pid1), {
+    await until(() => got().some((g) => g.pid !== pid1), {
       what: "messages from the publisher that came back (stale connection never detected?)",
       timeoutMs: 20_000,
     });
@@ -97,17 +62,14 @@ Deno.test("fault pubsub: silent partition, publisher host dies and returns; tcp_
       area: "pubsub",
       fault: "silent partition: publisher host unreachable, dies (no FIN/RST), comes back with " +
         "the same address and port; tcp_keepalive idle 1 s, intvl 1 s, cnt 2",
-      inputs: got.length,
+      inputs: got().length,
       lost: 0,
       notes: `subscriber reconnected and received from the new publisher ${recoverMs} ms after ` +
         `the host came back (${upAt - downAt} ms outage)`,
     });
   } finally {
-    stop = true;
-    await sub?.close();
-    await reading;
+    await sub.kill("SIGTERM");
     for (const p of pubs) await p.kill("SIGKILL");
-    await net?.close();
   }
 });
 

@@ -397,6 +397,10 @@ export class TestBed implements AsyncDisposable {
         "peer",
         "name",
         link.iface,
+        // a fixed MAC per host and interface: a host that reboots keeps it, as a real NIC does,
+        // so its neighbours' ARP/ND caches stay right
+        "address",
+        this.#mac(index, j),
         "netns",
         netns,
       );
@@ -422,6 +426,13 @@ export class TestBed implements AsyncDisposable {
       }
     }
     return host;
+  }
+
+  /** Locally administered unicast MAC: 02, the bed's id, host index, interface index. */
+  #mac(host: number, link: number): string {
+    const id = this.id.match(/../g)!;
+    return ["02", ...id, host.toString(16).padStart(2, "0"), link.toString(16).padStart(2, "0")]
+      .join(":");
   }
 
   /**

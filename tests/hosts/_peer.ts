@@ -13,6 +13,10 @@
 //   dsub <uri,...>                 -> as sub, straight to these publishers (no nameserver)
 //   lookup <service> <ns> [secs]   -> "lookup <URIs as JSON>" (getPubAddress), or
 //                                     "lookup-error <error name>"
+//   tail <uri> <topic>             -> "msg <subject> <data as JSON>" for each message (a plain
+//                                     Subscriber; settings such as tcp_keepalive from POSTTROLL_*)
+//   lookuploop <service> <ns> <n>  -> looks `service` up until stdin closes: "lookup-ok" when it
+//                                     has n records, "lookup-fail <why>" otherwise
 //   mcsend <text>                  -> one datagram to the group on broadcast_port
 //   mcrecv                         -> "listening", then "GOT <text> <sender address>"
 import { getOwnIp } from "../../lib/posttroll/own_ip.ts";
@@ -97,6 +101,25 @@ if (role === "ownip") {
   } catch (e) {
     out(`lookup-error ${(e as Error).name}`);
   }
+} else if (role === "tail") {
+  await using sub = await subscribe({ addresses: [args[0]], topics: args[1], nameserver: false });
+  for await (const m of sub.recv(0.1)) {
+    if (m) out(`msg ${m.subject} ${JSON.stringify(m.data)}`);
+  }
+} else if (role === "lookuploop") {
+  const [service, ns, n] = args;
+  let stop = false;
+  const closed = stdinLines(() => Promise.resolve()).then(() => stop = true);
+  while (!stop) {
+    try {
+      const r = await getPubAddress(service, { nameserver: ns, timeout: 3 });
+      out(r.length === Number(n) ? "lookup-ok" : `lookup-fail ${r.length} records`);
+    } catch (e) {
+      out(`lookup-fail ${(e as Error).name}: ${(e as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await closed;
 } else if (role === "mcsend") {
   await using s = new MulticastSender(getConfiguredBroadcastPort());
   await s.send(args[0]);
