@@ -247,6 +247,22 @@ export function assertNoLoopback(uris: string[], context: string): void {
   }
 }
 
+/**
+ * Fails when any peer announced (`ready`), was told (`addresses`) or looked up (`lookup`) a
+ * loopback address. Call at the end of a test with every peer it started: all of them run on
+ * separate hosts from the ones they talk to.
+ */
+export function assertNoLoopbackAnywhere(peers: Peer[]): void {
+  for (const p of peers) {
+    const where = `${p.impl} ${p.role} on ${p.host.name}`;
+    for (const l of p.lines) {
+      if (l.startsWith("ready ")) assertNoLoopback([l.slice(6)], where);
+      else if (l.startsWith("addresses ")) assertNoLoopback(JSON.parse(l.slice(10)), where);
+      else if (l.startsWith("lookup [")) assertNoLoopback(JSON.parse(l.slice(7)), where);
+    }
+  }
+}
+
 /** The URIs of every `addresses ...` line a subscriber printed. */
 export function addressLines(p: Peer): string[][] {
   return p.lines.filter((l) => l.startsWith("addresses ")).map((l) => JSON.parse(l.slice(10)));

@@ -10,6 +10,7 @@ import { cliKeys, keyEnv } from "../secure/_helpers.ts";
 import {
   addressLines,
   assertNoLoopback,
+  assertNoLoopbackAnywhere,
   dataCounts,
   expectAll,
   type Impl,
@@ -76,6 +77,7 @@ Deno.test("hosts: secure backend with authorized_client_addresses: allowed host 
           `lookup ${JSON.stringify([uris[0]])}`,
         );
       }
+      assertNoLoopbackAnywhere(peers);
     } finally {
       await Promise.all(peers.map((p) => p.close()));
     }

@@ -8,7 +8,15 @@
 // registration; the four run side by side, each on its own test bed.
 import { assertEquals } from "@std/assert";
 import { TestBed } from "../harness/hosts.ts";
-import { addressLines, assertNoLoopback, expectAll, type Impl, Peer, uriHost } from "./_peers.ts";
+import {
+  addressLines,
+  assertNoLoopback,
+  assertNoLoopbackAnywhere,
+  expectAll,
+  type Impl,
+  Peer,
+  uriHost,
+} from "./_peers.ts";
 
 const N = 200;
 const IMPLS: Impl[] = ["ours", "python"];
@@ -76,6 +84,7 @@ async function deployment(nsImpl: Impl, direct: boolean): Promise<void> {
         );
       }
     }
+    assertNoLoopbackAnywhere(peers);
   } finally {
     await Promise.all(peers.map((p) => p.close()));
   }

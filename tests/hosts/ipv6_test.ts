@@ -8,7 +8,15 @@
 // get_own_ip() is IPv4-only and falls back to loopback there (tests/hosts/testbed_test.ts).
 import { assertEquals } from "@std/assert";
 import { TestBed } from "../harness/hosts.ts";
-import { addressLines, assertNoLoopback, expectAll, type Impl, Peer, uriHost } from "./_peers.ts";
+import {
+  addressLines,
+  assertNoLoopback,
+  assertNoLoopbackAnywhere,
+  expectAll,
+  type Impl,
+  Peer,
+  uriHost,
+} from "./_peers.ts";
 
 const N = 200;
 const IMPLS: Impl[] = ["ours", "python"];
@@ -76,6 +84,7 @@ Deno.test("hosts: IPv6-only hosts: nameserver --bind ::, publishers announce IPv
         `lookup ${JSON.stringify([...uris].sort())}`,
       );
     }
+    assertNoLoopbackAnywhere(peers);
   } finally {
     await Promise.all(peers.map((p) => p.close()));
   }

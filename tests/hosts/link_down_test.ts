@@ -10,6 +10,7 @@ import { until } from "../harness/net.ts";
 import {
   addressLines,
   assertNoLoopback,
+  assertNoLoopbackAnywhere,
   dataCounts,
   expectAll,
   type Impl,
@@ -96,6 +97,7 @@ Deno.test("hosts: a publisher host and the nameserver host drop off the network 
       assertEquals(addressLines(s).at(-1)!.length, 4);
     }
     assert(recoveredMs < 20_000);
+    assertNoLoopbackAnywhere(peers);
   } finally {
     await Promise.all(peers.map((p) => p.close()));
   }

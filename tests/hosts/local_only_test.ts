@@ -7,7 +7,7 @@
 import { assertEquals } from "@std/assert";
 import { TestBed } from "../harness/hosts.ts";
 import { until } from "../harness/net.ts";
-import { type Impl, Peer, uriHost } from "./_peers.ts";
+import { assertNoLoopbackAnywhere, type Impl, Peer, uriHost } from "./_peers.ts";
 
 Deno.test("hosts: nameserver -L lists its own host's publishers only (ours and Python's)", async () => {
   await using bed = await TestBed.create({ hosts: ["ns_ours", "ns_py", "open", "remote"] });
@@ -91,6 +91,7 @@ Deno.test("hosts: nameserver -L lists its own host's publishers only (ours and P
       const py = await lookup(remote, client, "svc_local_python", nsOf.python.ipv4!, 2);
       assertEquals(JSON.parse(py.slice(7)).map(uriHost), [nsOf.python.ipv4]);
     }
+    assertNoLoopbackAnywhere(peers);
   } finally {
     await Promise.all(peers.map((p) => p.close()));
   }

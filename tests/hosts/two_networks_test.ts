@@ -9,10 +9,21 @@
 // - Python's with no settings: announced into ops (the default route), with the ops address;
 // - Python's with multicast_interface = the proc address: announced into proc, but with the ops
 //   address, which the subscribers cannot reach (posttroll has no setting for it: recorded).
+//
+// On the receiving side, nameservers on two-network hosts ("hubs", ours and Python's) with
+// multicast_interface = their proc address join the group there only: they list what is announced
+// into proc and nothing announced into ops. getOwnIp equals get_own_ip() on the station.
 import { assertEquals } from "@std/assert";
 import { TestBed } from "../harness/hosts.ts";
 import { until } from "../harness/net.ts";
-import { addressLines, assertNoLoopback, expectAll, Peer, uriHost } from "./_peers.ts";
+import {
+  addressLines,
+  assertNoLoopback,
+  assertNoLoopbackAnywhere,
+  expectAll,
+  Peer,
+  uriHost,
+} from "./_peers.ts";
 
 const N = 200;
 
@@ -24,6 +35,8 @@ Deno.test("hosts: two networks: multicast_interface picks the network and the an
       { name: "opsns", networks: ["ops"] },
       { name: "ns", networks: ["proc"] },
       { name: "sub", networks: ["proc"] },
+      { name: "hub_ours", networks: ["ops", "proc"] },
+      { name: "hub_py", networks: ["ops", "proc"] },
     ],
   });
   const station = bed.host("station"), ns = bed.host("ns"), opsns = bed.host("opsns");
@@ -39,7 +52,16 @@ Deno.test("hosts: two networks: multicast_interface picks the network and the an
     return JSON.parse((await q.line((l) => l.startsWith("lookup "))).slice(7)) as string[];
   };
   try {
-    const nameservers = [start(ns, "ours", "nameserver"), start(opsns, "python", "nameserver")];
+    const hubs = { ours: bed.host("hub_ours"), python: bed.host("hub_py") };
+    const nameservers = [
+      start(ns, "ours", "nameserver"),
+      start(opsns, "python", "nameserver"),
+      ...(["ours", "python"] as const).map((impl) =>
+        start(hubs[impl], impl, "nameserver", [], {
+          POSTTROLL_MULTICAST_INTERFACE: hubs[impl].link("proc").ipv4!,
+        })
+      ),
+    ];
     for (const n of nameservers) await n.line((l) => l.includes("Nameserver ready"));
     const subs = (["ours", "python"] as const).map((impl) =>
       start(bed.host("sub"), impl, "sub", ["svc_two", ns.ipv4!])
@@ -94,6 +116,27 @@ Deno.test("hosts: two networks: multicast_interface picks the network and the an
       // ours went to proc only (multicast_interface) or straight to proc's nameserver
       assertEquals(await lookup(station, impl, "svc_two", opsns.ipv4!), []);
     }
+    // the hubs joined the group on proc only
+    for (const hubImpl of ["ours", "python"] as const) {
+      const hub = hubs[hubImpl];
+      await until(async () => (await lookup(hub, "ours", "svc_pyif", "localhost")).length, {
+        what: `the ${hubImpl} hub lists Python's publisher announcing into proc`,
+        timeoutMs: 30_000,
+      });
+      for (const impl of ["ours", "python"] as const) {
+        const two = await lookup(hub, impl, "svc_two", "localhost");
+        assertEquals(two, [oursMc.lines.find((l) => l.startsWith("ready "))!.slice(6)]);
+        assertEquals(await lookup(hub, impl, "svc_ops", "localhost"), [], `${hubImpl} hub`);
+      }
+    }
+    // getOwnIp on the two-network station: the default route's address, as Python's
+    const ownIps = await Promise.all(
+      (["ours", "python"] as const).map((impl) =>
+        start(station, impl, "ownip").line((l) => l.startsWith("ownip "))
+      ),
+    );
+    assertEquals(ownIps, [`ownip ${opsAddr}`, `ownip ${opsAddr}`]);
+    assertNoLoopbackAnywhere(peers);
   } finally {
     await Promise.all(peers.map((p) => p.close()));
   }
