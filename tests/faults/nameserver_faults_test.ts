@@ -12,11 +12,10 @@ import { testSetup, until } from "../posttroll/_helpers.ts";
 import { announcement, lookupLoop, sendDatagrams, startNameServer } from "./_posttroll.ts";
 import { closeQuietly, greeting, holdOpen, longFrameHeader, ready } from "./_zmtp.ts";
 import { TestBed } from "../harness/hosts.ts";
-import { Peer } from "../hosts/_peers.ts";
+import { Peers } from "../hosts/_peers.ts";
 import { recordFault } from "./_record.ts";
 
 const MB = 1024 * 1024;
-const PUB_CHILD = new URL("./_pub_child.ts", import.meta.url).pathname;
 
 Deno.test("fault nameserver: half-open, cut handshakes, stalled huge frames and non-ZMTP garbage on the REP port", async () => {
   const s = testSetup();
@@ -238,55 +237,43 @@ Deno.test("fault nameserver: announcements and requests from a non-local host (t
     await t.step(`restrictToLocalhost: ${restrict}`, async () => {
       // our nameserver (the CLI, default ports: multicast and direct registration) with a
       // publisher of "local" on its own host, looked up from that host throughout
-      const peers = [Peer.start(nsHost, "ours", "nameserver", restrict ? ["-L"] : [])];
-      try {
-        await peers[0].line((l) => l.includes("Nameserver ready"));
-        const pub = nsHost.deno(PUB_CHILD, ["local", "0", nsHost.ipv4!]);
-        try {
-          const lookups = Peer.start(nsHost, "ours", "lookuploop", ["local", "localhost", "1"]);
-          peers.push(lookups);
-          await lookups.line((l) => l === "lookup-ok");
-          const out = await remote.python(REMOTE_PY, { args: [nsHost.ipv4!, "21200", "5557"] });
-          assert(out.code === 0, out.stdout + out.stderr);
-          const lines = out.stdout.trim().split("\n");
-          // give a stray datagram time to be processed, then look at what got in
-          await new Promise((r) => setTimeout(r, 300));
-          const listed = async (service: string) => {
-            const q = Peer.start(nsHost, "ours", "lookup", [service, "localhost"]);
-            peers.push(q);
-            return await q.line((l) => l.startsWith("lookup"));
-          };
-          if (restrict) {
-            assertEquals(lines, ["reg timeout", "lookup timeout"]);
-            assertEquals(await listed("remote"), "lookup []");
-            assertEquals(await listed("remote2"), "lookup []");
-          } else {
-            assertEquals(lines, ["reg ok", "lookup info"]);
-            assertEquals(await listed("remote"), 'lookup ["tcp://198.18.0.2:9"]');
-            assertEquals(await listed("remote2"), 'lookup ["tcp://198.18.0.2:10"]');
-          }
-          await lookups.close();
-          // from the first answer that lists the local publisher on (it announces every 0.2 s)
-          const after = lookups.lines.slice(lookups.lines.indexOf("lookup-ok"));
-          const ok = after.filter((l) => l === "lookup-ok").length;
-          const failures = after.filter((l) => l.startsWith("lookup-fail"));
-          assertEquals(failures, []);
-          await recordFault({
-            area: "nameserver",
-            fault: `non-local host (test-bed host), restrictToLocalhost ${restrict}: ` +
-              "5 unicast datagrams, 1 direct registration, 1 lookup",
-            inputs: 7,
-            lost: failures.length,
-            notes: restrict
-              ? `from ${remote.ipv4}: all refused/dropped; ${ok} local lookups meanwhile, all answered`
-              : "control: the same inputs are accepted without the restriction",
-          });
-        } finally {
-          await pub.kill("SIGKILL");
-        }
-      } finally {
-        await Promise.all(peers.map((p) => p.close()));
+      await using peers = new Peers();
+      const ns = peers.start(nsHost, "ours", "nameserver", restrict ? ["-L"] : []);
+      await ns.line((l) => l.includes("Nameserver ready"));
+      peers.start(nsHost, "ours", "pub", ["local", "local"]);
+      const lookups = peers.start(nsHost, "ours", "lookuploop", ["local", "localhost", "1"]);
+      await lookups.line((l) => l === "lookup-ok");
+      const out = await remote.python(REMOTE_PY, { args: [nsHost.ipv4!, "21200", "5557"] });
+      assert(out.code === 0, out.stdout + out.stderr);
+      const lines = out.stdout.trim().split("\n");
+      // give a stray datagram time to be processed, then look at what got in
+      await new Promise((r) => setTimeout(r, 300));
+      const listed = (service: string) => peers.lookup(nsHost, "ours", service, "localhost");
+      if (restrict) {
+        assertEquals(lines, ["reg timeout", "lookup timeout"]);
+        assertEquals(await listed("remote"), "lookup []");
+        assertEquals(await listed("remote2"), "lookup []");
+      } else {
+        assertEquals(lines, ["reg ok", "lookup info"]);
+        assertEquals(await listed("remote"), 'lookup ["tcp://198.18.0.2:9"]');
+        assertEquals(await listed("remote2"), 'lookup ["tcp://198.18.0.2:10"]');
       }
+      await lookups.close();
+      // from the first answer that lists the local publisher on (it announces every 0.5 s)
+      const after = lookups.lines.slice(lookups.lines.indexOf("lookup-ok"));
+      const ok = after.filter((l) => l === "lookup-ok").length;
+      const failures = after.filter((l) => l.startsWith("lookup-fail"));
+      assertEquals(failures, []);
+      await recordFault({
+        area: "nameserver",
+        fault: `non-local host (test-bed host), restrictToLocalhost ${restrict}: ` +
+          "5 unicast datagrams, 1 direct registration, 1 lookup",
+        inputs: 7,
+        lost: failures.length,
+        notes: restrict
+          ? `from ${remote.ipv4}: all refused/dropped; ${ok} local lookups meanwhile, all answered`
+          : "control: the same inputs are accepted without the restriction",
+      });
     });
   }
 });

@@ -230,6 +230,80 @@ export class Peer implements AsyncDisposable {
   }
 }
 
+/**
+ * The peers of one test: started with the test's settings, stopped together when it ends (declare
+ * it after the test bed: `await using peers = new Peers(env)`), checked together.
+ */
+export class Peers implements AsyncDisposable {
+  /** Every peer started, in order. */
+  readonly all: Peer[] = [];
+  readonly #env: Record<string, string>;
+
+  /** @param env POSTTROLL_* and other variables for every peer */
+  constructor(env: Record<string, string> = {}) {
+    this.#env = env;
+  }
+
+  /** Starts a peer (see {@linkcode Peer.start}); `env` adds to the shared settings. */
+  readonly start = (
+    host: Host,
+    impl: Impl,
+    role: string,
+    args: string[] = [],
+    env: Record<string, string> = {},
+  ): Peer => {
+    const p = Peer.start(host, impl, role, args, { ...this.#env, ...env });
+    this.all.push(p);
+    return p;
+  };
+
+  /**
+   * Asks nameserver `at` for `service` from `from` with `impl`'s client.
+   *
+   * @returns the line: `lookup [URIs]` or `lookup-error <error name>`
+   */
+  readonly lookup = async (
+    from: Host,
+    impl: Impl,
+    service: string,
+    at: string,
+    options: { seconds?: number; env?: Record<string, string> } = {},
+  ): Promise<string> => {
+    const q = this.start(
+      from,
+      impl,
+      "lookup",
+      [service, at, String(options.seconds ?? 5)],
+      options.env,
+    );
+    return await q.line((l) => l.startsWith("lookup"), 30_000);
+  };
+
+  /** Like {@linkcode lookup}, the URIs (throws when the look-up failed). */
+  readonly lookupUris = async (
+    ...a: Parameters<Peers["lookup"]>
+  ): Promise<string[]> => {
+    const line = await this.lookup(...a);
+    assert(line.startsWith("lookup ["), line);
+    return JSON.parse(line.slice(7));
+  };
+
+  /** See {@linkcode assertNoLoopbackAnywhere}. */
+  assertNoLoopback(): void {
+    assertNoLoopbackAnywhere(this.all);
+  }
+
+  /** Stops every peer. */
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((p) => p.close()));
+  }
+
+  /** Same as {@linkcode close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
 /** The host part of `tcp://host:port` (brackets removed). */
 export function uriHost(uri: string): string {
   const m = /^tcp:\/\/(?:\[([^\]]+)\]|([^:/]+)):\d+$/.exec(uri);

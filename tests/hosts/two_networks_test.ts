@@ -16,14 +16,7 @@
 import { assertEquals } from "@std/assert";
 import { TestBed } from "../harness/hosts.ts";
 import { until } from "../harness/net.ts";
-import {
-  addressLines,
-  assertNoLoopback,
-  assertNoLoopbackAnywhere,
-  expectAll,
-  Peer,
-  uriHost,
-} from "./_peers.ts";
+import { addressLines, assertNoLoopback, expectAll, type Peer, Peers, uriHost } from "./_peers.ts";
 
 const N = 200;
 
@@ -41,103 +34,92 @@ Deno.test("hosts: two networks: multicast_interface picks the network and the an
   });
   const station = bed.host("station"), ns = bed.host("ns"), opsns = bed.host("opsns");
   const opsAddr = station.link("ops").ipv4!, procAddr = station.link("proc").ipv4!;
-  const peers: Peer[] = [];
-  const start = (...a: Parameters<typeof Peer.start>) => {
-    const p = Peer.start(...a);
-    peers.push(p);
-    return p;
-  };
-  const lookup = async (from: typeof ns, impl: "ours" | "python", service: string, at: string) => {
-    const q = start(from, impl, "lookup", [service, at]);
-    return JSON.parse((await q.line((l) => l.startsWith("lookup "))).slice(7)) as string[];
-  };
-  try {
-    const hubs = { ours: bed.host("hub_ours"), python: bed.host("hub_py") };
-    const nameservers = [
-      start(ns, "ours", "nameserver"),
-      start(opsns, "python", "nameserver"),
-      ...(["ours", "python"] as const).map((impl) =>
-        start(hubs[impl], impl, "nameserver", [], {
-          POSTTROLL_MULTICAST_INTERFACE: hubs[impl].link("proc").ipv4!,
-        })
-      ),
-    ];
-    for (const n of nameservers) await n.line((l) => l.includes("Nameserver ready"));
-    const subs = (["ours", "python"] as const).map((impl) =>
-      start(bed.host("sub"), impl, "sub", ["svc_two", ns.ipv4!])
+  await using peers = new Peers();
+  const { start } = peers;
+  const lookup = peers.lookupUris;
+  const hubs = { ours: bed.host("hub_ours"), python: bed.host("hub_py") };
+  const nameservers = [
+    start(ns, "ours", "nameserver"),
+    start(opsns, "python", "nameserver"),
+    ...(["ours", "python"] as const).map((impl) =>
+      start(hubs[impl], impl, "nameserver", [], {
+        POSTTROLL_MULTICAST_INTERFACE: hubs[impl].link("proc").ipv4!,
+      })
+    ),
+  ];
+  for (const n of nameservers) await n.line((l) => l.includes("Nameserver ready"));
+  const subs = (["ours", "python"] as const).map((impl) =>
+    start(bed.host("sub"), impl, "sub", ["svc_two", ns.ipv4!])
+  );
+  const mcif = { POSTTROLL_MULTICAST_INTERFACE: procAddr };
+  const oursMc = start(station, "ours", "pub", ["ours_mc", "svc_two"], mcif);
+  const oursDirect = start(station, "ours", "pub", ["ours_direct", "svc_two", ns.ipv4!], {
+    POSTTROLL_ANNOUNCE_HOST: procAddr,
+  });
+  const pyPlain = start(station, "python", "pub", ["py_plain", "svc_ops"]);
+  const pyMcif = start(station, "python", "pub", ["py_mcif", "svc_pyif"], mcif);
+  const announced = async (p: Peer) =>
+    uriHost((await p.line((l) => l.startsWith("ready "))).slice(6));
+  assertEquals(await announced(oursMc), procAddr);
+  assertEquals(await announced(oursDirect), procAddr);
+  assertEquals(await announced(pyPlain), opsAddr);
+  assertEquals(await announced(pyMcif), opsAddr);
+
+  // the subscribers on proc get everything from both of ours, exactly once
+  for (const s of subs) {
+    for (const id of ["ours_mc", "ours_direct"]) await s.line((l) => l === `warm ${id}`, 60_000);
+  }
+  for (const p of [oursMc, oursDirect]) await p.send(`send ${N}`);
+  for (const s of subs) for (const id of ["ours_mc", "ours_direct"]) await expectAll(s, id, N);
+  for (const s of subs) {
+    for (const uris of addressLines(s)) assertNoLoopback(uris, `${s.impl} subscriber`);
+    assertEquals(addressLines(s).at(-1)!.map(uriHost), [procAddr, procAddr]);
+  }
+
+  // where the announcements went: proc's nameserver (ours) has the proc-side ones, the ops
+  // nameserver (Python's) the default-route one; asked by both clients from each network
+  await until(async () => (await lookup(station, "python", "svc_ops", opsns.ipv4!)).length, {
+    what: "the ops nameserver lists Python's plain publisher",
+    timeoutMs: 30_000,
+  });
+  await until(async () => (await lookup(ns, "ours", "svc_pyif", ns.ipv4!)).length, {
+    what: "proc's nameserver lists Python's publisher with multicast_interface",
+    timeoutMs: 30_000,
+  });
+  for (const impl of ["ours", "python"] as const) {
+    const two = await lookup(bed.host("sub"), impl, "svc_two", ns.ipv4!);
+    assertEquals(two.map(uriHost), [procAddr, procAddr]);
+    assertEquals(await lookup(bed.host("sub"), impl, "svc_ops", ns.ipv4!), []);
+    // Python announces its default route's address into proc, out of the subscribers' reach
+    assertEquals((await lookup(bed.host("sub"), impl, "svc_pyif", ns.ipv4!)).map(uriHost), [
+      opsAddr,
+    ]);
+    assertEquals(
+      (await lookup(station, impl, "svc_ops", opsns.ipv4!)).map(uriHost),
+      [opsAddr],
     );
-    const mcif = { POSTTROLL_MULTICAST_INTERFACE: procAddr };
-    const oursMc = start(station, "ours", "pub", ["ours_mc", "svc_two"], mcif);
-    const oursDirect = start(station, "ours", "pub", ["ours_direct", "svc_two", ns.ipv4!], {
-      POSTTROLL_ANNOUNCE_HOST: procAddr,
-    });
-    const pyPlain = start(station, "python", "pub", ["py_plain", "svc_ops"]);
-    const pyMcif = start(station, "python", "pub", ["py_mcif", "svc_pyif"], mcif);
-    const announced = async (p: Peer) =>
-      uriHost((await p.line((l) => l.startsWith("ready "))).slice(6));
-    assertEquals(await announced(oursMc), procAddr);
-    assertEquals(await announced(oursDirect), procAddr);
-    assertEquals(await announced(pyPlain), opsAddr);
-    assertEquals(await announced(pyMcif), opsAddr);
-
-    // the subscribers on proc get everything from both of ours, exactly once
-    for (const s of subs) {
-      for (const id of ["ours_mc", "ours_direct"]) await s.line((l) => l === `warm ${id}`, 60_000);
-    }
-    for (const p of [oursMc, oursDirect]) await p.send(`send ${N}`);
-    for (const s of subs) for (const id of ["ours_mc", "ours_direct"]) await expectAll(s, id, N);
-    for (const s of subs) {
-      for (const uris of addressLines(s)) assertNoLoopback(uris, `${s.impl} subscriber`);
-      assertEquals(addressLines(s).at(-1)!.map(uriHost), [procAddr, procAddr]);
-    }
-
-    // where the announcements went: proc's nameserver (ours) has the proc-side ones, the ops
-    // nameserver (Python's) the default-route one; asked by both clients from each network
-    await until(async () => (await lookup(station, "python", "svc_ops", opsns.ipv4!)).length, {
-      what: "the ops nameserver lists Python's plain publisher",
-      timeoutMs: 30_000,
-    });
-    await until(async () => (await lookup(ns, "ours", "svc_pyif", ns.ipv4!)).length, {
-      what: "proc's nameserver lists Python's publisher with multicast_interface",
+    // ours went to proc only (multicast_interface) or straight to proc's nameserver
+    assertEquals(await lookup(station, impl, "svc_two", opsns.ipv4!), []);
+  }
+  // the hubs joined the group on proc only
+  for (const hubImpl of ["ours", "python"] as const) {
+    const hub = hubs[hubImpl];
+    await until(async () => (await lookup(hub, "ours", "svc_pyif", "localhost")).length, {
+      what: `the ${hubImpl} hub lists Python's publisher announcing into proc`,
       timeoutMs: 30_000,
     });
     for (const impl of ["ours", "python"] as const) {
-      const two = await lookup(bed.host("sub"), impl, "svc_two", ns.ipv4!);
-      assertEquals(two.map(uriHost), [procAddr, procAddr]);
-      assertEquals(await lookup(bed.host("sub"), impl, "svc_ops", ns.ipv4!), []);
-      // Python announces its default route's address into proc, out of the subscribers' reach
-      assertEquals((await lookup(bed.host("sub"), impl, "svc_pyif", ns.ipv4!)).map(uriHost), [
-        opsAddr,
-      ]);
-      assertEquals(
-        (await lookup(station, impl, "svc_ops", opsns.ipv4!)).map(uriHost),
-        [opsAddr],
-      );
-      // ours went to proc only (multicast_interface) or straight to proc's nameserver
-      assertEquals(await lookup(station, impl, "svc_two", opsns.ipv4!), []);
+      const two = await lookup(hub, impl, "svc_two", "localhost");
+      assertEquals(two, [oursMc.lines.find((l) => l.startsWith("ready "))!.slice(6)]);
+      assertEquals(await lookup(hub, impl, "svc_ops", "localhost"), [], `${hubImpl} hub`);
     }
-    // the hubs joined the group on proc only
-    for (const hubImpl of ["ours", "python"] as const) {
-      const hub = hubs[hubImpl];
-      await until(async () => (await lookup(hub, "ours", "svc_pyif", "localhost")).length, {
-        what: `the ${hubImpl} hub lists Python's publisher announcing into proc`,
-        timeoutMs: 30_000,
-      });
-      for (const impl of ["ours", "python"] as const) {
-        const two = await lookup(hub, impl, "svc_two", "localhost");
-        assertEquals(two, [oursMc.lines.find((l) => l.startsWith("ready "))!.slice(6)]);
-        assertEquals(await lookup(hub, impl, "svc_ops", "localhost"), [], `${hubImpl} hub`);
-      }
-    }
-    // getOwnIp on the two-network station: the default route's address, as Python's
-    const ownIps = await Promise.all(
-      (["ours", "python"] as const).map((impl) =>
-        start(station, impl, "ownip").line((l) => l.startsWith("ownip "))
-      ),
-    );
-    assertEquals(ownIps, [`ownip ${opsAddr}`, `ownip ${opsAddr}`]);
-    assertNoLoopbackAnywhere(peers);
-  } finally {
-    await Promise.all(peers.map((p) => p.close()));
   }
+  // getOwnIp on the two-network station: the default route's address, as Python's
+  const ownIps = await Promise.all(
+    (["ours", "python"] as const).map((impl) =>
+      start(station, impl, "ownip").line((l) => l.startsWith("ownip "))
+    ),
+  );
+  assertEquals(ownIps, [`ownip ${opsAddr}`, `ownip ${opsAddr}`]);
+  peers.assertNoLoopback();
 });
