@@ -12,7 +12,9 @@
 //
 // On the receiving side, nameservers on two-network hosts ("hubs", ours and Python's) with
 // multicast_interface = their proc address join the group there only: they list what is announced
-// into proc and nothing announced into ops. getOwnIp equals get_own_ip() on the station.
+// into proc and nothing announced into ops; ours also has `--bind <proc address>`, so its requests,
+// address notices and direct registrations are served there and not on its ops address.
+// getOwnIp equals get_own_ip() on the station.
 import { assertEquals } from "@std/assert";
 import { TestBed } from "../harness/hosts.ts";
 import { until } from "../harness/net.ts";
@@ -38,22 +40,32 @@ Deno.test("hosts: two networks: multicast_interface picks the network and the an
   const { start } = peers;
   const lookup = peers.lookupUris;
   const hubs = { ours: bed.host("hub_ours"), python: bed.host("hub_py") };
+  const hubProc = { ours: hubs.ours.link("proc").ipv4!, python: hubs.python.link("proc").ipv4! };
   const nameservers = [
     start(ns, "ours", "nameserver"),
     start(opsns, "python", "nameserver"),
+    // our hub also puts every TCP port on its proc address only (--bind)
     ...(["ours", "python"] as const).map((impl) =>
-      start(hubs[impl], impl, "nameserver", [], {
-        POSTTROLL_MULTICAST_INTERFACE: hubs[impl].link("proc").ipv4!,
+      start(hubs[impl], impl, "nameserver", impl === "ours" ? ["--bind", hubProc.ours] : [], {
+        POSTTROLL_MULTICAST_INTERFACE: hubProc[impl],
       })
     ),
   ];
   for (const n of nameservers) await n.line((l) => l.includes("Nameserver ready"));
-  const subs = (["ours", "python"] as const).map((impl) =>
-    start(bed.host("sub"), impl, "sub", ["svc_two", ns.ipv4!])
-  );
+  const subs = [
+    ...(["ours", "python"] as const).map((impl) =>
+      start(bed.host("sub"), impl, "sub", ["svc_two", ns.ipv4!])
+    ),
+    // through our hub's bound address: requests (5557) and address notices (16543)
+    start(bed.host("sub"), "ours", "sub", ["svc_two", hubProc.ours]),
+  ];
   const mcif = { POSTTROLL_MULTICAST_INTERFACE: procAddr };
   const oursMc = start(station, "ours", "pub", ["ours_mc", "svc_two"], mcif);
-  const oursDirect = start(station, "ours", "pub", ["ours_direct", "svc_two", ns.ipv4!], {
+  const oursDirect = start(station, "ours", "pub", [
+    "ours_direct",
+    "svc_two",
+    `${ns.ipv4},${hubProc.ours}`, // direct registration (21200/TCP) on the bound address too
+  ], {
     POSTTROLL_ANNOUNCE_HOST: procAddr,
   });
   const pyPlain = start(station, "python", "pub", ["py_plain", "svc_ops"]);
@@ -104,16 +116,24 @@ Deno.test("hosts: two networks: multicast_interface picks the network and the an
   // the hubs joined the group on proc only
   for (const hubImpl of ["ours", "python"] as const) {
     const hub = hubs[hubImpl];
-    await until(async () => (await lookup(hub, "ours", "svc_pyif", "localhost")).length, {
+    const at = hubProc[hubImpl];
+    await until(async () => (await lookup(hub, "ours", "svc_pyif", at)).length, {
       what: `the ${hubImpl} hub lists Python's publisher announcing into proc`,
       timeoutMs: 30_000,
     });
+    const uri = (p: Peer) => p.lines.find((l) => l.startsWith("ready "))!.slice(6);
     for (const impl of ["ours", "python"] as const) {
-      const two = await lookup(hub, impl, "svc_two", "localhost");
-      assertEquals(two, [oursMc.lines.find((l) => l.startsWith("ready "))!.slice(6)]);
-      assertEquals(await lookup(hub, impl, "svc_ops", "localhost"), [], `${hubImpl} hub`);
+      const two = await lookup(hub, impl, "svc_two", at);
+      // ours_direct registered with our hub only
+      assertEquals(two, hubImpl === "ours" ? [uri(oursMc), uri(oursDirect)].sort() : [uri(oursMc)]);
+      assertEquals(await lookup(hub, impl, "svc_ops", at), [], `${hubImpl} hub`);
     }
   }
+  // our hub answers on its proc address only
+  assertEquals(
+    await peers.lookup(hubs.ours, "ours", "svc_two", hubs.ours.link("ops").ipv4!, { seconds: 2 }),
+    "lookup-error TimeoutError",
+  );
   // getOwnIp on the two-network station: the default route's address, as Python's
   const ownIps = await Promise.all(
     (["ours", "python"] as const).map((impl) =>
