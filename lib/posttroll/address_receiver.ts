@@ -29,6 +29,9 @@ import {
   tcpEndpoint,
 } from "./_sockets.ts";
 
+/** How many times an add notice is published again after the first (1, 3, 7, 15, 31 s later). */
+const ADD_REPEATS = 5;
+
 /** Bind hosts that mean "every address": the announced host is then found by getOwnIp. */
 const WILDCARDS = new Set(["*", "", "::", "0.0.0.0"]);
 
@@ -93,6 +96,8 @@ export class AddressReceiver implements AsyncDisposable {
   #local = new Set<string>();
   /** Add notices to publish once more at the URI's second announcement (see #process). */
   #echo = new Map<string, string>();
+  /** Add notices to publish again 1, 3, 7, 15 and 31 s after the URI appeared (see #process). */
+  #repeats = new Map<string, { add: string; due: number; step: number }>();
 
   /**
    * Creates a receiver; nothing listens until it is started.
@@ -228,9 +233,15 @@ export class AddressReceiver implements AsyncDisposable {
     // broadcast interval later). Subscribers whose address-port socket was still (re)connecting
     // the first time, e.g. right after this nameserver (re)started, would otherwise never hear
     // of that publisher; a repeated add is a no-op for subscribers that have it.
+    // And again about 1, 3, 7, 15 and 31 s after it appeared (from the maintenance loop): a
+    // subscriber whose connection to the address port died with the network (keepalive) may take
+    // seconds to reconnect once the network is back (SYN retries back off), and Python's
+    // subscribers do not ask the nameserver again after reconnecting.
     const uri = r.uri;
-    if (add && uri !== undefined) this.#echo.set(uri, add);
-    else if (uri !== undefined && this.#echo.has(uri)) {
+    if (add && uri !== undefined) {
+      this.#echo.set(uri, add);
+      this.#repeats.set(uri, { add, due: Date.now() + 1000, step: 0 });
+    } else if (uri !== undefined && this.#echo.has(uri)) {
       add = this.#echo.get(uri);
       this.#echo.delete(uri);
     }
@@ -291,9 +302,19 @@ export class AddressReceiver implements AsyncDisposable {
         this.#log("info", `publish remove '${removal}'`);
         await this.#pub?.send(removal).catch(() => {});
       }
-      if (this.#echo.size) {
+      if (this.#echo.size || this.#repeats.size) {
         const listed = new Set(this.#book.uris);
         for (const uri of this.#echo.keys()) if (!listed.has(uri)) this.#echo.delete(uri);
+        const now = Date.now();
+        for (const [uri, r] of this.#repeats) {
+          if (!listed.has(uri)) this.#repeats.delete(uri);
+          else if (r.due <= now) {
+            await this.#pub?.send(r.add).catch(() => {});
+            r.step++;
+            if (r.step >= ADD_REPEATS) this.#repeats.delete(uri);
+            else r.due = now + 1000 * 2 ** r.step;
+          }
+        }
       }
       if (heartbeat) {
         await this.#pub?.heartbeat(this.#opts.heartbeatInterval ?? 29).catch(() => {});
