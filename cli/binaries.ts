@@ -35,8 +35,12 @@ export const BINARIES: readonly Binary[] = [
       "--allow-net",
       // HOME, XDG_CONFIG_HOME, NETRC, USER and the like, for hop's auth.toml and .netrc.
       "--allow-env",
-      // auth.toml, .netrc, CA bundles, alert files to send.
+      // auth.toml, .netrc, CA bundles, alert files to send, handlers files.
       "--allow-read",
+      // listen --output-dir and --dead-letter write alert files.
+      "--allow-write",
+      // listen --exec and --handlers run the programs the user names for each alert.
+      "--allow-run",
       // hostname for client ids.
       "--allow-sys=hostname",
     ],

@@ -13,7 +13,14 @@
  * `-V` prints `igwn-alert client <this package's version>`; `-s kafka://host:PORT/` uses that port
  * (Python goes to 9092 in `listen` and `send`), `-p` overrides it; a file's UTF-8 byte-order
  * mark is sent as U+FEFF, as Python reads it; an `auth.toml` skipped for its permissions is
- * named in a warning when nothing else gave a credential (Python skips it silently).
+ * named in a warning when nothing else gave a credential (Python skips it silently);
+ * `$CREDENTIALS_DIRECTORY/auth.toml` (systemd's `LoadCredential=`) is used when set.
+ *
+ * Beyond Python (`listen`): `--exec CMD` / `--handlers FILE` run programs for each alert (payload
+ * on standard input, metadata in `IGWN_ALERT_*` variables; committed after exit 0, retried,
+ * `--dead-letter DIR` after the last failure), `--output-dir DIR` writes each alert as a file,
+ * `--metrics HOST:PORT` serves Prometheus metrics, `--heartbeat SECONDS` exits 3 when the broker
+ * has not answered for that long (see `lib/igwn_alert/service.ts`).
  *
  * @module
  */
@@ -33,6 +40,21 @@ import { Auth, loadAuth, netrcLookup, selectMatchingAuth } from "../lib/hop/auth
 import { HopError } from "../lib/hop/errors.ts";
 import { pyJsonDumps } from "../lib/hop/pyjson.ts";
 import { KafkaOptionError } from "../lib/kafka/errors.ts";
+import { printedAlert } from "../lib/igwn_alert/listen.ts";
+import {
+  type AlertHandler,
+  HANDLER_DEFAULTS,
+  parseHandlers,
+  splitCommand,
+} from "../lib/igwn_alert/handlers.ts";
+import { runListenService } from "../lib/igwn_alert/service.ts";
+import {
+  addProcessMetrics,
+  type HttpServer,
+  MetricsError,
+  Registry,
+  serveMetrics,
+} from "../lib/metrics/mod.ts";
 import { parseKafkaUrl } from "../lib/kafka/url.ts";
 
 /** Version printed by `-V`. */
@@ -83,7 +105,11 @@ options:
   -V, --version         show program's version number and exit`;
 
 const SUB_USAGE: Record<string, string> = {
-  listen: "usage: igwn-alert listen [-h] [topics ...]",
+  listen: "usage: igwn-alert listen [-h] [--exec CMD | --handlers FILE] [--output-dir DIR]\n" +
+    "                         [--dead-letter DIR] [--retries N] [--retry-delay SECONDS]\n" +
+    "                         [--timeout SECONDS]\n" +
+    "                         [--metrics HOST:PORT] [--heartbeat SECONDS]\n" +
+    "                         [topics ...]",
   subscriptions: "usage: igwn-alert subscriptions [-h]",
   topics: "usage: igwn-alert topics [-h]",
   unsubscribe: "usage: igwn-alert unsubscribe [-h]",
@@ -100,7 +126,31 @@ const SUB_HELP: Record<string, string> = {
 positional arguments:
   topics      a pubsub topic or list of topics (e.g. cbc_gstlal)
 
-${SUB_OPTIONS}`,
+${SUB_OPTIONS}
+
+handling (beyond Python igwn-alert):
+  --exec CMD  run CMD for each alert: the payload on its standard input, the
+              alert in IGWN_ALERT_* variables; the alert counts as handled
+              (its offset is committed) when CMD exits 0
+  --handlers FILE
+              TOML file of [[handler]] tables: topic (or glob), command,
+              timeout, retries, concurrency per topic
+  --output-dir DIR
+              write each alert to DIR as <topic>_<time>_<id>.json (atomically)
+  --dead-letter DIR
+              keep alerts whose command still fails after the retries in DIR
+              and go on (without it such a failure stops the listener)
+  --retries N  runs of --exec after a failure (default: 3)
+  --retry-delay SECONDS
+              wait before the first repeated run, doubled for each next one
+              (default: 1)
+  --timeout SECONDS
+              kill an --exec run after this long (default: 600)
+  --metrics HOST:PORT
+              serve Prometheus metrics at http://HOST:PORT/metrics
+  --heartbeat SECONDS
+              exit with status 3 when the broker has not answered for this
+              long (a wedged listener; systemd restarts it)`,
   subscriptions: `${SUB_USAGE.subscriptions}\n\n${SUB_OPTIONS}`,
   topics: `${SUB_USAGE.topics}\n\n${SUB_OPTIONS}`,
   unsubscribe: `${SUB_USAGE.unsubscribe}\n\n${SUB_OPTIONS}`,
@@ -150,6 +200,21 @@ interface Parsed {
   rest: string[];
   help?: string;
   version?: boolean;
+  /** listen: handling options. */
+  listen: ListenFlags;
+}
+
+/** Options of the `listen` subcommand beyond Python's. */
+interface ListenFlags {
+  exec?: string;
+  handlers?: string;
+  outputDir?: string;
+  deadLetter?: string;
+  retries?: number;
+  retryDelay?: number;
+  timeout?: number;
+  metrics?: string;
+  heartbeat?: number;
 }
 
 const LEVELS = ["critical", "error", "warning", "info", "debug"];
@@ -166,6 +231,7 @@ function parse(args: string[]): Parsed {
     listenRetries: 3,
     retryWait: 0.1,
     rest: [],
+    listen: {},
   };
   const withValue: Record<string, [string, (v: string, flag: string) => void]> = {
     "-g": ["--group", (v) => (p.group = v)],
@@ -258,7 +324,7 @@ function parse(args: string[]): Parsed {
     if (rest.includes("-h") || rest.includes("--help")) {
       return { ...(p as Parsed), help: SUB_HELP[a] };
     }
-    p.rest = rest.filter((x) => x !== "--");
+    p.rest = a === "listen" ? listenFlags(rest, p.listen!) : rest.filter((x) => x !== "--");
     const bad = p.rest.find((x) => x.startsWith("-") && x.length > 1);
     if (bad) throw new UsageError(USAGE, `unrecognized arguments: ${bad}`);
     if (a !== "listen" && a !== "send" && p.rest.length > 0) {
@@ -267,6 +333,56 @@ function parse(args: string[]): Parsed {
     return p as Parsed;
   }
   throw new UsageError(USAGE, "the following arguments are required: action");
+}
+
+/** Takes the listen subcommand's options out of `rest`; returns the topics. */
+function listenFlags(rest: string[], f: ListenFlags): string[] {
+  const topics: string[] = [];
+  const valued: Record<string, (v: string, flag: string) => void> = {
+    "--exec": (v) => (f.exec = v),
+    "--handlers": (v) => (f.handlers = v),
+    "--output-dir": (v) => (f.outputDir = v),
+    "--dead-letter": (v) => (f.deadLetter = v),
+    "--retries": (v, flag) => (f.retries = int(v, flag)),
+    "--retry-delay": (v, flag) => (f.retryDelay = float(v, flag)),
+    "--timeout": (v, flag) => (f.timeout = float(v, flag)),
+    "--metrics": (v) => (f.metrics = v),
+    "--heartbeat": (v, flag) => (f.heartbeat = float(v, flag)),
+  };
+  const usage = SUB_USAGE.listen;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a === "--") {
+      topics.push(...rest.slice(i + 1));
+      break;
+    }
+    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    const set = valued[name];
+    if (!set) {
+      topics.push(a);
+      continue;
+    }
+    const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
+    if (v === undefined) throw new UsageError(usage, `argument ${name}: expected one argument`);
+    set(v, name);
+  }
+  if (f.exec !== undefined && f.handlers !== undefined) {
+    throw new UsageError(usage, "argument --handlers: not allowed with argument --exec");
+  }
+  if (f.deadLetter !== undefined && f.exec === undefined && f.handlers === undefined) {
+    throw new UsageError(usage, "argument --dead-letter: needs --exec or --handlers");
+  }
+  if (
+    (f.retries !== undefined && f.retries < 0) || (f.timeout !== undefined && f.timeout <= 0) ||
+    (f.retryDelay !== undefined && f.retryDelay < 0)
+  ) {
+    throw new UsageError(usage, "--retries and --retry-delay must be >= 0, --timeout > 0");
+  }
+  if (f.heartbeat !== undefined && f.heartbeat <= 0) {
+    throw new UsageError(usage, "argument --heartbeat: must be > 0 seconds");
+  }
+  return topics;
 }
 
 function int(v: string, flag: string): number {
@@ -357,6 +473,21 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
     }
   }
 
+  // listen's handling options: read and checked before anything connects
+  let service: ServiceSetup | undefined;
+  if (p.action === "listen") {
+    try {
+      service = setUpService(p.listen);
+    } catch (e) {
+      if (e instanceof IgwnAlertOptionError || e instanceof MetricsError) {
+        err(SUB_USAGE.listen);
+        err(`igwn-alert listen: error: ${e.message}`);
+        return 2;
+      }
+      throw e;
+    }
+  }
+
   const logger = stderrLogSink(p.log);
   const warnOut = (w: { category: string; message: string }) =>
     err(`igwn-alert: ${w.category}: ${w.message}`);
@@ -374,7 +505,13 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
       if (!entry) throw new AuthError(`netrc information for ${p.server} could not be found`);
       auth = new Auth({ username: entry.login, password: entry.password });
     }
+    // under systemd, an auth.toml handed over with LoadCredential= (readable by the service alone)
+    const credentials = (io.env ?? Deno.env).get("CREDENTIALS_DIRECTORY");
+    const authfile = auth === undefined && credentials && isFile(`${credentials}/auth.toml`)
+      ? `${credentials}/auth.toml`
+      : undefined;
     client = new IgwnAlertClient({
+      authfile,
       server: p.server,
       port: p.port,
       group: p.group,
@@ -390,6 +527,7 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
       print: out,
     });
   } catch (e) {
+    await service?.server?.close();
     return fail(e, err);
   }
 
@@ -405,8 +543,23 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
   try {
     switch (p.action) {
       case "listen":
-        await client.listen(undefined, { topics, signal });
-        return 0;
+        if (!service) {
+          await client.listen(undefined, { topics, signal });
+          return 0;
+        }
+        return await runListenService(client, {
+          topics,
+          handlers: service.handlers,
+          outputDir: p.listen.outputDir,
+          deadLetter: p.listen.deadLetter,
+          heartbeatSeconds: p.listen.heartbeat,
+          retryDelayMs: (p.listen.retryDelay ?? 1) * 1000,
+          metrics: service.registry,
+          consumerGroup: p.consumerGroup,
+          signal,
+          print: (alert) => out(printedAlert(alert, p.jsonpp)),
+          log: (level, message) => logger(level, message),
+        });
       case "topics": {
         const list = await client.getTopics();
         out(`Topics for group ${p.group} associated with the current credential:`);
@@ -430,12 +583,61 @@ export async function main(args: string[], io: CliIo = {}): Promise<number> {
     if (signal.aborted && p.action === "listen") return 0;
     return fail(e, err);
   } finally {
+    await service?.server?.close();
     if (handleSignals) {
       Deno.removeSignalListener("SIGINT", onSignal);
       Deno.removeSignalListener("SIGTERM", onSignal);
     }
     await client.close();
   }
+}
+
+/** What `listen`'s handling options set up before connecting. */
+interface ServiceSetup {
+  handlers?: AlertHandler[];
+  registry?: Registry;
+  server?: HttpServer;
+}
+
+/**
+ * Reads the handlers file or the --exec command and opens the metrics port; undefined when
+ * `listen` only prints (as in Python).
+ */
+function setUpService(f: ListenFlags): ServiceSetup | undefined {
+  if (
+    f.exec === undefined && f.handlers === undefined && f.outputDir === undefined &&
+    f.metrics === undefined && f.heartbeat === undefined
+  ) return undefined;
+  const setup: ServiceSetup = {};
+  if (f.exec !== undefined) {
+    setup.handlers = [{
+      topic: "*",
+      command: splitCommand(f.exec),
+      timeout: f.timeout ?? HANDLER_DEFAULTS.timeout,
+      retries: f.retries ?? HANDLER_DEFAULTS.retries,
+      concurrency: 1,
+    }];
+  } else if (f.handlers !== undefined) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(f.handlers);
+    } catch (e) {
+      throw new IgwnAlertOptionError(
+        `argument --handlers: can't open '${f.handlers}': ${(e as Error).message}`,
+      );
+    }
+    setup.handlers = parseHandlers(text, f.handlers).map((h) => ({
+      ...h,
+      timeout: f.timeout ?? h.timeout,
+      retries: f.retries ?? h.retries,
+    }));
+  }
+  if (f.metrics !== undefined) {
+    setup.registry = new Registry();
+    addProcessMetrics(setup.registry);
+    setup.server = serveMetrics({ listen: f.metrics, registry: setup.registry });
+  }
+  return setup;
 }
 
 /**

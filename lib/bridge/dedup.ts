@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { writeFileAtomically } from "../_util/fs.ts";
 import { DedupStoreError } from "./errors.ts";
 
 const MAGIC = new TextEncoder().encode("PTBDDUP1");
@@ -254,7 +255,6 @@ export class DedupStore implements AsyncDisposable {
 
   async #compact(): Promise<void> {
     const path = this.path!;
-    const tmp = `${path}.tmp`;
     const buf = new Uint8Array(MAGIC.length + this.#ids.size * RECORD);
     buf.set(MAGIC, 0);
     const view = new DataView(buf.buffer);
@@ -265,17 +265,8 @@ export class DedupStore implements AsyncDisposable {
       at += RECORD;
     }
     try {
-      const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-      try {
-        let off = 0;
-        while (off < buf.length) off += await f.write(buf.subarray(off));
-        await f.syncData();
-      } finally {
-        f.close();
-      }
-      await Deno.rename(tmp, path);
+      await writeFileAtomically(path, buf);
     } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
       throw new DedupStoreError(path, `cannot compact: ${(e as Error).message}`, { cause: e });
     }
     this.#file!.close();

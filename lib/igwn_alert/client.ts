@@ -60,7 +60,13 @@ export {
   type IgwnAlertWarning,
   type StartPosition,
 } from "./options.ts";
-export { type Alert, type AlertCallback, generateGroupId, type ListenOptions } from "./listen.ts";
+export {
+  type Alert,
+  type AlertCallback,
+  generateGroupId,
+  type HandlingReport,
+  type ListenOptions,
+} from "./listen.ts";
 export type { PublishSession } from "./publish.ts";
 
 /**

@@ -19,6 +19,7 @@ import { sleep } from "../_util/abort.ts";
 import { withAdmin } from "../kafka/admin.ts";
 import { type ConsumedRecord, KafkaConsumer } from "../kafka/consumer.ts";
 import { UnknownTopicError } from "../kafka/errors.ts";
+import { alertFileName, payloadBytes, writeAtomically } from "./files.ts";
 import type { ClientSettings, StartPosition } from "./options.ts";
 
 /** An alert received by a listener. */
@@ -58,6 +59,48 @@ export interface ListenOptions {
   includeTest?: boolean;
   /** Consumer group id for this listener (overrides the client's). */
   consumerGroup?: string;
+  /** Times a failed callback is called again for the same alert (or per alert). @default 0 */
+  retries?: number | ((alert: Alert) => number);
+  /** Wait before the first retry in ms, doubled for each next one (at most 60 s). @default 1000 */
+  retryDelayMs?: number;
+  /**
+   * Where an alert goes when its callback still fails after the retries: a directory (its
+   * payload and the error written there, atomically, named by topic, time and `_id`) or a
+   * function. Listening then goes on, and the alert's offset is committed. Without it, the last
+   * error ends listening and the alert is not committed (it comes again to the consumer group).
+   */
+  deadLetter?: string | ((alert: Alert, error: unknown) => void | Promise<void>);
+  /** Handle the alerts of different topics at the same time (each topic's in order). @default false */
+  concurrentTopics?: boolean;
+  /**
+   * With `concurrentTopics`: alerts of one topic handled at the same time (more than 1: the
+   * topic's order is not kept; offsets are still committed only up to the first unfinished one).
+   * @default 1
+   */
+  topicConcurrency?: (topic: string) => number;
+  /** Told how each alert's handling went (attempts, durations, dead letter). */
+  onHandled?: (alert: Alert, report: HandlingReport) => void;
+  /** Told about each successful round trip to the broker (the liveness of the listener). */
+  onBrokerContact?: () => void;
+  /**
+   * Told every `lagEveryMs` how many alerts wait in each partition (`<kafka topic>:<partition>`)
+   * beyond the group's committed offset.
+   */
+  onLag?: (lag: Map<string, bigint>) => void;
+  /** How often `onLag` is told. @default 10000 */
+  lagEveryMs?: number;
+}
+
+/** How one alert's handling went (see `ListenOptions.onHandled`). */
+export interface HandlingReport {
+  /** When the alert was received (ms since the epoch). */
+  received: number;
+  /** Each call of the callback: its duration in ms and its error, if it failed. */
+  attempts: Array<{ ms: number; error?: unknown }>;
+  /** Whether the callback succeeded in the end. */
+  ok: boolean;
+  /** Where the alert went after every attempt failed (a path, or "callback"). */
+  deadLetter?: string;
 }
 
 /** Callback of `listen`: `(topic, payload)` like Python's. */
@@ -160,6 +203,90 @@ export function printedAlert(alert: Alert, jsonpp: boolean): string {
   return `New message from topic ${alert.kafkaTopic}:\n${text}`;
 }
 
+/**
+ * Calls `handler` for one alert with the listener's retry and dead-letter policy.
+ * @throws the handler's last error when no dead letter is configured
+ */
+async function handleWithPolicy(
+  s: ClientSettings,
+  alert: Alert,
+  received: number,
+  handler: (alert: Alert) => Promise<void>,
+  options: ListenOptions & { signal: AbortSignal },
+): Promise<void> {
+  const retries = typeof options.retries === "function"
+    ? options.retries(alert)
+    : options.retries ?? 0;
+  const report: HandlingReport = { received, attempts: [], ok: false };
+  for (let attempt = 0;; attempt++) {
+    const t0 = performance.now();
+    try {
+      await handler(alert);
+      report.attempts.push({ ms: performance.now() - t0 });
+      report.ok = true;
+      options.onHandled?.(alert, report);
+      return;
+    } catch (e) {
+      report.attempts.push({ ms: performance.now() - t0, error: e });
+      if (options.signal.aborted) return; // not committed: it comes again
+      const where = `${alert.kafkaTopic} offset ${alert.offset} (_id ${alert.hop.id ?? "none"})`;
+      if (attempt < retries) {
+        const wait = Math.min(60_000, (options.retryDelayMs ?? 1000) * 2 ** attempt);
+        s.log(
+          "warning",
+          `alert ${where}: attempt ${attempt + 1} of ${retries + 1} failed ` +
+            `(${(e as Error).message ?? e}); again in ${wait} ms`,
+        );
+        await sleep(wait, options.signal);
+        if (options.signal.aborted) return;
+        continue;
+      }
+      const dead = options.deadLetter;
+      if (dead === undefined) {
+        options.onHandled?.(alert, report);
+        throw e;
+      }
+      if (typeof dead === "string") {
+        const name = alertFileName(alert, received);
+        report.deadLetter = await writeAtomically(dead, name, payloadBytes(alert));
+        await writeAtomically(
+          dead,
+          name.replace(/\.json$/, ".error.json"),
+          new TextEncoder().encode(
+            JSON.stringify(
+              {
+                topic: alert.kafkaTopic,
+                partition: alert.partition,
+                offset: alert.offset,
+                id: alert.hop.id ?? null,
+                received: new Date(received).toISOString(),
+                attempts: report.attempts.map((a) => ({
+                  ms: Math.round(a.ms),
+                  error: a.error === undefined
+                    ? null
+                    : String((a.error as Error).message ?? a.error),
+                })),
+              },
+              null,
+              2,
+            ) + "\n",
+          ),
+        );
+      } else {
+        await dead(alert, e);
+        report.deadLetter = "callback";
+      }
+      s.log(
+        "error",
+        `alert ${where} failed ${report.attempts.length} times (${(e as Error).message ?? e}); ` +
+          `kept in ${report.deadLetter}`,
+      );
+      options.onHandled?.(alert, report);
+      return;
+    }
+  }
+}
+
 /** The handler's own error, told apart from the consumer's. */
 class HandlerFailure {
   constructor(readonly error: unknown) {}
@@ -221,24 +348,40 @@ export async function consumeAlerts(
       },
       onReconnect: (err, wait) =>
         s.log("warning", `Non-Fatal KafkaException: ${err.message}; reopening in ${wait} ms`),
+      onContact: options.onBrokerContact,
+      lane: options.concurrentTopics ? (r) => r.topic : undefined,
+      laneConcurrency: options.topicConcurrency
+        ? (lane) => options.topicConcurrency!(lane.slice(lane.indexOf(".") + 1))
+        : undefined,
     });
+    const lagTimer = options.onLag
+      ? setInterval(() => {
+        consumer.lag().then(options.onLag!, (e) => s.log("debug", `lag: ${(e as Error).message}`));
+      }, options.lagEveryMs ?? 10_000)
+      : undefined;
+    let failure: unknown;
     try {
       await consumer.run(async (r) => {
         if (!includeTest && isTest(r)) return;
+        const received = Date.now();
         const alert = decodeAlert(s, r);
         s.log("info", `New message from topic ${r.topic}`);
         fatalAttempts = 1;
         try {
-          await handler(alert);
+          await handleWithPolicy(s, alert, received, handler, options);
         } catch (e) {
           throw new HandlerFailure(e);
         }
       });
-      return;
     } catch (e) {
       if (e instanceof HandlerFailure) throw e.error;
-      if (signal.aborted) return;
-      const err = e as Error;
+      failure = e;
+    } finally {
+      clearInterval(lagTimer);
+    }
+    if (failure === undefined || signal.aborted) return;
+    {
+      const err = failure as Error;
       s.log("warning", `fatal error from kafka: ${err.message} on attempt ${fatalAttempts}`);
       await sleep(s.retryWait * 1000, signal);
       fatalAttempts++;

@@ -17,6 +17,20 @@
 export * from "./client.ts";
 export * from "./errors.ts";
 export {
+  alertEnvironment,
+  type AlertHandler,
+  HANDLER_DEFAULTS,
+  handlerFor,
+  HandlerRunError,
+  parseHandlers,
+  runHandler,
+  splitCommand,
+  topicMatches,
+} from "./handlers.ts";
+export { alertFileName, payloadBytes, writeAtomically } from "./files.ts";
+export { EXIT_WEDGED, type ListenServiceOptions, runListenService } from "./service.ts";
+
+export {
   BatcherClosedError,
   type BatchInfo,
   type Prepared,

@@ -67,6 +67,21 @@ export interface KafkaConsumerOptions {
   onReady?: (info: { groupId: string; topics: string[] }) => void;
   /** Told about a connection failure before each reconnection. */
   onReconnect?: (error: Error, waitMs: number) => void;
+  /** Told about each successful round trip to the broker (records fetched, group heartbeat). */
+  onContact?: () => void;
+  /**
+   * Records of different lanes are handled concurrently, those of one lane one after the other,
+   * in order. A lane must hold whole partitions (e.g. `(r) => r.topic`), so that each
+   * partition's offsets are still committed in order. @default one lane for everything
+   */
+  lane?: (record: { topic: string; partition: number }) => string;
+  /**
+   * Records of one lane handled at the same time (more than 1: a lane's records may finish out
+   * of order; offsets are still committed only up to the first one not finished). @default 1
+   */
+  laneConcurrency?: (lane: string) => number;
+  /** With lanes: records handed out and not yet handled before reading pauses. @default 256 */
+  maxPending?: number;
   /** Stops the consumer. */
   signal?: AbortSignal;
 }
@@ -143,6 +158,10 @@ export class KafkaConsumer {
   readonly #toCommit = new Map<string, Pending>();
   /** Highest offset committed per partition. */
   readonly #committed = new Map<string, bigint>();
+  /** Offsets handed to the handler and not finished, per partition, in offset order. */
+  readonly #inProgress = new Map<string, Set<bigint>>();
+  /** Highest finished offset + 1 per partition. */
+  readonly #finished = new Map<string, bigint>();
   #committing: Promise<void> | undefined;
   /** A running `beforeCommit`: records wait for it before they are handed out. */
   #barrier: Promise<void> | undefined;
@@ -164,6 +183,31 @@ export class KafkaConsumer {
   /** When the broker last answered (a record, a group heartbeat), ms since the epoch; 0: never. */
   get lastContact(): number {
     return this.#lastContact;
+  }
+
+  /**
+   * Records not yet handled (and committed) per partition: the end of each partition minus the
+   * group's committed offset. Empty while not connected.
+   *
+   * @returns lag by `topic:partition`
+   */
+  async lag(): Promise<Map<string, bigint>> {
+    const client = this.#client;
+    const out = new Map<string, bigint>();
+    if (!client) return out;
+    const ends = await withTimeout(
+      client.listOffsets({ topics: [...this.#opts.topics] }),
+      this.#cluster.timeoutMs,
+      () => new Error(`no answer within ${this.#cluster.timeoutMs} ms`),
+    );
+    for (const [topic, partitions] of ends) {
+      partitions.forEach((end, partition) => {
+        const key = partitionKey(topic, partition);
+        const committed = this.#committed.get(key);
+        if (committed !== undefined) out.set(key, end > committed ? end - committed : 0n);
+      });
+    }
+    return out;
   }
 
   /** Stops a running {@linkcode KafkaConsumer.run} (the record in hand is finished first). */
@@ -220,6 +264,7 @@ export class KafkaConsumer {
         }
       }
       const committed = await admin.committedOffsets(o.groupId, o.topics);
+      for (const [k, off] of committed) if (off >= 0n) this.#committed.set(k, off);
       const fresh = [...committed].filter(([, off]) => off < 0n).map(([k]) => k);
       if (fresh.length === 0) return new Map<string, bigint>();
       const topics = [...new Set(fresh.map((k) => k.slice(0, k.lastIndexOf(":"))))];
@@ -269,7 +314,10 @@ export class KafkaConsumer {
       requestTimeout: Math.max(base.requestTimeout ?? 15_000, (o.maxWaitMs ?? 200) + 5000),
     });
     this.#client = client;
-    const contact = () => (this.#lastContact = Date.now());
+    const contact = () => {
+      this.#lastContact = Date.now();
+      o.onContact?.();
+    };
     client.on("consumer:heartbeat:end", contact);
     let failure: unknown;
     let handlerError: HandlerError | undefined;
@@ -291,19 +339,29 @@ export class KafkaConsumer {
       contact();
       healthy();
       const it = stream[Symbol.asyncIterator]();
+      const lanes = o.lane
+        ? new Lanes(o.lane, o.laneConcurrency ?? (() => 1), o.maxPending ?? 256, abortP)
+        : undefined;
       try {
         while (true) {
+          if (lanes && !(await lanes.room())) break;
           const step = await Promise.race([it.next(), abortP]);
           if (step === ABORTED || step.done) break;
           const m = step.value as Message;
           contact();
-          await this.#handle(m, handler, recent);
+          if (lanes) lanes.push(m, (r) => this.#handle(r, handler, recent));
+          else await this.#handle(m, handler, recent);
           if (this.#signal.aborted) break;
         }
       } catch (e) {
         if (e instanceof HandlerError) handlerError = e;
         else if (!this.#signal.aborted) failure = e;
       } finally {
+        // the records in hand are finished (queued ones come again from the committed offsets)
+        if (lanes) {
+          const e = await lanes.drain();
+          if (e instanceof HandlerError) handlerError ??= e;
+        }
         await Promise.race([stream.close().catch(() => {}), sleep(SHUTDOWN_STEP_MS)]);
       }
     } catch (e) {
@@ -321,7 +379,6 @@ export class KafkaConsumer {
 
   async #handle(m: Message, handler: RecordHandler, recent: RecentIds): Promise<void> {
     const key = partitionKey(m.topic, m.partition);
-    const next = m.offset + 1n;
     const headers: Array<[string, Uint8Array]> = [];
     for (const [k, v] of m.headerEntries ?? m.headers) {
       headers.push([dec.decode(k as Buffer), view(v as Buffer) ?? new Uint8Array()]);
@@ -329,6 +386,9 @@ export class KafkaConsumer {
     const id = idOf(headers);
     if (this.#barrier) await this.#barrier.catch(() => {});
     if (id === undefined || !recent.seen(id)) {
+      let running = this.#inProgress.get(key);
+      if (!running) this.#inProgress.set(key, running = new Set());
+      running.add(m.offset);
       try {
         await handler({
           topic: m.topic,
@@ -340,20 +400,29 @@ export class KafkaConsumer {
           headers,
         });
       } catch (e) {
+        running.delete(m.offset);
         throw new HandlerError(e);
       }
+      running.delete(m.offset);
       // stopped while the handler ran: its outcome is unknown, the record comes again
       if (this.#signal.aborted) return;
     }
-    // commit after the handler returned; offsets only move forward
+    this.#done(key, m.topic, m.partition, m.offset, m.leaderEpoch);
+  }
+
+  /**
+   * Marks a record handled and schedules the commit of its partition up to the first record not
+   * finished (offsets only move forward).
+   */
+  #done(key: string, topic: string, partition: number, offset: bigint, leaderEpoch: number): void {
+    const fin = this.#finished.get(key);
+    if (fin === undefined || offset + 1n > fin) this.#finished.set(key, offset + 1n);
+    const running = this.#inProgress.get(key);
+    const first = running?.values().next();
+    const upTo = first && !first.done ? first.value : this.#finished.get(key)!;
     const done = this.#toCommit.get(key)?.offset ?? this.#committed.get(key) ?? -1n;
-    if (next > done) {
-      this.#toCommit.set(key, {
-        topic: m.topic,
-        partition: m.partition,
-        offset: next,
-        leaderEpoch: m.leaderEpoch,
-      });
+    if (upTo > done) {
+      this.#toCommit.set(key, { topic, partition, offset: upTo, leaderEpoch });
       this.#committing ??= this.#flushCommits(false).finally(() => (this.#committing = undefined));
     }
   }
@@ -431,6 +500,87 @@ export class KafkaConsumer {
         `offset commit failed (records may be delivered again): ${(e as Error).message}`,
       );
     }
+  }
+}
+
+/** One lane: its queue and the workers handling it. */
+interface Lane {
+  queue: Message[];
+  workers: Set<Promise<void>>;
+  width: number;
+}
+
+/** Records handed out per lane, each lane handled in order, lanes concurrently. */
+class Lanes {
+  readonly #key: (record: { topic: string; partition: number }) => string;
+  readonly #concurrency: (lane: string) => number;
+  readonly #max: number;
+  readonly #stopped: Promise<unknown>;
+  readonly #lanes = new Map<string, Lane>();
+  #pending = 0;
+  #wake: (() => void) | undefined;
+  #error: unknown;
+  #done = false;
+
+  constructor(
+    key: (record: { topic: string; partition: number }) => string,
+    concurrency: (lane: string) => number,
+    max: number,
+    stopped: Promise<unknown>,
+  ) {
+    this.#key = key;
+    this.#concurrency = concurrency;
+    this.#max = Math.max(1, max);
+    this.#stopped = stopped;
+  }
+
+  /** Waits until fewer than `max` records are pending; false once a handler failed. */
+  async room(): Promise<boolean> {
+    while (this.#pending >= this.#max && this.#error === undefined) {
+      const woken = new Promise<void>((r) => (this.#wake = r));
+      if ((await Promise.race([woken, this.#stopped])) === ABORTED) return false;
+    }
+    if (this.#error !== undefined) throw this.#error;
+    return true;
+  }
+
+  push(m: Message, handle: (m: Message) => Promise<void>): void {
+    const key = this.#key(m);
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      lane = { queue: [], workers: new Set(), width: Math.max(1, this.#concurrency(key)) };
+      this.#lanes.set(key, lane);
+    }
+    lane.queue.push(m);
+    this.#pending++;
+    if (lane.workers.size < lane.width) {
+      const worker: Promise<void> = this.#run(lane, handle).finally(() =>
+        lane.workers.delete(worker)
+      );
+      lane.workers.add(worker);
+    }
+  }
+
+  async #run(lane: Lane, handle: (m: Message) => Promise<void>): Promise<void> {
+    while (lane.queue.length > 0 && !this.#done && this.#error === undefined) {
+      const m = lane.queue.shift()!;
+      try {
+        await handle(m);
+      } catch (e) {
+        this.#error ??= e;
+      }
+      this.#pending--;
+      const w = this.#wake;
+      this.#wake = undefined;
+      w?.();
+    }
+  }
+
+  /** Stops handing out queued records and waits for the ones being handled; the first error. */
+  async drain(): Promise<unknown> {
+    this.#done = true;
+    await Promise.all([...this.#lanes.values()].flatMap((l) => [...l.workers]));
+    return this.#error;
   }
 }
 

@@ -29,3 +29,10 @@ export function expandExec(exec: string, env: Record<string, string>): string[] 
   }
   return words;
 }
+
+/** Deno's cache directory (`deno info`), for a service started with a clean environment. */
+export async function denoDir(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
+    .output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
+}

@@ -15,15 +15,9 @@ import { until } from "../harness/net.ts";
 import { REPO_ROOT } from "../harness/python.ts";
 import { testSetup } from "../posttroll/_helpers.ts";
 import { startNameServer } from "../faults/_posttroll.ts";
-import { expandExec, parseUnit } from "./_unit.ts";
+import { denoDir, expandExec, parseUnit } from "./_unit.ts";
 
 const UNIT = `${REPO_ROOT}/deploy/systemd/posttroll-bridge@.service`;
-
-async function denoDir(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
-    .output();
-  return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
-}
 
 Deno.test("systemd unit (bridge): settings that matter are present", async () => {
   const svc = parseUnit(await Deno.readTextFile(UNIT)).Service;
