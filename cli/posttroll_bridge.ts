@@ -30,6 +30,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { config } from "../lib/posttroll/config.ts";
 import {
+  bridgeMetrics,
   BridgeOptionError,
   type FromKafkaOptions,
   KafkaToPosttroll,
@@ -38,6 +39,13 @@ import {
 } from "../lib/bridge/mod.ts";
 import { type LogLevel, stderrLogSink } from "../lib/kafka/log.ts";
 import denoJson from "../deno.json" with { type: "json" };
+import {
+  addProcessMetrics,
+  type HttpServer,
+  MetricsError,
+  Registry,
+  serveMetrics,
+} from "../lib/metrics/mod.ts";
 
 const USAGE = `usage: posttroll-bridge {to-kafka,from-kafka} [options]
 
@@ -56,6 +64,7 @@ common options:
   --prefix PREFIX       Kafka topic prefix (default: posttroll)
   -l, --log-level LEVEL critical, error, warning, info, debug (default: info)
   --stats SECONDS       log the counters this often (default: 60; 0: never)
+  --metrics HOST:PORT   serve the counters as Prometheus metrics at http://HOST:PORT/metrics
 
 to-kafka options:
   -s, --service NAME    posttroll service to forward (repeatable; default: all)
@@ -177,6 +186,7 @@ const OPTIONS = {
   prefix: { type: "string" },
   "log-level": { type: "string", short: "l" },
   stats: { type: "string" },
+  metrics: { type: "string" },
   service: { type: "string", short: "s", multiple: true },
   subject: { type: "string", short: "t", multiple: true },
   address: { type: "string", short: "a", multiple: true },
@@ -290,6 +300,7 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   signal?.addEventListener("abort", onSignal, { once: true });
+  let metrics: HttpServer | undefined;
   try {
     const url = values.kafka ?? cfg("kafka_url");
     if (!url) throw new UsageError("--kafka URL is required (or POSTTROLL_BRIDGE__KAFKA_URL)");
@@ -303,6 +314,17 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
       config,
     };
     const statsEvery = num("stats", values.stats, 0) ?? 60;
+    // --metrics: listening starts before the bridge, so a wrong address fails first
+    const registry = values.metrics === undefined ? undefined : new Registry();
+    if (registry) {
+      addProcessMetrics(registry);
+      try {
+        metrics = serveMetrics({ listen: values.metrics!, registry });
+      } catch (e) {
+        if (e instanceof MetricsError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
     if (command === "to-kafka") {
       const topics = values.topic ?? [];
       if (topics.length > 1) throw new UsageError("to-kafka takes one --topic");
@@ -323,6 +345,7 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
       };
       const closeMs = (num("close-timeout", values["close-timeout"], 0) ?? 10) * 1000;
       const up = new PosttrollToKafka(opts);
+      if (registry) bridgeMetrics(registry, "to-kafka", () => up.stats);
       await up.start();
       log("info", `to-kafka ready: site ${up.site}, Kafka ${up.broker}`);
       const s = await serve(() => up.stats, statsEvery, stop.signal, () => up.close(closeMs), log);
@@ -361,6 +384,7 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
       refreshIntervalMs: refresh === undefined ? undefined : refresh * 1000,
     };
     const down = new KafkaToPosttroll(opts);
+    if (registry) bridgeMetrics(registry, "from-kafka", () => down.stats);
     await down.start();
     log(
       "info",
@@ -380,6 +404,7 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     signal?.removeEventListener("abort", onSignal);
+    await metrics?.close();
   }
 }
 

@@ -103,6 +103,8 @@ export interface FromKafkaStats {
   holds: number;
   /** Consumer restarts after errors or new topics. */
   restarts: number;
+  /** Delay of the last record read: when it was read minus its Kafka timestamp (ms; 0 before any). */
+  lagMs: number;
 }
 
 /**
@@ -141,6 +143,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
     commits: 0,
     holds: 0,
     restarts: 0,
+    lagMs: 0,
   };
   readonly #stop = new AbortController();
   #topics: string[] = [];
@@ -388,6 +391,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
     }
     const s = this.#stats;
     s.consumed++;
+    s.lagMs = Math.max(0, Date.now() - m.timestamp);
     const headers = m.headers;
     if (!this.#opts.republishOwnSite && headerText(headers, ORIGIN_HEADER) === this.site) {
       s.ownSite++;

@@ -40,6 +40,7 @@ export {
 } from "./topics.ts";
 export { formatIdentity, messageIdentity, OccurrenceCounter } from "./identity.ts";
 export { DedupStore, type DedupStoreOptions } from "./dedup.ts";
+export { bridgeMetrics } from "./metrics.ts";
 export {
   type BridgeRecord,
   buildRecord,

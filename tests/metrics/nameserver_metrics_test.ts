@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { baseEnv, cliKeys, configOf } from "../secure/_helpers.ts";
-import { python, PythonProcess } from "../harness/python.ts";
+import { PythonProcess } from "../harness/python.ts";
+import { scrape } from "./_scrape.ts";
 import { Child } from "../harness/child.ts";
 import { freePort } from "../harness/net.ts";
 import { testSetup, until } from "../posttroll/_helpers.ts";
@@ -16,30 +17,6 @@ import {
 } from "../../lib/posttroll/nameserver.ts";
 import { Message, PyDateTime } from "../../lib/posttroll/message.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
-import { parseExposition } from "../../lib/metrics/mod.ts";
-
-/** Scrapes `url`, checks it with prometheus_client's parser, returns the samples as a map. */
-async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(url)).text();
-  const parsed = await python(
-    `
-import json, sys
-from prometheus_client.parser import text_string_to_metric_families
-out = {}
-for f in text_string_to_metric_families(sys.stdin.read()):
-    for s in f.samples:
-        key = s.name + "{" + ",".join("%s=%s" % kv for kv in sorted(s.labels.items())) + "}"
-        out[key] = s.value
-print(json.dumps(out))
-`,
-    { stdin: text },
-  );
-  const fromPython = new Map(Object.entries(JSON.parse(parsed) as Record<string, number>));
-  // our own parser reads the same samples
-  const ours = parseExposition(text);
-  assertEquals(ours.length, fromPython.size);
-  return fromPython;
-}
 
 Deno.test("nameserver --metrics: counters follow announcements, look-ups, expiries", async () => {
   const s = testSetup();
