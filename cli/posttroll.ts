@@ -44,6 +44,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { config as sharedConfig, type PosttrollConfig } from "../lib/posttroll/config.ts";
 import { Message, MessageError } from "../lib/posttroll/message.ts";
 import { PyDateTime } from "../lib/posttroll/pytime.ts";
+import { deadline } from "../lib/_util/abort.ts";
 import { pyDumps, pyLoads } from "../lib/posttroll/pyjson.ts";
 import { getPubAddress } from "../lib/posttroll/nameserver.ts";
 import { NoisyPublisher } from "../lib/posttroll/publisher.ts";
@@ -441,7 +442,8 @@ async function send(
   const service = values.service ?? "posttroll_send";
   const direct = values.nameserver ?? (isMulticastOff(config) ? "localhost" : undefined);
   const nameserver = values.nameserver ?? "localhost";
-  const deadline = AbortSignal.timeout(timeout * 1000);
+  using limit = deadline(timeout * 1000);
+  const expired = limit.signal;
   const errors: string[] = [];
   await using pub = await new NoisyPublisher(service, {
     nameservers: direct ? [direct] : undefined,
@@ -461,19 +463,19 @@ async function send(
   };
   // 1. registered: the nameserver lists our address
   while (true) {
-    if (deadline.aborted) return late(`nameserver ${nameserver} did not list service ${service}`);
+    if (expired.aborted) return late(`nameserver ${nameserver} did not list service ${service}`);
     const listed = await getPubAddress(service, {
       nameserver,
       timeout: 1,
       config,
-      signal: deadline,
+      signal: expired,
     }).catch(() => [] as AddressInfo[]);
     if (listed.some((r) => r.URI === uri)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   // 2. subscribed: enough subscribers whose topics match the message are connected
   while (pub.subscriberCount(encoded) < waitSubs) {
-    if (deadline.aborted) {
+    if (expired.aborted) {
       return late(
         `${pub.subscriberCount(encoded)} of ${waitSubs} subscribers to ${subject} connected`,
       );

@@ -22,6 +22,7 @@
  * @module
  */
 import { EventStream, parseExposition, type Route } from "../metrics/mod.ts";
+import { deadline } from "../_util/abort.ts";
 import type { AddressBook, ReceiveResult } from "./address_book.ts";
 import type { AnnouncementVia, NameServerEvents } from "./nameserver_events.ts";
 import { APP_JS, INDEX_HTML, STYLE_CSS } from "./web_view_page.ts";
@@ -233,12 +234,14 @@ export class NameServerWebView implements NameServerEvents {
     const url = this.#opts.ratesFrom!;
     const t = Date.now();
     let text: string;
+    // a deadline whose timer is cleared when the scrape ends (AbortSignal.timeout would keep
+    // the process alive until it fires)
+    using limit = deadline(
+      Math.max(1000, (this.#opts.ratesIntervalMs ?? 5000) - 100),
+      this.#ratesCtl.signal,
+    );
     try {
-      const signal = AbortSignal.any([
-        this.#ratesCtl.signal,
-        AbortSignal.timeout(Math.max(1000, (this.#opts.ratesIntervalMs ?? 5000) - 100)),
-      ]);
-      const res = await fetch(url, { signal });
+      const res = await fetch(url, { signal: limit.signal });
       if (!res.ok) {
         await res.body?.cancel();
         throw new Error(`HTTP ${res.status}`);
