@@ -1,6 +1,6 @@
 /**
  * Internal: waiting that an `AbortSignal` cuts short, shared by the ZeroMQ engine, the posttroll
- * transport and the igwn-alert client (reconnect back-off, announcement intervals, queue reads).
+ * transport and the igwn-alert client (reconnect back-off, announcement intervals, deadlines).
  *
  * @module
  */
@@ -25,38 +25,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     const t = setTimeout(done, ms);
     signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-/**
- * Waits until a producer wakes the caller, `ms` pass (`Infinity`: no time limit) or `signal`
- * aborts, whichever comes first. The wake-up function is pushed onto `waiters`; the producer
- * calls the functions it finds there when something arrives. Never rejects: callers re-check
- * their queue, deadline and signal afterwards.
- *
- * @example
- * ```ts
- * import { waitForWake } from "./abort.ts";
- * const waiters: Array<() => void> = [];
- * setTimeout(() => waiters.splice(0).forEach((wake) => wake()), 5);
- * await waitForWake(waiters, 1000);
- * ```
- */
-export function waitForWake(
-  waiters: Array<() => void>,
-  ms: number,
-  signal?: AbortSignal,
-): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let t: ReturnType<typeof setTimeout> | undefined;
-    const done = () => {
-      if (t !== undefined) clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    if (ms !== Infinity) t = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    waiters.push(done);
   });
 }
 

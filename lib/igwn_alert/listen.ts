@@ -16,6 +16,7 @@ import {
 } from "../hop/models.ts";
 import { pyJsonDumps, pyJsonParse } from "../hop/pyjson.ts";
 import { sleep } from "../_util/abort.ts";
+import { Channel, ChannelClosedError } from "../_util/channel.ts";
 import { withAdmin } from "../kafka/admin.ts";
 import { type ConsumedRecord, KafkaConsumer } from "../kafka/consumer.ts";
 import { UnknownTopicError } from "../kafka/errors.ts";
@@ -413,49 +414,28 @@ export function alertIterator(
   const ctl = new AbortController();
   const stop = signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal;
   type Item = { alert: Alert; ack: () => void };
-  const items: Item[] = [];
-  let wake: (() => void) | undefined;
-  let finished = false;
-  let failure: unknown;
+  const items = new Channel<Item>();
   let lastAck: (() => void) | undefined;
-  const notify = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
   const running = run(
     (alert) =>
       new Promise<void>((ack) => {
         items.push({ alert, ack });
-        notify();
         stop.addEventListener("abort", () => ack(), { once: true });
       }),
     stop,
-  ).then(
-    () => {
-      finished = true;
-      notify();
-    },
-    (e) => {
-      failure = e;
-      finished = true;
-      notify();
-    },
-  );
+  ).then(() => items.close(), (e) => items.close(e));
   const iterator: AsyncIterableIterator<Alert> = {
     next: async (): Promise<IteratorResult<Alert>> => {
       lastAck?.();
       lastAck = undefined;
-      while (items.length === 0 && !finished) {
-        await new Promise<void>((r) => (wake = r));
-      }
-      const item = items.shift();
-      if (item) {
+      try {
+        const item = await items.receive();
         lastAck = item.ack;
         return { value: item.alert, done: false };
+      } catch (e) {
+        if (e instanceof ChannelClosedError) return { value: undefined, done: true };
+        throw e;
       }
-      if (failure) throw failure;
-      return { value: undefined, done: true };
     },
     return: async (): Promise<IteratorResult<Alert>> => {
       ctl.abort();

@@ -20,7 +20,7 @@ import {
   type Logger,
   type Subscriber,
 } from "./subscriber.ts";
-import { waitForWake } from "../_util/abort.ts";
+import { Channel, ChannelClosedError } from "../_util/channel.ts";
 
 /**
  * Raised by {@linkcode MessageQueue.get} when nothing arrives in time (Python: `queue.Empty`).
@@ -55,13 +55,11 @@ export class QueueEmptyError extends Error {
  * ```
  */
 export class MessageQueue<T = Message> implements AsyncIterable<T> {
-  readonly #items: T[] = [];
-  #waiters: Array<() => void> = [];
-  #closed = false;
+  readonly #items = new Channel<T>();
 
   /** Number of queued items. */
   get size(): number {
-    return this.#items.length;
+    return this.#items.size;
   }
 
   /**
@@ -76,9 +74,6 @@ export class MessageQueue<T = Message> implements AsyncIterable<T> {
    */
   put(item: T): void {
     this.#items.push(item);
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
   }
 
   /**
@@ -95,24 +90,23 @@ export class MessageQueue<T = Message> implements AsyncIterable<T> {
    * ```
    */
   async get(timeout?: number, options: { signal?: AbortSignal } = {}): Promise<T> {
-    const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
-    while (true) {
-      if (this.#items.length) return this.#items.shift()!;
-      if (this.#closed) throw new QueueEmptyError(timeout ?? 0);
-      options.signal?.throwIfAborted();
-      const left = deadline - Date.now();
-      if (left <= 0) throw new QueueEmptyError(timeout ?? 0);
-      await waitForWake(this.#waiters, left, options.signal);
+    const signal = options.signal;
+    try {
+      return await this.#items.receive({
+        signal,
+        timeoutMs: timeout === undefined ? undefined : Math.max(0, timeout * 1000),
+      });
+    } catch (e) {
+      if (e instanceof ChannelClosedError || !signal?.aborted) {
+        throw new QueueEmptyError(timeout ?? 0);
+      }
+      throw e;
     }
   }
 
   /** Ends iteration once the queue is drained. */
   close(): void {
-    this.#closed = true;
-    this.put = () => {};
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
+    this.#items.close();
   }
 
   /**
@@ -127,15 +121,8 @@ export class MessageQueue<T = Message> implements AsyncIterable<T> {
    * for await (const n of q) console.log(n);
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    while (true) {
-      try {
-        yield await this.get();
-      } catch (e) {
-        if (e instanceof QueueEmptyError) return;
-        throw e;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.#items[Symbol.asyncIterator]();
   }
 }
 

@@ -23,7 +23,7 @@
  */
 import dgram from "node:dgram";
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
-import { waitForWake } from "../_util/abort.ts";
+import { Channel, ChannelClosedError } from "../_util/channel.ts";
 
 /**
  * The multicast group posttroll uses when none is configured.
@@ -420,17 +420,14 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
   /** The joined group or `"<broadcast>"`. */
   readonly group: string;
   readonly #socket: dgram.Socket;
-  readonly #queue: Datagram[] = [];
-  readonly #queueSize: number;
-  #waiters: Array<() => void> = [];
+  readonly #queue: Channel<Datagram>;
   #timeout: number | null = null;
-  #closed = false;
 
   private constructor(rs: ReceiverSocket, port: number, queueSize: number) {
     this.#socket = rs.socket;
     this.group = rs.group;
     this.port = port;
-    this.#queueSize = queueSize;
+    this.#queue = new Channel({ capacity: queueSize });
     this.#socket.on("message", (buf: Uint8Array, rinfo: dgram.RemoteInfo) => {
       const truncated = buf.length > RECEIVE_BUFFER_SIZE;
       const bytes = truncated ? buf.subarray(0, RECEIVE_BUFFER_SIZE) : buf;
@@ -440,8 +437,6 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
         port: rinfo.port,
         truncated,
       });
-      if (this.#queue.length > this.#queueSize) this.#queue.shift();
-      this.#wake();
     });
     this.#socket.on("error", () => {/* surfaced as closed */});
   }
@@ -468,12 +463,6 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
   ): Promise<MulticastReceiver> {
     const rs = await mcastReceiver(port, mcgroup, options);
     return new MulticastReceiver(rs, rs.socket.address().port, options.queueSize ?? 1024);
-  }
-
-  #wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
   }
 
   /**
@@ -509,15 +498,16 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
    */
   async receive(options: { signal?: AbortSignal } = {}): Promise<Datagram> {
     const timeout = this.#timeout;
-    const deadline = timeout === null ? Infinity : Date.now() + timeout * 1000;
-    while (true) {
-      const d = this.#queue.shift();
-      if (d) return d;
-      if (this.#closed) throw new MulticastError("MulticastReceiver is closed");
-      options.signal?.throwIfAborted();
-      const left = deadline - Date.now();
-      if (left <= 0) throw new SocketTimeoutError(timeout ?? 0);
-      await waitForWake(this.#waiters, left, options.signal);
+    const signal = options.signal;
+    try {
+      return await this.#queue.receive({
+        signal,
+        timeoutMs: timeout === null ? undefined : Math.max(0, timeout * 1000),
+      });
+    } catch (e) {
+      if (e instanceof ChannelClosedError) throw new MulticastError("MulticastReceiver is closed");
+      if (!signal?.aborted) throw new SocketTimeoutError(timeout ?? 0);
+      throw e;
     }
   }
 
@@ -532,21 +522,13 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
    * for await (const d of rx) console.log(d.data);
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Datagram> {
-    while (true) {
-      const d = this.#queue.shift();
-      if (d) {
-        yield d;
-        continue;
-      }
-      if (this.#closed) return;
-      await new Promise<void>((r) => this.#waiters.push(r));
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Datagram> {
+    return this.#queue[Symbol.asyncIterator]();
   }
 
   /** True once closed. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#queue.closed;
   }
 
   /**
@@ -559,9 +541,8 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
    * ```
    */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#wake();
+    if (this.#queue.closed) return;
+    this.#queue.close();
     await closeSocket(this.#socket);
   }
 

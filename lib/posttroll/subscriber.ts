@@ -30,6 +30,7 @@ import {
   stderrWarnings,
 } from "./_sockets.ts";
 import { getPubAddress, getPubAddresses } from "./nameserver.ts";
+import { Channel, Fanout } from "../_util/channel.ts";
 
 export { AuthRefusedError } from "./_sockets.ts";
 
@@ -195,64 +196,6 @@ interface Entry {
 }
 
 /**
- * The waits of one `recv()` loop: resolves true when woken (message, stop, abort) or false after
- * `timeout` seconds without a wake-up. One timer serves many short waits: it is re-armed for the
- * remaining time when it fires early, instead of a setTimeout/clearTimeout pair per message.
- */
-class TimedWait {
-  readonly #ms: number | undefined;
-  readonly #signal: AbortSignal | undefined;
-  #resolve: ((v: boolean) => void) | null = null;
-  #deadline = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #onAbort = (): void => this.#settle(true);
-
-  constructor(timeout: number | null | undefined, signal: AbortSignal | undefined) {
-    this.#ms = timeout === null || timeout === undefined ? undefined : timeout * 1000;
-    this.#signal = signal;
-    signal?.addEventListener("abort", this.#onAbort, { once: true });
-  }
-
-  #settle(v: boolean): void {
-    const r = this.#resolve;
-    if (r === null) return;
-    this.#resolve = null;
-    r(v);
-  }
-
-  #tick = (): void => {
-    this.#timer = undefined;
-    if (this.#resolve === null) return;
-    const left = this.#deadline - performance.now();
-    if (left > 0) this.#timer = setTimeout(this.#tick, left);
-    else this.#settle(false);
-  };
-
-  /** Waits; registers a wake-up callback in `waiters`. */
-  next(waiters: Array<() => void>): Promise<boolean> {
-    return new Promise((resolve) => {
-      this.#resolve = resolve;
-      waiters.push(() => {
-        if (this.#resolve === resolve) this.#settle(true);
-      });
-      const ms = this.#ms;
-      if (ms !== undefined) {
-        this.#deadline = performance.now() + ms;
-        if (this.#timer === undefined) this.#timer = setTimeout(this.#tick, ms);
-      }
-    });
-  }
-
-  /** Stops the timer and the abort listener. */
-  dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#settle(true);
-  }
-}
-
-/**
  * Subscribes to one SUB socket per publisher address; the topic filter is applied by the
  * publisher (ZeroMQ prefix match on the raw message).
  *
@@ -273,16 +216,13 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   readonly #log: Logger;
   readonly #entries = new Map<string, Entry>();
   readonly #hooks: Entry[] = [];
-  readonly #queue: Message[] = [];
-  readonly #queueSize: number;
+  readonly #queue: Channel<Message>;
   readonly #keepRaw: boolean;
   readonly #keepOrigin: boolean;
-  #waiters: Array<() => void> = [];
   #running = false;
   #closed = false;
   #pending: Array<Promise<unknown>> = [];
-  #status: SubscriberStatus[] = [];
-  #statusWaiters: Array<() => void> = [];
+  readonly #status = new Fanout<SubscriberStatus>({ capacity: MAX_STATUS });
 
   /**
    * Creates a subscriber for the given publisher addresses and topics.
@@ -298,7 +238,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     this.#filter = options.messageFilter ?? null;
     this.#translate = options.translate ?? false;
     this.#log = options.logger ?? defaultLogger;
-    this.#queueSize = options.queueSize ?? 10_000;
+    this.#queue = new Channel({ capacity: options.queueSize ?? 10_000 });
     this.#keepRaw = options.keepRaw ?? false;
     this.#keepOrigin = options.keepOrigin ?? false;
     const list = typeof addresses === "string" || !Array.isArray(addresses)
@@ -325,18 +265,6 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   /** True once closed. */
   get closed(): boolean {
     return this.#closed;
-  }
-
-  #wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-
-  #push(msg: Message): void {
-    this.#queue.push(msg);
-    if (this.#queue.length > this.#queueSize) this.#queue.shift();
-    this.#wake();
   }
 
   #startPump(entry: Omit<Entry, "pump">, host: string | undefined): Entry {
@@ -368,7 +296,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
         if (this.#keepOrigin) {
           ORIGIN.set(msg, { address: e.addr?.URI ?? "", receivedAt: Date.now() });
         }
-        this.#push(msg);
+        this.#queue.push(msg);
       }
     })().catch((err) => this.#log("warning", `receive failed: ${(err as Error).message}`));
     return e;
@@ -418,33 +346,29 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     this.#log("info", `Subscriber adding address ${addr.URI} with topics ${t.join(", ")}`);
   }
 
-  #pushStatus(st: SubscriberStatus): void {
-    this.#status.push(st);
-    if (this.#status.length > MAX_STATUS) this.#status.shift();
-    for (const f of this.#statusWaiters.splice(0)) f();
-  }
-
   async #watch(e: Entry, uri: string): Promise<void> {
     for await (const ev of e.socket.events()) {
       if (ev.type === "connected") {
         e.refused = undefined;
-        this.#pushStatus({ type: "connected", uri });
+        this.#status.push({ type: "connected", uri });
       } else if (ev.type === "disconnected") {
-        this.#pushStatus({ type: "disconnected", uri });
+        this.#status.push({ type: "disconnected", uri });
       } else {
         const refusal = refusalOf(ev);
         if (!refusal || e.refused) continue;
         e.refused = refusal;
         this.#log("warning", `Subscriber: ${refusal.message}`);
-        this.#pushStatus({ type: "refused", uri, error: refusal });
+        this.#status.push({ type: "refused", uri, error: refusal });
       }
     }
   }
 
   /**
-   * Connection changes of the subscribed addresses (one consumer; a bounded buffer keeps the
-   * latest 100 while nobody reads). Ends when the subscriber closes. A refusal is reported once
-   * per address until it connects again, and also logged as a warning.
+   * Connection changes of the subscribed addresses. Each call gets its own copy of the changes
+   * from then on (the first one also those from before, the latest 100 kept while nobody
+   * listened); a listener that does not read keeps the latest 100. Ends when the subscriber
+   * closes. A refusal is reported once per address until it connects again, and also logged as
+   * a warning.
    *
    * @returns async iterable of status changes
    * @example
@@ -458,21 +382,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * ```
    */
   status(): AsyncIterable<SubscriberStatus> {
-    // deno-lint-ignore no-this-alias
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        while (true) {
-          const st = self.#status.shift();
-          if (st) {
-            yield st;
-            continue;
-          }
-          if (self.#closed) return;
-          await new Promise<void>((r) => self.#statusWaiters.push(r));
-        }
-      },
-    };
+    return this.#status.listen();
   }
 
   /**
@@ -587,7 +497,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
         if (!refusal || entry.refused) continue;
         entry.refused = refusal;
         this.#log("warning", `Subscriber: ${refusal.message}`);
-        this.#pushStatus({ type: "refused", uri: address, error: refusal });
+        this.#status.push({ type: "refused", uri: address, error: refusal });
       }
     })();
     this.#hooks.push(entry);
@@ -632,20 +542,23 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   ): AsyncGenerator<Message | null, void, undefined> {
     this.#running = true;
     const signal = options.signal;
-    const wait = new TimedWait(timeout, signal);
+    const wait = this.#queue.waiter(
+      timeout === null || timeout === undefined ? undefined : timeout * 1000,
+      signal,
+    );
     try {
       while (this.#running && !this.#closed && !signal?.aborted) {
-        const m = this.#queue.shift();
+        const m = this.#queue.tryReceive();
         if (m) {
           yield m;
           continue;
         }
-        const got = await wait.next(this.#waiters);
+        const got = await wait.next();
         if (!got && !this.#closed && this.#running && !signal?.aborted) yield null;
       }
     } finally {
       this.#running = false;
-      wait.dispose();
+      wait[Symbol.dispose]();
     }
   }
 
@@ -680,8 +593,9 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
       return;
     }
     this.#closed = true;
-    this.#wake();
-    for (const f of this.#statusWaiters.splice(0)) f();
+    this.#queue.close();
+    this.#queue.clear();
+    this.#status.close();
     const all = [...this.#entries.values(), ...this.#hooks];
     this.#entries.clear();
     this.#hooks.length = 0;

@@ -1,0 +1,467 @@
+/**
+ * Internal: the one push queue behind every stream of the package (subscriber messages and
+ * status, listener queues, multicast datagrams, igwn-alert's `alerts()`, ZeroMQ receive queues
+ * and socket events). Producers `push()` without waiting; consumers `receive({ signal })` or
+ * `for await`; `close(reason)` ends it.
+ *
+ * - {@linkcode Channel}: a FIFO with an optional capacity (beyond it the oldest or the newest item
+ *   is dropped and counted) and an optional high-water mark for producers that pause instead
+ *   (`full`, `space()`).
+ * - {@linkcode Fanout}: a copy of every item for each listener (a `status()` stream that two
+ *   callers read without taking each other's events); while nobody listens it keeps a bounded
+ *   backlog for the first listener.
+ *
+ * @module
+ */
+
+/**
+ * Rejection of {@linkcode Channel.receive} on a channel that was closed without a reason and is
+ * drained.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ChannelClosedError } from "./channel.ts";
+ * assertEquals(new ChannelClosedError().name, "ChannelClosedError");
+ * ```
+ */
+export class ChannelClosedError extends Error {
+  /** Creates the error. */
+  constructor() {
+    super("channel closed");
+    this.name = "ChannelClosedError";
+  }
+}
+
+/** What a full channel drops: the oldest queued item, or the item being pushed. */
+export type DropPolicy = "oldest" | "newest";
+
+/** Options of {@linkcode Channel}. */
+export interface ChannelOptions {
+  /** Items kept at most; a push beyond it drops one item (see `drop`). @default Infinity */
+  capacity?: number;
+  /** Which item a full channel drops. @default "oldest" */
+  drop?: DropPolicy;
+  /** Size at which {@linkcode Channel.full} turns true (producers that pause). @default capacity */
+  highWater?: number;
+}
+
+/** Options of {@linkcode Channel.receive}. */
+export interface ReceiveOptions {
+  /** Aborts the wait: the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Gives up after this many milliseconds: rejects with a `TimeoutError` DOMException. */
+  timeoutMs?: number;
+}
+
+type Waiter = () => void;
+
+/**
+ * A push queue with any number of producers and consumers.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Channel } from "./channel.ts";
+ * const ch = new Channel<number>({ capacity: 2 });
+ * ch.push(1);
+ * ch.push(2);
+ * ch.push(3); // drops 1
+ * ch.close();
+ * const got: number[] = [];
+ * for await (const n of ch) got.push(n);
+ * assertEquals(got, [2, 3]);
+ * assertEquals(ch.dropped, 1);
+ * ```
+ */
+export class Channel<T> implements AsyncIterable<T> {
+  #items: T[] = [];
+  #head = 0;
+  #waiters: Waiter[] = [];
+  #spaceWaiters: Waiter[] = [];
+  #closed = false;
+  #reason: unknown = undefined;
+  #dropped = 0;
+  readonly #capacity: number;
+  readonly #dropNewest: boolean;
+  readonly #highWater: number;
+
+  /**
+   * Creates an empty channel.
+   *
+   * @param options capacity, drop policy, high-water mark
+   */
+  constructor(options: ChannelOptions = {}) {
+    const capacity = options.capacity ?? Infinity;
+    if (!(capacity >= 1)) throw new RangeError(`channel capacity must be at least 1: ${capacity}`);
+    this.#capacity = capacity;
+    this.#dropNewest = options.drop === "newest";
+    this.#highWater = Math.max(1, options.highWater ?? capacity);
+  }
+
+  /** Items queued. */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Items dropped because the channel was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** True once {@linkcode close} was called (queued items may still be received). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** True while {@linkcode size} is at or above the high-water mark. */
+  get full(): boolean {
+    return this.size >= this.#highWater;
+  }
+
+  /**
+   * Queues an item and wakes one waiting consumer.
+   *
+   * @param item the item (never `undefined`: {@linkcode tryReceive} uses it for "empty")
+   * @returns false when the channel is closed or dropped this item
+   */
+  push(item: T): boolean {
+    if (this.#closed) return false;
+    if (this.size >= this.#capacity) {
+      this.#dropped++;
+      if (this.#dropNewest) return false;
+      this.#shift();
+    }
+    this.#items.push(item);
+    if (this.#waiters.length) this.#wakeAll();
+    return true;
+  }
+
+  #shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    (this.#items as unknown[])[this.#head] = undefined;
+    this.#head++;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  /**
+   * Takes the oldest item without waiting.
+   *
+   * @returns the item, or undefined when none is queued
+   */
+  tryReceive(): T | undefined {
+    const item = this.#shift();
+    if (item !== undefined && this.#spaceWaiters.length && !this.full) this.#wakeSpace();
+    return item;
+  }
+
+  #wakeAll(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  #wakeSpace(): void {
+    const w = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const f of w) f();
+  }
+
+  /**
+   * Takes the oldest item, waiting for one.
+   *
+   * @param options `signal`, `timeoutMs`
+   * @returns the item
+   * @throws the close reason (or {@linkcode ChannelClosedError}) once closed and drained,
+   *   `signal.reason` when aborted, a `TimeoutError` DOMException after `timeoutMs`
+   */
+  async receive(options: ReceiveOptions = {}): Promise<T> {
+    const item = this.tryReceive();
+    if (item !== undefined) return item;
+    using wait = new Wait(this, options.timeoutMs, options.signal);
+    while (true) {
+      const item = this.tryReceive();
+      if (item !== undefined) return item;
+      if (this.#closed) throw this.#reason ?? new ChannelClosedError();
+      options.signal?.throwIfAborted();
+      if (!await wait.next()) {
+        throw new DOMException("Signal timed out.", "TimeoutError");
+      }
+    }
+  }
+
+  /**
+   * Registers a function called (once) at the next push or close.
+   *
+   * @ignore
+   */
+  wake(w: Waiter): void {
+    this.#waiters.push(w);
+  }
+
+  /**
+   * Forgets a waiter that gave up.
+   *
+   * @ignore
+   */
+  unwake(w: Waiter): void {
+    const i = this.#waiters.indexOf(w);
+    if (i >= 0) this.#waiters.splice(i, 1);
+  }
+
+  /**
+   * A reusable wait for loops that poll {@linkcode tryReceive}: `next()` resolves true when an
+   * item may be there (or the channel closed, or `signal` aborted) and false after `timeoutMs`
+   * without one. One timer serves all the waits of the loop. Dispose it when the loop ends.
+   *
+   * @param timeoutMs the idle time that makes `next()` resolve false; undefined: none
+   * @param signal ends the waits
+   * @returns the wait
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { Channel } from "./channel.ts";
+   * const ch = new Channel<string>();
+   * using wait = ch.waiter(10);
+   * assertEquals(await wait.next(), false); // 10 ms without an item
+   * ch.push("a");
+   * assertEquals(await wait.next(), true);
+   * assertEquals(ch.tryReceive(), "a");
+   * ```
+   */
+  waiter(timeoutMs?: number, signal?: AbortSignal): ChannelWait {
+    return new Wait(this, timeoutMs, signal);
+  }
+
+  /**
+   * Resolves once {@linkcode size} is below the high-water mark, or the channel closed.
+   *
+   * @returns when producers may go on
+   */
+  space(): Promise<void> {
+    if (!this.full || this.#closed) return Promise.resolve();
+    return new Promise((r) => this.#spaceWaiters.push(r));
+  }
+
+  /** Drops every queued item. */
+  clear(): void {
+    this.#items = [];
+    this.#head = 0;
+    this.#wakeSpace();
+  }
+
+  /**
+   * Ends the channel: pushes are refused, queued items are still received, then `receive()`
+   * rejects with `reason` (default {@linkcode ChannelClosedError}) and iteration ends (throws
+   * `reason` when one was given). Idempotent: the first reason stays.
+   *
+   * @param reason why it ended, for the consumers
+   */
+  close(reason?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reason = reason;
+    this.#wakeAll();
+    this.#wakeSpace();
+  }
+
+  /**
+   * Yields items until the channel is closed and drained; `break` leaves the channel as it is.
+   *
+   * @returns the iterator
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    while (true) {
+      try {
+        yield await this.receive();
+      } catch (e) {
+        if (e instanceof ChannelClosedError && this.#closed && this.#reason === undefined) return;
+        throw e;
+      }
+    }
+  }
+}
+
+/** A reusable wait of one consumer loop; see {@linkcode Channel.waiter}. */
+export interface ChannelWait extends Disposable {
+  /**
+   * Waits for an item, a close or an abort (true) or the idle time (false).
+   *
+   * @returns whether the loop should look again
+   */
+  next(): Promise<boolean>;
+}
+
+class Wait<T> implements ChannelWait {
+  readonly #ch: Channel<T>;
+  readonly #ms: number | undefined;
+  readonly #signal: AbortSignal | undefined;
+  #resolve: ((v: boolean) => void) | null = null;
+  #deadline = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #onAbort = (): void => this.#settle(true, false);
+  readonly #onWake = (): void => this.#settle(true, true);
+
+  constructor(ch: Channel<T>, timeoutMs: number | undefined, signal: AbortSignal | undefined) {
+    this.#ch = ch;
+    this.#ms = timeoutMs === undefined || timeoutMs === Infinity ? undefined : timeoutMs;
+    this.#signal = signal;
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  #settle(v: boolean, woken: boolean): void {
+    const r = this.#resolve;
+    if (r === null) return;
+    this.#resolve = null;
+    if (!woken) this.#ch.unwake(this.#onWake);
+    r(v);
+  }
+
+  // One timer for many waits: when it fires before the current deadline it is re-armed for the
+  // rest, instead of a setTimeout/clearTimeout pair per item.
+  #tick = (): void => {
+    this.#timer = undefined;
+    if (this.#resolve === null) return;
+    const left = this.#deadline - performance.now();
+    if (left > 0) this.#timer = setTimeout(this.#tick, left);
+    else this.#settle(false, false);
+  };
+
+  next(): Promise<boolean> {
+    if (this.#ch.size > 0 || this.#ch.closed || this.#signal?.aborted) {
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+      this.#ch.wake(this.#onWake);
+      const ms = this.#ms;
+      if (ms !== undefined) {
+        this.#deadline = performance.now() + ms;
+        if (this.#timer === undefined) this.#timer = setTimeout(this.#tick, ms);
+      }
+    });
+  }
+
+  [Symbol.dispose](): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#settle(true, false);
+  }
+}
+
+/** Options of {@linkcode Fanout}. */
+export interface FanoutOptions {
+  /** Items each listener keeps while it does not read (the oldest are dropped). @default 100 */
+  capacity?: number;
+}
+
+/**
+ * One stream, a copy for every listener: each {@linkcode Fanout.listen} gets every item pushed
+ * after it started; items pushed while nobody listened (at most `capacity`) go to the first
+ * listener. A listener that stops iterating (`break`) is forgotten.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Fanout } from "./channel.ts";
+ * const status = new Fanout<string>();
+ * status.push("early"); // kept for the first listener
+ * const a = status.listen();
+ * const b = status.listen();
+ * status.push("connected");
+ * status.close();
+ * const seen = async (it: AsyncIterable<string>) => {
+ *   const out: string[] = [];
+ *   for await (const s of it) out.push(s);
+ *   return out;
+ * };
+ * assertEquals(await seen(a), ["early", "connected"]);
+ * assertEquals(await seen(b), ["connected"]);
+ * ```
+ */
+export class Fanout<T> {
+  readonly #capacity: number;
+  #listeners: Channel<T>[] = [];
+  #backlog: Channel<T> | undefined;
+  #closed = false;
+  #reason: unknown;
+
+  /**
+   * Creates the stream.
+   *
+   * @param options capacity of each listener's buffer and of the backlog
+   */
+  constructor(options: FanoutOptions = {}) {
+    this.#capacity = options.capacity ?? 100;
+    this.#backlog = new Channel<T>({ capacity: this.#capacity });
+  }
+
+  /** True once {@linkcode close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Hands `item` to every listener (to the backlog while there is none).
+   *
+   * @param item the item
+   */
+  push(item: T): void {
+    if (this.#closed) return;
+    let live = 0;
+    for (const ch of this.#listeners) {
+      if (ch.closed) continue;
+      ch.push(item);
+      live++;
+    }
+    if (live < this.#listeners.length) this.#listeners = this.#listeners.filter((c) => !c.closed);
+    if (live === 0) (this.#backlog ??= new Channel<T>({ capacity: this.#capacity })).push(item);
+  }
+
+  /**
+   * A new listener: the backlog (when it is the first since items were kept) then every item
+   * pushed from now on, until the fanout closes or the caller stops iterating.
+   *
+   * @returns the listener's stream
+   */
+  listen(): AsyncIterableIterator<T> {
+    const ch = this.#backlog ?? new Channel<T>({ capacity: this.#capacity });
+    this.#backlog = undefined;
+    if (this.#closed) ch.close(this.#reason);
+    else this.#listeners.push(ch);
+    const it = ch[Symbol.asyncIterator]();
+    const stream: AsyncIterableIterator<T> = {
+      next: () => it.next(),
+      return: (value?: unknown) => {
+        ch.close();
+        ch.clear();
+        return it.return?.(value) ?? Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => stream,
+    };
+    return stream;
+  }
+
+  /**
+   * Ends every listener once it has read what it was given (and the ones that start later).
+   *
+   * @param reason thrown to the listeners after their last item; none: they just end
+   */
+  close(reason?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reason = reason;
+    for (const ch of this.#listeners) ch.close(reason);
+    this.#listeners = [];
+    this.#backlog?.close(reason);
+  }
+}
