@@ -45,6 +45,7 @@ export {
   Message,
   MessageError,
   type MessageOptions,
+  PosttrollError,
   PyDateTime,
   pyDict,
   PyFloat,

@@ -18,15 +18,18 @@ export { BrokerConnectionError, KafkaError, RecordTooLargeError } from "../kafka
  * ```
  */
 export class BridgeError extends Error {
+  /** True when the same call may succeed if made again later (a transient failure). */
+  readonly retriable: boolean;
   /**
    * Creates a bridge error.
    *
    * @param message what went wrong
-   * @param options `cause`
+   * @param options `cause`; `retriable` (default false)
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { retriable?: boolean }) {
     super(message, options);
     this.name = "BridgeError";
+    this.retriable = options?.retriable ?? false;
   }
 }
 

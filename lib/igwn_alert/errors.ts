@@ -29,15 +29,18 @@ export {
  * ```
  */
 export class IgwnAlertError extends Error {
+  /** True when the same call may succeed if made again later (a transient failure). */
+  readonly retriable: boolean;
   /**
    * Creates an igwn-alert error.
    *
    * @param message what went wrong
-   * @param options `cause`
+   * @param options `cause`; `retriable` (default false)
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { retriable?: boolean }) {
     super(message, options);
     this.name = "IgwnAlertError";
+    this.retriable = options?.retriable ?? false;
   }
 }
 

@@ -26,15 +26,18 @@ import { AuthError } from "../hop/errors.ts";
  * ```
  */
 export class KafkaError extends Error {
+  /** True when the same call may succeed if made again later (a transient failure). */
+  readonly retriable: boolean;
   /**
    * Creates a Kafka-layer error.
    *
    * @param message what went wrong
-   * @param options `cause`
+   * @param options `cause`; `retriable` (default false)
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { retriable?: boolean }) {
     super(message, options);
     this.name = "KafkaError";
+    this.retriable = options?.retriable ?? false;
   }
 }
 
@@ -72,8 +75,6 @@ export class KafkaOptionError extends TypeError {
 export class BrokerConnectionError extends KafkaError {
   /** `host:port` of the broker. */
   readonly broker: string;
-  /** False when retrying cannot help (TLS verification failures). */
-  readonly retriable: boolean;
   /**
    * Creates an error about a broker that cannot be reached.
    *
@@ -86,10 +87,9 @@ export class BrokerConnectionError extends KafkaError {
     message: string,
     options?: ErrorOptions & { retriable?: boolean },
   ) {
-    super(message, options);
+    super(message, { ...options, retriable: options?.retriable ?? true });
     this.name = "BrokerConnectionError";
     this.broker = broker;
-    this.retriable = options?.retriable ?? true;
   }
 }
 

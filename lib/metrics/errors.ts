@@ -15,15 +15,18 @@
  * ```
  */
 export class MetricsError extends Error {
+  /** True when the same call may succeed if made again later (a transient failure). */
+  readonly retriable: boolean;
   /**
    * Creates a metrics error.
    *
    * @param message what went wrong
-   * @param options `cause`
+   * @param options `cause`; `retriable` (default false)
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { retriable?: boolean }) {
     super(message, options);
     this.name = "MetricsError";
+    this.retriable = options?.retriable ?? false;
   }
 }
 

@@ -11,6 +11,8 @@ import { ConfigError } from "./config.ts";
 import type { SocketEvent, SocketOptions, ZmqSocket } from "../zmq/mod.ts";
 import { KeyFileError, loadCertificate, loadPublicKeys, parseCertificate } from "./secure_keys.ts";
 import { ensurePermission } from "../_util/permissions.ts";
+import { AuthRefusedError } from "./errors.ts";
+export { AuthRefusedError } from "./errors.ts";
 
 /** TCP keepalive option for a socket from `tcp_keepalive*` (undefined: not configured). */
 export function keepaliveOption(config: PosttrollConfig): SocketOptions["tcpKeepalive"] {
@@ -73,55 +75,6 @@ export type SecurityLogger = (level: "debug" | "info" | "warning", message: stri
 export const stderrWarnings: SecurityLogger = (level, message) => {
   if (level === "warning") console.error(`WARNING posttroll: ${message}`);
 };
-
-/**
- * A server refused this client: its CURVE public key is not in the server's
- * `clients_public_keys_directory`, its address is not in `authorized_client_addresses`, or it
- * does not speak the server's security mechanism (a plain client on a `secure_zmq` socket, or
- * the other way round).
- *
- * @example
- * ```ts
- * import { AuthRefusedError } from "./nameserver.ts";
- * const e = new AuthRefusedError("tcp://127.0.0.1:5558", "peer refused: 400", "auth");
- * console.log(e.name, e.kind); // "AuthRefusedError" "auth"
- * ```
- */
-export class AuthRefusedError extends Error {
-  /** The endpoint we connected to. */
-  readonly endpoint: string;
-  /** The reason the ZeroMQ engine reported (for libzmq servers, the ZAP status code). */
-  readonly reason: string;
-  /** `"auth"`: key or address refused; `"mechanism"`: CURVE on one side, plain on the other. */
-  readonly kind: "auth" | "mechanism";
-  /**
-   * Creates an error describing a refused secure connection.
-   *
-   * @param endpoint the server endpoint
-   * @param reason the engine's reason text
-   * @param kind what was refused
-   * @param options standard error options
-   */
-  constructor(
-    endpoint: string,
-    reason: string,
-    kind: "auth" | "mechanism",
-    options?: ErrorOptions,
-  ) {
-    super(
-      kind === "auth"
-        ? `${endpoint} refused us (${reason}): is our public key in the server's ` +
-          `clients_public_keys_directory and our address in its authorized_client_addresses?`
-        : `${endpoint} refused us (${reason}): the server and we use different backends ` +
-          `(secure_zmq vs unsecure_zmq)`,
-      options,
-    );
-    this.name = "AuthRefusedError";
-    this.endpoint = endpoint;
-    this.reason = reason;
-    this.kind = kind;
-  }
-}
 
 /** The refusal a `handshake-failed` event stands for (undefined for other failures). */
 export function refusalOf(ev: SocketEvent): AuthRefusedError | undefined {

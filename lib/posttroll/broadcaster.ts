@@ -20,6 +20,8 @@ import { MulticastSender } from "./multicast.ts";
 import { ReqSocket } from "../zmq/mod.ts";
 import { clientSocketOptions, refusalLogger, sleep, stderrWarnings } from "./_sockets.ts";
 import { deadline } from "../_util/abort.ts";
+import { RegistrationError } from "./errors.ts";
+export { RegistrationError } from "./errors.ts";
 
 /** Options shared by the broadcasters. */
 export interface BroadcasterOptions {
@@ -45,29 +47,6 @@ function defaultOnError(): (error: Error) => void {
 interface Sender {
   send(data: string, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * Raised (through `onError`) when a nameserver answers a registration with something else than
- * `ok`, or does not answer in time.
- *
- * @example
- * ```ts
- * import { RegistrationError } from "./broadcaster.ts";
- * new RegistrationError("x").name; // "RegistrationError"
- * ```
- */
-export class RegistrationError extends Error {
-  /**
-   * Creates a registration error.
-   *
-   * @param message what happened
-   * @param options standard error options
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "RegistrationError";
-  }
 }
 
 /** Endpoint of a designated receiver: `host` -> `tcp://host:<port>`, `host:port` -> `tcp://host:port`. */
@@ -129,7 +108,7 @@ class DesignatedReceiversSender implements Sender {
           new RegistrationError(
             `no acknowledge from the nameserver at ${endpoint} within ${this.timeoutSeconds} s ` +
               `(is one running there, with direct registration on?)`,
-            { cause: e },
+            { cause: e, retriable: true },
           ),
         );
       }

@@ -36,67 +36,14 @@ import { setCodecDefaults } from "./message.ts";
 import { ensurePermission } from "../_util/permissions.ts";
 
 export { MissingPermissionError } from "../_util/permissions.ts";
+import { ConfigError, UnsupportedBackendError } from "./errors.ts";
+export { ConfigError, PosttrollError, UnsupportedBackendError } from "./errors.ts";
 
 /** Any value a configuration key can hold. */
 export type ConfigValue = unknown;
 
 /** The ZeroMQ backends posttroll knows. */
 export type Backend = "unsecure_zmq" | "secure_zmq";
-
-/**
- * Raised when a configured backend is not supported (Python raises `NotImplementedError`).
- *
- * @example
- * ```ts
- * import { PosttrollConfig, UnsupportedBackendError } from "./config.ts";
- * const c = new PosttrollConfig({ env: { POSTTROLL_BACKEND: "spurious" } });
- * try { c.backend(); } catch (e) { console.log(e instanceof UnsupportedBackendError); }
- * ```
- */
-export class UnsupportedBackendError extends Error {
-  /** The backend that was asked for. */
-  readonly backend: string;
-  /**
-   * Creates an error naming the unsupported backend.
-   *
-   * @param backend the configured backend name
-   * @param options standard error options
-   */
-  constructor(backend: string, options?: ErrorOptions) {
-    super(
-      `No support for backend ${JSON.stringify(backend)} implemented ` +
-        `(expected "unsecure_zmq" or "secure_zmq")`,
-      options,
-    );
-    this.name = "UnsupportedBackendError";
-    this.backend = backend;
-  }
-}
-
-/**
- * Raised for a missing key (like Python's `KeyError`) or a malformed config file or value.
- *
- * @example
- * ```ts
- * import { ConfigError, PosttrollConfig } from "./config.ts";
- * try { new PosttrollConfig({ env: {} }).get("nope"); } catch (e) { console.log(e instanceof ConfigError); }
- * ```
- */
-export class ConfigError extends Error {
-  /** The key concerned, when there is one. */
-  readonly key?: string;
-  /**
-   * Creates a configuration error, optionally naming the offending key.
-   *
-   * @param message what went wrong
-   * @param options standard error options plus the key
-   */
-  constructor(message: string, options?: ErrorOptions & { key?: string }) {
-    super(message, options);
-    this.name = "ConfigError";
-    this.key = options?.key;
-  }
-}
 
 /** Options for {@linkcode PosttrollConfig}. */
 export interface PosttrollConfigOptions {

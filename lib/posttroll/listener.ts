@@ -21,27 +21,8 @@ import {
   type Subscriber,
 } from "./subscriber.ts";
 import { Channel, ChannelClosedError } from "../_util/channel.ts";
-
-/**
- * Raised by {@linkcode MessageQueue.get} when nothing arrives in time (Python: `queue.Empty`).
- *
- * @example
- * ```ts
- * import { QueueEmptyError } from "./listener.ts";
- * new QueueEmptyError(1).name; // "QueueEmptyError"
- * ```
- */
-export class QueueEmptyError extends Error {
-  /**
-   * Creates the error for a wait of `seconds` that ended empty.
-   *
-   * @param seconds the timeout that passed
-   */
-  constructor(seconds: number) {
-    super(`no message within ${seconds} s`);
-    this.name = "QueueEmptyError";
-  }
-}
+import { QueueEmptyError } from "./errors.ts";
+export { PosttrollError, QueueEmptyError } from "./errors.ts";
 
 /**
  * An unbounded FIFO of messages with one or more readers.

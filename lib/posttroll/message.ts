@@ -23,6 +23,8 @@ import { applyDatetimeDecoder, pyDumpsInfo, PyFloat, pyLoadsAt } from "./pyjson.
 import { PyDateTime } from "./pytime.ts";
 
 export { PyDateTime } from "./pytime.ts";
+import { MessageError } from "./errors.ts";
+export { MessageError, PosttrollError } from "./errors.ts";
 export {
   PY_KEY_ORDER,
   pyDict,
@@ -60,29 +62,6 @@ export const MAGICK = "pytroll:/";
  * ```
  */
 export const CURRENT_MESSAGE_VERSION = "v1.2";
-
-/**
- * Raised for every malformed message or invalid message content (posttroll's `MessageError`;
- * also where Python leaks `IndexError`/`ValueError`/`TypeError`).
- *
- * @example
- * ```ts
- * import { Message, MessageError } from "./message.ts";
- * try { Message.decode("hello"); } catch (e) { console.log(e instanceof MessageError); } // true
- * ```
- */
-export class MessageError extends Error {
-  /**
-   * Creates a codec error.
-   *
-   * @param message reason
-   * @param options `cause`
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "MessageError";
-  }
-}
 
 /** Codec-wide defaults, set by the configuration layer (see {@linkcode setCodecDefaults}). */
 export interface CodecDefaults {

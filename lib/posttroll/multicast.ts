@@ -24,6 +24,8 @@
 import dgram from "node:dgram";
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { Channel, ChannelClosedError } from "../_util/channel.ts";
+import { MulticastError, SocketTimeoutError } from "./errors.ts";
+export { MulticastError, PosttrollError, SocketTimeoutError } from "./errors.ts";
 
 /**
  * The multicast group posttroll uses when none is configured.
@@ -55,50 +57,6 @@ export const DEFAULT_BROADCAST_PORT = 21200;
  * ```
  */
 export const RECEIVE_BUFFER_SIZE = 1024;
-
-/**
- * Raised for an invalid multicast group or a socket that cannot be set up (Python: `OSError`).
- *
- * @example
- * ```ts
- * import { mcastSender, MulticastError } from "./multicast.ts";
- * try { mcastSender("10.0.0.1"); } catch (e) { console.log(e instanceof MulticastError); }
- * ```
- */
-export class MulticastError extends Error {
-  /**
-   * Creates a multicast error.
-   *
-   * @param message what failed
-   * @param options standard error options
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "MulticastError";
-  }
-}
-
-/**
- * Raised by {@linkcode MulticastReceiver.receive} when the timeout set with
- * {@linkcode MulticastReceiver.settimeout} passes (Python: `socket.timeout`).
- *
- * @example
- * ```ts
- * import { SocketTimeoutError } from "./multicast.ts";
- * console.log(new SocketTimeoutError(2).message); // "timed out after 2 s"
- * ```
- */
-export class SocketTimeoutError extends Error {
-  /**
-   * Creates the error for a receive that waited `seconds` in vain.
-   *
-   * @param seconds the timeout that passed
-   */
-  constructor(seconds: number) {
-    super(`timed out after ${seconds} s`);
-    this.name = "SocketTimeoutError";
-  }
-}
 
 /** Options shared by the senders and receivers. */
 export interface MulticastOptions {

@@ -47,6 +47,8 @@ import {
 export { AddressReceiver } from "./address_receiver.ts";
 export { nameServerMetrics } from "./nameserver_metrics.ts";
 export { combineEvents } from "./nameserver_events.ts";
+import { NameserverTimeoutError } from "./errors.ts";
+export { NameserverTimeoutError, PosttrollError } from "./errors.ts";
 export type {
   AnnouncementVia,
   LookupResult,
@@ -82,31 +84,6 @@ export const DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT = 5557;
  * ```
  */
 export const DEFAULT_SECURE_ZMQ_NAMESERVER_PORT = 5558;
-
-/**
- * Raised when the nameserver does not answer in time: "Didn't get an address after N seconds."
- *
- * @example
- * ```ts
- * import { NameserverTimeoutError } from "./nameserver.ts";
- * new NameserverTimeoutError(2).message; // "Didn't get an address after 2 seconds."
- * ```
- */
-export class NameserverTimeoutError extends Error {
-  /** The timeout in seconds. */
-  readonly timeout: number;
-  /**
-   * Creates the error for a nameserver request that got no answer in `timeout` seconds.
-   *
-   * @param timeout seconds waited
-   * @param options standard error options
-   */
-  constructor(timeout: number, options?: ErrorOptions) {
-    super(`Didn't get an address after ${timeout} seconds.`, options);
-    this.name = "TimeoutError";
-    this.timeout = timeout;
-  }
-}
 
 /**
  * The configured plain nameserver port (`nameserver_port`, legacy `NAMESERVER_PORT`, 5557).

@@ -36,6 +36,8 @@ import {
 import { getOwnIp } from "./own_ip.ts";
 
 export { getOwnIp } from "./own_ip.ts";
+import { PublisherError } from "./errors.ts";
+export { PosttrollError, PublisherError } from "./errors.ts";
 export type { OwnIpOptions } from "./own_ip.ts";
 export type { SecurityLogger } from "./_sockets.ts";
 export type { BroadcasterOptions } from "./broadcaster.ts";
@@ -45,28 +47,6 @@ export {
   MessageBroadcaster,
   RegistrationError,
 } from "./broadcaster.ts";
-
-/**
- * Raised for a publisher used in the wrong state (send before start) or given bad settings.
- *
- * @example
- * ```ts
- * import { PublisherError } from "./publisher.ts";
- * new PublisherError("x").name; // "PublisherError"
- * ```
- */
-export class PublisherError extends Error {
-  /**
-   * Creates a publisher error.
-   *
-   * @param message what went wrong
-   * @param options standard error options
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "PublisherError";
-  }
-}
 
 /** Options of {@linkcode Publisher}. */
 export interface PublisherOptions {

@@ -16,32 +16,8 @@
  * @module
  */
 import { curveKeyPair, z85Decode } from "../zmq/mod.ts";
-
-/**
- * A key file is missing, unreadable, malformed, or would overwrite an existing one.
- *
- * @example
- * ```ts
- * import { KeyFileError, loadCertificate } from "./secure_keys.ts";
- * try {
- *   await loadCertificate("/nonexistent/server.key_secret");
- * } catch (e) {
- *   console.log(e instanceof KeyFileError); // true
- * }
- * ```
- */
-export class KeyFileError extends Error {
-  /**
-   * Creates a key file error.
-   *
-   * @param message what went wrong, naming the file
-   * @param options the underlying error
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "KeyFileError";
-  }
-}
+import { KeyFileError } from "./errors.ts";
+export { KeyFileError, PosttrollError } from "./errors.ts";
 
 /** Keys read from a certificate file (Z85 text). */
 export interface Certificate {

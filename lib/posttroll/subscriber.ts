@@ -33,6 +33,7 @@ import { getPubAddress, getPubAddresses } from "./nameserver.ts";
 import { Channel, Fanout } from "../_util/channel.ts";
 
 export { AuthRefusedError } from "./_sockets.ts";
+export { PosttrollError } from "./errors.ts";
 
 /** posttroll's magic prefix. */
 const MAGICK = "pytroll:/";

@@ -15,15 +15,18 @@
  * ```
  */
 export class ZmqError extends Error {
+  /** True when the same call may succeed if made again later (a transient failure). */
+  readonly retriable: boolean;
   /**
    * Creates the error.
    *
    * @param message what went wrong
-   * @param options `cause` of the failure
+   * @param options `cause` of the failure; `retriable` (default false)
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { retriable?: boolean }) {
     super(message, options);
     this.name = "ZmqError";
+    this.retriable = options?.retriable ?? false;
   }
 }
 
