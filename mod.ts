@@ -12,7 +12,8 @@
  * This module re-exports what most programs need from each area. Each concern also has its own
  * subpath export with all of its names: `./message`, `./config`, `./publisher`, `./subscriber`,
  * `./nameserver`, `./listener`, `./multicast`, `./secure`, `./zmq` (the sockets), `./hop`
- * (models, `auth.toml`/`.netrc`), `./igwn-alert`, `./bridge`, `./metrics`.
+ * (models, `auth.toml`/`.netrc`), `./igwn-alert`, `./bridge`, `./metrics`; `./compat` has the
+ * Python names `Publish`, `Subscribe` and `client` for code ported line by line.
  *
  * @example Publish and subscribe through a nameserver
  * ```ts ignore

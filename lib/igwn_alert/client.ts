@@ -398,14 +398,3 @@ export class IgwnAlertClient implements AsyncDisposable {
     await this.close();
   }
 }
-
-/**
- * Python's class name (`igwn_alert.client`): the same class as {@linkcode IgwnAlertClient}.
- *
- * @example
- * ```ts
- * import { client, IgwnAlertClient } from "./client.ts";
- * client === IgwnAlertClient; // true
- * ```
- */
-export const client: typeof IgwnAlertClient = IgwnAlertClient;

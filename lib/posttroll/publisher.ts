@@ -1,8 +1,9 @@
 /**
  * Publishing posttroll messages, equivalent to `posttroll.publisher`: {@linkcode Publisher} (a
  * ZeroMQ PUB socket bound to an address), {@linkcode NoisyPublisher} (a publisher that announces
- * its name and address to nameservers), {@linkcode publish} / {@linkcode Publish} (the context
- * manager) and {@linkcode createPublisherFromDictConfig} with posttroll's selection rules.
+ * its name and address to nameservers), {@linkcode publish} (posttroll's `Publish` context
+ * manager; that name is in `./compat`) and {@linkcode createPublisherFromDictConfig} with
+ * posttroll's selection rules.
  *
  * @example
  * ```ts
@@ -631,14 +632,3 @@ export async function publish(
   );
   return await pub.start();
 }
-
-/**
- * Alias of {@linkcode publish}, after posttroll's `Publish` context manager.
- *
- * @example
- * ```ts ignore
- * import { Publish } from "./publisher.ts";
- * await using pub = await Publish("data_provider", { port: 0, nameservers: ["localhost"] });
- * ```
- */
-export const Publish: typeof publish = publish;

@@ -2,7 +2,8 @@
  * Subscribing to posttroll messages, equivalent to `posttroll.subscriber`:
  * {@linkcode Subscriber} (SUB sockets to known addresses), {@linkcode NSSubscriber} (addresses
  * looked up at a nameserver, optionally following address announcements), {@linkcode subscribe}
- * / {@linkcode Subscribe} (the context manager) and {@linkcode createSubscriberFromDictConfig}.
+ * (posttroll's `Subscribe` context manager; that name is in `./compat`) and
+ * {@linkcode createSubscriberFromDictConfig}.
  *
  * Messages arrive through `recv(timeout)` — an async iterator yielding `null` after each
  * `timeout` seconds without a message, like Python's `None` — or plain `for await` iteration.
@@ -951,14 +952,3 @@ export function subscribe(options: SubscribeOptions = {}): Promise<Subscriber> {
     logger: options.logger,
   });
 }
-
-/**
- * Alias of {@linkcode subscribe}, after posttroll's `Subscribe` context manager.
- *
- * @example
- * ```ts ignore
- * import { Subscribe } from "./subscriber.ts";
- * await using sub = await Subscribe({ services: "this_data", topics: "counter", timeout: 1 });
- * ```
- */
-export const Subscribe: typeof subscribe = subscribe;
