@@ -310,8 +310,9 @@ function envMulticast(): boolean | undefined {
  * @returns the exit code
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { main } from "./nameserver.ts";
- * console.assert((await main(["--version"])) === 0);
+ * assert((await main(["--version"])) === 0);
  * ```
  */
 export async function main(args: string[]): Promise<number> {

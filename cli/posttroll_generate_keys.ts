@@ -42,9 +42,10 @@ options:
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { main } from "./posttroll_generate_keys.ts";
  * const dir = await Deno.makeTempDir();
- * console.assert((await main(["node1", "-d", dir])) === 0);
+ * assert((await main(["node1", "-d", dir])) === 0);
  * ```
  */
 export async function main(args: string[]): Promise<number> {

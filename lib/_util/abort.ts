@@ -45,10 +45,11 @@ export interface Deadline extends Disposable {
  * @returns the deadline: `using d = deadline(1000, signal); await work({ signal: d.signal });`
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { deadline } from "./abort.ts";
  * {
  *   using d = deadline(1000);
- *   console.log(d.signal.aborted); // false
+ *   assertEquals(d.signal.aborted, false);
  * } // timer cleared here
  * ```
  */
@@ -76,8 +77,9 @@ export function deadline(ms: number, signal?: AbortSignal): Deadline {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { withTimeout } from "./abort.ts";
- * await withTimeout(Promise.resolve(1), 100, () => new Error("late")); // 1
+ * assertEquals(await withTimeout(Promise.resolve(1), 100, () => new Error("late")), 1);
  * ```
  */
 export async function withTimeout<T>(

@@ -23,9 +23,10 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { MissingPermissionError } from "./permissions.ts";
  * const e = new MissingPermissionError({ name: "env" }, "reading the POSTTROLL_* settings");
- * console.log(e.flag); // "--allow-env"
+ * assertEquals(e.flag, "--allow-env");
  * ```
  */
 export class MissingPermissionError extends Error {
@@ -77,8 +78,9 @@ function describe(d: Deno.PermissionDescriptor): string {
  * @returns e.g. `--allow-net=localhost:5557`
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { permissionFlag } from "./permissions.ts";
- * permissionFlag({ name: "sys", kind: "hostname" }); // "--allow-sys=hostname"
+ * assertEquals(permissionFlag({ name: "sys", kind: "hostname" }), "--allow-sys=hostname");
  * ```
  */
 export function permissionFlag(d: Deno.PermissionDescriptor): string {
@@ -124,8 +126,9 @@ export function ensurePermission(descriptor: Deno.PermissionDescriptor, what: st
  * @returns whether it is `Deno.errors.NotCapable`
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { isNotCapable } from "./permissions.ts";
- * isNotCapable(new Error("x")); // false
+ * assertEquals(isNotCapable(new Error("x")), false);
  * ```
  */
 export function isNotCapable(e: unknown): boolean {

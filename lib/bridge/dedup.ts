@@ -43,6 +43,7 @@ function keyBytes(k: string, out: Uint8Array, at: number): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { DedupStore } from "./dedup.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.remove(path);
@@ -51,7 +52,7 @@ function keyBytes(k: string, out: Uint8Array, at: number): void {
  * store.add(id);
  * await store.close();
  * const again = await DedupStore.open(path);
- * again.has(id); // true
+ * assert(again.has(id));
  * await again.close();
  * ```
  */
@@ -84,9 +85,10 @@ export class DedupStore implements AsyncDisposable {
    * @throws DedupStoreError when the file cannot be read or created, or is not a dedup file
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { DedupStore } from "./dedup.ts";
    * const mem = await DedupStore.open(null, { capacity: 10 });
-   * mem.size; // 0
+   * assertEquals(mem.size, 0);
    * ```
    */
   static async open(path: string | null, options: DedupStoreOptions = {}): Promise<DedupStore> {
@@ -176,8 +178,9 @@ export class DedupStore implements AsyncDisposable {
    * @returns true for a known id
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { DedupStore } from "./dedup.ts";
-   * (await DedupStore.open(null)).has(new Uint8Array(16)); // false
+   * assertEquals((await DedupStore.open(null)).has(new Uint8Array(16)), false);
    * ```
    */
   has(id: Uint8Array): boolean {
@@ -191,10 +194,11 @@ export class DedupStore implements AsyncDisposable {
    * @param now the time to record @default Date.now()
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { DedupStore } from "./dedup.ts";
    * const s = await DedupStore.open(null);
    * s.add(new Uint8Array(16));
-   * s.size; // 1
+   * assertEquals(s.size, 1);
    * ```
    */
   add(id: Uint8Array, now: number = Date.now()): void {

@@ -13,8 +13,9 @@ export { BrokerConnectionError, KafkaError, RecordTooLargeError } from "../kafka
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { BridgeError } from "./errors.ts";
- * new BridgeError("x").name; // "BridgeError"
+ * assertEquals(new BridgeError("x").name, "BridgeError");
  * ```
  */
 export class BridgeError extends Error {
@@ -38,8 +39,9 @@ export class BridgeError extends Error {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { BridgeOptionError } from "./errors.ts";
- * new BridgeOptionError("bad").name; // "BridgeOptionError"
+ * assertEquals(new BridgeOptionError("bad").name, "BridgeOptionError");
  * ```
  */
 export class BridgeOptionError extends TypeError {

@@ -25,9 +25,10 @@ const enc = new TextEncoder();
  * @returns 16 bytes (a UUID)
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { messageIdentity, formatIdentity } from "./identity.ts";
  * const id = messageIdentity(new TextEncoder().encode("pytroll://a info u@h 2020-01-01T00:00:00 v1.01"));
- * formatIdentity(id)[14]; // "8"
+ * assertEquals(formatIdentity(id)[14], "8");
  * ```
  */
 export function messageIdentity(raw: Uint8Array, occurrence = 0): Uint8Array {
@@ -98,8 +99,9 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
  * @returns the canonical UUID text
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { formatIdentity } from "./identity.ts";
- * formatIdentity(new Uint8Array(16)); // "00000000-0000-0000-0000-000000000000"
+ * assertEquals(formatIdentity(new Uint8Array(16)), "00000000-0000-0000-0000-000000000000");
  * ```
  */
 export function formatIdentity(id: Uint8Array): string {

@@ -43,10 +43,11 @@ const enc = new TextEncoder();
  * @returns key, value, headers and identity
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { buildRecord } from "./record.ts";
  * const raw = new TextEncoder().encode("pytroll://a/b info u@h 2020-01-01T00:00:00 v1.01");
  * const r = buildRecord(raw, "/a/b", "info", "site-a");
- * r.headers.map(([k]) => k); // ["posttroll_subject", "posttroll_type", "posttroll_origin", "_id", "_format"]
+ * assertEquals(r.headers.map(([k]) => k), ["posttroll_subject", "posttroll_type", "posttroll_origin", "_id", "_format"]);
  * ```
  */
 export function buildRecord(
@@ -92,8 +93,9 @@ function lastHeader(headers: ConsumedHeaders, name: string): Uint8Array | undefi
  * @returns the id, or undefined
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { headerId } from "./record.ts";
- * headerId([["_id", new Uint8Array(16)]])?.length; // 16
+ * assertEquals(headerId([["_id", new Uint8Array(16)]])?.length, 16);
  * ```
  */
 export function headerId(headers: ConsumedHeaders): Uint8Array | undefined {
@@ -109,8 +111,9 @@ export function headerId(headers: ConsumedHeaders): Uint8Array | undefined {
  * @returns the text, or undefined
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { headerText } from "./record.ts";
- * headerText([["posttroll_origin", new TextEncoder().encode("a")]], "posttroll_origin"); // "a"
+ * assertEquals(headerText([["posttroll_origin", new TextEncoder().encode("a")]], "posttroll_origin"), "a");
  * ```
  */
 export function headerText(headers: ConsumedHeaders, name: string): string | undefined {

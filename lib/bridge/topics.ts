@@ -44,8 +44,11 @@ const LEGAL = /^[A-Za-z0-9._-]+$/;
  * @throws BridgeOptionError when invalid
  * @example
  * ```ts
+ * import { assertThrows } from "@std/assert";
  * import { validateTopicName } from "./topics.ts";
+ * import { BridgeOptionError } from "./errors.ts";
  * validateTopicName("posttroll.oper"); // ok
+ * assertThrows(() => validateTopicName("a b"), BridgeOptionError, "not a valid Kafka topic name");
  * ```
  */
 export function validateTopicName(name: string, what = "topic"): void {
@@ -67,8 +70,11 @@ export function validateTopicName(name: string, what = "topic"): void {
  * @throws BridgeOptionError for a bad prefix, depth or topic
  * @example
  * ```ts
+ * import { assertThrows } from "@std/assert";
  * import { validateTopicMapping } from "./topics.ts";
+ * import { BridgeOptionError } from "./errors.ts";
  * validateTopicMapping({ prefix: "site-a", depth: 2 });
+ * assertThrows(() => validateTopicMapping({ prefix: "site-a", depth: 0 }), BridgeOptionError);
  * ```
  */
 export function validateTopicMapping(mapping: TopicMapping): void {
@@ -118,10 +124,11 @@ function subjectParts(subject: string): string[] {
  * @returns the topic name (always valid for Kafka)
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { subjectToTopic } from "./topics.ts";
- * subjectToTopic("/oper/polar/direct_readout"); // "posttroll.oper.polar.direct-5Freadout"
- * subjectToTopic("/oper/polar/direct_readout", { depth: 2 }); // "posttroll.oper.polar"
- * subjectToTopic("/a.b/c d"); // "posttroll.a-2Eb.c-20d"
+ * assertEquals(subjectToTopic("/oper/polar/direct_readout"), "posttroll.oper.polar.direct-5Freadout");
+ * assertEquals(subjectToTopic("/oper/polar/direct_readout", { depth: 2 }), "posttroll.oper.polar");
+ * assertEquals(subjectToTopic("/a.b/c d"), "posttroll.a-2Eb.c-20d");
  * ```
  */
 export function subjectToTopic(subject: string, mapping: TopicMapping = {}): string {
@@ -144,8 +151,9 @@ export function subjectToTopic(subject: string, mapping: TopicMapping = {}): str
  * @returns the subject, or undefined when the topic is not under the prefix or is a cut name
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { topicToSubject } from "./topics.ts";
- * topicToSubject("posttroll.a-2Eb.c-20d"); // "/a.b/c d"
+ * assertEquals(topicToSubject("posttroll.a-2Eb.c-20d"), "/a.b/c d");
  * ```
  */
 export function topicToSubject(
@@ -190,9 +198,10 @@ export function topicToSubject(
  * @returns true when the topic belongs to the prefix
  * @example
  * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { topicHasPrefix } from "./topics.ts";
- * topicHasPrefix("posttroll.oper", "posttroll"); // true
- * topicHasPrefix("posttrollx.oper", "posttroll"); // false
+ * assert(topicHasPrefix("posttroll.oper", "posttroll"));
+ * assertEquals(topicHasPrefix("posttrollx.oper", "posttroll"), false);
  * ```
  */
 export function topicHasPrefix(topic: string, prefix: string): boolean {

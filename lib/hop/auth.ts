@@ -39,10 +39,11 @@ export interface AuthInit {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Auth } from "./auth.ts";
  * const a = new Auth({ username: "alice", password: "s3cret" });
- * a.mechanism; // "SCRAM_SHA_512"
- * String(a).includes("s3cret"); // false
+ * assertEquals(a.mechanism, "SCRAM_SHA_512");
+ * assertEquals(String(a).includes("s3cret"), false);
  * ```
  */
 export class Auth {
@@ -133,9 +134,10 @@ const MECHANISMS = new Set(["SCRAM_SHA_512", "SCRAM_SHA_256", "PLAIN", "OAUTHBEA
  *   or an entry lacks `username`/`password`
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseAuthToml } from "./auth.ts";
  * const [a] = parseAuthToml('[[auth]]\nusername = "u"\npassword = "p"\nhostname = "h:9092"\n');
- * a.hostname; // "h:9092"
+ * assertEquals(a.hostname, "h:9092");
  * ```
  */
 export function parseAuthToml(text: string, path = "auth.toml"): Auth[] {
@@ -221,8 +223,10 @@ export interface EnvLike {
  * @returns the path
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { configPath } from "./auth.ts";
- * configPath("auth", { get: (k) => (k === "XDG_CONFIG_HOME" ? "/x" : undefined) }); // "/x/hop/auth.toml"
+ * const env = { get: (k: string) => (k === "XDG_CONFIG_HOME" ? "/x" : undefined) };
+ * assertEquals(configPath("auth", env), "/x/hop/auth.toml");
  * ```
  */
 export function configPath(type: "auth" | "general", env: EnvLike = Deno.env): string {
@@ -257,9 +261,19 @@ export interface LoadAuthOptions {
  * @returns the credentials
  * @throws CredentialFileError "not-found", "unsafe-permissions" or "malformed"
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
  * import { loadAuth } from "./auth.ts";
- * const creds = loadAuth(); // ~/.config/hop/auth.toml
+ * import { CredentialFileError } from "./errors.ts";
+ * const home = await Deno.makeTempDir(); // stands for $XDG_CONFIG_HOME
+ * const env = { get: (k: string) => (k === "XDG_CONFIG_HOME" ? home : undefined) };
+ * await Deno.mkdir(`${home}/hop`);
+ * const file = `${home}/hop/auth.toml`;
+ * await Deno.writeTextFile(file, '[[auth]]\nusername = "alice"\npassword = "pw"\n', { mode: 0o600 });
+ * assertEquals(loadAuth(undefined, { env }).map((a) => a.username), ["alice"]);
+ * await Deno.chmod(file, 0o644); // readable by others: refused, like hop
+ * assertThrows(() => loadAuth(undefined, { env }), CredentialFileError);
+ * await Deno.remove(home, { recursive: true });
  * ```
  */
 export function loadAuth(path?: string, options: LoadAuthOptions = {}): Auth[] {
@@ -313,11 +327,12 @@ function decomposeHostPort(hp: string): [string, string | undefined] {
  * @throws AuthError when nothing matches; AmbiguousCredentialError when several do
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Auth, selectMatchingAuth } from "./auth.ts";
  * const a = new Auth({ username: "a", password: "p", hostname: "kafka.example" });
  * const b = new Auth({ username: "b", password: "p" });
- * selectMatchingAuth([a, b], "kafka.example:9092").username; // "a"
- * selectMatchingAuth([a, b], "other:9092").username; // "b"
+ * assertEquals(selectMatchingAuth([a, b], "kafka.example:9092").username, "a");
+ * assertEquals(selectMatchingAuth([a, b], "other:9092").username, "b");
  * ```
  */
 export function selectMatchingAuth(creds: Auth[], hostname: string, username?: string): Auth {
@@ -415,8 +430,10 @@ function netrcTokens(text: string): string[] {
  * @returns the entries
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseNetrc } from "./auth.ts";
- * parseNetrc("machine kafka://kafka.test/ login u password p").machines.get("kafka://kafka.test/")?.login; // "u"
+ * const netrc = parseNetrc("machine kafka://kafka.test/ login u password p");
+ * assertEquals(netrc.machines.get("kafka://kafka.test/")?.login, "u");
  * ```
  */
 export function parseNetrc(text: string): Netrc {
@@ -449,8 +466,9 @@ export function parseNetrc(text: string): Netrc {
  * @returns the path
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { netrcPath } from "./auth.ts";
- * netrcPath({ get: (k) => (k === "NETRC" ? "/tmp/n" : undefined) }); // "/tmp/n"
+ * assertEquals(netrcPath({ get: (k) => (k === "NETRC" ? "/tmp/n" : undefined) }), "/tmp/n");
  * ```
  */
 export function netrcPath(env: EnvLike = Deno.env): string {
@@ -468,9 +486,15 @@ export function netrcPath(env: EnvLike = Deno.env): string {
  * @returns the entry, or undefined when no entry matches
  * @throws CredentialFileError "not-found" when the file does not exist, "unsafe-permissions"
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { netrcLookup } from "./auth.ts";
- * netrcLookup("kafka://kafka.scimma.org/")?.login;
+ * const file = await Deno.makeTempFile();
+ * await Deno.chmod(file, 0o600); // the user's own, private
+ * await Deno.writeTextFile(file, "machine kafka://kafka.scimma.org/ login u password p\n");
+ * assertEquals(netrcLookup("kafka://kafka.scimma.org/", file)?.login, "u");
+ * assertEquals(netrcLookup("kafka://other/", file), undefined); // no entry, no default
+ * await Deno.remove(file);
  * ```
  */
 export function netrcLookup(

@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { HopError } from "./errors.ts";
- * new HopError("bad").name; // "HopError"
+ * assertEquals(new HopError("bad").name, "HopError");
  * ```
  */
 export class HopError extends Error {
@@ -39,9 +40,10 @@ export type CredentialFileProblem = "not-found" | "unsafe-permissions" | "malfor
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { CredentialFileError } from "./errors.ts";
  * const e = new CredentialFileError("missing", "/x/auth.toml", "not-found");
- * e.problem; // "not-found"
+ * assertEquals(e.problem, "not-found");
  * ```
  */
 export class CredentialFileError extends HopError {
@@ -75,8 +77,9 @@ export class CredentialFileError extends HopError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { AuthError } from "./errors.ts";
- * new AuthError("refused").name; // "AuthError"
+ * assertEquals(new AuthError("refused").name, "AuthError");
  * ```
  */
 export class AuthError extends HopError {
@@ -97,8 +100,9 @@ export class AuthError extends HopError {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { AmbiguousCredentialError } from "./errors.ts";
- * new AmbiguousCredentialError("two matches") instanceof Error; // true
+ * assert(new AmbiguousCredentialError("two matches") instanceof Error);
  * ```
  */
 export class AmbiguousCredentialError extends AuthError {
@@ -119,8 +123,9 @@ export class AmbiguousCredentialError extends AuthError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { HopFormatError } from "./errors.ts";
- * new HopFormatError("not JSON").name; // "HopFormatError"
+ * assertEquals(new HopFormatError("not JSON").name, "HopFormatError");
  * ```
  */
 export class HopFormatError extends HopError {

@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { JSONBlob, pack, unpack } from "./mod.ts";
  * const record = pack('{"uid": "S240101a"}', { sender: "alice" });
  * const model = unpack(record);
- * model instanceof JSONBlob && model.content; // '{"uid": "S240101a"}'
+ * assertEquals(model instanceof JSONBlob && model.content, '{"uid": "S240101a"}');
  * ```
  *
  * @module

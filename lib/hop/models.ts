@@ -40,8 +40,9 @@ export interface HopModel {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { JSONBlob } from "./models.ts";
- * new TextDecoder().decode(new JSONBlob("hi").serialize().content); // '"hi"'
+ * assertEquals(new TextDecoder().decode(new JSONBlob("hi").serialize().content), '"hi"');
  * ```
  */
 export class JSONBlob implements HopModel {
@@ -72,8 +73,9 @@ export class JSONBlob implements HopModel {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Blob } from "./models.ts";
- * new Blob(new Uint8Array([1, 2])).serialize().format; // "blob"
+ * assertEquals(new Blob(new Uint8Array([1, 2])).serialize().format, "blob");
  * ```
  */
 export class Blob implements HopModel {
@@ -144,8 +146,9 @@ export class VOEvent implements HopModel {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { GCNCircular } from "./models.ts";
- * new GCNCircular({ title: "T" }, "text").serialize().format; // "circular"
+ * assertEquals(new GCNCircular({ title: "T" }, "text").serialize().format, "circular");
  * ```
  */
 export class GCNCircular implements HopModel {
@@ -183,8 +186,9 @@ export class GCNCircular implements HopModel {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { GCNTextNotice } from "./models.ts";
- * new GCNTextNotice("TITLE: GCN\nTRIGGER_NUM: 7").fields["trigger_num"]; // "7"
+ * assertEquals(new GCNTextNotice("TITLE: GCN\nTRIGGER_NUM: 7").fields["trigger_num"], "7");
  * ```
  */
 export class GCNTextNotice implements HopModel {
@@ -231,8 +235,9 @@ export class GCNTextNotice implements HopModel {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { AvroBlob } from "./models.ts";
- * new AvroBlob(new Uint8Array([0x4f, 0x62, 0x6a, 1])).format; // "avro"
+ * assertEquals(new AvroBlob(new Uint8Array([0x4f, 0x62, 0x6a, 1])).format, "avro");
  * ```
  */
 export class AvroBlob implements HopModel {
@@ -315,8 +320,9 @@ export type AnyHopModel =
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { KNOWN_FORMATS } from "./models.ts";
- * KNOWN_FORMATS.includes("json"); // true
+ * assert(KNOWN_FORMATS.includes("json"));
  * ```
  */
 export const KNOWN_FORMATS: readonly string[] = [
@@ -370,10 +376,11 @@ function isModel(m: unknown): m is HopModel {
  * @returns the record value and headers
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pack } from "./models.ts";
  * const { value, headers } = pack('{"uid": "S1"}', { sender: "alice" });
- * headers.map(([k]) => k); // ["_id", "_sender", "_format"]
- * new TextDecoder().decode(value); // '"{\\"uid\\": \\"S1\\"}"'
+ * assertEquals(headers.map(([k]) => k), ["_id", "_sender", "_format"]);
+ * assertEquals(new TextDecoder().decode(value), '"{\\"uid\\": \\"S1\\"}"');
  * ```
  */
 export function pack(message: unknown, options: PackOptions = {}): PackedMessage {
@@ -415,8 +422,9 @@ export type DecodeWarning = (message: string) => void;
  * @returns the pairs in order
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { headerList } from "./models.ts";
- * headerList({ _format: "json" })[0][0]; // "_format"
+ * assertEquals(headerList({ _format: "json" })[0][0], "_format");
  * ```
  */
 export function headerList(headers: RawRecord["headers"]): HopHeader[] {
@@ -439,8 +447,9 @@ export function headerList(headers: RawRecord["headers"]): HopHeader[] {
  * @returns whether it is a test message
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { isTest, pack } from "./models.ts";
- * isTest(pack("x", { test: true })); // true
+ * assert(isTest(pack("x", { test: true })));
  * ```
  */
 export function isTest(record: RawRecord): boolean {
@@ -513,9 +522,10 @@ function fromLegacy(content: unknown, format: string, warn: DecodeWarning): AnyH
  * @returns the model
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { JSONBlob, pack, unpack } from "./models.ts";
  * const m = unpack(pack('{"uid": "S1"}'));
- * m instanceof JSONBlob && m.content; // '{"uid": "S1"}'
+ * assertEquals(m instanceof JSONBlob && m.content, '{"uid": "S1"}');
  * ```
  */
 export function unpack(record: RawRecord, warn: DecodeWarning = () => {}): AnyHopModel {
@@ -569,8 +579,9 @@ export interface HopHeaderInfo {
  * @returns the decoded header values
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { hopHeaders, pack } from "./models.ts";
- * hopHeaders(pack("x", { sender: "bob" })).sender; // "bob"
+ * assertEquals(hopHeaders(pack("x", { sender: "bob" })).sender, "bob");
  * ```
  */
 export function hopHeaders(record: RawRecord): HopHeaderInfo {

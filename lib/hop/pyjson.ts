@@ -27,9 +27,10 @@ export interface PyJsonDumpsOptions {
  * @returns the JSON text
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyJsonDumps } from "./pyjson.ts";
- * pyJsonDumps({ a: [1, "é"] }); // '{"a": [1, "\\u00e9"]}'
- * pyJsonDumps('{"uid": "S1"}'); // '"{\\"uid\\": \\"S1\\"}"'
+ * assertEquals(pyJsonDumps({ a: [1, "é"] }), '{"a": [1, "\\u00e9"]}');
+ * assertEquals(pyJsonDumps('{"uid": "S1"}'), '"{\\"uid\\": \\"S1\\"}"');
  * ```
  */
 export function pyJsonDumps(value: unknown, options: PyJsonDumpsOptions = {}): string {
@@ -46,9 +47,10 @@ export function pyJsonDumps(value: unknown, options: PyJsonDumpsOptions = {}): s
  * @throws SyntaxError (a `PyJsonError`) when the text is not valid JSON
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyJsonDumps, pyJsonParse } from "./pyjson.ts";
- * pyJsonDumps(pyJsonParse('{"x":2.0}'), { indent: 4 }); // '{\n    "x": 2.0\n}'
- * pyJsonDumps(pyJsonParse('{"3": 1, "1": 2}')); // '{"3": 1, "1": 2}'
+ * assertEquals(pyJsonDumps(pyJsonParse('{"x":2.0}'), { indent: 4 }), '{\n    "x": 2.0\n}');
+ * assertEquals(pyJsonDumps(pyJsonParse('{"3": 1, "1": 2}')), '{"3": 1, "1": 2}');
  * ```
  */
 export function pyJsonParse(text: string): unknown {

@@ -122,9 +122,10 @@ export class IgwnAlertClient implements AsyncDisposable {
    * @throws IgwnAlertOptionError for invalid options; CredentialFileError for a bad `authfile`
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { IgwnAlertClient } from "./client.ts";
    * const c = new IgwnAlertClient({ noauth: true, server: "kafka://localhost/", port: 9092 });
-   * c.group; // "gracedb"
+   * assertEquals(c.group, "gracedb");
    * ```
    */
   constructor(options: IgwnAlertClientOptions = {}) {
@@ -162,8 +163,9 @@ export class IgwnAlertClient implements AsyncDisposable {
    * @returns the hop URL
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { IgwnAlertClient } from "./client.ts";
-   * new IgwnAlertClient({ noauth: true, group: "g" }).topicUrl(["a", "b"]); // "kafka://kafka.scimma.org:9092/g.a,g.b"
+   * assertEquals(new IgwnAlertClient({ noauth: true, group: "g" }).topicUrl(["a", "b"]), "kafka://kafka.scimma.org:9092/g.a,g.b");
    * ```
    */
   topicUrl(topics: string | string[]): string {

@@ -24,8 +24,9 @@ export {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { IgwnAlertError } from "./errors.ts";
- * new IgwnAlertError("x").name; // "IgwnAlertError"
+ * assertEquals(new IgwnAlertError("x").name, "IgwnAlertError");
  * ```
  */
 export class IgwnAlertError extends Error {
@@ -50,8 +51,9 @@ export class IgwnAlertError extends Error {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { IgwnAlertOptionError } from "./errors.ts";
- * new IgwnAlertOptionError('"port" must be int') instanceof TypeError; // true
+ * assert(new IgwnAlertOptionError('"port" must be int') instanceof TypeError);
  * ```
  */
 export class IgwnAlertOptionError extends TypeError {
@@ -71,8 +73,9 @@ export class IgwnAlertOptionError extends TypeError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { SessionError } from "./errors.ts";
- * new SessionError("No active sessions.").name; // "SessionError"
+ * assertEquals(new SessionError("No active sessions.").name, "SessionError");
  * ```
  */
 export class SessionError extends IgwnAlertError {

@@ -43,8 +43,9 @@ export function alertFileName(
  * @returns the bytes
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { payloadBytes } from "./files.ts";
- * new TextDecoder().decode(payloadBytes({ payload: '{"uid": "S1"}' } as never)); // '{"uid": "S1"}'
+ * assertEquals(new TextDecoder().decode(payloadBytes({ payload: '{"uid": "S1"}' } as never)), '{"uid": "S1"}');
  * ```
  */
 export function payloadBytes(alert: Pick<Alert, "payload" | "model">): Uint8Array {

@@ -44,8 +44,9 @@ export interface AlertHandler {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { HANDLER_DEFAULTS } from "./handlers.ts";
- * HANDLER_DEFAULTS.timeout; // 600
+ * assertEquals(HANDLER_DEFAULTS.timeout, 600);
  * ```
  */
 export const HANDLER_DEFAULTS: { timeout: number; retries: number; concurrency: number } = {
@@ -59,8 +60,9 @@ export const HANDLER_DEFAULTS: { timeout: number; retries: number; concurrency: 
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { HandlerRunError } from "./handlers.ts";
- * new HandlerRunError("x: exit status 2", 2, false, "").code; // 2
+ * assertEquals(new HandlerRunError("x: exit status 2", 2, false, "").code, 2);
  * ```
  */
 export class HandlerRunError extends IgwnAlertError {
@@ -97,8 +99,9 @@ export class HandlerRunError extends IgwnAlertError {
  * @throws IgwnAlertOptionError for an unterminated quote or an empty command
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { splitCommand } from "./handlers.ts";
- * splitCommand(`python3 -c 'print(1)' "a b"`); // ["python3", "-c", "print(1)", "a b"]
+ * assertEquals(splitCommand(`python3 -c 'print(1)' "a b"`), ["python3", "-c", "print(1)", "a b"]);
  * ```
  */
 export function splitCommand(line: string): string[] {
@@ -151,8 +154,9 @@ export function splitCommand(line: string): string[] {
  * @returns true on a match
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { topicMatches } from "./handlers.ts";
- * topicMatches("cbc_*", "cbc_gstlal"); // true
+ * assert(topicMatches("cbc_*", "cbc_gstlal"));
  * ```
  */
 export function topicMatches(pattern: string, topic: string): boolean {
@@ -172,8 +176,9 @@ export function topicMatches(pattern: string, topic: string): boolean {
  * @returns the handler, or undefined
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { handlerFor } from "./handlers.ts";
- * handlerFor([{ topic: "*", command: ["cat"], timeout: 1, retries: 0, concurrency: 1 }], "x")?.command; // ["cat"]
+ * assertEquals(handlerFor([{ topic: "*", command: ["cat"], timeout: 1, retries: 0, concurrency: 1 }], "x")?.command, ["cat"]);
  * ```
  */
 export function handlerFor(handlers: AlertHandler[], topic: string): AlertHandler | undefined {
@@ -264,8 +269,9 @@ export function parseHandlers(text: string, path = "handlers file"): AlertHandle
  * @returns the variables
  * @example
  * ```ts ignore
+ * import { assertEquals } from "@std/assert";
  * import { alertEnvironment } from "./handlers.ts";
- * alertEnvironment(alert, "gracedb", Date.now(), 1).IGWN_ALERT_TOPIC; // "superevent"
+ * assertEquals(alertEnvironment(alert, "gracedb", Date.now(), 1).IGWN_ALERT_TOPIC, "superevent");
  * ```
  */
 export function alertEnvironment(

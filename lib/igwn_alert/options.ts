@@ -16,8 +16,9 @@ import { IgwnAlertOptionError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_SERVER } from "./options.ts";
- * new URL(DEFAULT_SERVER).hostname; // "kafka.scimma.org"
+ * assertEquals(new URL(DEFAULT_SERVER).hostname, "kafka.scimma.org");
  * ```
  */
 export const DEFAULT_SERVER = "kafka://kafka.scimma.org/";
@@ -26,8 +27,9 @@ export const DEFAULT_SERVER = "kafka://kafka.scimma.org/";
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_PORT } from "./options.ts";
- * `kafka.example.org:${DEFAULT_PORT}`; // "kafka.example.org:9092"
+ * assertEquals(`kafka.example.org:${DEFAULT_PORT}`, "kafka.example.org:9092");
  * ```
  */
 export const DEFAULT_PORT = 9092;
@@ -36,8 +38,9 @@ export const DEFAULT_PORT = 9092;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_GROUP } from "./options.ts";
- * `${DEFAULT_GROUP}.superevent`; // "gracedb.superevent"
+ * assertEquals(`${DEFAULT_GROUP}.superevent`, "gracedb.superevent");
  * ```
  */
 export const DEFAULT_GROUP = "gracedb";
@@ -46,8 +49,9 @@ export const DEFAULT_GROUP = "gracedb";
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_BATCH_SIZE } from "./options.ts";
- * DEFAULT_BATCH_SIZE; // 1
+ * assertEquals(DEFAULT_BATCH_SIZE, 1);
  * ```
  */
 export const DEFAULT_BATCH_SIZE = 1;
@@ -66,8 +70,9 @@ export const DEFAULT_BATCH_TIMEOUT = 0.2;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_LISTEN_RETRIES } from "./options.ts";
- * DEFAULT_LISTEN_RETRIES; // 3
+ * assertEquals(DEFAULT_LISTEN_RETRIES, 3);
  * ```
  */
 export const DEFAULT_LISTEN_RETRIES = 3;

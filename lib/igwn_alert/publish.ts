@@ -35,8 +35,9 @@ export interface PublishSession {
  * @returns the record
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { alertRecord } from "./publish.ts";
- * alertRecord(null, "gracedb.superevent", "{}", false).headers.map(([k]) => k); // ["_id", "_format"]
+ * assertEquals(alertRecord(null, "gracedb.superevent", "{}", false).headers.map(([k]) => k), ["_id", "_format"]);
  * ```
  */
 export function alertRecord(

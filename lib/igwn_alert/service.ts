@@ -45,8 +45,9 @@ export interface ListenServiceOptions {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { EXIT_WEDGED } from "./service.ts";
- * EXIT_WEDGED; // 3
+ * assertEquals(EXIT_WEDGED, 3);
  * ```
  */
 export const EXIT_WEDGED = 3;

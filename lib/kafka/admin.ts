@@ -39,8 +39,9 @@ export type PartitionOffsets = Map<string, bigint>;
  * @returns the key
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { partitionKey } from "./admin.ts";
- * partitionKey("t", 0); // "t:0"
+ * assertEquals(partitionKey("t", 0), "t:0");
  * ```
  */
 export function partitionKey(topic: string, partition: number): string {

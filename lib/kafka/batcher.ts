@@ -79,8 +79,9 @@ export class BatcherClosedError extends KafkaError {
    * @param message description
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { BatcherClosedError } from "./batcher.ts";
-   * new BatcherClosedError("closed").name; // "BatcherClosedError"
+   * assertEquals(new BatcherClosedError("closed").name, "BatcherClosedError");
    * ```
    */
   constructor(message = "publisher is closed") {
@@ -95,13 +96,15 @@ export class BatcherClosedError extends KafkaError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PublishBatcher } from "./batcher.ts";
  * const sent: string[][] = [];
  * const b = new PublishBatcher<string>(async (items) => {
  *   sent.push(items);
  * });
  * await Promise.all(["a", "b", "c"].map((s) => b.push(() => ({ item: s, bytes: 1 }))));
- * sent.length; // 1 (one batch of three)
+ * assertEquals(sent, [["a", "b", "c"]]); // one batch of three
+ * await b.close();
  * ```
  */
 export class PublishBatcher<T> {
@@ -139,9 +142,10 @@ export class PublishBatcher<T> {
    * @param options linger, batch bound, in-flight bound, queue bound
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PublishBatcher } from "./batcher.ts";
    * const b = new PublishBatcher<Uint8Array>(() => Promise.resolve(), { lingerMs: 5 });
-   * b.lingerMs; // 5
+   * assertEquals(b.lingerMs, 5);
    * ```
    */
   constructor(send: SendBatch<T>, options: PublishBatcherOptions = {}) {
@@ -170,9 +174,13 @@ export class PublishBatcher<T> {
    * @throws BatcherClosedError after close(); whatever `prepare` or the batch's send throws
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PublishBatcher } from "./batcher.ts";
-   * const b = new PublishBatcher<string>(() => Promise.resolve());
-   * await b.push(() => ({ item: "x", bytes: 1 }));
+   * const sent: string[] = [];
+   * const b = new PublishBatcher<string>((items) => Promise.resolve(void sent.push(...items)));
+   * await b.push(() => ({ item: "x", bytes: 1 })); // resolves once "x" was sent
+   * assertEquals(sent, ["x"]);
+   * await b.close();
    * ```
    */
   push(prepare: () => Prepared<T>): Promise<void> {
@@ -190,10 +198,15 @@ export class PublishBatcher<T> {
    * @returns when nothing is pending
    * @example
    * ```ts
+   * import { assertLess } from "@std/assert";
    * import { PublishBatcher } from "./batcher.ts";
    * const b = new PublishBatcher<string>(() => Promise.resolve(), { lingerMs: 1000 });
-   * b.push(() => ({ item: "x", bytes: 1 }));
+   * const sent = b.push(() => ({ item: "x", bytes: 1 }));
+   * const t0 = performance.now();
    * await b.flush(); // does not wait the 1000 ms
+   * await sent;
+   * assertLess(performance.now() - t0, 900);
+   * await b.close();
    * ```
    */
   flush(): Promise<void> {
@@ -209,9 +222,11 @@ export class PublishBatcher<T> {
    * @returns when everything pushed before settled
    * @example
    * ```ts
-   * import { PublishBatcher } from "./batcher.ts";
+   * import { assertRejects } from "@std/assert";
+   * import { BatcherClosedError, PublishBatcher } from "./batcher.ts";
    * const b = new PublishBatcher<string>(() => Promise.resolve());
    * await b.close();
+   * await assertRejects(() => b.push(() => ({ item: "x", bytes: 1 })), BatcherClosedError);
    * ```
    */
   async close(): Promise<void> {

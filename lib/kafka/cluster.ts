@@ -58,9 +58,10 @@ const MECHANISMS = new Set(["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN", "OAUTHBEA
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { KafkaCluster } from "./cluster.ts";
  * const cluster = new KafkaCluster({ url: "kafka://127.0.0.1:9093/", noauth: true });
- * cluster.broker; // "127.0.0.1:9093"
+ * assertEquals(cluster.broker, "127.0.0.1:9093");
  * ```
  */
 export class KafkaCluster {

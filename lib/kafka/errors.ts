@@ -21,8 +21,9 @@ import { AuthError } from "../hop/errors.ts";
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { KafkaError } from "./errors.ts";
- * new KafkaError("x").name; // "KafkaError"
+ * assertEquals(new KafkaError("x").name, "KafkaError");
  * ```
  */
 export class KafkaError extends Error {
@@ -47,8 +48,9 @@ export class KafkaError extends Error {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { KafkaOptionError } from "./errors.ts";
- * new KafkaOptionError("bad") instanceof TypeError; // true
+ * assert(new KafkaOptionError("bad") instanceof TypeError);
  * ```
  */
 export class KafkaOptionError extends TypeError {
@@ -68,8 +70,9 @@ export class KafkaOptionError extends TypeError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { BrokerConnectionError } from "./errors.ts";
- * new BrokerConnectionError("h:9092", "refused").broker; // "h:9092"
+ * assertEquals(new BrokerConnectionError("h:9092", "refused").broker, "h:9092");
  * ```
  */
 export class BrokerConnectionError extends KafkaError {
@@ -98,8 +101,9 @@ export class BrokerConnectionError extends KafkaError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { UnknownTopicError } from "./errors.ts";
- * new UnknownTopicError("gracedb.nope").topic; // "gracedb.nope"
+ * assertEquals(new UnknownTopicError("gracedb.nope").topic, "gracedb.nope");
  * ```
  */
 export class UnknownTopicError extends KafkaError {
@@ -125,8 +129,9 @@ export class UnknownTopicError extends KafkaError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { RecordTooLargeError } from "./errors.ts";
- * new RecordTooLargeError("t", 5000).bytes; // 5000
+ * assertEquals(new RecordTooLargeError("t", 5000).bytes, 5000);
  * ```
  */
 export class RecordTooLargeError extends KafkaError {
@@ -172,8 +177,9 @@ interface LibraryError {
  * @returns the errors of the tree
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { errorTree } from "./errors.ts";
- * errorTree(new Error("a", { cause: new Error("b") })).length; // 2
+ * assertEquals(errorTree(new Error("a", { cause: new Error("b") })).length, 2);
  * ```
  */
 export function errorTree(e: unknown): LibraryError[] {
@@ -214,8 +220,9 @@ const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|DEPTH_ZERO/;
  * @returns true for MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE anywhere in the tree
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { isTooLarge } from "./errors.ts";
- * isTooLarge({ apiId: "MESSAGE_TOO_LARGE" }); // true
+ * assert(isTooLarge({ apiId: "MESSAGE_TOO_LARGE" }));
  * ```
  */
 export function isTooLarge(e: unknown): boolean {
@@ -231,8 +238,9 @@ export function isTooLarge(e: unknown): boolean {
  * @returns true when a retry may succeed
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { isRetriable } from "./errors.ts";
- * isRetriable(new Error("x")); // false
+ * assertEquals(isRetriable(new Error("x")), false);
  * ```
  */
 export function isRetriable(e: unknown): boolean {
@@ -279,10 +287,11 @@ function rootMessage(tree: LibraryError[]): string {
  * @returns the typed error
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { mapKafkaError } from "./errors.ts";
  * const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
  * const lib = Object.assign(new Error("Connection failed."), { code: "PLT_KFK_NETWORK", cause: refused });
- * mapKafkaError(lib, "127.0.0.1:1", null).name; // "BrokerConnectionError"
+ * assertEquals(mapKafkaError(lib, "127.0.0.1:1", null).name, "BrokerConnectionError");
  * ```
  */
 export function mapKafkaError(e: unknown, broker: string, auth: Auth | null): Error {

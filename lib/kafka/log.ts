@@ -27,8 +27,9 @@ const LEVEL_RANK: Record<LogLevel, number> = {
  * @returns true when the record should be emitted
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { levelEnabled } from "./log.ts";
- * levelEnabled("info", "warning"); // false
+ * assertEquals(levelEnabled("info", "warning"), false);
  * ```
  */
 export function levelEnabled(level: LogLevel, threshold: LogLevel): boolean {

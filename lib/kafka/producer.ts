@@ -81,8 +81,9 @@ function toBuffer(b: Uint8Array): Buffer {
  * @returns bytes
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { recordBytes } from "./producer.ts";
- * recordBytes({ topic: "t", value: new Uint8Array(100), headers: [] }); // 132
+ * assertEquals(recordBytes({ topic: "t", value: new Uint8Array(100), headers: [] }), 132);
  * ```
  */
 export function recordBytes(r: ProducerRecord): number {

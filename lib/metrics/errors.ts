@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { MetricsError } from "./errors.ts";
- * new MetricsError("x").name; // "MetricsError"
+ * assertEquals(new MetricsError("x").name, "MetricsError");
  * ```
  */
 export class MetricsError extends Error {
@@ -37,8 +38,9 @@ export class MetricsError extends Error {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { MetricDefinitionError } from "./errors.ts";
- * new MetricDefinitionError("bad").name; // "MetricDefinitionError"
+ * assertEquals(new MetricDefinitionError("bad").name, "MetricDefinitionError");
  * ```
  */
 export class MetricDefinitionError extends MetricsError {

@@ -20,6 +20,7 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { HttpServer } from "./http.ts";
  * await using server = HttpServer.listen({
  *   hostname: "127.0.0.1",
@@ -27,7 +28,7 @@
  *   routes: { "/hello": () => ({ contentType: "text/plain", body: "hi\n" }) },
  * });
  * const res = await fetch(`${server.url}hello`);
- * console.log(await res.text()); // "hi\n"
+ * assertEquals(await res.text(), "hi\n");
  * ```
  * @module
  */
@@ -155,8 +156,9 @@ export interface EventStreamOptions {
  * @returns the event text, ending in a blank line
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { formatEvent } from "./http.ts";
- * formatEvent("services", "[]"); // "event: services\ndata: []\n\n"
+ * assertEquals(formatEvent("services", "[]"), "event: services\ndata: []\n\n");
  * ```
  */
 export function formatEvent(event: string | undefined, data: string): string {
@@ -171,10 +173,27 @@ export function formatEvent(event: string | undefined, data: string): string {
  *
  * @example
  * ```ts
- * import { EventStream } from "./http.ts";
+ * import { assertEquals, assertStringIncludes } from "@std/assert";
+ * import { EventStream, HttpServer } from "./http.ts";
  * const stream = new EventStream({ onConnect: () => "event: hello\ndata: {}\n\n" });
- * if (stream.clients) stream.send("tick", "1");
- * stream.close();
+ * await using server = HttpServer.listen({ routes: { "/events": () => ({ stream }) } });
+ * const res = await fetch(new URL("/events", server.url));
+ * const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+ * let text = "";
+ * const readUntil = async (what: string) => {
+ *   while (!text.includes(what)) {
+ *     const { value, done } = await reader.read();
+ *     if (done) throw new Error(`stream ended before ${what}`);
+ *     text += value;
+ *   }
+ * };
+ * await readUntil("event: hello"); // joined
+ * assertEquals(stream.clients, 1);
+ * stream.send("tick", "1");
+ * await readUntil("event: tick");
+ * assertStringIncludes(text, "event: tick\ndata: 1\n\n");
+ * stream.close(); // disconnects the client
+ * await reader.cancel();
  * ```
  */
 export class EventStream {
@@ -206,8 +225,11 @@ export class EventStream {
    * @param data event data (JSON text, usually)
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { EventStream } from "./http.ts";
-   * new EventStream().send("x", "{}"); // nobody listens: nothing happens
+   * const stream = new EventStream();
+   * stream.send("x", "{}"); // nobody listens: nothing happens
+   * assertEquals(stream.clients, 0);
    * ```
    */
   send(event: string, data: string): void {
@@ -245,8 +267,11 @@ export class EventStream {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { EventStream } from "./http.ts";
-   * new EventStream().close();
+   * const stream = new EventStream();
+   * stream.close();
+   * assertEquals(stream.clients, 0); // and later joins are refused
    * ```
    */
   close(): void {
@@ -284,9 +309,10 @@ function indexOfHeadEnd(buf: Uint8Array, from: number): number {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { HttpServer } from "./http.ts";
  * const server = HttpServer.listen({ routes: {} });
- * console.log(server.port > 0); // true
+ * assertEquals(server.port > 0, true);
  * await server.close();
  * ```
  */
@@ -333,8 +359,11 @@ export class HttpServer implements AsyncDisposable {
    * @throws {RangeError} for a limit that is not a positive number
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { HttpServer } from "./http.ts";
-   * await using server = HttpServer.listen({ port: 0, routes: {} });
+   * await using server = HttpServer.listen({ port: 0, routes: { "/": () => ({ body: "hi" }) } });
+   * const res = await fetch(server.url);
+   * assertEquals([res.status, await res.text()], [200, "hi"]);
    * ```
    */
   static listen(options: HttpServerOptions): HttpServer {
@@ -646,8 +675,12 @@ export class HttpServer implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { assertRejects } from "@std/assert";
    * import { HttpServer } from "./http.ts";
-   * await HttpServer.listen({ routes: {} }).close();
+   * const server = HttpServer.listen({ routes: {} });
+   * const url = server.url;
+   * await server.close();
+   * await assertRejects(() => fetch(url)); // nobody listens any more
    * ```
    */
   async close(): Promise<void> {

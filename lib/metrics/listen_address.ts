@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseListenAddress } from "./listen_address.ts";
- * parseListenAddress("127.0.0.1:9557"); // { hostname: "127.0.0.1", port: 9557 }
+ * assertEquals(parseListenAddress("127.0.0.1:9557"), { hostname: "127.0.0.1", port: 9557 });
  * ```
  * @module
  */
@@ -28,9 +29,10 @@ export interface ListenAddress {
  * @throws {ListenAddressError} for anything else, naming the setting
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseListenAddress } from "./listen_address.ts";
- * parseListenAddress(":9557").hostname; // "0.0.0.0"
- * parseListenAddress("[::1]:9557").hostname; // "::1"
+ * assertEquals(parseListenAddress(":9557").hostname, "0.0.0.0");
+ * assertEquals(parseListenAddress("[::1]:9557").hostname, "::1");
  * ```
  */
 export function parseListenAddress(value: string, setting = "--metrics"): ListenAddress {

@@ -5,11 +5,12 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Registry } from "./registry.ts";
  * import { addProcessMetrics } from "./process.ts";
  * const registry = new Registry();
  * addProcessMetrics(registry);
- * registry.render().includes("process_resident_memory_bytes"); // true
+ * assert(registry.render().includes("process_resident_memory_bytes"));
  * ```
  * @module
  */

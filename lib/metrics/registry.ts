@@ -12,6 +12,7 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Registry } from "./registry.ts";
  * const registry = new Registry();
  * const lookups = registry.counter({
@@ -22,7 +23,15 @@
  * const found = lookups.labels({ result: "found" }); // keep the series: no look-up per event
  * found.inc();
  * registry.gauge({ name: "queue_length", help: "Messages waiting.", collect: (g) => g.set(3) });
- * console.log(registry.render());
+ * assertEquals(
+ *   registry.render(),
+ *   "# HELP lookups_total Look-ups answered, by result.\n" +
+ *     "# TYPE lookups_total counter\n" +
+ *     'lookups_total{result="found"} 1\n' +
+ *     "# HELP queue_length Messages waiting.\n" +
+ *     "# TYPE queue_length gauge\n" +
+ *     "queue_length 3\n",
+ * );
  * ```
  * @module
  */
@@ -59,8 +68,9 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  * @returns its text
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { formatValue } from "./registry.ts";
- * formatValue(Infinity); // "+Inf"
+ * assertEquals(formatValue(Infinity), "+Inf");
  * ```
  */
 export function formatValue(v: number): string {
@@ -77,8 +87,9 @@ export function formatValue(v: number): string {
  * @returns the escaped value (without quotes)
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { escapeLabelValue } from "./registry.ts";
- * escapeLabelValue('a"b\\c\nd'); // 'a\\"b\\\\c\\nd'
+ * assertEquals(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
  * ```
  */
 export function escapeLabelValue(v: string): string {
@@ -92,8 +103,9 @@ export function escapeLabelValue(v: string): string {
  * @returns the escaped text
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { escapeHelp } from "./registry.ts";
- * escapeHelp("one\ntwo"); // "one\\ntwo"
+ * assertEquals(escapeHelp("one\ntwo"), "one\\ntwo");
  * ```
  */
 export function escapeHelp(v: string): string {
@@ -214,9 +226,13 @@ function seriesKey(values: string[]): string {
  *
  * @example
  * ```ts
+ * import { assertEquals, assertInstanceOf } from "@std/assert";
  * import { MetricFamily, Registry } from "./registry.ts";
  * const g = new Registry().gauge({ name: "x", help: "X.", labelNames: ["k"] });
- * console.log(g instanceof MetricFamily, g.size); // true 0
+ * assertInstanceOf(g, MetricFamily);
+ * assertEquals(g.size, 0);
+ * g.labels({ k: "a" }).set(1);
+ * assertEquals(g.size, 1);
  * ```
  */
 export abstract class MetricFamily<C, F> {
@@ -378,10 +394,11 @@ export abstract class MetricFamily<C, F> {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Registry } from "./registry.ts";
  * const c = new Registry().counter({ name: "sent_total", help: "Messages sent." });
  * c.inc();
- * c.value; // 1
+ * assertEquals(c.value, 1);
  * ```
  */
 export class Counter extends MetricFamily<CounterSeries, Counter> implements CounterSeries {
@@ -434,10 +451,11 @@ export class Counter extends MetricFamily<CounterSeries, Counter> implements Cou
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Registry } from "./registry.ts";
  * const g = new Registry().gauge({ name: "services", help: "Services registered." });
  * g.set(4);
- * g.value; // 4
+ * assertEquals(g.value, 4);
  * ```
  */
 export class Gauge extends MetricFamily<GaugeSeries, Gauge> implements GaugeSeries {
@@ -492,10 +510,11 @@ export class Gauge extends MetricFamily<GaugeSeries, Gauge> implements GaugeSeri
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Registry } from "./registry.ts";
  * const h = new Registry().histogram({ name: "lookup_seconds", help: "Look-up time.", buckets: [0.001, 0.01] });
  * h.observe(0.002);
- * h.count; // 1
+ * assertEquals(h.count, 1);
  * ```
  */
 export class Histogram extends MetricFamily<HistogramSeries, Histogram> implements HistogramSeries {
@@ -566,10 +585,11 @@ type AnyFamily = Counter | Gauge | Histogram;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Registry } from "./registry.ts";
  * const r = new Registry();
  * r.counter({ name: "events_total", help: "Events seen." }).inc(2);
- * r.render(); // "# HELP events_total Events seen.\n# TYPE events_total counter\nevents_total 2\n"
+ * assertEquals(r.render(), "# HELP events_total Events seen.\n# TYPE events_total counter\nevents_total 2\n");
  * ```
  */
 export class Registry {
@@ -595,8 +615,11 @@ export class Registry {
    * @throws {MetricDefinitionError} for an invalid or repeated name
    * @example
    * ```ts
+   * import { assertStringIncludes } from "@std/assert";
    * import { Registry } from "./registry.ts";
-   * new Registry().counter({ name: "a_total", help: "A." }).inc();
+   * const registry = new Registry();
+   * registry.counter({ name: "a_total", help: "A." }).inc();
+   * assertStringIncludes(registry.render(), "\na_total 1\n");
    * ```
    */
   counter(options: MetricOptions<Counter>): Counter {
@@ -611,8 +634,11 @@ export class Registry {
    * @throws {MetricDefinitionError} for an invalid or repeated name
    * @example
    * ```ts
+   * import { assertStringIncludes } from "@std/assert";
    * import { Registry } from "./registry.ts";
-   * new Registry().gauge({ name: "size", help: "Size." }).set(1);
+   * const registry = new Registry();
+   * registry.gauge({ name: "size", help: "Size." }).set(1);
+   * assertStringIncludes(registry.render(), "\nsize 1\n");
    * ```
    */
   gauge(options: MetricOptions<Gauge>): Gauge {
@@ -627,8 +653,11 @@ export class Registry {
    * @throws {MetricDefinitionError} for an invalid or repeated name, or bad buckets
    * @example
    * ```ts
+   * import { assertStringIncludes } from "@std/assert";
    * import { Registry } from "./registry.ts";
-   * new Registry().histogram({ name: "latency_seconds", help: "Latency." }).observe(0.1);
+   * const registry = new Registry();
+   * registry.histogram({ name: "latency_seconds", help: "Latency." }).observe(0.1);
+   * assertStringIncludes(registry.render(), "\nlatency_seconds_count 1\n");
    * ```
    */
   histogram(options: HistogramOptions): Histogram {
@@ -642,8 +671,9 @@ export class Registry {
    * @returns the family
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Registry } from "./registry.ts";
-   * new Registry().get("nothing"); // undefined
+   * assertEquals(new Registry().get("nothing"), undefined);
    * ```
    */
   get(name: string): Counter | Gauge | Histogram | undefined {
@@ -657,8 +687,9 @@ export class Registry {
    * @returns the exposition text, ending in a line feed
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Registry } from "./registry.ts";
-   * new Registry().render(); // ""
+   * assertEquals(new Registry().render(), "");
    * ```
    */
   render(): string {

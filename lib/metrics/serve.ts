@@ -5,13 +5,14 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Registry } from "./registry.ts";
  * import { serveMetrics } from "./serve.ts";
  * const registry = new Registry();
  * registry.counter({ name: "hello_total", help: "Hellos." }).inc();
  * await using server = serveMetrics({ listen: "127.0.0.1:0", registry });
  * const text = await (await fetch(`${server.url}metrics`)).text();
- * console.log(text.includes("hello_total 1")); // true
+ * assertEquals(text.includes("hello_total 1"), true);
  * ```
  * @module
  */

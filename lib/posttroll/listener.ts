@@ -6,9 +6,21 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { ListenerContainer } from "./listener.ts";
- * await using listener = new ListenerContainer({ topics: ["/counter"], addresses: ["tcp://127.0.0.1:40000"], nameserver: false });
- * const msg = await listener.outputQueue!.get(1).catch(() => undefined); // none within 1 s
+ * import { Publisher } from "./publisher.ts";
+ * import { Message } from "./message.ts";
+ * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+ * await using listener = new ListenerContainer({
+ *   topics: ["/counter"],
+ *   addresses: [`tcp://127.0.0.1:${pub.portNumber}`],
+ *   nameserver: false,
+ * });
+ * await listener.ready;
+ * const timer = setInterval(() => pub.send(new Message("/counter", "info", "1")), 20);
+ * const msg = await listener.outputQueue!.get(5); // waits up to 5 s
+ * clearInterval(timer);
+ * assertEquals(msg.data, "1");
  * ```
  * @module
  */
@@ -29,10 +41,11 @@ export { PosttrollError, QueueEmptyError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { MessageQueue } from "./listener.ts";
  * const q = new MessageQueue<string>();
  * q.put("a");
- * console.log(await q.get(0)); // "a"
+ * assertEquals(await q.get(0), "a");
  * ```
  */
 export class MessageQueue<T = Message> implements AsyncIterable<T> {
@@ -49,8 +62,11 @@ export class MessageQueue<T = Message> implements AsyncIterable<T> {
    * @param item the item
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { MessageQueue } from "./listener.ts";
-   * new MessageQueue<number>().put(1);
+   * const q = new MessageQueue<number>();
+   * q.put(1);
+   * assertEquals(q.size, 1);
    * ```
    */
   put(item: T): void {
@@ -66,8 +82,12 @@ export class MessageQueue<T = Message> implements AsyncIterable<T> {
    * @throws {QueueEmptyError} on timeout or when closed and empty
    * @example
    * ```ts
-   * import { MessageQueue } from "./listener.ts";
-   * const item = await new MessageQueue<number>().get(0.01).catch(() => undefined);
+   * import { assertEquals, assertRejects } from "@std/assert";
+   * import { MessageQueue, QueueEmptyError } from "./listener.ts";
+   * const q = new MessageQueue<number>();
+   * await assertRejects(() => q.get(0.01), QueueEmptyError); // nothing within 10 ms
+   * setTimeout(() => q.put(7), 5);
+   * assertEquals(await q.get(), 7); // no timeout: waits
    * ```
    */
   async get(timeout?: number, options: { signal?: AbortSignal } = {}): Promise<T> {
@@ -95,11 +115,15 @@ export class MessageQueue<T = Message> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { MessageQueue } from "./listener.ts";
    * const q = new MessageQueue<number>();
    * q.put(1);
+   * q.put(2);
    * q.close();
-   * for await (const n of q) console.log(n);
+   * const got: number[] = [];
+   * for await (const n of q) got.push(n);
+   * assertEquals(got, [1, 2]);
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -128,9 +152,11 @@ export interface ListenerContainerOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ListenerContainer } from "./listener.ts";
  * const lc = new ListenerContainer({ topics: ["/counter"], addresses: ["tcp://127.0.0.1:40000"], nameserver: false });
  * await lc.ready;
+ * assert(lc.subscriber !== undefined);
  * await lc.stop();
  * ```
  */
@@ -195,8 +221,15 @@ export class ListenerContainer implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { ListenerContainer } from "./listener.ts";
-   * await new ListenerContainer().stop();
+   * import { Message } from "./message.ts";
+   * const lc = new ListenerContainer({ topics: ["/counter"], addresses: ["tcp://127.0.0.1:40000"], nameserver: false });
+   * await lc.ready;
+   * lc.outputQueue!.put(new Message("/counter", "info")); // stands for a message received
+   * await lc.stop();
+   * assertEquals(lc.subscriber, undefined);
+   * assertEquals((await lc.outputQueue!.get(0)).subject, "/counter"); // what was queued stays readable
    * ```
    */
   async stop(): Promise<void> {

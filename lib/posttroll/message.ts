@@ -6,14 +6,16 @@
  *
  * @example
  * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { Message, PyDateTime } from "./message.ts";
  * const msg = new Message("/oper/polar/direct_readout", "file", {
  *   uri: "/data/hrpt.l1b",
  *   start_time: PyDateTime.fromisoformat("2026-06-22T12:00:00+00:00"),
  * });
  * const raw = msg.encode(); // "pytroll://oper/polar/direct_readout file user@host … v1.2 application/json {…}"
+ * assert(raw.startsWith("pytroll://oper/polar/direct_readout file "));
  * const back = Message.decode(raw);
- * console.log(back.subject, back.version); // /oper/polar/direct_readout v1.2
+ * assertEquals([back.subject, back.version], ["/oper/polar/direct_readout", "v1.2"]);
  * ```
  *
  * @module
@@ -45,8 +47,9 @@ export {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { MAGICK, Message } from "./message.ts";
- * new Message("/a", "info").encode().startsWith(MAGICK); // true
+ * assert(new Message("/a", "info").encode().startsWith(MAGICK));
  * ```
  */
 export const MAGICK = "pytroll:/";
@@ -56,9 +59,10 @@ export const MAGICK = "pytroll:/";
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
  * const msg = new Message("/a", "info", null, { version: CURRENT_MESSAGE_VERSION });
- * Message.decode(msg.encode()).version; // "v1.2"
+ * assertEquals(Message.decode(msg.encode()).version, "v1.2");
  * ```
  */
 export const CURRENT_MESSAGE_VERSION = "v1.2";
@@ -89,9 +93,10 @@ let cachedSender: string | undefined;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Message, setCodecDefaults } from "./message.ts";
- * setCodecDefaults({ messageVersion: "v1.2" });
- * console.log(new Message("/a", "info", { x: 1 }).version); // v1.2
+ * setCodecDefaults({ messageVersion: "v1.01" });
+ * assertEquals(new Message("/a", "info", { x: 1 }).encode().split(" ")[4], "v1.01");
  * setCodecDefaults({ messageVersion: null });
  * ```
  */
@@ -107,8 +112,12 @@ export function setCodecDefaults(defaults: CodecDefaults): void {
  *
  * @example
  * ```ts
- * import { getCodecDefaults } from "./message.ts";
- * console.log(getCodecDefaults().messageVersion ?? "automatic");
+ * import { assertEquals } from "@std/assert";
+ * import { getCodecDefaults, setCodecDefaults } from "./message.ts";
+ * setCodecDefaults({ messageVersion: "v1.01" });
+ * assertEquals(getCodecDefaults().messageVersion, "v1.01");
+ * setCodecDefaults({ messageVersion: null }); // back to automatic
+ * assertEquals(getCodecDefaults().messageVersion, null);
  * ```
  */
 export function getCodecDefaults(): Readonly<CodecDefaults> {
@@ -121,8 +130,9 @@ export function getCodecDefaults(): Readonly<CodecDefaults> {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { defaultSender } from "./message.ts";
- * console.log(defaultSender().includes("@")); // true
+ * assertEquals(defaultSender().includes("@"), true);
  * ```
  */
 export function defaultSender(): string {
@@ -146,8 +156,9 @@ export function defaultSender(): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { versionLessOrEqual } from "./message.ts";
- * console.log(versionLessOrEqual("v1.10", "v1.2"), versionLessOrEqual("v1.3", "v1.2")); // true false
+ * assertEquals([versionLessOrEqual("v1.10", "v1.2"), versionLessOrEqual("v1.3", "v1.2")], [true, false]);
  * ```
  */
 export function versionLessOrEqual(a: string, b: string): boolean {
@@ -170,8 +181,9 @@ function nonEmptyString(obj: unknown): boolean {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { isValidSubject } from "./message.ts";
- * console.log(isValidSubject("/a"), isValidSubject("")); // true false
+ * assertEquals([isValidSubject("/a"), isValidSubject("")], [true, false]);
  * ```
  */
 export function isValidSubject(obj: unknown): boolean {
@@ -183,8 +195,9 @@ export function isValidSubject(obj: unknown): boolean {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { isValidType } from "./message.ts";
- * console.log(isValidType("info")); // true
+ * assertEquals(isValidType("info"), true);
  * ```
  */
 export function isValidType(obj: unknown): boolean {
@@ -196,8 +209,9 @@ export function isValidType(obj: unknown): boolean {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { isValidSender } from "./message.ts";
- * console.log(isValidSender("user@host")); // true
+ * assertEquals(isValidSender("user@host"), true);
  * ```
  */
 export function isValidSender(obj: unknown): boolean {
@@ -210,8 +224,9 @@ export function isValidSender(obj: unknown): boolean {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyTruthy } from "./message.ts";
- * console.log(pyTruthy({}), pyTruthy(NaN), pyTruthy([0])); // false true true
+ * assertEquals([pyTruthy({}), pyTruthy(NaN), pyTruthy([0])], [false, true, true]);
  * ```
  */
 export function pyTruthy(v: unknown): boolean {
@@ -268,8 +283,9 @@ function containsDatetime(data: unknown, depth = 0): boolean {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PyDateTime, versionNeeded } from "./message.ts";
- * console.log(versionNeeded({ t: [PyDateTime.now()] }, false)); // v1.2
+ * assertEquals(versionNeeded({ t: [PyDateTime.now()] }, false), "v1.2");
  * ```
  */
 export function versionNeeded(data: unknown, binary: boolean): string {
@@ -283,8 +299,9 @@ export function versionNeeded(data: unknown, binary: boolean): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { renderVersion } from "./message.ts";
- * console.log(renderVersion(undefined, "text", false)); // v1.01
+ * assertEquals(renderVersion(undefined, "text", false), "v1.01");
  * ```
  */
 export function renderVersion(
@@ -314,10 +331,11 @@ function isoNoOffset(dt: PyDateTime): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { datetimeEncoder, PyDateTime } from "./message.ts";
  * const t = PyDateTime.fromisoformat("2020-01-01T00:00:00+00:00");
- * console.log(datetimeEncoder(t), datetimeEncoder(t, "v1.01"));
- * // 2020-01-01T00:00:00+00:00 2020-01-01T00:00:00
+ * assertEquals(datetimeEncoder(t), "2020-01-01T00:00:00+00:00");
+ * assertEquals(datetimeEncoder(t, "v1.01"), "2020-01-01T00:00:00");
  * ```
  */
 export function datetimeEncoder(obj: unknown, version: string = CURRENT_MESSAGE_VERSION): string {
@@ -333,12 +351,14 @@ export function datetimeEncoder(obj: unknown, version: string = CURRENT_MESSAGE_
  *
  * @example
  * ```ts
+ * import { assertEquals, assertInstanceOf } from "@std/assert";
  * import { datetimeDecoder, PyDateTime } from "./message.ts";
  * const d: Record<string, unknown> = datetimeDecoder({
  *   start_time: "2008-04-11T22:13:22.123000",
  *   orbit: "12",
  * });
- * console.log(d.start_time instanceof PyDateTime, d.orbit); // true 12
+ * assertInstanceOf(d.start_time, PyDateTime);
+ * assertEquals(d.orbit, "12");
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -353,8 +373,9 @@ export function datetimeDecoder<T extends Record<string, any> | unknown[]>(conta
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { strpIsoformat } from "./message.ts";
- * console.log(strpIsoformat("2020-01-01T12:00:00Z").isoformat()); // 2020-01-01T12:00:00+00:00
+ * assertEquals(strpIsoformat("2020-01-01T12:00:00Z").isoformat(), "2020-01-01T12:00:00+00:00");
  * ```
  */
 export function strpIsoformat(s: string): PyDateTime {
@@ -464,8 +485,9 @@ export interface MessageOptions {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { isValidData } from "./message.ts";
- * console.log(isValidData({ a: 1 }), isValidData({ f: () => 1 })); // true false
+ * assertEquals([isValidData({ a: 1 }), isValidData({ f: () => 1 })], [true, false]);
  * ```
  */
 export function isValidData(
@@ -526,8 +548,9 @@ function latin1(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { decodeRaw } from "./message.ts";
- * console.log(decodeRaw(new Uint8Array([0x70, 0xf6]))); // pö
+ * assertEquals(decodeRaw(new Uint8Array([0x70, 0xf6])), "pö"); // not UTF-8: ISO-8859-1
  * ```
  */
 export function decodeRaw(bytes: Uint8Array): string {
@@ -547,14 +570,17 @@ export function decodeRaw(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Message, PyDateTime } from "./message.ts";
  * const m = new Message("/test/whatup/doc", "info", "not much to say", {
  *   sender: "ras@hawaii",
  *   time: PyDateTime.fromisoformat("2008-04-11T22:13:22.123000+00:00"),
  * });
- * console.log(m.encode());
- * // pytroll://test/whatup/doc info ras@hawaii 2008-04-11T22:13:22.123000 v1.01 text/ascii not much to say
- * console.log(Message.decode(m.encode()).data); // not much to say
+ * assertEquals(
+ *   m.encode(),
+ *   "pytroll://test/whatup/doc info ras@hawaii 2008-04-11T22:13:22.123000 v1.01 text/ascii not much to say",
+ * );
+ * assertEquals(Message.decode(m.encode()).data, "not much to say");
  * ```
  */
 export class Message {

@@ -62,8 +62,9 @@ function seconds(v: unknown): number | undefined {
  * @returns the count
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { numberOfFiles } from "./message_metrics.ts";
- * numberOfFiles({ dataset: [{ uri: "a" }, { uri: "b" }] }); // 2
+ * assertEquals(numberOfFiles({ dataset: [{ uri: "a" }, { uri: "b" }] }), 2);
  * ```
  */
 export function numberOfFiles(data: unknown): number {

@@ -11,13 +11,15 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { MulticastReceiver, MulticastSender } from "./multicast.ts";
  * import { PosttrollConfig } from "./config.ts";
  * const config = new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } });
- * await using rx = await MulticastReceiver.open(21299, "225.0.0.212", { config });
- * await using tx = new MulticastSender(21299, "225.0.0.212", { config });
+ * await using rx = await MulticastReceiver.open(0, "225.0.0.212", { config }); // a free port
+ * await using tx = new MulticastSender(rx.port, "225.0.0.212", { config });
  * await tx.send("hello");
  * const { data } = await rx.settimeout(2).receive();
+ * assertEquals(data, "hello");
  * ```
  * @module
  */
@@ -32,8 +34,9 @@ export { MulticastError, PosttrollError, SocketTimeoutError } from "./errors.ts"
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_MC_GROUP } from "./multicast.ts";
- * DEFAULT_MC_GROUP; // "225.0.0.212"
+ * assertEquals(DEFAULT_MC_GROUP, "225.0.0.212");
  * ```
  */
 export const DEFAULT_MC_GROUP = "225.0.0.212";
@@ -42,8 +45,9 @@ export const DEFAULT_MC_GROUP = "225.0.0.212";
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_BROADCAST_PORT } from "./multicast.ts";
- * DEFAULT_BROADCAST_PORT; // 21200
+ * assertEquals(DEFAULT_BROADCAST_PORT, 21200);
  * ```
  */
 export const DEFAULT_BROADCAST_PORT = 21200;
@@ -52,8 +56,9 @@ export const DEFAULT_BROADCAST_PORT = 21200;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { RECEIVE_BUFFER_SIZE } from "./multicast.ts";
- * RECEIVE_BUFFER_SIZE; // 1024
+ * assertEquals(RECEIVE_BUFFER_SIZE, 1024);
  * ```
  */
 export const RECEIVE_BUFFER_SIZE = 1024;
@@ -71,8 +76,9 @@ export interface MulticastOptions {
  * @returns whether it is a broadcast group
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { isBroadcastGroup } from "./multicast.ts";
- * isBroadcastGroup("0.0.0.0"); // true
+ * assert(isBroadcastGroup("0.0.0.0"));
  * ```
  */
 export function isBroadcastGroup(group: string | undefined | null): boolean {
@@ -86,8 +92,10 @@ export function isBroadcastGroup(group: string | undefined | null): boolean {
  * @throws {MulticastError} when it is not
  * @example
  * ```ts
- * import { validateMulticastGroup } from "./multicast.ts";
+ * import { assertThrows } from "@std/assert";
+ * import { MulticastError, validateMulticastGroup } from "./multicast.ts";
  * validateMulticastGroup("225.0.0.212");
+ * assertThrows(() => validateMulticastGroup("10.0.0.1"), MulticastError);
  * ```
  */
 export function validateMulticastGroup(group: string): void {
@@ -106,8 +114,12 @@ export function validateMulticastGroup(group: string): void {
  * @returns the group
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { getMcGroup } from "./multicast.ts";
- * getMcGroup();
+ * import { PosttrollConfig } from "./config.ts";
+ * assertEquals(getMcGroup({ config: new PosttrollConfig({ env: {} }) }), "225.0.0.212");
+ * const config = new PosttrollConfig({ env: { POSTTROLL_MC_GROUP: "239.1.2.3" } });
+ * assertEquals(getMcGroup({ config }), "239.1.2.3");
  * ```
  */
 export function getMcGroup(options: MulticastOptions = {}): string {
@@ -121,8 +133,10 @@ export function getMcGroup(options: MulticastOptions = {}): string {
  * @returns the port
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { getConfiguredBroadcastPort } from "./multicast.ts";
- * getConfiguredBroadcastPort();
+ * import { PosttrollConfig } from "./config.ts";
+ * assertEquals(getConfiguredBroadcastPort({ config: new PosttrollConfig({ env: {} }) }), 21200);
  * ```
  */
 export function getConfiguredBroadcastPort(options: MulticastOptions = {}): number {
@@ -170,8 +184,11 @@ export interface SenderSocket {
  * @throws {MulticastError} for a group outside 224–239 that is not a broadcast address
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { mcastSender } from "./multicast.ts";
- * const { socket, group } = mcastSender("0.0.0.0"); // group === "<broadcast>"
+ * const { socket, group, ready } = mcastSender("0.0.0.0");
+ * assertEquals(group, "<broadcast>");
+ * await ready;
  * socket.close();
  * ```
  */
@@ -201,9 +218,14 @@ export function mcastSender(mcgroup?: string, options: MulticastOptions = {}): S
  *
  * @example
  * ```ts
- * import { MulticastSender } from "./multicast.ts";
- * await using tx = new MulticastSender(21299);
+ * import { assertEquals } from "@std/assert";
+ * import { MulticastReceiver, MulticastSender } from "./multicast.ts";
+ * import { PosttrollConfig } from "./config.ts";
+ * const config = new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } });
+ * await using rx = await MulticastReceiver.open(0, undefined, { config });
+ * await using tx = new MulticastSender(rx.port, undefined, { config }); // the configured group
  * await tx.send("hello");
+ * assertEquals((await rx.settimeout(2).receive()).data, "hello");
  * ```
  */
 export class MulticastSender implements AsyncDisposable {
@@ -233,9 +255,14 @@ export class MulticastSender implements AsyncDisposable {
    * @param data the text
    * @example
    * ```ts
-   * import { MulticastSender } from "./multicast.ts";
-   * await using tx = new MulticastSender(21299, "225.0.0.212");
-   * await tx.send("pytroll://address/x info ...");
+   * import { assertEquals } from "@std/assert";
+   * import { MulticastReceiver, MulticastSender } from "./multicast.ts";
+   * import { PosttrollConfig } from "./config.ts";
+   * const config = new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } });
+   * await using rx = await MulticastReceiver.open(0, "225.0.0.212", { config });
+   * await using tx = new MulticastSender(rx.port, "225.0.0.212", { config });
+   * await tx.send(new TextEncoder().encode("pytroll://address/x info ..."));
+   * assertEquals((await rx.settimeout(2).receive()).data, "pytroll://address/x info ...");
    * ```
    */
   async send(data: string | Uint8Array): Promise<void> {
@@ -267,8 +294,11 @@ export class MulticastSender implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { MulticastSender } from "./multicast.ts";
-   * await new MulticastSender(21299).close();
+   * import { assertRejects } from "@std/assert";
+   * import { MulticastError, MulticastSender } from "./multicast.ts";
+   * const tx = new MulticastSender(21299);
+   * await tx.close();
+   * await assertRejects(() => tx.send("late"), MulticastError);
    * ```
    */
   async close(): Promise<void> {
@@ -322,8 +352,10 @@ export interface ReceiverSocket {
  * @throws {MulticastError} for an invalid group or a failed bind/join
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { mcastReceiver } from "./multicast.ts";
- * const { socket, group } = await mcastReceiver(21299, "0.0.0.0"); // group === "<broadcast>"
+ * const { socket, group } = await mcastReceiver(0, "0.0.0.0");
+ * assertEquals(group, "<broadcast>");
  * socket.close();
  * ```
  */
@@ -363,11 +395,10 @@ export async function mcastReceiver(
  *
  * @example
  * ```ts
- * import { MulticastReceiver } from "./multicast.ts";
- * await using rx = await MulticastReceiver.open(21299);
- * try {
- *   const { data, address } = await rx.settimeout(0.5).receive();
- * } catch { /* SocketTimeoutError *\/ }
+ * import { assertRejects } from "@std/assert";
+ * import { MulticastReceiver, SocketTimeoutError } from "./multicast.ts";
+ * await using rx = await MulticastReceiver.open(0);
+ * await assertRejects(() => rx.settimeout(0.05).receive(), SocketTimeoutError); // nobody sends
  * ```
  */
 export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagram> {
@@ -408,9 +439,10 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
    * @returns the receiver
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { MulticastReceiver } from "./multicast.ts";
    * const rx = await MulticastReceiver.open(0, "225.0.0.212");
-   * console.log(rx.port);
+   * assert(rx.port > 0); // the free port the system gave
    * await rx.close();
    * ```
    */
@@ -430,9 +462,10 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
    * @returns this
    * @example
    * ```ts
+   * import { assertStrictEquals } from "@std/assert";
    * import { MulticastReceiver } from "./multicast.ts";
    * await using rx = await MulticastReceiver.open(0);
-   * rx.settimeout(2);
+   * assertStrictEquals(rx.settimeout(2), rx);
    * ```
    */
   settimeout(seconds: number | null = null): this {
@@ -449,9 +482,15 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
    * @throws {MulticastError} when the receiver is closed
    * @example
    * ```ts
-   * import { MulticastReceiver } from "./multicast.ts";
-   * await using rx = await MulticastReceiver.open(0);
-   * const d = await rx.settimeout(1).receive().catch(() => undefined);
+   * import { assertEquals } from "@std/assert";
+   * import { MulticastReceiver, MulticastSender } from "./multicast.ts";
+   * import { PosttrollConfig } from "./config.ts";
+   * const config = new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } });
+   * await using rx = await MulticastReceiver.open(0, undefined, { config });
+   * await using tx = new MulticastSender(rx.port, undefined, { config });
+   * await tx.send("x");
+   * const d = await rx.settimeout(1).receive();
+   * assertEquals([d.data, d.address, d.truncated], ["x", "127.0.0.1", false]);
    * ```
    */
   async receive(options: { signal?: AbortSignal } = {}): Promise<Datagram> {
@@ -474,10 +513,20 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
    *
    * @example
    * ```ts
-   * import { MulticastReceiver } from "./multicast.ts";
-   * const rx = await MulticastReceiver.open(0);
-   * setTimeout(() => rx.close(), 10);
-   * for await (const d of rx) console.log(d.data);
+   * import { assertEquals } from "@std/assert";
+   * import { MulticastReceiver, MulticastSender } from "./multicast.ts";
+   * import { PosttrollConfig } from "./config.ts";
+   * const config = new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } });
+   * const rx = await MulticastReceiver.open(0, undefined, { config });
+   * await using tx = new MulticastSender(rx.port, undefined, { config });
+   * await tx.send("a");
+   * await tx.send("b");
+   * const got: string[] = [];
+   * for await (const d of rx) {
+   *   got.push(d.data);
+   *   if (got.length === 2) await rx.close(); // ends the loop
+   * }
+   * assertEquals(got, ["a", "b"]);
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterator<Datagram> {
@@ -494,8 +543,11 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
    *
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { MulticastReceiver } from "./multicast.ts";
-   * await (await MulticastReceiver.open(0)).close();
+   * const rx = await MulticastReceiver.open(0);
+   * await rx.close();
+   * assert(rx.closed);
    * ```
    */
   async close(): Promise<void> {

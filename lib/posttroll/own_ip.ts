@@ -185,9 +185,10 @@ function routeToV6(table: string, dest: string = PROBE_V6): Route | undefined {
  * @returns whether only this host can reach it
  * @example
  * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { isLoopbackAddress } from "./own_ip.ts";
- * isLoopbackAddress("127.0.1.1"); // true
- * isLoopbackAddress("192.0.2.2"); // false
+ * assert(isLoopbackAddress("127.0.1.1"));
+ * assertEquals(isLoopbackAddress("192.0.2.2"), false);
  * ```
  */
 export function isLoopbackAddress(address: string): boolean {

@@ -24,10 +24,11 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyDumps, pyLoads, PyFloat } from "./pyjson.ts";
  * console.log(pyDumps({ a: new PyFloat(1), b: "ö", c: [1e16, 2n ** 64n] }));
  * // {"a": 1.0, "b": "\u00f6", "c": [10000000000000000, 18446744073709551616]}
- * console.log(pyLoads('{"x": 1.0}').x instanceof PyFloat); // true
+ * assertEquals(pyLoads('{"x": 1.0}').x instanceof PyFloat, true);
  * ```
  *
  * @module
@@ -72,8 +73,9 @@ const isoformatOf = (dt: PyDateTime): string => dt.isoformat();
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyDumpsInfo } from "./pyjson.ts";
- * console.log(pyDumpsInfo({ a: 1 }).sawDatetime); // false
+ * assertEquals(pyDumpsInfo({ a: 1 }).sawDatetime, false);
  * ```
  */
 export function pyDumpsInfo(value: unknown, options: PyDumpsOptions = {}): PyDumpsResult {
@@ -102,9 +104,12 @@ export function pyDumpsInfo(value: unknown, options: PyDumpsOptions = {}): PyDum
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyDumps } from "./pyjson.ts";
- * console.log(pyDumps({ station: "norrköping", n: [1, 2.5, NaN] }));
- * // {"station": "norrk\u00f6ping", "n": [1, 2.5, NaN]}
+ * assertEquals(
+ *   pyDumps({ station: "norrköping", n: [1, 2.5, NaN] }),
+ *   String.raw`{"station": "norrk\u00f6ping", "n": [1, 2.5, NaN]}`,
+ * );
  * ```
  */
 export function pyDumps(value: unknown, options: PyDumpsOptions = {}): string {
@@ -146,9 +151,11 @@ function dtOrString(v: string): unknown {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyLoads } from "./pyjson.ts";
  * const v = pyLoads('{"t": ["2020-01-01T00:00:00"], "n": NaN}', { datetimes: true });
- * console.log(v); // { t: [ PyDateTime 2020-01-01T00:00:00 ], n: NaN }
+ * assertEquals(v.t[0].isoformat(), "2020-01-01T00:00:00");
+ * assertEquals(v.n, NaN);
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -166,8 +173,9 @@ export function pyLoads(text: string, options: PyLoadsOptions & PyLoadsTuning = 
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyLoadsAt } from "./pyjson.ts";
- * console.log(pyLoadsAt("data: [1, 2]", 6)); // [ 1, 2 ]
+ * assertEquals(pyLoadsAt("data: [1, 2]", 6), [ 1, 2 ]);
  * ```
  */
 export function pyLoadsAt(source: string, start: number, options: PyLoadsOptions = {}): unknown {
@@ -181,9 +189,11 @@ export function pyLoadsAt(source: string, start: number, options: PyLoadsOptions
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { applyDatetimeDecoder } from "./pyjson.ts";
  * const d = applyDatetimeDecoder({ a: ["2020-01-01", "12"] });
- * console.log(d); // { a: [ PyDateTime 2020-01-01T00:00:00, "12" ] }
+ * assertEquals(String(d.a[0]), "2020-01-01 00:00:00"); // a PyDateTime now
+ * assertEquals(d.a[1], "12"); // not a date: unchanged
  * ```
  */
 export function applyDatetimeDecoder<T>(value: T, depth = 0): T {

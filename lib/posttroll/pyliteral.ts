@@ -17,8 +17,9 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parsePythonLiteral } from "./pyliteral.ts";
- * parsePythonLiteral("[1, 'a', True, None]"); // [1, "a", true, null]
+ * assertEquals(parsePythonLiteral("[1, 'a', True, None]"), [1, "a", true, null]);
  * ```
  * @module
  */
@@ -40,8 +41,9 @@ export type PyLiteral =
  *
  * @example
  * ```ts
+ * import { assertThrows } from "@std/assert";
  * import { parsePythonLiteral, PyLiteralError } from "./pyliteral.ts";
- * try { parsePythonLiteral("localhost"); } catch (e) { console.log(e instanceof PyLiteralError); }
+ * assertThrows(() => parsePythonLiteral("localhost"), PyLiteralError);
  * ```
  */
 export class PyLiteralError extends SyntaxError {
@@ -399,8 +401,9 @@ function pyStr(key: PyLiteral, p: Parser): string {
  * @throws {PyLiteralError} when `text` is not a literal
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parsePythonLiteral } from "./pyliteral.ts";
- * parsePythonLiteral("{'a': (1, 2.5)}"); // { a: [1, 2.5] }
+ * assertEquals(parsePythonLiteral("{'a': (1, 2.5)}"), { a: [1, 2.5] });
  * ```
  */
 export function parsePythonLiteral(text: string): PyLiteral {
@@ -416,9 +419,10 @@ export function parsePythonLiteral(text: string): PyLiteral {
  * @returns the parsed literal, or `text` unchanged
  * @example
  * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { parsePythonLiteralOrString } from "./pyliteral.ts";
- * parsePythonLiteralOrString("localhost"); // "localhost"
- * parsePythonLiteralOrString("True"); // true
+ * assertEquals(parsePythonLiteralOrString("localhost"), "localhost");
+ * assert(parsePythonLiteralOrString("True"));
  * ```
  */
 export function parsePythonLiteralOrString(text: string): PyLiteral {

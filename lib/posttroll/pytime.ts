@@ -7,9 +7,10 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PyDateTime } from "./pytime.ts";
  * const t = PyDateTime.fromisoformat("20200101T120000Z");
- * console.log(t.isoformat()); // 2020-01-01T12:00:00+00:00
+ * assertEquals(t.isoformat(), "2020-01-01T12:00:00+00:00");
  * ```
  *
  * @module
@@ -119,11 +120,12 @@ function formatOffset(off: number): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PyDateTime } from "./pytime.ts";
  * const t = new PyDateTime({ year: 2008, month: 4, day: 11, hour: 22, minute: 13, second: 22,
  *   microsecond: 123000 });
  * console.log(t.isoformat()); // 2008-04-11T22:13:22.123000 (naive)
- * console.log(t.naive); // true
+ * assertEquals(t.naive, true);
  * ```
  */
 export class PyDateTime {
@@ -205,8 +207,9 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
-   * console.log(PyDateTime.now().offsetMicroseconds); // 0
+   * assertEquals(PyDateTime.now().offsetMicroseconds, 0);
    * ```
    */
   static now(): PyDateTime {
@@ -220,8 +223,9 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
-   * console.log(PyDateTime.fromEpochMicroseconds(1).isoformat()); // 1970-01-01T00:00:00.000001+00:00
+   * assertEquals(PyDateTime.fromEpochMicroseconds(1).isoformat(), "1970-01-01T00:00:00.000001+00:00");
    * ```
    */
   static fromEpochMicroseconds(us: number, offsetMicroseconds: number | null = 0): PyDateTime {
@@ -252,8 +256,9 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
-   * console.log(PyDateTime.fromDate(new Date(0)).isoformat()); // 1970-01-01T00:00:00+00:00
+   * assertEquals(PyDateTime.fromDate(new Date(0)).isoformat(), "1970-01-01T00:00:00+00:00");
    * ```
    */
   static fromDate(date: Date): PyDateTime {
@@ -268,8 +273,9 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
-   * console.log(PyDateTime.fromisoformat("2020-W01-1").isoformat()); // 2019-12-30T00:00:00
+   * assertEquals(PyDateTime.fromisoformat("2020-W01-1").isoformat(), "2019-12-30T00:00:00");
    * ```
    */
   static fromisoformat(s: string): PyDateTime {
@@ -283,8 +289,9 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
-   * console.log(PyDateTime.tryFromisoformat("12")); // undefined
+   * assertEquals(PyDateTime.tryFromisoformat("12"), undefined);
    * ```
    */
   static tryFromisoformat(s: string): PyDateTime | undefined {
@@ -301,9 +308,10 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
    * const t = new PyDateTime({ year: 2020, month: 1, day: 2, offsetMicroseconds: 0 });
-   * console.log(t.isoformat()); // 2020-01-02T00:00:00+00:00
+   * assertEquals(t.isoformat(), "2020-01-02T00:00:00+00:00");
    * ```
    */
   isoformat(sep = "T"): string {
@@ -317,9 +325,10 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
-   * console.log(PyDateTime.fromisoformat("2020-01-01T00:00+01:00").isoformatWithoutOffset());
-   * // 2020-01-01T00:00:00
+   * const t = PyDateTime.fromisoformat("2020-01-01T00:00+01:00");
+   * assertEquals(t.isoformatWithoutOffset(), "2020-01-01T00:00:00");
    * ```
    */
   isoformatWithoutOffset(sep = "T"): string {
@@ -340,9 +349,10 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
-   * console.log(PyDateTime.fromisoformat("2020-01-01T00:00+01:00").withoutOffset().isoformat());
-   * // 2020-01-01T00:00:00
+   * const t = PyDateTime.fromisoformat("2020-01-01T00:00+01:00");
+   * assertEquals(t.withoutOffset().isoformat(), "2020-01-01T00:00:00");
    * ```
    */
   withoutOffset(): PyDateTime {
@@ -355,8 +365,9 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
-   * console.log(PyDateTime.fromisoformat("1970-01-01T01:00+01:00").epochMicroseconds()); // 0
+   * assertEquals(PyDateTime.fromisoformat("1970-01-01T01:00+01:00").epochMicroseconds(), 0);
    * ```
    */
   epochMicroseconds(): number {
@@ -370,9 +381,9 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
-   * console.log(PyDateTime.fromisoformat("2020-01-01").toDate().toISOString());
-   * // 2020-01-01T00:00:00.000Z
+   * assertEquals(PyDateTime.fromisoformat("2020-01-01").toDate().toISOString(), "2020-01-01T00:00:00.000Z");
    * ```
    */
   toDate(): Date {
@@ -385,9 +396,10 @@ export class PyDateTime {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PyDateTime } from "./pytime.ts";
    * const a = PyDateTime.fromisoformat("2020-01-01T01:00+01:00");
-   * console.log(a.equals(PyDateTime.fromisoformat("2020-01-01T00:00Z"))); // true
+   * assertEquals(a.equals(PyDateTime.fromisoformat("2020-01-01T00:00Z")), true);
    * ```
    */
   equals(other: unknown): boolean {
@@ -417,8 +429,9 @@ export class PyDateTime {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyStrRepr } from "./pytime.ts";
- * console.log(pyStrRepr("it's")); // "it's"
+ * assertEquals(pyStrRepr("it's"), `"it's"`);
  * ```
  */
 export function pyStrRepr(s: string): string {

@@ -5,12 +5,13 @@
  *
  * @example Generate a key pair and read it back
  * ```ts
+ * import { assert } from "@std/assert";
  * import { generateKeyFiles, loadCertificate } from "./secure_keys.ts";
  * const dir = await Deno.makeTempDir();
  * const { publicFile, secretFile } = await generateKeyFiles("server", { directory: dir });
  * const pub = await loadCertificate(publicFile);
  * const both = await loadCertificate(secretFile);
- * console.assert(pub.publicKey === both.publicKey && both.secretKey !== undefined);
+ * assert(pub.publicKey === both.publicKey && both.secretKey !== undefined);
  * ```
  *
  * @module
@@ -43,9 +44,10 @@ function banner(now: Date): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { formatCertificate } from "./secure_keys.ts";
  * const text = formatCertificate({ publicKey: "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7" });
- * console.assert(text.includes('public-key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"'));
+ * assert(text.includes('public-key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"'));
  * ```
  */
 export function formatCertificate(
@@ -81,9 +83,10 @@ function checkKey(key: string, what: string, source: string): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseCertificate } from "./secure_keys.ts";
  * const cert = parseCertificate('curve\n    public-key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"\n');
- * console.assert(cert.secretKey === undefined);
+ * assert(cert.secretKey === undefined);
  * ```
  */
 export function parseCertificate(text: string, source = "certificate"): Certificate {
@@ -175,10 +178,11 @@ export interface GeneratedKeys {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { generateKeyFiles } from "./secure_keys.ts";
  * const dir = await Deno.makeTempDir();
  * const keys = await generateKeyFiles("client1", { directory: dir });
- * console.assert(keys.publicFile.endsWith("client1.key"));
+ * assert(keys.publicFile.endsWith("client1.key"));
  * ```
  */
 export async function generateKeyFiles(

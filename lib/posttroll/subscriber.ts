@@ -10,12 +10,23 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Subscriber } from "./subscriber.ts";
- * await using sub = new Subscriber(["tcp://127.0.0.1:40000"], { topics: "/counter" });
+ * import { Publisher } from "./publisher.ts";
+ * import { Message } from "./message.ts";
+ * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+ * await using sub = new Subscriber([`tcp://127.0.0.1:${pub.portNumber}`], { topics: "/counter" });
+ * // a SUB socket joins a little after it connects: publish until messages arrive
+ * let n = 0;
+ * const timer = setInterval(() => pub.send(new Message("/counter", "info", { n: n++ })), 20);
+ * const got: unknown[] = [];
  * for await (const msg of sub.recv(1)) {
  *   if (msg === null) break; // one second without messages
- *   console.log(msg.data);
+ *   got.push(msg.data);
+ *   if (got.length === 3) clearInterval(timer);
  * }
+ * clearInterval(timer);
+ * assertEquals(got.length, 3);
  * ```
  * @module
  */
@@ -81,8 +92,9 @@ const MAX_STATUS = 100;
  * @returns prefixed topics
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { magickfyTopics } from "./subscriber.ts";
- * magickfyTopics("counter"); // ["pytroll://counter"]
+ * assertEquals(magickfyTopics("counter"), ["pytroll://counter"]);
  * ```
  */
 export function magickfyTopics(topics: string | string[]): string[];
@@ -94,8 +106,9 @@ export function magickfyTopics(topics: string | string[]): string[];
  * @returns prefixed topics, or null
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { magickfyTopics } from "./subscriber.ts";
- * magickfyTopics(null); // null
+ * assertEquals(magickfyTopics(null), null);
  * ```
  */
 export function magickfyTopics(topics: string | string[] | null | undefined): string[] | null;
@@ -162,9 +175,20 @@ const ORIGIN = new WeakMap<Message, MessageOrigin>();
  * @returns address and arrival time, or undefined
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Message } from "./message.ts";
- * import { messageOrigin } from "./subscriber.ts";
- * messageOrigin(new Message("/a", "info")); // undefined: not received with keepOrigin
+ * import { messageOrigin, Subscriber } from "./subscriber.ts";
+ * import { Publisher } from "./publisher.ts";
+ * assertEquals(messageOrigin(new Message("/a", "info")), undefined); // not received
+ * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+ * const uri = `tcp://127.0.0.1:${pub.portNumber}`;
+ * await using sub = new Subscriber([uri], { keepOrigin: true });
+ * const timer = setInterval(() => pub.send(new Message("/a", "info")), 20);
+ * for await (const msg of sub) {
+ *   assertEquals(messageOrigin(msg)?.address, uri);
+ *   break;
+ * }
+ * clearInterval(timer);
  * ```
  */
 export function messageOrigin(msg: Message): MessageOrigin | undefined {
@@ -178,9 +202,20 @@ export function messageOrigin(msg: Message): MessageOrigin | undefined {
  * @returns the bytes (a copy owned by the message), or undefined
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Message } from "./message.ts";
- * import { rawMessage } from "./subscriber.ts";
- * rawMessage(new Message("/a", "info")); // undefined: not received with keepRaw
+ * import { rawMessage, Subscriber } from "./subscriber.ts";
+ * import { Publisher } from "./publisher.ts";
+ * assertEquals(rawMessage(new Message("/a", "info")), undefined); // not received
+ * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+ * await using sub = new Subscriber([`tcp://127.0.0.1:${pub.portNumber}`], { keepRaw: true });
+ * const sent = new Message("/a", "info", "x").encode();
+ * const timer = setInterval(() => pub.send(sent), 20);
+ * for await (const msg of sub) {
+ *   assertEquals(new TextDecoder().decode(rawMessage(msg)), sent);
+ *   break;
+ * }
+ * clearInterval(timer);
  * ```
  */
 export function rawMessage(msg: Message): Uint8Array | undefined {
@@ -203,10 +238,11 @@ interface Entry {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Subscriber } from "./subscriber.ts";
  * const sub = new Subscriber([], { topics: ["/a", "b"] });
  * sub.add("tcp://127.0.0.1:40000");
- * console.log(sub.addresses.length); // 1
+ * assertEquals(sub.addresses.length, 1);
  * await sub.close();
  * ```
  */
@@ -325,9 +361,12 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * @param topics topics for this address; default: the subscriber's topics
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
-   * await using sub = new Subscriber([]);
+   * await using sub = new Subscriber([], { logger: () => {} });
    * sub.add({ URI: "tcp://127.0.0.1:40000", supported_message_version: "v1.2" });
+   * sub.add({ URI: "tcp://127.0.0.1:40001", supported_message_version: "v9" }); // too new: ignored
+   * assertEquals(sub.addresses.map((a) => a.URI), ["tcp://127.0.0.1:40000"]);
    * ```
    */
   add(address: AddressLike, topics?: string | string[] | null): void {
@@ -375,11 +414,15 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * @returns async iterable of status changes
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
-   * const sub = new Subscriber(["tcp://127.0.0.1:40000"]);
-   * setTimeout(() => sub.close(), 10);
+   * import { Publisher } from "./publisher.ts";
+   * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+   * const uri = `tcp://127.0.0.1:${pub.portNumber}`;
+   * const sub = new Subscriber([uri]);
    * for await (const st of sub.status()) {
-   *   if (st.type === "refused") console.log(st.error.message);
+   *   assertEquals(st, { type: "connected", uri });
+   *   await sub.close(); // ends the stream
    * }
    * ```
    */
@@ -393,9 +436,10 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * @returns URI -> refusal
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
    * await using sub = new Subscriber([]);
-   * console.log(sub.refused.size); // 0
+   * assertEquals(sub.refused.size, 0);
    * ```
    */
   get refused(): Map<string, AuthRefusedError> {
@@ -410,9 +454,11 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * @param uri the URI
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
    * await using sub = new Subscriber(["tcp://127.0.0.1:40000"]);
    * sub.remove("tcp://127.0.0.1:40000");
+   * assertEquals(sub.addresses, []);
    * ```
    */
   remove(uri: string): void {
@@ -430,9 +476,11 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * @returns whether addresses were added or removed
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
    * await using sub = new Subscriber([]);
-   * sub.update(["tcp://127.0.0.1:40000"]); // true
+   * assertEquals(sub.update(["tcp://127.0.0.1:40000"]), true);
+   * assertEquals(sub.update(["tcp://127.0.0.1:40000"]), false); // already so
    * ```
    */
   update(addresses: AddressLike[]): boolean {
@@ -470,9 +518,21 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    *   while disconnected is lost (PUB/SUB), so this is the place to resynchronise
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
+   * import { Publisher } from "./publisher.ts";
+   * import { Message } from "./message.ts";
+   * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
    * await using sub = new Subscriber([]);
-   * sub.addHookSub("tcp://127.0.0.1:16543", ["pytroll://address"], (m) => console.log(m.subject));
+   * const subjects: string[] = [];
+   * sub.addHookSub(`tcp://127.0.0.1:${pub.portNumber}`, ["pytroll://address"], (m) => {
+   *   subjects.push(m.subject);
+   * });
+   * while (subjects.length === 0) {
+   *   await pub.send(new Message("/address/x", "info", { URI: "tcp://a:1" }));
+   *   await new Promise((r) => setTimeout(r, 20));
+   * }
+   * assertEquals(subjects[0], "/address/x");
    * ```
    */
   addHookSub(
@@ -512,9 +572,17 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * @param callback called with each message
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
+   * import { Message } from "./message.ts";
+   * import { PushSocket } from "../zmq/mod.ts";
+   * await using push = new PushSocket();
+   * const endpoint = await push.bind("tcp://127.0.0.1:0");
    * await using sub = new Subscriber([]);
-   * sub.addHookPull("ipc:///tmp/pt-hook", (m) => console.log(m.subject));
+   * const got = Promise.withResolvers<string>();
+   * sub.addHookPull(endpoint, (m) => got.resolve(m.subject));
+   * await push.send([new Message("/pushed", "info").encode()]);
+   * assertEquals(await got.promise, "/pushed");
    * ```
    */
   addHookPull(address: string, callback: (msg: Message) => void): void {
@@ -531,11 +599,15 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * @param options `signal` ends the loop
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
-   * await using sub = new Subscriber(["tcp://127.0.0.1:40000"]);
+   * await using sub = new Subscriber(["tcp://127.0.0.1:40000"]); // nobody publishes there
+   * const got = [];
    * for await (const msg of sub.recv(0.1)) {
-   *   if (msg === null) break;
+   *   got.push(msg);
+   *   if (msg === null) break; // 0.1 s without a message
    * }
+   * assertEquals(got, [null]);
    * ```
    */
   async *recv(
@@ -569,10 +641,18 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
-   * await using sub = new Subscriber(["tcp://127.0.0.1:40000"]);
-   * setTimeout(() => sub.stop(), 10);
-   * for await (const msg of sub) console.log(msg.subject);
+   * import { Publisher } from "./publisher.ts";
+   * import { Message } from "./message.ts";
+   * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+   * await using sub = new Subscriber([`tcp://127.0.0.1:${pub.portNumber}`]);
+   * const timer = setInterval(() => pub.send(new Message("/a", "info")), 20);
+   * for await (const msg of sub) {
+   *   assertEquals(msg.subject, "/a");
+   *   await sub.stop(); // ends the loop
+   * }
+   * clearInterval(timer);
    * ```
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Message> {
@@ -584,8 +664,12 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    *
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { Subscriber } from "./subscriber.ts";
-   * await new Subscriber([]).close();
+   * const sub = new Subscriber(["tcp://127.0.0.1:40000"]);
+   * await sub.close();
+   * await sub.close(); // again: nothing happens
+   * assert(sub.closed);
    * ```
    */
   async close(): Promise<void> {
@@ -668,10 +752,20 @@ function toList<T>(v: T | T[] | null | undefined): T[] {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { NSSubscriber } from "./subscriber.ts";
- * const ns = new NSSubscriber({ services: "my_service", timeout: 1 });
+ * import { NameServer } from "./nameserver.ts";
+ * // a nameserver on a free loopback port that knows one service
+ * const nameserver = new NameServer();
+ * const serving = nameserver.run({ my_service: [{ URI: "tcp://127.0.0.1:40000" }] }, "tcp://127.0.0.1:0");
+ * const [endpoint] = await nameserver.ready;
+ *
+ * const ns = new NSSubscriber({ services: "my_service", nameserver: endpoint, timeout: 1 });
  * const sub = await ns.start();
+ * assertEquals(sub.addresses.map((a) => a.URI), ["tcp://127.0.0.1:40000"]);
  * await ns.stop();
+ * await nameserver.stop();
+ * await serving;
  * ```
  */
 export class NSSubscriber implements AsyncDisposable {
@@ -696,8 +790,10 @@ export class NSSubscriber implements AsyncDisposable {
    *   clients_public_keys_directory), instead of a subscriber that waits for nothing
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { NSSubscriber } from "./subscriber.ts";
    * const sub = await new NSSubscriber({ services: null, addresses: ["tcp://127.0.0.1:40000"] }).start();
+   * assertEquals(sub.addresses.map((a) => a.URI), ["tcp://127.0.0.1:40000"]); // no look-up
    * await sub.close();
    * ```
    */
@@ -814,8 +910,12 @@ export class NSSubscriber implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { NSSubscriber } from "./subscriber.ts";
-   * await new NSSubscriber().stop();
+   * const ns = new NSSubscriber({ services: null, addresses: ["tcp://127.0.0.1:40000"] });
+   * const sub = await ns.start();
+   * await ns.stop();
+   * assertEquals([sub.closed, ns.subscriber], [true, undefined]);
    * ```
    */
   async stop(): Promise<void> {
@@ -880,8 +980,10 @@ const SUBSCRIBER_KEYS = new Set([
  * @returns the subscriber
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { createSubscriberFromDictConfig } from "./subscriber.ts";
  * const sub = await createSubscriberFromDictConfig({ addresses: ["tcp://127.0.0.1:40000"], nameserver: false });
+ * assertEquals(sub.addresses.map((a) => a.URI), ["tcp://127.0.0.1:40000"]); // a plain Subscriber
  * await sub.close();
  * ```
  */
@@ -932,8 +1034,18 @@ export interface SubscribeOptions extends Omit<NSSubscriberOptions, "nameserver"
  * @returns the subscriber
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { subscribe } from "./subscriber.ts";
- * await using sub = await subscribe({ services: "this_data", topics: "counter", timeout: 1 });
+ * import { NameServer } from "./nameserver.ts";
+ * const nameserver = new NameServer(); // on a free loopback port, knowing one service
+ * const serving = nameserver.run({ this_data: [{ URI: "tcp://127.0.0.1:40000" }] }, "tcp://127.0.0.1:0");
+ * const [endpoint] = await nameserver.ready;
+ * {
+ *   await using sub = await subscribe({ services: "this_data", topics: "counter", nameserver: endpoint });
+ *   assertEquals(sub.addresses.map((a) => a.URI), ["tcp://127.0.0.1:40000"]);
+ * }
+ * await nameserver.stop();
+ * await serving;
  * ```
  */
 export function subscribe(options: SubscribeOptions = {}): Promise<Subscriber> {

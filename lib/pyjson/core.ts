@@ -22,9 +22,10 @@
  *
  * @example
  * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { dumps, loads, PyFloat } from "./core.ts";
- * dumps({ a: new PyFloat(1), b: "ö" }); // '{"a": 1.0, "b": "\u00f6"}'
- * loads('{"x": 1.0}').x instanceof PyFloat; // true
+ * assertEquals(dumps({ a: new PyFloat(1), b: "ö" }), '{"a": 1.0, "b": "\\u00f6"}');
+ * assert(loads('{"x": 1.0}').x instanceof PyFloat);
  * ```
  *
  * @module
@@ -40,8 +41,9 @@ export const MAX_DEPTH = 1500;
  *
  * @example
  * ```ts
+ * import { assertThrows } from "@std/assert";
  * import { loads, PyJsonError } from "./core.ts";
- * try { loads("[1,"); } catch (e) { console.log(e instanceof PyJsonError); } // true
+ * assertThrows(() => loads("[1,"), PyJsonError);
  * ```
  */
 export class PyJsonError extends SyntaxError {
@@ -66,9 +68,10 @@ export class PyJsonError extends SyntaxError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { dumps, PyFloat } from "./core.ts";
- * console.log(dumps([new PyFloat(3), 3])); // [3.0, 3]
- * console.log(new PyFloat(2).valueOf() + 1); // 3
+ * assertEquals(dumps([new PyFloat(3), 3]), "[3.0, 3]");
+ * assertEquals(new PyFloat(2).valueOf() + 1, 3);
  * ```
  */
 export class PyFloat {
@@ -102,8 +105,9 @@ export class PyFloat {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PyNumber } from "./core.ts";
- * new PyNumber("2.0").valueOf(); // 2
+ * assertEquals(new PyNumber("2.0").valueOf(), 2);
  * ```
  */
 export class PyNumber {
@@ -129,9 +133,11 @@ export class PyNumber {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { loads, PY_KEY_ORDER } from "./core.ts";
  * const o = loads('{"b": 1, "2": 2}') as Record<string | symbol, unknown>;
- * console.log(Object.keys(o), o[PY_KEY_ORDER]); // ["2", "b"] ["b", "2"]
+ * assertEquals(Object.keys(o), ["2", "b"]); // JS order
+ * assertEquals(o[PY_KEY_ORDER], ["b", "2"]); // the document's order
  * ```
  */
 export const PY_KEY_ORDER: unique symbol = Symbol.for("posttroll.pyKeyOrder");
@@ -160,8 +166,9 @@ function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { dumps, pyDict } from "./core.ts";
- * console.log(dumps(pyDict([["b", 1], ["1", 2]]))); // {"b": 1, "1": 2}
+ * assertEquals(dumps(pyDict([["b", 1], ["1", 2]])), '{"b": 1, "1": 2}');
  * ```
  */
 export function pyDict(entries: Iterable<readonly [string, unknown]>): Record<string, unknown> {
@@ -187,8 +194,9 @@ export function pyDict(entries: Iterable<readonly [string, unknown]>): Record<st
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyDict, pyKeys } from "./core.ts";
- * console.log(pyKeys(pyDict([["b", 1], ["1", 2]]))); // ["b", "1"]
+ * assertEquals(pyKeys(pyDict([["b", 1], ["1", 2]])), ["b", "1"]);
  * ```
  */
 export function pyKeys(o: object): string[] {
@@ -215,8 +223,9 @@ export function pyKeys(o: object): string[] {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyFloatRepr } from "./core.ts";
- * console.log(pyFloatRepr(1), pyFloatRepr(1e16), pyFloatRepr(1e-5)); // 1.0 1e+16 1e-05
+ * assertEquals([pyFloatRepr(1), pyFloatRepr(1e16), pyFloatRepr(1e-5)], ["1.0", "1e+16", "1e-05"]);
  * ```
  */
 export function pyFloatRepr(x: number): string {
@@ -259,8 +268,9 @@ function escapeNonAscii(ch: string): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyJsonString } from "./core.ts";
- * console.log(pyJsonString("norrköping 😀")); // "norrk\u00f6ping \ud83d\ude00"
+ * assertEquals(pyJsonString("norrköping 😀"), '"norrk\\u00f6ping \\ud83d\\ude00"');
  * ```
  */
 export function pyJsonString(s: string): string {
@@ -446,10 +456,11 @@ class Encoder {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { dumps } from "./core.ts";
  * console.log(dumps({ station: "norrköping", n: [1, 2.5, NaN] }));
  * // {"station": "norrk\u00f6ping", "n": [1, 2.5, NaN]}
- * console.log(dumps([1], { indent: 2 })); // "[\n  1\n]"
+ * assertEquals(dumps([1], { indent: 2 }), "[\n  1\n]");
  * ```
  */
 export function dumps(value: unknown, options: DumpOptions = {}): string {
@@ -961,8 +972,11 @@ function fastLoads(
  *
  * @example
  * ```ts
- * import { loads } from "./core.ts";
- * loads('{"b": 1, "2": [1.5, NaN]}'); // { "2": [1.5, NaN], b: 1 } (key order kept for dumps)
+ * import { assertEquals } from "@std/assert";
+ * import { dumps, loads } from "./core.ts";
+ * const v = loads('{"b": 1, "2": [1.5, NaN]}');
+ * assertEquals(v, { "2": [1.5, NaN], b: 1 });
+ * assertEquals(dumps(v), '{"b": 1, "2": [1.5, NaN]}'); // key order kept for dumps
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -977,8 +991,9 @@ export function loads(text: string, options: LoadOptions = {}): any {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { loadsAt } from "./core.ts";
- * console.log(loadsAt("data: [1, 2]", 6)); // [ 1, 2 ]
+ * assertEquals(loadsAt("data: [1, 2]", 6), [ 1, 2 ]);
  * ```
  */
 export function loadsAt(source: string, start: number, options: LoadOptions = {}): unknown {

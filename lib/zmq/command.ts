@@ -25,8 +25,9 @@ export interface Command {
  * @returns the body to send in a COMMAND frame
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildCommand } from "./command.ts";
- * console.assert(buildCommand("PING", new Uint8Array(2)).length === 7);
+ * assert(buildCommand("PING", new Uint8Array(2)).length === 7);
  * ```
  */
 export function buildCommand(name: string, data: Uint8Array = new Uint8Array(0)): Uint8Array {
@@ -45,8 +46,9 @@ export function buildCommand(name: string, data: Uint8Array = new Uint8Array(0))
  * @throws {ZmqProtocolError} when the body is shorter than its name
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildCommand, parseCommand } from "./command.ts";
- * console.assert(parseCommand(buildCommand("PONG")).name === "PONG");
+ * assert(parseCommand(buildCommand("PONG")).name === "PONG");
  * ```
  */
 export function parseCommand(body: Uint8Array): Command {
@@ -66,8 +68,9 @@ export function parseCommand(body: Uint8Array): Command {
  * @returns encoded properties
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { encodeProperties } from "./command.ts";
- * console.assert(encodeProperties({ "Socket-Type": "PUB" }).length === 1 + 11 + 4 + 3);
+ * assert(encodeProperties({ "Socket-Type": "PUB" }).length === 1 + 11 + 4 + 3);
  * ```
  */
 export function encodeProperties(props: Record<string, string | Uint8Array>): Uint8Array {
@@ -100,9 +103,10 @@ export function encodeProperties(props: Record<string, string | Uint8Array>): Ui
  * @throws {ZmqProtocolError} on truncated properties
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { decodeProperties, encodeProperties } from "./command.ts";
  * const p = decodeProperties(encodeProperties({ "Socket-Type": "SUB" }));
- * console.assert(new TextDecoder().decode(p.get("socket-type")) === "SUB");
+ * assert(new TextDecoder().decode(p.get("socket-type")) === "SUB");
  * ```
  */
 export function decodeProperties(data: Uint8Array): Map<string, Uint8Array> {
@@ -131,8 +135,9 @@ export function decodeProperties(data: Uint8Array): Map<string, Uint8Array> {
  * @throws {ZmqProtocolError} when it is missing
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { decodeProperties, encodeProperties, socketTypeOf } from "./command.ts";
- * console.assert(socketTypeOf(decodeProperties(encodeProperties({ "Socket-Type": "REP" }))) === "REP");
+ * assert(socketTypeOf(decodeProperties(encodeProperties({ "Socket-Type": "REP" }))) === "REP");
  * ```
  */
 export function socketTypeOf(props: Map<string, Uint8Array>): string {
@@ -163,8 +168,9 @@ const COMPATIBLE: Record<string, string[]> = {
  * @returns true when compatible
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { compatibleSocketTypes } from "./command.ts";
- * console.assert(compatibleSocketTypes("PUB", "SUB") && !compatibleSocketTypes("PUB", "PULL"));
+ * assert(compatibleSocketTypes("PUB", "SUB") && !compatibleSocketTypes("PUB", "PULL"));
  * ```
  */
 export function compatibleSocketTypes(ours: string, theirs: string): boolean {
@@ -178,8 +184,9 @@ export function compatibleSocketTypes(ours: string, theirs: string): boolean {
  * @returns the READY command body
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildReady, parseCommand } from "./command.ts";
- * console.assert(parseCommand(buildReady("SUB")).name === "READY");
+ * assert(parseCommand(buildReady("SUB")).name === "READY");
  * ```
  */
 export function buildReady(socketType: string): Uint8Array {
@@ -193,8 +200,9 @@ export function buildReady(socketType: string): Uint8Array {
  * @returns encoded properties
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildMetadata } from "./command.ts";
- * console.assert(buildMetadata("PUB").length > 0);
+ * assert(buildMetadata("PUB").length > 0);
  * ```
  */
 export function buildMetadata(socketType: string): Uint8Array {
@@ -212,8 +220,9 @@ export function buildMetadata(socketType: string): Uint8Array {
  * @returns the ERROR command body
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildError, parseCommand } from "./command.ts";
- * console.assert(parseCommand(buildError("400")).data[0] === 3);
+ * assert(parseCommand(buildError("400")).data[0] === 3);
  * ```
  */
 export function buildError(reason: string): Uint8Array {
@@ -231,8 +240,9 @@ export function buildError(reason: string): Uint8Array {
  * @returns the reason text
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildError, errorReason, parseCommand } from "./command.ts";
- * console.assert(errorReason(parseCommand(buildError("400")).data) === "400");
+ * assert(errorReason(parseCommand(buildError("400")).data) === "400");
  * ```
  */
 export function errorReason(data: Uint8Array): string {
@@ -248,8 +258,9 @@ export function errorReason(data: Uint8Array): string {
  * @returns the command body
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildSubscribeCommand } from "./command.ts";
- * console.assert(buildSubscribeCommand(new Uint8Array([65]), true).length === 11);
+ * assert(buildSubscribeCommand(new Uint8Array([65]), true).length === 11);
  * ```
  */
 export function buildSubscribeCommand(topic: Uint8Array, subscribe: boolean): Uint8Array {
@@ -264,8 +275,9 @@ export function buildSubscribeCommand(topic: Uint8Array, subscribe: boolean): Ui
  * @returns the message frame body
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildSubscribeMessage } from "./command.ts";
- * console.assert(buildSubscribeMessage(new Uint8Array(0), true)[0] === 1);
+ * assert(buildSubscribeMessage(new Uint8Array(0), true)[0] === 1);
  * ```
  */
 export function buildSubscribeMessage(topic: Uint8Array, subscribe: boolean): Uint8Array {
@@ -284,8 +296,9 @@ export function buildSubscribeMessage(topic: Uint8Array, subscribe: boolean): Ui
  * @returns the command body
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildPing } from "./command.ts";
- * console.assert(buildPing("PING", 10).length === 7);
+ * assert(buildPing("PING", 10).length === 7);
  * ```
  */
 export function buildPing(

@@ -19,11 +19,12 @@ const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
  * @returns 32-byte box key
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { x25519 } from "@noble/curves/ed25519.js";
  * import { boxKey } from "./curve_box.ts";
  * const a = x25519.keygen(), b = x25519.keygen();
  * const k1 = boxKey(b.publicKey, a.secretKey), k2 = boxKey(a.publicKey, b.secretKey);
- * console.assert(k1.every((v, i) => v === k2[i]));
+ * assert(k1.every((v, i) => v === k2[i]));
  * ```
  */
 export function boxKey(publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array {
@@ -43,9 +44,10 @@ export function boxKey(publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array
  * @returns tag + ciphertext
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { boxOpen, boxSeal } from "./curve_box.ts";
  * const key = new Uint8Array(32), nonce = new Uint8Array(24);
- * console.assert(boxOpen(key, nonce, boxSeal(key, nonce, new Uint8Array([7])))[0] === 7);
+ * assert(boxOpen(key, nonce, boxSeal(key, nonce, new Uint8Array([7])))[0] === 7);
  * ```
  */
 export function boxSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Uint8Array {
@@ -62,9 +64,10 @@ export function boxSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Arra
  * @throws {Error} when authentication fails
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { boxSeal, boxOpen } from "./curve_box.ts";
  * const key = new Uint8Array(32), nonce = new Uint8Array(24);
- * console.assert(boxOpen(key, nonce, boxSeal(key, nonce, new Uint8Array(3))).length === 3);
+ * assert(boxOpen(key, nonce, boxSeal(key, nonce, new Uint8Array(3))).length === 3);
  * ```
  */
 export function boxOpen(key: Uint8Array, nonce: Uint8Array, box: Uint8Array): Uint8Array {
@@ -79,8 +82,9 @@ export function boxOpen(key: Uint8Array, nonce: Uint8Array, box: Uint8Array): Ui
  * @returns nonce
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { shortNonce } from "./curve_box.ts";
- * console.assert(shortNonce("CurveZMQHELLO---", 1n)[23] === 1);
+ * assert(shortNonce("CurveZMQHELLO---", 1n)[23] === 1);
  * ```
  */
 export function shortNonce(prefix: string, counter: bigint): Uint8Array {
@@ -98,8 +102,9 @@ export function shortNonce(prefix: string, counter: bigint): Uint8Array {
  * @returns nonce
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { longNonce } from "./curve_box.ts";
- * console.assert(longNonce("VOUCH---", new Uint8Array(16)).length === 24);
+ * assert(longNonce("VOUCH---", new Uint8Array(16)).length === 24);
  * ```
  */
 export function longNonce(prefix: string, tail: Uint8Array): Uint8Array {

@@ -16,12 +16,13 @@ const enc = new TextEncoder();
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { CurveCodec } from "./curve_codec.ts";
  * const key = new Uint8Array(32);
  * const client = new CurveCodec(key, "CurveZMQMESSAGEC", "CurveZMQMESSAGES", 3, 1);
  * const server = new CurveCodec(key, "CurveZMQMESSAGES", "CurveZMQMESSAGEC", 2, 2);
  * const out = server.decode(client.encode(new Uint8Array([1, 2]), 1));
- * console.assert(out.flags === 1 && out.body.length === 2);
+ * assert(out.flags === 1 && out.body.length === 2);
  * ```
  */
 export class CurveCodec implements MessageCodec {

@@ -90,8 +90,33 @@ export interface CurveClientState {
  * @param st client state (short-term keys made by the caller)
  * @returns HELLO command body
  * @example
- * ```ts ignore
- * const hello = buildHello(state);
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { x25519 } from "@noble/curves/ed25519.js";
+ * import { buildHello, processHello, processInitiate, processWelcome } from "./curve_handshake.ts";
+ * import { buildMetadata } from "./command.ts";
+ * const pair = () => {
+ *   const secret = x25519.utils.randomSecretKey();
+ *   return { pub: x25519.getPublicKey(secret), secret };
+ * };
+ * const [s, c, cShort, sShort] = [pair(), pair(), pair(), pair()];
+ * const client = {
+ *   serverKey: s.pub,
+ *   publicKey: c.pub,
+ *   secretKey: c.secret,
+ *   shortPublic: cShort.pub,
+ *   shortSecret: cShort.secret,
+ * };
+ * const server = {
+ *   publicKey: s.pub,
+ *   secretKey: s.secret,
+ *   shortPublic: sShort.pub,
+ *   shortSecret: sShort.secret,
+ *   cookieKey: crypto.getRandomValues(new Uint8Array(32)),
+ * };
+ * const hello = buildHello(client);
+ * assertEquals(hello.length, 200);
+ * processHello(server, hello); // a valid HELLO: the server answers WELCOME
  * ```
  */
 export function buildHello(st: CurveClientState): Uint8Array {
@@ -110,8 +135,34 @@ export function buildHello(st: CurveClientState): Uint8Array {
  * @returns INITIATE body and the server short-term key S'
  * @throws {HandshakeError} on a bad WELCOME
  * @example
- * ```ts ignore
- * const { initiate, serverShort } = processWelcome(state, welcomeBody, buildMetadata("SUB"));
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { x25519 } from "@noble/curves/ed25519.js";
+ * import { buildHello, processHello, processInitiate, processWelcome } from "./curve_handshake.ts";
+ * import { buildMetadata } from "./command.ts";
+ * const pair = () => {
+ *   const secret = x25519.utils.randomSecretKey();
+ *   return { pub: x25519.getPublicKey(secret), secret };
+ * };
+ * const [s, c, cShort, sShort] = [pair(), pair(), pair(), pair()];
+ * const client = {
+ *   serverKey: s.pub,
+ *   publicKey: c.pub,
+ *   secretKey: c.secret,
+ *   shortPublic: cShort.pub,
+ *   shortSecret: cShort.secret,
+ * };
+ * const server = {
+ *   publicKey: s.pub,
+ *   secretKey: s.secret,
+ *   shortPublic: sShort.pub,
+ *   shortSecret: sShort.secret,
+ *   cookieKey: crypto.getRandomValues(new Uint8Array(32)),
+ * };
+ * const welcome = processHello(server, buildHello(client));
+ * const { initiate, serverShort } = processWelcome(client, welcome, buildMetadata("SUB"));
+ * assertEquals(serverShort, sShort.pub);
+ * processInitiate(server, initiate);
  * ```
  */
 export function processWelcome(
@@ -170,8 +221,33 @@ export interface CurveServerState {
  * @returns WELCOME command body
  * @throws {HandshakeError} on a bad HELLO
  * @example
- * ```ts ignore
- * const welcome = processHello(state, helloBody);
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { x25519 } from "@noble/curves/ed25519.js";
+ * import { buildHello, processHello, processInitiate, processWelcome } from "./curve_handshake.ts";
+ * import { buildMetadata } from "./command.ts";
+ * const pair = () => {
+ *   const secret = x25519.utils.randomSecretKey();
+ *   return { pub: x25519.getPublicKey(secret), secret };
+ * };
+ * const [s, c, cShort, sShort] = [pair(), pair(), pair(), pair()];
+ * const client = {
+ *   serverKey: s.pub,
+ *   publicKey: c.pub,
+ *   secretKey: c.secret,
+ *   shortPublic: cShort.pub,
+ *   shortSecret: cShort.secret,
+ * };
+ * const server = {
+ *   publicKey: s.pub,
+ *   secretKey: s.secret,
+ *   shortPublic: sShort.pub,
+ *   shortSecret: sShort.secret,
+ *   cookieKey: crypto.getRandomValues(new Uint8Array(32)),
+ * };
+ * const welcome = processHello(server, buildHello(client));
+ * const { serverShort } = processWelcome(client, welcome, buildMetadata("SUB"));
+ * assertEquals(serverShort, sShort.pub); // the client opened the WELCOME box
  * ```
  */
 export function processHello(st: CurveServerState, hello: Uint8Array): Uint8Array {
@@ -210,8 +286,34 @@ export function processHello(st: CurveServerState, hello: Uint8Array): Uint8Arra
  * @returns client long-term public key, metadata and the INITIATE nonce
  * @throws {HandshakeError} on a bad cookie, box or vouch
  * @example
- * ```ts ignore
- * const { clientKey, metadata } = processInitiate(state, initiateBody);
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { x25519 } from "@noble/curves/ed25519.js";
+ * import { buildHello, processHello, processInitiate, processWelcome } from "./curve_handshake.ts";
+ * import { buildMetadata } from "./command.ts";
+ * const pair = () => {
+ *   const secret = x25519.utils.randomSecretKey();
+ *   return { pub: x25519.getPublicKey(secret), secret };
+ * };
+ * const [s, c, cShort, sShort] = [pair(), pair(), pair(), pair()];
+ * const client = {
+ *   serverKey: s.pub,
+ *   publicKey: c.pub,
+ *   secretKey: c.secret,
+ *   shortPublic: cShort.pub,
+ *   shortSecret: cShort.secret,
+ * };
+ * const server = {
+ *   publicKey: s.pub,
+ *   secretKey: s.secret,
+ *   shortPublic: sShort.pub,
+ *   shortSecret: sShort.secret,
+ *   cookieKey: crypto.getRandomValues(new Uint8Array(32)),
+ * };
+ * const welcome = processHello(server, buildHello(client));
+ * const { initiate } = processWelcome(client, welcome, buildMetadata("SUB"));
+ * const { clientKey } = processInitiate(server, initiate);
+ * assertEquals(clientKey, c.pub); // the server knows who the client is
  * ```
  */
 export function processInitiate(
@@ -261,8 +363,32 @@ export function processInitiate(
  * @returns the handshake result with the codec
  * @throws {HandshakeError} on refusal (authRefused) or protocol errors
  * @example
- * ```ts ignore
- * const result = await curveHandshake(io, ctx, { server: true, secretKey });
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { curveHandshake } from "./curve_handshake.ts";
+ * import { curveKeyPair } from "./curve_keys.ts";
+ * import type { HandshakeIO } from "./mechanism.ts";
+ * import { Channel } from "../_util/channel.ts";
+ * // two ends of an in-memory pipe stand for the TCP connection
+ * const [toServer, toClient] = [new Channel<Uint8Array>(), new Channel<Uint8Array>()];
+ * const io = (rx: Channel<Uint8Array>, tx: Channel<Uint8Array>): HandshakeIO => ({
+ *   readCommand: () => rx.receive(),
+ *   writeCommand: (body) => Promise.resolve(void tx.push(body)),
+ * });
+ * const s = curveKeyPair();
+ * const c = curveKeyPair();
+ * const [client, server] = await Promise.all([
+ *   curveHandshake(io(toClient, toServer), { socketType: "SUB", asServer: false, peerAddress: "" }, {
+ *     serverKey: s.publicKey,
+ *     ...c,
+ *   }),
+ *   curveHandshake(io(toServer, toClient), { socketType: "PUB", asServer: true, peerAddress: "" }, {
+ *     server: true,
+ *     secretKey: s.secretKey,
+ *   }),
+ * ]);
+ * assertEquals([client.peerSocketType, server.peerSocketType], ["PUB", "SUB"]);
+ * assertEquals(server.peer.publicKey, c.publicKey);
  * ```
  */
 export async function curveHandshake(

@@ -15,8 +15,9 @@ import { z85Decode, z85Encode } from "./z85.ts";
  * @throws {RangeError} on a wrong length
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { keyBytes } from "./curve_keys.ts";
- * console.assert(keyBytes(new Uint8Array(32)).length === 32);
+ * assert(keyBytes(new Uint8Array(32)).length === 32);
  * ```
  */
 export function keyBytes(key: Uint8Array | string): Uint8Array {
@@ -31,9 +32,10 @@ export function keyBytes(key: Uint8Array | string): Uint8Array {
  * @returns Z85 public and secret keys, 40 characters each
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { curveKeyPair } from "./curve_keys.ts";
  * const { publicKey, secretKey } = curveKeyPair();
- * console.assert(publicKey.length === 40 && secretKey.length === 40);
+ * assert(publicKey.length === 40 && secretKey.length === 40);
  * ```
  */
 export function curveKeyPair(): { publicKey: string; secretKey: string } {
@@ -48,9 +50,10 @@ export function curveKeyPair(): { publicKey: string; secretKey: string } {
  * @returns Z85 public key
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { curveKeyPair, curvePublicKey } from "./curve_keys.ts";
  * const kp = curveKeyPair();
- * console.assert(curvePublicKey(kp.secretKey) === kp.publicKey);
+ * assert(curvePublicKey(kp.secretKey) === kp.publicKey);
  * ```
  */
 export function curvePublicKey(secretKey: string | Uint8Array): string {

@@ -19,9 +19,10 @@ export type Endpoint =
  * @throws {ZmqError} on an unsupported transport or a malformed address
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseEndpoint } from "./endpoint.ts";
  * const ep = parseEndpoint("tcp://[::1]:5555");
- * console.assert(ep.transport === "tcp" && ep.host === "::1" && ep.port === 5555);
+ * assert(ep.transport === "tcp" && ep.host === "::1" && ep.port === 5555);
  * ```
  */
 export function parseEndpoint(endpoint: string): Endpoint {
@@ -56,8 +57,9 @@ export function parseEndpoint(endpoint: string): Endpoint {
  * @returns e.g. "tcp://[::1]:5555"
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { formatTcp } from "./endpoint.ts";
- * console.assert(formatTcp("::1", 1) === "tcp://[::1]:1");
+ * assert(formatTcp("::1", 1) === "tcp://[::1]:1");
  * ```
  */
 export function formatTcp(host: string, port: number): string {

@@ -28,9 +28,10 @@ export interface Greeting {
  * @returns 64 bytes
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildGreeting } from "./greeting.ts";
  * const g = buildGreeting("NULL", false);
- * console.assert(g.length === 64 && g[0] === 0xff && g[10] === 3);
+ * assert(g.length === 64 && g[0] === 0xff && g[10] === 3);
  * ```
  */
 export function buildGreeting(mechanism: string, asServer: boolean): Uint8Array {
@@ -52,8 +53,9 @@ export function buildGreeting(mechanism: string, asServer: boolean): Uint8Array 
  * @throws {ZmqProtocolError} on a bad signature or a version before 3.0
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildGreeting, parseGreeting } from "./greeting.ts";
- * console.assert(parseGreeting(buildGreeting("CURVE", true)).mechanism === "CURVE");
+ * assert(parseGreeting(buildGreeting("CURVE", true)).mechanism === "CURVE");
  * ```
  */
 export function parseGreeting(g: Uint8Array): Greeting {

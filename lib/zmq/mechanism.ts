@@ -64,8 +64,9 @@ export interface HandshakeResult {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { HandshakeError } from "./mechanism.ts";
- * console.assert(new HandshakeError("no", true).authRefused);
+ * assert(new HandshakeError("no", true).authRefused);
  * ```
  */
 export class HandshakeError extends ZmqError {
@@ -92,9 +93,10 @@ export class HandshakeError extends ZmqError {
  * @throws {HandshakeError} when the socket types do not match
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { checkPeerMetadata } from "./mechanism.ts";
  * import { buildMetadata } from "./command.ts";
- * console.assert(checkPeerMetadata("SUB", buildMetadata("PUB")) === "PUB");
+ * assert(checkPeerMetadata("SUB", buildMetadata("PUB")) === "PUB");
  * ```
  */
 export function checkPeerMetadata(ourType: string, metadata: Uint8Array): string {

@@ -29,10 +29,11 @@ function le32(b: Uint8Array, o: number): number {
  * @param outOff where the 16-byte tag goes
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { poly1305Into } from "./poly1305.ts";
  * const tag = new Uint8Array(16);
  * poly1305Into(new Uint8Array(32), new Uint8Array(5), 0, 5, tag, 0);
- * console.assert(tag.every((b) => b === 0)); // r = s = 0
+ * assert(tag.every((b) => b === 0)); // r = s = 0
  * ```
  */
 export function poly1305Into(

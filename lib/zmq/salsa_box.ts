@@ -26,11 +26,12 @@ function bswap(x: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { SalsaBox } from "./salsa_box.ts";
  * const box = new SalsaBox(new Uint8Array(32), new TextEncoder().encode("CurveZMQMESSAGEC"));
  * const sealed = new Uint8Array(16 + 3);
  * box.seal(1, new Uint8Array([1, 2, 3]), sealed, 0);
- * console.assert(box.open(1, sealed)?.[2] === 3);
+ * assert(box.open(1, sealed)?.[2] === 3);
  * ```
  */
 export class SalsaBox {

@@ -31,8 +31,9 @@ export interface MechanismChoice {
  * @returns the mechanism
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { selectMechanism } from "./security.ts";
- * console.assert(selectMechanism({}, true).name === "NULL");
+ * assert(selectMechanism({}, true).name === "NULL");
  * ```
  */
 export function selectMechanism(options: SocketOptions, accepted: boolean): MechanismChoice {

@@ -17,9 +17,10 @@ for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
  * @throws {RangeError} when the length is not a multiple of 4
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { z85Encode } from "./z85.ts";
  * const text = z85Encode(new Uint8Array([0x86, 0x4f, 0xd2, 0x6f, 0xb5, 0x59, 0xf7, 0x5b]));
- * console.assert(text === "HelloWorld");
+ * assert(text === "HelloWorld");
  * ```
  */
 export function z85Encode(data: Uint8Array): string {
@@ -47,8 +48,9 @@ export function z85Encode(data: Uint8Array): string {
  * @throws {SyntaxError} on a bad length or a character outside the Z85 alphabet
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { z85Decode } from "./z85.ts";
- * console.assert(z85Decode("HelloWorld").length === 8);
+ * assert(z85Decode("HelloWorld").length === 8);
  * ```
  */
 export function z85Decode(text: string): Uint8Array {
