@@ -16,24 +16,67 @@
  * Python names `Publish`, `Subscribe` and `client` for code ported line by line.
  *
  * @example Publish and subscribe through a nameserver
- * ```ts ignore
- * import { Message, NoisyPublisher, subscribe } from "@pytroll-deno/messaging";
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Message, NameServer, NoisyPublisher, PosttrollConfig, subscribe } from "./mod.ts";
  *
- * await using pub = await new NoisyPublisher("my_service", { nameservers: ["localhost"] }).start();
- * await using sub = await subscribe({ services: "my_service", topics: "/my/topic" });
- * await pub.send(new Message("/my/topic", "file", { uri: "/data/x.h5" }).encode());
- * for await (const msg of sub) {
- *   console.log(msg.subject, msg.data);
- *   break;
+ * // a site's nameserver; this one on loopback and free ports, beside any real one
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: { nameserver_port: free(), address_publish_port: free(), broadcast_port: free() },
+ * });
+ * const ns = new NameServer({ multicastEnabled: false, config });
+ * const serving = ns.run(undefined, "127.0.0.1");
+ * await ns.ready;
+ * {
+ *   await using pub = await new NoisyPublisher("my_service", {
+ *     nameservers: ["127.0.0.1"], // registers there (default: announced by multicast)
+ *     announceHost: "127.0.0.1",
+ *     config,
+ *   }).start();
+ *   await using sub = await subscribe({
+ *     services: "my_service",
+ *     topics: "/my/topic",
+ *     nameserver: "127.0.0.1",
+ *     config,
+ *   });
+ *   // a new subscription takes a moment to reach the publisher: send until one arrives
+ *   const send = () => pub.send(new Message("/my/topic", "file", { uri: "/data/x.h5" }).encode());
+ *   const timer = setInterval(send, 100);
+ *   for await (const msg of sub) {
+ *     assertEquals([msg.subject, msg.data], ["/my/topic", { uri: "/data/x.h5" }]);
+ *     break;
+ *   }
+ *   clearInterval(timer);
  * }
+ * await ns.stop();
+ * await serving;
  * ```
  *
  * @example Listen to GraceDB alerts with hop's auth.toml credentials
- * ```ts ignore
- * import { IgwnAlertClient } from "@pytroll-deno/messaging";
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { IgwnAlertClient } from "./mod.ts";
+ * import { KafkaCluster } from "./lib/kafka/cluster.ts";
+ * import { withAdmin } from "./lib/kafka/admin.ts";
  *
- * await using client = new IgwnAlertClient({ group: "gracedb-playground" });
- * await client.listen((topic, payload) => console.log(topic, payload), ["superevent"]);
+ * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them);
+ * // GraceDB's: new IgwnAlertClient({ group: "gracedb-playground" }) with hop's auth.toml
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+ * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+ * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+ * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+ * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
+ * await client.publish("superevent", JSON.stringify({ uid: "S1" }));
+ * await client.listen((topic, payload) => {
+ *   assertEquals([topic, payload], ["superevent", '{"uid":"S1"}']);
+ *   client.stop();
+ * }, { topics: ["superevent"], start: "earliest" });
  * ```
  *
  * @module

@@ -5,8 +5,11 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { BINARIES } from "./binaries.ts";
- * console.log(BINARIES.map((b) => `${b.name}: ${b.permissions.join(" ")}`).join("\n"));
+ * const ns = BINARIES.find((b) => b.name === "nameserver")!;
+ * assertEquals(ns.entry, "cli/nameserver.ts");
+ * assertEquals(ns.permissions.includes("--allow-all"), false); // never broader than needed
  * ```
  *
  * @module

@@ -6,9 +6,11 @@
  * directly.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { main } from "./demo.ts";
- * const code: number = await main(["--count", "3"]);
+ * const code: number = await main(["--count", "3"]); // prints the three messages
+ * assertEquals(code, 0);
  * ```
  *
  * @module
@@ -44,9 +46,10 @@ function fileEvent(n: number): Record<string, unknown> {
  * Runs the demo and returns the exit code (0 when every message arrived).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { main } from "./demo.ts";
- * Deno.exit(await main(Deno.args));
+ * assertEquals(await main(["--count", "1", "--multicast"]), 0); // announced over multicast on loopback
  * ```
  */
 export async function main(args: string[]): Promise<number> {

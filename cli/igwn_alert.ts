@@ -408,9 +408,21 @@ function float(v: string, flag: string): number {
  * @returns the exit code: 0 success (also after SIGINT/SIGTERM during listen), 1 failure
  *   (credentials, broker, unknown topic), 2 usage error (also an unreadable alert file)
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { main } from "./igwn_alert.ts";
- * const code = await main(["--no-auth", "-s", "kafka://localhost/", "-p", "9092", "topics"]);
+ * import { KafkaCluster } from "../lib/kafka/cluster.ts";
+ * import { withAdmin } from "../lib/kafka/admin.ts";
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+ * const group = `example-${crypto.randomUUID().slice(0, 8)}`; // a group with one topic
+ * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+ * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+ * const out: string[] = [];
+ * const code = await main(["--no-auth", "-s", `kafka://${broker}/`, "-g", group, "topics"], {
+ *   out: (t) => out.push(t),
+ * });
+ * assertEquals(code, 0);
+ * assertEquals(out.at(-1), "superevent"); // after a heading line, as Python prints them
  * ```
  */
 export async function main(args: string[], io: CliIo = {}): Promise<number> {

@@ -34,9 +34,11 @@
  *   `/metrics` of a `posttroll listen --metrics` instance (or pytroll-messages-prom).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { main } from "./nameserver.ts";
- * const code: number = await main(["--no-multicast", "-v"]); // runs until SIGTERM/SIGINT
+ * assertEquals(await main(["--version"]), 0); // prints the version
+ * // `await main(["--no-multicast", "-v"])` serves until SIGTERM/SIGINT, then returns 0
  * ```
  *
  * @module

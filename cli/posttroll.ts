@@ -32,9 +32,46 @@
  * answering, refused, timed out), 2 usage error.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { main } from "./posttroll.ts";
- * const code: number = await main(["services", "--nameserver", "localhost"]);
+ * import { NameServer } from "../lib/posttroll/nameserver.ts";
+ * import { NoisyPublisher } from "../lib/posttroll/publisher.ts";
+ * import { PosttrollConfig } from "../lib/posttroll/config.ts";
+ * // a nameserver with one publisher registered, on loopback and free ports
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: { nameserver_port: free(), address_publish_port: free(), broadcast_port: free() },
+ * });
+ * const ns = new NameServer({ multicastEnabled: false, config });
+ * const serving = ns.run(undefined, "127.0.0.1");
+ * await ns.ready;
+ * const pub = await new NoisyPublisher("my_service", {
+ *   nameservers: ["127.0.0.1"],
+ *   announceHost: "127.0.0.1",
+ *   config,
+ * }).start();
+ * const services = async () => {
+ *   let printed = "";
+ *   const code: number = await main(["services", "--nameserver", "127.0.0.1", "--json"], {
+ *     config,
+ *     out: (text) => Promise.resolve(void (printed += text)),
+ *   });
+ *   assertEquals(code, 0);
+ *   return (JSON.parse(printed) as Array<{ service: string[] }>).flatMap((a) => a.service);
+ * };
+ * while (!(await services()).includes("my_service")) { // registering takes a moment
+ *   await new Promise((r) => setTimeout(r, 50));
+ * }
+ * assertEquals((await services()).sort(), ["address_receiver", "addresses", "my_service"]);
+ * await pub.stop();
+ * await ns.stop();
+ * await serving;
  * ```
  *
  * @module
@@ -186,10 +223,13 @@ function dumps(value: unknown): string {
  * @returns one line of JSON (without the line feed)
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { listenJson } from "./posttroll.ts";
  * import { Message, PyDateTime } from "../lib/posttroll/message.ts";
  * const m = new Message("/a", "info", "hi", { sender: "u@h", time: PyDateTime.fromisoformat("2026-01-01T00:00:00") });
- * listenJson(m, "tcp://10.0.0.1:40000", PyDateTime.fromisoformat("2026-01-01T00:00:01+00:00"));
+ * const line = listenJson(m, "tcp://10.0.0.1:40000", PyDateTime.fromisoformat("2026-01-01T00:00:01+00:00"));
+ * assertEquals(JSON.parse(line).address, "tcp://10.0.0.1:40000");
+ * assertEquals(JSON.parse(line).received, "2026-01-01T00:00:01+00:00");
  * ```
  */
 export function listenJson(msg: Message, address: string, received: PyDateTime): string {
@@ -222,8 +262,9 @@ function age(seconds: number): string {
  * @returns the table, ending in a line feed
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { servicesTable } from "./posttroll.ts";
- * servicesTable([], Date.now()); // "SERVICE  ALIASES  ADDRESS  AGE  VERSION  BACKEND\n"
+ * assertEquals(servicesTable([], Date.now()), "SERVICE  ALIASES  ADDRESS  AGE  VERSION  BACKEND\n");
  * ```
  */
 export function servicesTable(records: Array<Record<string, unknown>>, now: number): string {
@@ -496,8 +537,12 @@ async function send(
  * @returns the exit code
  * @example
  * ```ts
+ * import { assertEquals, assertStringIncludes } from "@std/assert";
  * import { main } from "./posttroll.ts";
- * const code = await main(["--version"]); // prints "posttroll (@pytroll-deno/messaging) …"
+ * let printed = "";
+ * const code = await main(["--version"], { out: (t) => Promise.resolve(void (printed += t)) });
+ * assertEquals(code, 0);
+ * assertStringIncludes(printed, "posttroll (@pytroll-deno/messaging)");
  * ```
  */
 export async function main(args: string[], io: PosttrollCliIo = {}): Promise<number> {

@@ -19,9 +19,17 @@
  * the batch in hand, commits and exits 0.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { main } from "./posttroll_bridge.ts";
- * const code: number = await main(["to-kafka", "--kafka", "kafka://localhost:9092/", "--no-auth"]);
+ * const kafka = `kafka://${Deno.env.get("KAFKA") ?? "localhost:9092"}/`;
+ * const stop = new AbortController(); // SIGTERM/SIGINT do the same
+ * setTimeout(() => stop.abort(), 500);
+ * const code: number = await main([
+ *   "to-kafka", "--kafka", kafka, "--no-auth",
+ *   "--no-nameserver", "-a", "tcp://127.0.0.1:40000", // one publisher, no nameserver
+ * ], stop.signal);
+ * assertEquals(code, 0); // stopped, nothing undelivered
  * ```
  *
  * @module
@@ -247,8 +255,9 @@ const ONLY_FROM = [
  * @returns the exit code: 0 done, 1 failure, 2 usage error
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { main } from "./posttroll_bridge.ts";
- * console.assert((await main(["--version"])) === 0);
+ * assert((await main(["--version"])) === 0);
  * ```
  */
 export async function main(args: string[], signal?: AbortSignal): Promise<number> {

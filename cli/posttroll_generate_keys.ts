@@ -9,9 +9,18 @@
  * Exit codes: 0 written, 1 refused (missing directory, existing files), 2 usage error.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { main } from "./posttroll_generate_keys.ts";
- * const code: number = await main(["server", "-d", "/etc/posttroll"]);
+ * const dir = await Deno.makeTempDir(); // stands for /etc/posttroll
+ * const code: number = await main(["server", "-d", dir]);
+ * assertEquals(code, 0);
+ * assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(), [
+ *   "server.key",
+ *   "server.key_secret",
+ * ]);
+ * assertEquals(await main(["server", "-d", dir]), 1); // refuses to overwrite them
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

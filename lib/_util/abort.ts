@@ -11,8 +11,13 @@
  *
  * @example
  * ```ts
+ * import { assertLess } from "@std/assert";
  * import { sleep } from "./abort.ts";
- * await sleep(10, AbortSignal.timeout(1000));
+ * const ctl = new AbortController();
+ * const t0 = performance.now();
+ * setTimeout(() => ctl.abort(), 10);
+ * await sleep(60_000, ctl.signal); // cut short by the signal
+ * assertLess(performance.now() - t0, 30_000);
  * ```
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -17,9 +17,13 @@
  * @throws whatever the file system throws (the temporary file is removed)
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { writeFileAtomically } from "./fs.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomically(`${dir}/a.json`, new TextEncoder().encode("{}"));
+ * assertEquals(await Deno.readTextFile(`${dir}/a.json`), "{}");
+ * assertEquals((await Array.fromAsync(Deno.readDir(dir))).length, 1); // no temporary file left
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeFileAtomically(

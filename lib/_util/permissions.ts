@@ -6,12 +6,10 @@
  *
  * @example
  * ```ts
- * import { ensurePermission, MissingPermissionError } from "./permissions.ts";
- * try {
- *   ensurePermission({ name: "env" }, "reading the POSTTROLL_* settings");
- * } catch (e) {
- *   if (e instanceof MissingPermissionError) console.error(e.message); // names --allow-env
- * }
+ * import { assertEquals } from "@std/assert";
+ * import { MissingPermissionError } from "./permissions.ts";
+ * const e = new MissingPermissionError({ name: "env" }, "reading the POSTTROLL_* settings");
+ * assertEquals(e.message, "reading the POSTTROLL_* settings needs environment access: run deno with --allow-env");
  * ```
  *
  * @module
@@ -109,8 +107,11 @@ export function permissionFlag(d: Deno.PermissionDescriptor): string {
  * @throws {MissingPermissionError} when it is not granted
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { ensurePermission } from "./permissions.ts";
- * ensurePermission({ name: "net", host: "localhost:5557" }, "asking the nameserver");
+ * // granted (examples run with --allow-all): returns; without it, throws a MissingPermissionError
+ * // naming --allow-net=localhost:5557
+ * assertEquals(ensurePermission({ name: "net", host: "localhost:5557" }, "asking the nameserver"), undefined);
  * ```
  */
 export function ensurePermission(descriptor: Deno.PermissionDescriptor, what: string): void {

@@ -221,8 +221,19 @@ export class DedupStore implements AsyncDisposable {
    * @throws DedupStoreError when the write or sync fails (the ids are kept for the next flush)
    * @example
    * ```ts
+   * import { assert, assertEquals } from "@std/assert";
    * import { DedupStore } from "./dedup.ts";
-   * await (await DedupStore.open(null)).flush(); // nothing to write
+   * const path = await Deno.makeTempFile();
+   * const store = await DedupStore.open(path);
+   * store.add(new Uint8Array(16).fill(1));
+   * assertEquals(store.unflushed, 1);
+   * await store.flush();
+   * assertEquals(store.unflushed, 0);
+   * await store.close();
+   * const again = await DedupStore.open(path); // a restart reads the ids back
+   * assert(again.has(new Uint8Array(16).fill(1)));
+   * await again.close();
+   * await Deno.remove(path);
    * ```
    */
   async flush(): Promise<void> {
@@ -283,8 +294,12 @@ export class DedupStore implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { DedupStore } from "./dedup.ts";
-   * await (await DedupStore.open(null)).close();
+   * const store = await DedupStore.open(null); // in memory only
+   * store.add(new Uint8Array(16));
+   * await store.close(); // nothing to write
+   * assertEquals(store.size, 1);
    * ```
    */
   async close(): Promise<void> {

@@ -62,8 +62,9 @@ export class BridgeOptionError extends TypeError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DedupStoreError } from "./errors.ts";
- * new DedupStoreError("/var/lib/x.dedup", "disk full").path; // "/var/lib/x.dedup"
+ * assertEquals(new DedupStoreError("/var/lib/x.dedup", "disk full").path, "/var/lib/x.dedup");
  * ```
  */
 export class DedupStoreError extends BridgeError {

@@ -111,14 +111,53 @@ export interface FromKafkaStats {
  * Republishes Kafka records to posttroll.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { KafkaToPosttroll } from "./from_kafka.ts";
+ * import { buildRecord } from "./record.ts";
+ * import { KafkaCluster } from "../kafka/cluster.ts";
+ * import { withAdmin } from "../kafka/admin.ts";
+ * import { KafkaProducer } from "../kafka/producer.ts";
+ * import { Message } from "../posttroll/message.ts";
+ * import { Subscriber } from "../posttroll/subscriber.ts";
+ * import { PosttrollConfig } from "../posttroll/config.ts";
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092"; // stands for kafka.example.org:9092
+ * const url = `kafka://${broker}/`;
+ * // a record another site's uplink wrote to topic <prefix>.oper
+ * const prefix = `example-${crypto.randomUUID().slice(0, 8)}`;
+ * const cluster = new KafkaCluster({ url, noauth: true });
+ * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${prefix}.oper` }]));
+ * const raw = new TextEncoder().encode(new Message("/oper", "info", "from site a").encode());
+ * const { key, value, headers } = buildRecord(raw, "/oper", "info", "site-a");
+ * {
+ *   await using producer = await new KafkaProducer(cluster).connect([`${prefix}.oper`]);
+ *   await producer.send({ topic: `${prefix}.oper`, key, value, headers });
+ * }
+ * // announced by multicast on loopback to a free port (a site: its nameserver's settings)
+ * const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * l.close();
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: { multicast_interface: "127.0.0.1", broadcast_port: (l.addr as Deno.NetAddr).port },
+ * });
+ * const dir = await Deno.makeTempDir(); // stands for /var/lib/posttroll-bridge
  * await using down = await new KafkaToPosttroll({
- *   url: "kafka://kafka.example.org:9092/",
+ *   url,
+ *   noauth: true,
+ *   prefix,
+ *   start: "earliest",
  *   service: "kafka_bridge",
  *   site: "site-b",
- *   dedupPath: "/var/lib/posttroll-bridge/site-b.dedup",
+ *   dedupPath: `${dir}/site-b.dedup`,
+ *   config,
  * }).start();
+ * await using sub = new Subscriber([`tcp://127.0.0.1:${down.port}`]); // consumption starts now
+ * for await (const msg of sub) {
+ *   assertEquals([msg.subject, msg.data], ["/oper", "from site a"]);
+ *   break;
+ * }
+ * await down.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class KafkaToPosttroll implements AsyncDisposable {

@@ -48,11 +48,14 @@ export function messageIdentity(raw: Uint8Array, occurrence = 0): Uint8Array {
  *
  * @example
  * ```ts
+ * import { assertEquals, assertNotEquals } from "@std/assert";
  * import { OccurrenceCounter } from "./identity.ts";
- * const c = new OccurrenceCounter();
  * const raw = new TextEncoder().encode("pytroll://a info u@h 2020-01-01T00:00:00 v1.01");
- * c.identity(raw); // occurrence 0
- * c.identity(raw); // occurrence 1: a different id
+ * const c = new OccurrenceCounter();
+ * const first = c.identity(raw); // occurrence 0
+ * const second = c.identity(raw); // occurrence 1: a different id
+ * assertNotEquals(first, second);
+ * assertEquals(new OccurrenceCounter().identity(raw), first); // the same at another site
  * ```
  */
 export class OccurrenceCounter {

@@ -45,8 +45,9 @@ export interface KafkaLinkOptions {
  * @throws BridgeOptionError for anything else
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseKafkaUrl } from "./kafka_link.ts";
- * parseKafkaUrl("kafka://alice@kafka.example.org/").brokers; // ["kafka.example.org:9092"]
+ * assertEquals(parseKafkaUrl("kafka://alice@kafka.example.org/").brokers, ["kafka.example.org:9092"]);
  * ```
  */
 export function parseKafkaUrl(url: string): KafkaUrl {
@@ -67,8 +68,9 @@ export function parseKafkaUrl(url: string): KafkaUrl {
  * @throws BridgeOptionError for a bad URL; CredentialFileError for a bad auth file
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { bridgeCluster } from "./kafka_link.ts";
- * bridgeCluster({ url: "kafka://127.0.0.1:9092/", noauth: true }, "up").broker; // "127.0.0.1:9092"
+ * assertEquals(bridgeCluster({ url: "kafka://127.0.0.1:9092/", noauth: true }, "up").broker, "127.0.0.1:9092");
  * ```
  */
 export function bridgeCluster(options: KafkaLinkOptions, clientId: string): KafkaCluster {

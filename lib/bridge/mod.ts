@@ -6,17 +6,48 @@
  * Kafka layer (`lib/kafka/`), credentials and TLS as igwn-alert (hop's auth.toml, `.netrc`, SASL SCRAM over TLS).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { KafkaToPosttroll, PosttrollToKafka } from "./mod.ts";
- * // site A: everything its nameserver knows, to Kafka
- * await using up = await new PosttrollToKafka({ url: "kafka://kafka.example.org/", site: "a" })
- *   .start();
- * // site B: republished as service "kafka_bridge"
- * await using down = await new KafkaToPosttroll({
- *   url: "kafka://kafka.example.org/",
- *   site: "b",
- *   dedupPath: "/var/lib/posttroll-bridge/b.dedup",
+ * import { Message } from "../posttroll/message.ts";
+ * import { Publisher } from "../posttroll/publisher.ts";
+ * import { Subscriber } from "../posttroll/subscriber.ts";
+ * import { PosttrollConfig } from "../posttroll/config.ts";
+ * const url = `kafka://${Deno.env.get("KAFKA") ?? "127.0.0.1:9092"}/`; // kafka.example.org
+ * const prefix = `example-${crypto.randomUUID().slice(0, 8)}`; // default "posttroll"
+ * // site A: a publisher's messages to Kafka (deployed: everything its nameserver knows)
+ * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+ * await using up = await new PosttrollToKafka({
+ *   url,
+ *   noauth: true,
+ *   prefix,
+ *   site: "a",
+ *   addresses: [`tcp://127.0.0.1:${pub.portNumber}`],
+ *   nameserver: false,
  * }).start();
+ * // site B: republished as service "kafka_bridge" (announced by multicast on loopback here)
+ * const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * l.close();
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: { multicast_interface: "127.0.0.1", broadcast_port: (l.addr as Deno.NetAddr).port },
+ * });
+ * await using down = await new KafkaToPosttroll({
+ *   url,
+ *   noauth: true,
+ *   prefix,
+ *   site: "b",
+ *   start: "earliest",
+ *   dedupPath: null, // deployed: "/var/lib/posttroll-bridge/b.dedup"
+ *   config,
+ * }).start();
+ * await using sub = new Subscriber([`tcp://127.0.0.1:${down.port}`]);
+ * const timer = setInterval(() => pub.send(new Message("/oper/polar", "info", "hello b")), 200);
+ * for await (const msg of sub) {
+ *   assertEquals([msg.subject, msg.data], ["/oper/polar", "hello b"]);
+ *   break;
+ * }
+ * clearInterval(timer);
  * ```
  *
  * @module

@@ -94,14 +94,28 @@ function toList(v: string | string[] | undefined, dflt: string[]): string[] {
  * Forwards posttroll messages to Kafka.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PosttrollToKafka } from "./to_kafka.ts";
+ * import { Publisher } from "../posttroll/publisher.ts";
+ * import { Message } from "../posttroll/message.ts";
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092"; // stands for kafka.example.org:9092
+ * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+ * const prefix = `example-${crypto.randomUUID().slice(0, 8)}`;
  * await using up = await new PosttrollToKafka({
- *   url: "kafka://kafka.example.org:9092/",
- *   services: "polar_direct_readout",
+ *   url: `kafka://${broker}/`,
+ *   noauth: true,
+ *   // with a nameserver: `services: "polar_direct_readout"`; here one publisher, directly
+ *   addresses: [`tcp://127.0.0.1:${pub.portNumber}`],
+ *   nameserver: false,
  *   site: "norrkoping",
+ *   prefix,
  * }).start();
- * console.log(up.stats.produced);
+ * while (up.stats.produced === 0) { // a SUB socket joins a little after it connects
+ *   await pub.send(new Message("/oper/polar/direct_readout", "file", { uri: "/data/a.l1b" }));
+ *   await new Promise((r) => setTimeout(r, 100));
+ * }
+ * assertEquals(up.stats.failed, 0); // acknowledged by the broker, in topic `${prefix}.oper.polar...`
  * ```
  */
 export class PosttrollToKafka implements AsyncDisposable {

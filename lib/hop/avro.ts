@@ -183,9 +183,21 @@ function inflateRaw(data: Uint8Array): Uint8Array {
  * @returns schema, codec and records
  * @throws HopFormatError when the data is not an Avro container or uses an unsupported codec
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { readAvroContainer } from "./avro.ts";
- * const { schema, records } = await readAvroContainer(bytes);
+ * // a container file with one string record, written by hand: magic, metadata, sync, one block
+ * const te = new TextEncoder();
+ * const str = (s: string) => [s.length * 2, ...te.encode(s)]; // Avro long (zig-zag) + bytes
+ * const sync = new Array(16).fill(7);
+ * const bytes = new Uint8Array([
+ *   ...te.encode("Obj"), 1,
+ *   2, ...str("avro.schema"), ...str('"string"'), 0, // a map of one entry, then its end
+ *   ...sync,
+ *   2, 8, ...str("hi!"), ...sync, // a block: 1 record in 4 bytes
+ * ]);
+ * const { schema, records } = readAvroContainer(bytes);
+ * assertEquals([schema, records], ["string", ["hi!"]]);
  * ```
  */
 export function readAvroContainer(data: Uint8Array): AvroContainer {

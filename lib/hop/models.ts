@@ -106,8 +106,9 @@ export class Blob implements HopModel {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { VOEvent } from "./models.ts";
- * new VOEvent("<voe:VOEvent/>").xml; // "<voe:VOEvent/>"
+ * assertEquals(new VOEvent("<voe:VOEvent/>").xml, "<voe:VOEvent/>");
  * ```
  */
 export class VOEvent implements HopModel {
@@ -278,8 +279,9 @@ export class AvroBlob implements HopModel {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { ExternalMessage } from "./models.ts";
- * new ExternalMessage("https://x/msg/1").url; // "https://x/msg/1"
+ * assertEquals(new ExternalMessage("https://x/msg/1").url, "https://x/msg/1");
  * ```
  */
 export class ExternalMessage implements HopModel {

@@ -73,13 +73,23 @@ export type { PublishSession } from "./publish.ts";
  * A client for GraceDB alerts over Kafka (Python `igwn_alert.client`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { IgwnAlertClient } from "./client.ts";
- * await using client = new IgwnAlertClient({ group: "gracedb-playground" });
+ * import { KafkaCluster } from "../kafka/cluster.ts";
+ * import { withAdmin } from "../kafka/admin.ts";
+ * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them)
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+ * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+ * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+ * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+ * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
+ * await client.publish("superevent", JSON.stringify({ uid: "S1", alert_type: "new" }));
  * await client.listen((topic, payload) => {
  *   const alert = JSON.parse(payload as string);
- *   console.log(topic, alert.uid, alert.alert_type);
- * }, { topics: ["superevent"] });
+ *   assertEquals([topic, alert.uid, alert.alert_type], ["superevent", "S1", "new"]);
+ *   client.stop(); // listen() returns
+ * }, { topics: ["superevent"], start: "earliest" });
  * ```
  */
 export class IgwnAlertClient implements AsyncDisposable {
@@ -192,8 +202,19 @@ export class IgwnAlertClient implements AsyncDisposable {
    * @returns short topic names
    * @throws AuthError, BrokerConnectionError (bounded by `timeoutMs`)
    * @example
-   * ```ts ignore
-   * const topics = await client.getTopics(); // ["superevent", "cbc_gstlal", ...]
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { IgwnAlertClient } from "./client.ts";
+   * import { KafkaCluster } from "../kafka/cluster.ts";
+   * import { withAdmin } from "../kafka/admin.ts";
+   * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them)
+   * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+   * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+   * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+   * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+   * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
+   * const topics = await client.getTopics(); // GraceDB's: ["cbc_gstlal", ..., "superevent", ...]
+   * assertEquals(topics, ["superevent"]);
    * ```
    */
   getTopics(group?: string): Promise<string[]> {
@@ -215,12 +236,25 @@ export class IgwnAlertClient implements AsyncDisposable {
    * @returns when listening stops
    * @throws AuthError, BrokerConnectionError, UnknownTopicError, or the callback's error
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { IgwnAlertClient } from "./client.ts";
+   * import { KafkaCluster } from "../kafka/cluster.ts";
+   * import { withAdmin } from "../kafka/admin.ts";
+   * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them)
+   * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+   * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+   * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+   * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+   * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
+   * await client.publish("superevent", JSON.stringify({ uid: "S2" }));
    * const ctl = new AbortController();
-   * await client.listen((topic, payload) => console.log(topic, payload), {
-   *   topics: "superevent",
-   *   signal: ctl.signal,
-   * });
+   * const seen: string[] = [];
+   * await client.listen((topic, payload) => {
+   *   seen.push(`${topic} ${payload}`);
+   *   ctl.abort(); // committed, then listen() returns
+   * }, { topics: "superevent", signal: ctl.signal, start: "earliest" });
+   * assertEquals(seen, ['superevent {"uid":"S2"}']); // the text as published
    * ```
    */
   async listen(
@@ -242,9 +276,21 @@ export class IgwnAlertClient implements AsyncDisposable {
    * @param options topics, signal, start position
    * @returns the alerts
    * @example
-   * ```ts ignore
-   * for await (const alert of client.alerts({ topics: ["superevent"] })) {
-   *   console.log(alert.topic, JSON.parse(alert.payload as string).uid);
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { IgwnAlertClient } from "./client.ts";
+   * import { KafkaCluster } from "../kafka/cluster.ts";
+   * import { withAdmin } from "../kafka/admin.ts";
+   * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them)
+   * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+   * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+   * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+   * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+   * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
+   * await client.publish("superevent", JSON.stringify({ uid: "S3" }));
+   * for await (const alert of client.alerts({ topics: ["superevent"], start: "earliest" })) {
+   *   assertEquals([alert.topic, JSON.parse(alert.payload as string).uid], ["superevent", "S3"]);
+   *   break; // stops the listener
    * }
    * ```
    */
@@ -259,9 +305,28 @@ export class IgwnAlertClient implements AsyncDisposable {
    * Stops every listener of this client (Python's `stop()`); safe to call from callbacks.
    *
    * @example
-   * ```ts ignore
-   * setTimeout(() => client.stop(), 1000);
-   * await client.listen();
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { IgwnAlertClient } from "./client.ts";
+   * import { KafkaCluster } from "../kafka/cluster.ts";
+   * import { withAdmin } from "../kafka/admin.ts";
+   * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them)
+   * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+   * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+   * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+   * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+   * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
+   * const printed: string[] = [];
+   * await using quiet = new IgwnAlertClient({
+   *   server: `kafka://${broker}/`,
+   *   noauth: true,
+   *   group,
+   *   print: (text: string) => printed.push(text),
+   * });
+   * await quiet.publish("superevent", JSON.stringify({ uid: "S4" }));
+   * setTimeout(() => quiet.stop(), 1000); // from a timer, a callback or a signal handler
+   * await quiet.listen(undefined, { start: "earliest" }); // no callback: prints each alert
+   * assertEquals(printed[0].split("\n")[0], `New message from topic ${group}.superevent:`);
    * ```
    */
   stop(): void {
@@ -288,10 +353,24 @@ export class IgwnAlertClient implements AsyncDisposable {
    * @param topics one topic or several, without the group prefix
    * @throws UnknownTopicError, AuthError, BrokerConnectionError
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { IgwnAlertClient } from "./client.ts";
+   * import { KafkaCluster } from "../kafka/cluster.ts";
+   * import { withAdmin } from "../kafka/admin.ts";
+   * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them)
+   * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+   * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+   * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+   * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+   * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
    * await client.connect(["superevent"]);
-   * await client.publishToTopic("superevent", JSON.stringify({ uid: "S1" }));
+   * await client.publishToTopic("superevent", JSON.stringify({ uid: "S5" })); // acked by the broker
    * await client.disconnect();
+   * for await (const alert of client.alerts({ topics: "superevent", start: "earliest" })) {
+   *   assertEquals(JSON.parse(alert.payload as string).uid, "S5");
+   *   break;
+   * }
    * ```
    */
   connect(topics: string | string[]): Promise<void> {
@@ -343,8 +422,22 @@ export class IgwnAlertClient implements AsyncDisposable {
    * @param options `test` marks a hop test message
    * @throws UnknownTopicError, AuthError, BrokerConnectionError
    * @example
-   * ```ts ignore
-   * await client.publish("superevent", JSON.stringify({ uid: "S1", alert_type: "new" }));
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { IgwnAlertClient } from "./client.ts";
+   * import { KafkaCluster } from "../kafka/cluster.ts";
+   * import { withAdmin } from "../kafka/admin.ts";
+   * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them)
+   * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+   * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+   * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+   * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+   * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
+   * await client.publish("superevent", JSON.stringify({ uid: "S6", alert_type: "new" }));
+   * for await (const alert of client.alerts({ topics: "superevent", start: "earliest" })) {
+   *   assertEquals(JSON.parse(alert.payload as string).alert_type, "new");
+   *   break;
+   * }
    * ```
    */
   publish(

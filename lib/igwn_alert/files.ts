@@ -21,9 +21,12 @@ const enc = new TextEncoder();
  * @returns the file name
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { alertFileName } from "./files.ts";
- * alertFileName({ kafkaTopic: "gracedb.x", hop: { id: "a-b", test: false }, partition: 0, offset: "7" } as never, 0);
- * // "gracedb.x_19700101T000000.000Z_a-b.json"
+ * assertEquals(
+ *   alertFileName({ kafkaTopic: "gracedb.x", hop: { id: "a-b", test: false }, partition: 0, offset: "7" } as never, 0),
+ *   "gracedb.x_19700101T000000.000Z_a-b.json",
+ * );
  * ```
  */
 export function alertFileName(
@@ -68,9 +71,13 @@ export function payloadBytes(alert: Pick<Alert, "payload" | "model">): Uint8Arra
  * @returns the path written
  * @throws IgwnAlertError naming the path when the file cannot be written
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { writeAtomically } from "./files.ts";
- * await writeAtomically("/var/spool/alerts", "a.json", new TextEncoder().encode("{}"));
+ * const dir = await Deno.makeTempDir(); // stands for /var/spool/alerts
+ * const path = await writeAtomically(`${dir}/alerts`, "a.json", new TextEncoder().encode("{}"));
+ * assertEquals([path, await Deno.readTextFile(path)], [`${dir}/alerts/a.json`, "{}"]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeAtomically(

@@ -194,8 +194,9 @@ export function handlerFor(handlers: AlertHandler[], topic: string): AlertHandle
  * @throws IgwnAlertOptionError naming the file, the handler and the field that is wrong
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseHandlers } from "./handlers.ts";
- * parseHandlers('[[handler]]\ntopic = "*"\ncommand = "cat"\n')[0].command; // ["cat"]
+ * assertEquals(parseHandlers('[[handler]]\ntopic = "*"\ncommand = "cat"\n')[0].command, ["cat"]);
  * ```
  */
 export function parseHandlers(text: string, path = "handlers file"): AlertHandler[] {
@@ -268,10 +269,22 @@ export function parseHandlers(text: string, path = "handlers file"): AlertHandle
  * @param attempt which run this is (1 for the first)
  * @returns the variables
  * @example
- * ```ts ignore
+ * ```ts
  * import { assertEquals } from "@std/assert";
  * import { alertEnvironment } from "./handlers.ts";
- * assertEquals(alertEnvironment(alert, "gracedb", Date.now(), 1).IGWN_ALERT_TOPIC, "superevent");
+ * import { JSONBlob } from "../hop/models.ts";
+ * const alert = {
+ *   topic: "superevent",
+ *   kafkaTopic: "gracedb.superevent",
+ *   payload: "{\"uid\": \"S1\"}",
+ *   model: new JSONBlob("{\"uid\": \"S1\"}"),
+ *   hop: { id: "6f0c0f8e-0000-4000-8000-000000000001", test: false },
+ *   partition: 0,
+ *   offset: "7",
+ *   timestamp: 0,
+ * };
+ * const env = alertEnvironment(alert, "gracedb", Date.now(), 1);
+ * assertEquals([env.IGWN_ALERT_TOPIC, env.IGWN_ALERT_OFFSET], ["superevent", "7"]);
  * ```
  */
 export function alertEnvironment(
@@ -309,9 +322,23 @@ const STDERR_TAIL = 4096;
  * @throws HandlerRunError for another exit status, a kill, a timeout or a command that cannot
  *   start
  * @example
- * ```ts ignore
- * import { runHandler } from "./handlers.ts";
- * await runHandler({ topic: "*", command: ["cat"], timeout: 10, retries: 0, concurrency: 1 }, alert, {});
+ * ```ts
+ * import { assertRejects } from "@std/assert";
+ * import { HandlerRunError, runHandler } from "./handlers.ts";
+ * import { JSONBlob } from "../hop/models.ts";
+ * const alert = {
+ *   topic: "superevent",
+ *   kafkaTopic: "gracedb.superevent",
+ *   payload: "{\"uid\": \"S1\"}",
+ *   model: new JSONBlob("{\"uid\": \"S1\"}"),
+ *   hop: { id: "6f0c0f8e-0000-4000-8000-000000000001", test: false },
+ *   partition: 0,
+ *   offset: "7",
+ *   timestamp: 0,
+ * };
+ * const handler = { topic: "*", command: ["true"], timeout: 10, retries: 0, concurrency: 1 };
+ * await runHandler(handler, alert, {}); // exit 0: done
+ * await assertRejects(() => runHandler({ ...handler, command: ["false"] }, alert, {}), HandlerRunError);
  * ```
  */
 export async function runHandler(

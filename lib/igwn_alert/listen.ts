@@ -120,8 +120,9 @@ const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
  * @returns the group id
  * @example
  * ```ts
+ * import { assertMatch } from "@std/assert";
  * import { generateGroupId } from "./listen.ts";
- * /^alice-[A-Z0-9]{10}$/.test(generateGroupId("alice")); // true
+ * assertMatch(generateGroupId("alice"), /^alice-[A-Z0-9]{10}$/);
  * ```
  */
 export function generateGroupId(username?: string): string {

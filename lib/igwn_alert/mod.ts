@@ -4,11 +4,21 @@
  * compatible with hop-client. See {@linkcode IgwnAlertClient}.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { IgwnAlertClient } from "./mod.ts";
- * await using client = new IgwnAlertClient({ group: "gracedb-playground" });
- * for await (const alert of client.alerts({ topics: ["superevent"] })) {
- *   console.log(alert.topic, alert.payload);
+ * import { KafkaCluster } from "../kafka/cluster.ts";
+ * import { withAdmin } from "../kafka/admin.ts";
+ * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them)
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+ * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+ * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+ * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+ * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
+ * await client.publish("superevent", JSON.stringify({ uid: "S1" }));
+ * for await (const alert of client.alerts({ topics: ["superevent"], start: "earliest" })) {
+ *   assertEquals([alert.topic, alert.payload], ["superevent", '{"uid":"S1"}']);
+ *   break;
  * }
  * ```
  *

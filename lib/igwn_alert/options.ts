@@ -60,8 +60,9 @@ export const DEFAULT_BATCH_SIZE = 1;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_BATCH_TIMEOUT } from "./options.ts";
- * DEFAULT_BATCH_TIMEOUT * 1000; // 200 (ms)
+ * assertEquals(DEFAULT_BATCH_TIMEOUT * 1000, 200); // ms
  * ```
  */
 export const DEFAULT_BATCH_TIMEOUT = 0.2;
@@ -81,8 +82,9 @@ export const DEFAULT_LISTEN_RETRIES = 3;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_RETRY_WAIT } from "./options.ts";
- * DEFAULT_RETRY_WAIT * 1000; // 100 (ms)
+ * assertEquals(DEFAULT_RETRY_WAIT * 1000, 100); // ms
  * ```
  */
 export const DEFAULT_RETRY_WAIT = 0.1;
@@ -223,8 +225,9 @@ export interface ClientSettings {
  * @throws IgwnAlertOptionError for invalid options; CredentialFileError for a bad `authfile`
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseClientOptions } from "./options.ts";
- * parseClientOptions({ noauth: true, server: "kafka://localhost:9093/" }).port; // 9093
+ * assertEquals(parseClientOptions({ noauth: true, server: "kafka://localhost:9093/" }).port, 9093);
  * ```
  */
 export function parseClientOptions(o: IgwnAlertClientOptions): ClientSettings {

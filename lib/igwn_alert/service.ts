@@ -62,18 +62,38 @@ export const EXIT_WEDGED = 3;
  * @throws the listener's error (authentication, unknown topic, a handler failure without a
  *   dead-letter directory)
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { IgwnAlertClient } from "./client.ts";
  * import { runListenService } from "./service.ts";
- * await using client = new IgwnAlertClient({ group: "gracedb-playground" });
- * const code = await runListenService(client, {
+ * import { KafkaCluster } from "../kafka/cluster.ts";
+ * import { withAdmin } from "../kafka/admin.ts";
+ * // a broker on this machine and a fresh group with a "superevent" topic (GraceDB has them)
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+ * const group = `example-${crypto.randomUUID().slice(0, 8)}`;
+ * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+ * await withAdmin(cluster, "topics", (a) => a.createTopics([{ topic: `${group}.superevent` }]));
+ * await using client = new IgwnAlertClient({ server: `kafka://${broker}/`, noauth: true, group });
+ * const dir = await Deno.makeTempDir(); // stands for /var/lib/alerts
+ * const ctl = new AbortController();
+ * const service = runListenService(client, {
  *   topics: ["superevent"],
- *   handlers: [{ topic: "*", command: ["/opt/bin/on-alert"], timeout: 60, retries: 3, concurrency: 1 }],
- *   deadLetter: "/var/lib/alerts/dead",
+ *   outputDir: `${dir}/all`,
+ *   handlers: [{ topic: "*", command: ["true"], timeout: 60, retries: 3, concurrency: 1 }],
+ *   deadLetter: `${dir}/dead`,
  *   heartbeatSeconds: 300,
- *   signal: AbortSignal.timeout(3_600_000),
+ *   signal: ctl.signal,
  *   log: (level, message) => console.error(level, message),
  * });
+ * // alerts from before the listener is ready are not its: publish until one is handled
+ * const written = () => Array.fromAsync(Deno.readDir(`${dir}/all`)).catch(() => []);
+ * while ((await written()).length === 0) {
+ *   await client.publish("superevent", JSON.stringify({ uid: "S1" }));
+ *   await new Promise((r) => setTimeout(r, 200));
+ * }
+ * ctl.abort();
+ * assertEquals(await service, 0); // stopped by the signal
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function runListenService(

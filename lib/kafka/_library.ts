@@ -16,9 +16,11 @@ let loading: Promise<KafkaLibrary> | undefined;
  *
  * @returns the module
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertStrictEquals } from "@std/assert";
  * import { kafkaLibrary } from "./_library.ts";
- * const { Admin } = await kafkaLibrary();
+ * const { Admin } = await kafkaLibrary(); // imported on first use
+ * assertStrictEquals((await kafkaLibrary()).Admin, Admin); // once
  * ```
  */
 export function kafkaLibrary(): Promise<KafkaLibrary> {

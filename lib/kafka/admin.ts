@@ -235,11 +235,16 @@ function brokerSaysRetry(e: unknown): boolean {
  * @returns what `fn` returns
  * @throws AuthError, BrokerConnectionError, UnknownTopicError, or `fn`'s own error
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assert } from "@std/assert";
  * import { KafkaCluster } from "./cluster.ts";
  * import { withAdmin } from "./admin.ts";
- * const cluster = new KafkaCluster({ url: "kafka://127.0.0.1:9092/", noauth: true });
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+ * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+ * const topic = `admin-${crypto.randomUUID()}`;
+ * await withAdmin(cluster, "create a topic", (a) => a.createTopics([{ topic, partitions: 2 }]));
  * const topics = await withAdmin(cluster, "list topics", (a) => a.listTopics());
+ * assert(topics.includes(topic));
  * ```
  */
 export async function withAdmin<T>(

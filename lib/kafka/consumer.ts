@@ -137,13 +137,30 @@ const SHUTDOWN_STEP_MS = 2000;
  * Reads records of a consumer group and hands them to a handler, at least once.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { KafkaCluster } from "./cluster.ts";
  * import { KafkaConsumer } from "./consumer.ts";
- * const cluster = new KafkaCluster({ url: "kafka://127.0.0.1:9092/", noauth: true });
+ * import { KafkaProducer } from "./producer.ts";
+ * import { withAdmin } from "./admin.ts";
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+ * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+ * const topic = `events-${crypto.randomUUID()}`;
+ * await withAdmin(cluster, "create the topic", (a) => a.createTopics([{ topic, partitions: 1 }]));
+ * {
+ *   await using producer = await new KafkaProducer(cluster).connect([topic]);
+ *   for (const text of ["a", "b"]) {
+ *     await producer.send({ topic, value: new TextEncoder().encode(text), headers: [] });
+ *   }
+ * }
  * const ctl = new AbortController();
- * await new KafkaConsumer(cluster, { groupId: "g", topics: ["events"], signal: ctl.signal })
- *   .run((r) => console.log(r.topic, r.offset));
+ * const got: string[] = [];
+ * await new KafkaConsumer(cluster, { groupId: topic, topics: [topic], start: "earliest", signal: ctl.signal })
+ *   .run((r) => {
+ *     got.push(new TextDecoder().decode(r.value!)); // committed once this returns
+ *     if (got.length === 2) ctl.abort(); // run() returns
+ *   });
+ * assertEquals(got, ["a", "b"]);
  * ```
  */
 export class KafkaConsumer {

@@ -46,8 +46,9 @@ export interface CredentialSources {
  *   CredentialFileError for an unreadable or unsafe `authfile` or netrc file
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { findCredentials } from "./credentials.ts";
- * findCredentials({ noauth: true, netrcMachine: "kafka://localhost/" }); // null
+ * assertEquals(findCredentials({ noauth: true, netrcMachine: "kafka://localhost/" }), null);
  * ```
  */
 export function findCredentials(s: CredentialSources): Auth[] | null {

@@ -44,9 +44,11 @@ export function levelEnabled(level: LogLevel, threshold: LogLevel): boolean {
  * @returns the sink
  * @example
  * ```ts
- * import { stderrLogSink } from "./log.ts";
+ * import { assertEquals } from "@std/assert";
+ * import { levelEnabled, stderrLogSink } from "./log.ts";
  * const log = stderrLogSink("error");
- * log("debug", "not shown");
+ * log("debug", "not shown"); // below the threshold
+ * assertEquals([levelEnabled("debug", "error"), levelEnabled("error", "error")], [false, true]);
  * ```
  */
 export function stderrLogSink(threshold: LogLevel, name = "igwn_alert"): LogSink {

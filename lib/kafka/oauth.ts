@@ -15,10 +15,22 @@ const REFRESH_MARGIN_S = 30;
  * Fetches and caches OAUTHBEARER tokens from a token endpoint.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { OidcTokenSource } from "./oauth.ts";
- * const tokens = new OidcTokenSource("https://login.example.org/token", "client", "secret");
- * const jwt = await tokens.token();
+ * // a token endpoint on loopback standing for https://login.example.org/token
+ * let requests = 0;
+ * await using endpoint = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+ *   requests++;
+ *   const ok = req.headers.get("authorization") === `Basic ${btoa("client:secret")}`;
+ *   return ok
+ *     ? Response.json({ access_token: "jwt-1", expires_in: 3600 })
+ *     : new Response("denied", { status: 401 });
+ * });
+ * const tokens = new OidcTokenSource(`http://127.0.0.1:${endpoint.addr.port}/token`, "client", "secret");
+ * assertEquals(await tokens.token(), "jwt-1");
+ * assertEquals(await tokens.token(), "jwt-1"); // cached until shortly before it expires
+ * assertEquals(requests, 1);
  * ```
  */
 export class OidcTokenSource {

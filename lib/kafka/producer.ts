@@ -96,12 +96,21 @@ export function recordBytes(r: ProducerRecord): number {
  * Produces records to one cluster with batching, bounded memory and retries.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { KafkaCluster } from "./cluster.ts";
  * import { KafkaProducer } from "./producer.ts";
- * const cluster = new KafkaCluster({ url: "kafka://127.0.0.1:9092/", noauth: true });
- * await using producer = await new KafkaProducer(cluster).connect(["events"]);
- * await producer.send({ topic: "events", value: new TextEncoder().encode("hi"), headers: [] });
+ * import { withAdmin } from "./admin.ts";
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+ * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+ * const topic = `events-${crypto.randomUUID()}`;
+ * await withAdmin(cluster, "create the topic", (a) => a.createTopics([{ topic, partitions: 1 }]));
+ * {
+ *   await using producer = await new KafkaProducer(cluster).connect([topic]);
+ *   await producer.send({ topic, value: new TextEncoder().encode("hi"), headers: [] }); // acked
+ * }
+ * const ends = await withAdmin(cluster, "offsets", (a) => a.offsets([topic], "latest"));
+ * assertEquals(ends.get(`${topic}:0`), 1n); // one record in partition 0
  * ```
  */
 export class KafkaProducer implements AsyncDisposable {

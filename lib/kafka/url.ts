@@ -26,9 +26,10 @@ export interface KafkaUrl {
  * @throws KafkaOptionError for anything else
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseKafkaUrl } from "./url.ts";
- * parseKafkaUrl("kafka://alice@kafka.example.org/").brokers; // ["kafka.example.org:9092"]
- * parseKafkaUrl("kafka://kafka.example.org:9093/").brokers; // ["kafka.example.org:9093"]
+ * assertEquals(parseKafkaUrl("kafka://alice@kafka.example.org/").brokers, ["kafka.example.org:9092"]);
+ * assertEquals(parseKafkaUrl("kafka://kafka.example.org:9093/").brokers, ["kafka.example.org:9093"]);
  * ```
  */
 export function parseKafkaUrl(url: string, port?: number): KafkaUrl {

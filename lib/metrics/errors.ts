@@ -60,9 +60,12 @@ export class MetricDefinitionError extends MetricsError {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { ListenAddressError } from "./errors.ts";
- * new ListenAddressError("--metrics", "x", "no port").message;
- * // "--metrics: expected HOST:PORT, got \"x\" (no port)"
+ * assertEquals(
+ *   new ListenAddressError("--metrics", "x", "no port").message,
+ *   '--metrics: expected HOST:PORT, got "x" (no port)',
+ * );
  * ```
  */
 export class ListenAddressError extends MetricsError {

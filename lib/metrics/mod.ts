@@ -7,12 +7,14 @@
  *
  * @example
  * ```ts
+ * import { assertStringIncludes } from "@std/assert";
  * import { Registry, serveMetrics } from "./mod.ts";
  * const registry = new Registry();
  * const sent = registry.counter({ name: "sent_total", help: "Messages sent.", labelNames: ["topic"] });
  * sent.labels({ topic: "/a" }).inc();
  * await using server = serveMetrics({ listen: "127.0.0.1:0", registry });
- * console.log(server.url + "metrics");
+ * const scrape = await (await fetch(new URL("/metrics", server.url))).text();
+ * assertStringIncludes(scrape, 'sent_total{topic="/a"} 1');
  * ```
  * @module
  */

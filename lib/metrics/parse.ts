@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseExposition } from "./parse.ts";
  * const [s] = parseExposition('posttroll_message_counter_total{topic="/a"} 3\n');
- * console.log(s.name, s.labels.topic, s.value); // "posttroll_message_counter_total" "/a" 3
+ * assertEquals([s.name, s.labels.topic, s.value], ["posttroll_message_counter_total", "/a", 3]);
  * ```
  * @module
  */
@@ -49,8 +50,9 @@ function parseValue(text: string, line: number): number {
  * @throws {MetricsError} for a malformed sample line (naming the line)
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseExposition } from "./parse.ts";
- * parseExposition('# TYPE up gauge\nup{job="a\\"b"} 1\n')[0].labels.job; // 'a"b'
+ * assertEquals(parseExposition('# TYPE up gauge\nup{job="a\\"b"} 1\n')[0].labels.job, 'a"b');
  * ```
  */
 export function parseExposition(text: string): Sample[] {

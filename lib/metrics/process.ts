@@ -22,9 +22,12 @@ import type { Registry } from "./registry.ts";
  * @param registry where to register them
  * @example
  * ```ts
+ * import { assertMatch } from "@std/assert";
  * import { Registry } from "./registry.ts";
  * import { addProcessMetrics } from "./process.ts";
- * addProcessMetrics(new Registry());
+ * const registry = new Registry();
+ * addProcessMetrics(registry);
+ * assertMatch(registry.render(), /^process_resident_memory_bytes \d+$/m);
  * ```
  */
 export function addProcessMetrics(registry: Registry): void {

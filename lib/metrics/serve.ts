@@ -44,10 +44,14 @@ export interface ServeMetricsOptions
  *   setting
  * @example
  * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
  * import { Registry } from "./registry.ts";
  * import { serveMetrics } from "./serve.ts";
+ * import { ListenAddressError } from "./errors.ts";
  * const server = serveMetrics({ listen: "127.0.0.1:0", registry: new Registry() });
+ * assertEquals((await fetch(new URL("/metrics", server.url))).status, 200);
  * await server.close();
+ * assertThrows(() => serveMetrics({ listen: "nope", registry: new Registry() }), ListenAddressError);
  * ```
  */
 export function serveMetrics(options: ServeMetricsOptions): HttpServer {

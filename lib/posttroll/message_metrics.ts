@@ -18,6 +18,7 @@
  *
  * @example
  * ```ts
+ * import { assertStringIncludes } from "@std/assert";
  * import { Registry } from "../metrics/mod.ts";
  * import { Message, PyDateTime } from "./message.ts";
  * import { MessageMetrics } from "./message_metrics.ts";
@@ -27,7 +28,10 @@
  *   uri: "/data/a.h5",
  *   start_time: PyDateTime.fromisoformat("2026-11-25T10:00:00"),
  * }));
- * registry.render().includes('posttroll_message_counter_total{message_type="file",topic="/viirs/l1b"} 1'); // true
+ * assertStringIncludes(
+ *   registry.render(),
+ *   'posttroll_message_counter_total{message_type="file",topic="/viirs/l1b"} 1',
+ * );
  * ```
  * @module
  */
@@ -89,11 +93,13 @@ export function numberOfFiles(data: unknown): number {
  *
  * @example
  * ```ts
+ * import { assertStringIncludes } from "@std/assert";
  * import { Registry } from "../metrics/mod.ts";
  * import { Message } from "./message.ts";
  * import { MessageMetrics } from "./message_metrics.ts";
- * const m = new MessageMetrics(new Registry());
- * m.observe(new Message("/a", "beat"));
+ * const registry = new Registry();
+ * new MessageMetrics(registry).observe(new Message("/a", "beat"));
+ * assertStringIncludes(registry.render(), 'posttroll_message_counter_total{message_type="beat",topic="/a"} 1');
  * ```
  */
 export class MessageMetrics {
@@ -169,10 +175,13 @@ export class MessageMetrics {
    * @param receivedAt when it arrived (ms since the epoch) @default Date.now()
    * @example
    * ```ts
+   * import { assertStringIncludes } from "@std/assert";
    * import { Registry } from "../metrics/mod.ts";
    * import { Message } from "./message.ts";
    * import { MessageMetrics } from "./message_metrics.ts";
-   * new MessageMetrics(new Registry()).observe(new Message("/a", "file", { uri: "x" }), Date.now());
+   * const registry = new Registry();
+   * new MessageMetrics(registry).observe(new Message("/a", "file", { uri: "x" }), Date.now());
+   * assertStringIncludes(registry.render(), 'posttroll_message_counter_total{message_type="file",topic="/a"} 1');
    * ```
    */
   observe(msg: Message, receivedAt: number = Date.now()): void {

@@ -22,8 +22,11 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
+ * import { isIP } from "node:net";
  * import { getOwnIp } from "./own_ip.ts";
- * console.log(await getOwnIp());
+ * const ip = await getOwnIp({ warn: () => {} });
+ * assert(isIP(ip), ip); // this host's address towards the outside
  * ```
  * @module
  */
@@ -235,8 +238,19 @@ function sourceFor(
  * @returns an IPv4 address, or an IPv6 address on hosts whose only route out is IPv6
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { getOwnIp } from "./own_ip.ts";
- * const ip = await getOwnIp(); // e.g. "10.1.2.3"; "127.0.0.1" (and a warning) without a network
+ * // a host with no route out, no usable interface and a host name that resolves to loopback
+ * const warnings: string[] = [];
+ * const ip = await getOwnIp({
+ *   readRoutes: () => Promise.reject(new Error("no /proc")),
+ *   interfaces: () => [],
+ *   hostname: () => "localhost",
+ *   lookup: () => Promise.resolve("127.0.1.1"),
+ *   warn: (m) => warnings.push(m),
+ * });
+ * assertEquals(ip, "127.0.0.1"); // the last resort, with a warning naming the setting to use
+ * assertEquals(warnings.length, 1);
  * ```
  */
 export async function getOwnIp(options: OwnIpOptions = {}): Promise<string> {

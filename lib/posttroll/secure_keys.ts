@@ -110,9 +110,15 @@ export function parseCertificate(text: string, source = "certificate"): Certific
  * Reads a `.key` or `.key_secret` file.
  *
  * @example
- * ```ts ignore
- * import { loadCertificate } from "./secure_keys.ts";
- * const { publicKey, secretKey } = await loadCertificate("/etc/posttroll/server.key_secret");
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { generateKeyFiles, loadCertificate } from "./secure_keys.ts";
+ * const dir = await Deno.makeTempDir(); // stands for /etc/posttroll
+ * const made = await generateKeyFiles("server", { directory: dir });
+ * const { publicKey, secretKey } = await loadCertificate(`${dir}/server.key_secret`);
+ * assertEquals([publicKey, secretKey?.length], [made.publicKey, 40]);
+ * assertEquals((await loadCertificate(`${dir}/server.key`)).secretKey, undefined); // public only
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadCertificate(path: string): Promise<Certificate> {
@@ -132,9 +138,15 @@ export async function loadCertificate(path: string): Promise<Certificate> {
  * the authorizer of a secure server admits them.
  *
  * @example
- * ```ts ignore
- * import { loadPublicKeys } from "./secure_keys.ts";
- * const allowed: Set<string> = await loadPublicKeys("/etc/posttroll/clients");
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { generateKeyFiles, loadPublicKeys } from "./secure_keys.ts";
+ * const dir = await Deno.makeTempDir(); // stands for /etc/posttroll/clients
+ * const a = await generateKeyFiles("a", { directory: dir });
+ * const b = await generateKeyFiles("b", { directory: dir });
+ * const allowed: Set<string> = await loadPublicKeys(dir);
+ * assertEquals(allowed, new Set([a.publicKey, b.publicKey]));
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadPublicKeys(directory: string): Promise<Set<string>> {

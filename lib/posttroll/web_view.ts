@@ -10,13 +10,18 @@
  *
  * @example
  * ```ts
+ * import { assertEquals, assertStringIncludes } from "@std/assert";
  * import { NameServer } from "./nameserver.ts";
  * import { NameServerWebView } from "./web_view.ts";
  * import { HttpServer } from "../metrics/mod.ts";
  * let ns: NameServer | undefined = undefined;
  * const view = new NameServerWebView({ book: () => ns?.addressReceiver?.book });
- * ns = new NameServer({ multicastEnabled: false, events: view });
+ * ns = new NameServer({ multicastEnabled: false, events: view }); // then ns.run()
  * await using server = HttpServer.listen({ routes: view.routes() });
+ * const page = await fetch(server.url);
+ * assertEquals(page.status, 200);
+ * assertStringIncludes(await page.text(), "<html");
+ * assertEquals(await (await fetch(new URL("/services.json", server.url))).json(), []); // not running
  * view.close();
  * ```
  * @module
@@ -100,9 +105,10 @@ async function readLimited(res: Response, limit: number): Promise<string> {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { NameServerWebView } from "./web_view.ts";
  * const view = new NameServerWebView({ book: () => undefined });
- * Object.keys(view.routes()); // ["/", "/app.js", "/style.css", "/events", "/services.json"]
+ * assertEquals(Object.keys(view.routes()), ["/", "/app.js", "/style.css", "/events", "/services.json"]);
  * view.close();
  * ```
  */
@@ -146,9 +152,11 @@ export class NameServerWebView implements NameServerEvents {
    * @returns routes for {@linkcode HttpServer} or {@linkcode serveMetrics}
    * @example
    * ```ts
+   * import { assertStringIncludes } from "@std/assert";
    * import { NameServerWebView } from "./web_view.ts";
    * const view = new NameServerWebView({ book: () => undefined });
-   * view.routes()["/"]; // the page
+   * const page = await view.routes()["/"]({} as never); // the page (no request fields used)
+   * assertStringIncludes(String("body" in page && page.body), '<script src="app.js"');
    * view.close();
    * ```
    */
@@ -289,8 +297,11 @@ export class NameServerWebView implements NameServerEvents {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { NameServerWebView } from "./web_view.ts";
-   * new NameServerWebView({ book: () => undefined }).close();
+   * const view = new NameServerWebView({ book: () => undefined });
+   * view.close(); // its update timer is gone: nothing keeps the process alive
+   * assertEquals(view.clients, 0);
    * ```
    */
   close(): void {

@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import { assertStringIncludes } from "@std/assert";
  * import { INDEX_HTML } from "./web_view_page.ts";
- * INDEX_HTML.includes('<script src="app.js"'); // true
+ * assertStringIncludes(INDEX_HTML, '<script src="app.js"');
  * ```
  * @module
  */

@@ -116,8 +116,32 @@ export function checkPeerMetadata(ourType: string, metadata: Uint8Array): string
  * @returns the peer socket type and info
  * @throws {HandshakeError} on ERROR, refusal or incompatible socket types
  * @example
- * ```ts ignore
- * const result = await nullHandshake(io, { socketType: "PUB", asServer: true, peerAddress: "" });
+ * ```ts
+ * import { assertEquals, assertRejects } from "@std/assert";
+ * import { HandshakeError, type HandshakeIO, nullHandshake } from "./mechanism.ts";
+ * import { Channel } from "../_util/channel.ts";
+ * // two ends of an in-memory pipe stand for the TCP connection
+ * const pipe = () => {
+ *   const [a, b] = [new Channel<Uint8Array>(), new Channel<Uint8Array>()];
+ *   const io = (rx: Channel<Uint8Array>, tx: Channel<Uint8Array>): HandshakeIO => ({
+ *     readCommand: () => rx.receive(),
+ *     writeCommand: (body) => Promise.resolve(void tx.push(body)),
+ *   });
+ *   return [io(a, b), io(b, a)];
+ * };
+ * const [pubSide, subSide] = pipe();
+ * const [server, client] = await Promise.all([
+ *   nullHandshake(pubSide, { socketType: "PUB", asServer: true, peerAddress: "" }),
+ *   nullHandshake(subSide, { socketType: "SUB", asServer: false, peerAddress: "" }),
+ * ]);
+ * assertEquals([server.peerSocketType, client.peerSocketType], ["SUB", "PUB"]);
+ * // PUB cannot talk to PUSH: the handshake fails
+ * const [x, y] = pipe();
+ * await assertRejects(() =>
+ *   Promise.all([
+ *     nullHandshake(x, { socketType: "PUB", asServer: true, peerAddress: "" }),
+ *     nullHandshake(y, { socketType: "PUSH", asServer: false, peerAddress: "" }),
+ *   ]), HandshakeError);
  * ```
  */
 export async function nullHandshake(

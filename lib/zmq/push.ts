@@ -12,11 +12,17 @@ import type { Frame, SignalOptions } from "./types.ts";
  * Pusher.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PushSocket } from "./push.ts";
+ * import { PullSocket } from "./pull.ts";
+ * await using pull = new PullSocket();
+ * const endpoint = await pull.bind("tcp://127.0.0.1:0");
  * await using push = new PushSocket();
- * push.connect("tcp://127.0.0.1:5557");
- * await push.send("job", { signal: AbortSignal.timeout(1000) });
+ * push.connect(endpoint);
+ * await push.send("job", { signal: AbortSignal.timeout(5000) }); // waits for a peer
+ * const [frame] = await pull.receive();
+ * assertEquals(new TextDecoder().decode(frame), "job");
  * ```
  */
 export class PushSocket extends ZmqSocket {

@@ -19,12 +19,22 @@ const EMPTY = new Uint8Array(0);
  * Requester.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { ReqSocket } from "./req.ts";
+ * import { RepSocket } from "./rep.ts";
+ * await using rep = new RepSocket();
+ * const endpoint = await rep.bind("tcp://127.0.0.1:0");
+ * const serving = (async () => {
+ *   const [request] = await rep.receive();
+ *   await rep.send(new TextDecoder().decode(request) === "ping" ? "pong" : "?");
+ * })();
  * await using req = new ReqSocket();
- * req.connect("tcp://127.0.0.1:5555");
+ * req.connect(endpoint);
  * await req.send("ping");
- * const [reply] = await req.receive({ signal: AbortSignal.timeout(1000) });
+ * const [reply] = await req.receive({ signal: AbortSignal.timeout(5000) });
+ * assertEquals(new TextDecoder().decode(reply), "pong");
+ * await serving;
  * ```
  */
 export class ReqSocket extends ZmqSocket {

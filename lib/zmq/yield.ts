@@ -12,8 +12,13 @@ import { setImmediate } from "node:timers";
  * @returns a promise resolved from the check phase
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { macrotask } from "./yield.ts";
- * await macrotask();
+ * const order: string[] = [];
+ * queueMicrotask(() => order.push("microtask"));
+ * await macrotask(); // a full turn of the event loop, not just the microtask queue
+ * order.push("after");
+ * assertEquals(order, ["microtask", "after"]);
  * ```
  */
 export function macrotask(): Promise<void> {
