@@ -5,12 +5,15 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { AddressBook, nameserverReply } from "./address_book.ts";
  * import { Message } from "./message.ts";
  * const book = new AddressBook({ maxAgeMs: 600_000 });
  * const announce = new Message("/address/pub", "info", { URI: "tcp://127.0.0.1:40000", service: ["pub"] });
  * book.receive(announce.encode());
  * const reply = nameserverReply(new Message("/oper/ns", "request", { service: "pub" }).encode(), book);
+ * const [address] = Message.decode(reply.reply).data as Array<Record<string, unknown>>;
+ * assertEquals([address.URI, address.service], ["tcp://127.0.0.1:40000", ["pub"]]);
  * ```
  * @module
  */
@@ -69,8 +72,9 @@ export interface ReceiveResult {
  * @returns whether it matches
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { serviceMatches } from "./address_book.ts";
- * serviceMatches("b", ["a", "b"]); // true
+ * assert(serviceMatches("b", ["a", "b"]));
  * ```
  */
 export function serviceMatches(name: string, service: unknown): boolean {
@@ -85,9 +89,10 @@ export function serviceMatches(name: string, service: unknown): boolean {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { AddressBook } from "./address_book.ts";
  * const book = new AddressBook({ maxAgeMs: 1000 });
- * console.log(book.get("")); // []
+ * assertEquals(book.get(""), []);
  * ```
  */
 export class AddressBook implements AddressSource {
@@ -124,8 +129,9 @@ export class AddressBook implements AddressSource {
    * @returns copies of the records
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { AddressBook } from "./address_book.ts";
-   * new AddressBook().get("some_service"); // []
+   * assertEquals(new AddressBook().get("some_service"), []);
    * ```
    */
   get(name = ""): Array<Record<string, unknown>> {
@@ -147,9 +153,10 @@ export class AddressBook implements AddressSource {
    * @returns what happened, and the message to re-publish the first time a URI is seen
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { AddressBook } from "./address_book.ts";
    * const r = new AddressBook().receive("garbage");
-   * console.log(r.status); // "invalid"
+   * assertEquals(r.status, "invalid");
    * ```
    */
   receive(raw: string | Uint8Array): ReceiveResult {
@@ -201,8 +208,9 @@ export class AddressBook implements AddressSource {
    * @returns encoded removal messages
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { AddressBook } from "./address_book.ts";
-   * new AddressBook().expire(); // []
+   * assertEquals(new AddressBook().expire(), []);
    * ```
    */
   expire(): string[] {
@@ -241,8 +249,9 @@ function lookup(source: AddressSource | Record<string, unknown>, name: string): 
  * @returns the reply message
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { getActiveAddress } from "./address_book.ts";
- * getActiveAddress("svc", { svc: ["tcp://127.0.0.1:1"] }, "v1.01").data; // ["tcp://127.0.0.1:1"]
+ * assertEquals(getActiveAddress("svc", { svc: ["tcp://127.0.0.1:1"] }, "v1.01").data, ["tcp://127.0.0.1:1"]);
  * ```
  */
 export function getActiveAddress(
@@ -278,8 +287,9 @@ export interface NameserverReply {
  * @returns the encoded reply
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { nameserverReply } from "./address_book.ts";
- * nameserverReply("garbage", { get: () => [] }).error !== undefined; // true
+ * assert(nameserverReply("garbage", { get: () => [] }).error !== undefined);
  * ```
  */
 export function nameserverReply(

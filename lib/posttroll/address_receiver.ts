@@ -6,9 +6,33 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { AddressReceiver } from "./address_receiver.ts";
- * await using rec = await new AddressReceiver({ multicastEnabled: false, maxAge: 60 }).start();
- * console.log(rec.get("")); // []
+ * import { AddressServiceBroadcaster } from "./broadcaster.ts";
+ * import { PosttrollConfig } from "./config.ts";
+ * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: {
+ *     nameserver_port: free(),
+ *     address_publish_port: free(),
+ *     broadcast_port: free(),
+ *     multicast_interface: "127.0.0.1",
+ *   },
+ * });
+ * await using rec = await new AddressReceiver({ multicastEnabled: false, maxAge: 60, config }).start();
+ * assertEquals(rec.get(""), []);
+ * // a publisher registering directly (what NoisyPublisher does with `nameservers`)
+ * await using _ = new AddressServiceBroadcaster("pub", "tcp://127.0.0.1:40000", ["pub"], 2, ["127.0.0.1"], {
+ *   config,
+ * }).start();
+ * while (rec.get("pub").length === 0) await new Promise((r) => setTimeout(r, 20));
+ * assertEquals(rec.get("pub").map((a) => a.URI), ["tcp://127.0.0.1:40000"]); // listed for 60 s
  * ```
  * @module
  */
@@ -74,10 +98,27 @@ export interface AddressReceiverOptions {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { AddressReceiver } from "./address_receiver.ts";
- * const rec = new AddressReceiver({ multicastEnabled: false });
- * await rec.start();
- * console.log(rec.isRunning()); // true
+ * import { PosttrollConfig } from "./config.ts";
+ * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: {
+ *     nameserver_port: free(),
+ *     address_publish_port: free(),
+ *     broadcast_port: free(),
+ *     multicast_interface: "127.0.0.1",
+ *   },
+ * });
+ * const rec = new AddressReceiver({ multicastEnabled: false, config });
+ * await rec.start(); // listening on address_publish_port and, for registrations, broadcast_port
+ * assertEquals(rec.isRunning(), true);
  * await rec.stop();
  * ```
  */
@@ -129,8 +170,9 @@ export class AddressReceiver implements AsyncDisposable {
    * @returns records with `receive_time` as ISO text
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { AddressReceiver } from "./address_receiver.ts";
-   * new AddressReceiver().get("x"); // []
+   * assertEquals(new AddressReceiver().get("x"), []);
    * ```
    */
   get(name = ""): Array<Record<string, unknown>> {
@@ -143,8 +185,9 @@ export class AddressReceiver implements AsyncDisposable {
    * @returns whether it runs
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { AddressReceiver } from "./address_receiver.ts";
-   * new AddressReceiver().isRunning(); // false
+   * assertEquals(new AddressReceiver().isRunning(), false);
    * ```
    */
   isRunning(): boolean {
@@ -157,9 +200,27 @@ export class AddressReceiver implements AsyncDisposable {
    * @returns this
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { AddressReceiver } from "./address_receiver.ts";
-   * const rec = await new AddressReceiver({ multicastEnabled: false }).start();
+   * import { PosttrollConfig } from "./config.ts";
+   * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+   * const free = () => {
+   *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   *   l.close();
+   *   return (l.addr as Deno.NetAddr).port;
+   * };
+   * const config = new PosttrollConfig({
+   *   env: {},
+   *   defaults: {
+   *     nameserver_port: free(),
+   *     address_publish_port: free(),
+   *     broadcast_port: free(),
+   *     multicast_interface: "127.0.0.1",
+   *   },
+   * });
+   * const rec = await new AddressReceiver({ multicastEnabled: false, config }).start();
    * await rec.stop();
+   * assertEquals(rec.isRunning(), false);
    * ```
    */
   async start(): Promise<this> {
@@ -337,8 +398,11 @@ export class AddressReceiver implements AsyncDisposable {
    * @returns this
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { AddressReceiver } from "./address_receiver.ts";
-   * await new AddressReceiver().stop();
+   * const rec = new AddressReceiver();
+   * await rec.stop(); // never started: nothing to do
+   * assertEquals(rec.isRunning(), false);
    * ```
    */
   async stop(): Promise<this> {

@@ -7,9 +7,33 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { AddressServiceBroadcaster } from "./broadcaster.ts";
- * const b = new AddressServiceBroadcaster("pub", "tcp://127.0.0.1:40000", ["pub"], 2, ["localhost"]);
- * b.start();
+ * import { AddressReceiver } from "./address_receiver.ts";
+ * import { PosttrollConfig } from "./config.ts";
+ * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: {
+ *     nameserver_port: free(),
+ *     address_publish_port: free(),
+ *     broadcast_port: free(),
+ *     multicast_interface: "127.0.0.1",
+ *   },
+ * });
+ * // a nameserver's address receiver taking direct registrations
+ * await using receiver = await new AddressReceiver({ multicastEnabled: false, config }).start();
+ * const b = new AddressServiceBroadcaster("pub", "tcp://127.0.0.1:40000", ["pub"], 2, ["127.0.0.1"], {
+ *   config,
+ * });
+ * b.start(); // registers now and every 2 s
+ * while (receiver.get("pub").length === 0) await new Promise((r) => setTimeout(r, 20));
+ * assertEquals(receiver.get("pub")[0].URI, "tcp://127.0.0.1:40000");
  * await b.stop();
  * ```
  * @module
@@ -139,9 +163,16 @@ class McastSender implements Sender {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { MessageBroadcaster } from "./broadcaster.ts";
- * const b = new MessageBroadcaster("pytroll://address/x info u@h 2020-01-01T00:00:00 v1.01", 21200, 2);
- * b.start();
+ * import { MulticastReceiver } from "./multicast.ts";
+ * import { PosttrollConfig } from "./config.ts";
+ * const config = new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } });
+ * await using rx = await MulticastReceiver.open(0, undefined, { config }); // stands for 21200
+ * const msg = "pytroll://address/x info u@h 2020-01-01T00:00:00 v1.01";
+ * const b = new MessageBroadcaster(msg, rx.port, 2, undefined, { config });
+ * b.start(); // now and every 2 s, to the configured multicast group
+ * assertEquals((await rx.settimeout(5).receive()).data, msg);
  * await b.stop();
  * ```
  */
@@ -191,8 +222,10 @@ export class MessageBroadcaster implements AsyncDisposable {
    * @returns this
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { MessageBroadcaster } from "./broadcaster.ts";
-   * const b = new MessageBroadcaster("m", 21299, 0).start();
+   * const b = new MessageBroadcaster("m", 21299, 0).start(); // interval 0: sends nothing
+   * assertEquals(b.isRunning(), false);
    * await b.stop();
    * ```
    */
@@ -207,8 +240,9 @@ export class MessageBroadcaster implements AsyncDisposable {
    * @returns whether the loop runs
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { MessageBroadcaster } from "./broadcaster.ts";
-   * new MessageBroadcaster("m", 21299, 0).isRunning(); // false
+   * assertEquals(new MessageBroadcaster("m", 21299, 0).isRunning(), false);
    * ```
    */
   isRunning(): boolean {
@@ -232,8 +266,13 @@ export class MessageBroadcaster implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { MessageBroadcaster } from "./broadcaster.ts";
-   * await new MessageBroadcaster("m", 21299, 1).start().stop();
+   * import { PosttrollConfig } from "./config.ts";
+   * const config = new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } });
+   * const b = new MessageBroadcaster("m", 21299, 1, undefined, { config }).start();
+   * await b.stop(); // the loop has ended when this resolves
+   * assertEquals(b.isRunning(), false);
    * ```
    */
   async stop(): Promise<void> {
@@ -255,8 +294,30 @@ export class MessageBroadcaster implements AsyncDisposable {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { AddressBroadcaster } from "./broadcaster.ts";
- * const b = new AddressBroadcaster("x", ["127.0.0.1", 40000], 2, ["localhost"]);
+ * import { AddressReceiver } from "./address_receiver.ts";
+ * import { PosttrollConfig } from "./config.ts";
+ * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: {
+ *     nameserver_port: free(),
+ *     address_publish_port: free(),
+ *     broadcast_port: free(),
+ *     multicast_interface: "127.0.0.1",
+ *   },
+ * });
+ * await using receiver = await new AddressReceiver({ multicastEnabled: false, config }).start();
+ * const b = new AddressBroadcaster("x", ["127.0.0.1", 40000], 2, ["127.0.0.1"], { config }).start();
+ * const listed = () => receiver.get("").map((a) => a.URI); // no service names: listed under ""
+ * while (!listed().includes("127.0.0.1:40000")) await new Promise((r) => setTimeout(r, 20));
+ * assertEquals(receiver.get("x"), []); // posttroll's "host:port" form names no service
  * await b.stop();
  * ```
  */
@@ -290,8 +351,31 @@ export class AddressBroadcaster extends MessageBroadcaster {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { AddressServiceBroadcaster } from "./broadcaster.ts";
- * const b = new AddressServiceBroadcaster("x", "tcp://127.0.0.1:40000", ["x", "alias"], 2);
+ * import { AddressReceiver } from "./address_receiver.ts";
+ * import { PosttrollConfig } from "./config.ts";
+ * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: {
+ *     nameserver_port: free(),
+ *     address_publish_port: free(),
+ *     broadcast_port: free(),
+ *     multicast_interface: "127.0.0.1",
+ *   },
+ * });
+ * await using receiver = await new AddressReceiver({ config }).start(); // multicast on 127.0.0.1
+ * const b = new AddressServiceBroadcaster("x", "tcp://127.0.0.1:40000", ["x", "alias"], 2, undefined, {
+ *   config,
+ * }).start(); // no nameservers: announced by multicast
+ * while (receiver.get("alias").length === 0) await new Promise((r) => setTimeout(r, 20));
+ * assertEquals(receiver.get("alias")[0].service, ["x", "alias"]);
  * await b.stop();
  * ```
  */

@@ -20,13 +20,14 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { config, PosttrollConfig } from "./config.ts";
  * {
  *   using _ = config.set({ nameserver_port: 16000 });
- *   console.log(config.nameserverPort()); // 16000
+ *   assertEquals(config.nameserverPort(), 16000);
  * }
  * const isolated = new PosttrollConfig({ env: { POSTTROLL_MC_GROUP: "226.0.0.1" } });
- * console.log(isolated.mcGroup()); // "226.0.0.1"
+ * assertEquals(isolated.mcGroup(), "226.0.0.1");
  * ```
  * @module
  */
@@ -169,9 +170,12 @@ function defaultPaths(env: Record<string, string>): string[] {
  * @returns the nested configuration
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { collectEnv } from "./config.ts";
- * collectEnv({ POSTTROLL_NAMESERVER_PORT: "1234", POSTTROLL_A__B: "[1]" });
- * // { nameserver_port: 1234, a: { b: [1] } }
+ * assertEquals(collectEnv({ POSTTROLL_NAMESERVER_PORT: "1234", POSTTROLL_A__B: "[1]" }), {
+ *   nameserver_port: 1234,
+ *   a: { b: [1] },
+ * });
  * ```
  */
 export function collectEnv(env: Record<string, string>): Record<string, ConfigValue> {
@@ -219,9 +223,10 @@ export interface TcpKeepaliveConfig {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULTS } from "./config.ts";
- * DEFAULTS.nameserverPort; // 5557
- * DEFAULTS.mcGroup; // "225.0.0.212"
+ * assertEquals(DEFAULTS.nameserverPort, 5557);
+ * assertEquals(DEFAULTS.mcGroup, "225.0.0.212");
  * ```
  */
 export const DEFAULTS: {
@@ -250,9 +255,10 @@ export const DEFAULTS: {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PosttrollConfig } from "./config.ts";
  * const c = new PosttrollConfig({ env: { POSTTROLL_NAMESERVER_PORT: "16001" } });
- * console.log(c.get("nameserver_port"), c.nameserverPort()); // 16001 16001
+ * assertEquals([c.get("nameserver_port"), c.nameserverPort()], [16001, 16001]);
  * ```
  */
 export class PosttrollConfig {
@@ -279,11 +285,12 @@ export class PosttrollConfig {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
    * const c = new PosttrollConfig({ env: {} });
    * c.set({ a: 1 });
    * c.refresh();
-   * console.log(c.has("a")); // false
+   * assertEquals(c.has("a"), false);
    * ```
    */
   refresh(): void {
@@ -322,8 +329,9 @@ export class PosttrollConfig {
    * @returns the value
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).get("broadcast_port", 21200); // 21200
+   * assertEquals(new PosttrollConfig({ env: {} }).get("broadcast_port", 21200), 21200);
    * ```
    */
   get(key: string, ...fallback: [unknown?]): ConfigValue {
@@ -350,8 +358,9 @@ export class PosttrollConfig {
    * @returns whether it is set
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).has("backend"); // true
+   * assert(new PosttrollConfig({ env: {} }).has("backend"));
    * ```
    */
   has(key: string): boolean {
@@ -367,13 +376,14 @@ export class PosttrollConfig {
    * @returns a scope that undoes this call
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
    * const c = new PosttrollConfig({ env: {} });
    * {
    *   using _ = c.set({ mc_group: "226.0.0.13" });
-   *   console.log(c.mcGroup()); // "226.0.0.13"
+   *   assertEquals(c.mcGroup(), "226.0.0.13");
    * }
-   * console.log(c.mcGroup()); // "225.0.0.212"
+   * assertEquals(c.mcGroup(), "225.0.0.212");
    * ```
    */
   set(values: Record<string, ConfigValue>): ConfigScope {
@@ -429,8 +439,9 @@ export class PosttrollConfig {
    * @returns the configuration as a plain object
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).toObject(); // { backend: "unsecure_zmq" }
+   * assertEquals(new PosttrollConfig({ env: {} }).toObject(), { backend: "unsecure_zmq" });
    * ```
    */
   toObject(): Record<string, ConfigValue> {
@@ -445,8 +456,9 @@ export class PosttrollConfig {
    * @returns its value or undefined
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: { PYTROLL_MC_TTL: "4" } }).envVar("PYTROLL_MC_TTL"); // "4"
+   * assertEquals(new PosttrollConfig({ env: { PYTROLL_MC_TTL: "4" } }).envVar("PYTROLL_MC_TTL"), "4");
    * ```
    */
   envVar(name: string): string | undefined {
@@ -461,8 +473,9 @@ export class PosttrollConfig {
    * @throws {UnsupportedBackendError} for anything else
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).backend(); // "unsecure_zmq"
+   * assertEquals(new PosttrollConfig({ env: {} }).backend(), "unsecure_zmq");
    * ```
    */
   backend(): Backend {
@@ -482,8 +495,9 @@ export class PosttrollConfig {
    * @returns the port
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: { NAMESERVER_PORT: "7000" } }).nameserverPort(); // 7000
+   * assertEquals(new PosttrollConfig({ env: { NAMESERVER_PORT: "7000" } }).nameserverPort(), 7000);
    * ```
    */
   nameserverPort(): number {
@@ -500,8 +514,9 @@ export class PosttrollConfig {
    * @returns the port
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).secureNameserverPort(); // 5558
+   * assertEquals(new PosttrollConfig({ env: {} }).secureNameserverPort(), 5558);
    * ```
    */
   secureNameserverPort(): number {
@@ -514,8 +529,9 @@ export class PosttrollConfig {
    * @returns the port
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).addressPublishPort(); // 16543
+   * assertEquals(new PosttrollConfig({ env: {} }).addressPublishPort(), 16543);
    * ```
    */
   addressPublishPort(): number {
@@ -528,8 +544,9 @@ export class PosttrollConfig {
    * @returns the port
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).broadcastPort(); // 21200
+   * assertEquals(new PosttrollConfig({ env: {} }).broadcastPort(), 21200);
    * ```
    */
   broadcastPort(): number {
@@ -542,8 +559,9 @@ export class PosttrollConfig {
    * @returns the group address
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: { PYTROLL_MC_GROUP: "226.0.0.13" } }).mcGroup(); // "226.0.0.13"
+   * assertEquals(new PosttrollConfig({ env: { PYTROLL_MC_GROUP: "226.0.0.13" } }).mcGroup(), "226.0.0.13");
    * ```
    */
   mcGroup(): string {
@@ -557,8 +575,9 @@ export class PosttrollConfig {
    * @returns the TTL
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).mcTtl(); // 31
+   * assertEquals(new PosttrollConfig({ env: {} }).mcTtl(), 31);
    * ```
    */
   mcTtl(): number {
@@ -572,8 +591,10 @@ export class PosttrollConfig {
    * @returns the address or undefined
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } }).multicastInterface();
+   * const c = new PosttrollConfig({ env: { POSTTROLL_MULTICAST_INTERFACE: "127.0.0.1" } });
+   * assertEquals(c.multicastInterface(), "127.0.0.1");
    * ```
    */
   multicastInterface(): string | undefined {
@@ -590,8 +611,9 @@ export class PosttrollConfig {
    * @throws {ConfigError} when it is empty, has spaces or a scheme/port (`tcp://`, `/`)
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: { POSTTROLL_ANNOUNCE_HOST: "10.1.2.3" } }).announceHost(); // "10.1.2.3"
+   * assertEquals(new PosttrollConfig({ env: { POSTTROLL_ANNOUNCE_HOST: "10.1.2.3" } }).announceHost(), "10.1.2.3");
    * ```
    */
   announceHost(): string | undefined {
@@ -615,8 +637,9 @@ export class PosttrollConfig {
    * @returns the lowest port for random publisher ports
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).pubMinPort(); // 49152
+   * assertEquals(new PosttrollConfig({ env: {} }).pubMinPort(), 49152);
    * ```
    */
   pubMinPort(): number {
@@ -629,8 +652,9 @@ export class PosttrollConfig {
    * @returns the port bound (exclusive)
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).pubMaxPort(); // 65536
+   * assertEquals(new PosttrollConfig({ env: {} }).pubMaxPort(), 65536);
    * ```
    */
   pubMaxPort(): number {
@@ -644,8 +668,9 @@ export class PosttrollConfig {
    * @returns the keepalive settings
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: { POSTTROLL_TCP_KEEPALIVE: "1" } }).tcpKeepalive(); // { keepalive: 1 }
+   * assertEquals(new PosttrollConfig({ env: { POSTTROLL_TCP_KEEPALIVE: "1" } }).tcpKeepalive(), { keepalive: 1 });
    * ```
    */
   tcpKeepalive(): TcpKeepaliveConfig {
@@ -670,9 +695,10 @@ export class PosttrollConfig {
    * @returns the list
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: { POSTTROLL_AUTHORIZED_CLIENT_ADDRESSES: "['127.0.0.1']" } })
-   *   .authorizedClientAddresses(); // ["127.0.0.1"]
+   * const config = new PosttrollConfig({ env: { POSTTROLL_AUTHORIZED_CLIENT_ADDRESSES: "['127.0.0.1']" } });
+   * assertEquals(config.authorizedClientAddresses(), ["127.0.0.1"]);
    * ```
    */
   authorizedClientAddresses(): string[] {
@@ -693,8 +719,9 @@ export class PosttrollConfig {
    * @returns the path, or undefined when not configured
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).keyFile("server_secret_key_file"); // undefined
+   * assertEquals(new PosttrollConfig({ env: {} }).keyFile("server_secret_key_file"), undefined);
    * ```
    */
   keyFile(
@@ -715,8 +742,13 @@ export class PosttrollConfig {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { config } from "./config.ts";
- * using _ = config.set({ backend: "unsecure_zmq" });
+ * {
+ *   using _ = config.set({ mc_group: "239.9.9.9" }); // like posttroll's `with config.set(...)`
+ *   assertEquals(config.mcGroup(), "239.9.9.9");
+ * }
+ * assertEquals(config.get("mc_group", "unset"), "unset"); // restored at the end of the block
  * ```
  */
 export const config: PosttrollConfig = new PosttrollConfig({ applyToCodec: true });

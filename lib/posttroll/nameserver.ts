@@ -9,13 +9,41 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { getPubAddress, NameServer } from "./nameserver.ts";
+ * import { NoisyPublisher } from "./publisher.ts";
  * import { PosttrollConfig } from "./config.ts";
- * const config = new PosttrollConfig({ env: { POSTTROLL_NAMESERVER_PORT: "16557" } });
+ * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: {
+ *     nameserver_port: free(),
+ *     address_publish_port: free(),
+ *     broadcast_port: free(),
+ *     multicast_interface: "127.0.0.1",
+ *   },
+ * });
  * const ns = new NameServer({ multicastEnabled: false, config });
- * const running = ns.run();
+ * const running = ns.run(undefined, "127.0.0.1");
  * await ns.ready;
- * console.log(await getPubAddress("some_service", { timeout: 1, config }));
+ * assertEquals(await getPubAddress("some_service", { timeout: 1, nameserver: "127.0.0.1", config }), []);
+ * const pub = await new NoisyPublisher("some_service", {
+ *   nameservers: ["127.0.0.1"], // direct registration
+ *   announceHost: "127.0.0.1",
+ *   config,
+ * }).start();
+ * let found = await getPubAddress("some_service", { timeout: 1, nameserver: "127.0.0.1", config });
+ * while (found.length === 0) { // registering takes a moment
+ *   await new Promise((r) => setTimeout(r, 20));
+ *   found = await getPubAddress("some_service", { timeout: 1, nameserver: "127.0.0.1", config });
+ * }
+ * assertEquals(found[0].URI, `tcp://127.0.0.1:${pub.portNumber}`);
+ * await pub.stop();
  * await ns.stop();
  * await running;
  * ```
@@ -69,8 +97,9 @@ export type {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT } from "./nameserver.ts";
- * `tcp://localhost:${DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT}`; // "tcp://localhost:5557"
+ * assertEquals(`tcp://localhost:${DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT}`, "tcp://localhost:5557");
  * ```
  */
 export const DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT = 5557;
@@ -79,8 +108,9 @@ export const DEFAULT_UNSECURE_ZMQ_NAMESERVER_PORT = 5557;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DEFAULT_SECURE_ZMQ_NAMESERVER_PORT } from "./nameserver.ts";
- * `tcp://localhost:${DEFAULT_SECURE_ZMQ_NAMESERVER_PORT}`; // "tcp://localhost:5558"
+ * assertEquals(`tcp://localhost:${DEFAULT_SECURE_ZMQ_NAMESERVER_PORT}`, "tcp://localhost:5558");
  * ```
  */
 export const DEFAULT_SECURE_ZMQ_NAMESERVER_PORT = 5558;
@@ -92,8 +122,11 @@ export const DEFAULT_SECURE_ZMQ_NAMESERVER_PORT = 5558;
  * @returns the port
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { getConfiguredNameserverPort } from "./nameserver.ts";
- * getConfiguredNameserverPort();
+ * import { PosttrollConfig } from "./config.ts";
+ * assertEquals(getConfiguredNameserverPort(new PosttrollConfig({ env: {} })), 5557);
+ * assertEquals(getConfiguredNameserverPort(new PosttrollConfig({ env: { NAMESERVER_PORT: "7000" } })), 7000);
  * ```
  */
 export function getConfiguredNameserverPort(config: PosttrollConfig = sharedConfig): number {
@@ -110,8 +143,9 @@ export function getConfiguredNameserverPort(config: PosttrollConfig = sharedConf
  * @returns the endpoint
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { createNameserverAddress } from "./nameserver.ts";
- * createNameserverAddress("somehost", 5557); // "tcp://somehost:5557"
+ * assertEquals(createNameserverAddress("somehost", 5557), "tcp://somehost:5557");
  * ```
  */
 export function createNameserverAddress(nameserver: string, port: number): string {
@@ -154,10 +188,16 @@ export interface PubAddressOptions {
  * @throws {AuthRefusedError} when the nameserver refuses us
  * @example
  * ```ts
- * import { requestToNameserver } from "./nameserver.ts";
+ * import { assertEquals } from "@std/assert";
+ * import { NameServer, requestToNameserver } from "./nameserver.ts";
  * import { Message } from "./message.ts";
- * const reply = await requestToNameserver("tcp://127.0.0.1:5557", new Message("/oper/ns", "request", { service: "" }), 1)
- *   .catch(() => undefined);
+ * const ns = new NameServer(); // on a free loopback port, knowing one service
+ * const serving = ns.run({ svc: [{ URI: "tcp://127.0.0.1:40000" }] }, "tcp://127.0.0.1:0");
+ * const [endpoint] = await ns.ready; // stands for tcp://localhost:5557
+ * const reply = await requestToNameserver(endpoint, new Message("/oper/ns", "request", { service: "svc" }), 1);
+ * assertEquals(reply.data, [{ URI: "tcp://127.0.0.1:40000" }]);
+ * await ns.stop();
+ * await serving;
  * ```
  */
 export async function requestToNameserver(
@@ -217,8 +257,15 @@ export async function requestToNameserver(
  * @throws {UnsupportedBackendError} for an unknown backend
  * @example
  * ```ts
- * import { getPubAddress } from "./nameserver.ts";
- * const addrs = await getPubAddress("this_data", { timeout: 0.05 }).catch((e) => e.message);
+ * import { assertEquals } from "@std/assert";
+ * import { getPubAddress, NameServer } from "./nameserver.ts";
+ * const ns = new NameServer(); // on a free loopback port, knowing one service
+ * const serving = ns.run({ this_data: [{ URI: "tcp://127.0.0.1:40000" }] }, "tcp://127.0.0.1:0");
+ * const [endpoint] = await ns.ready;
+ * const addrs = await getPubAddress("this_data", { timeout: 1, nameserver: endpoint });
+ * assertEquals(addrs.map((a) => a.URI), ["tcp://127.0.0.1:40000"]);
+ * await ns.stop();
+ * await serving;
  * ```
  */
 export async function getPubAddress(
@@ -249,8 +296,18 @@ export async function getPubAddress(
  * @returns all records found
  * @example
  * ```ts
- * import { getPubAddresses } from "./nameserver.ts";
- * const addrs = await getPubAddresses(["a", "b"], { timeout: 0.05 }).catch(() => []);
+ * import { assertEquals } from "@std/assert";
+ * import { getPubAddresses, NameServer } from "./nameserver.ts";
+ * const ns = new NameServer(); // on a free loopback port, knowing two services
+ * const serving = ns.run({
+ *   a: [{ URI: "tcp://127.0.0.1:40000" }],
+ *   b: [{ URI: "tcp://127.0.0.1:40001" }],
+ * }, "tcp://127.0.0.1:0");
+ * const [endpoint] = await ns.ready;
+ * const addrs = await getPubAddresses(["a", "b"], { timeout: 1, nameserver: endpoint });
+ * assertEquals(addrs.map((a) => a.URI), ["tcp://127.0.0.1:40000", "tcp://127.0.0.1:40001"]);
+ * await ns.stop();
+ * await serving;
  * ```
  */
 export async function getPubAddresses(
@@ -285,8 +342,9 @@ export async function getPubAddresses(
  * @returns the reply message
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { getActiveAddress } from "./nameserver.ts";
- * getActiveAddress("x", { x: ["tcp://127.0.0.1:1"] }, "v1.2").version; // "v1.2"
+ * assertEquals(getActiveAddress("x", { x: ["tcp://127.0.0.1:1"] }, "v1.2").version, "v1.2");
  * ```
  */
 export function getActiveAddress(
@@ -330,9 +388,27 @@ export interface NameServerOptions {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { NameServer } from "./nameserver.ts";
- * const ns = new NameServer({ multicastEnabled: false });
- * const done = ns.run();
+ * import { PosttrollConfig } from "./config.ts";
+ * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: {
+ *     nameserver_port: free(),
+ *     address_publish_port: free(),
+ *     broadcast_port: free(),
+ *     multicast_interface: "127.0.0.1",
+ *   },
+ * });
+ * const ns = new NameServer({ multicastEnabled: false, config });
+ * const done = ns.run(); // on every address; "127.0.0.1" as 2nd argument: loopback only
+ * assertEquals((await ns.ready).length > 0, true);
  * await ns.stop();
  * await done;
  * ```
@@ -379,12 +455,16 @@ export class NameServer {
    * @param nameserverAddress bind host or endpoint
    * @example
    * ```ts
-   * import { NameServer } from "./nameserver.ts";
+   * import { assertEquals } from "@std/assert";
+   * import { getPubAddress, NameServer } from "./nameserver.ts";
+   * const dir = await Deno.makeTempDir();
    * const ns = new NameServer();
-   * const done = ns.run({ cool_service: ["some", "addresses"] }, "ipc:///tmp/ns-example");
-   * await ns.ready;
+   * const done = ns.run({ cool_service: ["some", "addresses"] }, `ipc://${dir}/ns`);
+   * const [endpoint] = await ns.ready;
+   * assertEquals(await getPubAddress("cool_service", { nameserver: endpoint }), ["some", "addresses"] as never);
    * await ns.stop();
    * await done;
+   * await Deno.remove(dir, { recursive: true });
    * ```
    */
   async run(
@@ -515,8 +595,11 @@ export class NameServer {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { NameServer } from "./nameserver.ts";
-   * await new NameServer().stop();
+   * const ns = new NameServer();
+   * await ns.stop(); // before run(): run() then returns at once
+   * assertEquals(await ns.run(), undefined);
    * ```
    */
   async stop(): Promise<void> {

@@ -5,10 +5,12 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { combineEvents, type NameServerEvents } from "./nameserver_events.ts";
  * let lookups = 0;
  * const events: NameServerEvents = combineEvents({ lookup: () => lookups++ }, {});
  * events.lookup?.("found");
+ * assertEquals(lookups, 1);
  * ```
  * @module
  */
@@ -42,8 +44,12 @@ export interface NameServerEvents {
  * @returns the combined hooks
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { combineEvents } from "./nameserver_events.ts";
- * combineEvents({}, { expired: (u) => console.log(u) }).expired?.(["tcp://x:1"]);
+ * const expired: string[] = [];
+ * const both = combineEvents({ expired: (u) => expired.push(...u) }, { expired: (u) => expired.push(...u) });
+ * both.expired?.(["tcp://x:1"]);
+ * assertEquals(expired, ["tcp://x:1", "tcp://x:1"]); // each hook told
  * ```
  */
 export function combineEvents(...parts: NameServerEvents[]): NameServerEvents {

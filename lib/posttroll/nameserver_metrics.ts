@@ -15,13 +15,16 @@
  *
  * @example
  * ```ts
+ * import { assertStringIncludes } from "@std/assert";
  * import { Registry } from "../metrics/mod.ts";
  * import { NameServer } from "./nameserver.ts";
  * import { nameServerMetrics } from "./nameserver_metrics.ts";
  * const registry = new Registry();
  * let ns: NameServer | undefined = undefined;
  * const events = nameServerMetrics(registry, () => ns?.addressReceiver?.book);
- * ns = new NameServer({ multicastEnabled: false, events });
+ * ns = new NameServer({ multicastEnabled: false, events }); // then ns.run()
+ * events.lookup?.("found"); // what the nameserver calls per answered look-up
+ * assertStringIncludes(registry.render(), 'posttroll_nameserver_lookups_total{result="found"} 1');
  * ```
  * @module
  */
@@ -38,10 +41,13 @@ import type { NameServerEvents } from "./nameserver_events.ts";
  * @returns hooks for {@linkcode NameServerOptions.events}
  * @example
  * ```ts
+ * import { assertStringIncludes } from "@std/assert";
  * import { Registry } from "../metrics/mod.ts";
  * import { nameServerMetrics } from "./nameserver_metrics.ts";
- * const events = nameServerMetrics(new Registry(), () => undefined);
+ * const registry = new Registry();
+ * const events = nameServerMetrics(registry, () => undefined);
  * events.lookup?.("found");
+ * assertStringIncludes(registry.render(), 'posttroll_nameserver_lookups_total{result="found"} 1');
  * ```
  */
 export function nameServerMetrics(

@@ -7,10 +7,18 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Publisher } from "./publisher.ts";
  * import { Message } from "./message.ts";
+ * import { Subscriber } from "./subscriber.ts";
  * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+ * await using sub = new Subscriber([`tcp://127.0.0.1:${pub.portNumber}`], { topics: "/counter" });
+ * while (pub.subscriberCount() === 0) await new Promise((r) => setTimeout(r, 10)); // joined
  * await pub.send(new Message("/counter", "info", "1"));
+ * for await (const msg of sub) {
+ *   assertEquals(msg.data, "1");
+ *   break;
+ * }
  * ```
  * @module
  */
@@ -74,10 +82,11 @@ export interface PublisherOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Publisher } from "./publisher.ts";
  * const pub = await new Publisher("tcp://127.0.0.1:0", { name: "demo" }).start();
- * console.log(pub.portNumber);
- * await pub.heartbeat(30);
+ * assert(pub.portNumber! > 0); // the free port the system gave
+ * await pub.heartbeat(30); // "/heartbeat/demo" beat, at most every 30 s
  * await pub.stop();
  * ```
  */
@@ -130,8 +139,12 @@ export class Publisher implements AsyncDisposable {
    * @throws {MissingPermissionError} without `--allow-net` for the address
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Publisher } from "./publisher.ts";
-   * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
+   * const pub = new Publisher("tcp://127.0.0.1:0");
+   * assertEquals(pub.portNumber, undefined); // bound by start()
+   * await using started = await pub.start();
+   * assertEquals(started, pub);
    * ```
    */
   async start(): Promise<this> {
@@ -167,9 +180,17 @@ export class Publisher implements AsyncDisposable {
    * @throws {PublisherError} before start or after stop
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Publisher } from "./publisher.ts";
+   * import { Subscriber } from "./subscriber.ts";
    * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
-   * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
+   * await using sub = new Subscriber([`tcp://127.0.0.1:${pub.portNumber}`]);
+   * while (pub.subscriberCount() === 0) await new Promise((r) => setTimeout(r, 10));
+   * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01"); // an encoded message
+   * for await (const msg of sub) {
+   *   assertEquals([msg.subject, msg.sender], ["/x", "u@h"]);
+   *   break;
+   * }
    * ```
    */
   send(msg: string | Uint8Array | Message): Promise<void> {
@@ -190,9 +211,10 @@ export class Publisher implements AsyncDisposable {
    * @returns the count (0 before start)
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Publisher } from "./publisher.ts";
    * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
-   * pub.subscriberCount(); // 0
+   * assertEquals(pub.subscriberCount(), 0);
    * ```
    */
   subscriberCount(message?: string): number {
@@ -204,9 +226,11 @@ export class Publisher implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Publisher } from "./publisher.ts";
    * await using pub = await new Publisher("tcp://127.0.0.1:0").start();
-   * await pub.flushed();
+   * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
+   * assertEquals(await pub.flushed(), undefined); // handed to the subscribers' connections
    * ```
    */
   async flushed(): Promise<void> {
@@ -220,9 +244,17 @@ export class Publisher implements AsyncDisposable {
    * @param minInterval seconds @default 0
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { Publisher } from "./publisher.ts";
+   * import { Subscriber } from "./subscriber.ts";
    * await using pub = await new Publisher("tcp://127.0.0.1:0", { name: "x" }).start();
-   * await pub.heartbeat(10);
+   * await using sub = new Subscriber([`tcp://127.0.0.1:${pub.portNumber}`], { topics: "/heartbeat" });
+   * while (pub.subscriberCount() === 0) await new Promise((r) => setTimeout(r, 10));
+   * await pub.heartbeat(10); // sends a beat (then none until 10 s have passed)
+   * for await (const msg of sub) {
+   *   assertEquals([msg.subject, msg.type], ["/heartbeat/x", "beat"]);
+   *   break;
+   * }
    * ```
    */
   async heartbeat(minInterval = 0): Promise<void> {
@@ -240,9 +272,11 @@ export class Publisher implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Publisher } from "./publisher.ts";
+   * import { assertRejects } from "@std/assert";
+   * import { Publisher, PublisherError } from "./publisher.ts";
    * const pub = await new Publisher("tcp://127.0.0.1:0").start();
    * await pub.stop();
+   * await assertRejects(() => pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01"), PublisherError);
    * ```
    */
   async stop(): Promise<void> {
@@ -308,9 +342,41 @@ export interface NoisyPublisherOptions {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { NoisyPublisher } from "./publisher.ts";
- * await using pub = await new NoisyPublisher("my_service", { nameservers: ["localhost"] }).start();
- * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
+ * import { getPubAddress, NameServer } from "./nameserver.ts";
+ * import { PosttrollConfig } from "./config.ts";
+ * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: {
+ *     nameserver_port: free(),
+ *     address_publish_port: free(),
+ *     broadcast_port: free(),
+ *     multicast_interface: "127.0.0.1",
+ *   },
+ * });
+ * const ns = new NameServer({ multicastEnabled: false, config }); // stands for "localhost"'s
+ * const serving = ns.run(undefined, "127.0.0.1");
+ * await ns.ready;
+ * {
+ *   await using pub = await new NoisyPublisher("my_service", {
+ *     nameservers: ["127.0.0.1"],
+ *     announceHost: "127.0.0.1",
+ *     config,
+ *   }).start();
+ *   await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
+ *   const lookUp = () => getPubAddress("my_service", { nameserver: "127.0.0.1", config });
+ *   while ((await lookUp()).length === 0) await new Promise((r) => setTimeout(r, 20));
+ *   assertEquals((await lookUp())[0].URI, `tcp://127.0.0.1:${pub.portNumber}`);
+ * }
+ * await ns.stop();
+ * await serving;
  * ```
  */
 export class NoisyPublisher implements AsyncDisposable {
@@ -365,8 +431,10 @@ export class NoisyPublisher implements AsyncDisposable {
    * @throws {MissingPermissionError} without `--allow-net` for the bind or a nameserver
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { NoisyPublisher } from "./publisher.ts";
-   * const pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
+   * const pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start(); // 0: not announced
+   * assert(pub.portNumber! > 0);
    * await pub.stop();
    * ```
    */
@@ -421,9 +489,10 @@ export class NoisyPublisher implements AsyncDisposable {
    * @param msg encoded message or {@linkcode Message}
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { NoisyPublisher } from "./publisher.ts";
    * await using pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
-   * await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01");
+   * assertEquals(await pub.send("pytroll://x info u@h 2020-01-01T00:00:00 v1.01"), undefined); // sent
    * ```
    */
   async send(msg: string | Uint8Array | Message): Promise<void> {
@@ -440,9 +509,10 @@ export class NoisyPublisher implements AsyncDisposable {
    * @returns the count (0 before start)
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { NoisyPublisher } from "./publisher.ts";
    * await using pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
-   * pub.subscriberCount(); // 0
+   * assertEquals(pub.subscriberCount(), 0);
    * ```
    */
   subscriberCount(message?: string): number {
@@ -454,9 +524,10 @@ export class NoisyPublisher implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { NoisyPublisher } from "./publisher.ts";
    * await using pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
-   * await pub.flushed();
+   * assertEquals(await pub.flushed(), undefined); // nothing queued
    * ```
    */
   async flushed(): Promise<void> {
@@ -469,9 +540,10 @@ export class NoisyPublisher implements AsyncDisposable {
    * @param minInterval seconds @default 0
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { NoisyPublisher } from "./publisher.ts";
    * await using pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
-   * await pub.heartbeat(5);
+   * assertEquals(await pub.heartbeat(5), undefined); // a "/heartbeat/x" beat at most every 5 s
    * ```
    */
   async heartbeat(minInterval = 0): Promise<void> {
@@ -486,8 +558,11 @@ export class NoisyPublisher implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { NoisyPublisher } from "./publisher.ts";
-   * await (await new NoisyPublisher("x", { broadcastInterval: 0 }).start()).stop();
+   * const pub = await new NoisyPublisher("x", { broadcastInterval: 0 }).start();
+   * await pub.stop();
+   * assertEquals(pub.portNumber, undefined); // unbound
    * ```
    */
   async stop(): Promise<void> {
@@ -552,9 +627,10 @@ const PUBLISHER_KEYS = new Set([
  * @throws {PublisherError} when a NoisyPublisher has no name
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { createPublisherFromDictConfig, Publisher } from "./publisher.ts";
  * const pub = createPublisherFromDictConfig({ port: 40000, nameservers: false });
- * console.log(pub instanceof Publisher); // true
+ * assertEquals(pub instanceof Publisher, true);
  * ```
  */
 export function createPublisherFromDictConfig(
@@ -605,8 +681,37 @@ export interface PublishOptions extends Omit<NoisyPublisherOptions, "nameservers
  * @returns the started publisher
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { publish } from "./publisher.ts";
- * await using pub = await publish("data_provider", { port: 0, nameservers: ["localhost"] });
+ * import { getPubAddress, NameServer } from "./nameserver.ts";
+ * import { PosttrollConfig } from "./config.ts";
+ * // private ports on loopback, multicast on 127.0.0.1: beside any real nameserver
+ * const free = () => {
+ *   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   l.close();
+ *   return (l.addr as Deno.NetAddr).port;
+ * };
+ * const config = new PosttrollConfig({
+ *   env: {},
+ *   defaults: {
+ *     nameserver_port: free(),
+ *     address_publish_port: free(),
+ *     broadcast_port: free(),
+ *     multicast_interface: "127.0.0.1",
+ *   },
+ * });
+ * const ns = new NameServer({ multicastEnabled: false, config }); // stands for "localhost"'s
+ * const serving = ns.run(undefined, "127.0.0.1");
+ * await ns.ready;
+ * {
+ *   await using pub = await publish("data_provider", { port: 0, nameservers: ["127.0.0.1"], config });
+ *   const lookUp = () => getPubAddress("data_provider", { nameserver: "127.0.0.1", config });
+ *   while ((await lookUp()).length === 0) await new Promise((r) => setTimeout(r, 20));
+ *   assertEquals((await lookUp())[0].service, ["data_provider"]);
+ *   assertEquals(pub.name, "data_provider");
+ * }
+ * await ns.stop();
+ * await serving;
  * ```
  */
 export async function publish(

@@ -9,9 +9,10 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ZmqError } from "./errors.ts";
  * const e = new ZmqError("boom");
- * console.assert(e.name === "ZmqError");
+ * assert(e.name === "ZmqError");
  * ```
  */
 export class ZmqError extends Error {
@@ -36,8 +37,9 @@ export class ZmqError extends Error {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ZmqStateError } from "./errors.ts";
- * console.assert(new ZmqStateError("x") instanceof Error);
+ * assert(new ZmqStateError("x") instanceof Error);
  * ```
  */
 export class ZmqStateError extends ZmqError {
@@ -58,8 +60,9 @@ export class ZmqStateError extends ZmqError {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ZmqClosedError } from "./errors.ts";
- * console.assert(new ZmqClosedError().message === "socket is closed");
+ * assert(new ZmqClosedError().message === "socket is closed");
  * ```
  */
 export class ZmqClosedError extends ZmqError {
@@ -81,8 +84,9 @@ export class ZmqClosedError extends ZmqError {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ZmqProtocolError } from "./errors.ts";
- * console.assert(new ZmqProtocolError("bad").name === "ZmqProtocolError");
+ * assert(new ZmqProtocolError("bad").name === "ZmqProtocolError");
  * ```
  */
 export class ZmqProtocolError extends ZmqError {

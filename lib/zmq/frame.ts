@@ -28,8 +28,9 @@ const encoder = new TextEncoder();
  * @returns the bytes
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { toBytes } from "./frame.ts";
- * console.assert(toBytes("ab").length === 2);
+ * assert(toBytes("ab").length === 2);
  * ```
  */
 export function toBytes(frame: Uint8Array | string): Uint8Array {
@@ -45,10 +46,11 @@ export function toBytes(frame: Uint8Array | string): Uint8Array {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { FrameDecoder, encodeFrame } from "./frame.ts";
  * const d = new FrameDecoder();
  * d.push(encodeFrame(new Uint8Array([1, 2, 3]), 0));
- * console.assert(d.next() && d.body.length === 3);
+ * assert(d.next() && d.body.length === 3);
  * ```
  */
 export class FrameDecoder {
@@ -238,10 +240,11 @@ export class FrameDecoder {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { OutBuffer } from "./frame.ts";
  * const o = new OutBuffer();
  * o.frame(new Uint8Array(300), 0);
- * console.assert(o.length === 309 && o.size === 309);
+ * assert(o.length === 309 && o.size === 309);
  * ```
  */
 export class OutBuffer {
@@ -383,9 +386,10 @@ export class OutBuffer {
  * @returns the header length (2 or 9)
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { frameHeaderLength, writeFrameHeader } from "./frame.ts";
  * const b = new Uint8Array(frameHeaderLength(300));
- * console.assert(writeFrameHeader(b, 0, 300, 0) === 9 && b[0] === 2);
+ * assert(writeFrameHeader(b, 0, 300, 0) === 9 && b[0] === 2);
  * ```
  */
 export function writeFrameHeader(
@@ -420,8 +424,9 @@ export function writeFrameHeader(
  * @returns 2 (short frame) or 9 (long frame)
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { frameHeaderLength } from "./frame.ts";
- * console.assert(frameHeaderLength(255) === 2 && frameHeaderLength(256) === 9);
+ * assert(frameHeaderLength(255) === 2 && frameHeaderLength(256) === 9);
  * ```
  */
 export function frameHeaderLength(n: number): number {
@@ -436,8 +441,9 @@ export function frameHeaderLength(n: number): number {
  * @returns the encoded frame
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { encodeFrame, FLAG_MORE } from "./frame.ts";
- * console.assert(encodeFrame(new Uint8Array(1), FLAG_MORE)[0] === 1);
+ * assert(encodeFrame(new Uint8Array(1), FLAG_MORE)[0] === 1);
  * ```
  */
 export function encodeFrame(body: Uint8Array, flags: number): Uint8Array {

@@ -5,12 +5,17 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PubSocket, SubSocket } from "./mod.ts";
  * await using pub = new PubSocket();
  * const endpoint = await pub.bind("tcp://127.0.0.1:0");
  * await using sub = new SubSocket();
  * sub.subscribe("news");
  * sub.connect(endpoint);
+ * while (pub.subscriberCount("news") === 0) await new Promise((r) => setTimeout(r, 10));
+ * await pub.send(["news", "hello"]);
+ * const [topic, body] = await sub.receive({ signal: AbortSignal.timeout(5000) });
+ * assertEquals([new TextDecoder().decode(topic), new TextDecoder().decode(body)], ["news", "hello"]);
  * ```
  *
  * @module

@@ -33,10 +33,12 @@ function encodeScratch(s: string): Uint8Array {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PubSocket } from "./pub.ts";
  * await using pub = new PubSocket();
  * await pub.bind("tcp://127.0.0.1:0");
- * await pub.send(["topic", "payload"]); // no subscriber: dropped
+ * await pub.send(["topic", "payload"]); // no subscriber: dropped, as in ZeroMQ
+ * assertEquals(pub.subscriberCount(), 0);
  * ```
  */
 export class PubSocket extends ZmqSocket {
@@ -86,9 +88,16 @@ export class PubSocket extends ZmqSocket {
    * @returns the count
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PubSocket } from "./pub.ts";
+   * import { SubSocket } from "./sub.ts";
    * await using pub = new PubSocket();
-   * pub.subscriberCount("pytroll://a"); // 0
+   * assertEquals(pub.subscriberCount("pytroll://a"), 0);
+   * await using sub = new SubSocket();
+   * sub.subscribe("pytroll://");
+   * sub.connect(await pub.bind("tcp://127.0.0.1:0"));
+   * while (pub.subscriberCount("pytroll://a") === 0) await new Promise((r) => setTimeout(r, 10));
+   * assertEquals(pub.subscriberCount("other"), 0); // its subscription does not match
    * ```
    */
   subscriberCount(topic?: Frame): number {
@@ -108,9 +117,10 @@ export class PubSocket extends ZmqSocket {
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PubSocket } from "./pub.ts";
    * await using pub = new PubSocket();
-   * await pub.flushed();
+   * assertEquals(await pub.flushed(), undefined); // no peer: nothing queued
    * ```
    */
   async flushed(): Promise<void> {

@@ -12,11 +12,17 @@ import type { Multipart, SignalOptions, SocketOptions } from "./types.ts";
  * Puller.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { PullSocket } from "./pull.ts";
+ * import { PushSocket } from "./push.ts";
  * await using pull = new PullSocket();
- * await pull.bind("tcp://127.0.0.1:0");
- * const [job] = await pull.receive({ signal: AbortSignal.timeout(1000) });
+ * const endpoint = await pull.bind("tcp://127.0.0.1:0");
+ * await using push = new PushSocket();
+ * push.connect(endpoint);
+ * await push.send("job 1");
+ * const [job] = await pull.receive({ signal: AbortSignal.timeout(5000) });
+ * assertEquals(new TextDecoder().decode(job), "job 1");
  * ```
  */
 export class PullSocket extends ZmqSocket {

@@ -11,10 +11,11 @@ import { ZmqClosedError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { AsyncQueue } from "./queue.ts";
  * const q = new AsyncQueue<number>(10);
  * q.push(1);
- * console.assert((await q.get()) === 1);
+ * assert((await q.get()) === 1);
  * ```
  */
 export class AsyncQueue<T> {

@@ -20,11 +20,21 @@ interface Request {
  * Replier.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { RepSocket } from "./rep.ts";
+ * import { ReqSocket } from "./req.ts";
  * await using rep = new RepSocket();
- * await rep.bind("tcp://127.0.0.1:0");
- * for await (const [req] of rep) await rep.send(req);
+ * const endpoint = await rep.bind("tcp://127.0.0.1:0");
+ * const echo = (async () => {
+ *   for await (const [req] of rep) await rep.send(req); // ends when rep closes
+ * })();
+ * await using req = new ReqSocket();
+ * req.connect(endpoint);
+ * await req.send("ping");
+ * assertEquals(new TextDecoder().decode((await req.receive())[0]), "ping");
+ * await rep.close();
+ * await echo;
  * ```
  */
 export class RepSocket extends ZmqSocket {

@@ -36,8 +36,9 @@ const MAX_EVENTS = 1000;
  * @returns the frames as bytes
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { toMultipart } from "./socket.ts";
- * console.assert(toMultipart(["a", "b"]).length === 2);
+ * assert(toMultipart(["a", "b"]).length === 2);
  * ```
  */
 export function toMultipart(msg: Frame | Frame[]): Multipart {
@@ -51,10 +52,11 @@ export function toMultipart(msg: Frame | Frame[]): Multipart {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { PubSocket } from "./pub.ts";
  * await using pub = new PubSocket();
  * const endpoint = await pub.bind("tcp://127.0.0.1:0");
- * console.assert(endpoint.startsWith("tcp://127.0.0.1:"));
+ * assert(endpoint.startsWith("tcp://127.0.0.1:"));
  * ```
  */
 export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDisposable {
@@ -216,10 +218,13 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
    * @returns async iterable of events
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { SubSocket } from "./sub.ts";
    * const sub = new SubSocket();
    * await sub.close();
-   * for await (const ev of sub.events()) console.assert(ev.type === "closed");
+   * const seen: string[] = [];
+   * for await (const ev of sub.events()) seen.push(ev.type); // ends after "closed"
+   * assertEquals(seen, ["closed"]);
    * ```
    */
   events(): AsyncIterable<SocketEvent> {

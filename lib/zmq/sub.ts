@@ -17,10 +17,18 @@ import type { Frame, Multipart, SignalOptions, SocketOptions } from "./types.ts"
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { SubSocket } from "./sub.ts";
+ * import { PubSocket } from "./pub.ts";
+ * await using pub = new PubSocket();
+ * const endpoint = await pub.bind("tcp://127.0.0.1:0");
  * await using sub = new SubSocket();
  * sub.subscribe("pytroll://");
- * sub.connect("tcp://127.0.0.1:40000");
+ * sub.connect(endpoint); // reconnects until the publisher is there
+ * while (pub.subscriberCount() === 0) await new Promise((r) => setTimeout(r, 10));
+ * await pub.send(["other"]); // filtered out by the publisher
+ * await pub.send(["pytroll://a"]);
+ * assertEquals(new TextDecoder().decode((await sub.receive())[0]), "pytroll://a");
  * ```
  */
 export class SubSocket extends ZmqSocket {

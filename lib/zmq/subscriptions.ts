@@ -16,10 +16,11 @@ function keyOf(b: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { SubscriptionSet } from "./subscriptions.ts";
  * const s = new SubscriptionSet();
  * s.add(new TextEncoder().encode("/a"));
- * console.assert(s.matches(new TextEncoder().encode("/a/b")));
+ * assert(s.matches(new TextEncoder().encode("/a/b")));
  * ```
  */
 export class SubscriptionSet {
