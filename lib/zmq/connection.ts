@@ -6,7 +6,7 @@
  * @module
  */
 import { buildPing, parseCommand } from "./command.ts";
-import { ZmqClosedError, ZmqProtocolError } from "./errors.ts";
+import { ZmqClosedError, ZmqLimitError, ZmqProtocolError } from "./errors.ts";
 import {
   FLAG_COMMAND,
   FLAG_MORE,
@@ -32,6 +32,16 @@ const ZERO_COPY_MIN = 16384;
 /** Queued bytes that make a write worth starting at once, without waiting for more. */
 const COALESCE_BYTES = 65536;
 
+/**
+ * Read sizes: a connection starts with small buffers (an idle connection holds little) and
+ * doubles its read size, up to `READ_MAX`, each time a read fills all the space it offered.
+ */
+const READ_MIN = 2048;
+const READ_MAX = 65536;
+
+/** Room a frame may take beyond the message budget (CURVE box and command name overhead). */
+const FRAME_SLACK = 64;
+
 /** Callbacks from a connection to the socket that owns it. */
 export interface ConnectionHandler {
   /** Handshake done; the connection may carry messages. */
@@ -40,8 +50,11 @@ export interface ConnectionHandler {
   onMessage(c: Connection, frames: Uint8Array[]): void;
   /** SUBSCRIBE (on=true) or CANCEL command arrived. */
   onSubscription(c: Connection, topic: Uint8Array, on: boolean): void;
-  /** Resolves when the socket can take more input (receive high-water mark), or null at once. */
-  backpressure(): Promise<void> | null;
+  /**
+   * Resolves when the socket can take more input from `c` (receive high-water mark, buffered
+   * input bytes), or null at once.
+   */
+  backpressure(c: Connection): Promise<void> | null;
 }
 
 /** How to run a connection. */
@@ -68,6 +81,10 @@ export interface ConnectionOptions {
   heartbeatTimeout: number;
   /** Messages queued per peer before `writable` turns false. */
   sendHighWaterMark: number;
+  /** Largest inbound message (all frames); more drops the connection. */
+  maxMessageSize: number;
+  /** Output bytes queued before `writable` turns false (also the per-connection input budget). */
+  maxBufferedBytes: number;
 }
 
 /** Outcome of {@linkcode Connection.run}. */
@@ -93,9 +110,14 @@ export class Connection {
   readonly #conn: Deno.Conn;
   readonly #opts: ConnectionOptions;
   readonly #h: ConnectionHandler;
-  readonly #dec = new FrameDecoder({ directMin: ZERO_COPY_MIN });
-  #out = new OutBuffer(65536, ZERO_COPY_MIN);
-  #spare = new OutBuffer(65536, ZERO_COPY_MIN);
+  readonly #dec: FrameDecoder;
+  #out = new OutBuffer(256, ZERO_COPY_MIN);
+  #spare = new OutBuffer(256, ZERO_COPY_MIN);
+  #readSize = READ_MIN;
+  #msgBytes = 0;
+  #pongQueued = false;
+  #inBytes = 0;
+  #inWaiters: Array<() => void> = [];
   #unflushed = 0;
   #writing: Promise<void> | null = null;
   #drainWaiters: Array<() => void> = [];
@@ -127,6 +149,11 @@ export class Connection {
     this.#conn = conn;
     this.#opts = opts;
     this.#h = handler;
+    this.#dec = new FrameDecoder({
+      initialSize: READ_MIN,
+      directMin: ZERO_COPY_MIN,
+      maxFrameSize: opts.maxMessageSize + FRAME_SLACK,
+    });
   }
 
   /** Endpoint this connection belongs to. */
@@ -144,17 +171,66 @@ export class Connection {
     return this.#out.size + (this.#writing ? this.#spare.size : 0);
   }
 
-  /** True while fewer than sendHighWaterMark messages are queued. */
+  /**
+   * True while fewer than sendHighWaterMark messages and fewer than maxBufferedBytes bytes are
+   * queued for this peer.
+   */
   get writable(): boolean {
     const hwm = this.#opts.sendHighWaterMark;
-    return hwm <= 0 || this.queued < hwm;
+    return (hwm <= 0 || this.queued < hwm) && this.backlog < this.#opts.maxBufferedBytes;
+  }
+
+  /** When bytes last arrived from the peer (ms since the epoch). */
+  get lastReceived(): number {
+    return this.#lastRecv;
+  }
+
+  /** Bytes of this peer's messages that the socket holds and has not handed out yet. */
+  get inputBytes(): number {
+    return this.#inBytes;
+  }
+
+  /** True while the socket holds at least maxBufferedBytes of this peer's input. */
+  get inputFull(): boolean {
+    return this.#inBytes >= this.#opts.maxBufferedBytes;
+  }
+
+  /**
+   * The socket keeps `n` bytes of this peer's input (queued for receive()).
+   *
+   * @param n bytes
+   */
+  retain(n: number): void {
+    this.#inBytes += n;
+  }
+
+  /**
+   * The socket handed out (or dropped) `n` bytes of this peer's input.
+   *
+   * @param n bytes
+   */
+  release(n: number): void {
+    this.#inBytes -= n;
+    if (this.#inWaiters.length && !this.inputFull) {
+      const w = this.#inWaiters;
+      this.#inWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /** Resolves when the socket holds less than maxBufferedBytes of this peer's input (or closed). */
+  inputSpace(): Promise<void> {
+    if (!this.inputFull || this.#closed) return Promise.resolve();
+    return new Promise((r) => this.#inWaiters.push(r));
   }
 
   async #fill(): Promise<void> {
-    const n = await this.#conn.read(this.#dec.writable());
+    const view = this.#dec.writable(this.#readSize);
+    const n = await this.#conn.read(view);
     if (n === null) throw new ZmqClosedError("peer closed the connection");
     this.#dec.commit(n);
     this.#lastRecv = Date.now();
+    if (n === view.length && this.#readSize < READ_MAX) this.#readSize *= 2;
   }
 
   /** Drives greeting, handshake and the read loop; resolves when the connection is gone. */
@@ -216,6 +292,8 @@ export class Connection {
     this.#codec = result.codec;
     // CURVE decrypts into fresh arrays, so frames can be read as views of the read buffer
     if (this.#codec) this.#dec.copy = false;
+    // commands are handled at once in the read loop (SUBSCRIBE copies its topic)
+    this.#dec.commandViews = true;
     this.peer = result.peer;
     this.peerSocketType = result.peerSocketType;
     if (o.heartbeatInterval > 0) this.#startHeartbeat();
@@ -223,7 +301,16 @@ export class Connection {
     try {
       await this.#readLoop();
     } catch (e) {
-      this.close(e as Error);
+      let err = e as Error;
+      if (err instanceof ZmqLimitError && !err.message.includes("maxMessageSize")) {
+        // the decoder refused a frame header: say whose message and which limit
+        err = new ZmqLimitError(
+          "maxMessageSize",
+          `${err.message}: message from ${this.#opts.peerAddress || "an ipc peer"} exceeds ` +
+            `maxMessageSize ${this.#opts.maxMessageSize}: disconnected`,
+        );
+      }
+      this.close(err);
     }
     this.close();
     await this.#writing;
@@ -245,6 +332,7 @@ export class Connection {
 
   async #readLoop(): Promise<void> {
     const dec = this.#dec;
+    const max = this.#opts.maxMessageSize;
     while (!this.#closed) {
       while (dec.next()) {
         let flags = dec.flags;
@@ -265,14 +353,28 @@ export class Connection {
           this.#command(body);
           continue;
         }
+        const total = this.#msgBytes + body.length;
+        if (total > max) {
+          throw new ZmqLimitError(
+            "maxMessageSize",
+            `message of ${total}+ bytes from ${this.#opts.peerAddress || "an ipc peer"} ` +
+              `exceeds maxMessageSize ${max}: disconnected`,
+          );
+        }
         this.#parts.push(body);
         if (!(flags & FLAG_MORE)) {
           const parts = this.#parts;
           this.#parts = [];
+          this.#msgBytes = 0;
+          dec.maxFrameSize = max + FRAME_SLACK;
           this.#h.onMessage(this, parts);
+        } else {
+          // the rest of the message must fit in what is left of the budget
+          this.#msgBytes = total;
+          dec.maxFrameSize = max - total + FRAME_SLACK;
         }
       }
-      const bp = this.#h.backpressure();
+      const bp = this.#h.backpressure(this);
       if (bp) await bp;
       if (this.#closed) break;
       await this.#fill();
@@ -280,16 +382,28 @@ export class Connection {
   }
 
   #command(body: Uint8Array): void {
+    // PING is read in place (a peer may send millions of them): no parse, no allocation
+    if (
+      body.length >= 7 && body[0] === 4 && body[1] === 0x50 && body[2] === 0x49 &&
+      body[3] === 0x4e && body[4] === 0x47
+    ) {
+      // the peer's TTL (deciseconds): drop the connection if it then stays silent that long
+      const ttl = ((body[5] << 8) | body[6]) * 100;
+      if (ttl > 0) this.#armTtl(ttl);
+      // one PONG queued at a time (as libzmq): a peer that PINGs and never reads cannot make
+      // the replies pile up
+      if (this.#pongQueued) return;
+      this.#pongQueued = true;
+      this.sendCommand(buildPing("PONG", 0, body.subarray(7, 23)));
+      return;
+    }
     const cmd = parseCommand(body);
     switch (cmd.name) {
-      case "PING": {
-        // the peer's TTL (deciseconds): drop the connection if it then stays silent that long
-        const ttl = cmd.data.length >= 2 ? ((cmd.data[0] << 8) | cmd.data[1]) * 100 : 0;
-        if (ttl > 0) this.#armTtl(ttl);
-        const ctx = cmd.data.subarray(2, 18);
-        this.sendCommand(buildPing("PONG", 0, ctx));
+      case "PING": // shorter than a TTL: answered all the same
+        if (this.#pongQueued) break;
+        this.#pongQueued = true;
+        this.sendCommand(buildPing("PONG"));
         break;
-      }
       case "SUBSCRIBE":
         this.#h.onSubscription(this, cmd.data.slice(), true);
         break;
@@ -389,6 +503,7 @@ export class Connection {
           while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
         }
         buf.reset();
+        this.#pongQueued = false;
         this.queued -= msgs;
         if (this.#drainWaiters.length) {
           const w = this.#drainWaiters;
@@ -430,5 +545,6 @@ export class Connection {
       this.#conn.close();
     } catch { /* already closed */ }
     for (const f of this.#drainWaiters.splice(0)) f();
+    for (const f of this.#inWaiters.splice(0)) f();
   }
 }

@@ -101,3 +101,31 @@ export class ZmqProtocolError extends ZmqError {
     this.name = "ZmqProtocolError";
   }
 }
+
+/**
+ * A peer exceeded a limit of the socket (`maxMessageSize`, ...): its connection is dropped, the
+ * socket survives.
+ *
+ * @example
+ * ```ts
+ * import { ZmqLimitError } from "./errors.ts";
+ * const e = new ZmqLimitError("maxMessageSize", "message of 9 bytes exceeds 8");
+ * console.assert(e.limit === "maxMessageSize" && e instanceof Error);
+ * ```
+ */
+export class ZmqLimitError extends ZmqProtocolError {
+  /** The option whose limit was exceeded. */
+  readonly limit: string;
+  /**
+   * Creates the error.
+   *
+   * @param limit the option, e.g. "maxMessageSize"
+   * @param message what was received and what the limit is
+   * @param options `cause`
+   */
+  constructor(limit: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ZmqLimitError";
+    this.limit = limit;
+  }
+}

@@ -7,10 +7,18 @@
  *
  * @module
  */
-import { ZmqProtocolError } from "./errors.ts";
+import { ZmqLimitError, ZmqProtocolError } from "./errors.ts";
 
 const ARENA_SIZE = 65536;
 const ARENA_MAX_BODY = 2048;
+
+/**
+ * Small bodies are copied into one arena shared by every decoder of the process (one allocation
+ * per 64 KiB of small frames, and none per idle connection); a new arena replaces a full one, and
+ * an old one lives as long as a body still points into it.
+ */
+let arena = new Uint8Array(0);
+let arenaPos = 0;
 
 /** Flag bit: more frames of the same message follow. */
 export const FLAG_MORE = 0x01;
@@ -58,27 +66,28 @@ export class FrameDecoder {
   #start = 0;
   #end = 0;
   #need = 0;
-  readonly #maxFrame: number;
+  /** Frames announcing more bytes than this are a {@linkcode ZmqLimitError} (settable). */
+  maxFrameSize: number;
   readonly #directMin: number;
   #big: Uint8Array | null = null;
-  #arena = new Uint8Array(0);
-  #arenaPos = 0;
   #bigFilled = 0;
   #bigFlags = 0;
   /** Flags byte of the last decoded frame. */
   flags = 0;
   /**
    * Body of the last decoded frame: a copy owned by the caller (bodies up to 2 KiB are views into
-   * a shared 64 KiB arena, so mind `byteOffset` when using `.buffer`), or, when `copy` is false, a
-   * view into the read buffer valid until the next read.
+   * a 64 KiB arena shared by all decoders, so mind `byteOffset` when using `.buffer`), or, when
+   * `copy` is false, a view into the read buffer valid until the next read.
    */
   body: Uint8Array = new Uint8Array(0);
   /** When false, `body` is a view into the read buffer, valid until the next read. */
   copy = true;
+  /** When true, command frames' bodies are always such views (for callers that consume them at once). */
+  commandViews = false;
 
   /**
    * @param options `initialSize` of the buffer (default 64 KiB), `maxFrameSize` above which a
-   *   frame is a protocol error (default 256 MiB), `directMin`: bodies this large that are not
+   *   frame is a {@linkcode ZmqLimitError} (default 256 MiB), `directMin`: bodies this large that are not
    *   yet complete get their own array which {@linkcode FrameDecoder.writable} then reads into
    *   directly, saving a copy (default: never)
    */
@@ -86,13 +95,31 @@ export class FrameDecoder {
     options: { initialSize?: number; maxFrameSize?: number; directMin?: number } = {},
   ) {
     this.#buf = new Uint8Array(options.initialSize ?? 65536);
-    this.#maxFrame = options.maxFrameSize ?? 256 * 1024 * 1024;
+    this.maxFrameSize = options.maxFrameSize ?? 256 * 1024 * 1024;
     this.#directMin = options.directMin ?? Infinity;
   }
 
   /** Number of bytes buffered and not yet decoded. */
   get buffered(): number {
     return this.#end - this.#start;
+  }
+
+  /** Capacity of the read buffer in bytes. */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
+  /**
+   * Gives a read buffer grown beyond `max` bytes back when nothing is buffered (after a burst of
+   * traffic, so an idle connection does not keep a burst-sized buffer).
+   *
+   * @param max capacity to keep
+   */
+  shrink(max: number): void {
+    if (this.#buf.length > max && this.#start === this.#end && !this.#big && this.#need === 0) {
+      this.#buf = new Uint8Array(max);
+      this.#start = this.#end = 0;
+    }
   }
 
   /**
@@ -111,7 +138,7 @@ export class FrameDecoder {
       if (this.#buf.length - used >= want && this.#start > 0) {
         this.#buf.copyWithin(0, this.#start, this.#end);
       } else {
-        let size = this.#buf.length * 2;
+        let size = Math.max(64, this.#buf.length * 2);
         while (size - used < want) size *= 2;
         const nb = new Uint8Array(size);
         nb.set(this.#buf.subarray(this.#start, this.#end));
@@ -192,8 +219,11 @@ export class FrameDecoder {
       size = b[s + 1];
       hdr = 2;
     }
-    if (size > this.#maxFrame) {
-      throw new ZmqProtocolError(`frame of ${size} bytes exceeds the limit of ${this.#maxFrame}`);
+    if (size > this.maxFrameSize) {
+      throw new ZmqLimitError(
+        "maxMessageSize",
+        `frame of ${size} bytes exceeds the limit of ${this.maxFrameSize}`,
+      );
     }
     if (avail < hdr + size) {
       if (size >= this.#directMin) {
@@ -212,20 +242,21 @@ export class FrameDecoder {
     }
     this.#need = 0;
     this.flags = flags;
-    if (!this.copy) this.body = b.subarray(s + hdr, s + hdr + size);
-    else if (size <= ARENA_MAX_BODY) {
-      // small bodies are copied into a shared arena (one allocation per 64 KiB, not per frame)
-      if (this.#arena.length - this.#arenaPos < size) {
-        this.#arena = new Uint8Array(ARENA_SIZE);
-        this.#arenaPos = 0;
+    if (!this.copy || (this.commandViews && flags & FLAG_COMMAND)) {
+      this.body = b.subarray(s + hdr, s + hdr + size);
+    } else if (size <= ARENA_MAX_BODY) {
+      // small bodies are copied into the shared arena (one allocation per 64 KiB, not per frame)
+      if (arena.length - arenaPos < size) {
+        arena = new Uint8Array(ARENA_SIZE);
+        arenaPos = 0;
       }
-      const a = this.#arena;
-      const p = this.#arenaPos;
+      const a = arena;
+      const p = arenaPos;
       const from = s + hdr;
       if (size < 64) { for (let i = 0; i < size; i++) a[p + i] = b[from + i]; }
       else a.set(b.subarray(from, from + size), p);
       this.body = a.subarray(p, p + size);
-      this.#arenaPos = p + size;
+      arenaPos = p + size;
     } else this.body = b.slice(s + hdr, s + hdr + size);
     this.#start = s + hdr + size;
     return true;
@@ -253,6 +284,7 @@ export class OutBuffer {
   /** Number of bytes in use in `bytes`. */
   length = 0;
   readonly #zeroCopyMin: number;
+  readonly #initial: number;
   #cut = 0;
   #chunks: Uint8Array[] = [];
   #chunkBytes = 0;
@@ -263,6 +295,7 @@ export class OutBuffer {
    */
   constructor(initialSize = 65536, zeroCopyMin = Infinity) {
     this.bytes = new Uint8Array(initialSize);
+    this.#initial = initialSize;
     this.#zeroCopyMin = zeroCopyMin;
   }
 
@@ -273,7 +306,7 @@ export class OutBuffer {
 
   #reserve(n: number): void {
     if (this.length + n <= this.bytes.length) return;
-    let size = this.bytes.length * 2;
+    let size = Math.max(64, this.bytes.length * 2);
     while (size < this.length + n) size *= 2;
     const nb = new Uint8Array(size);
     nb.set(this.bytes.subarray(0, this.length));
@@ -366,9 +399,14 @@ export class OutBuffer {
     return out;
   }
 
-  /** Empties the buffer (keeps the capacity, unless a burst grew it beyond 4 MiB). */
-  reset(): void {
-    if (this.bytes.length > 4 * 1024 * 1024) this.bytes = new Uint8Array(65536);
+  /**
+   * Empties the buffer. It keeps its capacity for the next burst, up to `keep` bytes; beyond that
+   * it goes back to its initial size.
+   *
+   * @param keep largest capacity kept (default 4 MiB)
+   */
+  reset(keep = 4 * 1024 * 1024): void {
+    if (this.bytes.length > keep) this.bytes = new Uint8Array(this.#initial);
     this.length = 0;
     this.#cut = 0;
     this.#chunks = [];

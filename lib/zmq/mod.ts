@@ -25,13 +25,20 @@ export type {
   CurveServerOptions,
   Frame,
   KeepaliveOption,
+  LimitName,
   Multipart,
   PeerInfo,
   SignalOptions,
   SocketEvent,
   SocketOptions,
 } from "./types.ts";
-export { ZmqClosedError, ZmqError, ZmqProtocolError, ZmqStateError } from "./errors.ts";
+export {
+  ZmqClosedError,
+  ZmqError,
+  ZmqLimitError,
+  ZmqProtocolError,
+  ZmqStateError,
+} from "./errors.ts";
 export { ZmqSocket } from "./socket.ts";
 export { PubSocket } from "./pub.ts";
 export { SubSocket } from "./sub.ts";

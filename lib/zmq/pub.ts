@@ -15,6 +15,17 @@ import { macrotask } from "./yield.ts";
 /** Queued bytes for one subscriber beyond which send() lets the event loop write. */
 const YIELD_BYTES = 1 << 20;
 
+/** A PUB socket only receives subscriptions: the default inbound message limit is small. */
+const PUB_MAX_MESSAGE = 65536;
+const MAX_SUBSCRIPTIONS = 10_000;
+const MAX_SUBSCRIPTION_BYTES = 1 << 20;
+
+/** Subscriptions of one subscriber connection, and whether it was told off for exceeding a cap. */
+interface PeerSubs {
+  set: SubscriptionSet;
+  warned: boolean;
+}
+
 /**
  * Single-frame string messages up to this many UTF-16 units are encoded into a reused buffer:
  * at most 3 bytes per unit, below the size from which connections keep a reference to the body
@@ -46,7 +57,11 @@ export class PubSocket extends ZmqSocket {
   readonly type: string = "PUB";
   /** Messages dropped because a subscriber's queue was full. */
   dropped = 0;
+  /** Subscriptions ignored because a subscriber had reached `maxSubscriptions(Bytes)`. */
+  ignoredSubscriptions = 0;
   readonly #yieldAt: number;
+  readonly #maxSubs: number;
+  readonly #maxSubBytes: number;
 
   /**
    * Creates the socket (it does nothing until bind() or connect()).
@@ -57,18 +72,51 @@ export class PubSocket extends ZmqSocket {
     super(options);
     const hwm = options.sendHighWaterMark ?? 1000;
     this.#yieldAt = hwm > 0 ? Math.max(1, hwm >> 1) : 1000;
+    this.#maxSubs = options.maxSubscriptions ?? MAX_SUBSCRIPTIONS;
+    this.#maxSubBytes = options.maxSubscriptionBytes ?? MAX_SUBSCRIPTION_BYTES;
+  }
+
+  /** @ignore */
+  protected override get maxMessageSize(): number {
+    return this.options.maxMessageSize ?? PUB_MAX_MESSAGE;
   }
 
   /** @ignore */
   protected override onPeerReady(c: Connection): void {
-    c.state = new SubscriptionSet();
+    c.state = { set: new SubscriptionSet(), warned: false } satisfies PeerSubs;
   }
 
   /** @ignore */
   protected override onSubscription(c: Connection, topic: Uint8Array, on: boolean): void {
-    const s = c.state as SubscriptionSet;
-    if (on) s.add(topic);
-    else s.remove(topic);
+    const p = c.state as PeerSubs;
+    const s = p.set;
+    if (!on) {
+      s.remove(topic);
+      return;
+    }
+    const over = s.size >= this.#maxSubs
+      ? "maxSubscriptions"
+      : s.bytes + topic.length > this.#maxSubBytes
+      ? "maxSubscriptionBytes"
+      : undefined;
+    if (over && !s.has(topic)) {
+      this.ignoredSubscriptions++;
+      if (!p.warned) {
+        p.warned = true;
+        this.emit({
+          type: "limit",
+          endpoint: c.endpoint,
+          limit: over,
+          detail:
+            `subscriber ${
+              c.peer?.address || "(ipc)"
+            } holds ${s.size} subscriptions of ${s.bytes} bytes (maxSubscriptions ${this.#maxSubs}, maxSubscriptionBytes ${this.#maxSubBytes}): ` +
+            `further subscriptions ignored`,
+        });
+      }
+      return;
+    }
+    s.add(topic);
   }
 
   /** @ignore */
@@ -104,9 +152,9 @@ export class PubSocket extends ZmqSocket {
     const t = typeof topic === "string" ? utf8.encode(topic) : topic;
     let n = 0;
     for (const p of this.peers) {
-      const s = p.state as SubscriptionSet | undefined;
+      const s = (p.state as PeerSubs | undefined)?.set;
       if (!s) continue;
-      if (t === undefined ? s.prefixes.length > 0 : s.matches(t)) n++;
+      if (t === undefined ? s.size > 0 : s.matches(t)) n++;
     }
     return n;
   }
@@ -139,13 +187,14 @@ export class PubSocket extends ZmqSocket {
    */
   send(msg: Frame | Frame[], _opts?: SignalOptions): Promise<void> {
     if (this.closed) return Promise.reject(new ZmqClosedError());
+    if (this.peers.length === 0) return Promise.resolve(); // nobody to send to: not even encoded
     const frames = typeof msg === "string" && msg.length <= SCRATCH_CHARS
       ? [encodeScratch(msg)]
       : toMultipart(msg);
     const topic = frames[0];
     let busy = false;
     for (const p of this.peers) {
-      if (!(p.state as SubscriptionSet).matches(topic)) continue;
+      if (!(p.state as PeerSubs).set.matches(topic)) continue;
       if (p.writable) {
         p.sendMessage(frames);
         if (p.queued >= this.#yieldAt || p.backlog >= YIELD_BYTES) busy = true;

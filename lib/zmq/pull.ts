@@ -5,7 +5,7 @@
  */
 import type { Connection } from "./connection.ts";
 import { AsyncQueue } from "./queue.ts";
-import { ZmqSocket } from "./socket.ts";
+import { LIMIT_DEFAULTS, multipartSize, ZmqSocket } from "./socket.ts";
 import type { Multipart, SignalOptions, SocketOptions } from "./types.ts";
 
 /**
@@ -37,7 +37,10 @@ export class PullSocket extends ZmqSocket {
    */
   constructor(options: SocketOptions = {}) {
     super(options);
-    this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000);
+    this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000, {
+      max: options.maxBufferedBytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
+      sizeOf: multipartSize,
+    });
   }
 
   /** @ignore */
@@ -46,7 +49,7 @@ export class PullSocket extends ZmqSocket {
   }
 
   /** @ignore */
-  protected override backpressure(): Promise<void> | null {
+  protected override backpressure(_c: Connection): Promise<void> | null {
     return this.#queue.full ? this.#queue.space() : null;
   }
 

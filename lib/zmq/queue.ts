@@ -7,7 +7,7 @@
 import { ZmqClosedError } from "./errors.ts";
 
 /**
- * Unbounded FIFO with a soft high-water mark used for back-pressure.
+ * Unbounded FIFO with a soft high-water mark (items, and optionally bytes) used for back-pressure.
  *
  * @example
  * ```ts
@@ -25,10 +25,23 @@ export class AsyncQueue<T> {
   #spaceWaiters: Array<() => void> = [];
   #error: Error | undefined;
   readonly #hwm: number;
+  readonly #maxBytes: number;
+  readonly #sizeOf: ((item: T) => number) | undefined;
+  #bytes = 0;
 
-  /** @param hwm soft limit used by {@linkcode AsyncQueue.full} */
-  constructor(hwm: number) {
+  /**
+   * @param hwm soft limit of items used by {@linkcode AsyncQueue.full}
+   * @param bytes soft limit of bytes (`max`) with the size of an item (`sizeOf`)
+   */
+  constructor(hwm: number, bytes?: { max: number; sizeOf: (item: T) => number }) {
     this.#hwm = Math.max(1, hwm);
+    this.#maxBytes = bytes?.max ?? Infinity;
+    this.#sizeOf = bytes?.sizeOf;
+  }
+
+  /** Bytes of the items waiting (0 without a byte limit). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Items waiting. */
@@ -38,7 +51,7 @@ export class AsyncQueue<T> {
 
   /** True when producers should pause. */
   get full(): boolean {
-    return this.length >= this.#hwm;
+    return this.length >= this.#hwm || this.#bytes >= this.#maxBytes;
   }
 
   /** Adds an item (hands it straight to a waiting getter if any). */
@@ -46,7 +59,10 @@ export class AsyncQueue<T> {
     if (this.#error) return;
     const g = this.#getters.shift();
     if (g) g.resolve(item);
-    else this.#items.push(item);
+    else {
+      this.#items.push(item);
+      if (this.#sizeOf) this.#bytes += this.#sizeOf(item);
+    }
   }
 
   /** Takes an item without waiting, or undefined. */
@@ -55,6 +71,7 @@ export class AsyncQueue<T> {
     const item = this.#items[this.#head];
     (this.#items as unknown[])[this.#head] = undefined;
     this.#head++;
+    if (this.#sizeOf) this.#bytes -= this.#sizeOf(item);
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
@@ -110,6 +127,7 @@ export class AsyncQueue<T> {
     this.#error = error;
     this.#items = [];
     this.#head = 0;
+    this.#bytes = 0;
     for (const g of this.#getters.splice(0)) g.reject(error);
     for (const f of this.#spaceWaiters.splice(0)) f();
   }
@@ -118,6 +136,7 @@ export class AsyncQueue<T> {
   clear(): void {
     this.#items = [];
     this.#head = 0;
+    this.#bytes = 0;
     for (const f of this.#spaceWaiters.splice(0)) f();
   }
 }

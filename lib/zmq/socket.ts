@@ -7,7 +7,7 @@
 import type { Connection, ConnectionHandler } from "./connection.ts";
 import { Connection as Conn } from "./connection.ts";
 import { type Endpoint, formatTcp, parseEndpoint } from "./endpoint.ts";
-import { ZmqClosedError, ZmqError } from "./errors.ts";
+import { ZmqClosedError, ZmqError, ZmqLimitError } from "./errors.ts";
 import { toBytes } from "./frame.ts";
 import { HandshakeError } from "./mechanism.ts";
 import { selectMechanism } from "./security.ts";
@@ -16,6 +16,8 @@ import { sleep } from "../_util/abort.ts";
 
 interface Binding {
   listener: Deno.Listener;
+  /** Aborted when the binding closes (ends a back-off wait of the accept loop). */
+  stop: AbortController;
   loop: Promise<void>;
   path?: string;
   conns: Set<Connection>;
@@ -28,6 +30,39 @@ interface Connector {
 }
 
 const MAX_EVENTS = 1000;
+
+/** Defaults of the limits in {@linkcode SocketOptions}. */
+export const LIMIT_DEFAULTS: {
+  readonly maxMessageSize: number;
+  readonly maxBufferedBytes: number;
+  readonly maxConnections: number;
+} = {
+  maxMessageSize: 256 * 1024 * 1024,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  maxConnections: 4096,
+};
+
+/** Back-off after a failed accept (EMFILE, ENFILE, ENOMEM...): doubling from 10 ms to 1 s. */
+const ACCEPT_RETRY_MIN = 10;
+const ACCEPT_RETRY_MAX = 1000;
+
+/**
+ * Bytes of a message (all its frames).
+ *
+ * @param frames the frames
+ * @returns the total length
+ * @example
+ * ```ts
+ * import { multipartSize } from "./socket.ts";
+ * console.assert(multipartSize([new Uint8Array(2), new Uint8Array(3)]) === 5);
+ * ```
+ */
+export function multipartSize(frames: Multipart): number {
+  if (frames.length === 1) return frames[0].length;
+  let n = 0;
+  for (const f of frames) n += f.length;
+  return n;
+}
 
 /**
  * Converts a message given as one frame or a list of frames to bytes.
@@ -104,8 +139,13 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
       },
       onMessage: (c, frames) => this.onMessage(c, frames),
       onSubscription: (c, topic, on) => this.onSubscription(c, topic, on),
-      backpressure: () => this.backpressure(),
+      backpressure: (c) => this.backpressure(c),
     };
+  }
+
+  /** Largest inbound message accepted from a peer (bytes). */
+  protected get maxMessageSize(): number {
+    return this.options.maxMessageSize ?? LIMIT_DEFAULTS.maxMessageSize;
   }
 
   /** True once close() was called. */
@@ -139,12 +179,22 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
    */
   protected onSubscription(_c: Connection, _topic: Uint8Array, _on: boolean): void {}
   /**
-   * Back-pressure for readers: a promise while the receive queue is full.
+   * Back-pressure for readers: a promise while the socket cannot take more input from `c`.
    *
    * @ignore
    */
-  protected backpressure(): Promise<void> | null {
+  protected backpressure(_c: Connection): Promise<void> | null {
     return null;
+  }
+
+  /**
+   * Whether a ready connection idle for long may make room for a new one at `maxConnections`
+   * (sockets whose clients connect, ask and go, like REP).
+   *
+   * @ignore
+   */
+  protected evictsIdlePeers(): boolean {
+    return false;
   }
   /**
    * Fail pending receives at close.
@@ -284,6 +334,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     }
     const binding: Binding = {
       listener,
+      stop: new AbortController(),
       loop: Promise.resolve(),
       path: ep.transport === "ipc" ? ep.path : undefined,
       conns: new Set(),
@@ -321,19 +372,81 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   }
 
   async #acceptLoop(b: Binding, endpoint: string): Promise<void> {
-    try {
-      for await (const conn of b.listener) {
-        if (this.#closed) {
-          conn.close();
-          break;
-        }
-        this.#configure(conn);
-        const addr = conn.remoteAddr.transport === "unix" ? "" : (conn.remoteAddr as Deno.NetAddr)
-          .hostname;
-        const p = this.#runConnection(conn, endpoint, true, addr, (c) => b.conns.add(c));
-        p.then((c) => b.conns.delete(c));
+    const max = this.options.maxConnections ?? LIMIT_DEFAULTS.maxConnections;
+    let retry = ACCEPT_RETRY_MIN;
+    while (!this.#closed && !b.stop.signal.aborted) {
+      let conn: Deno.Conn;
+      try {
+        conn = await b.listener.accept();
+      } catch (e) {
+        if (
+          this.#closed || b.stop.signal.aborted ||
+          e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted
+        ) break; // listener closed
+        // EMFILE, ENFILE, ENOBUFS, ECONNABORTED...: the listener still works once the cause
+        // goes away (connections close), so wait and accept again
+        this.emit({
+          type: "accept-failed",
+          endpoint,
+          reason: (e as Error).message,
+          retryMs: retry,
+        });
+        await sleep(retry, b.stop.signal);
+        retry = Math.min(ACCEPT_RETRY_MAX, retry * 2);
+        continue;
       }
-    } catch { /* listener closed */ }
+      retry = ACCEPT_RETRY_MIN;
+      if (this.#closed) {
+        conn.close();
+        break;
+      }
+      const addr = conn.remoteAddr.transport === "unix" ? "" : (conn.remoteAddr as Deno.NetAddr)
+        .hostname;
+      if (max > 0 && b.conns.size >= max && !this.#makeRoom(b, endpoint, addr)) {
+        try {
+          conn.close();
+        } catch { /* closed */ }
+        continue;
+      }
+      this.#configure(conn);
+      const p = this.#runConnection(conn, endpoint, true, addr, (c) => b.conns.add(c));
+      p.then((c) => b.conns.delete(c));
+    }
+  }
+
+  /** At `maxConnections`: closes a connection to make room for one from `addr`, if one may go. */
+  #makeRoom(b: Binding, endpoint: string, addr: string): boolean {
+    let victim: Connection | undefined;
+    for (const c of b.conns) {
+      if (c.closed) continue;
+      if (!c.peer) {
+        victim = c; // still in its handshake: the oldest such (Set order is insertion order)
+        break;
+      }
+      if (this.evictsIdlePeers() && (!victim || c.lastReceived < victim.lastReceived)) victim = c;
+    }
+    const who = addr || "an ipc peer";
+    const max = this.options.maxConnections ?? LIMIT_DEFAULTS.maxConnections;
+    if (!victim) {
+      this.emit({
+        type: "limit",
+        endpoint,
+        limit: "maxConnections",
+        detail: `${b.conns.size} connections (maxConnections ${max}): refused ${who}`,
+      });
+      return false;
+    }
+    this.emit({
+      type: "limit",
+      endpoint,
+      limit: "maxConnections",
+      detail: `${b.conns.size} connections (maxConnections ${max}): closed the ${
+        victim.peer ? "longest idle" : "oldest unfinished"
+      } connection for ${who}`,
+    });
+    victim.close(new ZmqLimitError("maxConnections", "closed to make room for a new connection"));
+    b.conns.delete(victim);
+    return true;
   }
 
   /**
@@ -356,6 +469,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   }
 
   async #closeBinding(b: Binding): Promise<void> {
+    b.stop.abort();
     try {
       b.listener.close();
     } catch { /* closed */ }
@@ -477,6 +591,8 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
       heartbeatInterval: hb,
       heartbeatTimeout: o.heartbeatTimeout ?? hb,
       sendHighWaterMark: o.sendHighWaterMark ?? 1000,
+      maxMessageSize: this.maxMessageSize,
+      maxBufferedBytes: o.maxBufferedBytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
     }, this.#handler);
     this.#all.add(c);
     onCreate(c);
@@ -484,6 +600,10 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     const p = c.run().then((out) => {
       this.#all.delete(c);
       onOutcome?.(out.ready);
+      const err = out.error ?? out.handshakeError;
+      if (err instanceof ZmqLimitError && err.limit === "maxMessageSize") {
+        this.emit({ type: "limit", endpoint, limit: "maxMessageSize", detail: err.message });
+      }
       if (out.ready) {
         const i = this.peers.indexOf(c);
         if (i >= 0) this.peers.splice(i, 1);
@@ -521,6 +641,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   async #doClose(): Promise<void> {
     for (const c of this.#connects.values()) c.ctl.abort();
     for (const b of this.#binds.values()) {
+      b.stop.abort();
       try {
         b.listener.close();
       } catch { /* closed */ }

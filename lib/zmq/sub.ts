@@ -8,7 +8,7 @@ import { buildSubscribeCommand, buildSubscribeMessage } from "./command.ts";
 import type { Connection } from "./connection.ts";
 import { toBytes } from "./frame.ts";
 import { AsyncQueue } from "./queue.ts";
-import { ZmqSocket } from "./socket.ts";
+import { LIMIT_DEFAULTS, multipartSize, ZmqSocket } from "./socket.ts";
 import { SubscriptionSet } from "./subscriptions.ts";
 import type { Frame, Multipart, SignalOptions, SocketOptions } from "./types.ts";
 
@@ -44,7 +44,10 @@ export class SubSocket extends ZmqSocket {
    */
   constructor(options: SocketOptions = {}) {
     super(options);
-    this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000);
+    this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000, {
+      max: options.maxBufferedBytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
+      sizeOf: multipartSize,
+    });
   }
 
   #send(c: Connection, topic: Uint8Array, on: boolean): void {
@@ -88,7 +91,7 @@ export class SubSocket extends ZmqSocket {
   }
 
   /** @ignore */
-  protected override backpressure(): Promise<void> | null {
+  protected override backpressure(_c: Connection): Promise<void> | null {
     return this.#queue.full ? this.#queue.space() : null;
   }
 

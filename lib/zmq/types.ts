@@ -77,7 +77,39 @@ export interface SocketOptions {
   authorize?: (peer: PeerInfo) => boolean | Promise<boolean>;
   /** ms a handshake may take before the connection is dropped. @default 10000 */
   handshakeTimeout?: number;
+  /**
+   * Largest message accepted from a peer, all its frames together (libzmq's `ZMQ_MAXMSGSIZE`, which
+   * is unlimited there): a peer that sends or announces more is disconnected. Commands are bounded
+   * by it too. @default 268435456 (256 MiB); 65536 on PUB sockets, which only receive subscriptions
+   */
+  maxMessageSize?: number;
+  /**
+   * Bytes one connection may hold in each direction. Output queued and not yet written: beyond it
+   * the peer counts as full, as at the send high-water mark (PUB and REP drop, REQ and PUSH wait).
+   * Input received and not yet taken by `receive()`: beyond it reading from the socket's peers
+   * pauses. A single message larger than the limit still passes when nothing else is queued.
+   * @default 67108864 (64 MiB)
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Connections one bound endpoint keeps at a time. At the limit the oldest connection that has
+   * not finished its handshake makes room for a new one; on REP sockets (whose clients ask and go)
+   * so does the connection idle longest; otherwise the new connection is closed at once.
+   * @default 4096
+   */
+  maxConnections?: number;
+  /** PUB: distinct subscriptions one subscriber may hold; more are ignored. @default 10000 */
+  maxSubscriptions?: number;
+  /** PUB: bytes of all subscriptions of one subscriber together; more are ignored. @default 1048576 */
+  maxSubscriptionBytes?: number;
 }
+
+/** Which limit of {@linkcode SocketOptions} a peer ran into. */
+export type LimitName =
+  | "maxMessageSize"
+  | "maxConnections"
+  | "maxSubscriptions"
+  | "maxSubscriptionBytes";
 
 /** Something that happened on a socket, from `ZmqSocket.events()`. */
 export type SocketEvent =
@@ -85,6 +117,21 @@ export type SocketEvent =
   | { type: "connected"; endpoint: string; peer: PeerInfo }
   | { type: "disconnected"; endpoint: string; peer?: PeerInfo }
   | { type: "handshake-failed"; endpoint: string; reason: string; authRefused: boolean }
+  | {
+    /** A peer ran into a limit: it was disconnected, refused, or its excess was ignored. */
+    type: "limit";
+    endpoint: string;
+    limit: LimitName;
+    /** What happened, e.g. "message of 2097152 bytes from 10.0.0.7 exceeds 1048576: disconnected". */
+    detail: string;
+  }
+  | {
+    /** Accepting a connection failed (e.g. EMFILE); the socket retries after `retryMs`. */
+    type: "accept-failed";
+    endpoint: string;
+    reason: string;
+    retryMs: number;
+  }
   | { type: "closed" };
 
 /** Options of a call that may wait. */
