@@ -44,7 +44,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { config } from "../lib/posttroll/config.ts";
+import { config, ConfigError } from "../lib/posttroll/config.ts";
 import {
   combineEvents,
   NameServer,
@@ -59,8 +59,9 @@ import {
   Registry,
   serveMetrics,
 } from "../lib/metrics/mod.ts";
+import { limitedLog } from "../lib/_util/log_limit.ts";
 import denoJson from "../deno.json" with { type: "json" };
-import { binary } from "./binaries.ts";
+import { binary, denoFlags } from "./binaries.ts";
 
 const USAGE = `usage: nameserver [-h] [-V] [-l LOG] [-v] [--no-multicast] [-L] [--no-direct]
                   [--bind HOST] [--max-age SECONDS] [-d {start,stop,status,restart}]
@@ -115,7 +116,22 @@ function day(d = new Date()): string {
 /** Appends log lines to a file, rotating it at midnight and keeping 7 old files. */
 class RotatingFile {
   #day = day();
+  /**
+   * @param path the log file
+   * @throws {ConfigError} when the file cannot be opened for appending (missing directory, no
+   *   permission): a log that goes nowhere is found out at start-up, not at the first line
+   */
   constructor(readonly path: string) {
+    try {
+      Deno.openSync(path, { append: true, create: true }).close();
+    } catch (e) {
+      throw new ConfigError(
+        `cannot write the log file ${path} (-l/--log): ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
     try {
       this.#day = day(Deno.statSync(path).mtime ?? new Date());
     } catch { /* new file */ }
@@ -151,14 +167,24 @@ class RotatingFile {
 
 function makeLogger(verbose: boolean, file?: string) {
   const sink = file ? new RotatingFile(file) : undefined;
+  let sinkFailed = false;
   return (level: Level, message: string, name = "posttroll.nameserver") => {
     if (level === "debug" && !verbose) return;
     const line = `[${LEVEL_NAMES[level]}: ${stamp()} : ${name}] ${message}`;
     if (sink) {
       try {
         sink.write(line);
+        sinkFailed = false;
         return;
-      } catch { /* fall back to stdout */ }
+      } catch (e) {
+        // disk full, file removed with its directory...: to stdout until the file works again
+        if (!sinkFailed) {
+          console.error(
+            `nameserver: cannot write ${sink.path} (${(e as Error).message}); logging to stdout`,
+          );
+        }
+        sinkFailed = true;
+      }
     }
     console.log(line);
   };
@@ -214,7 +240,7 @@ function selfCommand(): { cmd: string; args: string[] } {
     const script = new URL(import.meta.url).pathname;
     return {
       cmd: exec,
-      args: ["run", ...binary("nameserver").permissions, "--no-prompt", script],
+      args: ["run", ...denoFlags(binary("nameserver")), "--no-prompt", script],
     };
   }
   return { cmd: exec, args: [] };
@@ -395,7 +421,15 @@ export async function main(args: string[]): Promise<number> {
     }
   }
 
-  const log = makeLogger(values.verbose ?? false, values.log);
+  let log: ReturnType<typeof makeLogger>;
+  try {
+    // every typed setting is checked before anything starts: a wrong one is an error naming it
+    config.validate();
+    log = makeLogger(values.verbose ?? false, values.log);
+  } catch (e) {
+    console.error(`nameserver: error: ${(e as Error).message}`);
+    return 1;
+  }
   let multicast = !values["no-multicast"];
   if (!values["no-multicast"] && !values.multicast) multicast = envMulticast() ?? true;
   const direct = !multicast || !values["no-direct"];
@@ -446,6 +480,17 @@ export async function main(args: string[]): Promise<number> {
   };
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   for (const s of signals) Deno.addSignalListener(s, stop);
+  // last line of defence: every loop that reads from the network handles its own errors, so
+  // this only catches what slipped through; it is logged (once a minute per kind) and the
+  // nameserver goes on serving rather than letting one input end it
+  const stray = limitedLog(log);
+  const onStray = (e: PromiseRejectionEvent | ErrorEvent) => {
+    e.preventDefault();
+    const err = ("reason" in e ? e.reason : e.error) as Error | undefined;
+    stray(`stray ${err?.name}`, "error", `unexpected error, still serving: ${err?.stack ?? err}`);
+  };
+  globalThis.addEventListener("unhandledrejection", onStray);
+  globalThis.addEventListener("error", onStray);
   try {
     const start = async (mc: boolean, withDirect: boolean) => {
       ns = new NameServer({
@@ -459,18 +504,18 @@ export async function main(args: string[]): Promise<number> {
       });
       const running = ns.run(undefined, values.bind);
       try {
-        await ns.ready;
+        return { running, endpoints: await ns.ready };
       } catch (e) {
         await running.catch(() => {});
         throw e;
       }
-      return { running };
     };
     let running: Promise<void>;
+    let endpoints: string[];
     let mcOn = multicast;
     let directOn = direct;
     try {
-      ({ running } = await start(mcOn, directOn));
+      ({ running, endpoints } = await start(mcOn, directOn));
     } catch (e) {
       const err = e as Error;
       const bport = config.broadcastPort();
@@ -486,26 +531,32 @@ export async function main(args: string[]): Promise<number> {
         log("warning", `Direct registration unavailable (${err.message}); multicast only`);
         directOn = false;
       } else throw e;
-      ({ running } = await start(mcOn, directOn));
+      ({ running, endpoints } = await start(mcOn, directOn));
     }
     if (pidFile) Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
     log(
       "info",
       `Nameserver ready (multicast ${mcOn ? "on" : "off"}, direct registration ${
         directOn ? "on" : "off"
-      }, port ${config.nameserverPort()})`,
+      }, ${endpoints.join(", ")})`,
     );
     if (stopping) ns?.stop();
     await running;
     return 0;
   } catch (e) {
-    log("error", `Something wrong happened... ${(e as Error).stack ?? e}`);
+    if (e instanceof ConfigError) {
+      // a wrong setting found while starting (allow list, key files): name it, no stack trace
+      console.error(`nameserver: error: ${e.message}`);
+      log("error", `Cannot start: ${e.message}`);
+    } else log("error", `Something wrong happened... ${(e as Error).stack ?? e}`);
     return 1;
   } finally {
     if (guard !== undefined) clearTimeout(guard);
     view?.close();
     await http?.close();
     for (const s of signals) Deno.removeSignalListener(s, stop);
+    globalThis.removeEventListener("unhandledrejection", onStray);
+    globalThis.removeEventListener("error", onStray);
     if (pidFile && readPid(pidFile) === Deno.pid) {
       try {
         Deno.removeSync(pidFile);

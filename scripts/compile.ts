@@ -10,7 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { BINARIES, type Binary } from "../cli/binaries.ts";
+import { BINARIES, type Binary, denoFlags } from "../cli/binaries.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const VERSION: string = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).version;
@@ -37,7 +37,7 @@ async function compile(b: Binary, target?: string): Promise<string> {
   const out = target ? `${ROOT}dist/${target}/${b.name}` : `${ROOT}dist/${b.name}`;
   const args = [
     "compile",
-    ...b.permissions,
+    ...denoFlags(b),
     "--no-prompt",
     ...(target ? ["--target", target] : []),
     "--output",
@@ -102,11 +102,11 @@ async function main(argv: string[]): Promise<number> {
       const v = await smoke(b.name, [
         Deno.execPath(),
         "run",
-        ...b.permissions,
+        ...denoFlags(b),
         "--no-prompt",
         `${ROOT}${b.entry}`,
       ]);
-      console.log(`  deno run ${b.permissions.join(" ")} ${b.entry}: --help ok, --version: ${v}`);
+      console.log(`  deno run ${denoFlags(b).join(" ")} ${b.entry}: --help ok, --version: ${v}`);
     }
     return 0;
   }

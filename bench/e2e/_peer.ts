@@ -249,12 +249,10 @@ export function landed(paths: string[]): boolean {
   return out.success;
 }
 
-/** Deno permission flags of one of our executables (cli/binaries.ts). */
+/** Deno flags of one of our executables (cli/binaries.ts): permissions and runtime flags. */
 export async function binaryPermissions(name: string): Promise<string[]> {
-  const mod = await import(`${ROOT}/cli/binaries.ts`) as {
-    binary: (n: string) => { permissions: string[] };
-  };
-  return mod.binary(name).permissions;
+  const mod = await import(`${ROOT}/cli/binaries.ts`) as typeof import("../../cli/binaries.ts");
+  return mod.denoFlags(mod.binary(name));
 }
 
 /** What a throughput or latency run measured, from the sender's and the receiver's events. */

@@ -13,6 +13,7 @@ import { KeyFileError, loadCertificate, loadPublicKeys, parseCertificate } from 
 import { ensurePermission } from "../_util/permissions.ts";
 import { AuthRefusedError } from "./errors.ts";
 export { AuthRefusedError } from "./errors.ts";
+import { limitedLog } from "../_util/log_limit.ts";
 
 /** TCP keepalive option for a socket from `tcp_keepalive*` (undefined: not configured). */
 export function keepaliveOption(config: PosttrollConfig): SocketOptions["tcpKeepalive"] {
@@ -50,10 +51,20 @@ function lookupAll(host: string): Promise<string[]> {
   });
 }
 
-/** Resolves host names to IPv4 addresses (unresolvable names are skipped, like posttroll). */
-export async function resolveToIps(hosts: string[]): Promise<string[]> {
+/**
+ * Resolves host names to IPv4 addresses (unresolvable names are skipped, like posttroll, and
+ * reported through `onUnresolved`).
+ */
+export async function resolveToIps(
+  hosts: string[],
+  onUnresolved?: (host: string) => void,
+): Promise<string[]> {
   const out = new Set<string>();
-  for (const h of hosts) for (const ip of await lookupAll(h)) out.add(ip);
+  for (const h of hosts) {
+    const ips = await lookupAll(h);
+    if (ips.length === 0) onUnresolved?.(h);
+    for (const ip of ips) out.add(ip);
+  }
   return [...out];
 }
 
@@ -86,54 +97,60 @@ export function refusalOf(ev: SocketEvent): AuthRefusedError | undefined {
   return undefined;
 }
 
-/** A refused client retries every 100 ms: the same refusal is a warning once a minute. */
+/** A refused client retries every 100 ms: each kind of refusal is a warning once a minute. */
 const REPEAT_MS = 60_000;
 
 /**
- * A logger that reports each refusal: the first of a kind (same text) as a warning, repeats
- * within a minute as debug lines, so a client retrying every 100 ms does not flood the log.
+ * A logger for refusals and limits: the first of each *kind* in a minute as a warning (with its
+ * details: address, key), the rest of that minute as debug lines, and the next warning says how
+ * many were left out. Keyed by kind, not text, so clients with ever new keys or addresses (a
+ * flood) cannot flood the log.
  */
-export function refusalLogger(logger: SecurityLogger | undefined): (message: string) => void {
-  if (!logger) return () => {};
-  const last = new Map<string, number>();
-  return (message) => {
-    const now = Date.now();
-    const seen = last.get(message);
-    if (seen !== undefined && now - seen < REPEAT_MS) {
-      logger("debug", `${message} (repeated)`);
-      return;
-    }
-    if (last.size >= 1000) last.clear();
-    last.set(message, now);
-    logger("warning", message);
-  };
+export function refusalLogger(
+  logger: SecurityLogger | undefined,
+): (kind: string, message: string) => void {
+  const log = limitedLog<"warning">(logger, { windowMs: REPEAT_MS });
+  return (kind, message) => log(kind, "warning", message);
 }
 
 /**
- * Follows a server socket's events until it closes and logs handshakes it refused that its
- * authorizer did not already log: clients of the other mechanism (a plain client on a CURVE
- * socket) as warnings, other failed handshakes (port probes, wrong server key) as debug.
+ * Follows a server socket's events until it closes and logs, rate limited by kind: handshakes
+ * its authorizer did not already log (clients of the other mechanism as warnings; port probes,
+ * wrong server keys as debug), peers that ran into a limit (`maxMessageSize`, `maxConnections`,
+ * `maxSubscriptions`...) and failed accepts (descriptors exhausted: the socket retries).
  * `onRefused` is called for every refused client (authorizer refusals and mechanism mismatches).
  */
-export async function logServerRefusals(
+export async function logServerEvents(
   socket: ZmqSocket,
   logger: SecurityLogger | undefined,
   what: string,
   onRefused?: () => void,
 ): Promise<void> {
   if (!logger && !onRefused) return;
-  const refused = refusalLogger(logger);
+  const warn = refusalLogger(logger);
   for await (const ev of socket.events()) {
-    if (ev.type !== "handshake-failed") continue;
-    const mismatch = /mechanism mismatch/i.test(ev.reason);
-    // refusals by the authorizer (key, address) are logged there; counted here with mismatches
-    if (ev.authRefused || mismatch) onRefused?.();
-    if (ev.authRefused || !logger) continue;
-    const message = `${what}: refused a client on ${ev.endpoint}: ${ev.reason}`;
-    if (mismatch) refused(message);
-    else logger("debug", message);
+    if (ev.type === "handshake-failed") {
+      const mismatch = /mechanism mismatch/i.test(ev.reason);
+      // refusals by the authorizer (key, address) are logged there; counted here with mismatches
+      if (ev.authRefused || mismatch) onRefused?.();
+      if (ev.authRefused || !logger) continue;
+      const message = `${what}: refused a client on ${ev.endpoint}: ${ev.reason}`;
+      if (mismatch) warn("mechanism", message);
+      else logger("debug", message);
+    } else if (ev.type === "limit") {
+      warn(`limit ${ev.limit}`, `${what}: ${ev.limit} on ${ev.endpoint}: ${ev.detail}`);
+    } else if (ev.type === "accept-failed") {
+      warn(
+        "accept",
+        `${what}: cannot accept connections on ${ev.endpoint} (${ev.reason}); ` +
+          `retrying in ${ev.retryMs} ms`,
+      );
+    }
   }
 }
+
+/** What a server socket is for: its limits come from the configuration accordingly. */
+export type ServerRole = "nameserver" | "publisher";
 
 /** Options of {@linkcode serverSocketOptions}. */
 export interface ServerSocketSettings {
@@ -149,9 +166,22 @@ export interface ServerSocketSettings {
   logger?: SecurityLogger;
   /** Names the socket in log lines. @default "server socket" */
   what?: string;
+  /**
+   * `nameserver`: request/registration ports (`nameserver_max_message_size`,
+   * `nameserver_max_buffered_bytes`); `publisher`: PUB ports (`max_subscriptions`,
+   * `max_subscription_bytes`). Both get `max_connections`. @default "publisher"
+   */
+  role?: ServerRole;
 }
 
-/** Options for a binding (server) socket: keepalive, allow list, CURVE server keys. */
+/**
+ * Options for a binding (server) socket: keepalive, limits, allow list, CURVE server keys.
+ *
+ * @throws {ConfigError} naming the setting: an `authorized_client_addresses` list of which no host
+ *   resolves (posttroll would then admit every client), a secure backend without usable server
+ *   keys (missing or damaged `server_secret_key_file`, missing `clients_public_keys_directory`),
+ *   a limit that is not a positive integer
+ */
 export async function serverSocketOptions(
   config: PosttrollConfig,
   options: ServerSocketSettings = {},
@@ -161,38 +191,74 @@ export async function serverSocketOptions(
   const ka = keepaliveOption(config);
   if (ka !== undefined) out.tcpKeepalive = ka;
   Object.assign(out, keepaliveHeartbeat(config));
+  out.maxConnections = config.maxConnections();
+  if ((options.role ?? "publisher") === "nameserver") {
+    out.maxMessageSize = config.nameserverMaxMessageSize();
+    out.maxBufferedBytes = config.nameserverMaxBufferedBytes();
+  } else {
+    out.maxSubscriptions = config.maxSubscriptions();
+    out.maxSubscriptionBytes = config.maxSubscriptionBytes();
+  }
   if (options.endpoint?.startsWith("inproc://")) return out;
+  const what = options.what ?? "server socket";
   const allowed = config.authorizedClientAddresses();
-  const ips = allowed.length ? new Set(await resolveToIps(allowed)) : undefined;
+  let ips: Set<string> | undefined;
+  if (allowed.length) {
+    const unresolved: string[] = [];
+    ips = new Set(await resolveToIps(allowed, (h) => unresolved.push(h)));
+    if (ips.size === 0) {
+      throw new ConfigError(
+        `config authorized_client_addresses: none of ${JSON.stringify(allowed)} resolves to an ` +
+          `IPv4 address, so no client could be admitted (posttroll would admit every client)`,
+        { key: "authorized_client_addresses" },
+      );
+    }
+    for (const h of unresolved) {
+      options.logger?.("warning", `${what}: authorized_client_addresses: cannot resolve ${h}`);
+    }
+  }
   let keys: Set<string> | undefined;
   let dir: string | undefined;
   if (backend === "secure_zmq") {
     const secretFile = config.keyFile("server_secret_key_file");
-    if (!secretFile) throw new ConfigError("Missing config parameter 'server_secret_key_file'");
+    if (!secretFile) {
+      throw new ConfigError("Missing config parameter 'server_secret_key_file'", {
+        key: "server_secret_key_file",
+      });
+    }
     dir = config.keyFile("clients_public_keys_directory");
-    if (!dir) throw new ConfigError("Missing config parameter 'clients_public_keys_directory'");
-    const cert = await loadCertificate(secretFile);
-    if (!cert.secretKey) throw new ConfigError(`${secretFile} has no secret key`);
+    if (!dir) {
+      throw new ConfigError("Missing config parameter 'clients_public_keys_directory'", {
+        key: "clients_public_keys_directory",
+      });
+    }
+    const cert = await keySetting("server_secret_key_file", () => loadCertificate(secretFile));
+    if (!cert.secretKey) {
+      throw new ConfigError(`config server_secret_key_file: ${secretFile} has no secret key`, {
+        key: "server_secret_key_file",
+      });
+    }
     out.curve = { server: true, secretKey: cert.secretKey, publicKey: cert.publicKey };
-    keys = await loadPublicKeys(dir);
+    const d = dir;
+    keys = await keySetting("clients_public_keys_directory", () => loadPublicKeys(d));
   }
   const filter = options.filter;
   const refused = refusalLogger(options.logger);
-  const what = options.what ?? "server socket";
   if ((ips && ips.size) || keys || filter) {
     out.authorize = (peer) => {
       const addr = normalizeIp(peer.address);
       const from = addr === "" ? "an ipc peer" : addr;
       if (ips && ips.size && addr !== "" && !ips.has(addr)) {
-        refused(`${what}: refused ${from}: not in authorized_client_addresses`);
+        refused("address", `${what}: refused ${from}: not in authorized_client_addresses`);
         return false;
       }
       if (filter && addr !== "" && !filter(addr)) {
-        refused(`${what}: refused ${from}: not a local address`);
+        refused("local", `${what}: refused ${from}: not a local address`);
         return false;
       }
       if (keys && (!peer.publicKey || !keys.has(peer.publicKey))) {
         refused(
+          "key",
           `${what}: refused CURVE client key ${peer.publicKey ?? "(none)"} from ${from}: ` +
             `not in clients_public_keys_directory ${dir}`,
         );
@@ -202,6 +268,15 @@ export async function serverSocketOptions(
     };
   }
   return out;
+}
+
+/** Runs a key loader; its failure becomes a {@linkcode ConfigError} naming the setting. */
+async function keySetting<T>(key: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    throw new ConfigError(`config ${key}: ${(e as Error).message}`, { key, cause: e });
+  }
 }
 
 function loadCertificateSync(path: string) {

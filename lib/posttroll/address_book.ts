@@ -46,21 +46,37 @@ export interface AddressSource {
 export interface AddressBookOptions {
   /** Entries not refreshed for longer than this are removed. @default 600000 (10 minutes) */
   maxAgeMs?: number;
+  /**
+   * Entries kept at most; a new one beyond it replaces the entry announced least recently (live
+   * publishers re-announce every few seconds, so what goes is what stopped announcing).
+   * @default 10000
+   */
+  maxEntries?: number;
+  /**
+   * Largest entry, in bytes of its JSON as a reply carries it (`ensure_ascii`: 6 bytes for each
+   * control or non-ASCII character); larger announcements are refused. @default 8192
+   */
+  maxEntrySize?: number;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
 }
 
 /** Outcome of {@linkcode AddressBook.receive}. */
 export interface ReceiveResult {
-  /** What happened to the datagram/request. */
-  status: "added" | "refreshed" | "ignored" | "invalid";
+  /** What happened to the datagram/request ("refused": over `maxEntrySize`). */
+  status: "added" | "refreshed" | "ignored" | "invalid" | "refused";
   /** The announcement to re-publish (first time a URI is seen), encoded with the minimal version. */
   republish?: string;
-  /** Why an input was ignored or invalid. */
+  /** Why an input was ignored, invalid or refused. */
   reason?: string;
   /** The announced URI (added or refreshed). */
   uri?: string;
+  /** Removal notice of the entry that made room for this one (at `maxEntries`). */
+  evicted?: string;
 }
+
+/** Bytes between two records in a reply (`", "`). */
+const SEPARATOR = 2;
 
 /**
  * Does a record match a requested service name? `""` matches everything, otherwise the name must
@@ -96,24 +112,60 @@ export function serviceMatches(name: string, service: unknown): boolean {
  * ```
  */
 export class AddressBook implements AddressSource {
-  readonly #entries = new Map<string, { meta: AddressRecord; at: number }>();
+  /** Entries in the order of their last announcement (oldest first). */
+  readonly #entries = new Map<
+    string,
+    { meta: AddressRecord; at: number; size: number; rawLength: number }
+  >();
   readonly #now: () => number;
+  #bytes = 0;
   /** Maximum age of an entry in ms. */
   readonly maxAgeMs: number;
+  /** Most entries kept. */
+  readonly maxEntries: number;
+  /** Largest entry in bytes. */
+  readonly maxEntrySize: number;
+  /** Entries that made room for newer ones (at `maxEntries`). */
+  evicted = 0;
+  /** Announcements refused for their size. */
+  refused = 0;
 
   /**
    * Creates an empty address book.
    *
-   * @param options max age and clock
+   * @param options max age, limits and clock
    */
   constructor(options: AddressBookOptions = {}) {
     this.maxAgeMs = options.maxAgeMs ?? 600_000;
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.maxEntrySize = options.maxEntrySize ?? 8192;
     this.#now = options.now ?? Date.now;
   }
 
   /** Number of entries. */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /**
+   * Bytes of the JSON list of the records matching `name` (`""`: all), as a reply would carry
+   * them, without encoding it.
+   *
+   * @param name service name
+   * @returns bytes
+   * @example
+   * ```ts
+   * import { AddressBook } from "./address_book.ts";
+   * new AddressBook().replySize(""); // 2 ("[]")
+   * ```
+   */
+  replySize(name = ""): number {
+    if (name === "") return 2 + this.#bytes;
+    let n = 2;
+    for (const { meta, size } of this.#entries.values()) {
+      if (serviceMatches(name, meta.service)) n += size + SEPARATOR;
+    }
+    return n;
   }
 
   /** URIs listed. */
@@ -191,14 +243,55 @@ export class AddressBook implements AddressSource {
       name,
       receive_time: PyDateTime.now(),
     };
-    const isNew = !this.#entries.has(uri);
+    const old = this.#entries.get(uri);
+    const rawLength = raw.length;
+    let size: number;
     let republish: string | undefined;
-    if (isNew) {
-      msg.version = versionNeeded(dict, false);
-      republish = msg.encode();
+    if (old && old.rawLength === rawLength) {
+      size = old.size; // a publisher re-sends the very announcement it encoded once
+    } else {
+      // the announcement re-encoded (as it is re-published) measures the entry: its data are
+      // the record's fields, its header stands for "name" and "receive_time"
+      try {
+        msg.version = versionNeeded(dict, false);
+        republish = msg.encode();
+      } catch (e) {
+        // too large to encode at all (V8's string limit) or not encodable
+        this.refused++;
+        return { status: "refused", reason: `announcement cannot be encoded: ${e}`, uri };
+      }
+      size = republish.length;
+      if (size > this.maxEntrySize) {
+        this.refused++;
+        return {
+          status: "refused",
+          reason: `entry of ${size} bytes exceeds address_book_max_entry_size ${this.maxEntrySize}`,
+          uri,
+        };
+      }
+      if (old) republish = undefined; // re-published the first time a URI is seen only
     }
-    this.#entries.set(uri, { meta, at: this.#now() });
-    return { status: isNew ? "added" : "refreshed", republish, uri };
+    let evicted: string | undefined;
+    if (!old) {
+      if (this.#entries.size >= this.maxEntries) evicted = this.#evictOldest();
+    } else {
+      // moved to the end: the map stays ordered by last announcement
+      this.#entries.delete(uri);
+      this.#bytes -= old.size + SEPARATOR;
+    }
+    this.#entries.set(uri, { meta, at: this.#now(), size, rawLength });
+    this.#bytes += size + SEPARATOR;
+    return { status: old ? "refreshed" : "added", republish, uri, evicted };
+  }
+
+  #evictOldest(): string | undefined {
+    for (const [uri, e] of this.#entries) {
+      this.#entries.delete(uri);
+      this.#bytes -= e.size + SEPARATOR;
+      this.evicted++;
+      return removalNotice(uri, e.meta);
+    }
+    return undefined;
   }
 
   /**
@@ -216,20 +309,24 @@ export class AddressBook implements AddressSource {
   expire(): string[] {
     const now = this.#now();
     const out: string[] = [];
-    for (const [uri, { meta, at }] of this.#entries) {
+    for (const [uri, { meta, at, size }] of this.#entries) {
       if (now - at > this.maxAgeMs) {
-        out.push(
-          new Message("/address/" + meta.name, "info", {
-            status: false,
-            URI: uri,
-            service: meta.service,
-          }).encode(),
-        );
+        out.push(removalNotice(uri, meta));
         this.#entries.delete(uri);
+        this.#bytes -= size + SEPARATOR;
       }
     }
     return out;
   }
+}
+
+/** `/address/<name> info {"status": false, "URI": ..., "service": ...}` for a removed entry. */
+function removalNotice(uri: string, meta: AddressRecord): string {
+  return new Message("/address/" + meta.name, "info", {
+    status: false,
+    URI: uri,
+    service: meta.service,
+  }).encode();
 }
 
 function lookup(source: AddressSource | Record<string, unknown>, name: string): unknown {
@@ -271,19 +368,84 @@ export interface NameserverReply {
   reply: string;
   /** The service asked for, or undefined for an invalid request. */
   service?: string;
-  /** Why the request was invalid, if it was. */
+  /** Why the request was invalid, or why it got an error reply, if it did. */
   error?: string;
   /** Whether the reply lists at least one address. */
   found?: boolean;
+  /** What kind of failure: an invalid request, or a reply over the size limit. */
+  kind?: "invalid" | "too-large";
+}
+
+/** Options of {@linkcode nameserverReply}. */
+export interface NameserverReplyOptions {
+  /**
+   * Largest reply in bytes: a larger one becomes an error reply (`/oper/ns error`, no data:
+   * Python clients read it as "no address", ours raise {@linkcode NameserverReplyError}).
+   * @default unlimited
+   */
+  maxReplySize?: number;
+}
+
+/**
+ * The error reply: a header-only `/oper/ns error` message. Python posttroll's `get_pub_address`
+ * returns its empty data (no address); ours raise {@linkcode NameserverReplyError}.
+ *
+ * @param version message version of the reply
+ * @returns the encoded reply
+ * @example
+ * ```ts
+ * import { errorReply } from "./address_book.ts";
+ * errorReply("v1.01").includes(" error "); // true
+ * ```
+ */
+export function errorReply(version: string): string {
+  return new Message("/oper/ns", "error", "", { version }).encode();
+}
+
+/**
+ * The nameserver answered a look-up with an error: its reply would have exceeded its size limit
+ * (`nameserver_max_buffered_bytes`), e.g. a look-up of every service (`""`) on a huge book.
+ *
+ * @example
+ * ```ts
+ * import { NameserverReplyError } from "./address_book.ts";
+ * new NameserverReplyError("tcp://localhost:5557", "").name; // "NameserverReplyError"
+ * ```
+ */
+export class NameserverReplyError extends Error {
+  /** The nameserver asked. */
+  readonly nameserver: string;
+  /** The service looked up. */
+  readonly service: string;
+  /**
+   * Creates the error for a look-up that got an error reply.
+   *
+   * @param nameserver the nameserver's endpoint
+   * @param service the service looked up
+   * @param options standard error options
+   */
+  constructor(nameserver: string, service: string, options?: ErrorOptions) {
+    super(
+      `${nameserver} answered the look-up of ${JSON.stringify(service)} with an error: the reply ` +
+        `would exceed its size limit (nameserver_max_buffered_bytes); look up fewer services`,
+      options,
+    );
+    this.name = "NameserverReplyError";
+    this.nameserver = nameserver;
+    this.service = service;
+  }
 }
 
 /**
  * Answers one nameserver request (`/oper/ns request {"service": name}`) in the request's version.
  * An invalid request (undecodable, no `service`) gets a header-only `/oper/ns info` reply, so a
  * REP socket stays in step and the nameserver keeps serving (Python posttroll stops answering).
+ * A reply that would exceed `maxReplySize` (or cannot be built at all) becomes an
+ * {@linkcode errorReply}. Never throws.
  *
  * @param raw the encoded request
  * @param source the address book
+ * @param options the reply size limit
  * @returns the encoded reply
  * @example
  * ```ts
@@ -295,6 +457,7 @@ export interface NameserverReply {
 export function nameserverReply(
   raw: string | Uint8Array,
   source: AddressSource | Record<string, unknown>,
+  options: NameserverReplyOptions = {},
 ): NameserverReply {
   let msg: Message;
   try {
@@ -303,6 +466,7 @@ export function nameserverReply(
     return {
       reply: new Message("/oper/ns", "info", "", { version: "v1.01" }).encode(),
       error: `undecodable request: ${(e as Error).message}`,
+      kind: "invalid",
     };
   }
   const data = msg.data as Record<string, unknown> | undefined;
@@ -313,8 +477,30 @@ export function nameserverReply(
     return {
       reply: new Message("/oper/ns", "info", "", { version: msg.version }).encode(),
       error: "request without a string service",
+      kind: "invalid",
     };
   }
-  const reply = getActiveAddress(service, source, msg.version);
-  return { reply: reply.encode(), service, found: reply.data !== "" };
+  const max = options.maxReplySize ?? Infinity;
+  const tooLarge = (n: number) => ({
+    reply: errorReply(msg.version),
+    service,
+    error: `reply to ${JSON.stringify(service).slice(0, 80)} of ${n} bytes exceeds ${max}`,
+    kind: "too-large" as const,
+  });
+  if (source instanceof AddressBook) {
+    const estimate = source.replySize(service);
+    if (estimate > max) return tooLarge(estimate);
+  }
+  let reply: string;
+  let found: boolean;
+  try {
+    const m = getActiveAddress(service, source, msg.version);
+    found = m.data !== "";
+    reply = m.encode();
+  } catch (e) {
+    // beyond V8's string limit, or records that cannot be encoded
+    return { ...tooLarge(NaN), error: `reply cannot be built: ${(e as Error).message}` };
+  }
+  if (reply.length > max) return tooLarge(reply.length);
+  return { reply, service, found };
 }

@@ -43,11 +43,12 @@ import { Message } from "./message.ts";
 import type { AnnouncementVia, NameServerEvents } from "./nameserver_events.ts";
 import { MulticastReceiver, SocketTimeoutError } from "./multicast.ts";
 import { NoisyPublisher, Publisher } from "./publisher.ts";
+import { limitedLog } from "../_util/log_limit.ts";
 import {
   bindServer,
   isLocalAddress,
   localAddresses,
-  logServerRefusals,
+  logServerEvents,
   serverSocketOptions,
   sleep,
   tcpEndpoint,
@@ -58,6 +59,9 @@ const ADD_REPEATS = 5;
 
 /** Bind hosts that mean "every address": the announced host is then found by getOwnIp. */
 const WILDCARDS = new Set(["*", "", "::", "0.0.0.0"]);
+
+/** Add notices kept for their one repetition (a restarted site re-announces well within it). */
+const ECHO_MAX = 1024;
 
 /** Options of {@linkcode AddressReceiver}. */
 export interface AddressReceiverOptions {
@@ -127,6 +131,14 @@ export class AddressReceiver implements AsyncDisposable {
   readonly #config: PosttrollConfig;
   readonly #book: AddressBook;
   readonly #log: NonNullable<AddressReceiverOptions["logger"]>;
+  /** Rate-limited lines by kind: new addresses, refused announcements, failures. */
+  readonly #say: (
+    kind: string,
+    level: "debug" | "info" | "warning" | "error",
+    m: string | (() => string),
+  ) => void;
+  /** New addresses logged at info: the first 100 a minute, then a count. */
+  readonly #sayAdd: (kind: string, level: "info", m: string | (() => string)) => void;
   #ctl = new AbortController();
   #running = false;
   #started = false;
@@ -135,9 +147,15 @@ export class AddressReceiver implements AsyncDisposable {
   #rep: RepSocket | undefined;
   #pub: Publisher | NoisyPublisher | undefined;
   #local = new Set<string>();
-  /** Add notices to publish once more at the URI's second announcement (see #process). */
+  /**
+   * Add notices to publish once more at the URI's second announcement (see #handle); at most
+   * `ECHO_MAX`, the oldest dropped (a flood of one-off announcements must not pile them up).
+   */
   #echo = new Map<string, string>();
-  /** Add notices to publish again 1, 3, 7, 15 and 31 s after the URI appeared (see #process). */
+  /**
+   * Add notices to publish again 1, 3, 7, 15 and 31 s after the URI appeared (see #handle); at
+   * most `ECHO_MAX`, the oldest dropped.
+   */
   #repeats = new Map<string, { add: string; due: number; step: number }>();
 
   /**
@@ -149,8 +167,14 @@ export class AddressReceiver implements AsyncDisposable {
     this.#opts = options;
     this.#config = options.config ?? sharedConfig;
     this.#config.backend();
-    this.#book = new AddressBook({ maxAgeMs: (options.maxAge ?? 600) * 1000 });
+    this.#book = new AddressBook({
+      maxAgeMs: (options.maxAge ?? 600) * 1000,
+      maxEntries: this.#config.addressBookMaxEntries(),
+      maxEntrySize: this.#config.addressBookMaxEntrySize(),
+    });
     this.#log = options.logger ?? (() => {});
+    this.#say = limitedLog(options.logger);
+    this.#sayAdd = limitedLog(options.logger, { perWindow: 100, quiet: true });
   }
 
   /** The address book. */
@@ -243,11 +267,17 @@ export class AddressReceiver implements AsyncDisposable {
         const endpoint = tcpEndpoint(bindHost, bport);
         const what = "Address receiver";
         this.#rep = new RepSocket(
-          await serverSocketOptions(cfg, { endpoint, filter, logger: this.#log, what }),
+          await serverSocketOptions(cfg, {
+            endpoint,
+            filter,
+            logger: this.#log,
+            what,
+            role: "nameserver",
+          }),
         );
         const events = this.#opts.events;
         this.#tasks.push(
-          logServerRefusals(this.#rep, this.#log, what, () => events?.refused?.("registration")),
+          logServerEvents(this.#rep, this.#log, what, () => events?.refused?.("registration")),
         );
         await bindServer(this.#rep, endpoint);
       }
@@ -282,12 +312,38 @@ export class AddressReceiver implements AsyncDisposable {
     return this;
   }
 
+  /** Handles one announcement; never throws (whatever the input, the loops go on). */
   async #process(data: string | Uint8Array, from: string, via: AnnouncementVia): Promise<void> {
+    try {
+      await this.#handle(data, from, via);
+    } catch (e) {
+      this.#say(
+        `failure ${(e as Error).name}`,
+        "error",
+        `failed to handle an announcement from ${from}: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  async #handle(data: string | Uint8Array, from: string, via: AnnouncementVia): Promise<void> {
     const r = this.#book.receive(data);
     this.#opts.events?.announcement?.(via, r);
     if (r.status === "invalid" || r.status === "ignored") {
       this.#log("debug", `dropped announcement from ${from}: ${r.reason}`);
       return;
+    }
+    if (r.status === "refused") {
+      this.#say("refused", "warning", `refused an announcement from ${from}: ${r.reason}`);
+      return;
+    }
+    if (r.evicted) {
+      this.#say(
+        "evicted",
+        "warning",
+        `address book full (address_book_max_entries ${this.#book.maxEntries}): the entry ` +
+          `announced least recently makes room for ${r.uri}`,
+      );
+      await this.#pub?.send(r.evicted).catch(() => {});
     }
     let add = r.republish;
     // Beyond posttroll: the add notice goes out again at the URI's second announcement (one
@@ -302,12 +358,15 @@ export class AddressReceiver implements AsyncDisposable {
     if (add && uri !== undefined) {
       this.#echo.set(uri, add);
       this.#repeats.set(uri, { add, due: Date.now() + 1000, step: 0 });
+      // a flood of one-off announcements must not pile notices up: the oldest go first
+      if (this.#echo.size > ECHO_MAX) this.#echo.delete(this.#echo.keys().next().value!);
+      if (this.#repeats.size > ECHO_MAX) this.#repeats.delete(this.#repeats.keys().next().value!);
     } else if (uri !== undefined && this.#echo.has(uri)) {
       add = this.#echo.get(uri);
       this.#echo.delete(uri);
     }
     if (add) {
-      this.#log("info", `nameserver: publish add '${add}'`);
+      if (r.republish) this.#sayAdd("add", "info", () => `nameserver: publish add '${add}'`);
       await this.#pub?.send(add).catch(() => {});
     }
   }
@@ -329,22 +388,35 @@ export class AddressReceiver implements AsyncDisposable {
     }
   }
 
-  async #repLoop(rep: RepSocket): Promise<void> {
+  /** Runs `step` until stopped; a failure is logged (rate limited) and the loop goes on. */
+  async #guard(what: string, step: () => Promise<boolean>): Promise<void> {
+    while (!this.#ctl.signal.aborted) {
+      try {
+        if (!await step()) return;
+      } catch (e) {
+        this.#say(`${what} ${(e as Error).name}`, "error", `${what}: ${(e as Error).message}`);
+        await sleep(100, this.#ctl.signal);
+      }
+    }
+  }
+
+  #repLoop(rep: RepSocket): Promise<void> {
     const signal = this.#ctl.signal;
-    while (!signal.aborted) {
+    return this.#guard("direct registration", async () => {
       let frames: Uint8Array[];
       try {
         frames = await rep.receive({ signal });
       } catch {
-        return;
+        return false; // closed or stopped
       }
       try {
         await rep.send("ok", { signal });
       } catch {
-        if (signal.aborted) return;
+        if (signal.aborted) return false;
       }
-      await this.#process(frames[0] ?? new Uint8Array(), "tcp", "direct");
-    }
+      await this.#process(frames[0] ?? new Uint8Array(), "a direct registration", "direct");
+      return true;
+    });
   }
 
   async #maintenanceLoop(): Promise<void> {
@@ -352,7 +424,7 @@ export class AddressReceiver implements AsyncDisposable {
     const beat = (this.#opts.heartbeatInterval ?? 29) * 1000;
     const every = Math.min(2000, beat, Math.max(10, this.#book.maxAgeMs / 20));
     const heartbeat = this.#opts.doHeartbeat ?? true;
-    while (!signal.aborted) {
+    await this.#guard("address book maintenance", async () => {
       const removals = this.#book.expire();
       if (removals.length && this.#opts.events?.expired) {
         this.#opts.events.expired(
@@ -360,7 +432,7 @@ export class AddressReceiver implements AsyncDisposable {
         );
       }
       for (const removal of removals) {
-        this.#log("info", `publish remove '${removal}'`);
+        this.#sayAdd("remove", "info", () => `publish remove '${removal}'`);
         await this.#pub?.send(removal).catch(() => {});
       }
       if (this.#echo.size || this.#repeats.size) {
@@ -381,7 +453,8 @@ export class AddressReceiver implements AsyncDisposable {
         await this.#pub?.heartbeat(this.#opts.heartbeatInterval ?? 29).catch(() => {});
       }
       await sleep(every, signal);
-    }
+      return true;
+    });
   }
 
   async #closeAll(): Promise<void> {

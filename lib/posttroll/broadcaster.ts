@@ -54,17 +54,17 @@ export interface BroadcasterOptions {
   /**
    * Called with errors that do not stop the broadcaster (nameserver unreachable or silent, bad
    * ack, network unreachable).
-   * @default a warning on stderr, the same message at most once a minute
+   * @default a warning on stderr, each kind of error at most once a minute
    */
   onError?: (error: Error) => void;
   /** Seconds to wait for a nameserver's `ok` before retrying at the next interval. @default 10 */
   registrationTimeout?: number;
 }
 
-/** Errors as warnings on stderr, each distinct message at most once a minute. */
+/** Errors as warnings on stderr, each kind of error (its class) at most once a minute. */
 function defaultOnError(): (error: Error) => void {
   const log = refusalLogger(stderrWarnings);
-  return (e) => log(`announcement: ${e.message}`);
+  return (e) => log(`announcement ${e.name}`, `announcement: ${e.message}`);
 }
 
 /** Something that can send one announcement. */

@@ -199,9 +199,22 @@ function assign(d: Dict, path: string[], value: unknown): void {
 }
 
 function toInt(v: unknown, key: string): number {
-  const n = typeof v === "string" ? Number(v.trim()) : Number(v);
-  if (!Number.isInteger(n)) {
+  const blank = typeof v === "string" && v.trim() === "";
+  const n = typeof v === "string"
+    ? Number(v.trim())
+    : typeof v === "number" || typeof v === "boolean" || typeof v === "bigint"
+    ? Number(v)
+    : NaN;
+  if (blank || !Number.isInteger(n)) {
     throw new ConfigError(`config ${key} must be an integer, got ${JSON.stringify(v)}`, { key });
+  }
+  return n;
+}
+
+function toPort(v: unknown, key: string): number {
+  const n = toInt(v, key);
+  if (n < 0 || n > 65535) {
+    throw new ConfigError(`config ${key} must be a port number (0-65535), got ${n}`, { key });
   }
   return n;
 }
@@ -238,6 +251,13 @@ export const DEFAULTS: {
   readonly mcTtl: 31;
   readonly pubMinPort: 49152;
   readonly pubMaxPort: 65536;
+  readonly maxConnections: 4096;
+  readonly nameserverMaxMessageSize: 1048576;
+  readonly nameserverMaxBufferedBytes: 8388608;
+  readonly maxSubscriptions: 10000;
+  readonly maxSubscriptionBytes: 1048576;
+  readonly addressBookMaxEntries: 10000;
+  readonly addressBookMaxEntrySize: 8192;
 } = {
   nameserverPort: 5557,
   secureNameserverPort: 5558,
@@ -247,6 +267,13 @@ export const DEFAULTS: {
   mcTtl: 31,
   pubMinPort: 49152,
   pubMaxPort: 65536,
+  maxConnections: 4096,
+  nameserverMaxMessageSize: 1048576,
+  nameserverMaxBufferedBytes: 8388608,
+  maxSubscriptions: 10000,
+  maxSubscriptionBytes: 1048576,
+  addressBookMaxEntries: 10000,
+  addressBookMaxEntrySize: 8192,
 } as const;
 
 /**
@@ -489,6 +516,17 @@ export class PosttrollConfig {
     return toInt(v ?? fallback, key);
   }
 
+  #port(key: string, fallback: number): number {
+    const v = this.get(key, fallback);
+    return toPort(v ?? fallback, key);
+  }
+
+  #positive(key: string, fallback: number): number {
+    const n = this.#int(key, fallback);
+    if (n < 1) throw new ConfigError(`config ${key} must be at least 1, got ${n}`, { key });
+    return n;
+  }
+
   /**
    * `nameserver_port`, else legacy `NAMESERVER_PORT`, else 5557.
    *
@@ -503,9 +541,9 @@ export class PosttrollConfig {
   nameserverPort(): number {
     const legacy = this.envVar("NAMESERVER_PORT");
     const fallback = legacy !== undefined
-      ? toInt(legacy, "NAMESERVER_PORT")
+      ? toPort(legacy, "NAMESERVER_PORT")
       : DEFAULTS.nameserverPort;
-    return this.#int("nameserver_port", fallback);
+    return this.#port("nameserver_port", fallback);
   }
 
   /**
@@ -520,7 +558,7 @@ export class PosttrollConfig {
    * ```
    */
   secureNameserverPort(): number {
-    return this.#int("secure_zmq_nameserver_port", DEFAULTS.secureNameserverPort);
+    return this.#port("secure_zmq_nameserver_port", DEFAULTS.secureNameserverPort);
   }
 
   /**
@@ -535,7 +573,7 @@ export class PosttrollConfig {
    * ```
    */
   addressPublishPort(): number {
-    return this.#int("address_publish_port", DEFAULTS.addressPublishPort);
+    return this.#port("address_publish_port", DEFAULTS.addressPublishPort);
   }
 
   /**
@@ -550,7 +588,7 @@ export class PosttrollConfig {
    * ```
    */
   broadcastPort(): number {
-    return this.#int("broadcast_port", DEFAULTS.broadcastPort);
+    return this.#port("broadcast_port", DEFAULTS.broadcastPort);
   }
 
   /**
@@ -643,7 +681,7 @@ export class PosttrollConfig {
    * ```
    */
   pubMinPort(): number {
-    return this.#int("pub_min_port", DEFAULTS.pubMinPort);
+    return this.#port("pub_min_port", DEFAULTS.pubMinPort);
   }
 
   /**
@@ -658,14 +696,23 @@ export class PosttrollConfig {
    * ```
    */
   pubMaxPort(): number {
-    return this.#int("pub_max_port", DEFAULTS.pubMaxPort);
+    const n = this.#int("pub_max_port", DEFAULTS.pubMaxPort);
+    if (n < 1 || n > 65536) {
+      throw new ConfigError(`config pub_max_port must be in 1-65536 (exclusive bound), got ${n}`, {
+        key: "pub_max_port",
+      });
+    }
+    return n;
   }
 
   /**
    * `tcp_keepalive`, `tcp_keepalive_cnt`, `tcp_keepalive_idle`, `tcp_keepalive_intvl` (values
-   * that are missing or `None` are left out, as posttroll does).
+   * that are missing or `None` are left out, as posttroll does). Checked as libzmq checks them:
+   * `tcp_keepalive` is -1 (system default), 0 or 1; the others are -1 (system default, left out
+   * here) or at least 0.
    *
    * @returns the keepalive settings
+   * @throws {ConfigError} naming the key for any other value
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";
@@ -684,9 +731,166 @@ export class PosttrollConfig {
     for (const [field, key] of pairs) {
       const v = this.get(key, null);
       if (v === null || v === undefined) continue;
-      out[field] = toInt(v, key);
+      const n = toInt(v, key);
+      if (field === "keepalive" ? n < -1 || n > 1 : n < -1) {
+        throw new ConfigError(
+          `config ${key} must be ${
+            field === "keepalive" ? "-1, 0 or 1" : "-1 (system default) or at least 0"
+          }, got ${n}`,
+          { key },
+        );
+      }
+      if (field !== "keepalive" && n === -1) continue;
+      out[field] = n;
     }
     return out;
+  }
+
+  /**
+   * `max_connections`: connections each listening socket (nameserver ports, publishers) keeps
+   * at a time, else 4096.
+   *
+   * @returns the limit
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).maxConnections(); // 4096
+   * ```
+   */
+  maxConnections(): number {
+    return this.#positive("max_connections", DEFAULTS.maxConnections);
+  }
+
+  /**
+   * `nameserver_max_message_size`: largest request or registration (bytes) the nameserver's
+   * ports accept, else 1 MiB.
+   *
+   * @returns bytes
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).nameserverMaxMessageSize(); // 1048576
+   * ```
+   */
+  nameserverMaxMessageSize(): number {
+    return this.#positive("nameserver_max_message_size", DEFAULTS.nameserverMaxMessageSize);
+  }
+
+  /**
+   * `nameserver_max_buffered_bytes`: bytes one connection to a nameserver port may hold in each
+   * direction, and the largest reply the nameserver sends (a larger one becomes an error reply),
+   * else 8 MiB.
+   *
+   * @returns bytes
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).nameserverMaxBufferedBytes(); // 8388608
+   * ```
+   */
+  nameserverMaxBufferedBytes(): number {
+    return this.#positive("nameserver_max_buffered_bytes", DEFAULTS.nameserverMaxBufferedBytes);
+  }
+
+  /**
+   * `max_subscriptions`: distinct subscriptions one subscriber may hold on a publisher, else
+   * 10,000.
+   *
+   * @returns the limit
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).maxSubscriptions(); // 10000
+   * ```
+   */
+  maxSubscriptions(): number {
+    return this.#positive("max_subscriptions", DEFAULTS.maxSubscriptions);
+  }
+
+  /**
+   * `max_subscription_bytes`: bytes of all subscriptions of one subscriber on a publisher, else
+   * 1 MiB.
+   *
+   * @returns bytes
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).maxSubscriptionBytes(); // 1048576
+   * ```
+   */
+  maxSubscriptionBytes(): number {
+    return this.#positive("max_subscription_bytes", DEFAULTS.maxSubscriptionBytes);
+  }
+
+  /**
+   * `address_book_max_entries`: publishers the nameserver lists at a time (beyond it the one
+   * announced least recently goes), else 10,000.
+   *
+   * @returns the limit
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).addressBookMaxEntries(); // 10000
+   * ```
+   */
+  addressBookMaxEntries(): number {
+    return this.#positive("address_book_max_entries", DEFAULTS.addressBookMaxEntries);
+  }
+
+  /**
+   * `address_book_max_entry_size`: bytes of one entry as the nameserver sends it (JSON with
+   * `ensure_ascii`); larger announcements are refused, else 8 KiB.
+   *
+   * @returns bytes
+   * @example
+   * ```ts
+   * import { PosttrollConfig } from "./config.ts";
+   * new PosttrollConfig({ env: {} }).addressBookMaxEntrySize(); // 8192
+   * ```
+   */
+  addressBookMaxEntrySize(): number {
+    return this.#positive("address_book_max_entry_size", DEFAULTS.addressBookMaxEntrySize);
+  }
+
+  /**
+   * Reads every setting that has a type (backend, ports, port range, keepalive, limits, the
+   * allow list's form) and throws the first error, so a program can refuse to start with a wrong
+   * setting instead of failing later or falling back to a default.
+   *
+   * @throws {ConfigError} naming the setting
+   * @throws {UnsupportedBackendError} for an unknown backend
+   * @example
+   * ```ts
+   * import { ConfigError, PosttrollConfig } from "./config.ts";
+   * try {
+   *   new PosttrollConfig({ env: { POSTTROLL_NAMESERVER_PORT: "" } }).validate();
+   * } catch (e) {
+   *   console.assert(e instanceof ConfigError && e.key === "nameserver_port");
+   * }
+   * ```
+   */
+  validate(): void {
+    this.backend();
+    this.nameserverPort();
+    this.secureNameserverPort();
+    this.addressPublishPort();
+    this.broadcastPort();
+    const min = this.pubMinPort(), max = this.pubMaxPort();
+    if (min >= max) {
+      throw new ConfigError(`config pub_min_port (${min}) must be below pub_max_port (${max})`, {
+        key: "pub_min_port",
+      });
+    }
+    this.mcTtl();
+    this.tcpKeepalive();
+    this.authorizedClientAddresses();
+    this.maxConnections();
+    this.nameserverMaxMessageSize();
+    this.nameserverMaxBufferedBytes();
+    this.maxSubscriptions();
+    this.maxSubscriptionBytes();
+    this.addressBookMaxEntries();
+    this.addressBookMaxEntrySize();
   }
 
   /**

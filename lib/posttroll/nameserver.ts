@@ -56,7 +56,9 @@ import {
   type AddressSource,
   getActiveAddress as activeAddress,
   nameserverReply,
+  NameserverReplyError,
 } from "./address_book.ts";
+import { limitedLog } from "../_util/log_limit.ts";
 import { AddressReceiver } from "./address_receiver.ts";
 import type { NameServerEvents } from "./nameserver_events.ts";
 import { deadline } from "../_util/abort.ts";
@@ -65,7 +67,7 @@ import {
   clientSocketOptions,
   ensureNet,
   localAddresses,
-  logServerRefusals,
+  logServerEvents,
   refusalOf,
   serverSocketOptions,
   sleep,
@@ -83,6 +85,7 @@ export type {
   NameServerEvents,
   RefusingSocket,
 } from "./nameserver_events.ts";
+export { NameserverReplyError } from "./address_book.ts";
 export { AuthRefusedError } from "./_sockets.ts";
 export type { AddressReceiverOptions } from "./address_receiver.ts";
 export type {
@@ -254,6 +257,8 @@ export async function requestToNameserver(
  * @returns the address records (empty when none)
  * @throws {NameserverTimeoutError} "Didn't get an address after N seconds."
  * @throws {AuthRefusedError} when the nameserver refuses us (see {@linkcode requestToNameserver})
+ * @throws {NameserverReplyError} when the nameserver answers with an error (its reply would
+ *   exceed its size limit)
  * @throws {UnsupportedBackendError} for an unknown backend
  * @example
  * ```ts
@@ -282,6 +287,7 @@ export async function getPubAddress(
     config,
     signal: options.signal,
   });
+  if (reply.type === "error") throw new NameserverReplyError(address, name);
   const data = reply.data;
   if (Array.isArray(data)) return data as Array<Record<string, unknown>>;
   return [];
@@ -503,43 +509,43 @@ export class NameServer {
           filter,
           logger: log,
           what: "Nameserver",
+          role: "nameserver",
         }),
       );
       this.#sockets.push(rep);
       const events = this.#opts.events;
       this.#watches.push(
-        logServerRefusals(rep, log, "Nameserver", () => events?.refused?.("nameserver")),
+        logServerEvents(rep, log, "Nameserver", () => events?.refused?.("nameserver")),
       );
       endpoints.push((await bindServer(rep, unsecure))[0]);
-      if (
-        this.#config.keyFile("server_secret_key_file") &&
-        this.#config.keyFile("clients_public_keys_directory") &&
-        !/^(ipc|inproc):/.test(bindTo)
-      ) {
-        try {
-          const secure = createNameserverAddress(bindTo, this.#config.secureNameserverPort());
-          const srep = new RepSocket(
-            await serverSocketOptions(this.#config, {
-              backend: "secure_zmq",
-              endpoint: secure,
-              filter,
-              logger: log,
-              what: "Nameserver (secure)",
-            }),
-          );
-          this.#sockets.push(srep);
-          this.#watches.push(
-            logServerRefusals(
-              srep,
-              log,
-              "Nameserver (secure)",
-              () => events?.refused?.("nameserver_secure"),
-            ),
-          );
-          endpoints.push((await bindServer(srep, secure))[0]);
-        } catch (e) {
-          log("warning", `Cannot create secure access to nameserver: ${(e as Error).message}`);
-        }
+      const secretKey = this.#config.keyFile("server_secret_key_file");
+      const clientKeys = this.#config.keyFile("clients_public_keys_directory");
+      if (/^(ipc|inproc):/.test(bindTo)) {
+        log("debug", "No secure access to the nameserver on ipc/inproc endpoints");
+      } else if (secretKey || clientKeys || this.#config.backend() === "secure_zmq") {
+        // keys configured (or the secure backend asked for): the secure port must come up; a
+        // missing or damaged key is a configuration error, not a reason to run without it
+        const secure = createNameserverAddress(bindTo, this.#config.secureNameserverPort());
+        const srep = new RepSocket(
+          await serverSocketOptions(this.#config, {
+            backend: "secure_zmq",
+            endpoint: secure,
+            filter,
+            logger: log,
+            what: "Nameserver (secure)",
+            role: "nameserver",
+          }),
+        );
+        this.#sockets.push(srep);
+        this.#watches.push(
+          logServerEvents(
+            srep,
+            log,
+            "Nameserver (secure)",
+            () => events?.refused?.("nameserver_secure"),
+          ),
+        );
+        endpoints.push((await bindServer(srep, secure))[0]);
       } else {
         log("debug", "Cannot create secure access to nameserver: no server keys configured");
       }
@@ -568,6 +574,8 @@ export class NameServer {
     log: NonNullable<NameServerOptions["logger"]>,
   ): Promise<void> {
     const signal = this.#stopCtl.signal;
+    const say = limitedLog(log);
+    const maxReplySize = this.#config.nameserverMaxBufferedBytes();
     while (this.#running) {
       let frames: Uint8Array[];
       try {
@@ -575,13 +583,32 @@ export class NameServer {
       } catch {
         return; // closed or stopped
       }
-      const { reply, error, service, found } = nameserverReply(
-        frames[0] ?? new Uint8Array(),
-        source,
-      );
-      if (error) log("warning", `Invalid nameserver request: ${error}`);
-      else log("debug", `Replying to request for ${JSON.stringify(service)}`);
-      this.#opts.events?.lookup?.(error ? "invalid" : found ? "found" : "not_found");
+      let reply: string;
+      try {
+        const r = nameserverReply(frames[0] ?? new Uint8Array(), source, { maxReplySize });
+        reply = r.reply;
+        if (r.kind === "too-large") {
+          say(
+            "too-large",
+            "warning",
+            `Error reply to a request: ${r.error} (nameserver_max_buffered_bytes)`,
+          );
+        } else if (r.error) say("invalid", "warning", `Invalid nameserver request: ${r.error}`);
+        else log("debug", `Replying to request for ${JSON.stringify(r.service)}`);
+        this.#opts.events?.lookup?.(
+          r.kind === "too-large"
+            ? "too_large"
+            : r.error
+            ? "invalid"
+            : r.found
+            ? "found"
+            : "not_found",
+        );
+      } catch (e) {
+        // nameserverReply does not throw; whatever happens, the REP socket must stay in step
+        say(`failure ${(e as Error).name}`, "error", `Request failed: ${(e as Error).message}`);
+        reply = new Message("/oper/ns", "error", "", { version: "v1.01" }).encode();
+      }
       try {
         await sock.send(reply, { signal });
       } catch {

@@ -19,15 +19,20 @@ import type { ReceiveResult } from "./address_book.ts";
 /** How an announcement reached the nameserver. */
 export type AnnouncementVia = "multicast" | "direct";
 
-/** Outcome of an address request. */
-export type LookupResult = "found" | "not_found" | "invalid";
+/**
+ * Outcome of an address request (`too_large`: answered with an error reply, the reply would
+ * exceed `nameserver_max_buffered_bytes`).
+ */
+export type LookupResult = "found" | "not_found" | "invalid" | "too_large";
 
 /** Which server socket refused a client. */
 export type RefusingSocket = "nameserver" | "nameserver_secure" | "registration";
 
 /** Hooks a nameserver calls (synchronously: keep them short). */
 export interface NameServerEvents {
-  /** An announcement was handled (`result.status`: added, refreshed, ignored, invalid). */
+  /**
+   * An announcement was handled (`result.status`: added, refreshed, ignored, invalid, refused).
+   */
   announcement?(via: AnnouncementVia, result: ReceiveResult): void;
   /** Addresses were dropped after `max_age` without an announcement. */
   expired?(uris: string[]): void;

@@ -5,8 +5,8 @@
  * |---|---|---|
  * | `posttroll_nameserver_addresses` | gauge: publisher addresses listed now | |
  * | `posttroll_nameserver_services` | gauge: distinct service names listed now | |
- * | `posttroll_nameserver_lookups_total` | counter: requests answered | `result`: `found`, `not_found`, `invalid` |
- * | `posttroll_nameserver_announcements_total` | counter: announcements received | `via`: `multicast`, `direct`; `result`: `added`, `refreshed`, `ignored`, `invalid` |
+ * | `posttroll_nameserver_lookups_total` | counter: requests answered | `result`: `found`, `not_found`, `invalid`, `too_large` (error reply) |
+ * | `posttroll_nameserver_announcements_total` | counter: announcements received | `via`: `multicast`, `direct`; `result`: `added`, `refreshed`, `ignored`, `invalid`, `refused` (over `address_book_max_entry_size`) |
  * | `posttroll_nameserver_expiries_total` | counter: addresses dropped after `max_age` | |
  * | `posttroll_nameserver_refused_clients_total` | counter: connections refused (CURVE key, address allow list, wrong mechanism, localhost-only) | `socket`: `nameserver`, `nameserver_secure`, `registration` |
  *
@@ -78,7 +78,9 @@ export function nameServerMetrics(
     labelNames: ["result"],
   });
   const byResult: Record<string, CounterSeries> = {};
-  for (const r of ["found", "not_found", "invalid"]) byResult[r] = lookups.labels({ result: r });
+  for (const r of ["found", "not_found", "invalid", "too_large"]) {
+    byResult[r] = lookups.labels({ result: r });
+  }
   const announcements = registry.counter({
     name: "posttroll_nameserver_announcements_total",
     help: "Address announcements received, by transport (multicast, direct) and outcome.",
@@ -86,7 +88,7 @@ export function nameServerMetrics(
   });
   const byAnnouncement: Record<string, CounterSeries> = {};
   for (const via of ["multicast", "direct"]) {
-    for (const result of ["added", "refreshed", "ignored", "invalid"]) {
+    for (const result of ["added", "refreshed", "ignored", "invalid", "refused"]) {
       byAnnouncement[`${via} ${result}`] = announcements.labels({ via, result });
     }
   }

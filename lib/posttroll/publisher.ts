@@ -28,7 +28,7 @@ import { PubSocket } from "../zmq/mod.ts";
 import {
   bindServer,
   ensureNet,
-  logServerRefusals,
+  logServerEvents,
   refusalLogger,
   type SecurityLogger,
   serverSocketOptions,
@@ -168,7 +168,7 @@ export class Publisher implements AsyncDisposable {
       throw e;
     }
     this.#socket = sock;
-    this.#watch = logServerRefusals(sock, this.#logger, what);
+    this.#watch = logServerEvents(sock, this.#logger, what);
     return this;
   }
 
@@ -467,7 +467,8 @@ export class NoisyPublisher implements AsyncDisposable {
       ns ? ns : [],
       {
         config: this.#config,
-        onError: this.#opts.onError ?? ((e) => warn(`NoisyPublisher ${this.#name}: ${e.message}`)),
+        onError: this.#opts.onError ??
+          ((e) => warn(`announcement ${e.name}`, `NoisyPublisher ${this.#name}: ${e.message}`)),
       },
     );
     this.#broadcaster.start();
