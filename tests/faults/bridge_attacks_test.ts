@@ -1,0 +1,179 @@
+// Fault suite, the bridge's posttroll-facing port under attack: `posttroll-bridge from-kafka`
+// republishes a Kafka topic (one record every 50 ms) on its PUB port, and that port gets the
+// publisher attacks (subscription flood, PINGs never read, an endless subscription message, idle
+// connections beyond max_connections) while a subscriber keeps receiving. There is no Python
+// bridge to compare with; the same attacks on Python's publisher are in publisher_attacks_test.ts.
+// (to-kafka listens on no port: it connects out to publishers.)
+import { Kafka, logLevel } from "kafkajs";
+import { Message } from "../../lib/posttroll/message.ts";
+import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
+import { freePort } from "../harness/net.ts";
+import { Child } from "../harness/child.ts";
+import { BRIDGE, createTopics } from "../bridge/_sites.ts";
+import { endlessMultipart, idleConnections, pingFlood, subscriptionFlood } from "./_attacks.ts";
+import {
+  type AttackRun,
+  type Bound,
+  compareAttack,
+  mib,
+  receiveLoop,
+  rssOf,
+  type Start,
+  type Target,
+} from "./_targets.ts";
+import type { TestSetup } from "../posttroll/_helpers.ts";
+
+const MiB = 1024 * 1024;
+
+let broker: KafkaBroker | undefined;
+let topicN = 0;
+
+/** from-kafka on a free port, fed one `/target info` record every 50 ms. */
+const bridge: Start = async (_impl, s) => {
+  broker ??= await startKafka();
+  const kafka = broker;
+  const topic = `posttroll.attack${topicN++}`;
+  await createTopics(kafka, [topic]);
+  const port = freePort();
+  const env = { ...s.env, NO_COLOR: "1" };
+  const child = Child.deno(BRIDGE, [
+    "from-kafka",
+    "--kafka",
+    `kafka://${kafka.plaintext}/`,
+    "--no-auth",
+    "--site",
+    "attacked",
+    "--topic",
+    topic,
+    "--port",
+    String(port),
+    "--no-state",
+    "--group-id",
+    `attack-${topic}`,
+    "--nameserver",
+    "localhost",
+  ], env);
+  const producer = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING })
+    .producer();
+  let feeding = true;
+  const feed = (async () => {
+    await producer.connect();
+    for (let seq = 0; feeding; seq++) {
+      await producer.send({
+        topic,
+        messages: [{ value: new Message("/target", "info", { seq }).encode(), headers: {} }],
+      }).catch(() => {});
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await producer.disconnect().catch(() => {});
+  })();
+  try {
+    await child.line((l) => / ready: /.test(l) || /CRITICAL/.test(l), 60_000);
+  } catch (e) {
+    feeding = false;
+    await feed;
+    await child.kill("SIGKILL");
+    throw e;
+  }
+  await new Promise((r) => setTimeout(r, 1000)); // warm (see startPublisher)
+  let exited = false;
+  child.child.status.then(() => (exited = true));
+  const pid = child.child.pid;
+  return {
+    impl: "ours",
+    child,
+    pid,
+    port,
+    rss: () => (exited ? 0 : rssOf(pid)),
+    alive: () => !exited,
+    close: async () => {
+      feeding = false;
+      await feed;
+      await child.kill("SIGKILL");
+    },
+  } satisfies Target;
+};
+
+const attack = (
+  fault: string,
+  attack: (t: Target, s: TestSetup) => Promise<AttackRun>,
+  bound: Bound,
+  options: { holdMs?: number; env?: Record<string, string> } = {},
+) =>
+  compareAttack(
+    "bridge",
+    `from-kafka PUB port: ${fault}`,
+    options.env ? (impl, s) => bridge(impl, { ...s, env: { ...s.env, ...options.env } }) : bridge,
+    attack,
+    bound,
+    {
+      holdMs: options.holdMs,
+      probe: (t) => receiveLoop(t.port),
+      probeName: "messages",
+      compare: false,
+    },
+  );
+
+Deno.test({
+  name:
+    "attack bridge: from-kafka's PUB port under subscription, PING, message and connection floods",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    try {
+      await t.step("50,000 distinct SUBSCRIBE", async () => {
+        await attack(
+          "50,000 distinct SUBSCRIBE",
+          async (t) => {
+            const h = await subscriptionFlood(t.port, 50_000);
+            return {
+              inputs: 50_000,
+              sent: `50000 SUBSCRIBE (${mib(h.bytes)} MiB)`,
+              release: h.close,
+            };
+          },
+          { growth: 64 * MiB },
+          { holdMs: 3000 },
+        );
+      });
+      await t.step("64 MiB of PINGs never read", async () => {
+        await attack("64 MiB of PING commands, PONGs never read", async (t) => {
+          const h = await pingFlood(t.port, 64 * MiB, "SUB");
+          return {
+            inputs: Math.round(h.bytes / 25),
+            sent: `${mib(h.bytes)} MiB of PINGs`,
+            release: h.close,
+          };
+        }, { growth: 64 * MiB });
+      });
+      await t.step("an endless subscription message", async () => {
+        await attack("one multipart subscription message, 32 x 4 MiB frames", async (t) => {
+          const h = await endlessMultipart(t.port, 4 * MiB, 32, "SUB");
+          return {
+            inputs: 32,
+            sent: `128 MiB offered in one message, ${mib(h.bytes)} MiB taken`,
+            release: h.close,
+          };
+        }, { growth: 64 * MiB });
+      });
+      await t.step("3,000 idle connections, max_connections 1000", async () => {
+        await attack(
+          "3,000 idle connections after the handshake, max_connections 1000",
+          async (t) => {
+            const h = await idleConnections(t.port, 3000, { handshake: true, socketType: "SUB" });
+            return {
+              inputs: h.conns.length,
+              sent: `${h.conns.length} connections`,
+              release: h.close,
+            };
+          },
+          { growth: 64 * MiB },
+          { env: { POSTTROLL_MAX_CONNECTIONS: "1000" } },
+        );
+      });
+    } finally {
+      await broker?.close();
+      broker = undefined;
+    }
+  },
+});
