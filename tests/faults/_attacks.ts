@@ -4,21 +4,23 @@
 // and commands, peers that never read. Every attack returns what it sent; the caller measures the
 // target (tests/faults/_targets.ts).
 import dgram from "node:dgram";
-import { closeQuietly, command, frame, greeting, ready, request } from "./_zmtp.ts";
-import { writeAll } from "./_targets.ts";
+import { closeQuietly, command, frame, greeting, ready, request, writeAll } from "./_zmtp.ts";
 
 const enc = new TextEncoder();
 
 /** A connection an attack keeps open, and the bytes it wrote. */
 export interface Held {
+  /** The connections (empty when they are held by a child process). */
   conns: Deno.TcpConn[];
+  /** Connections opened. */
+  opened: number;
   bytes: number;
   /** Closes every connection. */
   close(): void;
 }
 
 function held(conns: Deno.TcpConn[], bytes: number): Held {
-  return { conns, bytes, close: () => conns.forEach(closeQuietly) };
+  return { conns, opened: conns.length, bytes, close: () => conns.forEach(closeQuietly) };
 }
 
 /**
@@ -252,4 +254,54 @@ export async function endlessMultipart(
   const f = frame(new Uint8Array(frameBytes).fill(0x61), { more: true });
   const sent = await writeFor(c, () => f, frameBytes * frames, ms);
   return held([c], sent);
+}
+
+/**
+ * {@linkcode idleConnections} from a child process (the test runner's own descriptors stay as
+ * they are: other fault tests count them); `close()` ends the child and its connections.
+ */
+export async function idleConnectionsApart(
+  port: number,
+  n: number,
+  options: { handshake?: boolean; socketType?: string } = {},
+): Promise<Held> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      new URL("./_connect_flood.ts", import.meta.url).pathname,
+      String(port),
+      String(n),
+      options.handshake ? options.socketType ?? "REQ" : "-",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let line = "";
+  while (!line.includes("\n")) {
+    const r = await reader.read();
+    if (r.done) break;
+    line += r.value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const [, opened, bytes] = line.trim().split(" ");
+  let closed = false;
+  return {
+    conns: [],
+    opened: Number(opened) || 0,
+    bytes: Number(bytes) || 0,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      writer.close().catch(() => {});
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      child.status.catch(() => {});
+    },
+  };
 }

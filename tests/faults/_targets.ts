@@ -10,6 +10,7 @@ import { REPO_ROOT } from "../harness/python.ts";
 import { until } from "../harness/net.ts";
 import { assert, assertEquals } from "@std/assert";
 import { recordFault } from "./_record.ts";
+export { writeAll } from "./_zmtp.ts";
 import { type TestSetup, testSetup as testSetupFor } from "../posttroll/_helpers.ts";
 
 /** Which implementation a target runs. */
@@ -286,12 +287,6 @@ export async function probeAfter(make: () => Probe, n = 3): Promise<LookupStats>
 /** Look-ups right after an attack: `n` in a row, each within 2 s. */
 export function lookupsAfter(s: TestSetup, n = 3, service = "probe"): Promise<LookupStats> {
   return probeAfter(() => lookupLoop(s, service, 0), n);
-}
-
-/** Writes all of `bytes` (Deno may write part of a buffer). */
-export async function writeAll(c: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await c.write(bytes.subarray(off));
 }
 
 /** MiB with one decimal. */

@@ -72,6 +72,12 @@ export function request(body: string | Uint8Array): Uint8Array {
   return out;
 }
 
+/** Writes all of `bytes` (Deno may write part of a buffer). */
+export async function writeAll(c: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await c.write(bytes.subarray(off));
+}
+
 /** Opens a TCP connection, writes `bytes` (errors ignored) and keeps it open. */
 export async function holdOpen(port: number, bytes: Uint8Array[] = []): Promise<Deno.TcpConn> {
   const c = await Deno.connect({ hostname: "127.0.0.1", port });

@@ -10,7 +10,12 @@ import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
 import { freePort } from "../harness/net.ts";
 import { Child } from "../harness/child.ts";
 import { BRIDGE, createTopics } from "../bridge/_sites.ts";
-import { endlessMultipart, idleConnections, pingFlood, subscriptionFlood } from "./_attacks.ts";
+import {
+  endlessMultipart,
+  idleConnectionsApart,
+  pingFlood,
+  subscriptionFlood,
+} from "./_attacks.ts";
 import {
   type AttackRun,
   type Bound,
@@ -160,10 +165,13 @@ Deno.test({
         await attack(
           "3,000 idle connections after the handshake, max_connections 1000",
           async (t) => {
-            const h = await idleConnections(t.port, 3000, { handshake: true, socketType: "SUB" });
+            const h = await idleConnectionsApart(t.port, 3000, {
+              handshake: true,
+              socketType: "SUB",
+            });
             return {
-              inputs: h.conns.length,
-              sent: `${h.conns.length} connections`,
+              inputs: h.opened,
+              sent: `${h.opened} connections`,
               release: h.close,
             };
           },

@@ -10,7 +10,7 @@ import type { TestSetup } from "../posttroll/_helpers.ts";
 import {
   bigRegistration,
   endlessMultipart,
-  idleConnections,
+  idleConnectionsApart,
   junkDatagrams,
   pingFlood,
   pipelinedLookups,
@@ -98,8 +98,8 @@ Deno.test("attack nameserver: descriptors exhausted by 400 connections (limit 12
     "400 connections with the open-file limit at 128, then all closed",
     start,
     async (t) => {
-      const h = await idleConnections(t.port, 400);
-      return { inputs: 400, sent: `${h.conns.length} connections opened`, release: h.close };
+      const h = await idleConnectionsApart(t.port, 400);
+      return { inputs: 400, sent: `${h.opened} connections opened`, release: h.close };
     },
     { growth: 64 * MiB },
     { outage: true },
@@ -157,8 +157,8 @@ Deno.test("attack nameserver: one multipart message of 32 frames of 4 MiB that n
 
 Deno.test("attack nameserver: 2,000 idle connections after the handshake", async () => {
   const o = await both("2,000 idle connections after the ZMTP handshake", direct, async (t) => {
-    const h = await idleConnections(t.port, 2000, { handshake: true });
-    return { inputs: h.conns.length, sent: `${h.conns.length} connections`, release: h.close };
+    const h = await idleConnectionsApart(t.port, 2000, { handshake: true });
+    return { inputs: h.opened, sent: `${h.opened} connections`, release: h.close };
   }, { growth: 64 * 1024, perInput: true });
   console.log(`per connection: ${((o.rssPeak - o.rssBefore) / o.inputs / 1024).toFixed(1)} KiB`);
 });
@@ -173,8 +173,8 @@ Deno.test("attack nameserver: 3,000 idle connections with max_connections 1000",
     "3,000 idle connections after the handshake, max_connections 1000",
     start,
     async (t) => {
-      const h = await idleConnections(t.port, 3000, { handshake: true });
-      return { inputs: h.conns.length, sent: `${h.conns.length} connections`, release: h.close };
+      const h = await idleConnectionsApart(t.port, 3000, { handshake: true });
+      return { inputs: h.opened, sent: `${h.opened} connections`, release: h.close };
     },
     { growth: 64 * MiB },
   );

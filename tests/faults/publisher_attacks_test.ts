@@ -3,7 +3,12 @@
 // our posttroll Publisher and on Python posttroll's (pyzmq/libzmq), both in their own processes,
 // while a subscriber receives the publisher's messages (one every 50 ms). Ours must stay alive,
 // the subscriber must never wait more than 2 s, and RSS growth stays under the stated bound.
-import { endlessMultipart, idleConnections, pingFlood, subscriptionFlood } from "./_attacks.ts";
+import {
+  endlessMultipart,
+  idleConnectionsApart,
+  pingFlood,
+  subscriptionFlood,
+} from "./_attacks.ts";
 import {
   type AttackRun,
   type Bound,
@@ -76,8 +81,8 @@ Deno.test("attack publisher: a subscription message of 32 x 4 MiB frames that ne
 
 Deno.test("attack publisher: 2,000 idle subscriber connections", async () => {
   await attack("2,000 idle connections after the handshake", async (t) => {
-    const h = await idleConnections(t.port, 2000, { handshake: true, socketType: "SUB" });
-    return { inputs: h.conns.length, sent: `${h.conns.length} connections`, release: h.close };
+    const h = await idleConnectionsApart(t.port, 2000, { handshake: true, socketType: "SUB" });
+    return { inputs: h.opened, sent: `${h.opened} connections`, release: h.close };
   }, { growth: 64 * 1024, perInput: true });
 });
 
@@ -85,8 +90,8 @@ Deno.test("attack publisher: descriptors exhausted by 400 connections (limit 128
   await attack(
     "400 connections with the open-file limit at 128, then all closed",
     async (t) => {
-      const h = await idleConnections(t.port, 400);
-      return { inputs: 400, sent: `${h.conns.length} connections opened`, release: h.close };
+      const h = await idleConnectionsApart(t.port, 400);
+      return { inputs: 400, sent: `${h.opened} connections opened`, release: h.close };
     },
     { growth: 64 * MiB },
     { start: (impl, s) => startPublisher(impl, s, 128), outage: true },
@@ -99,8 +104,8 @@ Deno.test("attack publisher: 3,000 idle connections with max_connections 1000", 
   await attack(
     "3,000 idle connections after the handshake, max_connections 1000",
     async (t) => {
-      const h = await idleConnections(t.port, 3000, { handshake: true, socketType: "SUB" });
-      return { inputs: h.conns.length, sent: `${h.conns.length} connections`, release: h.close };
+      const h = await idleConnectionsApart(t.port, 3000, { handshake: true, socketType: "SUB" });
+      return { inputs: h.opened, sent: `${h.opened} connections`, release: h.close };
     },
     { growth: 64 * MiB },
     { start },
