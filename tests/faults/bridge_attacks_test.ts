@@ -4,12 +4,13 @@
 // connections beyond max_connections) while a subscriber keeps receiving. There is no Python
 // bridge to compare with; the same attacks on Python's publisher are in publisher_attacks_test.ts.
 // (to-kafka listens on no port: it connects out to publishers.)
-import { Kafka, logLevel } from "kafkajs";
+import { KafkaProducer } from "../../lib/kafka/producer.ts";
 import { Message } from "../../lib/posttroll/message.ts";
 import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
 import { freePort } from "../harness/net.ts";
 import { Child } from "../harness/child.ts";
 import { BRIDGE, createTopics } from "../bridge/_sites.ts";
+import { plainCluster } from "../harness/kafka_records.ts";
 import {
   endlessMultipart,
   idleConnectionsApart,
@@ -58,19 +59,19 @@ const bridge: Start = async (_impl, s) => {
     "--nameserver",
     "localhost",
   ], env);
-  const producer = new Kafka({ brokers: [kafka.plaintext], logLevel: logLevel.NOTHING })
-    .producer();
+  const producer = new KafkaProducer(plainCluster(kafka));
   let feeding = true;
   const feed = (async () => {
-    await producer.connect();
     for (let seq = 0; feeding; seq++) {
       await producer.send({
         topic,
-        messages: [{ value: new Message("/target", "info", { seq }).encode(), headers: {} }],
+        key: null,
+        value: new TextEncoder().encode(new Message("/target", "info", { seq }).encode()),
+        headers: [],
       }).catch(() => {});
       await new Promise((r) => setTimeout(r, 50));
     }
-    await producer.disconnect().catch(() => {});
+    await producer.close().catch(() => {});
   })();
   try {
     await child.line((l) => / ready: /.test(l) || /CRITICAL/.test(l), 60_000);
