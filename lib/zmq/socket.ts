@@ -42,6 +42,9 @@ export const LIMIT_DEFAULTS: {
   maxConnections: 4096,
 };
 
+/** A connection silent this long (ms) may make room at `maxConnections` (see #makeRoom). */
+const SILENT_GRACE = 1000;
+
 /** Back-off after a failed accept (EMFILE, ENFILE, ENOMEM...): doubling from 10 ms to 1 s. */
 const ACCEPT_RETRY_MIN = 10;
 const ACCEPT_RETRY_MAX = 1000;
@@ -414,16 +417,21 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     }
   }
 
-  /** At `maxConnections`: closes a connection to make room for one from `addr`, if one may go. */
+  /**
+   * At `maxConnections`: closes a connection to make room for one from `addr`, if one may go —
+   * the one silent longest (least recently received from) among those silent for at least
+   * `SILENT_GRACE` ms: on sockets that evict idle peers (REP) any of them, elsewhere only one
+   * still in its handshake. A flood of new connections therefore replaces its own older ones,
+   * never a client that has just connected; when none may go, the new connection is closed (a
+   * client reconnects).
+   */
   #makeRoom(b: Binding, endpoint: string, addr: string): boolean {
     let victim: Connection | undefined;
+    const idle = this.evictsIdlePeers();
+    const silentSince = Date.now() - SILENT_GRACE;
     for (const c of b.conns) {
-      if (c.closed) continue;
-      if (!c.peer) {
-        victim = c; // still in its handshake: the oldest such (Set order is insertion order)
-        break;
-      }
-      if (this.evictsIdlePeers() && (!victim || c.lastReceived < victim.lastReceived)) victim = c;
+      if (c.closed || c.lastReceived > silentSince || (!idle && c.peer)) continue;
+      if (!victim || c.lastReceived < victim.lastReceived) victim = c;
     }
     const who = addr || "an ipc peer";
     const max = this.options.maxConnections ?? LIMIT_DEFAULTS.maxConnections;
@@ -441,7 +449,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
       endpoint,
       limit: "maxConnections",
       detail: `${b.conns.size} connections (maxConnections ${max}): closed the ${
-        victim.peer ? "longest idle" : "oldest unfinished"
+        victim.peer ? "longest silent" : "longest unfinished"
       } connection for ${who}`,
     });
     victim.close(new ZmqLimitError("maxConnections", "closed to make room for a new connection"));

@@ -92,10 +92,10 @@ export interface SocketOptions {
    */
   maxBufferedBytes?: number;
   /**
-   * Connections one bound endpoint keeps at a time. At the limit the oldest connection that has
-   * not finished its handshake makes room for a new one; on REP sockets (whose clients ask and go)
-   * so does the connection idle longest; otherwise the new connection is closed at once.
-   * @default 4096
+   * Connections one bound endpoint keeps at a time. At the limit the connection silent longest
+   * (for a second at least) makes room for a new one: on REP sockets (whose clients connect, ask
+   * and go) any connection, elsewhere one still in its handshake; otherwise the new connection is
+   * closed at once (clients reconnect). @default 4096
    */
   maxConnections?: number;
   /** PUB: distinct subscriptions one subscriber may hold; more are ignored. @default 10000 */

@@ -93,28 +93,35 @@ Deno.test("limits: a PUB socket takes 64 KiB messages at most (they can only be 
   }
 });
 
-Deno.test("limits: maxConnections — REP makes room (unfinished, then idle longest), PUB refuses", async () => {
+Deno.test("limits: maxConnections — REP closes the connection silent longest, PUB only a stalled handshake", async () => {
   await using rep = new RepSocket({ maxConnections: 3 });
   const port = portOf(await rep.bind("tcp://127.0.0.1:0"));
   const held: Deno.TcpConn[] = [];
   try {
-    // three silent connections (no handshake) fill the socket; a real client still gets in,
-    // each new one closing the oldest unfinished connection
+    // three silent connections (no handshake) fill the socket; a new one is refused while they
+    // are young (a connection that has just arrived is never closed for another)
     for (let i = 0; i < 3; i++) held.push(await connect(port));
+    const early = await connect(port);
+    assert(await closedByPeer(early, 2000), "a fourth connection was let in");
+    early.close();
+    // once silent for a second, the connection silent longest makes room for a real client
+    await new Promise((r) => setTimeout(r, 1100));
     await using req = new ReqSocket();
     req.connect(`tcp://127.0.0.1:${port}`);
     await req.send("ping");
     await rep.receive({ signal: AbortSignal.timeout(5000) });
     await rep.send("pong");
     await req.receive({ signal: AbortSignal.timeout(5000) });
-    assert(await closedByPeer(held[0], 2000), "the oldest unfinished connection stays");
-    // REP: three connections that finished their handshake and went quiet make room too
+    assert(await closedByPeer(held[0], 2000), "the connection silent longest stays");
+    // REP: connections that finished their handshake and went quiet make room too
     for (const c of held.splice(0)) c.close();
-    for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 2; i++) {
       const c = await connect(port);
       await rawHandshake(c, "REQ");
       held.push(c);
     }
+    await new Promise((r) => setTimeout(r, 1100));
     await using req2 = new ReqSocket();
     req2.connect(`tcp://127.0.0.1:${port}`);
     await req2.send("again");
@@ -145,6 +152,20 @@ Deno.test("limits: maxConnections — REP makes room (unfinished, then idle long
     assert(ev.detail.includes("refused"), ev.detail);
     assert(await closedByPeer(third, 2000));
     assertEquals(await closedByPeer(subs[0], 300), false, "a subscriber was dropped");
+    // a connection stuck in its handshake for more than a second makes room; a new one does not
+    subs.pop()!.close();
+    subs.shift()!.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const stuck = await connect(pport);
+    subs.push(stuck);
+    await new Promise((r) => setTimeout(r, 1200));
+    const fresh = await connect(pport);
+    subs.push(fresh);
+    const late = await connect(pport); // the socket is full with stuck + fresh
+    subs.push(late);
+    assert(await closedByPeer(stuck, 2000), "the stalled handshake stays");
+    assertEquals(await closedByPeer(fresh, 300), false, "a fresh connection was dropped");
+    assert(await closedByPeer(late, 2000), "a third connection was let in");
   } finally {
     for (const c of subs) c.close();
   }
