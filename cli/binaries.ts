@@ -136,8 +136,9 @@ export const BINARIES: readonly Binary[] = [
  * @returns the flags
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { binary, denoFlags } from "./binaries.ts";
- * console.assert(denoFlags(binary("nameserver")).includes("--allow-net"));
+ * assert(denoFlags(binary("nameserver")).includes("--allow-net"));
  * ```
  */
 export function denoFlags(b: Binary): string[] {

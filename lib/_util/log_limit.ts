@@ -32,13 +32,14 @@ const MAX_KINDS = 1000;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { LogLimiter } from "./log_limit.ts";
  * let t = 0;
  * const l = new LogLimiter({ windowMs: 1000, now: () => t });
- * console.assert(l.admit("refused-key").log);
- * console.assert(!l.admit("refused-key").log); // same kind, same window
+ * assertEquals(l.admit("refused-key").log, true);
+ * assertEquals(l.admit("refused-key").log, false); // same kind, same window
  * t = 1500;
- * console.assert(l.admit("refused-key").suppressed === 1);
+ * assertEquals(l.admit("refused-key"), { log: true, suppressed: 1 });
  * ```
  */
 export class LogLimiter {
@@ -95,12 +96,13 @@ export type LevelLogger<L extends string = "debug" | "info" | "warning" | "error
  *   line is written
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { limitedLog } from "./log_limit.ts";
  * const lines: string[] = [];
  * const log = limitedLog((level, m) => lines.push(`${level} ${m}`));
  * log("refused", "warning", "refused key A");
  * log("refused", "warning", "refused key B");
- * console.assert(lines.length === 2 && lines[1].startsWith("debug"));
+ * assertEquals(lines, ["warning refused key A", "debug refused key B"]);
  * ```
  */
 export function limitedLog<L extends string>(

@@ -19,6 +19,7 @@
  */
 import { Message, versionNeeded } from "./message.ts";
 import { PyDateTime } from "./pytime.ts";
+export { NameserverReplyError } from "./errors.ts";
 
 /** One entry of the address book, as the nameserver returns it. */
 export interface AddressRecord {
@@ -155,8 +156,9 @@ export class AddressBook implements AddressSource {
    * @returns bytes
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { AddressBook } from "./address_book.ts";
-   * new AddressBook().replySize(""); // 2 ("[]")
+   * assertEquals(new AddressBook().replySize(""), 2); // "[]"
    * ```
    */
   replySize(name = ""): number {
@@ -394,46 +396,15 @@ export interface NameserverReplyOptions {
  * @returns the encoded reply
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { errorReply } from "./address_book.ts";
- * errorReply("v1.01").includes(" error "); // true
+ * import { Message } from "./message.ts";
+ * const m = Message.decode(errorReply("v1.01"));
+ * assertEquals([m.type, m.data], ["error", ""]);
  * ```
  */
 export function errorReply(version: string): string {
   return new Message("/oper/ns", "error", "", { version }).encode();
-}
-
-/**
- * The nameserver answered a look-up with an error: its reply would have exceeded its size limit
- * (`nameserver_max_buffered_bytes`), e.g. a look-up of every service (`""`) on a huge book.
- *
- * @example
- * ```ts
- * import { NameserverReplyError } from "./address_book.ts";
- * new NameserverReplyError("tcp://localhost:5557", "").name; // "NameserverReplyError"
- * ```
- */
-export class NameserverReplyError extends Error {
-  /** The nameserver asked. */
-  readonly nameserver: string;
-  /** The service looked up. */
-  readonly service: string;
-  /**
-   * Creates the error for a look-up that got an error reply.
-   *
-   * @param nameserver the nameserver's endpoint
-   * @param service the service looked up
-   * @param options standard error options
-   */
-  constructor(nameserver: string, service: string, options?: ErrorOptions) {
-    super(
-      `${nameserver} answered the look-up of ${JSON.stringify(service)} with an error: the reply ` +
-        `would exceed its size limit (nameserver_max_buffered_bytes); look up fewer services`,
-      options,
-    );
-    this.name = "NameserverReplyError";
-    this.nameserver = nameserver;
-    this.service = service;
-  }
 }
 
 /**

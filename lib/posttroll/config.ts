@@ -753,8 +753,9 @@ export class PosttrollConfig {
    * @returns the limit
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).maxConnections(); // 4096
+   * assertEquals(new PosttrollConfig({ env: {} }).maxConnections(), 4096);
    * ```
    */
   maxConnections(): number {
@@ -768,8 +769,9 @@ export class PosttrollConfig {
    * @returns bytes
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).nameserverMaxMessageSize(); // 1048576
+   * assertEquals(new PosttrollConfig({ env: {} }).nameserverMaxMessageSize(), 1048576);
    * ```
    */
   nameserverMaxMessageSize(): number {
@@ -784,8 +786,9 @@ export class PosttrollConfig {
    * @returns bytes
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).nameserverMaxBufferedBytes(); // 8388608
+   * assertEquals(new PosttrollConfig({ env: {} }).nameserverMaxBufferedBytes(), 8388608);
    * ```
    */
   nameserverMaxBufferedBytes(): number {
@@ -799,8 +802,9 @@ export class PosttrollConfig {
    * @returns the limit
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).maxSubscriptions(); // 10000
+   * assertEquals(new PosttrollConfig({ env: {} }).maxSubscriptions(), 10000);
    * ```
    */
   maxSubscriptions(): number {
@@ -814,8 +818,9 @@ export class PosttrollConfig {
    * @returns bytes
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).maxSubscriptionBytes(); // 1048576
+   * assertEquals(new PosttrollConfig({ env: {} }).maxSubscriptionBytes(), 1048576);
    * ```
    */
   maxSubscriptionBytes(): number {
@@ -829,8 +834,9 @@ export class PosttrollConfig {
    * @returns the limit
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).addressBookMaxEntries(); // 10000
+   * assertEquals(new PosttrollConfig({ env: {} }).addressBookMaxEntries(), 10000);
    * ```
    */
   addressBookMaxEntries(): number {
@@ -844,8 +850,9 @@ export class PosttrollConfig {
    * @returns bytes
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { PosttrollConfig } from "./config.ts";
-   * new PosttrollConfig({ env: {} }).addressBookMaxEntrySize(); // 8192
+   * assertEquals(new PosttrollConfig({ env: {} }).addressBookMaxEntrySize(), 8192);
    * ```
    */
   addressBookMaxEntrySize(): number {
@@ -861,12 +868,10 @@ export class PosttrollConfig {
    * @throws {UnsupportedBackendError} for an unknown backend
    * @example
    * ```ts
+   * import { assertEquals, assertThrows } from "@std/assert";
    * import { ConfigError, PosttrollConfig } from "./config.ts";
-   * try {
-   *   new PosttrollConfig({ env: { POSTTROLL_NAMESERVER_PORT: "" } }).validate();
-   * } catch (e) {
-   *   console.assert(e instanceof ConfigError && e.key === "nameserver_port");
-   * }
+   * const c = new PosttrollConfig({ env: { POSTTROLL_NAMESERVER_PORT: "" } });
+   * assertEquals(assertThrows(() => c.validate(), ConfigError).key, "nameserver_port");
    * ```
    */
   validate(): void {

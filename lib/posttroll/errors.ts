@@ -272,6 +272,42 @@ export class NameserverTimeoutError extends PosttrollError {
 }
 
 /**
+ * The nameserver answered a look-up with an error: its reply would have exceeded its size limit
+ * (`nameserver_max_buffered_bytes`), e.g. a look-up of every service (`""`) on a huge book.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { NameserverReplyError } from "./nameserver.ts";
+ * const e = new NameserverReplyError("tcp://localhost:5557", "");
+ * assertEquals([e.name, e.service, e.retriable], ["NameserverReplyError", "", false]);
+ * ```
+ */
+export class NameserverReplyError extends PosttrollError {
+  /** The nameserver asked. */
+  readonly nameserver: string;
+  /** The service looked up. */
+  readonly service: string;
+  /**
+   * Creates the error for a look-up that got an error reply.
+   *
+   * @param nameserver the nameserver's endpoint
+   * @param service the service looked up
+   * @param options standard error options
+   */
+  constructor(nameserver: string, service: string, options?: ErrorOptions) {
+    super(
+      `${nameserver} answered the look-up of ${JSON.stringify(service)} with an error: the reply ` +
+        `would exceed its size limit (nameserver_max_buffered_bytes); look up fewer services`,
+      options,
+    );
+    this.name = "NameserverReplyError";
+    this.nameserver = nameserver;
+    this.service = service;
+  }
+}
+
+/**
  * Raised for an invalid multicast group or a socket that cannot be set up (Python: `OSError`).
  *
  * @example

@@ -56,8 +56,8 @@ import {
   type AddressSource,
   getActiveAddress as activeAddress,
   nameserverReply,
-  NameserverReplyError,
 } from "./address_book.ts";
+import { NameserverReplyError } from "./errors.ts";
 import { limitedLog } from "../_util/log_limit.ts";
 import { AddressReceiver } from "./address_receiver.ts";
 import type { NameServerEvents } from "./nameserver_events.ts";
@@ -85,7 +85,7 @@ export type {
   NameServerEvents,
   RefusingSocket,
 } from "./nameserver_events.ts";
-export { NameserverReplyError } from "./address_book.ts";
+export { NameserverReplyError } from "./errors.ts";
 export { AuthRefusedError } from "./_sockets.ts";
 export type { AddressReceiverOptions } from "./address_receiver.ts";
 export type {

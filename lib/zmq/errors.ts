@@ -108,9 +108,11 @@ export class ZmqProtocolError extends ZmqError {
  *
  * @example
  * ```ts
- * import { ZmqLimitError } from "./errors.ts";
+ * import { assert, assertEquals } from "@std/assert";
+ * import { ZmqLimitError, ZmqProtocolError } from "./errors.ts";
  * const e = new ZmqLimitError("maxMessageSize", "message of 9 bytes exceeds 8");
- * console.assert(e.limit === "maxMessageSize" && e instanceof Error);
+ * assertEquals(e.limit, "maxMessageSize");
+ * assert(e instanceof ZmqProtocolError);
  * ```
  */
 export class ZmqLimitError extends ZmqProtocolError {

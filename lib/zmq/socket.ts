@@ -56,8 +56,9 @@ const ACCEPT_RETRY_MAX = 1000;
  * @returns the total length
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { multipartSize } from "./socket.ts";
- * console.assert(multipartSize([new Uint8Array(2), new Uint8Array(3)]) === 5);
+ * assertEquals(multipartSize([new Uint8Array(2), new Uint8Array(3)]), 5);
  * ```
  */
 export function multipartSize(frames: Multipart): number {
