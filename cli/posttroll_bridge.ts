@@ -38,6 +38,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { config } from "../lib/posttroll/config.ts";
 import {
+  atLeast,
   bridgeMetrics,
   BridgeOptionError,
   type FromKafkaOptions,
@@ -119,20 +120,14 @@ function cfg(key: string): string | undefined {
   return v === undefined || v === null ? undefined : String(v);
 }
 
+const usage = (message: string) => new UsageError(message);
+
 function int(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be an integer >= ${min}, not ${v}`);
-  }
-  return n;
+  return atLeast(`--${name}`, v, min, { integer: true, error: usage });
 }
 
 function num(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}`);
-  return n;
+  return atLeast(`--${name}`, v, min, { error: usage });
 }
 
 function stateDir(): string {

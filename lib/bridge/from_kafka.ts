@@ -25,8 +25,6 @@
  *
  * @module
  */
-import { hostname } from "node:os";
-import type { PosttrollConfig } from "../posttroll/config.ts";
 import { Message } from "../posttroll/message.ts";
 import { NoisyPublisher } from "../posttroll/publisher.ts";
 import { AuthError } from "../hop/errors.ts";
@@ -35,55 +33,18 @@ import { withAdmin } from "../kafka/admin.ts";
 import type { KafkaCluster } from "../kafka/cluster.ts";
 import { type ConsumedRecord, KafkaConsumer } from "../kafka/consumer.ts";
 import { DedupStore } from "./dedup.ts";
-import { BridgeOptionError, type DedupStoreError } from "./errors.ts";
+import type { DedupStoreError } from "./errors.ts";
 import { messageIdentity } from "./identity.ts";
-import { bridgeCluster, type KafkaLinkOptions } from "./kafka_link.ts";
+import { bridgeCluster } from "./kafka_link.ts";
 import { headerId, headerText, ORIGIN_HEADER } from "./record.ts";
-import { DEFAULT_BRIDGE_SERVICE } from "./to_kafka.ts";
-import { DEFAULT_TOPIC_PREFIX, topicHasPrefix, validateTopicName } from "./topics.ts";
+import {
+  type FromKafkaOptions,
+  type ParsedFromKafkaOptions,
+  parseFromKafkaOptions,
+} from "./options.ts";
+import { topicHasPrefix } from "./topics.ts";
 
-/** Options of {@linkcode KafkaToPosttroll}. */
-export interface FromKafkaOptions extends KafkaLinkOptions {
-  /** Kafka topics to consume (exact names); when absent, every topic under `prefix`. */
-  topics?: string[];
-  /** Topic prefix: `<prefix>` and `<prefix>.*` are consumed. @default "posttroll" */
-  prefix?: string;
-  /** How often to look for new topics, in ms. @default 5000 */
-  refreshIntervalMs?: number;
-  /** Service name to publish under. @default "kafka_bridge" */
-  service?: string;
-  /** More service names. */
-  aliases?: string[];
-  /** Port to publish on (0: random in the posttroll port range). @default 0 */
-  port?: number;
-  /** Nameservers to register with directly; absent: multicast announcements. */
-  nameservers?: string[];
-  /** Seconds between announcements. @default 2 */
-  broadcastInterval?: number;
-  /** Host put into the announced address. @default the own IP */
-  announceHost?: string;
-  /** Kafka consumer group. @default `posttroll-bridge.<service>.<site>` */
-  groupId?: string;
-  /** Where a brand-new consumer group starts. @default "latest" */
-  start?: "latest" | "earliest";
-  /** State file for duplicate suppression across restarts; null keeps it in memory only. @default null */
-  dedupPath?: string | null;
-  /** Message identities remembered. @default 100000 */
-  dedupCapacity?: number;
-  /** This site's name: records from this site's uplink are skipped. @default the hostname */
-  site?: string;
-  /** Republish records that came from this site's own uplink too. @default false */
-  republishOwnSite?: boolean;
-  /**
-   * Consumption pauses while fewer subscribers are connected (each counts, whatever its topics).
-   * @default 1
-   */
-  minSubscribers?: number;
-  /** Kafka session timeout in ms. @default 10000 */
-  sessionTimeoutMs?: number;
-  /** posttroll configuration. @default the shared config */
-  config?: PosttrollConfig;
-}
+export type { FromKafkaOptions } from "./options.ts";
 
 /** Counters of a {@linkcode KafkaToPosttroll}. */
 export interface FromKafkaStats {
@@ -168,11 +129,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
   /** The service name published under. */
   readonly service: string;
   readonly #cluster: KafkaCluster;
-  readonly #opts: FromKafkaOptions;
-  readonly #prefix: string;
-  readonly #log: NonNullable<KafkaLinkOptions["logger"]>;
-  readonly #minSubs: number;
-  readonly #refreshMs: number;
+  readonly #opts: ParsedFromKafkaOptions;
   readonly #stats: FromKafkaStats = {
     consumed: 0,
     published: 0,
@@ -203,26 +160,11 @@ export class KafkaToPosttroll implements AsyncDisposable {
    * @throws BridgeOptionError for bad options; CredentialFileError for a bad auth file
    */
   constructor(options: FromKafkaOptions) {
-    this.#prefix = options.prefix ?? DEFAULT_TOPIC_PREFIX;
-    validateTopicName(this.#prefix, "topic prefix");
-    for (const t of options.topics ?? []) validateTopicName(t);
-    const ms = options.minSubscribers ?? 1;
-    if (!Number.isInteger(ms) || ms < 0) {
-      throw new BridgeOptionError(`minSubscribers must be an integer >= 0, not ${String(ms)}`);
-    }
-    if (options.start !== undefined && options.start !== "latest" && options.start !== "earliest") {
-      throw new BridgeOptionError(
-        `start must be "latest" or "earliest", not ${String(options.start)}`,
-      );
-    }
-    this.#minSubs = ms;
-    this.#refreshMs = options.refreshIntervalMs ?? 5_000;
-    this.#opts = options;
-    this.#log = options.logger ?? (() => {});
-    this.site = options.site ?? hostname();
-    this.service = options.service ?? DEFAULT_BRIDGE_SERVICE;
-    if (!this.service) throw new BridgeOptionError("service name must not be empty");
-    this.groupId = options.groupId ?? `posttroll-bridge.${this.service}.${this.site}`;
+    const o = parseFromKafkaOptions(options);
+    this.#opts = o;
+    this.site = o.site;
+    this.service = o.service;
+    this.groupId = o.groupId;
     this.#cluster = bridgeCluster(options, "posttroll-bridge-down");
   }
 
@@ -279,16 +221,17 @@ export class KafkaToPosttroll implements AsyncDisposable {
         broadcastInterval: o.broadcastInterval ?? 2,
         announceHost: o.announceHost,
         config: o.config,
-        onError: (e) => this.#log("warning", `announcement failed: ${(e as Error).message ?? e}`),
+        onError: (e) =>
+          this.#opts.logger("warning", `announcement failed: ${(e as Error).message ?? e}`),
       }).start();
     } catch (e) {
       await this.#store.close().catch(() => {});
       throw e;
     }
-    this.#log(
+    this.#opts.logger(
       "info",
       `republishing ${
-        this.#topics.length ? this.#topics.join(",") : `(no topics under ${this.#prefix} yet)`
+        this.#topics.length ? this.#topics.join(",") : `(no topics under ${this.#opts.prefix} yet)`
       } ` +
         `as ${this.service} on port ${this.#pub.portNumber}, group ${this.groupId}`,
     );
@@ -305,7 +248,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
     const want = this.#opts.topics;
     const list = want?.length
       ? all.filter((t) => want.includes(t))
-      : all.filter((t) => topicHasPrefix(t, this.#prefix));
+      : all.filter((t) => topicHasPrefix(t, this.#opts.prefix));
     return list.sort();
   }
 
@@ -315,12 +258,12 @@ export class KafkaToPosttroll implements AsyncDisposable {
     let start = this.#firstStart;
     while (!signal.aborted) {
       if (this.#topics.length === 0) {
-        await sleep(this.#refreshMs, signal);
+        await sleep(this.#opts.refreshIntervalMs, signal);
         if (signal.aborted) break;
         try {
           this.#topics = await this.#listTopics();
         } catch (e) {
-          this.#log("warning", `cannot list topics: ${(e as Error).message}`);
+          this.#opts.logger("warning", `cannot list topics: ${(e as Error).message}`);
         }
         continue;
       }
@@ -337,7 +280,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
       const wait = err instanceof AuthError
         ? 30_000
         : Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
-      this.#log(
+      this.#opts.logger(
         err instanceof AuthError ? "error" : "warning",
         `Kafka consumer stopped (${err.message}); reconnecting in ${wait} ms`,
       );
@@ -357,14 +300,14 @@ export class KafkaToPosttroll implements AsyncDisposable {
         const now = await this.#listTopics();
         const added = now.filter((t) => !this.#topics.includes(t));
         if (added.length) {
-          this.#log("info", `new topics ${added.join(", ")}: resubscribing`);
+          this.#opts.logger("info", `new topics ${added.join(", ")}: resubscribing`);
           this.#topics = [...new Set([...this.#topics, ...now])].sort();
           ctl.abort();
         }
       } catch (e) {
-        this.#log("debug", `topic refresh failed: ${(e as Error).message}`);
+        this.#opts.logger("debug", `topic refresh failed: ${(e as Error).message}`);
       }
-    }, this.#refreshMs);
+    }, this.#opts.refreshIntervalMs);
     const consumer = new KafkaConsumer(this.#cluster, {
       groupId: this.groupId,
       topics: [...this.#topics],
@@ -378,7 +321,10 @@ export class KafkaToPosttroll implements AsyncDisposable {
       beforeCommit: () => this.#durable(),
       onReconnect: (err, wait) => {
         this.#stats.restarts++;
-        this.#log("warning", `Kafka consumer restarting after: ${err.message} (in ${wait} ms)`);
+        this.#opts.logger(
+          "warning",
+          `Kafka consumer restarting after: ${err.message} (in ${wait} ms)`,
+        );
       },
     });
     try {
@@ -403,7 +349,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
       const now = Date.now();
       if (now - this.#lastStoreLog > 10_000) {
         this.#lastStoreLog = now;
-        this.#log(
+        this.#opts.logger(
           "error",
           `${(e as DedupStoreError).name}: ${
             (e as DedupStoreError).message
@@ -417,16 +363,18 @@ export class KafkaToPosttroll implements AsyncDisposable {
 
   async #handle(m: ConsumedRecord, signal: AbortSignal): Promise<void> {
     const pub = this.#pub!;
-    if (pub.subscriberCount() < this.#minSubs) {
+    if (pub.subscriberCount() < this.#opts.minSubscribers) {
       this.#stats.holds++;
-      this.#log(
+      this.#opts.logger(
         "info",
-        `fewer than ${this.#minSubs} subscribers on ${this.service}: holding ${m.topic} ` +
+        `fewer than ${this.#opts.minSubscribers} subscribers on ${this.service}: holding ${m.topic} ` +
           `at offset ${m.offset} until one connects`,
       );
-      while (pub.subscriberCount() < this.#minSubs && !signal.aborted) await sleep(100, signal);
+      while (pub.subscriberCount() < this.#opts.minSubscribers && !signal.aborted) {
+        await sleep(100, signal);
+      }
       if (signal.aborted) return;
-      this.#log("info", `subscribers connected: resuming ${m.topic}`);
+      this.#opts.logger("info", `subscribers connected: resuming ${m.topic}`);
     }
     const s = this.#stats;
     s.consumed++;
@@ -445,7 +393,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
       const now = Date.now();
       if (now - this.#lastInvalidLog > 5000) {
         this.#lastInvalidLog = now;
-        this.#log(
+        this.#opts.logger(
           "warning",
           `skipping a record that is not a posttroll message (offset ${m.offset}): ` +
             `${(e as Error).message} (${s.invalid} so far)`,
@@ -494,7 +442,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
       try {
         await this.#store?.close();
       } catch (e) {
-        this.#log("error", `${(e as Error).message}`);
+        this.#opts.logger("error", `${(e as Error).message}`);
       }
     })();
     await this.#closing;

@@ -52,13 +52,19 @@
  *
  * @module
  */
+export { PosttrollToKafka, type ToKafkaStats } from "./to_kafka.ts";
+export { type FromKafkaStats, KafkaToPosttroll } from "./from_kafka.ts";
 export {
+  atLeast,
   DEFAULT_BRIDGE_SERVICE,
-  PosttrollToKafka,
+  type FromKafkaOptions,
+  type ParsedFromKafkaOptions,
+  type ParsedToKafkaOptions,
+  parseFromKafkaOptions,
+  parseToKafkaOptions,
+  type SiteOptions,
   type ToKafkaOptions,
-  type ToKafkaStats,
-} from "./to_kafka.ts";
-export { type FromKafkaOptions, type FromKafkaStats, KafkaToPosttroll } from "./from_kafka.ts";
+} from "./options.ts";
 export {
   DEFAULT_TOPIC_PREFIX,
   MAX_TOPIC_LENGTH,

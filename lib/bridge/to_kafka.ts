@@ -13,59 +13,25 @@
  *
  * @module
  */
-import { hostname } from "node:os";
-import type { PosttrollConfig } from "../posttroll/config.ts";
 import { type AddressInfo, NSSubscriber, rawMessage, Subscriber } from "../posttroll/subscriber.ts";
 import { withAdmin } from "../kafka/admin.ts";
 import type { KafkaCluster } from "../kafka/cluster.ts";
 import { KafkaProducer } from "../kafka/producer.ts";
-import { BridgeOptionError } from "./errors.ts";
-import { bridgeCluster, type KafkaLinkOptions } from "./kafka_link.ts";
+import { bridgeCluster } from "./kafka_link.ts";
+import {
+  DEFAULT_BRIDGE_SERVICE,
+  type ParsedToKafkaOptions,
+  parseToKafkaOptions,
+  type ToKafkaOptions,
+} from "./options.ts";
 import { OccurrenceCounter } from "./identity.ts";
 import { buildRecord } from "./record.ts";
-import { subjectToTopic, type TopicMapping, validateTopicMapping } from "./topics.ts";
-
-/** Service name the Kafka -> posttroll side publishes under unless told otherwise. */
-export const DEFAULT_BRIDGE_SERVICE = "kafka_bridge";
+import { subjectToTopic, type TopicMapping } from "./topics.ts";
 
 /** Services a posttroll nameserver's own address publisher announces. */
 const NAMESERVER_SERVICES = ["address_receiver", "addresses"];
 
-/** Options of {@linkcode PosttrollToKafka}. */
-export interface ToKafkaOptions extends KafkaLinkOptions, TopicMapping {
-  /** posttroll services to subscribe to (`""`: all). @default "" */
-  services?: string | string[];
-  /** posttroll topics (subject prefixes) to forward. @default "" (everything) */
-  subjects?: string | string[];
-  /** Publisher addresses to subscribe to besides (or, with `nameserver: false`, instead of) the nameserver's. */
-  addresses?: string[];
-  /** Nameserver host; `false`: only `addresses`. @default "localhost" */
-  nameserver?: string | false;
-  /**
-   * Publishers announcing one of these services are not forwarded: by default a Kafka ->
-   * posttroll bridge's own (so a site running both directions does not loop). The nameserver's
-   * own address publisher (`address_receiver`) is never forwarded unless named in `services`.
-   * @default ["kafka_bridge"]
-   */
-  excludeServices?: string[];
-  /** This site's name, sent as the `posttroll_origin` header. @default the hostname */
-  site?: string;
-  /** Create missing topics (else the broker's auto-creation, if enabled, does). @default true */
-  createTopics?: boolean;
-  /** Partitions of created topics (-1: the broker's default). @default -1 */
-  partitions?: number;
-  /** Replication factor of created topics (-1: the broker's default). @default -1 */
-  replicationFactor?: number;
-  /** Bytes of messages held while Kafka is slow or down; beyond, new messages are dropped. @default 256 MiB */
-  maxBufferBytes?: number;
-  /**
-   * How long the first message of a batch waits for more, in ms; 0 sends at once (batches still
-   * form while a request is in flight). @default 0
-   */
-  lingerMs?: number;
-  /** posttroll configuration. @default the shared config */
-  config?: PosttrollConfig;
-}
+export { DEFAULT_BRIDGE_SERVICE, type ToKafkaOptions } from "./options.ts";
 
 /** Counters of a {@linkcode PosttrollToKafka}. */
 export interface ToKafkaStats {
@@ -122,10 +88,8 @@ export class PosttrollToKafka implements AsyncDisposable {
   /** This site's name (`posttroll_origin`). */
   readonly site: string;
   readonly #cluster: KafkaCluster;
-  readonly #opts: ToKafkaOptions;
+  readonly #opts: ParsedToKafkaOptions;
   readonly #mapping: TopicMapping;
-  readonly #log: NonNullable<KafkaLinkOptions["logger"]>;
-  readonly #maxBuffer: number;
   readonly #stats: ToKafkaStats = {
     received: 0,
     produced: 0,
@@ -156,26 +120,14 @@ export class PosttrollToKafka implements AsyncDisposable {
    * @throws BridgeOptionError for bad options; CredentialFileError for a bad auth file
    */
   constructor(options: ToKafkaOptions) {
-    validateTopicMapping(options);
-    const n = (name: string, v: number | undefined, min: number) => {
-      if (v !== undefined && (!Number.isFinite(v) || v < min)) {
-        throw new BridgeOptionError(`${name} must be a number >= ${min}, not ${String(v)}`);
-      }
-    };
-    n("maxBufferBytes", options.maxBufferBytes, 1);
-    n("lingerMs", options.lingerMs, 0);
-    if (options.nameserver === false && !options.addresses?.length) {
-      throw new BridgeOptionError("without a nameserver, give publisher addresses");
-    }
-    this.#opts = options;
-    this.#mapping = { prefix: options.prefix, depth: options.depth, topic: options.topic };
-    this.#log = options.logger ?? (() => {});
-    this.#maxBuffer = options.maxBufferBytes ?? 256 * 1024 * 1024;
-    this.site = options.site ?? hostname();
-    this.#cluster = bridgeCluster(options, "posttroll-bridge-up");
+    const o = parseToKafkaOptions(options);
+    this.#opts = o;
+    this.#mapping = { prefix: o.prefix, depth: o.depth, topic: o.topic };
+    this.site = o.site;
+    this.#cluster = bridgeCluster(o, "posttroll-bridge-up");
     // records are retried, in order, until they are acknowledged or close()'s deadline passes
     this.#producer = new KafkaProducer(this.#cluster, {
-      lingerMs: options.lingerMs ?? 0,
+      lingerMs: o.lingerMs,
       maxBatchBytes: 900_000,
       maxInFlight: 1,
       maxQueueBytes: 16 * 1024 * 1024,
@@ -224,11 +176,13 @@ export class PosttrollToKafka implements AsyncDisposable {
       const svc = a.service;
       const list = Array.isArray(svc) ? svc : typeof svc === "string" ? [svc] : [];
       const excluded = list.some((s) => exclude.has(String(s)));
-      if (excluded) this.#log("info", `not forwarding ${a.URI}: it publishes ${list.join(",")}`);
+      if (excluded) {
+        this.#opts.logger("info", `not forwarding ${a.URI}: it publishes ${list.join(",")}`);
+      }
       return !excluded;
     };
     const subjects = toList(o.subjects, [""]);
-    const logger = (level: "debug" | "info" | "warning", m: string) => this.#log(level, m);
+    const logger = (level: "debug" | "info" | "warning", m: string) => this.#opts.logger(level, m);
     if (o.nameserver === false) {
       this.#sub = new Subscriber(o.addresses ?? [], {
         topics: subjects,
@@ -254,7 +208,7 @@ export class PosttrollToKafka implements AsyncDisposable {
       this.#sub = await this.#ns.start();
     }
     this.#pump = this.#forward(this.#sub);
-    this.#log(
+    this.#opts.logger(
       "info",
       `forwarding posttroll ${subjects.join(",") || "(all)"} to ${this.#cluster.broker}`,
     );
@@ -266,7 +220,7 @@ export class PosttrollToKafka implements AsyncDisposable {
     const now = Date.now();
     if (attempt === 1 || now - this.#lastRetryLog > 10_000) {
       this.#lastRetryLog = now;
-      this.#log(
+      this.#opts.logger(
         "warning",
         `Kafka did not take ${records} records (${err.message}); holding ` +
           `${this.#stats.pending} messages, retrying`,
@@ -280,14 +234,14 @@ export class PosttrollToKafka implements AsyncDisposable {
       const raw = rawMessage(msg);
       if (!raw) continue;
       s.received++;
-      if (s.pendingBytes + raw.length > this.#maxBuffer) {
+      if (s.pendingBytes + raw.length > this.#opts.maxBufferBytes) {
         s.dropped++;
         const now = Date.now();
         if (now - this.#lastDropLog > 5000) {
           this.#lastDropLog = now;
-          this.#log(
+          this.#opts.logger(
             "error",
-            `holding ${s.pendingBytes} bytes for Kafka (limit ${this.#maxBuffer}): dropping ` +
+            `holding ${s.pendingBytes} bytes for Kafka (limit ${this.#opts.maxBufferBytes}): dropping ` +
               `new messages (${s.dropped} so far)`,
           );
         }
@@ -313,7 +267,7 @@ export class PosttrollToKafka implements AsyncDisposable {
           const now = Date.now();
           if (s.failed <= 3 || now - this.#lastFailLog > 10_000) {
             this.#lastFailLog = now;
-            this.#log(
+            this.#opts.logger(
               "error",
               `not delivered to Kafka (${topic}, ${subject}): ${(e as Error).message}` +
                 (s.failed > 3 ? ` (${s.failed} so far)` : ""),
@@ -353,9 +307,9 @@ export class PosttrollToKafka implements AsyncDisposable {
             replicas: this.#opts.replicationFactor ?? -1,
           }))),
       );
-      if (created.length) this.#log("info", `created Kafka topics ${created.join(", ")}`);
+      if (created.length) this.#opts.logger("info", `created Kafka topics ${created.join(", ")}`);
     } catch (e) {
-      this.#log(
+      this.#opts.logger(
         "warning",
         `cannot create ${missing.join(", ")} (${(e as Error).message}); relying on the broker's ` +
           "auto-creation",
@@ -392,7 +346,10 @@ export class PosttrollToKafka implements AsyncDisposable {
       await this.#pump;
       await this.#producer.close(timeoutMs);
       if (this.#stats.failed > 0) {
-        this.#log("error", `${this.#stats.failed} messages could not be delivered to Kafka`);
+        this.#opts.logger(
+          "error",
+          `${this.#stats.failed} messages could not be delivered to Kafka`,
+        );
       }
     })();
     await this.#closing;

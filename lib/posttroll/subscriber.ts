@@ -43,33 +43,35 @@ import {
 } from "./_sockets.ts";
 import { getPubAddress, getPubAddresses } from "./nameserver.ts";
 import { Channel, Fanout } from "../_util/channel.ts";
+import {
+  type AddressInfo,
+  type AddressLike,
+  type Logger,
+  MAGICK,
+  magickfyTopics,
+  type NSSubscriberOptions,
+  parseSubscriberOptions,
+  type SubscribeOptions,
+  type SubscriberOptions,
+  subscriberPart,
+  toList,
+} from "./options.ts";
 
 export { AuthRefusedError } from "./_sockets.ts";
 export { PosttrollError } from "./errors.ts";
-
-/** posttroll's magic prefix. */
-const MAGICK = "pytroll:/";
-
-/** An address as the nameserver returns it, or a bare URI. */
-export type AddressLike = string | AddressInfo;
-
-/** A publisher's address record (at least a URI). */
-export interface AddressInfo {
-  /** `tcp://host:port` or `ipc://path`. */
-  URI: string;
-  /** Backend of the publisher. @default config backend */
-  backend?: string;
-  /** Newest message version the publisher supports. */
-  supported_message_version?: string;
-  /** Other fields from the nameserver. */
-  [key: string]: unknown;
-}
-
-/** Logs dropped input, refusals and failed look-ups; replace to route elsewhere. */
-export type Logger = (level: "debug" | "info" | "warning", message: string) => void;
+export {
+  type AddressInfo,
+  type AddressLike,
+  type Logger,
+  magickfyTopics,
+  type NSSubscriberOptions,
+  type ParsedSubscriberOptions,
+  parseSubscriberOptions,
+  type SubscribeOptions,
+  type SubscriberOptions,
+} from "./options.ts";
 
 /** Warnings to stderr, as Python's logging prints them without configuration. */
-const defaultLogger: Logger = stderrWarnings;
 
 /**
  * A change in a subscription's connection, from {@linkcode Subscriber.status}: `refused` when
@@ -84,75 +86,12 @@ export type SubscriberStatus =
 
 const MAX_STATUS = 100;
 
-/**
- * Adds the `pytroll:/` prefix to topics that lack it: `"/x"` and `"x"` become `"pytroll://x"`,
- * `""` becomes `"pytroll://"`.
- *
- * @param topics one topic or several (null stays null)
- * @returns prefixed topics
- * @example
- * ```ts
- * import { assertEquals } from "@std/assert";
- * import { magickfyTopics } from "./subscriber.ts";
- * assertEquals(magickfyTopics("counter"), ["pytroll://counter"]);
- * ```
- */
-export function magickfyTopics(topics: string | string[]): string[];
-/**
- * Adds the `pytroll:/` prefix to topics that lack it; `null` or `undefined` give `null` (no
- * subscription).
- *
- * @param topics one topic, several, or none
- * @returns prefixed topics, or null
- * @example
- * ```ts
- * import { assertEquals } from "@std/assert";
- * import { magickfyTopics } from "./subscriber.ts";
- * assertEquals(magickfyTopics(null), null);
- * ```
- */
-export function magickfyTopics(topics: string | string[] | null | undefined): string[] | null;
-export function magickfyTopics(topics: string | string[] | null | undefined): string[] | null {
-  if (topics === null || topics === undefined) return null;
-  const list = typeof topics === "string" ? [topics] : topics;
-  return list.map((t) => {
-    if (t.startsWith(MAGICK)) return t;
-    return t && t[0] === "/" ? MAGICK + t : MAGICK + "/" + t;
-  });
-}
-
 function toDict(addr: AddressLike, backend: string): AddressInfo {
   if (typeof addr === "string") return { URI: addr, backend };
   if (addr && typeof addr === "object" && typeof addr.URI === "string") {
     return { backend, ...addr };
   }
   throw new TypeError(`Don't know how to handle ${JSON.stringify(addr)} addresses`);
-}
-
-/** Options of {@linkcode Subscriber}. */
-export interface SubscriberOptions {
-  /** Topic prefixes (see {@linkcode magickfyTopics}). @default "" (everything) */
-  topics?: string | string[];
-  /** Client-side filter: messages for which it returns false are dropped. */
-  messageFilter?: ((msg: Message) => boolean) | null;
-  /** Replace the host part of each message's sender with the publisher's host. @default false */
-  translate?: boolean;
-  /** Configuration. @default the shared config */
-  config?: PosttrollConfig;
-  /** Where dropped messages and refusals are reported. @default warnings on stderr */
-  logger?: Logger;
-  /** Messages queued while nobody reads; beyond it the oldest are dropped. @default 10000 */
-  queueSize?: number;
-  /**
-   * Keep each message's bytes as received, for {@linkcode rawMessage} (a bridge forwarding
-   * messages unchanged). @default false
-   */
-  keepRaw?: boolean;
-  /**
-   * Remember which publisher each message came from and when it arrived, for
-   * {@linkcode messageOrigin} (a tool printing the sender's address). @default false
-   */
-  keepOrigin?: boolean;
 }
 
 const RAW = new WeakMap<Message, Uint8Array>();
@@ -270,15 +209,15 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * @throws {UnsupportedBackendError} for an unknown backend
    */
   constructor(addresses: AddressLike | AddressLike[] = [], options: SubscriberOptions = {}) {
-    this.#config = options.config ?? sharedConfig;
-    this.#config.backend();
-    this.#topics = magickfyTopics(options.topics ?? "");
-    this.#filter = options.messageFilter ?? null;
-    this.#translate = options.translate ?? false;
-    this.#log = options.logger ?? defaultLogger;
-    this.#queue = new Channel({ capacity: options.queueSize ?? 10_000 });
-    this.#keepRaw = options.keepRaw ?? false;
-    this.#keepOrigin = options.keepOrigin ?? false;
+    const o = parseSubscriberOptions(options);
+    this.#config = o.config;
+    this.#topics = o.topics;
+    this.#filter = o.messageFilter;
+    this.#translate = o.translate;
+    this.#log = o.logger;
+    this.#queue = new Channel({ capacity: o.queueSize });
+    this.#keepRaw = o.keepRaw;
+    this.#keepOrigin = o.keepOrigin;
     const list = typeof addresses === "string" || !Array.isArray(addresses)
       ? [addresses]
       : addresses;
@@ -703,50 +642,6 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   }
 }
 
-/** Options of {@linkcode NSSubscriber}. */
-export interface NSSubscriberOptions {
-  /** Services to look up: `""` all, `null` none. @default "" */
-  services?: string | string[] | null;
-  /** Topics. @default "pytroll:/" */
-  topics?: string | string[];
-  /** Follow the nameserver's address announcements (add/remove publishers). @default false */
-  addrListener?: boolean;
-  /** Extra publisher addresses, besides those found through the nameserver. @default null (none) */
-  addresses?: AddressLike | AddressLike[] | null;
-  /** Seconds to wait for the nameserver per service. @default 10 */
-  timeout?: number;
-  /** See {@linkcode SubscriberOptions.translate}. @default false */
-  translate?: boolean;
-  /** Nameserver host (or full `tcp://host:port`). @default "localhost" */
-  nameserver?: string;
-  /** Client-side filter (see {@linkcode SubscriberOptions.messageFilter}). @default null */
-  messageFilter?: ((msg: Message) => boolean) | null;
-  /** Configuration. @default the shared config */
-  config?: PosttrollConfig;
-  /**
-   * Where dropped input, refusals, failed look-ups and address changes are reported.
-   * @default warnings on stderr
-   */
-  logger?: Logger;
-  /** See {@linkcode SubscriberOptions.keepRaw}. @default false */
-  keepRaw?: boolean;
-  /** See {@linkcode SubscriberOptions.keepOrigin}. @default false */
-  keepOrigin?: boolean;
-  /** See {@linkcode SubscriberOptions.queueSize}. @default 10000 */
-  queueSize?: number;
-  /**
-   * Decides which publishers found through the nameserver are subscribed to (e.g. to leave out
-   * a bridge's own republishing service); addresses given in `addresses` are not filtered.
-   * @default all
-   */
-  addressFilter?: ((address: AddressInfo) => boolean) | null;
-}
-
-function toList<T>(v: T | T[] | null | undefined): T[] {
-  if (v === null || v === undefined) return [];
-  return Array.isArray(v) ? v : [v];
-}
-
 /**
  * Subscribes to services found at a nameserver (posttroll's `NSSubscriber`).
  *
@@ -801,21 +696,12 @@ export class NSSubscriber implements AsyncDisposable {
     const o = this.#opts;
     const config = o.config ?? sharedConfig;
     const services = o.services === undefined ? [""] : toList(o.services);
-    const sub = new Subscriber(toList(o.addresses), {
-      topics: o.topics ?? MAGICK,
-      translate: o.translate,
-      messageFilter: o.messageFilter,
-      config,
-      logger: o.logger,
-      keepRaw: o.keepRaw,
-      keepOrigin: o.keepOrigin,
-      queueSize: o.queueSize,
-    });
+    const sub = new Subscriber(toList(o.addresses), subscriberPart(o));
     this.#subscriber = sub;
     const accept = o.addressFilter ?? (() => true);
     const nameserver = o.nameserver ?? "localhost";
     if (o.addrListener) {
-      const log = o.logger ?? defaultLogger;
+      const log = o.logger ?? stderrWarnings;
       const port = config.addressPublishPort();
       const host = nameserver.includes(":") && !nameserver.startsWith("[") &&
           !nameserver.includes("://")
@@ -885,7 +771,7 @@ export class NSSubscriber implements AsyncDisposable {
           await sub.close();
           throw e;
         }
-        (o.logger ?? defaultLogger)(
+        (o.logger ?? stderrWarnings)(
           "warning",
           `Can't get any address for ${service}: ${(e as Error).message}`,
         );
@@ -1020,12 +906,6 @@ export async function createSubscriberFromDictConfig(
   }).start();
 }
 
-/** Options of {@linkcode subscribe}: NSSubscriber options plus `nameserver: false`. */
-export interface SubscribeOptions extends Omit<NSSubscriberOptions, "nameserver"> {
-  /** Nameserver host; `false` with addresses: plain Subscriber. @default "localhost" */
-  nameserver?: string | false | null;
-}
-
 /**
  * Creates a subscriber chosen by posttroll's rules (the `Subscribe` context manager): use with
  * `await using sub = await subscribe({...})`.
@@ -1048,19 +928,13 @@ export interface SubscribeOptions extends Omit<NSSubscriberOptions, "nameserver"
  * await serving;
  * ```
  */
-export function subscribe(options: SubscribeOptions = {}): Promise<Subscriber> {
-  const settings: SubscriberSettings = {
-    services: options.services === undefined ? "" : options.services,
-    topics: options.topics ?? MAGICK,
-    message_filter: options.messageFilter,
-    translate: options.translate ?? false,
-    addr_listener: options.addrListener ?? false,
-    addresses: options.addresses ?? null,
-    timeout: options.timeout ?? 10,
-    nameserver: options.nameserver === undefined ? "localhost" : options.nameserver,
-  };
-  return createSubscriberFromDictConfig(settings as SubscriberSettings & Record<string, unknown>, {
-    config: options.config,
-    logger: options.logger,
-  });
+export async function subscribe(options: SubscribeOptions = {}): Promise<Subscriber> {
+  // posttroll's rule (create_subscriber_from_dict_config): addresses and no nameserver give a
+  // plain Subscriber, anything else an NSSubscriber; every other option is passed on
+  const { nameserver, ...rest } = options;
+  const addresses = toList(options.addresses);
+  if (addresses.length && nameserver === false) {
+    return new Subscriber(addresses, { ...subscriberPart(rest), topics: options.topics ?? "" });
+  }
+  return await new NSSubscriber({ ...rest, nameserver: nameserver || "localhost" }).start();
 }
