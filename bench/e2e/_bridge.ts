@@ -9,13 +9,25 @@
  *
  * @module
  */
-import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
+import type { KafkaBroker } from "../../tests/harness/kafka.ts";
 import { createTopics } from "../../tests/harness/kafka_records.ts";
 import { freePort } from "../../tests/harness/net.ts";
 import { testSetup } from "../../tests/posttroll/_helpers.ts";
-import { DENO, driveRun, landed, onCleanup, Peer, ROOT, runCounts, vmHwmKb } from "./_peer.ts";
+import { withKafka } from "./_kafka.ts";
+import { DENO, driveRun, landed, Peer, ROOT, runCounts, runPhase, vmHwmKb } from "./_peer.ts";
 import { pubSub } from "./_posttroll.ts";
-import { type Cell, cell, missing, percentile, type Row, val } from "./_table.ts";
+import {
+  type Cell,
+  cell,
+  errCell,
+  type LatencyCells,
+  latencyCells,
+  latencyRows,
+  missing,
+  type Row,
+  sameLatency,
+  val,
+} from "./_table.ts";
 
 /** Sizes of one bench run. */
 export interface BridgePlan {
@@ -106,10 +118,6 @@ async function credentials(kafka: KafkaBroker, listener: Listener): Promise<Cred
 
 let topicSeq = 0;
 
-async function createTopic(kafka: KafkaBroker, name: string): Promise<void> {
-  await createTopics(kafka, [name]);
-}
-
 /** Starts `posttroll-bridge <args>` and waits for its ready line. */
 async function startBridge(args: string[], env: Record<string, string>): Promise<Peer> {
   // BENCH_CPU_PROF=<dir> profiles the bridges too (written when they exit after SIGTERM)
@@ -191,7 +199,7 @@ export async function bridgedRun(
 ): Promise<RunResult> {
   const creds = await credentials(kafka, listener);
   const topic = `bench.bridge.run${++topicSeq}`;
-  await createTopic(kafka, topic);
+  await createTopics(kafka, [topic]);
   const pubPort = freePort(), subPort = freePort();
   const common = [
     "--shape",
@@ -270,14 +278,7 @@ export async function bridgedRun(
     await sub.next("connected", 60_000);
     await sub.next("warm", 90_000);
     const cpu0 = [cpuSeconds(up.pid) ?? 0, cpuSeconds(down.pid) ?? 0];
-    await pub.send("go");
-    const budget = opts.rate
-      ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
-      : opts.seconds * 1000 + 120_000;
-    const done = await pub.next("done", budget);
-    const res = await sub.next("result", 180_000);
-    await pub.send("quit");
-    await pub.next("exit", 15_000).catch(() => undefined);
+    const { done, result: res } = await runPhase(pub, sub, opts);
     const upHwmKb = vmHwmKb(up.pid), downHwmKb = vmHwmKb(down.pid);
     const upCpu = (cpuSeconds(up.pid) ?? NaN) - cpu0[0];
     const downCpu = (cpuSeconds(down.pid) ?? NaN) - cpu0[1];
@@ -308,7 +309,7 @@ async function rawRun(
 ): Promise<RunResult> {
   const creds = await credentials(kafka, listener);
   const topic = `bench.bridge.raw${++topicSeq}`;
-  await createTopic(kafka, topic);
+  await createTopics(kafka, [topic]);
   const args = [
     ...creds.rawArgs,
     "--topic",
@@ -339,12 +340,6 @@ async function rawRun(
   } finally {
     await Promise.all([pub.close(3000), sub.close(3000)]);
   }
-}
-
-function errCell(e: unknown): Cell {
-  const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-  console.error(`  error: ${e instanceof Error ? e.message : e}`);
-  return missing(`n/a (error: ${msg.slice(0, 60)})`);
 }
 
 function lossNote(r: RunResult, warm = 0): string | undefined {
@@ -390,165 +385,129 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
     if (r.upHwmKb) (raw ? mem.rawUp : mem.up).push(r.upHwmKb);
     if (r.downHwmKb) (raw ? mem.rawDown : mem.down).push(r.downHwmKb);
   };
-  log("bridge: starting Kafka");
-  const t = performance.now();
-  let kafka: KafkaBroker;
-  try {
-    kafka = await startKafka();
-  } catch (e) {
-    const c = errCell(e);
-    return [{
-      group,
-      metric: "broker start",
-      unit: "",
-      higherIsBetter: true,
-      ours: c,
-      py: c,
-      raw: c,
-    }];
-  }
-  log(`  broker ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  const unregister = onCleanup(async () => {
-    await kafka.kill();
-    await Deno.remove(kafka.dir, { recursive: true }).catch(() => {});
-  });
   const path = "pub→to-kafka→Kafka→from-kafka→sub";
-  try {
-    const runs: Array<[BridgeShape, Listener]> = [["short", "plaintext"], [
-      "file_event",
-      "plaintext",
-    ]];
-    if (plan.saslSsl) runs.push(["short", "sasl_ssl"]);
-    for (const [shape, listener] of runs) {
-      const window = windowOverride ? Number(windowOverride) : plan.window[shape];
-      const opts = { shape, count: plan.count[shape], seconds: plan.seconds, window };
-      let ours: Cell, raw: Cell, direct: Cell = missing("–");
-      let size = 0;
-      log(`bridge throughput ${shape} ${listener} (window ${window})`);
-      try {
-        const r = await bridgedRun(kafka, listener, opts);
-        size = r.bytes;
-        ours = cell(r.rate, lossNote(r) ?? "lost 0");
-        record(r, false);
-        log(`  ${describe(r)}`);
-      } catch (e) {
-        ours = errCell(e);
-      }
-      log(`bridge raw @platformatic/kafka throughput ${shape} ${listener}`);
-      try {
-        const r = await rawRun(kafka, listener, opts);
-        size ||= r.bytes;
-        raw = cell(r.rate, lossNote(r));
-        record(r, true);
-        log(`  ${describe(r)}`);
-      } catch (e) {
-        raw = errCell(e);
-      }
-      if (listener === "plaintext") {
-        log(`bridge comparison: direct posttroll pub→sub ${shape}`);
+  rows.push(
+    ...await withKafka(group, log, async (kafka) => {
+      const rows: Row[] = [];
+      const runs: Array<[BridgeShape, Listener]> = [["short", "plaintext"], [
+        "file_event",
+        "plaintext",
+      ]];
+      if (plan.saslSsl) runs.push(["short", "sasl_ssl"]);
+      for (const [shape, listener] of runs) {
+        const window = windowOverride ? Number(windowOverride) : plan.window[shape];
+        const opts = { shape, count: plan.count[shape], seconds: plan.seconds, window };
+        let ours: Cell, raw: Cell, direct: Cell = missing("–");
+        let size = 0;
+        log(`bridge throughput ${shape} ${listener} (window ${window})`);
         try {
-          const r = await pubSub("ours", opts);
-          direct = cell(r.rate, r.sent > r.received ? `lost ${r.sent - r.received}` : undefined);
-          log(`  ${r.received}/${r.sent} msgs in ${r.seconds.toFixed(2)} s: ${Math.round(r.rate)}`);
+          const r = await bridgedRun(kafka, listener, opts);
+          size = r.bytes;
+          ours = cell(r.rate, lossNote(r) ?? "lost 0");
+          record(r, false);
+          log(`  ${describe(r)}`);
         } catch (e) {
-          direct = errCell(e);
+          ours = errCell(e);
         }
-      }
-      const via = listener === "plaintext" ? "PLAINTEXT" : "SASL_SSL (SCRAM-SHA-512)";
-      const label = `${path}, ${SHAPE_LABEL[shape]}, ${size} B, ${via}`;
-      rows.push({
-        group,
-        metric: `${label}: throughput (raw: @platformatic/kafka, same records)`,
-        unit: "msg/s",
-        higherIsBetter: true,
-        ours,
-        py: noPython,
-        raw,
-        target: shape === "short"
-          ? {
-            text: "≥ 5,000 msg/s",
-            check: (row) => {
-              const o = val(row.ours);
-              return o === undefined ? undefined : o >= 5000;
-            },
+        log(`bridge raw @platformatic/kafka throughput ${shape} ${listener}`);
+        try {
+          const r = await rawRun(kafka, listener, opts);
+          size ||= r.bytes;
+          raw = cell(r.rate, lossNote(r));
+          record(r, true);
+          log(`  ${describe(r)}`);
+        } catch (e) {
+          raw = errCell(e);
+        }
+        if (listener === "plaintext") {
+          log(`bridge comparison: direct posttroll pub→sub ${shape}`);
+          try {
+            const r = await pubSub("ours", opts);
+            direct = cell(r.rate, r.sent > r.received ? `lost ${r.sent - r.received}` : undefined);
+            log(
+              `  ${r.received}/${r.sent} msgs in ${r.seconds.toFixed(2)} s: ${Math.round(r.rate)}`,
+            );
+          } catch (e) {
+            direct = errCell(e);
           }
-          : undefined,
-      });
-      if (listener === "plaintext") {
-        const b = val(ours), d = val(direct);
+        }
+        const via = listener === "plaintext" ? "PLAINTEXT" : "SASL_SSL (SCRAM-SHA-512)";
+        const label = `${path}, ${SHAPE_LABEL[shape]}, ${size} B, ${via}`;
         rows.push({
           group,
-          metric: `${SHAPE_LABEL[shape]}, ${size} B: direct pub→sub without the bridge ` +
-            "(ours = direct; raw column = bridged, % of direct)",
+          metric: `${label}: throughput (raw: @platformatic/kafka, same records)`,
           unit: "msg/s",
           higherIsBetter: true,
-          ours: direct,
-          py: missing("–"),
-          raw: b === undefined ? missing("–") : cell(b, d ? `${(100 * b / d).toFixed(1)}%` : ""),
+          ours,
+          py: noPython,
+          raw,
+          target: shape === "short"
+            ? {
+              text: "≥ 5,000 msg/s",
+              check: (row) => {
+                const o = val(row.ours);
+                return o === undefined ? undefined : o >= 5000;
+              },
+            }
+            : undefined,
         });
+        if (listener === "plaintext") {
+          const b = val(ours), d = val(direct);
+          rows.push({
+            group,
+            metric: `${SHAPE_LABEL[shape]}, ${size} B: direct pub→sub without the bridge ` +
+              "(ours = direct; raw column = bridged, % of direct)",
+            unit: "msg/s",
+            higherIsBetter: true,
+            ours: direct,
+            py: missing("–"),
+            raw: b === undefined ? missing("–") : cell(b, d ? `${(100 * b / d).toFixed(1)}%` : ""),
+          });
+        }
       }
-    }
 
-    const lat: Record<"ours" | "raw", { p50: Cell; p99: Cell; max: Cell }> = {
-      ours: { p50: missing("–"), p99: missing("–"), max: missing("–") },
-      raw: { p50: missing("–"), p99: missing("–"), max: missing("–") },
-    };
-    for (const impl of ["ours", "raw"] as const) {
-      log(`bridge latency ${impl} at ${plan.rate} msg/s`);
-      try {
-        const opts = {
-          shape: "latency" as const,
-          count: plan.latencyCount,
-          warm: plan.latencyWarm,
-          seconds: 0,
-          rate: plan.rate,
-        };
-        const r = impl === "ours"
-          ? await bridgedRun(kafka, "plaintext", opts)
-          : await rawRun(kafka, "plaintext", opts);
-        record(r, impl === "raw");
-        const s = [...(r.latenciesUs ?? [])].sort((a, b) => a - b);
-        lat[impl] = {
-          p50: cell(percentile(s, 50) / 1000, lossNote(r, plan.latencyWarm)),
-          p99: cell(percentile(s, 99) / 1000),
-          max: cell(s[s.length - 1] / 1000),
-        };
-        log(
-          `  n=${s.length} p50=${percentile(s, 50)} µs p99=${percentile(s, 99)} µs max=${
-            s[s.length - 1]
-          } µs; ${describe(r)}`,
-        );
-      } catch (e) {
-        const c = errCell(e);
-        lat[impl] = { p50: c, p99: c, max: c };
+      const lat: Record<"ours" | "py" | "raw", LatencyCells> = {
+        ours: sameLatency(missing("–")),
+        py: sameLatency(noPython),
+        raw: sameLatency(missing("–")),
+      };
+      for (const impl of ["ours", "raw"] as const) {
+        log(`bridge latency ${impl} at ${plan.rate} msg/s`);
+        try {
+          const opts = {
+            shape: "latency" as const,
+            count: plan.latencyCount,
+            warm: plan.latencyWarm,
+            seconds: 0,
+            rate: plan.rate,
+          };
+          const r = impl === "ours"
+            ? await bridgedRun(kafka, "plaintext", opts)
+            : await rawRun(kafka, "plaintext", opts);
+          record(r, impl === "raw");
+          lat[impl] = latencyCells(
+            r.latenciesUs ?? [],
+            lossNote(r, plan.latencyWarm),
+            log,
+            `; ${describe(r)}`,
+          );
+        } catch (e) {
+          lat[impl] = sameLatency(errCell(e));
+        }
       }
-    }
-    const targets: Record<string, number> = { p50: 20, p99: 100 };
-    for (const k of ["p50", "p99", "max"] as const) {
-      const limit = targets[k];
-      rows.push({
-        group,
-        metric: `${path}, latency at ${plan.rate} msg/s (file event, PLAINTEXT) ${k} ` +
-          "(raw: @platformatic/kafka, one produce per message)",
-        unit: "ms",
-        higherIsBetter: false,
-        ours: lat.ours[k],
-        py: noPython,
-        raw: lat.raw[k],
-        target: limit === undefined ? undefined : {
-          text: `< ${limit} ms`,
-          check: (row) => {
-            const o = val(row.ours);
-            return o === undefined ? undefined : o < limit;
-          },
-        },
-      });
-    }
-  } finally {
-    log("bridge: stopping Kafka");
-    unregister();
-    await kafka.close();
-  }
+      rows.push(
+        ...latencyRows(
+          group,
+          (k) =>
+            `${path}, latency at ${plan.rate} msg/s (file event, PLAINTEXT) ${k} ` +
+            "(raw: @platformatic/kafka, one produce per message)",
+          lat,
+          { p50: 20, p99: 100 },
+        ),
+      );
+      return rows;
+    }),
+  );
   const peak = (v: number[]) => (v.length ? cell(Math.max(...v) / 1024) : missing("n/a"));
   rows.push({
     group,

@@ -4,10 +4,23 @@
  *
  * @module
  */
-import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
+import type { KafkaBroker } from "../../tests/harness/kafka.ts";
 import { createTopics } from "../../tests/harness/kafka_records.ts";
-import { driveRun, onCleanup, Peer, ROOT, runCounts } from "./_peer.ts";
-import { type Cell, cell, missing, peakRssRows, percentile, type Row, val } from "./_table.ts";
+import { withKafka } from "./_kafka.ts";
+import { driveRun, Peer, ROOT, runCounts } from "./_peer.ts";
+import {
+  type Cell,
+  cell,
+  errCell,
+  type LatencyCells,
+  latencyCells,
+  latencyRows,
+  missing,
+  peakRssRows,
+  type Row,
+  sameLatency,
+  val,
+} from "./_table.ts";
 
 /** Sizes of one bench run. */
 export interface IgwnPlan {
@@ -61,10 +74,6 @@ interface RunResult {
 
 let topicSeq = 0;
 
-async function createTopic(kafka: KafkaBroker, name: string): Promise<void> {
-  await createTopics(kafka, [name]);
-}
-
 function spawn(impl: Impl, role: "pub" | "listen", args: string[]): Peer {
   if (impl === "py") return Peer.python("igwn_peer.py", [role, ...args]);
   return Peer.deno("igwn_peer.ts", [role, "--impl", impl, ...args]);
@@ -86,7 +95,7 @@ export async function pubListen(
 ): Promise<RunResult> {
   const [pubImpl, subImpl] = Array.isArray(impl) ? impl : [impl, impl];
   const topic = `run${++topicSeq}_${pubImpl}_${subImpl}`;
-  await createTopic(kafka, `bench.${topic}`);
+  await createTopics(kafka, [`bench.${topic}`]);
   const args = [
     "--broker",
     kafka.plaintext,
@@ -123,12 +132,6 @@ export async function pubListen(
   }
 }
 
-function errCell(e: unknown): Cell {
-  const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-  console.error(`  error: ${e instanceof Error ? e.message : e}`);
-  return missing(`n/a (error: ${msg.slice(0, 60)})`);
-}
-
 /** Runs the igwn-alert group and returns its rows. */
 export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
@@ -140,168 +143,127 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
     py: { pub: [], sub: [] },
     raw: { pub: [], sub: [] },
   };
-  log("igwn-alert: starting Kafka");
-  const t = performance.now();
-  let kafka: KafkaBroker;
-  try {
-    kafka = await startKafka();
-  } catch (e) {
-    const c = errCell(e);
-    return [{
-      group: "igwn-alert",
-      metric: "broker start",
-      unit: "",
-      higherIsBetter: true,
-      ours: c,
-      py: c,
-      raw: c,
-    }];
-  }
-  log(`  broker ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  const unregister = onCleanup(async () => {
-    await kafka.kill();
-    await Deno.remove(kafka.dir, { recursive: true }).catch(() => {});
-  });
-  try {
-    for (const size of ["1k", "64k"] as Size[]) {
-      const c: Record<Impl, Cell> = { ours: notBuilt, py: notBuilt, raw: notBuilt };
+  rows.push(
+    ...await withKafka("igwn-alert", log, async (kafka) => {
+      const rows: Row[] = [];
+      for (const size of ["1k", "64k"] as Size[]) {
+        const c: Record<Impl, Cell> = { ours: notBuilt, py: notBuilt, raw: notBuilt };
+        for (const impl of impls) {
+          if (impl === "ours" && !built) continue;
+          log(`igwn-alert throughput ${size} ${impl}`);
+          try {
+            const r = await pubListen(kafka, impl, {
+              size: BYTES[size],
+              count: plan.count[size],
+              seconds: plan.seconds,
+              cutoff: plan.cutoff,
+            });
+            const lost = r.sent - r.received;
+            c[impl] = cell(
+              r.rate,
+              r.cut
+                ? `${r.received} of ${r.sent} delivered at the ${plan.cutoff} s cut-off`
+                : lost > 0
+                ? `lost ${lost} of ${r.sent}`
+                : undefined,
+            );
+            if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
+            if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
+            log(
+              `  ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s: ${
+                r.rate.toFixed(0)
+              }/s`,
+            );
+          } catch (e) {
+            c[impl] = errCell(e);
+          }
+        }
+        rows.push({
+          group: "igwn-alert",
+          metric: `publish→listen ${size === "1k" ? "1 KiB" : "64 KiB"} alerts: throughput`,
+          unit: "alerts/s",
+          higherIsBetter: true,
+          ours: c.ours,
+          py: c.py,
+          raw: c.raw,
+          target: {
+            text: "≥2× Python",
+            check: (r) => {
+              const o = val(r.ours), p = val(r.py);
+              return o === undefined || p === undefined ? undefined : o >= 2 * p;
+            },
+          },
+        });
+      }
+
+      const lat: Record<Impl, LatencyCells> = {
+        ours: sameLatency(notBuilt),
+        py: sameLatency(notBuilt),
+        raw: sameLatency(notBuilt),
+      };
       for (const impl of impls) {
         if (impl === "ours" && !built) continue;
-        log(`igwn-alert throughput ${size} ${impl}`);
-        try {
-          const r = await pubListen(kafka, impl, {
-            size: BYTES[size],
-            count: plan.count[size],
-            seconds: plan.seconds,
-            cutoff: plan.cutoff,
-          });
-          const lost = r.sent - r.received;
-          c[impl] = cell(
-            r.rate,
-            r.cut
-              ? `${r.received} of ${r.sent} delivered at the ${plan.cutoff} s cut-off`
-              : lost > 0
-              ? `lost ${lost} of ${r.sent}`
-              : undefined,
-          );
-          if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
-          if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
-          log(
-            `  ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s: ${r.rate.toFixed(0)}/s`,
-          );
-        } catch (e) {
-          c[impl] = errCell(e);
-        }
-      }
-      rows.push({
-        group: "igwn-alert",
-        metric: `publish→listen ${size === "1k" ? "1 KiB" : "64 KiB"} alerts: throughput`,
-        unit: "alerts/s",
-        higherIsBetter: true,
-        ours: c.ours,
-        py: c.py,
-        raw: c.raw,
-        target: {
-          text: "≥2× Python",
-          check: (r) => {
-            const o = val(r.ours), p = val(r.py);
-            return o === undefined || p === undefined ? undefined : o >= 2 * p;
-          },
-        },
-      });
-    }
-
-    const lat: Record<Impl, { p50: Cell; p99: Cell; max: Cell }> = {
-      ours: { p50: notBuilt, p99: notBuilt, max: notBuilt },
-      py: { p50: notBuilt, p99: notBuilt, max: notBuilt },
-      raw: { p50: notBuilt, p99: notBuilt, max: notBuilt },
-    };
-    for (const impl of impls) {
-      if (impl === "ours" && !built) continue;
-      log(`igwn-alert latency ${impl} at ${plan.rate}/s`);
-      try {
-        const r = await pubListen(kafka, impl, {
-          size: 1024,
-          count: plan.latencyCount,
-          warm: plan.latencyWarm,
-          seconds: 0,
-          rate: plan.rate,
-        });
-        const s = [...(r.latenciesUs ?? [])].sort((a, b) => a - b);
-        const lost = r.sent - plan.latencyWarm - r.received;
-        lat[impl] = {
-          p50: cell(percentile(s, 50) / 1000, lost > 0 ? `lost ${lost}` : undefined),
-          p99: cell(percentile(s, 99) / 1000),
-          max: cell(s[s.length - 1] / 1000),
-        };
-        if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
-        if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
-        log(
-          `  n=${s.length} p50=${percentile(s, 50)} µs p99=${percentile(s, 99)} µs max=${
-            s[s.length - 1]
-          } µs`,
-        );
-      } catch (e) {
-        const c = errCell(e);
-        lat[impl] = { p50: c, p99: c, max: c };
-      }
-    }
-    for (const k of ["p50", "p99", "max"] as const) {
-      rows.push({
-        group: "igwn-alert",
-        metric: `end-to-end latency at ${plan.rate} alerts/s (1 KiB) ${k}`,
-        unit: "ms",
-        higherIsBetter: false,
-        ours: lat.ours[k],
-        py: lat.py[k],
-        raw: lat.raw[k],
-        target: k === "p50"
-          ? {
-            text: "< 20 ms",
-            check: (r) => {
-              const o = val(r.ours);
-              return o === undefined ? undefined : o < 20;
-            },
-          }
-          : undefined,
-      });
-    }
-
-    if (plan.perCallCount) {
-      const c: Record<Impl, Cell> = { ours: notBuilt, py: notBuilt, raw: missing("–") };
-      for (const impl of ["ours", "py"] as Impl[]) {
-        if (impl === "ours" && !built) continue;
-        log(`igwn-alert publish() per call ${impl}`);
+        log(`igwn-alert latency ${impl} at ${plan.rate}/s`);
         try {
           const r = await pubListen(kafka, impl, {
             size: 1024,
-            count: plan.perCallCount,
-            seconds: plan.seconds,
-            perCall: true,
+            count: plan.latencyCount,
+            warm: plan.latencyWarm,
+            seconds: 0,
+            rate: plan.rate,
           });
-          c[impl] = cell(r.rate, r.sent > r.received ? `lost ${r.sent - r.received}` : undefined);
-          log(
-            `  ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s: ${r.rate.toFixed(1)}/s`,
-          );
+          const lost = r.sent - plan.latencyWarm - r.received;
+          lat[impl] = latencyCells(r.latenciesUs ?? [], lost > 0 ? `lost ${lost}` : undefined, log);
+          if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
+          if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
         } catch (e) {
-          c[impl] = errCell(e);
+          lat[impl] = sameLatency(errCell(e));
         }
       }
-      rows.push({
-        group: "igwn-alert",
-        metric: "client.publish() per alert (producer opened and closed each call), 1 KiB",
-        unit: "alerts/s",
-        higherIsBetter: true,
-        ours: c.ours,
-        py: c.py,
-        raw: c.raw,
-      });
-    }
-  } finally {
-    log("igwn-alert: stopping Kafka");
-    unregister();
-    await kafka.close();
-  }
+      rows.push(
+        ...latencyRows(
+          "igwn-alert",
+          (k) => `end-to-end latency at ${plan.rate} alerts/s (1 KiB) ${k}`,
+          lat,
+          { p50: 20 },
+        ),
+      );
+
+      if (plan.perCallCount) {
+        const c: Record<Impl, Cell> = { ours: notBuilt, py: notBuilt, raw: missing("–") };
+        for (const impl of ["ours", "py"] as Impl[]) {
+          if (impl === "ours" && !built) continue;
+          log(`igwn-alert publish() per call ${impl}`);
+          try {
+            const r = await pubListen(kafka, impl, {
+              size: 1024,
+              count: plan.perCallCount,
+              seconds: plan.seconds,
+              perCall: true,
+            });
+            c[impl] = cell(r.rate, r.sent > r.received ? `lost ${r.sent - r.received}` : undefined);
+            log(
+              `  ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s: ${
+                r.rate.toFixed(1)
+              }/s`,
+            );
+          } catch (e) {
+            c[impl] = errCell(e);
+          }
+        }
+        rows.push({
+          group: "igwn-alert",
+          metric: "client.publish() per alert (producer opened and closed each call), 1 KiB",
+          unit: "alerts/s",
+          higherIsBetter: true,
+          ours: c.ours,
+          py: c.py,
+          raw: c.raw,
+        });
+      }
+      return rows;
+    }),
+  );
   rows.push(
     ...peakRssRows("igwn-alert", "listener", mem, (impl) => impl !== "ours" || built, notBuilt),
   );

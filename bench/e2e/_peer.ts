@@ -295,11 +295,37 @@ export interface RunEvents {
   exit: PeerEvent | undefined;
 }
 
+/** The run's budgets: a rate-paced run gets its send time plus a minute, a timed run its seconds plus two. */
+function sendBudgetMs(
+  opts: { count: number; seconds: number; rate?: number; warm?: number },
+): number {
+  return opts.rate
+    ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
+    : opts.seconds * 1000 + 120_000;
+}
+
+/**
+ * The measured part of a run, once both peers are ready and warm: says `go`, waits for the
+ * sender's `done` (within the time the run's count and rate, or seconds, allow) and the
+ * receiver's `result`, then says `quit` and collects the sender's `exit` (undefined when it does
+ * not come). Closing the peers is the caller's.
+ */
+export async function runPhase(
+  pub: Peer,
+  receiver: Peer,
+  opts: { count: number; seconds: number; rate?: number; warm?: number },
+): Promise<RunEvents> {
+  await pub.send("go");
+  const done = await pub.next("done", sendBudgetMs(opts));
+  const result = await receiver.next("result", 180_000);
+  await pub.send("quit");
+  const exit = await pub.next("exit", 30_000).catch(() => undefined);
+  return { done, result, exit };
+}
+
 /**
  * Drives a run of two peers speaking the Kafka peers' protocol: waits for the sender's `ready`
- * and the receiver's `connected` and `warm`, says `go`, waits for `done` (within the time the
- * run's count and rate, or seconds, allow) and the receiver's `result`, then says `quit` and
- * collects the sender's `exit`. Closing the peers is the caller's.
+ * and the receiver's `connected` and `warm`, then {@linkcode runPhase}.
  */
 export async function driveRun(
   pub: Peer,
@@ -308,13 +334,5 @@ export async function driveRun(
 ): Promise<RunEvents> {
   await Promise.all([pub.next("ready", 60_000), receiver.next("connected", 60_000)]);
   await receiver.next("warm", 90_000);
-  await pub.send("go");
-  const budget = opts.rate
-    ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 60_000
-    : opts.seconds * 1000 + 90_000;
-  const done = await pub.next("done", budget);
-  const result = await receiver.next("result", 120_000);
-  await pub.send("quit");
-  const exit = await pub.next("exit", 30_000).catch(() => undefined);
-  return { done, result, exit };
+  return await runPhase(pub, receiver, opts);
 }

@@ -5,8 +5,20 @@
  * @module
  */
 import { freePort } from "../../tests/harness/net.ts";
-import { landed, Peer, runCounts } from "./_peer.ts";
-import { type Cell, cell, missing, peakRssRows, percentile, type Row, val } from "./_table.ts";
+import { landed, Peer, runCounts, runPhase } from "./_peer.ts";
+import {
+  type Cell,
+  cell,
+  errCell,
+  type LatencyCells,
+  latencyCells,
+  latencyRows,
+  missing,
+  peakRssRows,
+  type Row,
+  sameLatency,
+  val,
+} from "./_table.ts";
 
 /** Sizes of one bench run. */
 export interface PosttrollPlan {
@@ -127,30 +139,17 @@ export async function pubSub(
     sub = spawn(subImpl, "sub", common);
     await sub.next("connected", 60_000);
     await sub.next("warm", 30_000);
-    await pub.send("go");
-    const sendBudget = opts.rate
-      ? ((opts.count + (opts.warm ?? 0)) / opts.rate) * 1000 + 30_000
-      : opts.seconds * 1000 + 60_000;
-    const done = await pub.next("done", sendBudget);
-    const res = await sub.next("result", 120_000);
-    await pub.send("quit");
-    const exit = await pub.next("exit", 15_000);
+    const { done, result: res, exit } = await runPhase(pub, sub, opts);
     return {
       ...runCounts(done, res),
       bytes: done.bytes as number,
-      pubHwmKb: exit.vmhwm_kb as number,
+      pubHwmKb: exit?.vmhwm_kb as number,
       subHwmKb: res.vmhwm_kb as number,
       creditStalls: (done.credit_stalls as number | undefined) ?? 0,
     };
   } finally {
     await Promise.all([pub.close(3000), sub?.close(3000)]);
   }
-}
-
-function errCell(e: unknown): Cell {
-  const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-  console.error(`  error: ${e instanceof Error ? e.message : e}`);
-  return missing(`n/a (error: ${msg.slice(0, 60)})`);
 }
 
 const THROUGHPUT_TARGET = {
@@ -245,11 +244,10 @@ export async function posttrollGroup(
     });
   }
 
-  type Lat = { p50: Cell; p99: Cell; max: Cell };
-  const lat = {} as Record<Impl, Lat>;
+  const lat = {} as Record<Impl, LatencyCells>;
   for (const impl of impls) {
     if (!isBuilt(impl)) {
-      lat[impl] = { p50: notBuilt, p99: notBuilt, max: notBuilt };
+      lat[impl] = sameLatency(notBuilt);
       continue;
     }
     log(`posttroll latency ${impl} at ${plan.rate} msg/s`);
@@ -261,45 +259,15 @@ export async function posttrollGroup(
         seconds: 0,
         rate: plan.rate,
       });
-      const s = [...(r.latenciesUs ?? [])].sort((a, b) => a - b);
       const lost = r.sent - plan.latencyWarm - r.received;
-      lat[impl] = {
-        p50: cell(percentile(s, 50) / 1000, lost > 0 ? `lost ${lost}` : undefined),
-        p99: cell(percentile(s, 99) / 1000),
-        max: cell(s[s.length - 1] / 1000),
-      };
+      lat[impl] = latencyCells(r.latenciesUs ?? [], lost > 0 ? `lost ${lost}` : undefined, log);
       record(impl, r);
-      log(
-        `  n=${s.length} p50=${percentile(s, 50)} µs p99=${percentile(s, 99)} µs max=${
-          s[s.length - 1]
-        } µs`,
-      );
     } catch (e) {
-      const c = errCell(e);
-      lat[impl] = { p50: c, p99: c, max: c };
+      lat[impl] = sameLatency(errCell(e));
     }
   }
   const latLabel = `latency at ${plan.rate.toLocaleString("en-US")} msg/s (file event)`;
-  for (const k of ["p50", "p99", "max"] as const) {
-    rows.push({
-      group: "posttroll",
-      metric: `${latLabel} ${k}`,
-      unit: "ms",
-      higherIsBetter: false,
-      ours: lat.ours[k],
-      py: lat.py[k],
-      raw: lat.raw[k],
-      target: k === "p99"
-        ? {
-          text: "< 1 ms",
-          check: (r) => {
-            const o = val(r.ours);
-            return o === undefined ? undefined : o < 1;
-          },
-        }
-        : undefined,
-    });
-  }
+  rows.push(...latencyRows("posttroll", (k) => `${latLabel} ${k}`, lat, { p99: 1 }));
   for (const k of ["p50", "p99"] as const) {
     rows.push({
       group: "posttroll",

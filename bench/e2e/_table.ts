@@ -157,3 +157,80 @@ export function peakRssRows(
     };
   });
 }
+
+/** A cell for a run that failed: the error's first line (and the whole error on stderr). */
+export function errCell(e: unknown): Cell {
+  const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  console.error(`  error: ${e instanceof Error ? e.message : e}`);
+  return missing(`n/a (error: ${msg.slice(0, 60)})`);
+}
+
+/** The p50, p99 and max of one latency run, in ms. */
+export interface LatencyCells {
+  p50: Cell;
+  p99: Cell;
+  max: Cell;
+}
+
+/** The same cell for p50, p99 and max (not built, failed). */
+export function sameLatency(c: Cell): LatencyCells {
+  return { p50: c, p99: c, max: c };
+}
+
+/**
+ * The latency cells of a run's latencies (µs), the note (losses) on p50, and the log line.
+ *
+ * @param latenciesUs the latencies, in any order
+ * @param note shown with p50
+ * @param log where the summary line goes
+ * @param extra appended to the summary line
+ */
+export function latencyCells(
+  latenciesUs: number[],
+  note: string | undefined,
+  log: (s: string) => void,
+  extra = "",
+): LatencyCells {
+  const s = [...latenciesUs].sort((a, b) => a - b);
+  log(
+    `  n=${s.length} p50=${percentile(s, 50)} µs p99=${percentile(s, 99)} µs max=${
+      s[s.length - 1]
+    } µs${extra}`,
+  );
+  return {
+    p50: cell(percentile(s, 50) / 1000, note),
+    p99: cell(percentile(s, 99) / 1000),
+    max: cell(s[s.length - 1] / 1000),
+  };
+}
+
+/**
+ * The p50, p99 and max rows of a latency measurement (ms, lower is better), with a target for
+ * the statistics named in `limits` (ours below the limit).
+ */
+export function latencyRows(
+  group: string,
+  metric: (k: "p50" | "p99" | "max") => string,
+  lat: Record<"ours" | "py" | "raw", LatencyCells>,
+  limits: Partial<Record<"p50" | "p99" | "max", number>> = {},
+): Row[] {
+  return (["p50", "p99", "max"] as const).map((k) => {
+    const limit = limits[k];
+    return {
+      group,
+      metric: metric(k),
+      unit: "ms",
+      higherIsBetter: false,
+      ours: lat.ours[k],
+      py: lat.py[k],
+      raw: lat.raw[k],
+      target: limit === undefined ? undefined : {
+        text: `< ${limit} ms`,
+        check: (row: Row) => {
+          const o = val(row.ours);
+          return o === undefined ? undefined : o < limit;
+        },
+      },
+    };
+  });
+}

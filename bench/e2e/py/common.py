@@ -95,3 +95,30 @@ class Commands:
         # stdin closed: the driver is gone or done with us
         self.go.set()
         self.quit.set()
+
+
+def add_run_args(p, count: int, seconds: float, idle: float) -> None:
+    """The run arguments every peer takes, with the peer's defaults."""
+    p.add_argument("--count", type=int, default=count)
+    p.add_argument("--seconds", type=float, default=seconds)
+    p.add_argument("--rate", type=float, default=0.0)
+    p.add_argument("--warm", type=int, default=0)
+    p.add_argument("--idle", type=float, default=idle)
+
+
+def paced(total: int, rate: float):
+    """Yields 0..total-1, each at its time on a fixed schedule of `rate` per second."""
+    period = 1.0 / rate
+    p0 = time.perf_counter()
+    for i in range(total):
+        delay = p0 + i * period - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        yield i
+
+
+def run_peer(parse, roles) -> None:
+    """Parses the arguments and runs the role they name (`roles`: name -> function); exits 0."""
+    a = parse()
+    roles[a.role](a)
+    sys.exit(0)

@@ -15,11 +15,10 @@ after the first measured alert: then "cut" is true and the rest was not delivere
 
 import argparse
 import os
-import sys
 import threading
 import time
 
-from common import Commands, emit, now_us, vmhwm_kb
+from common import Commands, add_run_args, emit, now_us, paced, run_peer, vmhwm_kb
 
 SENT_PLACEHOLDER = 1000000000000000
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,11 +42,7 @@ def parse():
     p.add_argument("--group", default="bench")
     p.add_argument("--topic", required=True)
     p.add_argument("--size", type=int, default=1024)
-    p.add_argument("--count", type=int, default=1000)
-    p.add_argument("--seconds", type=float, default=10)
-    p.add_argument("--rate", type=float, default=0)
-    p.add_argument("--warm", type=int, default=0)
-    p.add_argument("--idle", type=float, default=5)
+    add_run_args(p, count=1000, seconds=10, idle=5)
     p.add_argument("--per-call", action="store_true")
     p.add_argument("--cutoff", type=float, default=0)
     return p.parse_args()
@@ -88,14 +83,8 @@ def run_pub(a):
     head, tail = text.split(str(SENT_PLACEHOLDER), 1)
     sent = 0
     if a.rate > 0:
-        total = a.warm + a.count
-        period = 1.0 / a.rate
         t_start = now_us()
-        p0 = time.perf_counter()
-        for i in range(total):
-            delay = p0 + i * period - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
+        for _ in paced(a.warm + a.count, a.rate):
             publish(head + str(now_us()) + tail)
             sent += 1
     else:
@@ -183,14 +172,5 @@ def run_listen(a):
     finish()
 
 
-def main():
-    a = parse()
-    if a.role == "pub":
-        run_pub(a)
-    else:
-        run_listen(a)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    run_peer(parse, {"pub": run_pub, "listen": run_listen})

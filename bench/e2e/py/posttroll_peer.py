@@ -26,12 +26,12 @@ Protocol with the driver (bench/e2e/run.ts), JSON lines on stdout:
 
 import argparse
 import socket
-import sys
 import time
 
 import zmq
 
-from common import Commands, emit, now_us, shape_args, vmhwm_kb
+from common import (Commands, add_run_args, emit, now_us, paced, run_peer, shape_args,
+                    vmhwm_kb)
 
 SENT_PLACEHOLDER = 1000000000000000  # 16 digits, same width as a current time in microseconds
 
@@ -42,15 +42,11 @@ def parse():
     p.add_argument("--impl", choices=["posttroll", "raw"], required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--shape", default="short")
-    p.add_argument("--count", type=int, default=10000)
-    p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--rate", type=float, default=0.0)
-    p.add_argument("--warm", type=int, default=0)
+    add_run_args(p, count=10000, seconds=5.0, idle=3.0)
     p.add_argument("--hwm", type=int, default=1000)
     p.add_argument("--ack-port", type=int, default=0)
     p.add_argument("--window", type=int, default=800)
     p.add_argument("--ack-every", type=int, default=100)
-    p.add_argument("--idle", type=float, default=3.0)
     p.add_argument("--ack-idle", type=float, default=0.0)
     return p.parse_args()
 
@@ -135,19 +131,13 @@ def run_pub(a):
     size = len(Message(subject, atype, data, binary=binary).encode().encode("utf-8"))
     sent = 0
     if a.rate > 0:  # latency run: paced, send time embedded in the data
-        total = a.warm + a.count
-        period = 1.0 / a.rate
         base = dict(data)
         if a.impl == "raw":
             base["sent_us"] = SENT_PLACEHOLDER
             text = Message(subject, atype, base).encode().encode("utf-8")
             head, tail = text.split(str(SENT_PLACEHOLDER).encode(), 1)
         t_start = now_us()
-        p0 = time.perf_counter()
-        for i in range(total):
-            delay = p0 + i * period - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
+        for _ in paced(a.warm + a.count, a.rate):
             if a.impl == "raw":
                 sock.send(head + str(now_us()).encode() + tail)
             else:
@@ -294,14 +284,5 @@ def run_sub(a):
     close()
 
 
-def main():
-    a = parse()
-    if a.role == "pub":
-        run_pub(a)
-    else:
-        run_sub(a)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    run_peer(parse, {"pub": run_pub, "sub": run_sub})

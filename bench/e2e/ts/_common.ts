@@ -5,6 +5,8 @@
  * @module
  */
 
+import { PyDateTime } from "../../../lib/posttroll/message.ts";
+
 /** Wall-clock microseconds (CLOCK_REALTIME, same clock as Python's time.time_ns() // 1000). */
 export function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
@@ -160,4 +162,159 @@ export class Credits {
       this.#listener.close();
     } catch { /* closed */ }
   }
+}
+
+/** The run arguments every peer takes (`--count --seconds --rate --warm --idle`), with its defaults. */
+export interface RunArgs {
+  count: number;
+  seconds: number;
+  rate: number;
+  warmCount: number;
+  idle: number;
+}
+
+/**
+ * Reads the run arguments.
+ *
+ * @param opts the parsed options
+ * @param defaults the peer's defaults of count, seconds and idle
+ */
+export function runArgs(
+  opts: Record<string, string>,
+  defaults: { count: number; seconds: number; idle: number },
+): RunArgs {
+  return {
+    count: Number(opts.count ?? defaults.count),
+    seconds: Number(opts.seconds ?? defaults.seconds),
+    rate: Number(opts.rate ?? 0),
+    warmCount: Number(opts.warm ?? 0),
+    idle: Number(opts.idle ?? defaults.idle),
+  };
+}
+
+/** One message shape of bench/e2e/shapes.json ("latency" is the file event). */
+export interface Shape {
+  subject: string;
+  type: string;
+  data: unknown;
+  binary: boolean;
+}
+
+interface ShapeSpec {
+  subject: string;
+  type: string;
+  data?: unknown;
+  datetimes?: string[];
+  binary?: boolean;
+  size?: number;
+  alphabet?: string;
+}
+
+/**
+ * A message shape of bench/e2e/shapes.json with its datetimes as `PyDateTime`s (the binary shape's
+ * data built from its alphabet, as bench/e2e/py/common.py does).
+ */
+export function shapeArgs(name: string): Shape {
+  const shapes = JSON.parse(
+    Deno.readTextFileSync(new URL("../shapes.json", import.meta.url)),
+  ) as Record<string, ShapeSpec>;
+  const s = shapes[name === "latency" ? "file_event" : name];
+  if (s.binary) {
+    const alpha = s.alphabet!;
+    const parts: string[] = [];
+    for (let i = 0; i < s.size!; i++) parts.push(alpha[(i * 31 + (i >> 6) * 17) % 64]);
+    return { subject: s.subject, type: s.type, data: parts.join(""), binary: true };
+  }
+  let data = s.data;
+  if (data && typeof data === "object" && !Array.isArray(data)) {
+    const d: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+    for (const k of s.datetimes ?? []) d[k] = PyDateTime.fromisoformat(d[k] as string);
+    data = d;
+  }
+  return { subject: s.subject, type: s.type, data, binary: false };
+}
+
+/** CPU seconds (user + system) a process has used (NaN when unknown). */
+export function cpuSeconds(pid: number | "self" = "self"): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * The end of a sender's run: the `done` event, then the end marker every `everyMs` until the
+ * driver says `quit` (at most `limitMs`), then the `exit` event with the peak RSS.
+ */
+export async function finishSending(
+  cmds: Commands,
+  done: Record<string, unknown>,
+  sendEnd: () => Promise<unknown>,
+  everyMs: number,
+  limitMs: number,
+): Promise<void> {
+  emit({ event: "done", ...done });
+  const limit = Date.now() + limitMs;
+  while (!cmds.quitSeen && Date.now() < limit) {
+    await sendEnd();
+    await Promise.race([cmds.quit, sleep(everyMs)]);
+  }
+  emit({ event: "exit", vmhwm_kb: vmHwmKb() });
+}
+
+/** Waits until the `i`-th send of a schedule of `rate` per second that started at `p0`. */
+export async function pace(p0: number, i: number, rate: number): Promise<void> {
+  const delay = p0 + (i * 1000) / rate - performance.now();
+  if (delay > 0) await sleep(delay);
+}
+
+/**
+ * Sends `total` items in requests of `per`, with at most `inFlight` requests outstanding (how the
+ * raw Kafka peers keep a broker busy); resolves when every request was answered.
+ */
+export async function pipelined<T>(
+  total: number,
+  per: number,
+  inFlight: number,
+  make: (n: number) => T[],
+  send: (items: T[]) => Promise<unknown>,
+  keepGoing: () => boolean = () => true,
+): Promise<number> {
+  const pending = new Set<Promise<unknown>>();
+  let sent = 0;
+  while (sent < total && keepGoing()) {
+    const n = Math.min(per, total - sent);
+    const p = send(make(n));
+    pending.add(p);
+    p.finally(() => pending.delete(p));
+    sent += n;
+    if (pending.size >= inFlight) await Promise.race(pending);
+  }
+  await Promise.all(pending);
+  return sent;
+}
+
+/** The client options of the raw `@platformatic/kafka` peers: PLAINTEXT, or SASL_SSL with SCRAM-SHA-512. */
+export function rawKafkaOptions(
+  opts: Record<string, string>,
+  clientId: string,
+): {
+  bootstrapBrokers: string[];
+  clientId: string;
+  tls?: { ca: string[] };
+  sasl?: { mechanism: "SCRAM-SHA-512"; username: string; password: string };
+} {
+  const cfg: ReturnType<typeof rawKafkaOptions> = { bootstrapBrokers: [opts.broker], clientId };
+  if (opts["sasl-user"]) {
+    cfg.tls = { ca: [Deno.readTextFileSync(opts.ca)] };
+    cfg.sasl = {
+      mechanism: "SCRAM-SHA-512",
+      username: opts["sasl-user"],
+      password: opts["sasl-password"],
+    };
+  }
+  return cfg;
 }

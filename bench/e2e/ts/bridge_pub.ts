@@ -20,39 +20,26 @@
  */
 import { Message, PyDateTime } from "../../../lib/posttroll/message.ts";
 import { Publisher } from "../../../lib/posttroll/publisher.ts";
-import { Commands, Credits, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
+import {
+  Commands,
+  Credits,
+  emit,
+  finishSending,
+  nowUs,
+  pace,
+  parseArgs,
+  runArgs,
+  shapeArgs,
+  sleep,
+} from "./_common.ts";
 
 const { opts } = parseArgs(Deno.args);
 const port = Number(opts.port);
 const shape = opts.shape ?? "short";
-const count = Number(opts.count ?? 10000);
-const seconds = Number(opts.seconds ?? 5);
-const rate = Number(opts.rate ?? 0);
-const warmCount = Number(opts.warm ?? 0);
+const { count, seconds, rate, warmCount } = runArgs(opts, { count: 10000, seconds: 5, idle: 0 });
 const ackPort = Number(opts["ack-port"] ?? 0);
 const window = Number(opts.window ?? 2000);
 const enc = new TextEncoder();
-
-interface ShapeSpec {
-  subject: string;
-  type: string;
-  data?: unknown;
-  datetimes?: string[];
-}
-
-function shapeArgs(name: string): { subject: string; type: string; data: unknown } {
-  const shapes = JSON.parse(
-    Deno.readTextFileSync(new URL("../shapes.json", import.meta.url)),
-  ) as Record<string, ShapeSpec>;
-  const s = shapes[name === "latency" ? "file_event" : name];
-  let data = s.data;
-  if (data && typeof data === "object" && !Array.isArray(data)) {
-    const d: Record<string, unknown> = { ...(data as Record<string, unknown>) };
-    for (const k of s.datetimes ?? []) d[k] = PyDateTime.fromisoformat(d[k] as string);
-    data = d;
-  }
-  return { subject: s.subject, type: s.type, data };
-}
 
 let lastUs = 0;
 /** Now (aware UTC, like `PyDateTime.now()`), at least one microsecond after the previous call. */
@@ -78,14 +65,11 @@ const size = enc.encode(new Message(subject, type, data).encode()).length;
 let sent = 0;
 let tStart: number;
 if (rate > 0) {
-  const total = warmCount + count;
-  const period = 1000 / rate;
   const base = { ...(data as Record<string, unknown>) };
   tStart = nowUs();
   const p0 = performance.now();
-  for (let i = 0; i < total; i++) {
-    const delay = p0 + i * period - performance.now();
-    if (delay > 0) await sleep(delay);
+  for (let i = 0; i < warmCount + count; i++) {
+    await pace(p0, i, rate);
     const m = new Message(subject, type, { ...base, sent_us: nowUs() }, { time: distinctNow() });
     await pub.send(m.encode());
     sent++;
@@ -100,13 +84,8 @@ if (rate > 0) {
     if ((i & 255) === 0 && performance.now() > deadline) break;
   }
 }
-emit({ event: "done", sent, t_start_us: tStart, t_end_us: nowUs(), bytes: size });
-const limit = Date.now() + 30_000;
-while (!cmds.quitSeen && Date.now() < limit) {
-  await pub.send(end);
-  await Promise.race([cmds.quit, sleep(50)]);
-}
-emit({ event: "exit", vmhwm_kb: vmHwmKb() });
+const done = { sent, t_start_us: tStart, t_end_us: nowUs(), bytes: size };
+await finishSending(cmds, done, () => pub.send(end), 50, 30_000);
 credits?.close();
 await pub.stop();
 Deno.exit(0);

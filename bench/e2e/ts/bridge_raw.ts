@@ -19,63 +19,46 @@
  */
 import { Buffer } from "node:buffer";
 import {
-  type BaseOptions,
   Consumer,
   type Message as KafkaMessage,
   MessagesStreamModes,
   ProduceAcks,
   Producer,
 } from "@platformatic/kafka";
-import { Message, PyDateTime } from "../../../lib/posttroll/message.ts";
+import { Message } from "../../../lib/posttroll/message.ts";
 import { buildRecord } from "../../../lib/bridge/record.ts";
-import { Commands, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
+import {
+  Commands,
+  cpuSeconds,
+  emit,
+  finishSending,
+  nowUs,
+  pace,
+  parseArgs,
+  pipelined,
+  rawKafkaOptions,
+  runArgs,
+  shapeArgs,
+  sleep,
+  vmHwmKb,
+} from "./_common.ts";
 
 const { role, opts } = parseArgs(Deno.args);
 const topic = opts.topic;
 const shape = opts.shape ?? "short";
-const count = Number(opts.count ?? 10_000);
-const seconds = Number(opts.seconds ?? 5);
-const rate = Number(opts.rate ?? 0);
-const warmCount = Number(opts.warm ?? 0);
-const idle = Number(opts.idle ?? 5);
+const { count, seconds, rate, warmCount, idle } = runArgs(opts, {
+  count: 10_000,
+  seconds: 5,
+  idle: 5,
+});
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** CPU seconds (user + system) this process has used. */
-function cpuSeconds(): number {
-  try {
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-function kafkaConfig(): BaseOptions {
-  const cfg: BaseOptions = { bootstrapBrokers: [opts.broker], clientId: "bench-bridge-raw" };
-  if (opts["sasl-user"]) {
-    cfg.tls = { ca: [Deno.readTextFileSync(opts.ca)] };
-    cfg.sasl = {
-      mechanism: "SCRAM-SHA-512",
-      username: opts["sasl-user"],
-      password: opts["sasl-password"],
-    };
-  }
-  return cfg;
-}
-
 function shapeMessage(name: string, extra?: Record<string, unknown>): Message {
-  const shapes = JSON.parse(
-    Deno.readTextFileSync(new URL("../shapes.json", import.meta.url)),
-  ) as Record<string, { subject: string; type: string; data: unknown; datetimes?: string[] }>;
-  const s = shapes[name];
-  let data = s.data;
-  if (data && typeof data === "object" && !Array.isArray(data)) {
-    const d: Record<string, unknown> = { ...(data as Record<string, unknown>) };
-    for (const k of s.datetimes ?? []) d[k] = PyDateTime.fromisoformat(d[k] as string);
-    data = { ...d, ...extra };
-  }
+  const s = shapeArgs(name);
+  const data = s.data && typeof s.data === "object" && !Array.isArray(s.data)
+    ? { ...(s.data as Record<string, unknown>), ...extra }
+    : s.data;
   return new Message(s.subject, s.type, data);
 }
 
@@ -91,7 +74,7 @@ function record(m: Message): KafkaRecord {
 
 async function runPub(): Promise<void> {
   const cmds = new Commands();
-  const producer = new Producer(kafkaConfig());
+  const producer = new Producer(rawKafkaOptions(opts, "bench-bridge-raw"));
   await producer.metadata({ topics: [topic] });
   const send = (messages: KafkaRecord[]) => producer.send({ acks: ProduceAcks.ALL, messages });
   const warm = record(new Message("/bench/warmup", "info", "w"));
@@ -108,48 +91,35 @@ async function runPub(): Promise<void> {
   let tStart: number;
   const size = enc.encode(shapeMessage(lat).encode()).length;
   if (latency) {
-    const total = warmCount + count;
-    const period = 1000 / rate;
     tStart = nowUs();
     const p0 = performance.now();
-    for (let i = 0; i < total; i++) {
-      const delay = p0 + i * period - performance.now();
-      if (delay > 0) await sleep(delay);
+    for (let i = 0; i < warmCount + count; i++) {
+      await pace(p0, i, rate);
       await send([record(shapeMessage(lat, { sent_us: nowUs() }))]);
       sent++;
     }
   } else {
     // a fresh record (message, identity, headers) for each, as the bridge builds them
     const m = shapeMessage(shape);
-    const per = 500;
-    const inFlight = new Set<Promise<unknown>>();
     const deadline = performance.now() + seconds * 1000;
     tStart = nowUs();
-    while (sent < count && performance.now() < deadline) {
-      const n = Math.min(per, count - sent);
-      const batch = Array.from({ length: n }, () => record(m));
-      const p = send(batch);
-      inFlight.add(p);
-      p.finally(() => inFlight.delete(p));
-      sent += n;
-      if (inFlight.size >= 4) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
+    sent = await pipelined(
+      count,
+      500,
+      4,
+      (n) => Array.from({ length: n }, () => record(m)),
+      send,
+      () => performance.now() < deadline,
+    );
   }
-  emit({
-    event: "done",
-    sent,
-    t_start_us: tStart,
-    t_end_us: nowUs(),
-    bytes: size,
-    cpu_s: cpuSeconds() - cpu0,
-  });
-  const limit = Date.now() + 60_000;
-  while (!cmds.quitSeen && Date.now() < limit) {
-    await send([end]);
-    await Promise.race([cmds.quit, sleep(200)]);
-  }
-  emit({ event: "exit", vmhwm_kb: vmHwmKb() });
+  const done = { sent, t_start_us: tStart, t_end_us: nowUs(), bytes: size };
+  await finishSending(
+    cmds,
+    { ...done, cpu_s: cpuSeconds() - cpu0 },
+    () => send([end]),
+    200,
+    60_000,
+  );
   await producer.close();
 }
 
@@ -160,7 +130,7 @@ async function runListen(): Promise<void> {
   let cpu0 = NaN;
   const lat: number[] = [];
   const consumer = new Consumer({
-    ...kafkaConfig(),
+    ...rawKafkaOptions(opts, "bench-bridge-raw"),
     groupId: `bench-raw-${crypto.randomUUID()}`,
     maxWaitTime: 100,
   });

@@ -21,8 +21,13 @@ import {
   alertText,
   Commands,
   emit,
+  finishSending,
   nowUs,
+  pace,
   parseArgs,
+  pipelined,
+  rawKafkaOptions,
+  runArgs,
   SENT_PLACEHOLDER,
   vmHwmKb,
 } from "./_common.ts";
@@ -33,11 +38,11 @@ const broker = opts.broker;
 const group = opts.group ?? "bench";
 const topic = opts.topic;
 const size = Number(opts.size ?? 1024);
-const count = Number(opts.count ?? 1000);
-const seconds = Number(opts.seconds ?? 10);
-const rate = Number(opts.rate ?? 0);
-const warmCount = Number(opts.warm ?? 0);
-const idle = Number(opts.idle ?? 5);
+const { count, seconds, rate, warmCount, idle } = runArgs(opts, {
+  count: 1000,
+  seconds: 10,
+  idle: 5,
+});
 const impl = opts.impl ?? "raw";
 const cutoff = Number(opts.cutoff ?? 0);
 const kafkaTopic = `${group}.${topic}`;
@@ -54,7 +59,7 @@ export interface BenchPublisher {
 }
 
 function rawPublisher(): Promise<BenchPublisher> {
-  const producer = new Producer({ clientId: "bench-raw", bootstrapBrokers: [broker] });
+  const producer = new Producer(rawKafkaOptions(opts, "bench-raw"));
   const record = (text: string) => ({
     topic: kafkaTopic,
     value: Buffer.from(JSON.stringify(text)),
@@ -73,14 +78,8 @@ function rawPublisher(): Promise<BenchPublisher> {
       // one produce request per ~900 kB (the broker refuses record batches over ~1 MB)
       // and up to 4 requests in flight
       const per = Math.max(1, Math.min(500, Math.floor(900_000 / (texts[0]?.length || 1))));
-      const inFlight = new Set<Promise<unknown>>();
-      for (let i = 0; i < texts.length; i += per) {
-        const p = send(texts.slice(i, i + per));
-        inFlight.add(p);
-        p.finally(() => inFlight.delete(p));
-        if (inFlight.size >= 4) await Promise.race(inFlight);
-      }
-      await Promise.all(inFlight);
+      let at = 0;
+      await pipelined(texts.length, per, 4, (n) => texts.slice(at, at += n), send);
     },
     async flush() {},
     async close() {
@@ -108,13 +107,10 @@ async function runPub(): Promise<void> {
   let sent = 0;
   let tStart: number;
   if (rate > 0) {
-    const total = warmCount + count;
-    const period = 1000 / rate;
     tStart = nowUs();
     const p0 = performance.now();
-    for (let i = 0; i < total; i++) {
-      const delay = p0 + i * period - performance.now();
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    for (let i = 0; i < warmCount + count; i++) {
+      await pace(p0, i, rate);
       await pub.publish(head + String(nowUs()) + tail);
       sent++;
     }
@@ -129,21 +125,22 @@ async function runPub(): Promise<void> {
     }
   }
   await pub.flush();
-  const tEnd = nowUs();
-  emit({
-    event: "done",
+  const done = {
     sent,
     t_start_us: tStart,
-    t_end_us: tEnd,
+    t_end_us: nowUs(),
     bytes: new TextEncoder().encode(text).length,
-  });
-  const limit = Date.now() + 60_000;
-  while (!cmds.quitSeen && Date.now() < limit) {
-    await pub.publish(end);
-    await pub.flush();
-    await Promise.race([cmds.quit, new Promise((r) => setTimeout(r, 200))]);
-  }
-  emit({ event: "exit", vmhwm_kb: vmHwmKb() });
+  };
+  await finishSending(
+    cmds,
+    done,
+    async () => {
+      await pub.publish(end);
+      await pub.flush();
+    },
+    200,
+    60_000,
+  );
   await pub.close();
 }
 
@@ -213,8 +210,7 @@ async function runListen(): Promise<void> {
   void watchdog;
   if (impl === "raw") {
     const consumer = new Consumer({
-      clientId: "bench-raw",
-      bootstrapBrokers: [broker],
+      ...rawKafkaOptions(opts, "bench-raw"),
       groupId: `bench-raw-${crypto.randomUUID()}`,
       maxWaitTime: 200,
       maxBytesPerPartition: 8 * 1024 * 1024,

@@ -8,22 +8,34 @@
  *
  * @module
  */
-import { Message, PyDateTime } from "../../../lib/posttroll/message.ts";
+import { Message } from "../../../lib/posttroll/message.ts";
 import { Publisher } from "../../../lib/posttroll/publisher.ts";
 import { Subscriber } from "../../../lib/posttroll/subscriber.ts";
 import { PubSocket, SubSocket } from "../../../lib/zmq/mod.ts";
-import { Commands, Credits, emit, nowUs, parseArgs, sleep, vmHwmKb } from "./_common.ts";
+import {
+  Commands,
+  Credits,
+  emit,
+  finishSending,
+  nowUs,
+  pace,
+  parseArgs,
+  runArgs,
+  shapeArgs,
+  sleep,
+  vmHwmKb,
+} from "./_common.ts";
 
 const SENT_PLACEHOLDER = "1000000000000000";
 const { role, opts } = parseArgs(Deno.args);
 const impl = opts.impl ?? "posttroll";
 const port = Number(opts.port);
 const shape = opts.shape ?? "short";
-const count = Number(opts.count ?? 10000);
-const seconds = Number(opts.seconds ?? 5);
-const rate = Number(opts.rate ?? 0);
-const warmCount = Number(opts.warm ?? 0);
-const idle = Number(opts.idle ?? 3);
+const { count, seconds, rate, warmCount, idle } = runArgs(opts, {
+  count: 10000,
+  seconds: 5,
+  idle: 3,
+});
 const ackPort = Number(opts["ack-port"] ?? 0);
 const window = Number(opts.window ?? 800);
 const ackEvery = Number(opts["ack-every"] ?? 100);
@@ -31,38 +43,6 @@ const ackIdle = Number(opts["ack-idle"] ?? 0);
 const addr = `tcp://127.0.0.1:${port}`;
 const enc = new TextEncoder();
 let rawSend: ((b: Uint8Array) => Promise<void>) | undefined;
-
-interface ShapeSpec {
-  subject: string;
-  type: string;
-  data?: unknown;
-  datetimes?: string[];
-  binary?: boolean;
-  size?: number;
-  alphabet?: string;
-}
-
-function shapeArgs(
-  name: string,
-): { subject: string; type: string; data: unknown; binary: boolean } {
-  const shapes = JSON.parse(
-    Deno.readTextFileSync(new URL("../shapes.json", import.meta.url)),
-  ) as Record<string, ShapeSpec>;
-  const s = shapes[name === "latency" ? "file_event" : name];
-  if (s.binary) {
-    const alpha = s.alphabet!;
-    const parts: string[] = [];
-    for (let i = 0; i < s.size!; i++) parts.push(alpha[(i * 31 + (i >> 6) * 17) % 64]);
-    return { subject: s.subject, type: s.type, data: parts.join(""), binary: true };
-  }
-  let data = s.data;
-  if (data && typeof data === "object" && !Array.isArray(data)) {
-    const d: Record<string, unknown> = { ...(data as Record<string, unknown>) };
-    for (const k of s.datetimes ?? []) d[k] = PyDateTime.fromisoformat(d[k] as string);
-    data = d;
-  }
-  return { subject: s.subject, type: s.type, data, binary: false };
-}
 
 async function runPub(): Promise<void> {
   const cmds = new Commands();
@@ -94,8 +74,6 @@ async function runPub(): Promise<void> {
   let sent = 0;
   let tStart: number;
   if (rate > 0) {
-    const total = warmCount + count;
-    const period = 1000 / rate;
     const base = { ...(data as Record<string, unknown>) };
     let head = new Uint8Array(), tail = new Uint8Array();
     if (impl !== "posttroll") {
@@ -107,9 +85,8 @@ async function runPub(): Promise<void> {
     }
     tStart = nowUs();
     const p0 = performance.now();
-    for (let i = 0; i < total; i++) {
-      const delay = p0 + i * period - performance.now();
-      if (delay > 0) await sleep(delay);
+    for (let i = 0; i < warmCount + count; i++) {
+      await pace(p0, i, rate);
       if (impl === "posttroll") {
         await sendText(new Message(subject, type, { ...base, sent_us: nowUs() }).encode());
       } else {
@@ -143,21 +120,14 @@ async function runPub(): Promise<void> {
       }
     }
   }
-  const tEnd = nowUs();
-  emit({
-    event: "done",
-    sent,
-    t_start_us: tStart,
-    t_end_us: tEnd,
-    bytes: size,
-    credit_stalls: credits?.stalls ?? 0,
-  });
-  const limit = Date.now() + 30_000;
-  while (!cmds.quitSeen && Date.now() < limit) {
-    await sendText(end);
-    await Promise.race([cmds.quit, sleep(50)]);
-  }
-  emit({ event: "exit", vmhwm_kb: vmHwmKb() });
+  const done = { sent, t_start_us: tStart, t_end_us: nowUs(), bytes: size };
+  await finishSending(
+    cmds,
+    { ...done, credit_stalls: credits?.stalls ?? 0 },
+    () => sendText(end),
+    50,
+    30_000,
+  );
   credits?.close();
   await close();
 }
