@@ -6,7 +6,7 @@
  * @module
  */
 import { Message } from "../lib/posttroll/message.ts";
-import { PythonProcess } from "../tests/harness/python.ts";
+import { PythonProcess } from "../testing/python.ts";
 import { binaryPayload, SENDER, type Shape, shapes, TIME_ISO } from "./_codec_shapes.ts";
 
 /** Time per measured quantity in ms, split over the rounds (`CODEC_BENCH_MS`). */

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { freePort } from "../tests/harness/net.ts";
+import { freePort } from "../testing/net.ts";
 import { binaryPermissions, DENO, Peer, ROOT } from "./e2e/_peer.ts";
 import { median } from "./e2e/_table.ts";
 import { type LookupResult, lookups, nsEnv } from "./e2e/_nameserver.ts";

@@ -1,7 +1,7 @@
 /**
  * posttroll <-> Kafka bridge end to end: a posttroll publisher at "site A"
  * (bench/e2e/ts/posttroll_peer.ts) -> `posttroll-bridge to-kafka` -> a real Kafka 4 broker
- * (tests/harness/kafka.ts) -> `posttroll-bridge from-kafka` -> a posttroll subscriber at "site
+ * (testing/kafka.ts) -> `posttroll-bridge from-kafka` -> a posttroll subscriber at "site
  * B", every one its own process, loopback only. Throughput for the short and file-event shapes
  * (PLAINTEXT, and the short shape over SASL_SSL as in production), latency at a fixed rate and
  * the bridges' peak RSS; compared with raw @platformatic/kafka produce -> consume of the same records
@@ -9,10 +9,10 @@
  *
  * @module
  */
-import type { KafkaBroker } from "../../tests/harness/kafka.ts";
-import { createTopics } from "../../tests/harness/kafka_records.ts";
-import { freePort } from "../../tests/harness/net.ts";
-import { testSetup } from "../../tests/posttroll/_helpers.ts";
+import type { KafkaBroker } from "../../testing/kafka.ts";
+import { createTopics } from "../../testing/kafka_records.ts";
+import { freePort } from "../../testing/net.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 import { withKafka } from "./_kafka.ts";
 import { DENO, driveRun, landed, Peer, ROOT, runCounts, runPhase, vmHwmKb } from "./_peer.ts";
 import { pubSub } from "./_posttroll.ts";

@@ -1,11 +1,11 @@
 /**
- * igwn-alert publish -> listen through a real Kafka 4 broker (tests/harness/kafka.ts, PLAINTEXT
+ * igwn-alert publish -> listen through a real Kafka 4 broker (testing/kafka.ts, PLAINTEXT
  * listener): alerts per second for 1 KiB and 64 KiB alerts, and end-to-end latency at a fixed rate.
  *
  * @module
  */
-import type { KafkaBroker } from "../../tests/harness/kafka.ts";
-import { createTopics } from "../../tests/harness/kafka_records.ts";
+import type { KafkaBroker } from "../../testing/kafka.ts";
+import { createTopics } from "../../testing/kafka_records.ts";
 import { withKafka } from "./_kafka.ts";
 import { driveRun, Peer, ROOT, runCounts } from "./_peer.ts";
 import {

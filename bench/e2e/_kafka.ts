@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type KafkaBroker, startKafka } from "../../tests/harness/kafka.ts";
+import { type KafkaBroker, startKafka } from "../../testing/kafka.ts";
 import { onCleanup } from "./_peer.ts";
 import { errCell, type Row } from "./_table.ts";
 

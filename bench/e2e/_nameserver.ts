@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { freePort } from "../../tests/harness/net.ts";
+import { freePort } from "../../testing/net.ts";
 import { binaryPermissions, DENO, landed, Peer, ROOT, vmHwmKb } from "./_peer.ts";
 import { type Cell, cell, median, missing, percentile, type Row, val } from "./_table.ts";
 

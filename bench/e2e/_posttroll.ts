@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { freePort } from "../../tests/harness/net.ts";
+import { freePort } from "../../testing/net.ts";
 import { landed, Peer, runCounts, runPhase } from "./_peer.ts";
 import {
   type Cell,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { startKafka } from "../../tests/harness/kafka.ts";
+import { startKafka } from "../../testing/kafka.ts";
 import { type Impl, pubListen } from "./_igwn.ts";
 import { killAll } from "./_peer.ts";
 

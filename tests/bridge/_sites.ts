@@ -1,12 +1,12 @@
 // Shared pieces of the bridge tests: two posttroll "sites" on one machine (each its own
 // nameserver process on its own ports, multicast off), a hop auth.toml for the harness broker's
 // SASL_SSL listener, and the bridge CLI as a child process.
-import type { KafkaBroker } from "../harness/kafka.ts";
+import type { KafkaBroker } from "../../testing/kafka.ts";
 import type { Message } from "../../lib/posttroll/message.ts";
 import type { Subscriber } from "../../lib/posttroll/subscriber.ts";
-import { Child } from "../harness/child.ts";
-import { REPO_ROOT } from "../harness/python.ts";
-import { type TestSetup, testSetup } from "../posttroll/_helpers.ts";
+import { Child } from "../../testing/child.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
+import { type TestSetup, testSetup } from "../../testing/posttroll.ts";
 
 export const BRIDGE = `${REPO_ROOT}/cli/posttroll_bridge.ts`;
 export const NAMESERVER = `${REPO_ROOT}/cli/nameserver.ts`;
@@ -72,7 +72,7 @@ export {
   type RawRecord,
   readRecords,
   recordCount,
-} from "../harness/kafka_records.ts";
+} from "../../testing/kafka_records.ts";
 
 /** Receives `n` messages from `sub` within `timeoutMs`, else throws with `diag()` appended. */
 export async function take(

@@ -5,10 +5,10 @@
 // rate here leaves room for the rest of the suite running on the same cores.)
 import { assertEquals } from "@std/assert";
 import { PosttrollToKafka } from "../../lib/bridge/mod.ts";
-import { startKafka } from "../harness/kafka.ts";
-import { Child } from "../harness/child.ts";
-import { freePort, until } from "../harness/net.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { Child } from "../../testing/child.ts";
+import { freePort, until } from "../../testing/net.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 import { recordCount } from "./_sites.ts";
 
 const N = 20_000;

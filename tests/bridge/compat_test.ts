@@ -10,10 +10,10 @@
 //   skipped, and the messages after them still arrive.
 import { Buffer } from "node:buffer";
 import { assert, assertEquals } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { python, PythonProcess } from "../harness/python.ts";
-import { until } from "../harness/net.ts";
-import { testSetup } from "../posttroll/_helpers.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { python, PythonProcess } from "../../testing/python.ts";
+import { until } from "../../testing/net.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 import { KafkaToPosttroll, messageIdentity, PosttrollToKafka } from "../../lib/bridge/mod.ts";
 import { Message } from "../../lib/posttroll/message.ts";
 import { Publisher } from "../../lib/posttroll/publisher.ts";

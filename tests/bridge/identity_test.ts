@@ -3,7 +3,7 @@
 // and uuid modules.
 import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
 import { formatIdentity, messageIdentity, OccurrenceCounter } from "../../lib/bridge/identity.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 
 const enc = new TextEncoder();
 const MSG = enc.encode(

@@ -6,9 +6,9 @@ import { Message } from "../../lib/posttroll/message.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
-import { startKafka } from "../harness/kafka.ts";
-import { freePort, until } from "../harness/net.ts";
-import type { Child } from "../harness/child.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { freePort, until } from "../../testing/net.ts";
+import type { Child } from "../../testing/child.ts";
 import { scrape } from "../metrics/_scrape.ts";
 import { authFile, startBridge, startSite } from "./_sites.ts";
 

@@ -6,10 +6,10 @@
 //   site's subscriber once, from-kafka skips the site's own records, and to-kafka does not
 //   forward from-kafka's publisher back into Kafka.
 import { assert, assertEquals } from "@std/assert";
-import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
-import { until } from "../harness/net.ts";
-import type { Child } from "../harness/child.ts";
-import { testSetup } from "../posttroll/_helpers.ts";
+import { type KafkaBroker, startKafka } from "../../testing/kafka.ts";
+import { until } from "../../testing/net.ts";
+import type { Child } from "../../testing/child.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 import { KafkaToPosttroll, PosttrollToKafka } from "../../lib/bridge/mod.ts";
 import { Message } from "../../lib/posttroll/message.ts";
 import { NoisyPublisher, Publisher } from "../../lib/posttroll/publisher.ts";

@@ -13,7 +13,7 @@ import {
 import { messageIdentity } from "../../lib/bridge/identity.ts";
 import { DEFAULT_KAFKA_PORT, parseKafkaUrl } from "../../lib/bridge/kafka_link.ts";
 import { BridgeOptionError } from "../../lib/bridge/errors.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -4,10 +4,10 @@
 // subscriber there. A subscriber at B whose key is not authorized gets nothing: the bridge opens
 // no hole.
 import { assertEquals } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { PythonProcess } from "../harness/python.ts";
-import type { Child } from "../harness/child.ts";
-import { freePort } from "../harness/net.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { PythonProcess } from "../../testing/python.ts";
+import type { Child } from "../../testing/child.ts";
+import { freePort } from "../../testing/net.ts";
 import { cliKeys, keyEnv } from "../secure/_helpers.ts";
 import { generateKeyFiles } from "../../lib/posttroll/secure_keys.ts";
 import { authFile, startBridge, startSite } from "./_sites.ts";

@@ -7,9 +7,9 @@ import { Message } from "../../lib/posttroll/message.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
-import { startKafka } from "../harness/kafka.ts";
-import { until } from "../harness/net.ts";
-import type { Child } from "../harness/child.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { until } from "../../testing/net.ts";
+import type { Child } from "../../testing/child.ts";
 import { authFile, startBridge, startSite } from "./_sites.ts";
 
 Deno.test("bridge configured by POSTTROLL_BRIDGE__* and hop's default auth.toml", async () => {

@@ -2,8 +2,8 @@
 // depth, fixed topics, the inverse over seeded random subjects, Kafka's name rules (including its
 // `.`/`_` collision rule) and, at the end, a real broker creating and serving produced names.
 import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { plainCluster } from "../harness/kafka_records.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { plainCluster } from "../../testing/kafka_records.ts";
 import { withAdmin } from "../../lib/kafka/admin.ts";
 import { KafkaConsumer } from "../../lib/kafka/consumer.ts";
 import { KafkaProducer } from "../../lib/kafka/producer.ts";

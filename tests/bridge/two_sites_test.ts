@@ -4,10 +4,10 @@
 // and the from-kafka bridge are killed (SIGKILL) and restarted in the middle. Every message must
 // arrive; copies from the pair and redeliveries after the restart are suppressed.
 import { assert, assertEquals } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { PythonProcess } from "../harness/python.ts";
-import { freePort, until } from "../harness/net.ts";
-import type { Child } from "../harness/child.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { PythonProcess } from "../../testing/python.ts";
+import { freePort, until } from "../../testing/net.ts";
+import type { Child } from "../../testing/child.ts";
 import { authFile, lastStats, startBridge, startSite } from "./_sites.ts";
 
 const N = 900;

@@ -3,7 +3,7 @@
 // `--uninstall` removes them.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { BINARIES } from "../../cli/binaries.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 
 const DENO_DIR = Deno.execPath().replace(/\/[^/]*$/, "");
 

@@ -5,10 +5,10 @@
  * exact permissions of cli/binaries.ts.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { PythonProcess, REPO_ROOT } from "../harness/python.ts";
+import { PythonProcess, REPO_ROOT } from "../../testing/python.ts";
 import { binary } from "../../cli/binaries.ts";
-import { Child } from "../harness/child.ts";
-import { testSetup, until } from "../posttroll/_helpers.ts";
+import { Child } from "../../testing/child.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
 import { baseEnv, cliKeys, configOf, keyEnv } from "../secure/_helpers.ts";
 import { NameServer } from "../../lib/posttroll/nameserver.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
@@ -213,7 +213,7 @@ import json
 from posttroll.ns import get_pub_address
 print(json.dumps(get_pub_address("", timeout=5, nameserver="localhost"), default=lambda d: d.isoformat()))
 `;
-  const { python } = await import("../harness/python.ts");
+  const { python } = await import("../../testing/python.ts");
   // the Python nameserver lists itself ("address_receiver") and refreshes that record every 2 s:
   // ask Python, then us, until both answers fall between two refreshes
   let expected = "";

@@ -2,7 +2,7 @@
 // can produce and compare, a seeded random generator of message data, and the Python side.
 import { PY_KEY_ORDER, pyDict, PyFloat, pyFloatRepr, pyKeys } from "../../lib/posttroll/pyjson.ts";
 import { PyDateTime } from "../../lib/posttroll/pytime.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 
 /** Typed canonical form: ["s", str] ["i", digits] ["f", json float] ["b", bool] ["n"] ["l", [...]]
  * ["d", [[k, v], ...]] ["t", isoformat]. */

@@ -10,10 +10,10 @@ import { Message } from "../../lib/posttroll/message.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
-import { startKafka } from "../harness/kafka.ts";
-import { until } from "../harness/net.ts";
-import { REPO_ROOT } from "../harness/python.ts";
-import { testSetup } from "../posttroll/_helpers.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { until } from "../../testing/net.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 import { startNameServer } from "../faults/_posttroll.ts";
 import { denoDir, expandExec, parseUnit } from "./_unit.ts";
 

@@ -6,9 +6,9 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { binary } from "../../cli/binaries.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
-import { startKafka } from "../harness/kafka.ts";
-import { createTopics } from "../harness/kafka_records.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { createTopics } from "../../testing/kafka_records.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 import { denoDir, expandExec, parseUnit } from "./_unit.ts";
 
 const UNIT = `${REPO_ROOT}/deploy/systemd/igwn-alert-listen@.service`;

@@ -6,8 +6,8 @@ import { assert, assertEquals, assertLess, assertStringIncludes } from "@std/ass
 import { binary } from "../../cli/binaries.ts";
 import { PosttrollConfig } from "../../lib/posttroll/config.ts";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
-import { freePort, waitFor } from "../harness/net.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { freePort, waitFor } from "../../testing/net.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 import { expandExec, parseUnit } from "./_unit.ts";
 
 const UNIT = `${REPO_ROOT}/deploy/systemd/posttroll-nameserver.service`;

@@ -3,7 +3,7 @@
 // python, installs only what the demo needs and runs it; `./dev test`'s peer step names each
 // missing prerequisite with the Debian/Ubuntu command that installs it.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { REPO_ROOT } from "../harness/python.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 
 /** Tools `./dev` and `.ci/install deno` use, besides node/npm or deno. */
 const BASE_TOOLS = [

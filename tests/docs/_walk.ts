@@ -16,10 +16,10 @@
  *
  * @module
  */
-import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
+import { type KafkaBroker, startKafka } from "../../testing/kafka.ts";
 import { createTopics } from "../igwn_alert/_helpers.ts";
-import { freePort, tcpOpen, waitFor } from "../harness/net.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { freePort, tcpOpen, waitFor } from "../../testing/net.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 import {
   type Block,
   blockKind,

@@ -3,8 +3,8 @@
 // and free ports (publishers, nameservers on `tcp://127.0.0.1:0`, multicast on 127.0.0.1); those
 // that need Kafka find a broker at `$KAFKA` (host:port, PLAINTEXT), which this test starts.
 import { assert } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 
 const DIRS = ["lib/", "cli/", "mod.ts"];
 

@@ -3,7 +3,7 @@
 // import map (npm dependencies) then applies. Every subpath of the exports map is imported,
 // type-checked and run from a temporary directory.
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { REPO_ROOT } from "../harness/python.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 
 Deno.test("a project outside the checkout imports every export through deno.json links", async () => {
   const exports: Record<string, string> = JSON.parse(

@@ -3,7 +3,7 @@
 // This keeps the table honest as code moves: a row without a test, a test file that no longer
 // exists, or a documented name left out of the table fails here.
 import { assert, assertEquals } from "@std/assert";
-import { REPO_ROOT } from "../harness/python.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 
 const text = await Deno.readTextFile(`${REPO_ROOT}/docs/PARITY.md`);
 

@@ -2,7 +2,7 @@
 // module, and nothing else (a new CLI cannot land undocumented).
 import { assertEquals } from "@std/assert";
 import { BINARIES } from "../../cli/binaries.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 
 Deno.test("README: the executables table matches cli/binaries.ts", async () => {
   const text = await Deno.readTextFile(`${REPO_ROOT}/README.md`);

@@ -25,7 +25,7 @@
 //
 // WALK_DOCS=README.md,docs/X.md walks only those documents (while writing a recipe).
 import { assert } from "@std/assert";
-import { REPO_ROOT } from "../harness/python.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 import { Walk } from "./_walk.ts";
 import { blockKind, linkedDocs, parseBlocks } from "./_walk_parse.ts";
 

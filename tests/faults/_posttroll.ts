@@ -7,7 +7,7 @@ import {
   NameServer,
   type NameServerOptions,
 } from "../../lib/posttroll/nameserver.ts";
-import type { TestSetup } from "../posttroll/_helpers.ts";
+import type { TestSetup } from "../../testing/posttroll.ts";
 
 /** An `/address/<name> info` announcement for `uri` with `services`. */
 export function announcement(name: string, uri: string, services: string[] = [name]): string {

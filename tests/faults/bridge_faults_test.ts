@@ -1,5 +1,5 @@
 // Fault suite, posttroll <-> Kafka bridge (cli/posttroll_bridge.ts spawned, a real Kafka broker from
-// tests/harness/kafka.ts, each posttroll "site" with its own nameserver process from
+// testing/kafka.ts, each posttroll "site" with its own nameserver process from
 // tests/bridge/_sites.ts):
 // - start-up failures: wrong SCRAM password, TLS with a CA that did not sign the broker, a dead
 //   broker (exit 1, typed message, bounded time); bad URL / missing --kafka / unknown option
@@ -13,15 +13,15 @@
 //   the broker is down (gives up after --close-timeout, exit 1, reports exactly what it held) and
 //   with the broker up (delivers everything, exit 0).
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { produceRecords, recordCount } from "../harness/kafka_records.ts";
+import { produceRecords, recordCount } from "../../testing/kafka_records.ts";
 import { Message } from "../../lib/posttroll/message.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { AddressServiceBroadcaster } from "../../lib/posttroll/broadcaster.ts";
 import { PubSocket } from "../../lib/zmq/mod.ts";
-import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
-import { freePort, until } from "../harness/net.ts";
-import { Child } from "../harness/child.ts";
+import { type KafkaBroker, startKafka } from "../../testing/kafka.ts";
+import { freePort, until } from "../../testing/net.ts";
+import { Child } from "../../testing/child.ts";
 import { createTopics, readRaw } from "../igwn_alert/_helpers.ts";
 import { BRIDGE, lastStats, type Site, startBridge, startSite } from "../bridge/_sites.ts";
 import { recordFault } from "./_record.ts";

@@ -6,10 +6,10 @@
 // process_resident_memory_bytes) stays bounded. The same attacks on Python's prometheus_client
 // exporter (start_http_server, what pytroll-messages-prom serves) are recorded beside it.
 import { assert, assertEquals } from "@std/assert";
-import { PythonProcess } from "../harness/python.ts";
-import { Child } from "../harness/child.ts";
-import { freePort } from "../harness/net.ts";
-import { testSetup, until } from "../posttroll/_helpers.ts";
+import { PythonProcess } from "../../testing/python.ts";
+import { Child } from "../../testing/child.ts";
+import { freePort } from "../../testing/net.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { ReqSocket } from "../../lib/zmq/mod.ts";
 import { announcement } from "./_posttroll.ts";

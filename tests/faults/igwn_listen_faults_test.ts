@@ -4,10 +4,10 @@
 // read the answers. The listener keeps handling every alert, /metrics keeps answering, its memory
 // stays bounded, and nothing the attackers do ends it.
 import { assert, assertEquals } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { Child } from "../harness/child.ts";
-import { freePort } from "../harness/net.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { Child } from "../../testing/child.ts";
+import { freePort } from "../../testing/net.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { createTopics } from "../igwn_alert/_helpers.ts";
 import { recordFault } from "./_record.ts";

@@ -1,4 +1,4 @@
-// Fault suite, Kafka (real broker from tests/harness/kafka.ts): the broker SIGKILLed while alerts
+// Fault suite, Kafka (real broker from testing/kafka.ts): the broker SIGKILLed while alerts
 // are being sent and received; the igwn-alert CLI against bad credentials, a TLS CA mismatch, an
 // unknown topic and an unreachable broker (clear error, exit 1, bounded time, no secret in the
 // output even at debug level); SIGTERM to the CLI while it listens (exit 0 within 1 s; the consumer
@@ -9,12 +9,12 @@
 // covers the error messages themselves.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
-import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
-import { highWatermark, readRecords } from "../harness/kafka_records.ts";
-import { freePort } from "../harness/net.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { type KafkaBroker, startKafka } from "../../testing/kafka.ts";
+import { highWatermark, readRecords } from "../../testing/kafka_records.ts";
+import { freePort } from "../../testing/net.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 import { authEntry, authHome, createTopics, until } from "../igwn_alert/_helpers.ts";
-import { Child } from "../harness/child.ts";
+import { Child } from "../../testing/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CLI = `${REPO_ROOT}/cli/igwn_alert.ts`;

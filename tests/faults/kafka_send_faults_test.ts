@@ -4,11 +4,11 @@
 // group gets each file at most once, and every file the CLI reports as sent exactly once).
 import { assert, assertEquals } from "@std/assert";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
-import { startKafka } from "../harness/kafka.ts";
-import { highWatermark } from "../harness/kafka_records.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { highWatermark } from "../../testing/kafka_records.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 import { createTopics, until } from "../igwn_alert/_helpers.ts";
-import { Child } from "../harness/child.ts";
+import { Child } from "../../testing/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CLI = `${REPO_ROOT}/cli/igwn_alert.ts`;

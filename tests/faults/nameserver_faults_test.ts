@@ -2,16 +2,16 @@
 // handshakes cut at every byte, a ZMTP peer that announces a huge frame and stops, garbage that is
 // not ZMTP, wrong socket types), floods of thousands of distinct publishers (multicast datagrams
 // and direct registrations) with a short max_age, and announcements from a non-local host (the
-// multi-host test bed, tests/harness/hosts.ts). A client does correct lookups throughout: every
+// multi-host test bed, testing/hosts.ts). A client does correct lookups throughout: every
 // one must succeed. tests/posttroll/robustness_test.ts covers garbage *messages* on these ports.
 import { assert, assertEquals } from "@std/assert";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { ReqSocket } from "../../lib/zmq/mod.ts";
-import { testSetup, until } from "../posttroll/_helpers.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
 import { announcement, lookupLoop, sendDatagrams, startNameServer } from "./_posttroll.ts";
 import { closeQuietly, greeting, holdOpen, longFrameHeader, ready } from "./_zmtp.ts";
-import { TestBed } from "../harness/hosts.ts";
+import { TestBed } from "../../testing/hosts.ts";
 import { Peers } from "../hosts/_peers.ts";
 import { recordFault } from "./_record.ts";
 

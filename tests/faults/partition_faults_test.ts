@@ -1,4 +1,4 @@
-// Fault suite, silent partition: the publisher's host (a test-bed host, tests/harness/hosts.ts)
+// Fault suite, silent partition: the publisher's host (a test-bed host, testing/hosts.ts)
 // drops off the network and dies while unreachable (its namespace is destroyed, so no FIN or RST
 // ever reaches the subscriber, as with a power cut), then comes back with the same address and the
 // publisher on the same port. The subscriber, on another host, holds a TCP connection that looks
@@ -7,12 +7,12 @@
 import { assert, assertEquals } from "@std/assert";
 import { Message } from "../../lib/posttroll/message.ts";
 import { Publisher } from "../../lib/posttroll/publisher.ts";
-import { PythonProcess } from "../harness/python.ts";
+import { PythonProcess } from "../../testing/python.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
-import { testSetup, until } from "../posttroll/_helpers.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
 import { baseEnv, cliKeys, configOf, keyEnv } from "../secure/_helpers.ts";
-import { type Host, TestBed } from "../harness/hosts.ts";
-import type { Child } from "../harness/child.ts";
+import { type Host, TestBed } from "../../testing/hosts.ts";
+import type { Child } from "../../testing/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CHILD = new URL("./_pub_child.ts", import.meta.url).pathname;

@@ -10,10 +10,10 @@ import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { NoisyPublisher, Publisher } from "../../lib/posttroll/publisher.ts";
 import { subscribe, Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { SubSocket } from "../../lib/zmq/mod.ts";
-import { PythonProcess, REPO_ROOT } from "../harness/python.ts";
-import { testSetup, until } from "../posttroll/_helpers.ts";
+import { PythonProcess, REPO_ROOT } from "../../testing/python.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
 import { startNameServer } from "./_posttroll.ts";
-import { Child } from "../harness/child.ts";
+import { Child } from "../../testing/child.ts";
 import { recordFault } from "./_record.ts";
 
 const CHILD = new URL("./_pub_child.ts", import.meta.url).pathname;

@@ -9,9 +9,9 @@ import { assert } from "@std/assert";
 import { binary } from "../../cli/binaries.ts";
 import { getPubAddress, NameServer } from "../../lib/posttroll/nameserver.ts";
 import { generateKeyFiles } from "../../lib/posttroll/secure_keys.ts";
-import { REPO_ROOT } from "../harness/python.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
 import { baseEnv, cliKeys, configOf, keyEnv, LogCollector } from "../secure/_helpers.ts";
-import { Child } from "../harness/child.ts";
+import { Child } from "../../testing/child.ts";
 import { recordFault } from "./_record.ts";
 
 function secretOf(text: string): string {

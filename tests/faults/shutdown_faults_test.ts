@@ -6,9 +6,9 @@ import { assert, assertEquals } from "@std/assert";
 import { binary } from "../../cli/binaries.ts";
 import { getPubAddress, NameserverTimeoutError } from "../../lib/posttroll/nameserver.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
-import { REPO_ROOT } from "../harness/python.ts";
-import { testSetup, until } from "../posttroll/_helpers.ts";
-import { Child } from "../harness/child.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
+import { Child } from "../../testing/child.ts";
 import { closeQuietly, greeting, holdOpen } from "./_zmtp.ts";
 import { recordFault } from "./_record.ts";
 

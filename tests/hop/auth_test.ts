@@ -13,7 +13,7 @@ import {
   parseNetrc,
   selectMatchingAuth,
 } from "../../lib/hop/mod.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 
 const TOML = `
 [[auth]]

@@ -16,7 +16,7 @@ import {
   unpack,
   VOEvent,
 } from "../../lib/hop/mod.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 
 const enc = new TextEncoder();
 const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));

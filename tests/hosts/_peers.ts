@@ -2,10 +2,10 @@
 // same command lines and the same output lines (see _peer.ts for the protocol), so a test runs a
 // deployment once per mix of implementations and reads both alike.
 import { assert } from "@std/assert";
-import type { Host } from "../harness/hosts.ts";
-import type { Child } from "../harness/child.ts";
-import type { PythonProcess } from "../harness/python.ts";
-import { until } from "../harness/net.ts";
+import type { Host } from "../../testing/hosts.ts";
+import type { Child } from "../../testing/child.ts";
+import type { PythonProcess } from "../../testing/python.ts";
+import { until } from "../../testing/net.ts";
 import { binary } from "../../cli/binaries.ts";
 import { isLoopbackAddress } from "../../lib/posttroll/own_ip.ts";
 

@@ -5,7 +5,7 @@
 // receives nothing — from our publisher and from Python's — while the subscribers on the allowed
 // host get every message exactly once.
 import { assertEquals } from "@std/assert";
-import { TestBed } from "../harness/hosts.ts";
+import { TestBed } from "../../testing/hosts.ts";
 import { cliKeys, keyEnv } from "../secure/_helpers.ts";
 import {
   addressLines,

@@ -7,7 +7,7 @@
 // loopback address. Once with our nameserver and once with Python's, for each kind of
 // registration, each on its own test bed.
 import { assertEquals } from "@std/assert";
-import { TestBed } from "../harness/hosts.ts";
+import { TestBed } from "../../testing/hosts.ts";
 import { addressLines, assertNoLoopback, expectAll, type Impl, Peers, uriHost } from "./_peers.ts";
 
 const N = 200;

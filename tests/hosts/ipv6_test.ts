@@ -7,7 +7,7 @@
 // (posttroll never sets it); its publishers cannot serve from an IPv6-only host at all, since
 // get_own_ip() is IPv4-only and falls back to loopback there (tests/hosts/testbed_test.ts).
 import { assertEquals } from "@std/assert";
-import { TestBed } from "../harness/hosts.ts";
+import { TestBed } from "../../testing/hosts.ts";
 import { addressLines, assertNoLoopback, expectAll, type Impl, Peers, uriHost } from "./_peers.ts";
 
 const N = 200;

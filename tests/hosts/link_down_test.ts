@@ -5,8 +5,8 @@
 // subscribers are unreachable. Then the nameserver's host drops off and returns, and a
 // publisher started after that is still found by every subscriber.
 import { assert, assertEquals } from "@std/assert";
-import { TestBed } from "../harness/hosts.ts";
-import { until } from "../harness/net.ts";
+import { TestBed } from "../../testing/hosts.ts";
+import { until } from "../../testing/net.ts";
 import {
   addressLines,
   assertNoLoopback,

@@ -5,8 +5,8 @@
 // announcements and answers anyone (recorded here). A nameserver without -L on the same network
 // shows that the remote announcements and registrations are on the wire.
 import { assertEquals } from "@std/assert";
-import { TestBed } from "../harness/hosts.ts";
-import { until } from "../harness/net.ts";
+import { TestBed } from "../../testing/hosts.ts";
+import { until } from "../../testing/net.ts";
 import { type Impl, Peers, uriHost } from "./_peers.ts";
 
 Deno.test("hosts: nameserver -L lists its own host's publishers only (ours and Python's)", async () => {

@@ -2,7 +2,7 @@
 // flows between them, getOwnIp equals Python's get_own_ip() in every host (and, on the IPv6-only
 // host where Python has no answer, finds the IPv6 address), and everything is gone after close.
 import { assert, assertEquals, assertNotEquals } from "@std/assert";
-import { TestBed } from "../harness/hosts.ts";
+import { TestBed } from "../../testing/hosts.ts";
 import { Peer } from "./_peers.ts";
 
 Deno.test("test bed: addresses, isolation, multicast between hosts, own IP like Python", async () => {

@@ -16,8 +16,8 @@
 // address notices and direct registrations are served there and not on its ops address.
 // getOwnIp equals get_own_ip() on the station.
 import { assertEquals } from "@std/assert";
-import { TestBed } from "../harness/hosts.ts";
-import { until } from "../harness/net.ts";
+import { TestBed } from "../../testing/hosts.ts";
+import { until } from "../../testing/net.ts";
 import { addressLines, assertNoLoopback, expectAll, type Peer, Peers, uriHost } from "./_peers.ts";
 
 const N = 200;

@@ -1,6 +1,6 @@
 // Shared helpers of the igwn-alert tests: topics on the harness broker, hop auth.toml files.
-import type { KafkaBroker } from "../harness/kafka.ts";
-import { createTopics as create, readRecords } from "../harness/kafka_records.ts";
+import type { KafkaBroker } from "../../testing/kafka.ts";
+import { createTopics as create, readRecords } from "../../testing/kafka_records.ts";
 
 /** Creates topics through the PLAINTEXT listener (no ACLs on the harness broker). */
 export async function createTopics(broker: KafkaBroker, topics: string[]): Promise<void> {

@@ -4,9 +4,9 @@
 // topic's size limit split so only the alert too large by itself fails, flushByTopic/close wait
 // for everything queued, bounded queued bytes).
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
+import { startKafka } from "../../testing/kafka.ts";
 import { BatcherClosedError, PublishBatcher } from "../../lib/kafka/batcher.ts";
-import { createTopics as createSpecs } from "../harness/kafka_records.ts";
+import { createTopics as createSpecs } from "../../testing/kafka_records.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { createTopics, readRaw } from "./_helpers.ts";
 

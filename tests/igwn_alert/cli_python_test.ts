@@ -4,8 +4,8 @@
 // (argparse's description of the arguments; listen's handling options come after it), and a warning naming an auth.toml skipped for its
 // permissions (Python skips it silently).
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { python, runPython } from "../harness/python.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { python, runPython } from "../../testing/python.ts";
 import { main } from "../../cli/igwn_alert.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { authEntry, authHome, createTopics, readRaw, until } from "./_helpers.ts";

@@ -1,7 +1,7 @@
 // The igwn-alert CLI: in-process main() calls and one spawned subprocess (listen, SIGTERM).
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { python, REPO_ROOT } from "../harness/python.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { python, REPO_ROOT } from "../../testing/python.ts";
 import { main, VERSION_STRING } from "../../cli/igwn_alert.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { authEntry, authHome, createTopics, until } from "./_helpers.ts";

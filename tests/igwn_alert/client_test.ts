@@ -8,7 +8,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
+import { startKafka } from "../../testing/kafka.ts";
 import {
   type Alert,
   Auth,

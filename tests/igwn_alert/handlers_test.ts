@@ -5,8 +5,8 @@
 // in the dead-letter directory, listening goes on); the broker SIGKILLed and restarted while
 // handlers run (nothing lost); the handlers file; the helpers alone.
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
-import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
-import { plainCluster } from "../harness/kafka_records.ts";
+import { type KafkaBroker, startKafka } from "../../testing/kafka.ts";
+import { plainCluster } from "../../testing/kafka_records.ts";
 import { withAdmin } from "../../lib/kafka/admin.ts";
 import { main } from "../../cli/igwn_alert.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";

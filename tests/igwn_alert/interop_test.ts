@@ -3,8 +3,8 @@
 // sides read: Python publishes -> we listen; we publish -> Python listens; record headers compared
 // byte by byte.
 import { assert, assertEquals } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { python, PythonProcess } from "../harness/python.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { python, PythonProcess } from "../../testing/python.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { pack } from "../../lib/hop/mod.ts";
 import { main } from "../../cli/igwn_alert.ts";

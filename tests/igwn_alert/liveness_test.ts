@@ -4,10 +4,10 @@
 // prometheus_client parser; the broker frozen with SIGSTOP (a wedged listener: the process runs,
 // nothing arrives) makes the listener exit with status 3 within its heartbeat.
 import { assert, assertEquals } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
-import { Child } from "../harness/child.ts";
-import { freePort } from "../harness/net.ts";
-import { python, REPO_ROOT } from "../harness/python.ts";
+import { startKafka } from "../../testing/kafka.ts";
+import { Child } from "../../testing/child.ts";
+import { freePort } from "../../testing/net.ts";
+import { python, REPO_ROOT } from "../../testing/python.ts";
 import { IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { createTopics } from "./_helpers.ts";
 

@@ -4,7 +4,7 @@
 // The broker's OAUTHBEARER listener validates unsigned JWTs (Kafka's unsecured handler); the token
 // endpoint is a small HTTP server of the test.
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { startKafka } from "../harness/kafka.ts";
+import { startKafka } from "../../testing/kafka.ts";
 import { AuthError, IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { authEntry, authHome, createTopics } from "./_helpers.ts";
 

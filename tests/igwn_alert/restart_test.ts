@@ -2,9 +2,9 @@
 // lost, and none is delivered twice within the consumer group. Also: a listener whose credential
 // is deleted while the broker is down fails after `listenRetries` fatal attempts (retryOnFatal).
 import { assertEquals, assertInstanceOf } from "@std/assert";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 import { AuthError, type LogLevel } from "../../lib/igwn_alert/mod.ts";
-import { startKafka } from "../harness/kafka.ts";
+import { startKafka } from "../../testing/kafka.ts";
 import { Auth, IgwnAlertClient } from "../../lib/igwn_alert/mod.ts";
 import { createTopics, until } from "./_helpers.ts";
 

@@ -2,7 +2,7 @@
 // parser (a real Prometheus text parser) and by ours, and must agree.
 import { assertEquals } from "@std/assert";
 import { parseExposition } from "../../lib/metrics/mod.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 
 /** Scrapes `url`, checks it with prometheus_client's parser, returns the samples as a map. */
 export async function scrape(url: string): Promise<Map<string, number>> {

@@ -5,11 +5,11 @@
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { baseEnv, cliKeys, configOf } from "../secure/_helpers.ts";
-import { PythonProcess } from "../harness/python.ts";
+import { PythonProcess } from "../../testing/python.ts";
 import { scrape } from "./_scrape.ts";
-import { Child } from "../harness/child.ts";
-import { freePort } from "../harness/net.ts";
-import { testSetup, until } from "../posttroll/_helpers.ts";
+import { Child } from "../../testing/child.ts";
+import { freePort } from "../../testing/net.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
 import {
   AuthRefusedError,
   getPubAddress,

@@ -11,7 +11,7 @@ import {
   parseListenAddress,
   Registry,
 } from "../../lib/metrics/mod.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 
 Deno.test("registry: counters, gauges and histograms render in the 0.0.4 text format", () => {
   const r = new Registry();

@@ -5,11 +5,11 @@
  * `.cache/test-logs/web_view.png` (docs/web_view.png is one of these).
  */
 import { assert, assertEquals } from "@std/assert";
-import { REPO_ROOT } from "../harness/python.ts";
-import { Child } from "../harness/child.ts";
-import { freePort } from "../harness/net.ts";
-import { Chromium } from "../harness/chromium.ts";
-import { testSetup, until } from "../posttroll/_helpers.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
+import { Child } from "../../testing/child.ts";
+import { freePort } from "../../testing/net.ts";
+import { Chromium } from "../../testing/chromium.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { Message, PyDateTime } from "../../lib/posttroll/message.ts";
 

@@ -13,7 +13,7 @@ import {
 import { Message } from "../../lib/posttroll/message.ts";
 import { MulticastReceiver } from "../../lib/posttroll/multicast.ts";
 import { RepSocket } from "../../lib/zmq/mod.ts";
-import { testSetup } from "./_helpers.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 
 Deno.test("MessageBroadcaster: repeats by multicast every interval, stop ends it, interval 0 sends nothing", async () => {
   const s = testSetup();

@@ -7,10 +7,10 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { binary } from "../../cli/binaries.ts";
-import { python } from "../harness/python.ts";
-import { REPO_ROOT } from "../harness/python.ts";
-import { testSetup, until } from "./_helpers.ts";
-import { Child } from "../harness/child.ts";
+import { python } from "../../testing/python.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
+import { Child } from "../../testing/child.ts";
 
 const NS = binary("nameserver");
 

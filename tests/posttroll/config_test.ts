@@ -6,7 +6,7 @@ import {
   UnsupportedBackendError,
 } from "../../lib/posttroll/config.ts";
 import { parsePythonLiteral, parsePythonLiteralOrString } from "../../lib/posttroll/pyliteral.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 
 Deno.test("pyliteral: values like ast.literal_eval", () => {
   const cases: Array<[string, unknown]> = [

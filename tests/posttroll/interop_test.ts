@@ -9,8 +9,8 @@ import { Message } from "../../lib/posttroll/message.ts";
 import { getPubAddress, NameServer } from "../../lib/posttroll/nameserver.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { subscribe, type Subscriber } from "../../lib/posttroll/subscriber.ts";
-import { PythonProcess } from "../harness/python.ts";
-import { testSetup, until } from "./_helpers.ts";
+import { PythonProcess } from "../../testing/python.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
 
 const PY_PUBLISHER = `
 import sys, time, threading

@@ -8,7 +8,7 @@ import {
   MulticastSender,
   SocketTimeoutError,
 } from "../../lib/posttroll/multicast.ts";
-import { PythonProcess } from "../harness/python.ts";
+import { PythonProcess } from "../../testing/python.ts";
 
 function randomGroup(): string {
   const r = () => Math.floor(Math.random() * 256);

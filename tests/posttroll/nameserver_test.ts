@@ -19,7 +19,7 @@ import { NoisyPublisher, publish } from "../../lib/posttroll/publisher.ts";
 import { subscribe } from "../../lib/posttroll/subscriber.ts";
 import { ListenerContainer } from "../../lib/posttroll/listener.ts";
 import { isLocalAddress, localAddresses } from "../../lib/posttroll/_sockets.ts";
-import { type TestSetup, testSetup, until } from "./_helpers.ts";
+import { type TestSetup, testSetup, until } from "../../testing/posttroll.ts";
 
 async function withNameserver(
   setup: TestSetup,

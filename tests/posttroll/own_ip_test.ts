@@ -9,8 +9,8 @@ import { getOwnIp, isLoopbackAddress, type OwnIpOptions } from "../../lib/posttr
 import { NoisyPublisher, Publisher } from "../../lib/posttroll/publisher.ts";
 import { tcpEndpoint } from "../../lib/posttroll/_sockets.ts";
 import { SubSocket } from "../../lib/zmq/mod.ts";
-import { python, REPO_ROOT } from "../harness/python.ts";
-import { testSetup, until } from "./_helpers.ts";
+import { python, REPO_ROOT } from "../../testing/python.ts";
+import { testSetup, until } from "../../testing/posttroll.ts";
 
 // /proc/net/route as Linux prints it on little-endian hosts (addresses in host byte order)
 const HEAD = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT";

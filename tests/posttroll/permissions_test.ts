@@ -2,7 +2,7 @@
 // missing, instead of silently running without its POSTTROLL_* settings or config files (a
 // secure_zmq backend quietly unsecure) or failing with "could not bind tcp://*".
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { freePort } from "../harness/net.ts";
+import { freePort } from "../../testing/net.ts";
 
 const LIB = new URL("../../lib/posttroll/", import.meta.url).href;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;

@@ -21,8 +21,8 @@ import {
 import { ListenerContainer } from "../../lib/posttroll/listener.ts";
 import { keepaliveOption } from "../../lib/posttroll/_sockets.ts";
 import { PubSocket, PushSocket } from "../../lib/zmq/mod.ts";
-import { freePort } from "../harness/net.ts";
-import { testSetup } from "./_helpers.ts";
+import { freePort } from "../../testing/net.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 
 /** Sends until the subscriber yields a message (slow joiner), returns it. */
 async function sendUntilReceived(

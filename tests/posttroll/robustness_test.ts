@@ -15,8 +15,8 @@ import {
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { subscribe } from "../../lib/posttroll/subscriber.ts";
 import { ReqSocket } from "../../lib/zmq/mod.ts";
-import { PythonProcess } from "../harness/python.ts";
-import { type TestSetup, testSetup, until } from "./_helpers.ts";
+import { PythonProcess } from "../../testing/python.ts";
+import { type TestSetup, testSetup, until } from "../../testing/posttroll.ts";
 
 function sendUdp(port: number, group: string, payloads: Uint8Array[]): Promise<void> {
   return new Promise((resolve, reject) => {

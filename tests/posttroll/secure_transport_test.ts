@@ -9,8 +9,8 @@ import { getPubAddress, NameServer } from "../../lib/posttroll/nameserver.ts";
 import { createPublisherFromDictConfig, Publisher } from "../../lib/posttroll/publisher.ts";
 import { createSubscriberFromDictConfig, Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { generateKeyFiles } from "../../lib/posttroll/secure_keys.ts";
-import { PythonProcess } from "../harness/python.ts";
-import { testSetup } from "./_helpers.ts";
+import { PythonProcess } from "../../testing/python.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 
 async function keys(dir: string): Promise<Record<string, string>> {
   const server = await generateKeyFiles("server", { directory: dir });

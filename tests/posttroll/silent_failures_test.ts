@@ -6,9 +6,9 @@ import { assert, assertEquals } from "@std/assert";
 import { PosttrollConfig } from "../../lib/posttroll/config.ts";
 import { generateKeyFiles } from "../../lib/posttroll/secure_keys.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
-import { Child } from "../harness/child.ts";
-import { freePort, until } from "../harness/net.ts";
-import { testSetup } from "./_helpers.ts";
+import { Child } from "../../testing/child.ts";
+import { freePort, until } from "../../testing/net.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 
 const PUBLISHER = new URL("../../lib/posttroll/publisher.ts", import.meta.url).href;
 const CONFIG_MOD = new URL("../../lib/posttroll/config.ts", import.meta.url).href;

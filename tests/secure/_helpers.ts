@@ -7,8 +7,8 @@
  */
 import { main as generateKeys } from "../../cli/posttroll_generate_keys.ts";
 import { PosttrollConfig } from "../../lib/posttroll/config.ts";
-import { freePort } from "../harness/net.ts";
-import { randomGroup } from "../posttroll/_helpers.ts";
+import { freePort } from "../../testing/net.ts";
+import { randomGroup } from "../../testing/posttroll.ts";
 
 /** Key files of a server and one client. */
 export interface KeySet {

@@ -14,7 +14,7 @@ import {
 import { Publisher } from "../../lib/posttroll/publisher.ts";
 import { Subscriber } from "../../lib/posttroll/subscriber.ts";
 import { generateKeyFiles } from "../../lib/posttroll/secure_keys.ts";
-import { PythonProcess, runPython } from "../harness/python.ts";
+import { PythonProcess, runPython } from "../../testing/python.ts";
 import { baseEnv, cliKeys, configOf, keyEnv, LogCollector, sendLoop, until } from "./_helpers.ts";
 
 Deno.test("CLI keys + config.set(backend=secure_zmq): Python secure Subscriber reads our secure Publisher", async () => {

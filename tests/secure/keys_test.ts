@@ -9,7 +9,7 @@ import {
   loadPublicKeys,
   parseCertificate,
 } from "../../lib/posttroll/secure_keys.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 
 Deno.test("posttroll-generate-keys: files pyzmq loads, a valid pair, secret file 0600", async () => {
   const dir = await Deno.makeTempDir();

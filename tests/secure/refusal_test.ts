@@ -11,7 +11,7 @@ import { AuthRefusedError, getPubAddress, NameServer } from "../../lib/posttroll
 import { Publisher } from "../../lib/posttroll/publisher.ts";
 import { subscribe, Subscriber, type SubscriberStatus } from "../../lib/posttroll/subscriber.ts";
 import { generateKeyFiles, loadCertificate } from "../../lib/posttroll/secure_keys.ts";
-import { PythonProcess } from "../harness/python.ts";
+import { PythonProcess } from "../../testing/python.ts";
 import { baseEnv, cliKeys, configOf, keyEnv, LogCollector, sendLoop, until } from "./_helpers.ts";
 
 async function firstStatus(

@@ -11,7 +11,7 @@ import {
   ProduceAcks,
   Producer,
 } from "@platformatic/kafka";
-import { startKafka } from "../harness/kafka.ts";
+import { startKafka } from "../../testing/kafka.ts";
 
 type Connection = Omit<BaseOptions, "clientId">;
 

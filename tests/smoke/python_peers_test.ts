@@ -1,8 +1,8 @@
 // Smoke test of the Python reference-peer harness: a Python posttroll publisher and subscriber pair
 // on loopback, started from the harness; the test reads what the subscriber printed.
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { freePort } from "../harness/net.ts";
-import { python, PythonProcess } from "../harness/python.ts";
+import { freePort } from "../../testing/net.ts";
+import { python, PythonProcess } from "../../testing/python.ts";
 
 Deno.test("python harness: reference versions installed", async () => {
   const out = await python(

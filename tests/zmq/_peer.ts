@@ -1,5 +1,5 @@
 // Helpers for the ZeroMQ tests: pyzmq reference peers (peer.py) and small utilities.
-import { PythonProcess } from "../harness/python.ts";
+import { PythonProcess } from "../../testing/python.ts";
 
 const CODE = Deno.readTextFileSync(new URL("./peer.py", import.meta.url));
 

@@ -11,7 +11,7 @@ import {
   ReqSocket,
   SubSocket,
 } from "../../lib/zmq/mod.ts";
-import { python } from "../harness/python.ts";
+import { python } from "../../testing/python.ts";
 import { ipcPath, startPeer, text, waitEvent } from "./_peer.ts";
 
 // one key pair from pyzmq (libsodium) and one of ours per role

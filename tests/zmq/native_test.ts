@@ -16,7 +16,7 @@ import {
 import { buildSubscribeMessage } from "../../lib/zmq/command.ts";
 import { encodeFrame, FLAG_COMMAND, FLAG_MORE } from "../../lib/zmq/frame.ts";
 import { buildSubscribeCommand } from "../../lib/zmq/command.ts";
-import { waitFor } from "../harness/net.ts";
+import { waitFor } from "../../testing/net.ts";
 import { rawHandshake, text, waitEvent, writeAll } from "./_peer.ts";
 
 async function subReceiveUntil(sub: SubSocket, pub: PubSocket, msg: string[]): Promise<string[]> {

@@ -92,7 +92,7 @@ Deno.test("pubsub interop: ZMTP heartbeats with libzmq keep silent connections u
   const w2 = watch(sub);
   sub.connect(pyPub.endpoint);
   await using peer = await startPeer({ mode: "sub", endpoint: ep, count: 1, heartbeat: [50, 400] });
-  const { waitFor } = await import("../harness/net.ts");
+  const { waitFor } = await import("../../testing/net.ts");
   await waitFor(() => events.includes("PUB:connected") && events.includes("SUB:connected"));
   await new Promise((r) => setTimeout(r, 1200));
   const before = [...events]; // closing emits its own disconnected events

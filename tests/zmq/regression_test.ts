@@ -3,7 +3,7 @@
 // port with the subscription replayed.
 import { assert, assertEquals } from "@std/assert";
 import { PubSocket, RepSocket, ReqSocket, SubSocket } from "../../lib/zmq/mod.ts";
-import { freePort } from "../harness/net.ts";
+import { freePort } from "../../testing/net.ts";
 import { startPeer, text, waitEvent } from "./_peer.ts";
 
 const N = 20_000;

@@ -10,7 +10,7 @@
  */
 
 /** Absolute path of the repository root. */
-export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+export const REPO_ROOT: string = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
 /** Path of the Python interpreter that has the reference peers installed. */
 export function pythonPath(): string {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { PosttrollConfig } from "../../lib/posttroll/config.ts";
-import { freePort } from "../harness/net.ts";
+import { PosttrollConfig } from "../lib/posttroll/config.ts";
+import { freePort } from "./net.ts";
 
 /** A test configuration and the matching POSTTROLL_* environment for Python peers. */
 export interface TestSetup {
@@ -54,4 +54,4 @@ export function testSetup(extra: Record<string, string> = {}): TestSetup {
   };
 }
 
-export { until } from "../harness/net.ts";
+export { until } from "./net.ts";

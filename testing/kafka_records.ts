@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { type TopicSpec, withAdmin } from "../../lib/kafka/admin.ts";
-import { KafkaCluster } from "../../lib/kafka/cluster.ts";
-import { KafkaConsumer } from "../../lib/kafka/consumer.ts";
-import { KafkaProducer } from "../../lib/kafka/producer.ts";
+import { type TopicSpec, withAdmin } from "../lib/kafka/admin.ts";
+import { KafkaCluster } from "../lib/kafka/cluster.ts";
+import { KafkaConsumer } from "../lib/kafka/consumer.ts";
+import { KafkaProducer } from "../lib/kafka/producer.ts";
 import type { KafkaBroker } from "./kafka.ts";
 
 /** A record as read back from Kafka: key, value (null for a tombstone), headers in order. */
