@@ -143,7 +143,7 @@ export class Channel<T> implements AsyncIterable<T> {
     (this.#items as unknown[])[this.#head] = undefined;
     this.#head++;
     if (this.#head === this.#items.length) {
-      this.#items = [];
+      this.#items.length = 0; // drained: reuse the array (a consumer that keeps up drains it each time)
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
