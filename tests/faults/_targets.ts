@@ -5,13 +5,13 @@
 import { binary, denoFlags } from "../../cli/binaries.ts";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { SubSocket } from "../../lib/zmq/mod.ts";
-import { Child } from "../harness/child.ts";
-import { REPO_ROOT } from "../harness/python.ts";
-import { until } from "../harness/net.ts";
+import { Child } from "../../testing/child.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
+import { until } from "../../testing/net.ts";
 import { assert, assertEquals } from "@std/assert";
 import { recordFault } from "./_record.ts";
 export { writeAll } from "./_zmtp.ts";
-import { type TestSetup, testSetup as testSetupFor } from "../posttroll/_helpers.ts";
+import { type TestSetup, testSetup as testSetupFor } from "../../testing/posttroll.ts";
 
 /** Which implementation a target runs. */
 export type Impl = "ours" | "python";

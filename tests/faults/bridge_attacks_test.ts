@@ -6,11 +6,11 @@
 // (to-kafka listens on no port: it connects out to publishers.)
 import { KafkaProducer } from "../../lib/kafka/producer.ts";
 import { Message } from "../../lib/posttroll/message.ts";
-import { type KafkaBroker, startKafka } from "../harness/kafka.ts";
-import { freePort } from "../harness/net.ts";
-import { Child } from "../harness/child.ts";
+import { type KafkaBroker, startKafka } from "../../testing/kafka.ts";
+import { freePort } from "../../testing/net.ts";
+import { Child } from "../../testing/child.ts";
 import { BRIDGE, createTopics } from "../bridge/_sites.ts";
-import { plainCluster } from "../harness/kafka_records.ts";
+import { plainCluster } from "../../testing/kafka_records.ts";
 import {
   endlessMultipart,
   idleConnectionsApart,
@@ -27,7 +27,7 @@ import {
   type Start,
   type Target,
 } from "./_targets.ts";
-import type { TestSetup } from "../posttroll/_helpers.ts";
+import type { TestSetup } from "../../testing/posttroll.ts";
 
 const MiB = 1024 * 1024;
 

@@ -5,8 +5,8 @@
 import { assert, assertNotEquals } from "@std/assert";
 import { binary, denoFlags } from "../../cli/binaries.ts";
 import { generateKeyFiles } from "../../lib/posttroll/secure_keys.ts";
-import { REPO_ROOT } from "../harness/python.ts";
-import { testSetup } from "../posttroll/_helpers.ts";
+import { REPO_ROOT } from "../../testing/python.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 import { COMPARE } from "./_targets.ts";
 import { recordFault } from "./_record.ts";
 

@@ -6,7 +6,7 @@
 import { Message } from "../../lib/posttroll/message.ts";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { ReqSocket } from "../../lib/zmq/mod.ts";
-import type { TestSetup } from "../posttroll/_helpers.ts";
+import type { TestSetup } from "../../testing/posttroll.ts";
 import {
   bigRegistration,
   endlessMultipart,

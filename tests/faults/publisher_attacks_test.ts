@@ -19,7 +19,7 @@ import {
   startPublisher,
   type Target,
 } from "./_targets.ts";
-import type { TestSetup } from "../posttroll/_helpers.ts";
+import type { TestSetup } from "../../testing/posttroll.ts";
 
 const MiB = 1024 * 1024;
 

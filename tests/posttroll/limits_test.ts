@@ -12,8 +12,8 @@ import { ConfigError, PosttrollConfig } from "../../lib/posttroll/config.ts";
 import { Message } from "../../lib/posttroll/message.ts";
 import { getPubAddress, NameServer } from "../../lib/posttroll/nameserver.ts";
 import { limitedLog, LogLimiter } from "../../lib/_util/log_limit.ts";
-import { python } from "../harness/python.ts";
-import { testSetup } from "./_helpers.ts";
+import { python } from "../../testing/python.ts";
+import { testSetup } from "../../testing/posttroll.ts";
 
 function announce(i: number, extra: Record<string, unknown> = {}): string {
   return new Message(`/address/svc${i}`, "info", {
