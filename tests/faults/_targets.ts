@@ -9,7 +9,7 @@ import { Child } from "../../testing/child.ts";
 import { REPO_ROOT } from "../../testing/python.ts";
 import { until } from "../../testing/net.ts";
 import { assert, assertEquals } from "@std/assert";
-import { recordFault } from "./_record.ts";
+import { type AttackSide, recordFault } from "./_record.ts";
 export { writeAll } from "./_zmtp.ts";
 import { type TestSetup, testSetup as testSetupFor } from "../../testing/posttroll.ts";
 
@@ -418,6 +418,20 @@ export interface CompareOptions {
    * be accepted by anyone): probes during it are recorded, not required; after it they are.
    */
   outage?: boolean;
+  /** The process and port attacked, for the attack table. @default the area */
+  target?: string;
+}
+
+function side(o: AttackOutcome): AttackSide {
+  return {
+    alive: o.alive,
+    rssBefore: o.rssBefore,
+    rssPeak: o.rssPeak,
+    during: [o.during.answered, o.during.answered + o.during.failed],
+    after: [o.after.answered, o.after.answered + o.after.failed],
+    worstMs: o.during.worstMs,
+    ...(o.extra ? { extra: o.extra } : {}),
+  };
 }
 
 /** Whether the Python/libzmq runs are made (FAULT_COMPARE=0 skips them). */
@@ -451,10 +465,22 @@ export async function compareAttack(
   const limit = bound.perInput ? bound.growth * ours.inputs : bound.growth;
   await recordFault({
     area,
-    fault: `${fault}: ${ours.sent}`,
+    fault: `${options.target ? `${options.target}: ` : ""}${fault}: ${ours.sent}`,
     inputs: ours.inputs,
     lost: (options.outage ? 0 : ours.during.failed) + ours.after.failed + (ours.alive ? 0 : 1),
     notes: `${describe(ours)}${py ? `; ${describe(py)}` : ""}; bound for ours +${mib(limit)} MiB`,
+    attack: {
+      target: options.target ?? area,
+      attack: fault,
+      sent: ours.sent,
+      inputs: ours.inputs,
+      probe: ours.probe,
+      bound: bound.growth,
+      ...(bound.perInput ? { perInput: true } : {}),
+      duringRequired: !options.outage,
+      ours: side(ours),
+      ...(py ? { python: side(py) } : {}),
+    },
   });
   const all = `${describe(ours)}\n${py ? describe(py) : ""}`;
   assert(ours.alive, `ours died:\n${all}`);

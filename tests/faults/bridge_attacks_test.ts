@@ -1,7 +1,8 @@
 // Fault suite, the bridge's posttroll-facing port under attack: `posttroll-bridge from-kafka`
 // republishes a Kafka topic (one record every 50 ms) on its PUB port, and that port gets the
 // publisher attacks (subscription flood, PINGs never read, an endless subscription message, idle
-// connections beyond max_connections) while a subscriber keeps receiving. There is no Python
+// connections, exhausted descriptors, idle connections beyond max_connections) while a subscriber
+// keeps receiving. There is no Python
 // bridge to compare with; the same attacks on Python's publisher are in publisher_attacks_test.ts.
 // (to-kafka listens on no port: it connects out to publishers.)
 import { KafkaProducer } from "../../lib/kafka/producer.ts";
@@ -34,15 +35,18 @@ const MiB = 1024 * 1024;
 let broker: KafkaBroker | undefined;
 let topicN = 0;
 
-/** from-kafka on a free port, fed one `/target info` record every 50 ms. */
-const bridge: Start = async (_impl, s) => {
+/**
+ * from-kafka on a free port (with the open-file limit `nofile` when given), fed one `/target info`
+ * record every 50 ms.
+ */
+const bridgeWith = (nofile?: number): Start => async (_impl, s) => {
   broker ??= await startKafka();
   const kafka = broker;
   const topic = `posttroll.attack${topicN++}`;
   await createTopics(kafka, [topic]);
   const port = freePort();
   const env = { ...s.env, NO_COLOR: "1" };
-  const child = Child.deno(BRIDGE, [
+  const argv = [
     "from-kafka",
     "--kafka",
     `kafka://${kafka.plaintext}/`,
@@ -58,6 +62,16 @@ const bridge: Start = async (_impl, s) => {
     `attack-${topic}`,
     "--nameserver",
     "localhost",
+  ];
+  const child = nofile === undefined ? Child.deno(BRIDGE, argv, env) : new Child("prlimit", [
+    `--nofile=${nofile}:${nofile}`,
+    "--",
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--no-prompt",
+    BRIDGE,
+    ...argv,
   ], env);
   const producer = new KafkaProducer(plainCluster(kafka));
   let feeding = true;
@@ -104,19 +118,22 @@ const attack = (
   fault: string,
   attack: (t: Target, s: TestSetup) => Promise<AttackRun>,
   bound: Bound,
-  options: { holdMs?: number; env?: Record<string, string> } = {},
+  options: { holdMs?: number; env?: Record<string, string>; nofile?: number; outage?: boolean } =
+    {},
 ) =>
   compareAttack(
     "bridge",
-    `from-kafka PUB port: ${fault}`,
-    options.env ? (impl, s) => bridge(impl, { ...s, env: { ...s.env, ...options.env } }) : bridge,
+    fault,
+    (impl, s) => bridgeWith(options.nofile)(impl, { ...s, env: { ...s.env, ...options.env } }),
     attack,
     bound,
     {
       holdMs: options.holdMs,
+      outage: options.outage,
       probe: (t) => receiveLoop(t.port),
       probeName: "messages",
       compare: false,
+      target: "bridge from-kafka PUB port",
     },
   );
 
@@ -161,6 +178,26 @@ Deno.test({
             release: h.close,
           };
         }, { growth: 64 * MiB });
+      });
+      await t.step("2,000 idle connections", async () => {
+        await attack("2,000 idle connections after the handshake", async (t) => {
+          const h = await idleConnectionsApart(t.port, 2000, {
+            handshake: true,
+            socketType: "SUB",
+          });
+          return { inputs: h.opened, sent: `${h.opened} connections`, release: h.close };
+        }, { growth: 64 * 1024, perInput: true });
+      });
+      await t.step("descriptors exhausted, then all closed", async () => {
+        await attack(
+          "400 connections with the open-file limit at 256, then all closed",
+          async (t) => {
+            const h = await idleConnectionsApart(t.port, 400);
+            return { inputs: 400, sent: `${h.opened} connections opened`, release: h.close };
+          },
+          { growth: 64 * MiB },
+          { nofile: 256, outage: true },
+        );
       });
       await t.step("3,000 idle connections, max_connections 1000", async () => {
         await attack(

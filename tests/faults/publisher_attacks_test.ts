@@ -33,7 +33,7 @@ const attack = (
 ) =>
   compareAttack(
     "pubsub",
-    `publisher PUB port: ${fault}`,
+    fault,
     options.start ?? publisher,
     attack,
     bound,
@@ -42,6 +42,7 @@ const attack = (
       outage: options.outage,
       probe: (t) => receiveLoop(t.port),
       probeName: "messages",
+      target: "publisher PUB port",
     },
   );
 

@@ -4,12 +4,13 @@
  * without running the tests.
  *
  * Usage: `deno task faults:summary [--from file.jsonl] [--write docs/FAULTS.md] [--write README.md]`
- * (`--write` replaces the full table between the `<!-- fault-summary:start/end -->` markers and
- * the per-area totals between the `<!-- fault-totals:start/end -->` markers of that file).
+ * (`--write` replaces the full table between the `<!-- fault-summary:start/end -->` markers, the
+ * per-area totals between the `<!-- fault-totals:start/end -->` markers and the attack figures
+ * between the `<!-- attack-table:start/end -->` markers of that file, whichever it has).
  *
  * @module
  */
-import type { FaultRecord } from "./_record.ts";
+import type { AttackSide, FaultRecord } from "./_record.ts";
 
 /**
  * Merges records with the same area and fault and renders the table.
@@ -58,6 +59,8 @@ const START = "<!-- fault-summary:start -->";
 const END = "<!-- fault-summary:end -->";
 const TOTALS_START = "<!-- fault-totals:start -->";
 const TOTALS_END = "<!-- fault-totals:end -->";
+const ATTACKS_START = "<!-- attack-table:start -->";
+const ATTACKS_END = "<!-- attack-table:end -->";
 
 /** One row per area (faults injected, inputs tried, messages lost) for the README. */
 export function renderTotals(records: FaultRecord[]): string {
@@ -84,6 +87,57 @@ export function renderTotals(records: FaultRecord[]): string {
     ...rows.map(([area, a]) => `| ${area} | ${a.faults} | ${a.inputs} | ${a.lost} |`),
     `| **total** | ${total.faults} | ${total.inputs} | ${total.lost} |`,
   ].join("\n");
+}
+
+const MiB = 1024 * 1024;
+
+function growth(a: AttackSide): string {
+  const g = Math.max(0, a.rssPeak - a.rssBefore);
+  return `${(a.rssBefore / MiB).toFixed(0)} → ${(a.rssPeak / MiB).toFixed(0)} (+${
+    (g / MiB).toFixed(1)
+  })`;
+}
+
+function served(a: AttackSide): string {
+  const life = a.alive ? "" : "**died**; ";
+  return `${life}${a.during[0]}/${a.during[1]} (worst ${(a.worstMs / 1000).toFixed(1)} s); ` +
+    `${a.after[0]}/${a.after[1]}`;
+}
+
+/**
+ * The attack table: one row per attack on a listening process with what ours was sent, RSS before
+ * → peak (growth) in MiB with the bound for ours, and the probes answered within 2 s during and
+ * after the attack, for ours and Python's (libzmq).
+ *
+ * @param records the JSON-line records (those without `attack` are skipped)
+ * @returns markdown
+ */
+export function renderAttacks(records: FaultRecord[]): string {
+  const lines = [
+    "| target | attack | sent to ours | ours: RSS MiB before → peak (growth) | bound for ours | ours: answered during; after | Python/libzmq: RSS MiB | Python/libzmq: answered during; after |",
+    "| --- | --- | --- | ---: | ---: | --- | ---: | --- |",
+  ];
+  for (const { attack: a } of records) {
+    if (!a) continue;
+    const esc = (s: string) => s.replaceAll("|", "\\|");
+    const g = Math.max(0, a.ours.rssPeak - a.ours.rssBefore);
+    const bound = a.perInput
+      ? `${(a.bound / 1024).toFixed(0)} KiB each (measured ${
+        (g / 1024 / Math.max(1, a.inputs)).toFixed(1)
+      })`
+      : `+${(a.bound / MiB).toFixed(0)}`;
+    const note = a.duringRequired ? "" : " (during: not required, no descriptor left)";
+    const extra = [a.ours.extra, a.python?.extra ? `Python: ${a.python.extra}` : ""]
+      .filter(Boolean).join("; ");
+    lines.push(
+      `| ${esc(a.target)} | ${esc(a.attack)}${note}${extra ? ` — ${esc(extra)}` : ""} | ${
+        esc(a.sent)
+      } | ${growth(a.ours)} | ${bound} | ${a.probe}: ${served(a.ours)} | ${
+        a.python ? growth(a.python) : "—"
+      } | ${a.python ? `${a.probe}: ${served(a.python)}` : "no Python peer"} |`,
+    );
+  }
+  return lines.join("\n");
 }
 
 /** Replaces the text between `start` and `end` markers of `md` with `body`. */
@@ -114,6 +168,7 @@ async function main(args: string[]): Promise<number> {
   const records = text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as FaultRecord);
   const table = renderTable(records);
   console.log(table);
+  if (records.some((r) => r.attack)) console.log("\n" + renderAttacks(records));
   // --write FILE (repeatable): the full table between the fault-summary markers and/or the
   // per-area totals between the fault-totals markers, whichever markers FILE has.
   const docs = args.flatMap((a, i) => (a === "--write" ? [args[i + 1]] : []));
@@ -123,9 +178,12 @@ async function main(args: string[]): Promise<number> {
     if (full !== undefined) md = full;
     const totals = replaceBetween(md, TOTALS_START, TOTALS_END, renderTotals(records));
     if (totals !== undefined) md = totals;
-    if (full === undefined && totals === undefined) {
+    const attacks = replaceBetween(md, ATTACKS_START, ATTACKS_END, renderAttacks(records));
+    if (attacks !== undefined) md = attacks;
+    if (full === undefined && totals === undefined && attacks === undefined) {
       throw new Error(
-        `${doc} has neither ${START} ... ${END} nor ${TOTALS_START} ... ${TOTALS_END}`,
+        `${doc} has none of ${START} ... ${END}, ${TOTALS_START} ... ${TOTALS_END}, ` +
+          `${ATTACKS_START} ... ${ATTACKS_END}`,
       );
     }
     await Deno.writeTextFile(doc, md);
