@@ -79,7 +79,9 @@ export class OccurrenceCounter {
    */
   identity(raw: Uint8Array): Uint8Array {
     const first = messageIdentity(raw);
-    const key = formatIdentity(first);
+    // one character per byte: a cheaper key than the UUID text, as distinct
+    let key = "";
+    for (let i = 0; i < first.length; i++) key += String.fromCharCode(first[i]);
     const n = this.#seen.get(key);
     if (n === undefined) {
       this.#seen.set(key, 0);

@@ -31,6 +31,20 @@ export interface BridgeRecord {
 
 const enc = new TextEncoder();
 
+/** Subjects, types and site names recur from message to message: each is encoded once. */
+const texts = new Map<string, Uint8Array>();
+
+/** The UTF-8 bytes of a recurring text (shared between records: never modified). */
+function textBytes(s: string): Uint8Array {
+  let b = texts.get(s);
+  if (b === undefined) {
+    b = enc.encode(s);
+    if (texts.size >= 4096) texts.clear();
+    texts.set(s, b);
+  }
+  return b;
+}
+
 /**
  * Builds the record for one message.
  *
@@ -40,7 +54,8 @@ const enc = new TextEncoder();
  * @param origin the producing site's name
  * @param sender the Kafka username (hop's `_sender`), if authenticated
  * @param id the message identity @default messageIdentity(raw)
- * @returns key, value, headers and identity
+ * @returns key, value, headers and identity (the key and the subject, type and origin header
+ *   values are shared between records of the same texts: do not modify them)
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
@@ -58,16 +73,17 @@ export function buildRecord(
   sender?: string,
   id: Uint8Array = messageIdentity(raw),
 ): BridgeRecord {
+  const key = textBytes(subject);
   const { value, headers } = pack(new Blob(raw), {
     id,
     sender,
     headers: [
-      [SUBJECT_HEADER, enc.encode(subject)],
-      [TYPE_HEADER, enc.encode(type)],
-      [ORIGIN_HEADER, enc.encode(origin)],
+      [SUBJECT_HEADER, key],
+      [TYPE_HEADER, textBytes(type)],
+      [ORIGIN_HEADER, textBytes(origin)],
     ],
   });
-  return { key: enc.encode(subject), value, headers, id };
+  return { key, value, headers, id };
 }
 
 /** A consumed record's headers: pairs in order, or a mapping (repeated names as arrays). */
@@ -118,5 +134,7 @@ export function headerId(headers: ConsumedHeaders): Uint8Array | undefined {
  */
 export function headerText(headers: ConsumedHeaders, name: string): string | undefined {
   const v = lastHeader(headers, name);
-  return v === undefined ? undefined : new TextDecoder().decode(v);
+  return v === undefined ? undefined : dec.decode(v);
 }
+
+const dec = new TextDecoder();

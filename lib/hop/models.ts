@@ -9,11 +9,12 @@
  *
  * @module
  */
-import { pyJsonDumps } from "./pyjson.ts";
+import { parseJsonBytes, pyJsonBytes } from "./pyjson.ts";
 import { type AvroContainer, readAvroContainer } from "./avro.ts";
+import { utf8Text } from "../_util/utf8.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder("utf-8", { fatal: true });
+const lenient = new TextDecoder();
 
 /** A Kafka record header as hop writes it: a name and raw bytes. */
 export type HopHeader = [name: string, value: Uint8Array];
@@ -64,7 +65,7 @@ export class JSONBlob implements HopModel {
    * @returns `json.dumps(content)` as UTF-8
    */
   serialize(): SerializedModel {
-    return { format: this.format, content: enc.encode(pyJsonDumps(this.content)) };
+    return { format: this.format, content: pyJsonBytes(this.content) };
   }
 }
 
@@ -177,7 +178,7 @@ export class GCNCircular implements HopModel {
   serialize(): SerializedModel {
     return {
       format: this.format,
-      content: enc.encode(pyJsonDumps({ header: this.header, body: this.body })),
+      content: pyJsonBytes({ header: this.header, body: this.body }),
     };
   }
 }
@@ -303,7 +304,7 @@ export class ExternalMessage implements HopModel {
    * @returns `json.dumps({"url": url})`
    */
   serialize(): SerializedModel {
-    return { format: this.format, content: enc.encode(pyJsonDumps({ url: this.url })) };
+    return { format: this.format, content: pyJsonBytes({ url: this.url }) };
   }
 }
 
@@ -357,11 +358,34 @@ export interface PackedMessage {
   headers: HopHeader[];
 }
 
+/** Random bytes for ids, drawn 4 KiB at a time. */
+const idPool = new Uint8Array(4096);
+let idPoolAt = idPool.length;
+
+/** A random (version 4) UUID's 16 bytes, as Python's `uuid.uuid4().bytes`. */
 function uuid4Bytes(): Uint8Array {
-  const hex = crypto.randomUUID().replaceAll("-", "");
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  if (idPoolAt === idPool.length) {
+    crypto.getRandomValues(idPool);
+    idPoolAt = 0;
+  }
+  const out = idPool.slice(idPoolAt, idPoolAt + 16);
+  idPoolAt += 16;
+  out[6] = (out[6] & 0x0f) | 0x40;
+  out[8] = (out[8] & 0x3f) | 0x80;
   return out;
+}
+
+/** Header values that recur (format names, `true`, a sender's name), encoded once. */
+const headerBytes = new Map<string, Uint8Array>();
+
+/** The UTF-8 bytes of a recurring header value (shared: never modify them). */
+function headerValue(s: string): Uint8Array {
+  let b = headerBytes.get(s);
+  if (b === undefined) {
+    b = enc.encode(s);
+    if (headerBytes.size < 64) headerBytes.set(s, b);
+  }
+  return b;
 }
 
 function isModel(m: unknown): m is HopModel {
@@ -393,14 +417,14 @@ export function pack(message: unknown, options: PackOptions = {}): PackedMessage
     for (const [k, v] of pairs) headers.push([k, typeof v === "string" ? enc.encode(v) : v]);
   }
   headers.push(["_id", options.id ?? uuid4Bytes()]);
-  if (options.sender !== undefined) headers.push(["_sender", enc.encode(options.sender)]);
-  if (options.test) headers.push(["_test", enc.encode("true")]);
+  if (options.sender !== undefined) headers.push(["_sender", headerValue(options.sender)]);
+  if (options.test) headers.push(["_test", headerValue("true")]);
   let model: HopModel;
   if (isModel(message)) model = message;
   else if (message instanceof Uint8Array) model = new Blob(message);
   else model = new JSONBlob(message);
   const s = model.serialize();
-  headers.push(["_format", enc.encode(s.format)]);
+  headers.push(["_format", headerValue(s.format)]);
   return { value: s.content, headers };
 }
 
@@ -466,7 +490,7 @@ function fromFormat(
   const name = format.toUpperCase();
   switch (name) {
     case "JSON":
-      return new JSONBlob(JSON.parse(dec.decode(data)));
+      return new JSONBlob(parseJsonBytes(data));
     case "BLOB":
       return new Blob(data);
     case "VOEVENT":
@@ -476,11 +500,11 @@ function fromFormat(
     case "AVRO":
       return new AvroBlob(data);
     case "CIRCULAR": {
-      const o = JSON.parse(dec.decode(data));
+      const o = JSON.parse(utf8Text(data));
       return new GCNCircular(o.header, o.body);
     }
     case "EXTERNAL":
-      return new ExternalMessage(JSON.parse(dec.decode(data)).url);
+      return new ExternalMessage(JSON.parse(utf8Text(data)).url);
   }
   warn(`Message format ${name} not recognized; returning a Blob`);
   return new Blob(data);
@@ -506,7 +530,7 @@ function fromLegacy(content: unknown, format: string, warn: DecodeWarning): AnyH
       return new AvroBlob(new Uint8Array());
   }
   warn(`Message format ${name} not recognized; returning a Blob`);
-  return new Blob(enc.encode(pyJsonDumps(content)));
+  return new Blob(pyJsonBytes(content));
 }
 
 /**
@@ -534,7 +558,7 @@ export function unpack(record: RawRecord, warn: DecodeWarning = () => {}): AnyHo
   const value = record.value ?? new Uint8Array();
   const fmt = headerList(record.headers).find(([k]) => k === "_format");
   if (fmt) {
-    const format = dec.decode(fmt[1]);
+    const format = utf8Text(fmt[1]);
     try {
       return fromFormat(value, format, warn);
     } catch (e) {
@@ -547,7 +571,7 @@ export function unpack(record: RawRecord, warn: DecodeWarning = () => {}): AnyHo
   }
   let old: unknown;
   try {
-    old = JSON.parse(dec.decode(value));
+    old = parseJsonBytes(value);
   } catch {
     return new Blob(value);
   }
@@ -588,16 +612,23 @@ export interface HopHeaderInfo {
  */
 export function hopHeaders(record: RawRecord): HopHeaderInfo {
   const info: HopHeaderInfo = { test: false };
-  const td = new TextDecoder();
   for (const [k, v] of headerList(record.headers)) {
-    if (k === "_id" && v.length === 16) {
-      const h = Array.from(v, (b) => b.toString(16).padStart(2, "0")).join("");
-      info.id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${
-        h.slice(20)
-      }`;
-    } else if (k === "_sender") info.sender = td.decode(v);
+    if (k === "_id" && v.length === 16) info.id = uuidText(v);
+    else if (k === "_sender") info.sender = lenient.decode(v);
     else if (k === "_test") info.test = true;
-    else if (k === "_format") info.format = td.decode(v);
+    else if (k === "_format") info.format = lenient.decode(v);
   }
   return info;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** 16 bytes as a UUID's text (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`). */
+function uuidText(v: Uint8Array): string {
+  const h = (from: number, to: number) => {
+    let s = "";
+    for (let i = from; i < to; i++) s += HEX[v[i]];
+    return s;
+  };
+  return `${h(0, 4)}-${h(4, 6)}-${h(6, 8)}-${h(8, 10)}-${h(10, 16)}`;
 }

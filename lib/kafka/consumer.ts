@@ -89,29 +89,47 @@ export interface KafkaConsumerOptions {
 /** What the handler is given; it returns (or resolves) when the record is handled. */
 export type RecordHandler = (record: ConsumedRecord) => void | Promise<void>;
 
-/** Small LRU set of ids for duplicate suppression. */
+/** The ids of the last `max` records, for duplicate suppression (oldest forgotten first). */
 class RecentIds {
-  readonly #max: number;
   readonly #set = new Set<string>();
+  readonly #ring: string[];
+  #next = 0;
   constructor(max: number) {
-    this.#max = max;
+    this.#ring = new Array<string>(Math.max(0, max));
   }
   seen(id: string): boolean {
     if (this.#set.has(id)) return true;
+    const n = this.#ring.length;
+    if (n === 0) return false;
+    const old = this.#ring[this.#next];
+    if (old !== undefined) this.#set.delete(old);
+    this.#ring[this.#next] = id;
+    this.#next = (this.#next + 1) % n;
     this.#set.add(id);
-    if (this.#set.size > this.#max) this.#set.delete(this.#set.values().next().value!);
     return false;
   }
 }
 
 const dec = new TextDecoder();
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
+/** A header name or id as text: one character per byte for short ASCII ones (no decoder call). */
+function shortText(b: Uint8Array): string {
+  if (b.length > 32) return dec.decode(b);
+  let s = "";
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c >= 0x80) return dec.decode(b);
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** The `_id` header's bytes as a key (one character per byte: distinct bytes, distinct keys). */
 function idOf(headers: Array<[string, Uint8Array]>): string | undefined {
   for (const [k, v] of headers) {
     if (k !== "_id") continue;
     let s = "";
-    for (const b of v) s += HEX[b];
+    for (let i = 0; i < v.length; i++) s += String.fromCharCode(v[i]);
     return s;
   }
   return undefined;
@@ -129,6 +147,41 @@ interface Pending {
 }
 
 const ABORTED = Symbol("aborted");
+
+/**
+ * Waits that end early when a session stops. Unlike `Promise.race` with one long-lived promise,
+ * a finished wait leaves nothing behind (a race adds a reaction to the long-lived promise each
+ * time, and those reactions keep every record read so far reachable until the session ends).
+ */
+class Stopper {
+  readonly #waiters = new Set<(v: typeof ABORTED) => void>();
+  #stopped = false;
+
+  /** Ends every wait, now and later, with ABORTED. */
+  stop(): void {
+    this.#stopped = true;
+    for (const w of this.#waiters) w(ABORTED);
+    this.#waiters.clear();
+  }
+
+  /** `p`'s outcome, or ABORTED if the session stops first. */
+  wait<T>(p: Promise<T>): Promise<T | typeof ABORTED> {
+    if (this.#stopped) {
+      p.catch(() => {});
+      return Promise.resolve(ABORTED);
+    }
+    return new Promise<T | typeof ABORTED>((resolve, reject) => {
+      this.#waiters.add(resolve);
+      p.then((v) => {
+        this.#waiters.delete(resolve);
+        resolve(v);
+      }, (e) => {
+        this.#waiters.delete(resolve);
+        reject(e);
+      });
+    });
+  }
+}
 
 /** How long each shutdown step (last commit, leaving the group) may take once stopped, in ms. */
 const SHUTDOWN_STEP_MS = 2000;
@@ -338,31 +391,33 @@ export class KafkaConsumer {
     client.on("consumer:heartbeat:end", contact);
     let failure: unknown;
     let handlerError: HandlerError | undefined;
-    let aborted!: () => void;
-    const abortP = new Promise<typeof ABORTED>((r) => (aborted = () => r(ABORTED)));
-    this.#signal.addEventListener("abort", aborted, { once: true });
+    const stopper = new Stopper();
+    const aborted = () => stopper.stop();
+    if (this.#signal.aborted) aborted();
+    else this.#signal.addEventListener("abort", aborted, { once: true });
     try {
-      const stream = await Promise.race([
-        client.consume({
-          topics: [...o.topics],
-          mode: MessagesStreamModes.COMMITTED,
-          fallbackMode: o.start === "earliest"
-            ? MessagesStreamFallbackModes.EARLIEST
-            : MessagesStreamFallbackModes.LATEST,
-        }),
-        abortP,
-      ]);
-      if (stream === ABORTED) return undefined;
+      const consuming = client.consume({
+        topics: [...o.topics],
+        mode: MessagesStreamModes.COMMITTED,
+        fallbackMode: o.start === "earliest"
+          ? MessagesStreamFallbackModes.EARLIEST
+          : MessagesStreamFallbackModes.LATEST,
+      });
+      const stream = await stopper.wait(consuming);
+      if (stream === ABORTED) {
+        consuming.then((s) => s.close(), () => {}).catch(() => {});
+        return undefined;
+      }
       contact();
       healthy();
       const it = stream[Symbol.asyncIterator]();
       const lanes = o.lane
-        ? new Lanes(o.lane, o.laneConcurrency ?? (() => 1), o.maxPending ?? 256, abortP)
+        ? new Lanes(o.lane, o.laneConcurrency ?? (() => 1), o.maxPending ?? 256, stopper)
         : undefined;
       try {
         while (true) {
           if (lanes && !(await lanes.room())) break;
-          const step = await Promise.race([it.next(), abortP]);
+          const step = await stopper.wait(it.next());
           if (step === ABORTED || step.done) break;
           const m = step.value as Message;
           contact();
@@ -398,7 +453,7 @@ export class KafkaConsumer {
     const key = partitionKey(m.topic, m.partition);
     const headers: Array<[string, Uint8Array]> = [];
     for (const [k, v] of m.headerEntries ?? m.headers) {
-      headers.push([dec.decode(k as Buffer), view(v as Buffer) ?? new Uint8Array()]);
+      headers.push([shortText(k as Buffer), view(v as Buffer) ?? new Uint8Array()]);
     }
     const id = idOf(headers);
     if (this.#barrier) await this.#barrier.catch(() => {});
@@ -532,7 +587,7 @@ class Lanes {
   readonly #key: (record: { topic: string; partition: number }) => string;
   readonly #concurrency: (lane: string) => number;
   readonly #max: number;
-  readonly #stopped: Promise<unknown>;
+  readonly #stopper: Stopper;
   readonly #lanes = new Map<string, Lane>();
   #pending = 0;
   #wake: (() => void) | undefined;
@@ -543,19 +598,19 @@ class Lanes {
     key: (record: { topic: string; partition: number }) => string,
     concurrency: (lane: string) => number,
     max: number,
-    stopped: Promise<unknown>,
+    stopper: Stopper,
   ) {
     this.#key = key;
     this.#concurrency = concurrency;
     this.#max = Math.max(1, max);
-    this.#stopped = stopped;
+    this.#stopper = stopper;
   }
 
   /** Waits until fewer than `max` records are pending; false once a handler failed. */
   async room(): Promise<boolean> {
     while (this.#pending >= this.#max && this.#error === undefined) {
       const woken = new Promise<void>((r) => (this.#wake = r));
-      if ((await Promise.race([woken, this.#stopped])) === ABORTED) return false;
+      if ((await this.#stopper.wait(woken)) === ABORTED) return false;
     }
     if (this.#error !== undefined) throw this.#error;
     return true;

@@ -15,12 +15,24 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { Producer } from "@platformatic/kafka";
-import { kafkaLibrary } from "./_library.ts";
+import type { Connection, Producer } from "@platformatic/kafka";
+import { type KafkaLibrary, kafkaLibrary } from "./_library.ts";
 import { sleep, withTimeout } from "../_util/abort.ts";
 import { type BatchInfo, PublishBatcher, type PublishBatcherOptions } from "./batcher.ts";
 import type { KafkaCluster } from "./cluster.ts";
-import { BrokerConnectionError, isRetriable, isTooLarge, RecordTooLargeError } from "./errors.ts";
+import {
+  BrokerConnectionError,
+  isRetriable,
+  isTooLarge,
+  KafkaOptionError,
+  RecordTooLargeError,
+} from "./errors.ts";
+import {
+  encodeProduceRequest,
+  murmur2,
+  type PartitionBatch,
+  PRODUCE_VERSIONS,
+} from "./produce_request.ts";
 
 /** One record to produce. */
 export interface ProducerRecord {
@@ -47,31 +59,65 @@ export interface KafkaProducerOptions extends PublishBatcherOptions {
   prepare?: (topics: string[]) => Promise<void>;
   /** Told about each failed attempt that will be retried. */
   onRetry?: (error: Error, attempt: number, records: number) => void;
+  /**
+   * Highest Produce request version to use (3 to 11; the highest the broker also speaks is used).
+   * @default 11
+   */
+  maxProduceVersion?: number;
 }
 
 /** A record as the batcher holds it. */
 interface Held {
   record: ProducerRecord;
   bytes: number;
+  /** Its partition, chosen at the first attempt and kept for the retries. */
+  partition?: number;
+  /** Acknowledged (by an attempt that failed for other partitions). */
+  done?: boolean;
+}
+
+/** The records of one partition, for the encoder and with the batcher's entries. */
+interface Destination {
+  batch: PartitionBatch;
+  held: Held[];
+}
+
+/** `topic\0partition` of the partitions a failed Produce response acknowledged anyway. */
+function acknowledged(e: unknown): Set<string> {
+  const out = new Set<string>();
+  const responses = (e as {
+    response?: { responses?: Array<{ name: string; partitionResponses?: PartitionResponse[] }> };
+  })?.response?.responses;
+  for (const t of responses ?? []) {
+    for (const p of t.partitionResponses ?? []) {
+      if (p.errorCode === 0) out.add(`${t.name}\0${p.index}`);
+    }
+  }
+  return out;
+}
+
+interface PartitionResponse {
+  index: number;
+  errorCode: number;
 }
 
 /** Kafka's acks -1: every in-sync replica (the library's `ProduceAcks.ALL`). */
 const ACKS_ALL = -1;
 
-const enc = new TextEncoder();
-const headerNames = new Map<string, Buffer>();
-
-function headerName(name: string): Buffer {
-  let b = headerNames.get(name);
-  if (!b) {
-    b = Buffer.from(enc.encode(name));
-    if (headerNames.size < 256) headerNames.set(name, b);
-  }
-  return b;
+/** The topics of some records, for messages. */
+function topicsOf(items: Held[]): string {
+  return [...new Set(items.map((h) => h.record.topic))].join(",");
 }
 
-function toBuffer(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+/** Kafka's Produce request. */
+const PRODUCE_API_KEY = 0;
+
+/** The library's producer and what this layer learnt about the cluster through it. */
+interface Client {
+  producer: Producer;
+  library: KafkaLibrary;
+  /** The Produce version both the broker and the encoder speak, once asked. */
+  version?: number;
 }
 
 /**
@@ -119,7 +165,7 @@ export class KafkaProducer implements AsyncDisposable {
   readonly #batcher: PublishBatcher<Held>;
   readonly #deliveryMs: number;
   readonly #stop = new AbortController();
-  #producer: Producer | undefined;
+  #current: Client | undefined;
   #roundRobin = 0;
   #closing: Promise<void> | undefined;
 
@@ -134,6 +180,16 @@ export class KafkaProducer implements AsyncDisposable {
     this.#cluster = cluster;
     this.#opts = options;
     this.#deliveryMs = options.deliveryTimeoutMs ?? cluster.timeoutMs;
+    const mv = options.maxProduceVersion;
+    if (
+      mv !== undefined &&
+      (!Number.isInteger(mv) || mv < PRODUCE_VERSIONS.min || mv > PRODUCE_VERSIONS.max)
+    ) {
+      throw new KafkaOptionError(
+        `maxProduceVersion must be an integer from ${PRODUCE_VERSIONS.min} to ` +
+          `${PRODUCE_VERSIONS.max}, not ${mv}`,
+      );
+    }
     this.#batcher = new PublishBatcher<Held>(
       (items, info) => this.#sendBatch(items, info),
       options,
@@ -155,27 +211,30 @@ export class KafkaProducer implements AsyncDisposable {
     return this.#batcher.pending;
   }
 
-  async #client(): Promise<Producer> {
-    if (this.#producer) return this.#producer;
+  /**
+   * The library's producer, for what it does well: connections (TLS, SASL), metadata and API
+   * versions. The Produce requests themselves are written by this layer (`#produce`).
+   */
+  async #client(): Promise<Client> {
+    if (this.#current) return this.#current;
     const options = this.#cluster.clientOptions(this.#cluster.credential());
-    const { compatibilityPartitioner, Producer } = await kafkaLibrary();
-    this.#producer ??= new Producer({
-      ...options,
-      acks: ACKS_ALL,
-      // keyed records go where Java clients (and kafkajs) put them (murmur2, made positive);
-      // records without a key are spread round-robin
-      partitioner: (message, key) =>
-        key ? compatibilityPartitioner(message, key) : this.#roundRobin++ & 0x7fffffff,
-      autocreateTopics: this.#opts.autocreateTopics ?? false,
-      timeout: this.#cluster.timeoutMs,
-    });
-    return this.#producer;
+    const library = await kafkaLibrary();
+    this.#current ??= {
+      library,
+      producer: new library.Producer({
+        ...options,
+        acks: ACKS_ALL,
+        autocreateTopics: this.#opts.autocreateTopics ?? false,
+        timeout: this.#cluster.timeoutMs,
+      }),
+    };
+    return this.#current;
   }
 
   /** Drops the client (its connections may be dead); closing it waits 2 s at most. */
   async #reset(): Promise<void> {
-    const p = this.#producer;
-    this.#producer = undefined;
+    const p = this.#current?.producer;
+    this.#current = undefined;
     if (p) await Promise.race([p.close(true).catch(() => {}), sleep(2000)]);
   }
 
@@ -192,7 +251,10 @@ export class KafkaProducer implements AsyncDisposable {
     const ms = this.#cluster.timeoutMs;
     try {
       await withTimeout(
-        this.#client().then((c) => c.metadata({ topics, forceUpdate: true })),
+        this.#client().then(async (c) => {
+          await c.producer.metadata({ topics, forceUpdate: true });
+          await this.#version(c);
+        }),
         ms,
         () =>
           new BrokerConnectionError(
@@ -262,25 +324,133 @@ export class KafkaProducer implements AsyncDisposable {
     return Promise.race([p, stopped]).finally(() => signal.removeEventListener("abort", onAbort));
   }
 
-  /** One attempt: one produce request for the batch, within `ms`. */
-  async #attempt(items: Held[], topics: string[], ms: number): Promise<void> {
+  /**
+   * One attempt: one Produce request per partition leader, within `ms`. The records of the
+   * partitions acknowledged are marked `done` even when the attempt fails for others.
+   */
+  async #attempt(items: Held[], ms: number): Promise<void> {
+    const topics = [...new Set(items.map((h) => h.record.topic))];
     await this.#opts.prepare?.(topics);
-    const messages = items.map(({ record: r }) => {
-      const headers = new Map<Buffer, Buffer>();
-      for (const [k, v] of r.headers) headers.set(headerName(k), toBuffer(v));
-      return {
-        topic: r.topic,
-        key: r.key ? toBuffer(r.key) : undefined,
-        value: r.value ? toBuffer(r.value) : undefined,
-        headers,
-      };
-    });
-    const client = await this.#client();
-    await withTimeout(
-      client.send({ messages, acks: ACKS_ALL }),
-      ms,
-      () => this.#late(topics.join(","), ms),
+    await withTimeout(this.#produceAll(items, topics), ms, () => this.#late(topics.join(","), ms));
+  }
+
+  /** The Produce version to use: the highest the broker and the encoder both speak. */
+  async #version(c: Client): Promise<number> {
+    if (c.version !== undefined) return c.version;
+    const apis = await c.producer.listApis();
+    const produce = apis.find((a) => a.name === "Produce");
+    const v = Math.min(
+      produce?.maxVersion ?? -1,
+      this.#opts.maxProduceVersion ?? PRODUCE_VERSIONS.max,
     );
+    if (!produce || v < Math.max(produce.minVersion, PRODUCE_VERSIONS.min)) {
+      throw new BrokerConnectionError(
+        this.#cluster.broker,
+        `the broker ${this.#cluster.broker} speaks Produce versions ` +
+          `${produce?.minVersion}-${produce?.maxVersion}, this client ` +
+          `${PRODUCE_VERSIONS.min}-${PRODUCE_VERSIONS.max}`,
+        { retriable: false },
+      );
+    }
+    c.version = v;
+    return v;
+  }
+
+  /** Partitions the records (murmur2 of the key, else round-robin) and sends to each leader. */
+  async #produceAll(items: Held[], topics: string[]): Promise<void> {
+    const c = await this.#client();
+    const version = await this.#version(c);
+    const metadata = await c.producer.metadata({
+      topics,
+      autocreateTopics: this.#opts.autocreateTopics ?? false,
+    });
+    const byLeader = new Map<number, Map<string, Destination>>();
+    for (const h of items) {
+      const r = h.record;
+      const t = metadata.topics.get(r.topic);
+      if (!t || t.partitionsCount < 1) {
+        throw new BrokerConnectionError(this.#cluster.broker, `no metadata for topic ${r.topic}`);
+      }
+      // keyed records go where Java clients (and kafkajs) put them (murmur2, made positive);
+      // records without a key are spread round-robin; a retry keeps the partition
+      let partition = h.partition;
+      if (partition === undefined || partition >= t.partitionsCount) {
+        partition =
+          h.partition =
+            (r.key ? murmur2(r.key) & 0x7fffffff : this.#roundRobin++ & 0x7fffffff) %
+            t.partitionsCount;
+      }
+      const leader = t.partitions[partition]?.leader ?? -1;
+      if (leader < 0) {
+        throw new BrokerConnectionError(
+          this.#cluster.broker,
+          `partition ${partition} of ${r.topic} has no leader`,
+        );
+      }
+      let parts = byLeader.get(leader);
+      if (!parts) byLeader.set(leader, parts = new Map());
+      const key = `${r.topic}\0${partition}`;
+      const d = parts.get(key);
+      if (d) {
+        d.batch.records.push(r);
+        d.held.push(h);
+      } else parts.set(key, { batch: { topic: r.topic, partition, records: [r] }, held: [h] });
+    }
+    const leaders = [...byLeader.keys()];
+    const connections = await c.producer.connectToBrokers(leaders);
+    const outcomes = await Promise.allSettled(leaders.map((leader) => {
+      const connection = connections.get(leader);
+      if (!connection) {
+        throw new BrokerConnectionError(this.#cluster.broker, `no connection to broker ${leader}`);
+      }
+      const ds = [...byLeader.get(leader)!.values()];
+      return this.#produce(c, connection, version, ds.map((d) => d.batch));
+    }));
+    let failure: unknown;
+    outcomes.forEach((o, i) => {
+      const ok = o.status === "fulfilled" ? undefined : acknowledged(o.reason);
+      if (o.status === "rejected") failure ??= o.reason;
+      for (const [key, d] of byLeader.get(leaders[i])!) {
+        if (!ok || ok.has(key)) { for (const h of d.held) h.done = true; }
+      }
+    });
+    if (failure !== undefined) throw failure;
+  }
+
+  /** One Produce request on one connection; resolves with the broker's acknowledgement. */
+  #produce(
+    c: Client,
+    connection: Connection,
+    version: number,
+    batches: PartitionBatch[],
+  ): Promise<void> {
+    const lib = c.library;
+    const body = encodeProduceRequest(batches, {
+      version,
+      acks: ACKS_ALL,
+      timeoutMs: this.#cluster.timeoutMs,
+      timestamp: Date.now(),
+      crc32c: (b) => lib.crc32c(Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+    });
+    const payload = lib.Writer.create().append(
+      Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    );
+    const parser = (lib as unknown as Record<string, { parseResponse: unknown }>)[
+      `produceV${version}`
+    ].parseResponse as Parameters<Connection["send"]>[3];
+    // versions 9 and later carry tagged fields in the request and response headers
+    const flexible = version >= 9;
+    return new Promise<void>((resolve, reject) => {
+      connection.send(
+        PRODUCE_API_KEY,
+        version,
+        () => payload,
+        parser,
+        flexible,
+        flexible,
+        (error: unknown) => (error ? reject(error) : resolve()),
+      );
+    });
   }
 
   /**
@@ -289,14 +459,16 @@ export class KafkaProducer implements AsyncDisposable {
    * large by itself fails.
    */
   async #sendBatch(items: Held[], info: BatchInfo): Promise<void | unknown[]> {
-    const topics = [...new Set(items.map((h) => h.record.topic))];
     const deadline = info.since + this.#deliveryMs;
     let attempt = 0;
+    let pending = items;
     while (true) {
+      pending = pending.filter((h) => !h.done);
+      if (pending.length === 0) return;
       const left = Math.min(deadline - performance.now(), this.#cluster.timeoutMs);
-      if (left <= 0) throw this.#late(topics.join(","), this.#deliveryMs);
+      if (left <= 0) throw this.#late(topicsOf(pending), this.#deliveryMs);
       try {
-        await this.#untilStopped(this.#attempt(items, topics, left));
+        await this.#untilStopped(this.#attempt(pending, left));
         return;
       } catch (e) {
         if (isTooLarge(e)) break;
@@ -306,36 +478,38 @@ export class KafkaProducer implements AsyncDisposable {
         const wait = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
         if (performance.now() + wait >= deadline) throw err;
         attempt++;
-        this.#opts.onRetry?.(err, attempt, items.length);
+        this.#opts.onRetry?.(err, attempt, pending.filter((h) => !h.done).length);
         await this.#reset();
         await sleep(wait, this.#stop.signal);
       }
     }
-    if (items.length === 1) {
-      throw new RecordTooLargeError(items[0].record.topic, items[0].bytes);
-    }
+    // refused as too large: what is not acknowledged yet goes again in halves
+    const rest = pending.filter((h) => !h.done);
+    if (rest.length === 0) return;
+    // the refused size, shared out by record count (what the bound is lowered from)
+    const restBytes = Math.ceil((info.bytes * rest.length) / items.length);
+    if (rest.length === 1) throw new RecordTooLargeError(rest[0].record.topic, rest[0].bytes);
     this.#batcher.maxBatchBytes = Math.max(
       1,
-      Math.min(this.#batcher.maxBatchBytes, Math.floor(info.bytes / 2)),
+      Math.min(this.#batcher.maxBatchBytes, Math.floor(restBytes / 2)),
     );
     this.#cluster.log(
       "info",
-      `batch of ${items.length} records (${info.bytes} B) refused as too large by ` +
-        `${topics.join(",")}; batches now up to ${this.#batcher.maxBatchBytes} B`,
+      `batch of ${rest.length} records (${restBytes} B) refused as too large by ` +
+        `${topicsOf(rest)}; batches now up to ${this.#batcher.maxBatchBytes} B`,
     );
-    const half = Math.ceil(items.length / 2);
-    const outcomes: unknown[] = [];
-    for (const part of [items.slice(0, half), items.slice(half)]) {
-      // the batch's share of the refused size (what the bound is lowered from next)
-      const bytes = Math.ceil((info.bytes * part.length) / items.length);
+    const half = Math.ceil(rest.length / 2);
+    const outcome = new Map<Held, unknown>();
+    for (const part of [rest.slice(0, half), rest.slice(half)]) {
+      const bytes = Math.ceil((restBytes * part.length) / rest.length);
       try {
         const r = await this.#sendBatch(part, { bytes, since: info.since });
-        outcomes.push(...(r ?? part.map(() => undefined)));
+        part.forEach((h, i) => outcome.set(h, r?.[i]));
       } catch (e) {
-        outcomes.push(...part.map(() => e));
+        for (const h of part) outcome.set(h, e);
       }
     }
-    return outcomes;
+    return items.map((h) => outcome.get(h));
   }
 
   /**
