@@ -17,7 +17,12 @@ import type { Buffer } from "node:buffer";
 import { sleep, withTimeout } from "../_util/abort.ts";
 import { type OffsetPosition, partitionKey, withAdmin } from "./admin.ts";
 import type { KafkaCluster } from "./cluster.ts";
-import { BrokerConnectionError, isRetriable, UnknownTopicError } from "./errors.ts";
+import {
+  BrokerConnectionError,
+  isRetriable,
+  KafkaOptionError,
+  UnknownTopicError,
+} from "./errors.ts";
 
 /** A record as the handler gets it. */
 export interface ConsumedRecord {
@@ -49,6 +54,13 @@ export interface KafkaConsumerOptions {
   maxWaitMs?: number;
   /** Bytes fetched per partition and request. @default 8388608 (8 MiB) */
   maxBytesPerPartition?: number;
+  /**
+   * Shortest time between two offset commits, in ms: the offsets of the records handled
+   * meanwhile go in the next (a record is never committed before its handler returned; after a
+   * crash, the records handled in the last interval come again to the group). Python igwn-alert
+   * (hop, librdkafka) commits every 5 s. @default 0 (as soon as the previous commit is answered)
+   */
+  commitIntervalMs?: number;
   /** Records fetched ahead of the handler. @default 1024 */
   highWaterMark?: number;
   /**
@@ -96,6 +108,10 @@ class RecentIds {
   #next = 0;
   constructor(max: number) {
     this.#ring = new Array<string>(Math.max(0, max));
+  }
+  /** Ids remembered at most (0: none, nothing is suppressed). */
+  get capacity(): number {
+    return this.#ring.length;
   }
   seen(id: string): boolean {
     if (this.#set.has(id)) return true;
@@ -233,6 +249,11 @@ export class KafkaConsumer {
   /** Highest finished offset + 1 per partition. */
   readonly #finished = new Map<string, bigint>();
   #committing: Promise<void> | undefined;
+  /** A commit waiting for `commitIntervalMs` to pass since the last one. */
+  #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  /** performance.now() when the last commit started. */
+  #lastCommit = -Infinity;
+  readonly #commitIntervalMs: number;
   /** A running `beforeCommit`: records wait for it before they are handed out. */
   #barrier: Promise<void> | undefined;
 
@@ -245,6 +266,13 @@ export class KafkaConsumer {
   constructor(cluster: KafkaCluster, options: KafkaConsumerOptions) {
     this.#cluster = cluster;
     this.#opts = options;
+    const interval = options.commitIntervalMs ?? 0;
+    if (!(interval >= 0 && interval <= 60_000)) {
+      throw new KafkaOptionError(
+        `commitIntervalMs must be a number of ms from 0 to 60000, not ${interval}`,
+      );
+    }
+    this.#commitIntervalMs = interval;
     this.#signal = options.signal
       ? AbortSignal.any([options.signal, this.#stop.signal])
       : this.#stop.signal;
@@ -440,6 +468,7 @@ export class KafkaConsumer {
       if (!this.#signal.aborted) failure ??= e;
     } finally {
       this.#signal.removeEventListener("abort", aborted);
+      this.#cancelScheduledCommit();
       await this.#flushCommits(true);
       this.#client = undefined;
       // leaving the group lets a restarted member take over at once; bounded for dead brokers
@@ -455,7 +484,7 @@ export class KafkaConsumer {
     for (const [k, v] of m.headerEntries ?? m.headers) {
       headers.push([shortText(k as Buffer), view(v as Buffer) ?? new Uint8Array()]);
     }
-    const id = idOf(headers);
+    const id = recent.capacity > 0 ? idOf(headers) : undefined;
     if (this.#barrier) await this.#barrier.catch(() => {});
     if (id === undefined || !recent.seen(id)) {
       let running = this.#inProgress.get(key);
@@ -495,21 +524,57 @@ export class KafkaConsumer {
     const done = this.#toCommit.get(key)?.offset ?? this.#committed.get(key) ?? -1n;
     if (upTo > done) {
       this.#toCommit.set(key, { topic, partition, offset: upTo, leaderEpoch });
-      this.#committing ??= this.#flushCommits(false).finally(() => (this.#committing = undefined));
+      this.#scheduleCommit();
     }
   }
 
-  /** Commits what was handled, retrying failures (a rebalance, a broker restart). */
-  async #flushCommits(final: boolean): Promise<void> {
+  /**
+   * Starts a commit of what was handled, at most one per `commitIntervalMs` (while one runs, the
+   * offsets of records handled meanwhile wait for the next).
+   */
+  #scheduleCommit(): void {
+    if (this.#committing || this.#commitTimer !== undefined || this.#toCommit.size === 0) return;
+    const wait = this.#lastCommit + this.#commitIntervalMs - performance.now();
+    if (wait > 0) {
+      this.#commitTimer = setTimeout(() => {
+        this.#commitTimer = undefined;
+        this.#scheduleCommit();
+      }, wait);
+      return;
+    }
+    this.#lastCommit = performance.now();
+    this.#committing = this.#flushCommits(false).then((committed) => {
+      this.#committing = undefined;
+      // after a failure the next record handled (or the session's last flush) tries again
+      if (committed) this.#scheduleCommit();
+    }, () => {
+      this.#committing = undefined;
+    });
+  }
+
+  /** Cancels a scheduled commit (the final flush commits what is left). */
+  #cancelScheduledCommit(): void {
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+  }
+
+  /**
+   * Commits what was handled, retrying failures (a rebalance, a broker restart): once unless
+   * `final` (then until nothing is left).
+   *
+   * @returns whether a commit succeeded
+   */
+  async #flushCommits(final: boolean): Promise<boolean> {
     if (final && this.#committing) {
       await withTimeout(this.#committing, SHUTDOWN_STEP_MS, () => new Error("commit")).catch(
         () => {},
       );
     }
     let failures = 0;
+    let committed = false;
     while (this.#toCommit.size > 0) {
       const client = this.#client;
-      if (!client) return;
+      if (!client) return committed;
       const batch = [...this.#toCommit.values()];
       this.#toCommit.clear();
       try {
@@ -536,6 +601,9 @@ export class KafkaConsumer {
           if ((this.#committed.get(key) ?? -1n) < c.offset) this.#committed.set(key, c.offset);
         }
         failures = 0;
+        committed = true;
+        // the offsets handled meanwhile wait for the next scheduled commit
+        if (!final) return true;
       } catch (e) {
         // keep what no newer offset superseded, and try again
         for (const c of batch) {
@@ -547,11 +615,12 @@ export class KafkaConsumer {
           "warning",
           `offset commit failed (records may be delivered again): ${(e as Error).message}`,
         );
-        if (final || failures > 20 || this.#client !== client) return;
+        if (final || failures > 20 || this.#client !== client) return committed;
         await sleep(Math.min(2000, 100 * 2 ** failures), this.#signal);
-        if (this.#signal.aborted) return;
+        if (this.#signal.aborted) return committed;
       }
     }
+    return committed;
   }
 
   /** After the last session: what is still uncommitted is committed by a short-lived member. */

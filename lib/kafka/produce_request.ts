@@ -64,14 +64,22 @@ export const PRODUCE_VERSIONS = { min: 3, max: 11 } as const;
 
 const enc = new TextEncoder();
 const names = new Map<string, Uint8Array>();
+/** The last names looked up, tried first (a producer writes the same few header names). */
+const recentNames: string[] = [];
+const recentBytes: Uint8Array[] = [];
+let recentNext = 0;
 
-/** A header name's UTF-8 bytes (header names repeat: they are encoded once). */
+/** A header or topic name's UTF-8 bytes (names repeat: each is encoded once). */
 function nameBytes(name: string): Uint8Array {
+  for (let i = 0; i < recentNames.length; i++) if (recentNames[i] === name) return recentBytes[i];
   let b = names.get(name);
   if (b === undefined) {
     b = enc.encode(name);
     if (names.size < 1024) names.set(name, b);
   }
+  recentNames[recentNext] = name;
+  recentBytes[recentNext] = b;
+  recentNext = (recentNext + 1) % 8;
   return b;
 }
 
@@ -154,8 +162,14 @@ class Out {
     this.uvarint(((v << 1) ^ (v >> 31)) >>> 0);
   }
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.at);
-    this.at += b.length;
+    const n = b.length;
+    if (n > 32) this.buf.set(b, this.at);
+    else {
+      // a loop beats TypedArray.prototype.set's fixed cost for a few bytes (header values)
+      const buf = this.buf, at = this.at;
+      for (let i = 0; i < n; i++) buf[at + i] = b[i];
+    }
+    this.at += n;
   }
   /** A varint length and the bytes, or -1 for null. */
   varBytes(b: Uint8Array | null | undefined): void {

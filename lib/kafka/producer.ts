@@ -430,7 +430,8 @@ export class KafkaProducer implements AsyncDisposable {
       acks: ACKS_ALL,
       timeoutMs: this.#cluster.timeoutMs,
       timestamp: Date.now(),
-      crc32c: (b) => lib.crc32c(Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+      // a plain array: the library's native CRC copies a Buffer argument through its iterator
+      crc32c: (b) => lib.crc32c(b as Buffer),
     });
     const payload = lib.Writer.create().append(
       Buffer.from(body.buffer, body.byteOffset, body.byteLength),
