@@ -130,7 +130,9 @@ export class PosttrollToKafka implements AsyncDisposable {
       lingerMs: o.lingerMs,
       maxBatchBytes: 900_000,
       maxInFlight: 1,
-      maxQueueBytes: 16 * 1024 * 1024,
+      // records built ahead of the producer: four requests' worth (the rest wait unbuilt, in
+      // maxBufferBytes)
+      maxQueueBytes: 4 * 1024 * 1024,
       deliveryTimeoutMs: Infinity,
       autocreateTopics: true,
       prepare: (topics) => this.#ensureTopics(topics),

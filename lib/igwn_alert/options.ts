@@ -171,8 +171,9 @@ export interface IgwnAlertClientOptions {
   maxInFlight?: number;
   /**
    * Bytes of serialized alerts per session queued or awaiting acknowledgement; beyond it,
-   * `publishToTopic` calls wait (in order) for room before their alert is serialized.
-   * @default 16777216 (16 MiB)
+   * `publishToTopic` calls wait (in order) for room before their alert is serialized (4 MiB is
+   * four full produce requests: a larger queue only holds more memory, bench/README.md).
+   * @default 4194304 (4 MiB)
    */
   maxQueueBytes?: number;
 }
@@ -315,7 +316,7 @@ export function parseClientOptions(o: IgwnAlertClientOptions): ClientSettings {
       lingerMs: o.lingerMs ?? 0,
       maxBatchBytes: o.maxBatchBytes ?? 1_000_000,
       maxInFlight: Math.floor(o.maxInFlight ?? 1),
-      maxQueueBytes: o.maxQueueBytes ?? 16 * 1024 * 1024,
+      maxQueueBytes: o.maxQueueBytes ?? 4 * 1024 * 1024,
     },
     log,
     warn,
