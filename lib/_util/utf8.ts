@@ -21,8 +21,9 @@ const enc = new TextEncoder();
  * @throws TypeError when the bytes are not valid UTF-8
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { utf8Text } from "./utf8.ts";
- * utf8Text(new Uint8Array([0x68, 0xc3, 0xa9])); // "hé"
+ * assertEquals(utf8Text(new Uint8Array([0x68, 0xc3, 0xa9])), "hé");
  * ```
  */
 export function utf8Text(bytes: Uint8Array): string {
@@ -39,8 +40,9 @@ export function utf8Text(bytes: Uint8Array): string {
  * @returns a new array with the UTF-8 bytes
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { utf8Bytes } from "./utf8.ts";
- * utf8Bytes("hé").length; // 3
+ * assertEquals(utf8Bytes("hé").length, 3);
  * ```
  */
 export function utf8Bytes(s: string): Uint8Array {
@@ -55,9 +57,10 @@ export function utf8Bytes(s: string): Uint8Array {
  * @returns one byte per character, or undefined
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { asciiBytes } from "./utf8.ts";
- * asciiBytes("abc")?.length; // 3
- * asciiBytes("é"); // undefined
+ * assertEquals(asciiBytes("abc")?.length, 3);
+ * assertEquals(asciiBytes("é"), undefined);
  * ```
  */
 export function asciiBytes(s: string): Uint8Array | undefined {

@@ -68,8 +68,9 @@ export function pyJsonParse(text: string): unknown {
  * @returns the UTF-8 bytes of its Python JSON text
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { pyJsonBytes } from "./pyjson.ts";
- * new TextDecoder().decode(pyJsonBytes('{"uid": "S1"}')); // '"{\\"uid\\": \\"S1\\"}"'
+ * assertEquals(new TextDecoder().decode(pyJsonBytes('{"uid": "S1"}')), '"{\\"uid\\": \\"S1\\"}"');
  * ```
  */
 export function pyJsonBytes(value: unknown): Uint8Array {
@@ -135,8 +136,9 @@ function canonicalStringLiteral(text: string): string | undefined {
  * @throws TypeError for invalid UTF-8, SyntaxError for invalid JSON
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { parseJsonBytes, pyJsonBytes } from "./pyjson.ts";
- * parseJsonBytes(pyJsonBytes('{"uid": "S1"}')); // '{"uid": "S1"}'
+ * assertEquals(parseJsonBytes(pyJsonBytes('{"uid": "S1"}')), '{"uid": "S1"}');
  * ```
  */
 export function parseJsonBytes(bytes: Uint8Array): unknown {

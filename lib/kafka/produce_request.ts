@@ -202,12 +202,13 @@ function byTopic(batches: PartitionBatch[]): Map<string, PartitionBatch[]> {
  * @throws RangeError for a version outside {@linkcode PRODUCE_VERSIONS}
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { encodeProduceRequest } from "./produce_request.ts";
  * const body = encodeProduceRequest(
  *   [{ topic: "t", partition: 0, records: [{ value: new Uint8Array([1]), headers: [] }] }],
  *   { version: 9, acks: -1, timeoutMs: 30000, timestamp: 0, crc32c: () => 0 },
  * );
- * body.length; // 88
+ * assertEquals(body.length, 88);
  * ```
  */
 export function encodeProduceRequest(
@@ -324,8 +325,9 @@ function writeBatch(
  * @returns the signed 32-bit hash
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { murmur2 } from "./produce_request.ts";
- * (murmur2(new TextEncoder().encode("21")) & 0x7fffffff) % 8; // 0
+ * assertEquals(murmur2(new TextEncoder().encode("21")) & 0x7fffffff, 1173551340);
  * ```
  */
 export function murmur2(data: Uint8Array): number {

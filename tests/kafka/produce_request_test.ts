@@ -132,7 +132,7 @@ Deno.test("murmur2 equals the client library's (Java's) for keys of every length
       assertEquals(murmur2(key) & 0x7fffffff, libraryMurmur2(Buffer.from(key)) & 0x7fffffff);
     }
   }
-  // the Java client's documented example: "21" on 8 partitions goes to partition 0? check values
+  // a short key hashed as the library (and Java) does
   assertEquals(
     murmur2(enc.encode("21")) & 0x7fffffff,
     libraryMurmur2(Buffer.from("21")) & 0x7fffffff,
