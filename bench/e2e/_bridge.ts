@@ -349,7 +349,7 @@ function lossNote(r: RunResult, warm = 0): string | undefined {
 
 function describe(r: RunResult): string {
   const s = (o?: Record<string, number>) => (o ? JSON.stringify(o) : "?");
-  const cpu = (c?: number) => (c === undefined ? "?" : `${c.toFixed(1)} CPU-s`);
+  const cpu = (c?: number) => (c == null || !Number.isFinite(c) ? "?" : `${c.toFixed(1)} CPU-s`);
   return `${r.received}/${r.sent} msgs in ${r.seconds.toFixed(2)} s: ${Math.round(r.rate)} msg/s` +
     (r.upStats || r.downStats
       ? `; to-kafka ${cpu(r.upCpu)} ${s(r.upStats)}; from-kafka ${cpu(r.downCpu)} ${s(r.downStats)}`
