@@ -14,7 +14,19 @@ import { createTopics } from "../../testing/kafka_records.ts";
 import { freePort } from "../../testing/net.ts";
 import { testSetup } from "../../testing/posttroll.ts";
 import { withKafka } from "./_kafka.ts";
-import { DENO, driveRun, landed, Peer, ROOT, runCounts, runPhase, vmHwmKb } from "./_peer.ts";
+import {
+  binaryPermissions,
+  DENO,
+  driveRun,
+  extraDenoFlags,
+  landed,
+  Peer,
+  ROOT,
+  runCounts,
+  runPhase,
+  vmHwmKb,
+} from "./_peer.ts";
+import { cpuSeconds } from "./ts/_common.ts";
 import { pubSub } from "./_posttroll.ts";
 import {
   type Cell,
@@ -122,8 +134,9 @@ let topicSeq = 0;
 async function startBridge(args: string[], env: Record<string, string>): Promise<Peer> {
   // BENCH_CPU_PROF=<dir> profiles the bridges too (written when they exit after SIGTERM)
   const prof = Deno.env.get("BENCH_CPU_PROF");
-  const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
-  const peer = Peer.spawn(DENO, ["run", "-A", ...flags, BRIDGE_CLI, ...args], {
+  const flags = [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), ...extraDenoFlags()];
+  const permissions = await binaryPermissions("posttroll-bridge");
+  const peer = Peer.spawn(DENO, ["run", ...permissions, ...flags, BRIDGE_CLI, ...args], {
     env,
     label: `posttroll-bridge ${args[0]}`,
   });
@@ -165,17 +178,6 @@ export interface RunResult {
   upCpu?: number;
   /** CPU seconds (user + system) the from-kafka bridge (raw: consumer) used while sending. */
   downCpu?: number;
-}
-
-/** CPU seconds (user + system) a live process has used, or undefined. */
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return undefined;
-  }
 }
 
 /** What one run sends. */
@@ -277,11 +279,11 @@ export async function bridgedRun(
     peers.push(sub);
     await sub.next("connected", 60_000);
     await sub.next("warm", 90_000);
-    const cpu0 = [cpuSeconds(up.pid) ?? 0, cpuSeconds(down.pid) ?? 0];
+    const cpu0 = [cpuSeconds(up.pid), cpuSeconds(down.pid)];
     const { done, result: res } = await runPhase(pub, sub, opts);
     const upHwmKb = vmHwmKb(up.pid), downHwmKb = vmHwmKb(down.pid);
-    const upCpu = (cpuSeconds(up.pid) ?? NaN) - cpu0[0];
-    const downCpu = (cpuSeconds(down.pid) ?? NaN) - cpu0[1];
+    const upCpu = cpuSeconds(up.pid) - cpu0[0];
+    const downCpu = cpuSeconds(down.pid) - cpu0[1];
     up.kill("SIGTERM");
     down.kill("SIGTERM");
     await Promise.all([up.close(15_000), down.close(15_000)]);
@@ -302,7 +304,7 @@ export async function bridgedRun(
 }
 
 /** Raw @platformatic/kafka producer -> Kafka -> raw consumer, the same records. */
-async function rawRun(
+export async function rawRun(
   kafka: KafkaBroker,
   listener: Listener,
   opts: RunOptions,
@@ -325,17 +327,19 @@ async function rawRun(
     "--warm",
     String(opts.warm ?? 0),
   ];
-  const sub = Peer.deno("bridge_raw.ts", ["listen", ...args]);
-  const pub = Peer.deno("bridge_raw.ts", ["pub", ...args]);
+  // the raw client with the permissions of the bridge executable
+  const denoFlags = await binaryPermissions("posttroll-bridge");
+  const sub = Peer.deno("bridge_raw.ts", ["listen", ...args], { denoFlags });
+  const pub = Peer.deno("bridge_raw.ts", ["pub", ...args], { denoFlags });
   try {
-    const { done, result: res, exit } = await driveRun(pub, sub, opts);
+    const { done, result: res, cpu, hwmKb } = await driveRun(pub, sub, opts);
     return {
       ...runCounts(done, res),
       bytes: done.bytes as number,
-      upHwmKb: exit?.vmhwm_kb as number | undefined,
-      downHwmKb: res.vmhwm_kb as number,
-      upCpu: done.cpu_s as number | undefined,
-      downCpu: res.cpu_s as number | undefined,
+      upHwmKb: hwmKb.pub,
+      downHwmKb: hwmKb.receiver,
+      upCpu: cpu.pub,
+      downCpu: cpu.receiver,
     };
   } finally {
     await Promise.all([pub.close(3000), sub.close(3000)]);
@@ -347,7 +351,7 @@ function lossNote(r: RunResult, warm = 0): string | undefined {
   return lost !== 0 ? `lost ${lost} of ${r.sent - warm}` : undefined;
 }
 
-function describe(r: RunResult): string {
+export function describe(r: RunResult): string {
   const s = (o?: Record<string, number>) => (o ? JSON.stringify(o) : "?");
   const cpu = (c?: number) => (c == null || !Number.isFinite(c) ? "?" : `${c.toFixed(1)} CPU-s`);
   return `${r.received}/${r.sent} msgs in ${r.seconds.toFixed(2)} s: ${Math.round(r.rate)} msg/s` +

@@ -7,7 +7,7 @@
 import type { KafkaBroker } from "../../testing/kafka.ts";
 import { createTopics } from "../../testing/kafka_records.ts";
 import { withKafka } from "./_kafka.ts";
-import { driveRun, Peer, ROOT, runCounts } from "./_peer.ts";
+import { binaryPermissions, driveRun, Peer, ROOT, runCounts } from "./_peer.ts";
 import {
   type Cell,
   cell,
@@ -70,13 +70,17 @@ interface RunResult {
   latenciesUs?: number[];
   pubHwmKb?: number;
   subHwmKb?: number;
+  /** CPU seconds of the publisher and the listener from "go" to the listener's result. */
+  cpu: { pub: number; receiver: number };
 }
 
 let topicSeq = 0;
 
-function spawn(impl: Impl, role: "pub" | "listen", args: string[]): Peer {
+async function spawn(impl: Impl, role: "pub" | "listen", args: string[]): Promise<Peer> {
   if (impl === "py") return Peer.python("igwn_peer.py", [role, ...args]);
-  return Peer.deno("igwn_peer.ts", [role, "--impl", impl, ...args]);
+  // ours and the raw client with the permissions of the igwn-alert executable
+  const denoFlags = await binaryPermissions("igwn-alert");
+  return Peer.deno("igwn_peer.ts", [role, "--impl", impl, ...args], { denoFlags });
 }
 
 /** One publisher process -> one listener process run (`impl` may name [publisher, listener]). */
@@ -117,19 +121,28 @@ export async function pubListen(
     "--cutoff",
     String(opts.cutoff ?? 0),
   ];
-  const listener = spawn(subImpl, "listen", args);
-  const pub = spawn(pubImpl, "pub", args);
+  const listener = await spawn(subImpl, "listen", args);
+  const pub = await spawn(pubImpl, "pub", args);
   try {
-    const { done, result: res, exit } = await driveRun(pub, listener, opts);
+    const { done, result: res, cpu, hwmKb } = await driveRun(pub, listener, opts);
     return {
       ...runCounts(done, res),
+      cpu,
       cut: res.cut === true,
-      pubHwmKb: exit?.vmhwm_kb as number | undefined,
-      subHwmKb: res.vmhwm_kb as number,
+      pubHwmKb: hwmKb.pub,
+      subHwmKb: hwmKb.receiver,
     };
   } finally {
     await Promise.all([pub.close(3000), listener.close(3000)]);
   }
+}
+
+/** CPU time per alert of each side (less sensitive to the machine's load than the rate). */
+export function cpuPerAlert(
+  r: { cpu: { pub: number; receiver: number }; received: number },
+): string {
+  const us = (s: number) => (r.received > 0 ? ((s * 1e6) / r.received).toFixed(0) : "?");
+  return `CPU per alert: publisher ${us(r.cpu.pub)} µs, listener ${us(r.cpu.receiver)} µs`;
 }
 
 /** Runs the igwn-alert group and returns its rows. */
@@ -172,7 +185,7 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
             log(
               `  ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s: ${
                 r.rate.toFixed(0)
-              }/s`,
+              }/s; ${cpuPerAlert(r)}`,
             );
           } catch (e) {
             c[impl] = errCell(e);

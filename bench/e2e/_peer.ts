@@ -7,6 +7,8 @@
  */
 
 /** Absolute path of the repository root. */
+import { cpuSeconds } from "./ts/_common.ts";
+
 export const ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** The Python interpreter that has posttroll 1.16 and igwn-alert 0.7 installed. */
 export const PYTHON: string = Deno.env.get("PEERS_PYTHON") ?? `${ROOT}/.cache/venv/bin/python`;
@@ -26,6 +28,12 @@ export interface SpawnOptions {
   label?: string;
   /** Working directory. @default the repository root */
   cwd?: string;
+  /**
+   * `deno run` permission and runtime flags of a Deno peer (those of the executable it stands
+   * for, {@linkcode binaryPermissions}: what the library can use depends on them, e.g. the Kafka
+   * client's native CRC-32C needs `--allow-ffi`, which no executable has). @default ["-A"]
+   */
+  denoFlags?: string[];
 }
 
 /** A running peer process. */
@@ -91,8 +99,14 @@ export class Peer {
   static deno(script: string, args: string[], opts: SpawnOptions = {}): Peer {
     // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Deno peer (diagnostics)
     const prof = Deno.env.get("BENCH_CPU_PROF");
-    const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
-    const argv = ["run", "-A", ...flags, `${ROOT}/bench/e2e/ts/${script}`, ...args];
+    const flags = [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), ...extraDenoFlags()];
+    const argv = [
+      "run",
+      ...(opts.denoFlags ?? ["-A"]),
+      ...flags,
+      `${ROOT}/bench/e2e/ts/${script}`,
+      ...args,
+    ];
     // BENCH_DENO_WRAP="strace -f -c -o /tmp/x" runs every Deno peer under a wrapper (diagnostics)
     const wrap = Deno.env.get("BENCH_DENO_WRAP")?.split(" ").filter(Boolean) ?? [];
     const [cmd, ...rest] = [...wrap, DENO, ...argv];
@@ -205,6 +219,14 @@ export class Peer {
   }
 }
 
+/**
+ * Extra `deno run` flags for every Deno peer and bridge (diagnostics, e.g.
+ * `BENCH_DENO_FLAGS=--v8-flags=--max-semi-space-size=8`), split at spaces.
+ */
+export function extraDenoFlags(): string[] {
+  return Deno.env.get("BENCH_DENO_FLAGS")?.split(" ").filter(Boolean) ?? [];
+}
+
 /** Peak resident set size (VmHWM, KiB) of a live process, or undefined. */
 export function vmHwmKb(pid: number): number | undefined {
   try {
@@ -214,6 +236,12 @@ export function vmHwmKb(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The largest of some peak RSS readings (KiB); undefined when none is a positive number. */
+function peakKb(...readings: unknown[]): number | undefined {
+  const ok = readings.filter((r): r is number => typeof r === "number" && r > 0);
+  return ok.length ? Math.max(...ok) : undefined;
 }
 
 const cleanups = new Set<() => Promise<void>>();
@@ -293,6 +321,14 @@ export interface RunEvents {
   result: PeerEvent;
   /** The sender's `exit` event, if it sent one in time. */
   exit: PeerEvent | undefined;
+  /** CPU seconds the sender and the receiver used from `go` to the receiver's `result`. */
+  cpu: { pub: number; receiver: number };
+  /**
+   * Peak RSS (VmHWM, KiB) of the sender and the receiver: the larger of what the driver reads in
+   * `/proc/<pid>/status` once the receiver's result came and what the peer reported itself (a
+   * peer run with an executable's permissions may not read `/proc/self`).
+   */
+  hwmKb: { pub?: number; receiver?: number };
 }
 
 /** The run's budgets: a rate-paced run gets its send time plus a minute, a timed run its seconds plus two. */
@@ -315,12 +351,22 @@ export async function runPhase(
   receiver: Peer,
   opts: { count: number; seconds: number; rate?: number; warm?: number },
 ): Promise<RunEvents> {
+  const cpu0 = [cpuSeconds(pub.pid), cpuSeconds(receiver.pid)];
   await pub.send("go");
   const done = await pub.next("done", sendBudgetMs(opts));
   const result = await receiver.next("result", 180_000);
+  const cpu = {
+    pub: cpuSeconds(pub.pid) - cpu0[0],
+    receiver: cpuSeconds(receiver.pid) - cpu0[1],
+  };
+  const seen = [vmHwmKb(pub.pid), vmHwmKb(receiver.pid)];
   await pub.send("quit");
   const exit = await pub.next("exit", 30_000).catch(() => undefined);
-  return { done, result, exit };
+  const hwmKb = {
+    pub: peakKb(seen[0], exit?.vmhwm_kb, vmHwmKb(pub.pid)),
+    receiver: peakKb(seen[1], result.vmhwm_kb),
+  };
+  return { done, result, exit, cpu, hwmKb };
 }
 
 /**

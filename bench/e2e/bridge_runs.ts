@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { startKafka } from "../../tests/harness/kafka.ts";
+import { startKafka } from "../../testing/kafka.ts";
 import { bridgedRun, type BridgeShape, describe, rawRun, type RunResult } from "./_bridge.ts";
 import { killAll } from "./_peer.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { startKafka } from "../../testing/kafka.ts";
-import { type Impl, pubListen } from "./_igwn.ts";
+import { cpuPerAlert, type Impl, pubListen } from "./_igwn.ts";
 import { killAll } from "./_peer.ts";
 
 const flag = (name: string, dflt: number): number => {
@@ -16,6 +16,7 @@ const flag = (name: string, dflt: number): number => {
 };
 const size = flag("size", 1024);
 const count = flag("count", 3000);
+const mib = (kb?: number) => (kb ? `${(kb / 1024).toFixed(0)} MiB` : "?");
 const named = Deno.args.filter((a) => !a.startsWith("--"));
 const pairs = (named.length ? named : ["ours:raw", "raw:ours"]).map(
   (a) => a.split(":") as [Impl, Impl],
@@ -27,7 +28,9 @@ try {
     console.log(
       `${pair.join(" -> ")}: ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s = ${
         r.rate.toFixed(0)
-      } alerts/s`,
+      } alerts/s; ${cpuPerAlert(r)}; peak RSS publisher ${mib(r.pubHwmKb)}, listener ${
+        mib(r.subHwmKb)
+      }`,
     );
   }
 } finally {
