@@ -32,7 +32,7 @@
  */
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
-import { PullSocket, SubSocket, type ZmqSocket } from "../zmq/mod.ts";
+import { type InboxSocket, PullSocket, SubSocket, type ZmqSocket } from "../zmq/mod.ts";
 import {
   AuthRefusedError,
   clientSocketOptions,
@@ -162,7 +162,7 @@ export function rawMessage(msg: Message): Uint8Array | undefined {
 }
 
 interface Entry {
-  socket: ZmqSocket;
+  socket: InboxSocket;
   addr?: AddressInfo;
   hook?: (msg: Message) => void;
   pump: Promise<void>;
@@ -247,7 +247,16 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   #startPump(entry: Omit<Entry, "pump">, host: string | undefined): Entry {
     const e = entry as Entry;
     e.pump = (async () => {
-      for await (const frames of e.socket) {
+      // drain what arrived without a promise per message; wait (one reused waiter) when empty
+      const sock = e.socket;
+      using wait = sock.waiter();
+      while (true) {
+        const frames = sock.tryReceive();
+        if (frames === undefined) {
+          if (sock.closed) break;
+          await wait.next();
+          continue;
+        }
         const raw = frames[0];
         if (!raw) continue;
         let msg: Message;

@@ -28,6 +28,7 @@ export type {
   LimitName,
   Multipart,
   PeerInfo,
+  ReceiveOptions,
   SignalOptions,
   SocketEvent,
   SocketOptions,
@@ -40,6 +41,8 @@ export {
   ZmqStateError,
 } from "./errors.ts";
 export { ZmqSocket } from "./socket.ts";
+export { InboxSocket } from "./inbox.ts";
+export type { ChannelWait } from "../_util/channel.ts";
 export { PubSocket } from "./pub.ts";
 export { SubSocket } from "./sub.ts";
 export { ReqSocket } from "./req.ts";

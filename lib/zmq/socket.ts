@@ -13,6 +13,7 @@ import { HandshakeError } from "./mechanism.ts";
 import { selectMechanism } from "./security.ts";
 import type { Frame, Multipart, SignalOptions, SocketEvent, SocketOptions } from "./types.ts";
 import { sleep } from "../_util/abort.ts";
+import { Channel } from "../_util/channel.ts";
 
 interface Binding {
   listener: Deno.Listener;
@@ -118,11 +119,9 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   readonly #runs = new Set<Promise<unknown>>();
   readonly #stopping = new Set<Promise<void>>();
   readonly #all = new Set<Connection>();
-  #events: SocketEvent[] = [];
-  #eventWaiters: Array<() => void> = [];
+  readonly #events = new Channel<SocketEvent>({ capacity: MAX_EVENTS });
   #closed = false;
   #closing: Promise<void> | undefined;
-  #closeDone = false;
   readonly #closedSignal = Promise.withResolvers<void>();
   #peerWaiters: Array<() => void> = [];
   readonly #handler: ConnectionHandler;
@@ -261,8 +260,6 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
    */
   protected emit(ev: SocketEvent): void {
     this.#events.push(ev);
-    if (this.#events.length > MAX_EVENTS) this.#events.shift();
-    for (const f of this.#eventWaiters.splice(0)) f();
   }
 
   /**
@@ -282,22 +279,8 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
    * ```
    */
   events(): AsyncIterable<SocketEvent> {
-    // deno-lint-ignore no-this-alias
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        while (true) {
-          const ev = self.#events.shift();
-          if (ev) {
-            yield ev;
-            if (ev.type === "closed") return;
-            continue;
-          }
-          if (self.#closeDone) return;
-          await new Promise<void>((r) => self.#eventWaiters.push(r));
-        }
-      },
-    };
+    const events = this.#events;
+    return { [Symbol.asyncIterator]: () => events[Symbol.asyncIterator]() };
   }
 
   // ---- binding ----
@@ -673,14 +656,23 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     while (this.#runs.size) await Promise.all([...this.#runs]);
     this.#connects.clear();
     this.#binds.clear();
-    this.#closeDone = true;
     this.#closedSignal.resolve();
     this.emit({ type: "closed" });
+    this.#events.close();
   }
 
   /** Same as close(). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * A message already queued for iteration, taken without waiting (none for send-only sockets).
+   *
+   * @ignore
+   */
+  protected pollForIteration(): Multipart | undefined {
+    return undefined;
   }
 
   /**
@@ -702,6 +694,8 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     return {
       next: (): Promise<IteratorResult<Multipart>> => {
         if (finished) return Promise.resolve(done);
+        const m = this.pollForIteration();
+        if (m !== undefined) return Promise.resolve({ value: m, done: false });
         return this.nextForIteration().then(
           (value) => ({ value, done: false }),
           (e) => {

@@ -7,10 +7,9 @@
 import { buildSubscribeCommand, buildSubscribeMessage } from "./command.ts";
 import type { Connection } from "./connection.ts";
 import { toBytes } from "./frame.ts";
-import { AsyncQueue } from "./queue.ts";
-import { LIMIT_DEFAULTS, multipartSize, ZmqSocket } from "./socket.ts";
+import { InboxSocket } from "./inbox.ts";
 import { SubscriptionSet } from "./subscriptions.ts";
-import type { Frame, Multipart, SignalOptions, SocketOptions } from "./types.ts";
+import type { Frame, Multipart, SocketOptions } from "./types.ts";
 
 /**
  * Subscriber.
@@ -31,11 +30,10 @@ import type { Frame, Multipart, SignalOptions, SocketOptions } from "./types.ts"
  * assertEquals(new TextDecoder().decode((await sub.receive())[0]), "pytroll://a");
  * ```
  */
-export class SubSocket extends ZmqSocket {
+export class SubSocket extends InboxSocket {
   /** ZMTP socket type. */
   readonly type: string = "SUB";
   readonly #subs = new SubscriptionSet();
-  readonly #queue: AsyncQueue<Multipart>;
 
   /**
    * Creates the socket (it does nothing until bind() or connect()).
@@ -44,10 +42,6 @@ export class SubSocket extends ZmqSocket {
    */
   constructor(options: SocketOptions = {}) {
     super(options);
-    this.#queue = new AsyncQueue(options.receiveHighWaterMark ?? 1000, {
-      max: options.maxBufferedBytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
-      sizeOf: multipartSize,
-    });
   }
 
   #send(c: Connection, topic: Uint8Array, on: boolean): void {
@@ -87,32 +81,6 @@ export class SubSocket extends ZmqSocket {
 
   /** @ignore */
   protected override onMessage(_c: Connection, frames: Multipart): void {
-    if (this.#subs.matches(frames[0])) this.#queue.push(frames);
-  }
-
-  /** @ignore */
-  protected override backpressure(_c: Connection): Promise<void> | null {
-    return this.#queue.full ? this.#queue.space() : null;
-  }
-
-  /** @ignore */
-  protected override onClose(): void {
-    this.#queue.close();
-  }
-
-  /**
-   * Receives the next message.
-   *
-   * @param opts `signal` aborts the wait (rejects with `signal.reason`)
-   * @returns the frames
-   * @throws {ZmqClosedError} when the socket closes
-   */
-  receive(opts?: SignalOptions): Promise<Multipart> {
-    return this.#queue.get(opts?.signal);
-  }
-
-  /** @ignore */
-  protected override nextForIteration(): Promise<Multipart> {
-    return this.#queue.get();
+    if (this.#subs.matches(frames[0])) this.deliver(frames);
   }
 }

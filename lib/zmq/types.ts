@@ -139,3 +139,9 @@ export interface SignalOptions {
   /** Aborts the wait; the call rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
+
+/** Options of a receive that waits (SUB, PULL). */
+export interface ReceiveOptions extends SignalOptions {
+  /** Gives up after this many milliseconds: the call rejects with a `TimeoutError` DOMException. */
+  timeoutMs?: number;
+}

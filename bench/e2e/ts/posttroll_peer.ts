@@ -163,12 +163,13 @@ async function runSub(): Promise<void> {
     };
     const dec = new TextDecoder();
     const key = '"sent_us": ';
+    // drain with tryReceive; one reused 100 ms wait when empty (as the pyzmq peer polls)
+    const wait = sock.waiter(100);
     receive = async () => {
-      let frames: Uint8Array[];
-      try {
-        frames = await sock.receive({ signal: AbortSignal.timeout(100) });
-      } catch {
-        return null;
+      let frames = sock.tryReceive();
+      while (frames === undefined) {
+        if (sock.closed || !(await wait.next())) return null;
+        frames = sock.tryReceive();
       }
       const raw = frames[0];
       if (starts(raw, warmPrefix)) return ["warm", undefined];
@@ -180,7 +181,10 @@ async function runSub(): Promise<void> {
       }
       return ["msg", undefined];
     };
-    close = () => sock.close();
+    close = () => {
+      wait[Symbol.dispose]();
+      return sock.close();
+    };
   }
   let ack: Deno.TcpConn | undefined;
   if (ackPort && !latency) {

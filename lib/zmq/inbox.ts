@@ -1,0 +1,183 @@
+/**
+ * The receive side shared by the socket types that queue whole messages for the application
+ * (SUB, PULL): one {@linkcode Channel} of messages fed by the connections, with the receive
+ * high-water mark in messages and `maxBufferedBytes` in bytes (beyond either, reading from the
+ * peers pauses), read by `receive()`, `tryReceive()`, a reusable `waiter()` or iteration.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import { ZmqClosedError } from "./errors.ts";
+import { LIMIT_DEFAULTS, multipartSize, ZmqSocket } from "./socket.ts";
+import type { Multipart, ReceiveOptions, SocketOptions } from "./types.ts";
+import { Channel, type ChannelWait } from "../_util/channel.ts";
+
+/**
+ * A channel of messages that also counts their bytes: `full` (and so `space()`) turns on at the
+ * item high-water mark or at `maxBytes`.
+ */
+class Inbox extends Channel<Multipart> {
+  #bytes = 0;
+  readonly #maxBytes: number;
+  #spaceWaiters: Array<() => void> = [];
+
+  constructor(hwm: number, maxBytes: number) {
+    super({ highWater: hwm });
+    this.#maxBytes = maxBytes;
+  }
+
+  override get full(): boolean {
+    return super.full || this.#bytes >= this.#maxBytes;
+  }
+
+  override push(m: Multipart): boolean {
+    if (!super.push(m)) return false;
+    this.#bytes += m.length === 1 ? m[0].length : multipartSize(m);
+    return true;
+  }
+
+  override tryReceive(): Multipart | undefined {
+    const m = super.tryReceive();
+    if (m === undefined) return m;
+    this.#bytes -= m.length === 1 ? m[0].length : multipartSize(m);
+    if (this.#spaceWaiters.length && !this.full) this.#wakeSpace();
+    return m;
+  }
+
+  override space(): Promise<void> {
+    if (!this.full || this.closed) return Promise.resolve();
+    return new Promise((r) => this.#spaceWaiters.push(r));
+  }
+
+  override clear(): void {
+    super.clear();
+    this.#bytes = 0;
+    this.#wakeSpace();
+  }
+
+  override close(reason?: unknown): void {
+    super.close(reason);
+    this.#wakeSpace();
+  }
+
+  #wakeSpace(): void {
+    const w = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const f of w) f();
+  }
+}
+
+/**
+ * Base of the socket types whose received messages wait in one queue for the application (SUB,
+ * PULL). Subclasses hand each accepted message to {@linkcode InboxSocket.deliver}.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { InboxSocket } from "./inbox.ts";
+ * import { PullSocket } from "./pull.ts";
+ * await using pull = new PullSocket();
+ * assert(pull instanceof InboxSocket);
+ * assert(pull.tryReceive() === undefined); // nothing queued
+ * ```
+ */
+export abstract class InboxSocket extends ZmqSocket {
+  readonly #inbox: Inbox;
+
+  /**
+   * Creates the socket (it does nothing until bind() or connect()).
+   *
+   * @param options socket options
+   */
+  constructor(options: SocketOptions = {}) {
+    super(options);
+    this.#inbox = new Inbox(
+      Math.max(1, options.receiveHighWaterMark ?? 1000),
+      options.maxBufferedBytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
+    );
+  }
+
+  /**
+   * Queues a received message for the application.
+   *
+   * @ignore
+   */
+  protected deliver(frames: Multipart): void {
+    this.#inbox.push(frames);
+  }
+
+  /** @ignore */
+  protected override backpressure(_c: Connection): Promise<void> | null {
+    return this.#inbox.full ? this.#inbox.space() : null;
+  }
+
+  /** @ignore */
+  protected override onClose(): void {
+    this.#inbox.clear();
+    this.#inbox.close(new ZmqClosedError());
+  }
+
+  /**
+   * Receives the next message, waiting for one.
+   *
+   * @param opts `signal` aborts the wait (rejects with `signal.reason`); `timeoutMs` gives up
+   *   (rejects with a `TimeoutError` DOMException) — cheaper than an `AbortSignal.timeout()` per call
+   * @returns the frames
+   * @throws {ZmqClosedError} when the socket closes
+   */
+  receive(opts?: ReceiveOptions): Promise<Multipart> {
+    const m = this.#inbox.tryReceive();
+    if (m !== undefined) return Promise.resolve(m);
+    return this.#inbox.receive(opts);
+  }
+
+  /**
+   * Takes the next queued message without waiting (no promise: the cheapest way to drain a burst).
+   *
+   * @returns the frames, or undefined when none is queued
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { PullSocket } from "./pull.ts";
+   * import { PushSocket } from "./push.ts";
+   * await using pull = new PullSocket();
+   * await using push = new PushSocket();
+   * push.connect(await pull.bind("tcp://127.0.0.1:0"));
+   * for (const n of [1, 2, 3]) await push.send(String(n));
+   * using wait = pull.waiter(5000);
+   * let got = 0;
+   * while (got < 3) {
+   *   for (let m = pull.tryReceive(); m; m = pull.tryReceive()) got++; // the whole burst
+   *   if (got < 3 && !(await wait.next())) break; // 5 s without a message
+   * }
+   * assertEquals(got, 3);
+   * ```
+   */
+  tryReceive(): Multipart | undefined {
+    return this.#inbox.tryReceive();
+  }
+
+  /**
+   * A reusable wait for loops that drain with {@linkcode InboxSocket.tryReceive}: `next()`
+   * resolves true when a message may be queued (or the socket closed, or `signal` aborted) and
+   * false after `timeoutMs` without one; one timer serves every wait of the loop. Dispose it when
+   * the loop ends.
+   *
+   * @param timeoutMs idle time after which `next()` resolves false; undefined: none
+   * @param signal ends the waits
+   * @returns the wait
+   */
+  waiter(timeoutMs?: number, signal?: AbortSignal): ChannelWait {
+    return this.#inbox.waiter(timeoutMs, signal);
+  }
+
+  /** @ignore */
+  protected override pollForIteration(): Multipart | undefined {
+    return this.#inbox.tryReceive();
+  }
+
+  /** @ignore */
+  protected override nextForIteration(): Promise<Multipart> {
+    return this.#inbox.receive();
+  }
+}
