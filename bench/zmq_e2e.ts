@@ -4,11 +4,18 @@
  * when installed in .cache/zmqjs, zeromq.js on Node. Each side runs in its own process, both
  * sides of a pair use the same implementation. Prints one Markdown table.
  *
+ * Cells: throughput (messages counted by the subscriber from its first to its last measured
+ * message) and the CPU time (user + system, all threads) per message of the publisher (from the
+ * start of its send loop until it is told to stop, so everything it wrote is counted) and of the
+ * subscriber (over its measured messages): `CPU µs/msg pub + sub`, which the machine's load
+ * barely moves, unlike throughput.
+ *
  * Run: `deno task bench:zmq` (or `deno run -A bench/zmq_e2e.ts [--quick] [--runs N] [--only SUBSTRING]`);
  * each cell is the median of N runs (default 3, 1 with --quick).
  *
  * @module
  */
+import process from "node:process";
 import {
   curveKeyPair,
   PubSocket,
@@ -62,6 +69,7 @@ async function oursRole(a: RoleArgs): Promise<void> {
     }
     await stdin;
     const payload = new Uint8Array(a.size).fill(120);
+    const cpu0 = cpuUs();
     for (let i = 0; i < a.n; i++) await pub.send(payload);
     const end = new Uint8Array([101]); // "e"
     let stop = false;
@@ -71,6 +79,7 @@ async function oursRole(a: RoleArgs): Promise<void> {
       await new Promise((r) => setTimeout(r, 5));
     }
     await closed;
+    out(JSON.stringify({ cpuUs: cpuUs() - cpu0 })); // sending and writing it all out
   } else if (a.role === "sub") {
     await using sub = new SubSocket(curveOpts(a, false));
     sub.subscribe("");
@@ -79,6 +88,7 @@ async function oursRole(a: RoleArgs): Promise<void> {
     let count = 0;
     let t0 = 0;
     let bytes = 0;
+    let cpu0 = 0;
     for await (const [f] of sub) {
       if (f.length === 1) {
         if (f[0] === 115 && !synced) {
@@ -87,13 +97,16 @@ async function oursRole(a: RoleArgs): Promise<void> {
         } else if (f[0] === 101 && count > 0) break;
         continue;
       }
-      if (count === 0) t0 = performance.now();
+      if (count === 0) {
+        t0 = performance.now();
+        cpu0 = cpuUs();
+      }
       count++;
       bytes += f.length;
       if (count === a.n) break;
     }
     const secs = (performance.now() - t0) / 1000;
-    out(JSON.stringify({ count, secs, bytes }));
+    out(JSON.stringify({ count, secs, bytes, cpuUs: cpuUs() - cpu0 }));
   } else if (a.role === "rep") {
     await using rep = new RepSocket(curveOpts(a, true));
     await rep.bind(a.endpoint);
@@ -112,6 +125,12 @@ async function oursRole(a: RoleArgs): Promise<void> {
     }
     out(JSON.stringify({ times: summarize(times) }));
   }
+}
+
+/** CPU time (user + system) of this process so far, µs: CPU per message does not depend on load. */
+function cpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 function summarize(times: number[]): { p50: number; p99: number } {
@@ -147,10 +166,12 @@ if a["role"] == "pub":
         s.send(b"s")
     sys.stdin.readline()
     payload = b"x" * size
+    cpu0 = time.process_time()
     for i in range(n):
         s.send(payload)
     while not select.select([sys.stdin], [], [], 0.005)[0]:
         s.send(b"e")
+    print(json.dumps({"cpuUs": (time.process_time() - cpu0) * 1e6}), flush=True)
 elif a["role"] == "sub":
     s.setsockopt(zmq.SUBSCRIBE, b""); s.connect(a["endpoint"])
     synced = False; count = 0; t0 = 0; nbytes = 0
@@ -162,10 +183,11 @@ elif a["role"] == "sub":
             elif f == b"e" and count > 0:
                 break
             continue
-        if count == 0: t0 = time.perf_counter()
+        if count == 0: t0 = time.perf_counter(); cpu0 = time.process_time()
         count += 1; nbytes += len(f)
         if count == n: break
-    print(json.dumps({"count": count, "secs": time.perf_counter() - t0, "bytes": nbytes}), flush=True)
+    print(json.dumps({"count": count, "secs": time.perf_counter() - t0, "bytes": nbytes,
+                      "cpuUs": (time.process_time() - cpu0) * 1e6}), flush=True)
 elif a["role"] == "rep":
     s.bind(a["endpoint"]); print("ready", flush=True)
     while True:
@@ -203,24 +225,28 @@ if (a.role === "pub") {
   while (!hasLine()) { await s.send("s"); await sleep(5); }
   lineQ.shift();
   const payload = Buffer.alloc(a.size, 120);
+  const c0 = process.cpuUsage();
   for (let i = 0; i < a.n; i++) await s.send(payload);
   while (!hasLine()) { await s.send("e"); await sleep(5); }
+  const c1 = process.cpuUsage(c0);
+  console.log(JSON.stringify({ cpuUs: c1.user + c1.system }));
   s.close();
 } else if (a.role === "sub") {
   const s = new zmq.Subscriber({ linger: 0 }); curve(s, false);
   s.subscribe(); s.connect(a.endpoint);
-  let synced = false, count = 0, t0 = 0, bytes = 0;
+  let synced = false, count = 0, t0 = 0, bytes = 0, c0;
   for await (const [f] of s) {
     if (f.length === 1) {
       if (f[0] === 115 && !synced) { synced = true; console.log("synced"); }
       else if (f[0] === 101 && count > 0) break;
       continue;
     }
-    if (count === 0) t0 = performance.now();
+    if (count === 0) { t0 = performance.now(); c0 = process.cpuUsage(); }
     count++; bytes += f.length;
     if (count === a.n) break;
   }
-  console.log(JSON.stringify({ count, secs: (performance.now() - t0) / 1000, bytes }));
+  const c1 = process.cpuUsage(c0);
+  console.log(JSON.stringify({ count, secs: (performance.now() - t0) / 1000, bytes, cpuUs: c1.user + c1.system }));
   s.close();
 } else if (a.role === "rep") {
   const s = new zmq.Reply({ linger: 0 }); curve(s, true);
@@ -340,8 +366,21 @@ async function pubsub(impl: Impl, size: number, n: number, curve?: RoleArgs["cur
   try {
     while ((await sub.line()) !== "synced") { /* wait */ }
     await pub.write("go");
-    const r = JSON.parse(await sub.line(120_000)) as { count: number; secs: number; bytes: number };
-    return { msgs: r.count / r.secs, mb: r.bytes / r.secs / 1e6, lost: n - r.count };
+    const r = JSON.parse(await sub.line(120_000)) as {
+      count: number;
+      secs: number;
+      bytes: number;
+      cpuUs: number;
+    };
+    await pub.write("stop");
+    const p = JSON.parse(await pub.line(120_000)) as { cpuUs: number };
+    return {
+      msgs: r.count / r.secs,
+      mb: r.bytes / r.secs / 1e6,
+      lost: n - r.count,
+      pubCpu: p.cpuUs / n,
+      subCpu: r.cpuUs / Math.max(1, r.count),
+    };
   } finally {
     await pub.write("stop").catch(() => {});
     await sub.stop();
@@ -400,7 +439,9 @@ async function main(args: string[]): Promise<number> {
     if (!name.includes(only)) continue;
     const vals: number[] = [];
     const cells: string[] = [];
-    const res = new Map<Impl, { msgs: number; mb: number }[]>(impls.map((i) => [i, []]));
+    const res = new Map<Impl, { msgs: number; mb: number; pubCpu: number; subCpu: number }[]>(
+      impls.map((i) => [i, []]),
+    );
     for (let run = 0; run < runs; run++) {
       for (const impl of impls) {
         const r = await pubsub(impl, size, Math.round(n * scale), c);
@@ -408,15 +449,23 @@ async function main(args: string[]): Promise<number> {
         console.error(
           `${name} ${impl} run ${run + 1}: ${Math.round(r.msgs)} msg/s, ${
             r.mb.toFixed(1)
-          } MB/s (lost ${r.lost})`,
+          } MB/s (lost ${r.lost}), CPU µs/msg pub ${r.pubCpu.toFixed(2)} sub ${
+            r.subCpu.toFixed(2)
+          }`,
         );
       }
     }
     for (const impl of impls) {
       const msgs = median(res.get(impl)!.map((r) => r.msgs));
       const mb = median(res.get(impl)!.map((r) => r.mb));
+      const pc = median(res.get(impl)!.map((r) => r.pubCpu));
+      const sc = median(res.get(impl)!.map((r) => r.subCpu));
       vals.push(msgs);
-      cells.push(`${Math.round(msgs).toLocaleString("en")} msg/s, ${mb.toFixed(1)} MB/s`);
+      cells.push(
+        `${Math.round(msgs).toLocaleString("en")} msg/s, ${mb.toFixed(1)} MB/s; CPU µs/msg ${
+          pc.toFixed(2)
+        } + ${sc.toFixed(2)}`,
+      );
     }
     rows.push({ name, cells, ratio: [vals[0] / vals[1]] });
   }
