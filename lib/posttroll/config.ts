@@ -31,7 +31,6 @@
  * ```
  * @module
  */
-import { parse as parseYaml } from "yaml";
 import { parsePythonLiteralOrString } from "./pyliteral.ts";
 import { setCodecDefaults } from "./message.ts";
 import { ensurePermission } from "../_util/permissions.ts";
@@ -55,7 +54,8 @@ export interface PosttrollConfigOptions {
   env?: Record<string, string>;
   /**
    * Config files or directories to read. `undefined`: donfig's search path when `env` is also
-   * `undefined`, none otherwise.
+   * `undefined`, none otherwise. YAML files among them need {@linkcode loadYamlParser} awaited
+   * first (the default search path is looked at when this module loads and needs nothing).
    */
   paths?: string[];
   /** Defaults under everything else. @default {backend: "unsecure_zmq"} */
@@ -126,6 +126,56 @@ function listConfigFiles(path: string): string[] {
   }
 }
 
+/**
+ * The YAML parser, loaded only when a YAML file can be among the configuration files. The `yaml`
+ * package is CommonJS: importing it starts Deno's CommonJS loader, which costs every process about
+ * 12 MiB of resident memory (an idle nameserver: 63 -> 51 MiB, bench/README.md "memory").
+ */
+let yamlParse: ((text: string) => unknown) | undefined;
+
+/**
+ * Loads the YAML parser for configuration files. Needed only before a
+ * {@linkcode PosttrollConfig} given explicit `paths` reads a `*.yaml`/`*.yml` file: when this
+ * module loads it already does so if donfig's default search path holds one (or cannot be
+ * listed for lack of `--allow-env`/`--allow-read`).
+ *
+ * @returns once the parser is loaded
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { loadYamlParser, PosttrollConfig } from "./config.ts";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/posttroll.yaml`, "nameserver_port: 16002\n");
+ * await loadYamlParser();
+ * assertEquals(new PosttrollConfig({ env: {}, paths: [dir] }).nameserverPort(), 16002);
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export async function loadYamlParser(): Promise<void> {
+  if (yamlParse) return;
+  const { parse } = await import("yaml");
+  yamlParse = (text) => parse(text, { version: "1.1" });
+}
+
+const YAML_FILE = /\.ya?ml$/i;
+
+/** True unless the default search path is known to hold no YAML file. */
+function defaultPathsMayHoldYaml(): boolean {
+  const granted = (d: Deno.PermissionDescriptor) => {
+    try {
+      return Deno.permissions.querySync(d).state === "granted";
+    } catch {
+      return false;
+    }
+  };
+  if (!granted({ name: "env" })) return true;
+  for (const path of defaultPaths(Deno.env.toObject())) {
+    if (!granted({ name: "read", path })) return true;
+    if (listConfigFiles(path).some((f) => YAML_FILE.test(f))) return true;
+  }
+  return false;
+}
+
 function loadConfigFile(path: string): Dict | undefined {
   let text: string;
   try {
@@ -133,9 +183,17 @@ function loadConfigFile(path: string): Dict | undefined {
   } catch {
     return undefined; // unreadable files are ignored, like donfig
   }
+  const json = /\.json$/i.test(path);
+  const parseYaml = yamlParse;
+  if (!json && !parseYaml) {
+    throw new ConfigError(
+      `The YAML config file ${JSON.stringify(path)} was not in the default search path when ` +
+        `the configuration module loaded: await loadYamlParser() before reading it`,
+    );
+  }
   let value: unknown;
   try {
-    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text, { version: "1.1" });
+    value = json ? JSON.parse(text) : parseYaml!(text);
   } catch (e) {
     throw new ConfigError(`A config file at ${JSON.stringify(path)} is malformed: ${e}`, {
       cause: e,
@@ -944,6 +1002,9 @@ export class PosttrollConfig {
     return v === null || v === undefined ? undefined : String(v);
   }
 }
+
+// YAML support only where a YAML file can be read (see yamlParse).
+if (defaultPathsMayHoldYaml()) await loadYamlParser();
 
 /**
  * The shared configuration (posttroll's `posttroll.config`), read lazily from the process

@@ -2,6 +2,7 @@ import { assertEquals, assertThrows } from "@std/assert";
 import {
   collectEnv,
   ConfigError,
+  loadYamlParser,
   PosttrollConfig,
   UnsupportedBackendError,
 } from "../../lib/posttroll/config.ts";
@@ -167,7 +168,7 @@ Deno.test("config: tcp_keepalive settings, None skipped", () => {
   assertEquals(c.tcpKeepalive(), {});
 });
 
-Deno.test("config: JSON and YAML files, env wins, POSTTROLL_CONFIG path", () => {
+Deno.test("config: JSON and YAML files, env wins, POSTTROLL_CONFIG path", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     Deno.writeTextFileSync(
@@ -179,6 +180,7 @@ Deno.test("config: JSON and YAML files, env wins, POSTTROLL_CONFIG path", () => 
       "nameserver_port: 2\nauthorized_client_addresses:\n  - 127.0.0.1\nflag: yes\n",
     );
     Deno.writeTextFileSync(`${dir}/ignored.txt`, "nameserver_port: 9");
+    await loadYamlParser();
     const c = new PosttrollConfig({ env: {}, paths: [dir] });
     assertEquals(c.nameserverPort(), 2);
     assertEquals(c.mcGroup(), "226.0.0.2");
@@ -242,4 +244,54 @@ Deno.test("config: message_version reaches the codec only from the shared config
     assertEquals(new Message("/a", "info", { x: 1 }).version, "v1.2");
   }
   assertEquals(new Message("/a", "info", { x: 1 }).version, "v1.01");
+});
+
+Deno.test("config: YAML in the default search path is read without loadYamlParser; elsewhere the error says to call it", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/p.yaml`, "nameserver_port: 4242\nflag: on\n");
+    const code = `
+      import { config, PosttrollConfig } from ${
+      JSON.stringify(new URL("../../lib/posttroll/config.ts", import.meta.url).href)
+    };
+      const out = { port: config.nameserverPort(), flag: config.get("flag", null) };
+      let explicit = "";
+      try {
+        new PosttrollConfig({ env: {}, paths: [${JSON.stringify(dir)}] }).nameserverPort();
+      } catch (e) {
+        explicit = e.name + ": " + e.message;
+      }
+      console.log(JSON.stringify({ ...out, explicit }));
+    `;
+    const run = async (env: Record<string, string>) => {
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", code],
+        env: {
+          DENO_DIR: Deno.env.get("DENO_DIR") ??
+            `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`,
+          POSTTROLL_ROOT_CONFIG: `${dir}/none`,
+          HOME: `${dir}/nohome`,
+          ...env,
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(o.code, 0, new TextDecoder().decode(o.stderr));
+      return JSON.parse(new TextDecoder().decode(o.stdout));
+    };
+    // POSTTROLL_CONFIG names the directory: the parser is loaded when the module loads
+    const found = await run({ POSTTROLL_CONFIG: dir });
+    assertEquals([found.port, found.flag, found.explicit], [4242, true, ""]);
+    // no YAML in the default search path: an explicit YAML path fails naming the remedy
+    const notFound = await run({ POSTTROLL_CONFIG: `${dir}/none` });
+    assertEquals(notFound.port, 5557);
+    assertEquals(
+      notFound.explicit,
+      `ConfigError: The YAML config file ${JSON.stringify(`${dir}/p.yaml`)} was not in the ` +
+        "default search path when the configuration module loaded: await loadYamlParser() " +
+        "before reading it",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
