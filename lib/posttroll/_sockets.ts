@@ -8,7 +8,8 @@
 import dns from "node:dns";
 import type { Backend, PosttrollConfig } from "./config.ts";
 import { ConfigError } from "./config.ts";
-import type { SocketEvent, SocketOptions, ZmqSocket } from "../zmq/mod.ts";
+import type { SocketEvent, SocketOptions } from "../zmq/types.ts";
+import type { ZmqSocket } from "../zmq/socket.ts";
 import { KeyFileError, loadCertificate, loadPublicKeys, parseCertificate } from "./secure_keys.ts";
 import { ensurePermission } from "../_util/permissions.ts";
 import { AuthRefusedError } from "./errors.ts";

@@ -37,7 +37,7 @@
  * @module
  */
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
-import { RepSocket } from "../zmq/mod.ts";
+import { RepSocket } from "../zmq/rep.ts";
 import { AddressBook } from "./address_book.ts";
 import { Message } from "./message.ts";
 import type { AnnouncementVia, NameServerEvents } from "./nameserver_events.ts";

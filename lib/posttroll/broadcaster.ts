@@ -41,7 +41,7 @@
 import { config as sharedConfig, ConfigError, type PosttrollConfig } from "./config.ts";
 import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
 import { MulticastSender } from "./multicast.ts";
-import { ReqSocket } from "../zmq/mod.ts";
+import { ReqSocket } from "../zmq/req.ts";
 import { clientSocketOptions, refusalLogger, sleep, stderrWarnings } from "./_sockets.ts";
 import { deadline } from "../_util/abort.ts";
 import { RegistrationError } from "./errors.ts";

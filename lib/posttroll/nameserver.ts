@@ -51,7 +51,8 @@
  */
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { Message } from "./message.ts";
-import { RepSocket, ReqSocket } from "../zmq/mod.ts";
+import { RepSocket } from "../zmq/rep.ts";
+import { ReqSocket } from "../zmq/req.ts";
 import {
   type AddressSource,
   getActiveAddress as activeAddress,

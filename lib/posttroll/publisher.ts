@@ -24,7 +24,7 @@
  */
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { Message } from "./message.ts";
-import { PubSocket } from "../zmq/mod.ts";
+import { PubSocket } from "../zmq/pub.ts";
 import {
   bindServer,
   ensureNet,

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { curveKeyPair, z85Decode } from "../zmq/mod.ts";
+import { z85Decode } from "../zmq/z85.ts";
 import { KeyFileError } from "./errors.ts";
 export { KeyFileError, PosttrollError } from "./errors.ts";
 
@@ -229,6 +229,8 @@ export async function generateKeyFiles(
     }
     if (exists) throw new KeyFileError(`${f} already exists; not overwriting a key file`);
   }
+  // loaded here only: @noble/curves costs every process that imports it ~9 MiB of RSS
+  const { curveKeyPair } = await import("../zmq/curve_keys.ts");
   const { publicKey, secretKey } = curveKeyPair();
   const now = new Date();
   const write = async (path: string, text: string, mode: number) => {

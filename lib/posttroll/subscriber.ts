@@ -32,7 +32,10 @@
  */
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import { CURRENT_MESSAGE_VERSION, Message } from "./message.ts";
-import { type InboxSocket, PullSocket, SubSocket, type ZmqSocket } from "../zmq/mod.ts";
+import type { InboxSocket } from "../zmq/inbox.ts";
+import { PullSocket } from "../zmq/pull.ts";
+import { SubSocket } from "../zmq/sub.ts";
+import type { ZmqSocket } from "../zmq/socket.ts";
 import {
   AuthRefusedError,
   clientSocketOptions,

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { curveHandshake } from "./curve_handshake.ts";
 import {
   type HandshakeContext,
   type HandshakeIO,
@@ -43,7 +42,10 @@ export function selectMechanism(options: SocketOptions, accepted: boolean): Mech
     return {
       name: "CURVE",
       asServer: server,
-      handshake: (io, ctx) => curveHandshake(io, ctx, curve),
+      // CURVE code (and @noble's curves and ciphers) loads with the first CURVE connection:
+      // ~9 MiB of RSS that NULL-only processes never pay (bench/README.md "memory").
+      handshake: async (io, ctx) =>
+        (await import("./curve_handshake.ts")).curveHandshake(io, ctx, curve),
     };
   }
   return { name: "NULL", asServer: accepted, handshake: nullHandshake };
