@@ -114,6 +114,12 @@ export const BINARIES: readonly Binary[] = [
       // own address for `send`'s announcements; login name and hostname for message senders.
       "--allow-sys=hostname,networkInterfaces,uid",
     ],
+    runtimeFlags: [
+      // A young generation of 2 x 2 MiB, as for the nameserver: 5,000 look-ups on fresh REQ
+      // sockets (what `services` does per call) peaked at 77-78 MiB instead of 97-101 MiB, at the
+      // same look-ups/s (1,419-2,055 vs 1,014-2,148, load 8-10); bench/README.md "memory".
+      "--v8-flags=--max-semi-space-size=2",
+    ],
   },
   {
     name: "posttroll-generate-keys",

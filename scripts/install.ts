@@ -1,7 +1,8 @@
 /**
  * `deno task install [--root DIR] [NAME ...]` puts the executables of `cli/binaries.ts` on `PATH`
  * without `deno compile`: `deno install --global` writes a small launcher per executable that runs
- * this checkout's entry module with exactly the permission flags of `cli/binaries.ts` and this
+ * this checkout's entry module with exactly the flags of `cli/binaries.ts` (permissions and runtime
+ * flags, `denoFlags`) and this
  * checkout's `deno.json` (its import map). `deno task install --uninstall [NAME ...]` removes them.
  *
  * The launchers run the `deno` found on `PATH`, and the checkout must stay where it is (they point
@@ -10,7 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { BINARIES, type Binary, binary } from "../cli/binaries.ts";
+import { BINARIES, type Binary, binary, denoFlags } from "../cli/binaries.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -31,7 +32,7 @@ export function installArgs(b: Binary, root?: string): string[] {
     b.name,
     "--config",
     `${ROOT}/deno.json`,
-    ...b.permissions,
+    ...denoFlags(b),
     "--no-prompt",
     `${ROOT}/${b.entry}`,
   ];
@@ -117,7 +118,7 @@ export async function main(args: string[]): Promise<number> {
       console.error(`installing ${b.name} failed:\n${r.out}`);
       return 1;
     }
-    console.log(`${dir}/${b.name}: deno run ${b.permissions.join(" ")} ${b.entry}`);
+    console.log(`${dir}/${b.name}: deno run ${denoFlags(b).join(" ")} ${b.entry}`);
   }
   if (!values.uninstall) {
     if (!onPath(dir)) console.log(`\n${dir} is not on PATH: export PATH="${dir}:$PATH"`);
