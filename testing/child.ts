@@ -1,7 +1,7 @@
 // A spawned child process whose stdout/stderr lines are collected, for tests that wait for its
 // output and then signal or kill it.
 import { until } from "./net.ts";
-import { binary } from "../cli/binaries.ts";
+import { binary, denoFlags } from "../cli/binaries.ts";
 
 /** A child process with its output lines. */
 export class Child {
@@ -48,13 +48,13 @@ export class Child {
       w.releaseLock();
     }
   }
-  /** One of our executables (cli/binaries.ts) under `deno run` with exactly its permissions. */
+  /** One of our executables (cli/binaries.ts) under `deno run` with exactly its flags (`denoFlags`). */
   static binary(name: string, args: string[], env: Record<string, string> = {}): Child {
     const b = binary(name);
     const root = new URL("../", import.meta.url).pathname;
     return new Child(
       Deno.execPath(),
-      ["run", ...b.permissions, "--no-prompt", `${root}${b.entry}`, ...args],
+      ["run", ...denoFlags(b), "--no-prompt", `${root}${b.entry}`, ...args],
       env,
     );
   }
