@@ -25,6 +25,7 @@ import {
   runCounts,
   runPhase,
   vmHwmKb,
+  vmRssKb,
 } from "./_peer.ts";
 import { cpuSeconds } from "./ts/_common.ts";
 import { pubSub } from "./_posttroll.ts";
@@ -36,6 +37,8 @@ import {
   latencyCells,
   latencyRows,
   missing,
+  type PeakMemory,
+  recordMemory,
   type Row,
   sameLatency,
   val,
@@ -172,6 +175,10 @@ export interface RunResult {
   upHwmKb?: number;
   /** Peak RSS (KiB) of the from-kafka bridge, or of the raw consumer. */
   downHwmKb?: number;
+  /** VmRSS (KiB) of the to-kafka bridge (raw: producer) when ready, before the run. */
+  upIdleKb?: number;
+  /** VmRSS (KiB) of the from-kafka bridge (raw: consumer) when ready, before the run. */
+  downIdleKb?: number;
   upStats?: Record<string, number>;
   downStats?: Record<string, number>;
   /** CPU seconds (user + system) the to-kafka bridge (raw: producer) used while sending. */
@@ -280,6 +287,7 @@ export async function bridgedRun(
     await sub.next("connected", 60_000);
     await sub.next("warm", 90_000);
     const cpu0 = [cpuSeconds(up.pid), cpuSeconds(down.pid)];
+    const upIdleKb = vmRssKb(up.pid), downIdleKb = vmRssKb(down.pid);
     const { done, result: res } = await runPhase(pub, sub, opts);
     const upHwmKb = vmHwmKb(up.pid), downHwmKb = vmHwmKb(down.pid);
     const upCpu = cpuSeconds(up.pid) - cpu0[0];
@@ -292,6 +300,8 @@ export async function bridgedRun(
       bytes: done.bytes as number,
       upHwmKb,
       downHwmKb,
+      upIdleKb,
+      downIdleKb,
       upStats: stoppedStats(up),
       downStats: stoppedStats(down),
       upCpu,
@@ -332,12 +342,14 @@ export async function rawRun(
   const sub = Peer.deno("bridge_raw.ts", ["listen", ...args], { denoFlags });
   const pub = Peer.deno("bridge_raw.ts", ["pub", ...args], { denoFlags });
   try {
-    const { done, result: res, cpu, hwmKb } = await driveRun(pub, sub, opts);
+    const { done, result: res, cpu, hwmKb, idleKb } = await driveRun(pub, sub, opts);
     return {
       ...runCounts(done, res),
       bytes: done.bytes as number,
       upHwmKb: hwmKb.pub,
       downHwmKb: hwmKb.receiver,
+      upIdleKb: idleKb.pub,
+      downIdleKb: idleKb.receiver,
       upCpu: cpu.pub,
       downCpu: cpu.receiver,
     };
@@ -379,15 +391,22 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
   // BENCH_BRIDGE_WINDOW=<n> overrides the credit windows (diagnostics)
   const windowOverride = Deno.env.get("BENCH_BRIDGE_WINDOW");
   const rows: Row[] = [];
-  const mem: Record<"up" | "down" | "rawUp" | "rawDown", number[]> = {
-    up: [],
-    down: [],
-    rawUp: [],
-    rawDown: [],
+  const mem: Record<"up" | "down" | "rawUp" | "rawDown", PeakMemory> = {
+    up: { pub: [], sub: [] },
+    down: { pub: [], sub: [] },
+    rawUp: { pub: [], sub: [] },
+    rawDown: { pub: [], sub: [] },
   };
+  // each process's peak (VmHWM) in "pub", its ready VmRSS in "pubIdle"
   const record = (r: RunResult, raw: boolean) => {
-    if (r.upHwmKb) (raw ? mem.rawUp : mem.up).push(r.upHwmKb);
-    if (r.downHwmKb) (raw ? mem.rawDown : mem.down).push(r.downHwmKb);
+    recordMemory(raw ? mem.rawUp : mem.up, { pub: r.upHwmKb }, {
+      pub: r.upIdleKb,
+      receiver: undefined,
+    });
+    recordMemory(raw ? mem.rawDown : mem.down, { pub: r.downHwmKb }, {
+      pub: r.downIdleKb,
+      receiver: undefined,
+    });
   };
   const path = "pub→to-kafka→Kafka→from-kafka→sub";
   rows.push(
@@ -512,24 +531,30 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
       return rows;
     }),
   );
-  const peak = (v: number[]) => (v.length ? cell(Math.max(...v) / 1024) : missing("n/a"));
-  rows.push({
-    group,
-    metric: "peak RSS (VmHWM) of to-kafka, max over runs (raw: @platformatic/kafka producer)",
-    unit: "MiB",
-    higherIsBetter: false,
-    ours: peak(mem.up),
-    py: noPython,
-    raw: peak(mem.rawUp),
-  });
-  rows.push({
-    group,
-    metric: "peak RSS (VmHWM) of from-kafka, max over runs (raw: @platformatic/kafka consumer)",
-    unit: "MiB",
-    higherIsBetter: false,
-    ours: peak(mem.down),
-    py: noPython,
-    raw: peak(mem.rawDown),
-  });
+  const max = (v: number[] | undefined) => v?.length ? cell(Math.max(...v) / 1024) : missing("n/a");
+  const kinds = [["idle", (m: PeakMemory) => m.pubIdle], [
+    "peak",
+    (m: PeakMemory) => m.pub,
+  ]] as const;
+  for (const [kind, pick] of kinds) {
+    for (
+      const [name, ours, raw, rawName] of [
+        ["to-kafka", mem.up, mem.rawUp, "producer"],
+        ["from-kafka", mem.down, mem.rawDown, "consumer"],
+      ] as const
+    ) {
+      rows.push({
+        group,
+        metric: kind === "peak"
+          ? `peak RSS (VmHWM) of ${name}, max over runs (raw: @platformatic/kafka ${rawName})`
+          : `idle RSS (VmRSS) of ${name}, ready before a run, max over runs (raw: @platformatic/kafka ${rawName})`,
+        unit: "MiB",
+        higherIsBetter: false,
+        ours: max(pick(ours)),
+        py: noPython,
+        raw: max(pick(raw)),
+      });
+    }
+  }
   return rows;
 }

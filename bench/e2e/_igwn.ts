@@ -16,7 +16,9 @@ import {
   latencyCells,
   latencyRows,
   missing,
+  type PeakMemory,
   peakRssRows,
+  recordMemory,
   type Row,
   sameLatency,
   val,
@@ -70,6 +72,8 @@ interface RunResult {
   latenciesUs?: number[];
   pubHwmKb?: number;
   subHwmKb?: number;
+  /** VmRSS (KiB) of the publisher and the listener when ready, before the run. */
+  idleKb?: { pub: number | undefined; receiver: number | undefined };
   /** CPU seconds of the publisher and the listener from "go" to the listener's result. */
   cpu: { pub: number; receiver: number };
 }
@@ -124,13 +128,14 @@ export async function pubListen(
   const listener = await spawn(subImpl, "listen", args);
   const pub = await spawn(pubImpl, "pub", args);
   try {
-    const { done, result: res, cpu, hwmKb } = await driveRun(pub, listener, opts);
+    const { done, result: res, cpu, hwmKb, idleKb } = await driveRun(pub, listener, opts);
     return {
       ...runCounts(done, res),
       cpu,
       cut: res.cut === true,
       pubHwmKb: hwmKb.pub,
       subHwmKb: hwmKb.receiver,
+      idleKb,
     };
   } finally {
     await Promise.all([pub.close(3000), listener.close(3000)]);
@@ -151,7 +156,7 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
   const built = oursBuilt();
   const impls: Impl[] = ["ours", "py", "raw"];
   const notBuilt = missing("n/a (not built)");
-  const mem: Record<Impl, { pub: number[]; sub: number[] }> = {
+  const mem: Record<Impl, PeakMemory> = {
     ours: { pub: [], sub: [] },
     py: { pub: [], sub: [] },
     raw: { pub: [], sub: [] },
@@ -180,8 +185,7 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
                 ? `lost ${lost} of ${r.sent}`
                 : undefined,
             );
-            if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
-            if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
+            recordMemory(mem[impl], { pub: r.pubHwmKb, sub: r.subHwmKb }, r.idleKb);
             log(
               `  ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s: ${
                 r.rate.toFixed(0)
@@ -227,8 +231,7 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
           });
           const lost = r.sent - plan.latencyWarm - r.received;
           lat[impl] = latencyCells(r.latenciesUs ?? [], lost > 0 ? `lost ${lost}` : undefined, log);
-          if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
-          if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
+          recordMemory(mem[impl], { pub: r.pubHwmKb, sub: r.subHwmKb }, r.idleKb);
         } catch (e) {
           lat[impl] = sameLatency(errCell(e));
         }

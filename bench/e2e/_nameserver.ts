@@ -5,8 +5,26 @@
  * @module
  */
 import { freePort } from "../../testing/net.ts";
-import { binaryPermissions, DENO, landed, Peer, ROOT, vmHwmKb } from "./_peer.ts";
-import { type Cell, cell, median, missing, percentile, type Row, val } from "./_table.ts";
+import {
+  binaryPermissions,
+  DENO,
+  landed,
+  Peer,
+  procStatusKb,
+  ROOT,
+  vmHwmKb,
+  vmRssKb,
+} from "./_peer.ts";
+import {
+  type Cell,
+  cell,
+  median,
+  MEMORY_TARGET,
+  missing,
+  percentile,
+  type Row,
+  val,
+} from "./_table.ts";
 
 /** Sizes of one bench run. */
 export interface NameserverPlan {
@@ -60,6 +78,8 @@ export interface LookupResult {
   p50: number;
   p99: number;
   clientHwmKb?: number;
+  /** VmRSS of the client after its first look-up, before the run. */
+  clientIdleKb?: number;
 }
 
 /** Runs `client`'s sequential look-ups against the nameserver on `ports`. */
@@ -72,7 +92,7 @@ export async function lookups(
   const env = nsEnv(ports);
   const peer = client === "py"
     ? Peer.python("ns_client.py", args, { env })
-    : Peer.deno("ns_client.ts", args, { env });
+    : Peer.deno("ns_client.ts", args, { env, denoFlags: await binaryPermissions("posttroll") }); // as `posttroll services`
   try {
     const r = await peer.next("result", plan.seconds * 1000 + 60_000);
     if (r.error) throw new Error(String(r.error));
@@ -82,6 +102,7 @@ export async function lookups(
       p50: percentile(lat, 50) / 1000,
       p99: percentile(lat, 99) / 1000,
       clientHwmKb: r.vmhwm_kb as number,
+      clientIdleKb: r.idle_rss_kb as number,
     };
   } finally {
     await peer.close(2000);
@@ -91,7 +112,7 @@ export async function lookups(
 async function withServer<T>(
   impl: "ours" | "py",
   fn: (ports: Ports) => Promise<T>,
-): Promise<{ result: T; serverHwmKb?: number }> {
+): Promise<{ result: T; serverHwmKb?: number; serverIdleKb?: number; serverIdleAnonKb?: number }> {
   const ports = { ns: freePort(), broadcast: freePort(), addressPublish: freePort() };
   const [cmd, ...args] = await serverCmd(impl);
   const server = Peer.spawn(cmd, args, { env: nsEnv(ports), label: `${impl} nameserver` });
@@ -109,8 +130,11 @@ async function withServer<T>(
     } finally {
       await reg.close(2000);
     }
+    // idle: one service registered, before any look-up
+    const serverIdleKb = vmRssKb(server.pid),
+      serverIdleAnonKb = procStatusKb(server.pid, "RssAnon");
     const result = await fn(ports);
-    return { result, serverHwmKb: vmHwmKb(server.pid) };
+    return { result, serverHwmKb: vmHwmKb(server.pid), serverIdleKb, serverIdleAnonKb };
   } finally {
     server.kill("SIGTERM");
     await server.close(3000);
@@ -132,35 +156,43 @@ export async function nameserverGroup(
   // [server][client]
   const res: Record<string, LookupResult | Cell> = {};
   const serverMem: Record<"ours" | "py", Cell> = { ours: notBuilt, py: notBuilt };
+  const serverIdle: Record<"ours" | "py", Cell> = { ours: notBuilt, py: notBuilt };
+  const serverIdleAnon: Record<"ours" | "py", Cell> = { ours: notBuilt, py: notBuilt };
+  const kbCell = (kb: number | undefined) => kb ? cell(kb / 1024) : missing("n/a");
   for (const server of ["ours", "py"] as const) {
     if (server === "ours" && !oursServerBuilt()) continue;
     const clients: Array<"ours" | "py"> = ["py"];
     if (oursClientBuilt()) clients.push("ours");
     try {
-      const { result, serverHwmKb } = await withServer(server, async (ports) => {
-        const out: Record<string, LookupResult | Cell> = {};
-        for (const client of clients) {
-          log(`nameserver lookups: ${client} client -> ${server} nameserver`);
-          try {
-            const r = await lookups(client, ports, plan);
-            log(
-              `  ${Math.round(r.rate)} lookups/s p50 ${r.p50.toFixed(3)} ms p99 ${
-                r.p99.toFixed(3)
-              } ms`,
-            );
-            out[client] = r;
-          } catch (e) {
-            out[client] = errCell(e);
+      const { result, serverHwmKb, serverIdleKb, serverIdleAnonKb } = await withServer(
+        server,
+        async (ports) => {
+          const out: Record<string, LookupResult | Cell> = {};
+          for (const client of clients) {
+            log(`nameserver lookups: ${client} client -> ${server} nameserver`);
+            try {
+              const r = await lookups(client, ports, plan);
+              log(
+                `  ${Math.round(r.rate)} lookups/s p50 ${r.p50.toFixed(3)} ms p99 ${
+                  r.p99.toFixed(3)
+                } ms`,
+              );
+              out[client] = r;
+            } catch (e) {
+              out[client] = errCell(e);
+            }
           }
-        }
-        return out;
-      });
+          return out;
+        },
+      );
       for (const [client, r] of Object.entries(result)) res[`${server}/${client}`] = r;
-      serverMem[server] = serverHwmKb ? cell(serverHwmKb / 1024) : missing("n/a");
+      serverMem[server] = kbCell(serverHwmKb);
+      serverIdle[server] = kbCell(serverIdleKb);
+      serverIdleAnon[server] = kbCell(serverIdleAnonKb);
     } catch (e) {
       const c = errCell(e);
       for (const client of clients) res[`${server}/${client}`] = c;
-      serverMem[server] = c;
+      serverMem[server] = serverIdle[server] = serverIdleAnon[server] = c;
     }
   }
   const pick = (key: string, f: (r: LookupResult) => number): Cell => {
@@ -200,12 +232,24 @@ export async function nameserverGroup(
   }
   rows.push({
     group: "nameserver",
+    metric:
+      "idle RSS (VmRSS) of the lookup client after its first look-up (ours -> ours, Python -> Python)",
+    unit: "MiB",
+    higherIsBetter: false,
+    ours: pick("ours/ours", (r) => (r.clientIdleKb ?? NaN) / 1024),
+    py: pick("py/py", (r) => (r.clientIdleKb ?? NaN) / 1024),
+    raw: none,
+    target: MEMORY_TARGET,
+  });
+  rows.push({
+    group: "nameserver",
     metric: "peak RSS (VmHWM) of the lookup client (ours -> ours, Python -> Python)",
     unit: "MiB",
     higherIsBetter: false,
     ours: pick("ours/ours", (r) => (r.clientHwmKb ?? NaN) / 1024),
     py: pick("py/py", (r) => (r.clientHwmKb ?? NaN) / 1024),
     raw: none,
+    target: MEMORY_TARGET,
   });
   if (res["py/ours"] !== undefined) {
     rows.push({
@@ -221,12 +265,33 @@ export async function nameserverGroup(
 
   rows.push({
     group: "nameserver",
+    metric: "idle RSS (VmRSS) of the nameserver, one service registered, before the look-ups",
+    unit: "MiB",
+    higherIsBetter: false,
+    ours: serverIdle.ours,
+    py: serverIdle.py,
+    raw: none,
+    target: MEMORY_TARGET,
+  });
+  rows.push({
+    group: "nameserver",
+    metric:
+      "private memory (RssAnon: RSS without shared executable/library pages) of that idle nameserver",
+    unit: "MiB",
+    higherIsBetter: false,
+    ours: serverIdleAnon.ours,
+    py: serverIdleAnon.py,
+    raw: none,
+  });
+  rows.push({
+    group: "nameserver",
     metric: "peak RSS (VmHWM) of the nameserver after the lookup runs",
     unit: "MiB",
     higherIsBetter: false,
     ours: serverMem.ours,
     py: serverMem.py,
     raw: none,
+    target: MEMORY_TARGET,
   });
   return rows;
 }

@@ -227,15 +227,28 @@ export function extraDenoFlags(): string[] {
   return Deno.env.get("BENCH_DENO_FLAGS")?.split(" ").filter(Boolean) ?? [];
 }
 
-/** Peak resident set size (VmHWM, KiB) of a live process, or undefined. */
-export function vmHwmKb(pid: number): number | undefined {
+/** A memory figure of `/proc/PID/status` (KiB) of a live process, or undefined. */
+export function procStatusKb(
+  pid: number,
+  field: "VmHWM" | "VmRSS" | "RssAnon",
+): number | undefined {
   try {
     const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(text);
     return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Peak resident set size (VmHWM, KiB) of a live process, or undefined. */
+export function vmHwmKb(pid: number): number | undefined {
+  return procStatusKb(pid, "VmHWM");
+}
+
+/** Current resident set size (VmRSS, KiB) of a live process, or undefined. */
+export function vmRssKb(pid: number): number | undefined {
+  return procStatusKb(pid, "VmRSS");
 }
 
 /** The largest of some peak RSS readings (KiB); undefined when none is a positive number. */
@@ -329,6 +342,8 @@ export interface RunEvents {
    * peer run with an executable's permissions may not read `/proc/self`).
    */
   hwmKb: { pub?: number; receiver?: number };
+  /** Resident memory (VmRSS, KiB) of the sender and the receiver when both were ready, before `go`. */
+  idleKb: { pub: number | undefined; receiver: number | undefined };
 }
 
 /** The run's budgets: a rate-paced run gets its send time plus a minute, a timed run its seconds plus two. */
@@ -352,6 +367,7 @@ export async function runPhase(
   opts: { count: number; seconds: number; rate?: number; warm?: number },
 ): Promise<RunEvents> {
   const cpu0 = [cpuSeconds(pub.pid), cpuSeconds(receiver.pid)];
+  const idleKb = { pub: vmRssKb(pub.pid), receiver: vmRssKb(receiver.pid) };
   await pub.send("go");
   const done = await pub.next("done", sendBudgetMs(opts));
   const result = await receiver.next("result", 180_000);
@@ -366,7 +382,7 @@ export async function runPhase(
     pub: peakKb(seen[0], exit?.vmhwm_kb, vmHwmKb(pub.pid)),
     receiver: peakKb(seen[1], result.vmhwm_kb),
   };
-  return { done, result, exit, cpu, hwmKb };
+  return { done, result, exit, cpu, hwmKb, idleKb };
 }
 
 /**

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { binary, denoFlags } from "../../cli/binaries.ts";
 import { freePort } from "../../testing/net.ts";
 import { landed, Peer, runCounts, runPhase } from "./_peer.ts";
 import {
@@ -14,7 +15,9 @@ import {
   latencyCells,
   latencyRows,
   missing,
+  type PeakMemory,
   peakRssRows,
+  recordMemory,
   type Row,
   sameLatency,
   val,
@@ -72,6 +75,8 @@ export interface PubSubResult {
   latenciesUs?: number[];
   pubHwmKb?: number;
   subHwmKb?: number;
+  /** VmRSS (KiB) of the publisher and the subscribing process when ready, before the run. */
+  idleKb?: { pub: number | undefined; receiver: number | undefined };
   /** Times the publisher stopped waiting for credit because the subscriber went idle (loss). */
   creditStalls?: number;
 }
@@ -90,11 +95,20 @@ export function engineBuilt(): boolean {
   return landed(["lib/zmq/mod.ts", "lib/posttroll/message.ts"]);
 }
 
+/** Our publisher and subscriber run as the `posttroll` executable would (send, listen). */
+const POSTTROLL_FLAGS = denoFlags(binary("posttroll"));
+
 function spawn(impl: Impl, role: "pub" | "sub", args: string[]): Peer {
   if (impl === "ours") {
-    return Peer.deno("posttroll_peer.ts", [role, "--impl", "posttroll", ...args]);
+    return Peer.deno("posttroll_peer.ts", [role, "--impl", "posttroll", ...args], {
+      denoFlags: POSTTROLL_FLAGS,
+    });
   }
-  if (impl === "zmq") return Peer.deno("posttroll_peer.ts", [role, "--impl", "zmq", ...args]);
+  if (impl === "zmq") {
+    return Peer.deno("posttroll_peer.ts", [role, "--impl", "zmq", ...args], {
+      denoFlags: POSTTROLL_FLAGS,
+    });
+  }
   return Peer.python("posttroll_peer.py", [
     role,
     "--impl",
@@ -139,12 +153,13 @@ export async function pubSub(
     sub = spawn(subImpl, "sub", common);
     await sub.next("connected", 60_000);
     await sub.next("warm", 30_000);
-    const { done, result: res, exit } = await runPhase(pub, sub, opts);
+    const { done, result: res, exit, idleKb } = await runPhase(pub, sub, opts);
     return {
       ...runCounts(done, res),
       bytes: done.bytes as number,
       pubHwmKb: exit?.vmhwm_kb as number,
       subHwmKb: res.vmhwm_kb as number,
+      idleKb,
       creditStalls: (done.credit_stalls as number | undefined) ?? 0,
     };
   } finally {
@@ -173,16 +188,14 @@ export async function posttrollGroup(
   const none = missing("–");
   const impls: Impl[] = ["ours", "py", "raw", "zmq"];
   const isBuilt = (impl: Impl) => impl === "ours" ? built : impl === "zmq" ? zmqBuilt : true;
-  const mem: Record<Impl, { pub: number[]; sub: number[] }> = {
+  const mem: Record<Impl, PeakMemory> = {
     ours: { pub: [], sub: [] },
     py: { pub: [], sub: [] },
     raw: { pub: [], sub: [] },
     zmq: { pub: [], sub: [] },
   };
-  const record = (impl: Impl, r: PubSubResult) => {
-    if (r.pubHwmKb) mem[impl].pub.push(r.pubHwmKb);
-    if (r.subHwmKb) mem[impl].sub.push(r.subHwmKb);
-  };
+  const record = (impl: Impl, r: PubSubResult) =>
+    recordMemory(mem[impl], { pub: r.pubHwmKb, sub: r.subHwmKb }, r.idleKb);
   for (const shape of ["short", "file_event", "binary64k"] as Shape[]) {
     const msgs = {} as Record<Impl, Cell>;
     const mbs = {} as Record<Impl, Cell>;

@@ -121,15 +121,44 @@ export function cell(value: number, note?: string): Cell {
   return note ? { value, note } : { value };
 }
 
-/** Peak resident memory (VmHWM, kB) seen per run, for a publisher and a subscribing process. */
+/** #21's memory target: resident memory at most 1.5 times Python's for the same process kind. */
+export const MEMORY_TARGET: Target = {
+  text: "≤1.5× Python",
+  check: (r) => {
+    const o = val(r.ours), p = val(r.py);
+    return o === undefined || p === undefined ? undefined : o <= 1.5 * p;
+  },
+};
+
+/**
+ * Resident memory (kB) seen per run, for a publisher and a subscribing process: peak (VmHWM at the
+ * end of the run) and idle (VmRSS once both were ready, before the run; see `RunEvents.idleKb`).
+ */
 export interface PeakMemory {
   pub: number[];
   sub: number[];
+  /** VmRSS of the publisher when ready. */
+  pubIdle?: number[];
+  /** VmRSS of the subscribing process when ready. */
+  subIdle?: number[];
+}
+
+/** Adds one run's memory figures (undefined ones skipped) to `mem`. */
+export function recordMemory(
+  mem: PeakMemory,
+  peak: { pub?: number; sub?: number },
+  idle?: { pub: number | undefined; receiver: number | undefined },
+): void {
+  if (peak.pub) mem.pub.push(peak.pub);
+  if (peak.sub) mem.sub.push(peak.sub);
+  if (idle?.pub) (mem.pubIdle ??= []).push(idle.pub);
+  if (idle?.receiver) (mem.subIdle ??= []).push(idle.receiver);
 }
 
 /**
- * The two "peak RSS of the publisher / <subscriber> process, max over runs" rows of a group, in
- * MiB; `available(impl)` says whether that implementation ran at all.
+ * The memory rows of a group, in MiB: "idle RSS of the publisher / <subscriber> process when
+ * ready, max over runs" and "peak RSS ..., max over runs"; `available(impl)` says whether that
+ * implementation ran at all.
  */
 export function peakRssRows(
   group: string,
@@ -138,24 +167,31 @@ export function peakRssRows(
   available: (impl: "ours" | "py" | "raw") => boolean,
   notBuilt: Cell,
 ): Row[] {
-  return (["pub", "sub"] as const).map((role) => {
-    const pick = (impl: "ours" | "py" | "raw"): Cell => {
-      if (!available(impl)) return notBuilt;
-      const v = mem[impl][role];
-      return v.length ? cell(Math.max(...v) / 1024) : missing("n/a");
-    };
-    return {
-      group,
-      metric: `peak RSS (VmHWM) of the ${
-        role === "pub" ? "publisher" : subscriberName
-      } process, max over runs`,
-      unit: "MiB",
-      higherIsBetter: false,
-      ours: pick("ours"),
-      py: pick("py"),
-      raw: pick("raw"),
-    };
-  });
+  const rows: Row[] = [];
+  for (const kind of ["idle", "peak"] as const) {
+    for (const role of ["pub", "sub"] as const) {
+      const pick = (impl: "ours" | "py" | "raw"): Cell => {
+        if (!available(impl)) return notBuilt;
+        const m = mem[impl];
+        const v = kind === "peak" ? m[role] : (role === "pub" ? m.pubIdle : m.subIdle) ?? [];
+        return v.length ? cell(Math.max(...v) / 1024) : missing("n/a");
+      };
+      const who = role === "pub" ? "publisher" : subscriberName;
+      rows.push({
+        group,
+        metric: kind === "peak"
+          ? `peak RSS (VmHWM) of the ${who} process, max over runs`
+          : `idle RSS (VmRSS) of the ${who} process, ready before a run, max over runs`,
+        unit: "MiB",
+        higherIsBetter: false,
+        ours: pick("ours"),
+        py: pick("py"),
+        raw: pick("raw"),
+        target: MEMORY_TARGET,
+      });
+    }
+  }
+  return rows;
 }
 
 /** A cell for a run that failed: the error's first line (and the whole error on stderr). */

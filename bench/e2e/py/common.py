@@ -34,16 +34,21 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-def vmhwm_kb(pid="self") -> int:
-    """Peak resident set size (VmHWM) of a process in KiB, -1 if unknown."""
+def status_kb(field: str, pid="self") -> int:
+    """A memory figure of /proc/PID/status (VmHWM, VmRSS, ...) in KiB, -1 if unknown."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return -1
+
+
+def vmhwm_kb(pid="self") -> int:
+    """Peak resident set size (VmHWM) of a process in KiB, -1 if unknown."""
+    return status_kb("VmHWM", pid)
 
 
 def emit(**obj) -> None:

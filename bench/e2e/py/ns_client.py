@@ -22,7 +22,7 @@ import time
 
 import zmq
 
-from common import emit, vmhwm_kb
+from common import emit, status_kb, vmhwm_kb
 
 
 def _child_setup():
@@ -65,6 +65,7 @@ def lookups(count: int, seconds: float) -> None:
     if not first or first[0].get("URI") != "tcp://127.0.0.1:40000":
         emit(event="result", error=f"unexpected lookup result: {first!r}")
         return
+    idle_rss_kb = status_kb("VmRSS")  # after one look-up: ready, before the run
     lat = []
     deadline = time.perf_counter() + seconds
     t0 = time.perf_counter()
@@ -79,7 +80,14 @@ def lookups(count: int, seconds: float) -> None:
         if b > deadline:
             break
     total = time.perf_counter() - t0
-    emit(event="result", n=len(lat), seconds=total, latencies_us=lat, vmhwm_kb=vmhwm_kb())
+    emit(
+        event="result",
+        n=len(lat),
+        seconds=total,
+        latencies_us=lat,
+        vmhwm_kb=vmhwm_kb(),
+        idle_rss_kb=idle_rss_kb,
+    )
 
 
 def ready(port: int, runs: int, cmd: list[str]) -> None:

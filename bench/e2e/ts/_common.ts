@@ -12,14 +12,21 @@ export function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-/** Peak resident set size (VmHWM) of this process in KiB, -1 if unknown. */
-export function vmHwmKb(): number {
+/** A memory figure of /proc/self/status (VmHWM, VmRSS, ...) in KiB, -1 if unknown. */
+export function statusKb(field: "VmHWM" | "VmRSS" | "RssAnon"): number {
   try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(
+      Deno.readTextFileSync("/proc/self/status"),
+    );
     return m ? Number(m[1]) : -1;
   } catch {
     return -1;
   }
+}
+
+/** Peak resident set size (VmHWM) of this process in KiB, -1 if unknown. */
+export function vmHwmKb(): number {
+  return statusKb("VmHWM");
 }
 
 const enc = new TextEncoder();

@@ -6,7 +6,7 @@
  * @module
  */
 import { getPubAddress } from "../../../lib/posttroll/nameserver.ts";
-import { emit, parseArgs, vmHwmKb } from "./_common.ts";
+import { emit, parseArgs, statusKb, vmHwmKb } from "./_common.ts";
 
 const { opts } = parseArgs(Deno.args);
 const count = Number(opts.count ?? 1000);
@@ -16,6 +16,7 @@ if (!first.length || first[0].URI !== "tcp://127.0.0.1:40000") {
   emit({ event: "result", error: `unexpected lookup result: ${JSON.stringify(first)}` });
   Deno.exit(0);
 }
+const idleRssKb = statusKb("VmRSS"); // after one look-up: ready, before the run
 const lat: number[] = [];
 const deadline = performance.now() + seconds * 1000;
 const t0 = performance.now();
@@ -31,5 +32,12 @@ for (let i = 0; i < count; i++) {
   if (b > deadline) break;
 }
 const total = (performance.now() - t0) / 1000;
-emit({ event: "result", n: lat.length, seconds: total, latencies_us: lat, vmhwm_kb: vmHwmKb() });
+emit({
+  event: "result",
+  n: lat.length,
+  seconds: total,
+  latencies_us: lat,
+  vmhwm_kb: vmHwmKb(),
+  idle_rss_kb: idleRssKb,
+});
 Deno.exit(0);
