@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { binary } from "../../cli/binaries.ts";
 import { freePort } from "../../testing/net.ts";
 import {
   binaryPermissions,
@@ -92,7 +93,11 @@ export async function lookups(
   const env = nsEnv(ports);
   const peer = client === "py"
     ? Peer.python("ns_client.py", args, { env })
-    : Peer.deno("ns_client.ts", args, { env, denoFlags: await binaryPermissions("posttroll") }); // as `posttroll services`
+    // as `posttroll services` memory-wise (runtime flags), -A for reading its own /proc/self
+    : Peer.deno("ns_client.ts", args, {
+      env,
+      denoFlags: ["-A", ...binary("posttroll").runtimeFlags ?? []],
+    });
   try {
     const r = await peer.next("result", plan.seconds * 1000 + 60_000);
     if (r.error) throw new Error(String(r.error));

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { binary, denoFlags } from "../../cli/binaries.ts";
+import { binary } from "../../cli/binaries.ts";
 import { freePort } from "../../testing/net.ts";
 import { landed, Peer, runCounts, runPhase } from "./_peer.ts";
 import {
@@ -95,8 +95,12 @@ export function engineBuilt(): boolean {
   return landed(["lib/zmq/mod.ts", "lib/posttroll/message.ts"]);
 }
 
-/** Our publisher and subscriber run as the `posttroll` executable would (send, listen). */
-const POSTTROLL_FLAGS = denoFlags(binary("posttroll"));
+/**
+ * Our publisher and subscriber run with the runtime (V8) flags of the `posttroll` executable
+ * (send, listen) and -A: with the executable's permissions Deno refuses to read /proc/self, where
+ * the peers read their own memory figures.
+ */
+const POSTTROLL_FLAGS = ["-A", ...binary("posttroll").runtimeFlags ?? []];
 
 function spawn(impl: Impl, role: "pub" | "sub", args: string[]): Peer {
   if (impl === "ours") {
