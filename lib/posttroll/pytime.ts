@@ -724,7 +724,10 @@ function parseTime(s: string, start: number, end: number): number {
   }
   const sign = at(s, tz) === 45 ? -1 : 1;
   rv = parseHhMmSsFf(s, tz + 1, end);
-  tzOff = sign * ((tH * 3600 + tMi * 60 + tS) * US_PER_SECOND + tUs);
+  // CPython takes an offset whose whole seconds are 0 as UTC, dropping its microseconds
+  // (`-00:00:00.5` is written back as `+00:00`)
+  const offSeconds = tH * 3600 + tMi * 60 + tS;
+  tzOff = offSeconds === 0 ? 0 : sign * (offSeconds * US_PER_SECOND + tUs);
   tH = h;
   tMi = mi;
   tS = sec;
