@@ -792,7 +792,9 @@ function parseArray(depth: number, conv: boolean): unknown[] {
 // exact parser above, which then decides. The walk gives up (exact parser again) where JS values
 // lose information: integer-like keys (JS reorders them), -0 (int 0 or float -0.0?), infinities
 // (huge int tokens), and, when the result holds integral numbers, any number token in the text
-// that is a float with an integral value or an int of 16 or more digits (see ambiguousNumbers).
+// that is a float with an integral value or an int of 16 or more digits (see ambiguousNumbers;
+// when every integral number is below 10^15, mayHaveIntegralFloat looks at the `.`s and exponents
+// only, and the full scan runs only when it finds a candidate).
 
 /**
  * Whether valid JSON `text` has a number token that JSON.parse maps to a JS number that does not
@@ -858,14 +860,89 @@ function ambiguousNumbers(text: string, from: number): boolean {
   return false;
 }
 
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * A quick test before {@linkcode ambiguousNumbers}, for a text whose integral numbers are all
+ * below 10^15 in magnitude (so none came from an int token of 16+ digits): then only a token with
+ * a `.` or an exponent can be an integral float, and those are found with indexOf instead of a
+ * walk over every string. The digits around every `.` between digits and every `e`/`E` after a
+ * digit are taken as a number token when JSON's delimiters (or the text's ends) surround them,
+ * wherever they are, so false means no integral float token; true (which `"1.0"` as a string
+ * also gives) leaves the decision to the full scan.
+ */
+function mayHaveIntegralFloat(text: string, from: number): boolean {
+  for (let d = text.indexOf(".", from); d >= 0; d = text.indexOf(".", d + 1)) {
+    if (!isDigit(text.charCodeAt(d - 1)) || !isDigit(text.charCodeAt(d + 1))) continue;
+    let s = d - 1;
+    while (s > from && isDigit(text.charCodeAt(s - 1))) s--;
+    let k = d + 1;
+    let zeroFraction = true;
+    let c = text.charCodeAt(k);
+    while (isDigit(c)) {
+      if (c !== 48) zeroFraction = false;
+      c = text.charCodeAt(++k);
+    }
+    // with an exponent or more than 16 characters the value decides, as in ambiguousNumbers
+    if (c === 101 || c === 69 || k - s > 16) {
+      if (integralToken(text, from, s, k)) return true;
+    } else if (zeroFraction && ends(c) && (s === from || starts(text.charCodeAt(s - 1)))) {
+      return true;
+    }
+  }
+  return exponentIntegral(text, from, "e") || exponentIntegral(text, from, "E");
+}
+
+// an integral token with exponent letter `e` (an exponent after a fraction was seen above too)
+function exponentIntegral(text: string, from: number, e: string): boolean {
+  for (let x = text.indexOf(e, from); x >= 0; x = text.indexOf(e, x + 1)) {
+    if (!isDigit(text.charCodeAt(x - 1))) continue;
+    let s = x - 1;
+    while (s > from && isDigit(text.charCodeAt(s - 1))) s--;
+    if (integralToken(text, from, s, x)) return true;
+  }
+  return false;
+}
+
+// whether `c` may follow a number token in JSON: whitespace, `,`, `]`, `}` or the end (NaN)
+function ends(c: number): boolean {
+  return c === 44 || c === 93 || c === 125 || c === 32 || c === 10 || c === 13 || c === 9 ||
+    c !== c;
+}
+
+// whether `c` may come right before the digits of a number token: `-`, `[`, `,`, `:`, whitespace
+function starts(c: number): boolean {
+  return c === 45 || c === 91 || c === 44 || c === 58 || c === 32 || c === 10 || c === 13 ||
+    c === 9;
+}
+
+/**
+ * Whether `text[s, k)` followed by an exponent at `k`, if any, looks like a whole number token
+ * (in JSON's context, which begins at `from`) with an integral value.
+ */
+function integralToken(text: string, from: number, s: number, k: number): boolean {
+  if (s !== from && !starts(text.charCodeAt(s - 1))) return false;
+  let c = text.charCodeAt(k);
+  if (c === 101 || c === 69) {
+    c = text.charCodeAt(++k);
+    if (c === 43 || c === 45) c = text.charCodeAt(++k);
+    while (isDigit(c)) c = text.charCodeAt(++k);
+  }
+  return ends(c) && Number.isInteger(+text.slice(s, k));
+}
+
 const GIVE_UP = 1;
 const HAS_INTEGRAL = 2;
+/** An integral number of 10^15 or more in magnitude (maybe an int token of 16+ digits). */
+const BIG_INTEGRAL = 4;
 let walkFlags = 0;
 
 function checkNumber(v: number): void {
   if (Number.isInteger(v)) {
     if (v === 0 && 1 / v < 0) walkFlags |= GIVE_UP;
-    walkFlags |= HAS_INTEGRAL;
+    walkFlags |= v < 1e15 && v > -1e15 ? HAS_INTEGRAL : HAS_INTEGRAL | BIG_INTEGRAL;
   } else if (v === Infinity || v === -Infinity) walkFlags |= GIVE_UP;
 }
 
@@ -959,7 +1036,11 @@ function fastLoads(
     else walkObject(v as Record<string, unknown>, 1);
   }
   if (walkFlags & GIVE_UP) return false;
-  if ((walkFlags & HAS_INTEGRAL) && ambiguousNumbers(source, start)) return false;
+  if (
+    (walkFlags & HAS_INTEGRAL) &&
+    ((walkFlags & BIG_INTEGRAL) || mayHaveIntegralFloat(source, start)) &&
+    ambiguousNumbers(source, start)
+  ) return false;
   fastValue = v;
   return true;
 }

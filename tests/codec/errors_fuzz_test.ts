@@ -1,6 +1,7 @@
 // Every MessageError case (compared with what Python posttroll does with the same input, including
 // the inputs where Python leaks IndexError/ValueError/RecursionError), a seeded differential fuzz
-// against Python, a local fuzz where only MessageError may escape, and a coarse linearity check.
+// against Python, a local fuzz where only MessageError may escape, and a linearity check in CPU time.
+import process from "node:process";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import {
   isValidData,
@@ -346,8 +347,9 @@ Deno.test("codec fuzz: random bytes, invalid UTF-8, huge fields, deep nesting", 
   }
 });
 
-function timeDecode(raw: string, reps: number): number {
-  const t0 = performance.now();
+/** CPU time (user + system, ms) of `reps` decodes of `raw`. */
+function cpuDecode(raw: string, reps: number): number {
+  const t0 = process.cpuUsage();
   for (let i = 0; i < reps; i++) {
     try {
       Message.decode(raw);
@@ -355,9 +357,14 @@ function timeDecode(raw: string, reps: number): number {
       if (!(e instanceof MessageError)) throw e;
     }
   }
-  return performance.now() - t0;
+  const t = process.cpuUsage(t0);
+  return (t.user + t.system) / 1000;
 }
 
+// No decode step may be quadratic in the input: an input 8 times larger must cost less than 24
+// times the CPU (linear: 8x, n log n: ~10x, quadratic: 64x; 24x is 3x per doubling, the bound this
+// test always had). CPU time, not wall time, so other processes on the machine do not count; the
+// best of several short measurements, so a descheduled moment (cache, frequency) does not either.
 Deno.test("codec: decode time grows about linearly with input size", () => {
   const shapes: ((n: number) => string)[] = [
     (n) =>
@@ -372,22 +379,25 @@ Deno.test("codec: decode time grows about linearly with input size", () => {
         Array.from({ length: n }, (_, i) => `"${i}": ${i}.5`).join(", ")
       }}`,
   ];
+  const SMALL = 2000, FACTOR = 8;
   for (const shape of shapes) {
-    const small = shape(4000);
-    const large = shape(8000);
-    const run = (s: string) => timeDecode(s, 5);
-    run(small);
-    run(large); // warm up
-    // coarse: best of several runs, and a few attempts, so a busy machine does not fail it
-    let a = 0, b = 0;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      a = Math.min(run(small), run(small), run(small));
-      b = Math.min(run(large), run(large), run(large));
-      if (b < Math.max(a, 0.5) * 3) break;
+    const small = shape(SMALL);
+    const large = shape(SMALL * FACTOR);
+    // repetitions so that one decode run of the small input takes ~10 ms of CPU
+    let reps = 1;
+    while (cpuDecode(small, reps) < 10 && reps < 1 << 16) reps *= 2;
+    cpuDecode(large, 1); // warm up
+    let a = Infinity, b = Infinity;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      a = Math.min(a, cpuDecode(small, reps * FACTOR));
+      b = Math.min(b, cpuDecode(large, reps));
+      if (b < a * 3) break;
     }
+    // a: FACTOR x reps of the small input, b: reps of the large one; same bytes decoded in all
     assert(
-      b < Math.max(a, 0.5) * 3,
-      `shape ${shapes.indexOf(shape)}: doubling input took ${a.toFixed(2)} -> ${b.toFixed(2)} ms`,
+      b < a * 3,
+      `shape ${shapes.indexOf(shape)}: ${FACTOR}x the input cost ${(b / a * FACTOR).toFixed(1)}x ` +
+        `the CPU (${(a / FACTOR).toFixed(2)} -> ${b.toFixed(2)} ms for ${reps} decodes)`,
     );
   }
 });
@@ -408,6 +418,21 @@ Deno.test("codec: JSON.parse fast path and exact parser agree", async () => {
     "1.0",
     "[-0.0, 0]",
     '{"x": 1, "x": 2.0}',
+    // ints next to floats that only a token's text tells apart (the quick test before the scan)
+    '{"n": 5, "f": 1E2}',
+    '{"n": 5, "f": 2.50e1}',
+    '{"n": 5, "f": 25e-1}',
+    '{"n": 5, "f": -3e0}',
+    '{"n": 5, "s": "v1.0", "f": 2.5}',
+    '{"n": 5, "s": "2e5", "f": 2.5}',
+    '{"n": 5, "f": 12.000000000000000001}',
+    '{"n": 5, "f": 0.99999999999999999999}',
+    '{"n": 5, "f": 123456789012345.6}',
+    '{"n": 5, "b": 1234567890123456}',
+    '{"n": 999999999999999, "f": 999999999999999.0}',
+    "[5, -1.0]",
+    "[1, 1e-5, 10.0e-1]",
+    '["1.0", 7, "x5.00"]',
   ];
   for (let i = 0; i < 1500; i++) {
     const v = randValue(r, 0);
