@@ -1,0 +1,116 @@
+/**
+ * Two commits through the end-to-end bench in one run: a `git worktree` of each (sharing this
+ * checkout's `.cache/`), `bench/e2e/run.ts` of each tree alternately for `--rounds` rounds, then
+ * one table of the "ours" column: median and best per commit, and the median ratio. Alternating
+ * makes a busy spell hit both sides; the best of several rounds is the closest to a quiet machine.
+ *
+ * ```sh
+ * flock /work/locks/bench.lock deno run -A bench/e2e/compare.ts --before c9c585e [--after HEAD] \
+ *   [--rounds 5] -- --quick --only posttroll,nameserver
+ * ```
+ *
+ * Arguments after `--` go to `bench/e2e/run.ts`. The load average is printed with the table.
+ *
+ * @module
+ */
+import { median } from "./_table.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+function opt(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
+}
+
+function git(...args: string[]): string {
+  const o = new Deno.Command("git", { args, cwd: ROOT, stderr: "inherit" }).outputSync();
+  if (!o.success) throw new Error(`git ${args.join(" ")} failed`);
+  return new TextDecoder().decode(o.stdout).trim();
+}
+
+function loadavg(): string {
+  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+}
+
+/** One value of the ours column of a table line: metric → [value, unit]. */
+function parseTable(md: string): Map<string, [number, string]> {
+  const out = new Map<string, [number, string]>();
+  for (const line of md.split("\n")) {
+    const c = line.split("|").map((s) => s.trim());
+    if (c.length < 6 || c[1] === "group" || c[1].startsWith("---")) continue;
+    const m = /^([\d,.]+)\s*(\S+)/.exec(c[3]);
+    if (!m || c[3].includes("MB/s")) continue;
+    out.set(`${c[1]}: ${c[2]}`, [Number(m[1].replaceAll(",", "")), m[2]]);
+  }
+  return out;
+}
+
+const dash = Deno.args.indexOf("--");
+const benchArgs = dash >= 0 ? Deno.args.slice(dash + 1) : ["--quick"];
+const rounds = Number(opt("rounds", "5"));
+const sides = [
+  { name: "before", ref: opt("before", "") },
+  { name: "after", ref: opt("after", "HEAD") },
+];
+if (!sides[0].ref) {
+  console.error("usage: compare.ts --before REF [--after REF] [--rounds N] [-- run.ts args]");
+  Deno.exit(2);
+}
+
+const trees: string[] = [];
+try {
+  const runs = new Map<string, Map<string, [number, string]>[]>();
+  const commits: string[] = [];
+  for (const s of sides) {
+    const tree = await Deno.makeTempDir({ prefix: `e2e-${s.name}-` });
+    git("worktree", "add", "--detach", tree, s.ref);
+    trees.push(tree);
+    await Deno.symlink(`${ROOT}/.cache`, `${tree}/.cache`);
+    commits.push(git("-C", tree, "rev-parse", "--short", "HEAD"));
+    runs.set(s.name, []);
+  }
+  const start = `${new Date().toISOString().slice(0, 16)} UTC, load ${loadavg()}`;
+  for (let r = 1; r <= rounds; r++) {
+    for (const [i, s] of sides.entries()) {
+      console.error(`round ${r}/${rounds}: ${s.name} (${commits[i]}), load ${loadavg()}`);
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "bench/e2e/run.ts", ...benchArgs],
+        cwd: trees[i],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      if (!o.success) console.error(`  exit ${o.code}: this round of ${s.name} is left out`);
+      else runs.get(s.name)!.push(parseTable(new TextDecoder().decode(o.stdout)));
+    }
+  }
+  const before = runs.get("before")!, after = runs.get("after")!;
+  console.log(
+    `before = ${commits[0]}, after = ${commits[1]}; ${before.length}/${after.length} rounds of ` +
+      `\`bench/e2e/run.ts ${
+        benchArgs.join(" ")
+      }\`, alternating; from ${start} to load ${loadavg()}\n`,
+  );
+  console.log(
+    "| row | unit | before median | after median | after/before | before best | after best |",
+  );
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+  const fmt = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 2 });
+  for (const [metric, [, unit]] of before[0] ?? []) {
+    const b = before.map((t) => t.get(metric)?.[0]).filter((x) => x !== undefined) as number[];
+    const a = after.map((t) => t.get(metric)?.[0]).filter((x) => x !== undefined) as number[];
+    if (!a.length || !b.length) continue;
+    const higher = unit.endsWith("/s");
+    const best = (xs: number[]) => (higher ? Math.max(...xs) : Math.min(...xs));
+    console.log(
+      `| ${metric} | ${unit} | ${fmt(median(b))} | ${fmt(median(a))} | ${
+        (median(a) / median(b)).toFixed(2)
+      } | ${fmt(best(b))} | ${fmt(best(a))} |`,
+    );
+  }
+} finally {
+  for (const t of trees) {
+    try {
+      git("worktree", "remove", "--force", t);
+    } catch { /* already gone */ }
+  }
+}
