@@ -436,18 +436,23 @@ export class AddressReceiver implements AsyncDisposable {
         await this.#pub?.send(removal).catch(() => {});
       }
       if (this.#echo.size || this.#repeats.size) {
+        // Which notices are due is decided without awaiting, then they are sent: an address
+        // announced while they are being sent is not in `listed` and, decided after an await,
+        // would be dropped as unlisted before its first repeat.
         const listed = new Set(this.#book.uris);
         for (const uri of this.#echo.keys()) if (!listed.has(uri)) this.#echo.delete(uri);
         const now = Date.now();
+        const due: string[] = [];
         for (const [uri, r] of this.#repeats) {
           if (!listed.has(uri)) this.#repeats.delete(uri);
           else if (r.due <= now) {
-            await this.#pub?.send(r.add).catch(() => {});
+            due.push(r.add);
             r.step++;
             if (r.step >= ADD_REPEATS) this.#repeats.delete(uri);
             else r.due = now + 1000 * 2 ** r.step;
           }
         }
+        for (const add of due) await this.#pub?.send(add).catch(() => {});
       }
       if (heartbeat) {
         await this.#pub?.heartbeat(this.#opts.heartbeatInterval ?? 29).catch(() => {});
