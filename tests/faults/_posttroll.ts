@@ -33,16 +33,29 @@ export async function startNameServer(
   };
 }
 
-/** A client that looks `service` up again and again, expecting exactly `expect` records. */
+/**
+ * A client that looks `service` up again and again, expecting exactly `expect` records.
+ * `pause()` resolves once the look-up in flight has ended and holds the loop until `resume()`.
+ */
 export function lookupLoop(s: TestSetup, service: string, expect = 1): {
   readonly ok: number;
+  pause(): Promise<void>;
+  resume(): void;
   stop(): Promise<{ ok: number; failures: string[] }>;
 } {
   let stopped = false;
   let ok = 0;
   const failures: string[] = [];
+  let held: PromiseWithResolvers<void> | undefined;
+  let idle = Promise.withResolvers<void>();
   const done = (async () => {
     while (!stopped) {
+      if (held) {
+        idle.resolve();
+        await held.promise;
+        continue;
+      }
+      idle = Promise.withResolvers<void>();
       try {
         const r = await getPubAddress(service, { timeout: 3, config: s.config });
         if (r.length === expect) ok++;
@@ -52,13 +65,23 @@ export function lookupLoop(s: TestSetup, service: string, expect = 1): {
       }
       await new Promise((r) => setTimeout(r, 10));
     }
+    idle.resolve();
   })();
   return {
     get ok() {
       return ok;
     },
+    async pause() {
+      held ??= Promise.withResolvers<void>();
+      await idle.promise;
+    },
+    resume() {
+      held?.resolve();
+      held = undefined;
+    },
     async stop() {
       stopped = true;
+      held?.resolve();
       await done;
       return { ok, failures };
     },
