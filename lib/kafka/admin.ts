@@ -73,6 +73,8 @@ export class KafkaAdmin {
 
   /**
    * Creates topics and waits until they have leaders; topics that exist already are left alone.
+   * A topic another client created in the meantime (the controller answers "already exists"
+   * before the broker serves it) is waited for too, so producing to it right after works.
    *
    * @param specs the topics
    * @returns the names of the topics this call created
@@ -81,6 +83,7 @@ export class KafkaAdmin {
     const existing = new Set(await this.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     const created: string[] = [];
+    const raced: string[] = [];
     for (const s of missing) {
       try {
         await this.#admin.createTopics({
@@ -92,9 +95,10 @@ export class KafkaAdmin {
         created.push(s.topic);
       } catch (e) {
         if (!errorTree(e).some((x) => x.apiId === "TOPIC_ALREADY_EXISTS")) throw e;
+        raced.push(s.topic);
       }
     }
-    if (created.length > 0) await this.#waitForLeaders(created);
+    if (created.length + raced.length > 0) await this.#waitForLeaders([...created, ...raced]);
     return created;
   }
 

@@ -157,6 +157,12 @@ Deno.test("bridge: Python publisher at site A -> Kafka -> Python subscriber at s
     const downStats = lastStats(down);
     const codes = await Promise.all([up1, up2, down].map((c) => c.kill("SIGTERM")));
     for (const c of codes) assertEquals(c.code, 0);
+    // no to-kafka, the one killed mid-way included, failed to deliver a message (the HA pair
+    // creates the topics concurrently: the one told "already exists" produces right after)
+    for (const c of children) {
+      const failed = c.lines.filter((l) => l.includes("not delivered"));
+      assertEquals(failed, [], "messages a to-kafka bridge could not deliver");
+    }
     const final = lastStats(down)!;
     assert(final.duplicates > 0, `the HA pair's copies were suppressed: ${JSON.stringify(final)}`);
     assertEquals(final.ownSite, 0);
