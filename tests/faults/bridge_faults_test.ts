@@ -608,17 +608,27 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
           const seqAtRestart = seq;
           assertEquals(await exitWithin(up, 0), null, "to-kafka still runs");
           assertEquals(await exitWithin(down, 0), null, "from-kafka still runs");
-          // what the stopped uplink says it delivered is exactly what its topic holds
+          // what the stopped uplink says it delivered is what its topic holds, but for the produce
+          // request in flight when the broker stopped: Kafka may have written it without
+          // answering, and the bridge counts those records as undelivered (as Kafka's producer
+          // reports such records failed). One request at a time (maxInFlight 1): at most the
+          // records of a first refused attempt ("Kafka did not take N records")
           const termGot = (await topicMessages(kafka, termTopic)).map((m) => seqOf(m)!);
-          assertEquals(
-            new Set(termGot).size,
-            stopped.produced,
-            "term topic = what it acknowledged",
+          const inTopic = new Set(termGot).size;
+          const unknown = Math.max(
+            0,
+            ...term.lines.map((l) => Number(/Kafka did not take (\d+) records/.exec(l)?.[1] ?? 0)),
           );
-          assertEquals(
-            stopped.received - new Set(termGot).size,
-            reported,
-            "the reported count is what was held and never reached Kafka",
+          assert(
+            inTopic >= stopped.produced && inTopic <= stopped.produced + unknown,
+            `term topic holds ${inTopic}: acknowledged ${stopped.produced}, outcome unknown ` +
+              `<= ${unknown}`,
+          );
+          // the reported count is what was held and never reached Kafka, but for those
+          const neverReached = stopped.received - inTopic;
+          assert(
+            neverReached <= reported && neverReached >= reported - unknown,
+            `${neverReached} never reached Kafka, ${reported} reported`,
           );
           // the first uplink delivers everything it held once the broker is back
           const heldAtRestart = lastStats(up)!;
@@ -681,8 +691,8 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
             lost: reported,
             notes: `by design (broker down past the deadline): exit 1 after ${termMs} ms; logged ` +
               `"${reported} messages could not be delivered" = received ${stopped.received} - ` +
-              `acknowledged ${stopped.produced}; its topic holds exactly the ${stopped.produced} ` +
-              `acknowledged; ${
+              `acknowledged ${stopped.produced}; its topic holds ${inTopic} (the acknowledged, ` +
+              `plus ${inTopic - stopped.produced} written by Kafka unanswered as it stopped); ${
                 term.lines.filter((l) => l.includes("not delivered to Kafka")).length
               } "not delivered" log lines (the first 3, then one per 10 s)`,
           });
@@ -729,6 +739,9 @@ Deno.test("fault bridge: start-up failures, garbage frames, full disk, broker ou
         const down = await spawn(
           b,
           ["from-kafka", ...plain, "--site", "b", "--topic", "posttroll.fault.hang"].concat([
+            // a group of its own: not the one a previous step's from-kafka may still be in
+            "--group-id",
+            "faults-hang",
             "--no-state",
             "--min-subscribers",
             "0",
