@@ -199,6 +199,45 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /**
+   * {@linkcode receive} the way Python's blocking `get(timeout=seconds)` reports failure: a
+   * timeout or a closed, drained channel rejects with `empty(closed)`; an abort with
+   * `signal.reason`.
+   *
+   * @param timeoutSeconds how long to wait (negative: 0); null or undefined: no limit
+   * @param signal ends the wait
+   * @param empty the error for a timeout (`closed` false) or a closed channel (`closed` true)
+   * @returns the item
+   * @example
+   * ```ts
+   * import { assertEquals, assertRejects } from "@std/assert";
+   * import { Channel } from "./channel.ts";
+   * const ch = new Channel<number>();
+   * ch.push(1);
+   * const empty = (closed: boolean) => new Error(closed ? "closed" : "empty");
+   * assertEquals(await ch.receiveWithin(0, undefined, empty), 1);
+   * await assertRejects(() => ch.receiveWithin(0.01, undefined, empty), Error, "empty");
+   * ch.close();
+   * await assertRejects(() => ch.receiveWithin(null, undefined, empty), Error, "closed");
+   * ```
+   */
+  async receiveWithin(
+    timeoutSeconds: number | null | undefined,
+    signal: AbortSignal | undefined,
+    empty: (closed: boolean) => Error,
+  ): Promise<T> {
+    try {
+      return await this.receive({
+        signal,
+        timeoutMs: timeoutSeconds == null ? undefined : Math.max(0, timeoutSeconds * 1000),
+      });
+    } catch (e) {
+      if (e instanceof ChannelClosedError) throw empty(true);
+      if (!signal?.aborted) throw empty(false);
+      throw e;
+    }
+  }
+
+  /**
    * Registers a function called (once) at the next push or close.
    *
    * @ignore

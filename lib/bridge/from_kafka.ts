@@ -29,6 +29,7 @@ import { Message } from "../posttroll/message.ts";
 import { NoisyPublisher } from "../posttroll/publisher.ts";
 import { AuthError } from "../hop/errors.ts";
 import { sleep } from "../_util/abort.ts";
+import { limitedLog } from "../_util/log_limit.ts";
 import { withAdmin } from "../kafka/admin.ts";
 import type { KafkaCluster } from "../kafka/cluster.ts";
 import { type ConsumedRecord, KafkaConsumer } from "../kafka/consumer.ts";
@@ -149,7 +150,8 @@ export class KafkaToPosttroll implements AsyncDisposable {
   #pub: NoisyPublisher | undefined;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #lastInvalidLog = 0;
+  /** Lines about records that are not posttroll messages: one per 5 s. */
+  readonly #invalidLog: ReturnType<typeof limitedLog<"warning">>;
   #lastStoreLog = 0;
 
   /**
@@ -162,6 +164,7 @@ export class KafkaToPosttroll implements AsyncDisposable {
   constructor(options: FromKafkaOptions) {
     const o = parseFromKafkaOptions(options);
     this.#opts = o;
+    this.#invalidLog = limitedLog(o.logger, { windowMs: 5000, quiet: true });
     this.site = o.site;
     this.service = o.service;
     this.groupId = o.groupId;
@@ -390,15 +393,13 @@ export class KafkaToPosttroll implements AsyncDisposable {
       if (bytes.length === 0) throw new Error("empty record");
     } catch (e) {
       s.invalid++;
-      const now = Date.now();
-      if (now - this.#lastInvalidLog > 5000) {
-        this.#lastInvalidLog = now;
-        this.#opts.logger(
-          "warning",
+      this.#invalidLog(
+        "invalid record",
+        "warning",
+        () =>
           `skipping a record that is not a posttroll message (offset ${m.offset}): ` +
-            `${(e as Error).message} (${s.invalid} so far)`,
-        );
-      }
+          `${(e as Error).message} (${s.invalid} so far)`,
+      );
       return;
     }
     // the producer's id (to-kafka numbers repeats of identical bytes; hop gives each record its

@@ -18,6 +18,7 @@ import { withAdmin } from "../kafka/admin.ts";
 import type { KafkaCluster } from "../kafka/cluster.ts";
 import { KafkaProducer } from "../kafka/producer.ts";
 import { bridgeCluster } from "./kafka_link.ts";
+import { limitedLog } from "../_util/log_limit.ts";
 import {
   DEFAULT_BRIDGE_SERVICE,
   type ParsedToKafkaOptions,
@@ -108,7 +109,8 @@ export class PosttrollToKafka implements AsyncDisposable {
   #ns: NSSubscriber | undefined;
   #pump: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #lastDropLog = 0;
+  /** Lines about messages dropped for a full buffer: one per 5 s. */
+  readonly #dropLog: ReturnType<typeof limitedLog<"error">>;
   #lastRetryLog = 0;
   #lastFailLog = 0;
 
@@ -122,6 +124,7 @@ export class PosttrollToKafka implements AsyncDisposable {
   constructor(options: ToKafkaOptions) {
     const o = parseToKafkaOptions(options);
     this.#opts = o;
+    this.#dropLog = limitedLog(o.logger, { windowMs: 5000, quiet: true });
     this.#mapping = { prefix: o.prefix, depth: o.depth, topic: o.topic };
     this.site = o.site;
     this.#cluster = bridgeCluster(o, "posttroll-bridge-up");
@@ -238,15 +241,13 @@ export class PosttrollToKafka implements AsyncDisposable {
       s.received++;
       if (s.pendingBytes + raw.length > this.#opts.maxBufferBytes) {
         s.dropped++;
-        const now = Date.now();
-        if (now - this.#lastDropLog > 5000) {
-          this.#lastDropLog = now;
-          this.#opts.logger(
-            "error",
-            `holding ${s.pendingBytes} bytes for Kafka (limit ${this.#opts.maxBufferBytes}): dropping ` +
-              `new messages (${s.dropped} so far)`,
-          );
-        }
+        this.#dropLog(
+          "buffer full",
+          "error",
+          () =>
+            `holding ${s.pendingBytes} bytes for Kafka (limit ${this.#opts.maxBufferBytes}): ` +
+            `dropping new messages (${s.dropped} so far)`,
+        );
         continue;
       }
       const topic = this.#topicOf(msg.subject);

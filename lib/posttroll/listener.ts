@@ -32,7 +32,7 @@ import {
   type Logger,
   type Subscriber,
 } from "./subscriber.ts";
-import { Channel, ChannelClosedError } from "../_util/channel.ts";
+import { Channel } from "../_util/channel.ts";
 import { QueueEmptyError } from "./errors.ts";
 export { PosttrollError, QueueEmptyError } from "./errors.ts";
 
@@ -91,18 +91,11 @@ export class MessageQueue<T = Message> implements AsyncIterable<T> {
    * ```
    */
   async get(timeout?: number, options: { signal?: AbortSignal } = {}): Promise<T> {
-    const signal = options.signal;
-    try {
-      return await this.#items.receive({
-        signal,
-        timeoutMs: timeout === undefined ? undefined : Math.max(0, timeout * 1000),
-      });
-    } catch (e) {
-      if (e instanceof ChannelClosedError || !signal?.aborted) {
-        throw new QueueEmptyError(timeout ?? 0);
-      }
-      throw e;
-    }
+    return await this.#items.receiveWithin(
+      timeout,
+      options.signal,
+      () => new QueueEmptyError(timeout ?? 0),
+    );
   }
 
   /** Ends iteration once the queue is drained. */

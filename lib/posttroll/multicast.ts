@@ -25,7 +25,7 @@
  */
 import dgram from "node:dgram";
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
-import { Channel, ChannelClosedError } from "../_util/channel.ts";
+import { Channel } from "../_util/channel.ts";
 import { MulticastError, SocketTimeoutError } from "./errors.ts";
 export { MulticastError, PosttrollError, SocketTimeoutError } from "./errors.ts";
 
@@ -495,17 +495,14 @@ export class MulticastReceiver implements AsyncDisposable, AsyncIterable<Datagra
    */
   async receive(options: { signal?: AbortSignal } = {}): Promise<Datagram> {
     const timeout = this.#timeout;
-    const signal = options.signal;
-    try {
-      return await this.#queue.receive({
-        signal,
-        timeoutMs: timeout === null ? undefined : Math.max(0, timeout * 1000),
-      });
-    } catch (e) {
-      if (e instanceof ChannelClosedError) throw new MulticastError("MulticastReceiver is closed");
-      if (!signal?.aborted) throw new SocketTimeoutError(timeout ?? 0);
-      throw e;
-    }
+    return await this.#queue.receiveWithin(
+      timeout,
+      options.signal,
+      (closed) =>
+        closed
+          ? new MulticastError("MulticastReceiver is closed")
+          : new SocketTimeoutError(timeout ?? 0),
+    );
   }
 
   /**

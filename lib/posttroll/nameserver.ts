@@ -61,7 +61,7 @@ import {
 import { NameserverReplyError } from "./errors.ts";
 import { limitedLog } from "../_util/log_limit.ts";
 import { AddressReceiver } from "./address_receiver.ts";
-import type { NameServerEvents } from "./nameserver_events.ts";
+import type { NameServerEvents, RefusingSocket } from "./nameserver_events.ts";
 import { deadline } from "../_util/abort.ts";
 import {
   bindServer,
@@ -503,22 +503,29 @@ export class NameServer {
       const endpoints: string[] = [];
       const local = this.#opts.restrictToLocalhost ? localAddresses() : undefined;
       const filter = local ? (a: string) => a.startsWith("127.") || local.has(a) : undefined;
-      const rep = new RepSocket(
-        await serverSocketOptions(this.#config, {
-          backend: "unsecure_zmq",
-          endpoint: unsecure,
-          filter,
-          logger: log,
-          what: "Nameserver",
-          role: "nameserver",
-        }),
-      );
-      this.#sockets.push(rep);
       const events = this.#opts.events;
-      this.#watches.push(
-        logServerEvents(rep, log, "Nameserver", () => events?.refused?.("nameserver")),
-      );
-      endpoints.push((await bindServer(rep, unsecure))[0]);
+      // one REP socket per port, its limit/refusal events logged and counted under `socket`
+      const serve = async (
+        backend: "unsecure_zmq" | "secure_zmq",
+        endpoint: string,
+        what: string,
+        socket: RefusingSocket,
+      ) => {
+        const rep = new RepSocket(
+          await serverSocketOptions(this.#config, {
+            backend,
+            endpoint,
+            filter,
+            logger: log,
+            what,
+            role: "nameserver",
+          }),
+        );
+        this.#sockets.push(rep);
+        this.#watches.push(logServerEvents(rep, log, what, () => events?.refused?.(socket)));
+        endpoints.push((await bindServer(rep, endpoint))[0]);
+      };
+      await serve("unsecure_zmq", unsecure, "Nameserver", "nameserver");
       const secretKey = this.#config.keyFile("server_secret_key_file");
       const clientKeys = this.#config.keyFile("clients_public_keys_directory");
       if (/^(ipc|inproc):/.test(bindTo)) {
@@ -527,26 +534,7 @@ export class NameServer {
         // keys configured (or the secure backend asked for): the secure port must come up; a
         // missing or damaged key is a configuration error, not a reason to run without it
         const secure = createNameserverAddress(bindTo, this.#config.secureNameserverPort());
-        const srep = new RepSocket(
-          await serverSocketOptions(this.#config, {
-            backend: "secure_zmq",
-            endpoint: secure,
-            filter,
-            logger: log,
-            what: "Nameserver (secure)",
-            role: "nameserver",
-          }),
-        );
-        this.#sockets.push(srep);
-        this.#watches.push(
-          logServerEvents(
-            srep,
-            log,
-            "Nameserver (secure)",
-            () => events?.refused?.("nameserver_secure"),
-          ),
-        );
-        endpoints.push((await bindServer(srep, secure))[0]);
+        await serve("secure_zmq", secure, "Nameserver (secure)", "nameserver_secure");
       } else {
         log("debug", "Cannot create secure access to nameserver: no server keys configured");
       }

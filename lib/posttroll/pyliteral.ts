@@ -153,16 +153,22 @@ class Parser {
     while (this.peek() !== close) {
       if (this.pos >= this.src.length) this.fail(`missing ${close}`);
       items.push(this.parseExpr());
-      this.skipWs();
-      trailingComma = false;
-      if (this.peek() === ",") {
-        this.pos++;
-        trailingComma = true;
-        this.skipWs();
-      } else if (this.peek() !== close) this.fail(`expected , or ${close}`);
+      trailingComma = this.separator(close);
     }
     this.pos++;
     return { items, trailingComma };
+  }
+
+  /** After an item: skips a comma (true) or stops before `close`; anything else is an error. */
+  separator(close: string): boolean {
+    this.skipWs();
+    if (this.peek() === ",") {
+      this.pos++;
+      this.skipWs();
+      return true;
+    }
+    if (this.peek() !== close) this.fail(`expected , or ${close}`);
+    return false;
   }
 
   parseSeq(_open: string, close: string): PyLiteral[] {
@@ -193,11 +199,7 @@ class Parser {
         this.pos++; // ':'
         const value = this.parseExpr();
         out[pyStr(key, this)] = value;
-        this.skipWs();
-        if (this.peek() === ",") {
-          this.pos++;
-          this.skipWs();
-        } else if (this.peek() !== "}") this.fail("expected , or }");
+        this.separator("}");
         if (this.peek() === "}") {
           this.pos++;
           return out;
@@ -209,11 +211,7 @@ class Parser {
     }
     const set = new Set<PyLiteral>([first]);
     while (true) {
-      this.skipWs();
-      if (this.peek() === ",") {
-        this.pos++;
-        this.skipWs();
-      } else if (this.peek() !== "}") this.fail("expected , or }");
+      this.separator("}");
       if (this.peek() === "}") {
         this.pos++;
         return set;

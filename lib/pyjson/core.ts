@@ -531,45 +531,31 @@ function parseValue(depth: number, conv: boolean): unknown {
     case 91: // [
       return parseArray(depth + 1, conv);
     case 110: // n
-      if (src.startsWith("null", pos)) {
-        pos += 4;
-        return null;
-      }
-      break;
+      return literal("null", null);
     case 116: // t
-      if (src.startsWith("true", pos)) {
-        pos += 4;
-        return true;
-      }
-      break;
+      return literal("true", true);
     case 102: // f
-      if (src.startsWith("false", pos)) {
-        pos += 5;
-        return false;
-      }
-      break;
+      return literal("false", false);
     case 78: // N
-      if (src.startsWith("NaN", pos)) {
-        pos += 3;
-        return lexemes ? new PyNumber("NaN") : NaN;
-      }
-      break;
+      return literal("NaN", lexemes ? new PyNumber("NaN") : NaN);
     case 73: // I
-      if (src.startsWith("Infinity", pos)) {
-        pos += 8;
-        return lexemes ? new PyNumber("Infinity") : Infinity;
-      }
-      break;
+      return literal("Infinity", lexemes ? new PyNumber("Infinity") : Infinity);
     case 45: // -
-      if (src.startsWith("-Infinity", pos)) {
-        pos += 9;
-        return lexemes ? new PyNumber("-Infinity") : -Infinity;
+      if (src.charCodeAt(pos + 1) === 73) {
+        return literal("-Infinity", lexemes ? new PyNumber("-Infinity") : -Infinity);
       }
       return parseNumber();
     default:
       if (c >= 48 && c <= 57) return parseNumber();
   }
   fail("Expecting value");
+}
+
+/** The value of the word `text` at `pos` (null, true, false, NaN, Infinity, -Infinity). */
+function literal(text: string, value: unknown): unknown {
+  if (!src.startsWith(text, pos)) fail("Expecting value");
+  pos += text.length;
+  return value;
 }
 
 function parseNumber(): unknown {
