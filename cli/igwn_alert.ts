@@ -49,10 +49,10 @@ import {
 } from "../lib/igwn_alert/handlers.ts";
 import { runListenService } from "../lib/igwn_alert/service.ts";
 import {
-  addProcessMetrics,
   type HttpServer,
   MetricsError,
-  Registry,
+  processRegistry,
+  type Registry,
   serveMetrics,
 } from "../lib/metrics/mod.ts";
 import { parseKafkaUrl } from "../lib/kafka/url.ts";
@@ -645,8 +645,7 @@ function setUpService(f: ListenFlags): ServiceSetup | undefined {
     }));
   }
   if (f.metrics !== undefined) {
-    setup.registry = new Registry();
-    addProcessMetrics(setup.registry);
+    setup.registry = processRegistry();
     setup.server = serveMetrics({ listen: f.metrics, registry: setup.registry });
   }
   return setup;

@@ -53,10 +53,9 @@ import {
 } from "../lib/posttroll/nameserver.ts";
 import { NameServerWebView } from "../lib/posttroll/web_view.ts";
 import {
-  addProcessMetrics,
   type HttpServer,
   MetricsError,
-  Registry,
+  processRegistry,
   serveMetrics,
 } from "../lib/metrics/mod.ts";
 import { limitedLog } from "../lib/_util/log_limit.ts";
@@ -441,8 +440,7 @@ export async function main(args: string[]): Promise<number> {
   let view: NameServerWebView | undefined;
   let events: NameServerEvents | undefined;
   if (values.metrics !== undefined) {
-    const registry = new Registry();
-    addProcessMetrics(registry);
+    const registry = processRegistry();
     view = new NameServerWebView({
       book: () => ns?.addressReceiver?.book,
       maxAge,

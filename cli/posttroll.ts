@@ -76,7 +76,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
 import { config as sharedConfig, type PosttrollConfig } from "../lib/posttroll/config.ts";
 import { Message, MessageError } from "../lib/posttroll/message.ts";
@@ -92,8 +92,12 @@ import {
   Subscriber,
 } from "../lib/posttroll/subscriber.ts";
 import { MessageMetrics } from "../lib/posttroll/message_metrics.ts";
-import { addProcessMetrics, MetricsError, Registry, serveMetrics } from "../lib/metrics/mod.ts";
-import type { HttpServer } from "../lib/metrics/mod.ts";
+import {
+  type HttpServer,
+  MetricsError,
+  processRegistry,
+  serveMetrics,
+} from "../lib/metrics/mod.ts";
 
 const USAGE = `usage: posttroll [-h] [-V] {listen,send,services} ...`;
 
@@ -292,19 +296,20 @@ export function servicesTable(records: Array<Record<string, unknown>>, now: numb
   ).join("\n") + "\n";
 }
 
-async function services(
-  args: string[],
-  io: Io,
-): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      nameserver: { type: "string" },
-      json: { type: "boolean" },
-      timeout: { type: "string" },
-    },
+/**
+ * The flags of a subcommand that takes no positional arguments (parseArgs rejects any, which
+ * becomes a usage error).
+ */
+function flags<const O extends ParseArgsOptionsConfig>(args: string[], options: O) {
+  return parseArgs({ args, options }).values;
+}
+
+async function services(args: string[], io: Io): Promise<number> {
+  const values = flags(args, {
+    nameserver: { type: "string" },
+    json: { type: "boolean" },
+    timeout: { type: "string" },
   });
-  if (positionals.length) throw new UsageError(`unrecognized arguments: ${positionals.join(" ")}`);
   const timeout = number(values.timeout, "--timeout", 10);
   const nameserver = values.nameserver ?? "localhost";
   let records: Array<Record<string, unknown>>;
@@ -325,24 +330,17 @@ function waitAbort(signal: AbortSignal): Promise<void> {
   });
 }
 
-async function listen(
-  args: string[],
-  io: Io,
-): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      service: { type: "string", short: "s", multiple: true },
-      topic: { type: "string", short: "t", multiple: true },
-      address: { type: "string", short: "a", multiple: true },
-      nameserver: { type: "string" },
-      json: { type: "boolean" },
-      count: { type: "string", short: "n" },
-      metrics: { type: "string" },
-      timeout: { type: "string" },
-    },
+async function listen(args: string[], io: Io): Promise<number> {
+  const values = flags(args, {
+    service: { type: "string", short: "s", multiple: true },
+    topic: { type: "string", short: "t", multiple: true },
+    address: { type: "string", short: "a", multiple: true },
+    nameserver: { type: "string" },
+    json: { type: "boolean" },
+    count: { type: "string", short: "n" },
+    metrics: { type: "string" },
+    timeout: { type: "string" },
   });
-  if (positionals.length) throw new UsageError(`unrecognized arguments: ${positionals.join(" ")}`);
   const count = values.count === undefined ? Infinity : integer(values.count, "-n/--count", 0, 1);
   const timeout = number(values.timeout, "--timeout", 2);
   const config = io.config;
@@ -355,9 +353,8 @@ async function listen(
   let server: HttpServer | undefined;
   let metrics: MessageMetrics | undefined;
   if (values.metrics !== undefined) {
-    const registry = new Registry();
+    const registry = processRegistry();
     metrics = new MessageMetrics(registry);
-    addProcessMetrics(registry);
     try {
       server = serveMetrics({ listen: values.metrics, registry });
     } catch (e) {

@@ -49,10 +49,9 @@ import {
 import { type LogLevel, stderrLogSink } from "../lib/kafka/log.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import {
-  addProcessMetrics,
   type HttpServer,
   MetricsError,
-  Registry,
+  processRegistry,
   serveMetrics,
 } from "../lib/metrics/mod.ts";
 
@@ -319,9 +318,8 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
     };
     const statsEvery = num("stats", values.stats, 0) ?? 60;
     // --metrics: listening starts before the bridge, so a wrong address fails first
-    const registry = values.metrics === undefined ? undefined : new Registry();
+    const registry = values.metrics === undefined ? undefined : processRegistry();
     if (registry) {
-      addProcessMetrics(registry);
       try {
         metrics = serveMetrics({ listen: values.metrics!, registry });
       } catch (e) {

@@ -53,5 +53,5 @@ export {
 } from "./http.ts";
 export { type ListenAddress, parseListenAddress } from "./listen_address.ts";
 export { parseExposition, type Sample } from "./parse.ts";
-export { addProcessMetrics } from "./process.ts";
+export { addProcessMetrics, processRegistry } from "./process.ts";
 export { serveMetrics, type ServeMetricsOptions } from "./serve.ts";

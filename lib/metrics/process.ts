@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import type { Registry } from "./registry.ts";
+import { Registry } from "./registry.ts";
 
 /**
  * Registers the process metrics in `registry` (values read at each scrape; no permission needed).
@@ -47,4 +47,21 @@ export function addProcessMetrics(registry: Registry): void {
     help: "JavaScript heap in use, in bytes.",
     collect: (g) => g.set(Deno.memoryUsage().heapUsed),
   });
+}
+
+/**
+ * A new registry with the process metrics in it: what every program's `/metrics` starts with.
+ *
+ * @returns the registry
+ * @example
+ * ```ts
+ * import { assertMatch } from "@std/assert";
+ * import { processRegistry } from "./process.ts";
+ * assertMatch(processRegistry().render(), /^process_start_time_seconds \d+/m);
+ * ```
+ */
+export function processRegistry(): Registry {
+  const registry = new Registry();
+  addProcessMetrics(registry);
+  return registry;
 }
