@@ -26,8 +26,10 @@
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { pyDumps, pyLoads, PyFloat } from "./pyjson.ts";
- * console.log(pyDumps({ a: new PyFloat(1), b: "ö", c: [1e16, 2n ** 64n] }));
- * // {"a": 1.0, "b": "\u00f6", "c": [10000000000000000, 18446744073709551616]}
+ * assertEquals(
+ *   pyDumps({ a: new PyFloat(1), b: "ö", c: [1e16, 2n ** 64n] }),
+ *   '{"a": 1.0, "b": "\\u00f6", "c": [10000000000000000, 18446744073709551616]}',
+ * );
  * assertEquals(pyLoads('{"x": 1.0}').x instanceof PyFloat, true);
  * ```
  *

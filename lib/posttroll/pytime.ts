@@ -124,7 +124,7 @@ function formatOffset(off: number): string {
  * import { PyDateTime } from "./pytime.ts";
  * const t = new PyDateTime({ year: 2008, month: 4, day: 11, hour: 22, minute: 13, second: 22,
  *   microsecond: 123000 });
- * console.log(t.isoformat()); // 2008-04-11T22:13:22.123000 (naive)
+ * assertEquals(t.isoformat(), "2008-04-11T22:13:22.123000");
  * assertEquals(t.naive, true);
  * ```
  */

@@ -458,8 +458,10 @@ class Encoder {
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { dumps } from "./core.ts";
- * console.log(dumps({ station: "norrköping", n: [1, 2.5, NaN] }));
- * // {"station": "norrk\u00f6ping", "n": [1, 2.5, NaN]}
+ * assertEquals(
+ *   dumps({ station: "norrköping", n: [1, 2.5, NaN] }),
+ *   '{"station": "norrk\\u00f6ping", "n": [1, 2.5, NaN]}',
+ * );
  * assertEquals(dumps([1], { indent: 2 }), "[\n  1\n]");
  * ```
  */
