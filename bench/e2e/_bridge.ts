@@ -23,6 +23,7 @@ import {
   Peer,
   ROOT,
   runCounts,
+  runFlags,
   runPhase,
   vmHwmKb,
   vmRssKb,
@@ -213,17 +214,10 @@ export async function bridgedRun(
   const common = [
     "--shape",
     opts.shape,
-    "--count",
-    String(opts.count),
-    "--seconds",
-    String(opts.seconds),
+    ...runFlags(opts),
     ...(opts.rate || !opts.window
       ? []
       : ["--ack-port", String(freePort()), "--window", String(opts.window)]),
-    "--rate",
-    String(opts.rate ?? 0),
-    "--warm",
-    String(opts.warm ?? 0),
     "--idle",
     "15",
   ];
@@ -328,14 +322,7 @@ export async function rawRun(
     topic,
     "--shape",
     opts.shape === "latency" ? "file_event" : opts.shape,
-    "--count",
-    String(opts.count),
-    "--seconds",
-    String(opts.seconds),
-    "--rate",
-    String(opts.rate ?? 0),
-    "--warm",
-    String(opts.warm ?? 0),
+    ...runFlags(opts),
   ];
   // the raw client with the permissions of the bridge executable
   const denoFlags = await binaryPermissions("posttroll-bridge");

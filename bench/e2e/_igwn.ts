@@ -7,7 +7,7 @@
 import type { KafkaBroker } from "../../testing/kafka.ts";
 import { createTopics } from "../../testing/kafka_records.ts";
 import { withKafka } from "./_kafka.ts";
-import { binaryPermissions, driveRun, Peer, ROOT, runCounts } from "./_peer.ts";
+import { binaryPermissions, driveRun, Peer, ROOT, runCounts, runFlags } from "./_peer.ts";
 import {
   type Cell,
   cell,
@@ -113,14 +113,7 @@ export async function pubListen(
     topic,
     "--size",
     String(opts.size),
-    "--count",
-    String(opts.count),
-    "--seconds",
-    String(opts.seconds),
-    "--rate",
-    String(opts.rate ?? 0),
-    "--warm",
-    String(opts.warm ?? 0),
+    ...runFlags(opts),
     ...(opts.perCall ? ["--per-call"] : []),
     "--cutoff",
     String(opts.cutoff ?? 0),

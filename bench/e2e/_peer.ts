@@ -297,6 +297,37 @@ export async function binaryPermissions(name: string): Promise<string[]> {
 }
 
 /** What a throughput or latency run measured, from the sender's and the receiver's events. */
+/** The sizes of a run as every peer takes them (ts/_common.ts `runArgs`, py/common.py). */
+export interface RunSize {
+  /** Messages to send (at most). */
+  count: number;
+  /** Seconds to send for (at most). */
+  seconds: number;
+  /** Messages per second; 0 or absent: as fast as the peer goes. */
+  rate?: number;
+  /** Messages sent before the measured ones. */
+  warm?: number;
+}
+
+/**
+ * The flags of a run's size for a peer's command line.
+ *
+ * @param opts count, seconds, rate, warm-up
+ * @returns `--count N --seconds S --rate R --warm W`
+ */
+export function runFlags(opts: RunSize): string[] {
+  return [
+    "--count",
+    String(opts.count),
+    "--seconds",
+    String(opts.seconds),
+    "--rate",
+    String(opts.rate ?? 0),
+    "--warm",
+    String(opts.warm ?? 0),
+  ];
+}
+
 export interface RunCounts {
   /** Messages sent. */
   sent: number;

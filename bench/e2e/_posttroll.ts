@@ -6,7 +6,7 @@
  */
 import { binary } from "../../cli/binaries.ts";
 import { freePort } from "../../testing/net.ts";
-import { landed, Peer, runCounts, runPhase } from "./_peer.ts";
+import { landed, Peer, runCounts, runFlags, runPhase, type RunSize } from "./_peer.ts";
 import {
   type Cell,
   cell,
@@ -124,7 +124,7 @@ function spawn(impl: Impl, role: "pub" | "sub", args: string[]): Peer {
 /** One publisher process -> one subscriber process run (`impl` may name [publisher, subscriber]). */
 export async function pubSub(
   impl: Impl | [Impl, Impl],
-  opts: { shape: Shape | "latency"; count: number; seconds: number; rate?: number; warm?: number },
+  opts: RunSize & { shape: Shape | "latency" },
 ): Promise<PubSubResult> {
   const port = freePort();
   const common = [
@@ -132,10 +132,7 @@ export async function pubSub(
     String(port),
     "--shape",
     opts.shape,
-    "--count",
-    String(opts.count),
-    "--seconds",
-    String(opts.seconds),
+    ...runFlags(opts),
     ...(opts.rate ? [] : [
       "--ack-port",
       String(freePort()),
@@ -144,10 +141,6 @@ export async function pubSub(
       "--ack-idle",
       String(ACK_IDLE_S),
     ]),
-    "--rate",
-    String(opts.rate ?? 0),
-    "--warm",
-    String(opts.warm ?? 0),
   ];
   const [pubImpl, subImpl] = Array.isArray(impl) ? impl : [impl, impl];
   const pub = spawn(pubImpl, "pub", common);

@@ -86,6 +86,20 @@ class Credits:
                     self.acked = int(count)
 
 
+def raw_socket(kind, hwm):
+    """A pyzmq PUB or SUB socket with the run's high-water mark and no linger, and its close()."""
+    ctx = zmq.Context()
+    sock = ctx.socket(kind)
+    sock.setsockopt(zmq.SNDHWM if kind == zmq.PUB else zmq.RCVHWM, hwm)
+    sock.setsockopt(zmq.LINGER, 0)
+
+    def close():
+        sock.close(0)
+        ctx.term()
+
+    return sock, close
+
+
 def run_pub(a):
     from posttroll.message import Message
 
@@ -101,18 +115,11 @@ def run_pub(a):
         def close():
             pub.stop()
     else:
-        ctx = zmq.Context()
-        sock = ctx.socket(zmq.PUB)
-        sock.setsockopt(zmq.SNDHWM, a.hwm)
-        sock.setsockopt(zmq.LINGER, 0)
+        sock, close = raw_socket(zmq.PUB, a.hwm)
         sock.bind(addr)
 
         def send_text(text):
             sock.send(text.encode("utf-8"))
-
-        def close():
-            sock.close(0)
-            ctx.term()
 
     credits = None
     if a.ack_port:
@@ -201,10 +208,7 @@ def run_sub(a):
         def close():
             sub.close()
     else:
-        ctx = zmq.Context()
-        sock = ctx.socket(zmq.SUB)
-        sock.setsockopt(zmq.RCVHWM, a.hwm)
-        sock.setsockopt(zmq.LINGER, 0)
+        sock, close = raw_socket(zmq.SUB, a.hwm)
         sock.setsockopt(zmq.SUBSCRIBE, b"pytroll:/")
         sock.connect(addr)
         poller = zmq.Poller()
@@ -223,10 +227,6 @@ def run_sub(a):
                 i = raw.index(key) + len(key)
                 return "msg", int(raw[i:i + 16])
             return "msg", None
-
-        def close():
-            sock.close(0)
-            ctx.term()
 
     ack = None
     if a.ack_port and not latency:
