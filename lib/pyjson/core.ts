@@ -729,18 +729,7 @@ function parseObject(depth: number): Record<string, unknown> {
     if (order !== undefined && !Object.hasOwn(o, k)) order.push(k);
     if (k === "__proto__") setOwn(o, k, v);
     else o[k] = v;
-    skipWs();
-    const c = src.charCodeAt(pos);
-    if (c === 44) {
-      pos++;
-      skipWs();
-      continue;
-    }
-    if (c === 125) {
-      pos++;
-      break;
-    }
-    fail("Expecting ',' delimiter");
+    if (!nextItem(125)) break;
   }
   if (needOrder) {
     Object.defineProperty(o, PY_KEY_ORDER, { value: order, enumerable: false, writable: true });
@@ -759,19 +748,25 @@ function parseArray(depth: number, conv: boolean): unknown[] {
   }
   for (;;) {
     a.push(parseValue(depth, conv));
-    skipWs();
-    const c = src.charCodeAt(pos);
-    if (c === 44) {
-      pos++;
-      skipWs();
-      continue;
-    }
-    if (c === 93) {
-      pos++;
-      return a;
-    }
-    fail("Expecting ',' delimiter");
+    if (!nextItem(93)) return a;
   }
+}
+
+/**
+ * After an object member or array element: true at `,` (skipped with the space after it), false
+ * at `close` (`}` or `]`, skipped); anything else is Python's "Expecting ',' delimiter".
+ */
+function nextItem(close: number): boolean {
+  skipWs();
+  const c = src.charCodeAt(pos);
+  if (c === 44) {
+    pos++;
+    skipWs();
+    return true;
+  }
+  if (c !== close) fail("Expecting ',' delimiter");
+  pos++;
+  return false;
 }
 
 // Fast path: V8's JSON.parse, then one walk that applies the datetime hook and checks that the
