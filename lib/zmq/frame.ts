@@ -285,18 +285,25 @@ export class OutBuffer {
   length = 0;
   readonly #zeroCopyMin: number;
   readonly #initial: number;
+  readonly #blockSize: number;
   #cut = 0;
   #chunks: Uint8Array[] = [];
   #chunkBytes = 0;
+  /** Blocks filled since the last reset, and blocks kept for reuse (fresh memory costs faults). */
+  #full: Uint8Array[] = [];
+  #free: Uint8Array[] = [];
 
   /**
    * @param initialSize initial capacity in bytes (default 64 KiB)
    * @param zeroCopyMin bodies this large are queued by reference (default: never)
+   * @param blockSize the storage doubles up to this size; beyond it a full block is queued as it
+   *   is and a new one started, so a long queue is never copied to grow (default: no limit)
    */
-  constructor(initialSize = 65536, zeroCopyMin = Infinity) {
+  constructor(initialSize = 65536, zeroCopyMin = Infinity, blockSize = Infinity) {
     this.bytes = new Uint8Array(initialSize);
     this.#initial = initialSize;
     this.#zeroCopyMin = zeroCopyMin;
+    this.#blockSize = blockSize;
   }
 
   /** Total bytes queued (buffered and by reference). */
@@ -306,6 +313,18 @@ export class OutBuffer {
 
   #reserve(n: number): void {
     if (this.length + n <= this.bytes.length) return;
+    if (this.length + n > this.#blockSize) {
+      // a full block: queue what it holds and start a new one (nothing is copied)
+      if (this.length > this.#cut) {
+        this.#chunks.push(this.bytes.subarray(this.#cut, this.length));
+        this.#chunkBytes += this.length - this.#cut;
+      }
+      if (this.bytes.length === this.#blockSize) this.#full.push(this.bytes);
+      const spare = n <= this.#blockSize ? this.#free.pop() : undefined;
+      this.bytes = spare ?? new Uint8Array(Math.max(this.#blockSize, n));
+      this.length = this.#cut = 0;
+      return;
+    }
     let size = Math.max(64, this.bytes.length * 2);
     while (size < this.length + n) size *= 2;
     const nb = new Uint8Array(size);
@@ -406,6 +425,12 @@ export class OutBuffer {
    * @param keep largest capacity kept (default 4 MiB)
    */
   reset(keep = 4 * 1024 * 1024): void {
+    // up to two written blocks are kept for the next burst (at most keep bytes)
+    for (const b of this.#full) {
+      if ((this.#free.length + 1) * this.#blockSize > Math.min(keep, 2 * this.#blockSize)) break;
+      this.#free.push(b);
+    }
+    this.#full = [];
     if (this.bytes.length > keep) this.bytes = new Uint8Array(this.#initial);
     this.length = 0;
     this.#cut = 0;

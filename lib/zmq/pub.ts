@@ -34,6 +34,8 @@ interface PeerSubs {
 const SCRATCH_CHARS = 5000;
 const scratch = new Uint8Array(SCRATCH_CHARS * 3);
 const utf8 = new TextEncoder();
+/** What send() returns when it need not wait: one settled promise for every call. */
+const SENT: Promise<void> = Promise.resolve();
 
 function encodeScratch(s: string): Uint8Array {
   return scratch.subarray(0, utf8.encodeInto(s, scratch).written);
@@ -187,7 +189,7 @@ export class PubSocket extends ZmqSocket {
    */
   send(msg: Frame | Frame[], _opts?: SignalOptions): Promise<void> {
     if (this.closed) return Promise.reject(new ZmqClosedError());
-    if (this.peers.length === 0) return Promise.resolve(); // nobody to send to: not even encoded
+    if (this.peers.length === 0) return SENT; // nobody to send to: not even encoded
     const frames = typeof msg === "string" && msg.length <= SCRATCH_CHARS
       ? [encodeScratch(msg)]
       : toMultipart(msg);
@@ -203,6 +205,6 @@ export class PubSocket extends ZmqSocket {
         busy = true;
       }
     }
-    return busy ? macrotask() : Promise.resolve();
+    return busy ? macrotask() : SENT;
   }
 }

@@ -221,3 +221,22 @@ Deno.test("curve crypto: our Poly1305 and SalsaBox equal @noble/ciphers on rando
     assertEquals([...box.open(9, padded.subarray(16))!], [...msg]);
   }
 });
+
+Deno.test("codec: an output buffer with blocks queues a full block as it is", () => {
+  const o = new OutBuffer(16, Infinity, 1024);
+  const bodies = Array.from({ length: 30 }, (_, i) => new Uint8Array(100 + i * 7).fill(i));
+  for (const b of bodies) o.frame(b, 0);
+  const chunks = o.chunks();
+  assertEquals(chunks.length > 1, true);
+  assertEquals(chunks.every((c) => c.length <= 1024), true);
+  assertEquals(o.size, chunks.reduce((n, c) => n + c.length, 0));
+  const d = new FrameDecoder();
+  for (const c of chunks) d.push(c);
+  const got: number[] = [];
+  while (d.next()) got.push(d.body.length);
+  assertEquals(got, bodies.map((b) => b.length));
+  o.reset();
+  assertEquals(o.size, 0);
+  o.frame(new Uint8Array(2000), 0); // larger than a block: a block of its own
+  assertEquals(o.size, 2009);
+});
