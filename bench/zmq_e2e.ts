@@ -6,7 +6,8 @@
  *
  * Cells: throughput (messages counted by the subscriber from its first to its last measured
  * message) and the CPU time (user + system, all threads) per message of the publisher (from the
- * start of its send loop until it is told to stop, so everything it wrote is counted) and of the
+ * start of its send loop until it is told to stop, so everything it wrote is counted; divided by
+ * the messages delivered, since PUB drops what finds its high-water mark reached) and of the
  * subscriber (over its measured messages): `CPU µs/msg pub + sub`, which the machine's load
  * barely moves, unlike throughput.
  *
@@ -378,7 +379,7 @@ async function pubsub(impl: Impl, size: number, n: number, curve?: RoleArgs["cur
       msgs: r.count / r.secs,
       mb: r.bytes / r.secs / 1e6,
       lost: n - r.count,
-      pubCpu: p.cpuUs / n,
+      pubCpu: p.cpuUs / Math.max(1, r.count), // per delivered message (PUB drops at its HWM)
       subCpu: r.cpuUs / Math.max(1, r.count),
     };
   } finally {
