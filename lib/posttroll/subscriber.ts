@@ -606,8 +606,31 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * clearInterval(timer);
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for await (const m of this.recv()) if (m) yield m;
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    // hand-written, not an async generator around recv(): one promise per message, and none of
+    // the two generators' bookkeeping
+    this.#running = true;
+    const wait = this.#queue.waiter();
+    let finished = false;
+    const end = (): IteratorResult<Message> => {
+      if (!finished) {
+        finished = true;
+        this.#running = false;
+        wait[Symbol.dispose]();
+      }
+      return { value: undefined, done: true };
+    };
+    return {
+      next: async (): Promise<IteratorResult<Message>> => {
+        while (!finished && this.#running && !this.#closed) {
+          const m = this.#queue.tryReceive();
+          if (m) return { value: m, done: false };
+          await wait.next();
+        }
+        return end();
+      },
+      return: (): Promise<IteratorResult<Message>> => Promise.resolve(end()),
+    };
   }
 
   /**
