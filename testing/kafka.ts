@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { freePort, tcpOpen, waitFor } from "./net.ts";
+import { freePort, tcpOpen, until } from "./net.ts";
 import { REPO_ROOT } from "./python.ts";
 
 /** A SCRAM-SHA-512 user. */
@@ -103,6 +103,12 @@ async function makeCertificates(dir: string): Promise<void> {
   await Deno.writeTextFile(`${dir}/keystore.pem`, key + cert);
 }
 
+/** What the broker logs once all its listeners are bound. */
+const STARTED = "Transition from STARTING to STARTED (kafka.server.BrokerServer)";
+
+/** One of the broker's ports was taken by another process before the broker bound it. */
+class PortTakenError extends Error {}
+
 /** A running single-node Kafka broker. Stop it with `close()` or `await using`. */
 export class KafkaBroker implements AsyncDisposable {
   /** `host:port` of the PLAINTEXT listener. */
@@ -145,8 +151,22 @@ export class KafkaBroker implements AsyncDisposable {
     this.#readyTimeoutMs = readyTimeoutMs;
   }
 
-  /** Formats storage and starts a broker; resolves once every listener accepts connections. */
+  /**
+   * Formats storage and starts a broker; resolves once every listener accepts connections. Ports
+   * are picked free, so another process can take one before the broker binds it (several test
+   * runs share this machine): the broker then exits at start-up and is started again on new ports.
+   */
   static async start(opts: KafkaOptions = {}): Promise<KafkaBroker> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await KafkaBroker.#startOnce(opts);
+      } catch (e) {
+        if (!(e instanceof PortTakenError) || attempt === 3) throw e;
+      }
+    }
+  }
+
+  static async #startOnce(opts: KafkaOptions): Promise<KafkaBroker> {
     try {
       Deno.statSync(`${LIB}`);
     } catch {
@@ -237,7 +257,13 @@ export class KafkaBroker implements AsyncDisposable {
       await Deno.readTextFile(`${dir}/ca.pem`),
       opts.readyTimeoutMs ?? 60_000,
     );
-    await broker.restart();
+    try {
+      await broker.restart();
+    } catch (e) {
+      const taken = /Address already in use/.test(await broker.logTail(1000));
+      await broker.close();
+      throw taken ? new PortTakenError((e as Error).message) : e;
+    }
     return broker;
   }
 
@@ -262,12 +288,17 @@ export class KafkaBroker implements AsyncDisposable {
     child.stderr.pipeTo(file.writable, { preventClose: true }).catch(() => {});
     let exited = false;
     child.status.then(() => (exited = true));
-    await waitFor(async () => {
+    // a port that answers may be another process's: the broker must also have logged its start
+    const starts = async () =>
+      (await Deno.readTextFile(`${this.dir}/broker.log`).catch(() => "")).split(STARTED).length;
+    const before = await starts();
+    await until(async () => {
       if (exited) throw new Error("broker exited");
       return (await tcpOpen("127.0.0.1", this.#ports.plain)) &&
         (await tcpOpen("127.0.0.1", this.#ports.sasl)) &&
         (await tcpOpen("127.0.0.1", this.#ports.ssl)) &&
-        (this.#ports.oauth === undefined || (await tcpOpen("127.0.0.1", this.#ports.oauth)));
+        (this.#ports.oauth === undefined || (await tcpOpen("127.0.0.1", this.#ports.oauth))) &&
+        (await starts()) > before;
     }, { timeoutMs: this.#readyTimeoutMs, intervalMs: 100, what: "Kafka listeners" }).catch(
       async (e) => {
         if (exited) {
