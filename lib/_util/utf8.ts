@@ -69,3 +69,68 @@ export function asciiBytes(s: string): Uint8Array | undefined {
   const r = enc.encodeInto(s, out);
   return r.read === s.length && r.written === s.length ? out : undefined;
 }
+
+/**
+ * Short bytes as text with the lenient decoder's result, without calling it for ASCII: a header
+ * name or a site name of a few characters costs a call into the runtime otherwise.
+ *
+ * @param bytes the bytes (usually a few dozen)
+ * @returns the text (invalid UTF-8 becomes U+FFFD, as `new TextDecoder().decode`)
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { shortText } from "./utf8.ts";
+ * assertEquals(shortText(new Uint8Array([0x5f, 0x69, 0x64])), "_id");
+ * assertEquals(shortText(new Uint8Array([0xc3, 0xa9])), "é");
+ * ```
+ */
+export function shortText(bytes: Uint8Array): string {
+  if (bytes.length > 32) return fast.decode(bytes);
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c >= 0x80) return fast.decode(bytes);
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/**
+ * One character per byte (Latin-1): a compact, exact `Map` key for binary ids. A 16-byte id is
+ * made in one call (a flat string: hashing it costs less than a string built by `+=`).
+ *
+ * @param bytes the id
+ * @returns a string of `bytes.length` characters below U+0100
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { byteString } from "./utf8.ts";
+ * assertEquals(byteString(new Uint8Array([0x41, 0xff])), "A\xff");
+ * ```
+ */
+export function byteString(bytes: Uint8Array): string {
+  const b = bytes;
+  if (b.length === 16) {
+    return String.fromCharCode(
+      b[0],
+      b[1],
+      b[2],
+      b[3],
+      b[4],
+      b[5],
+      b[6],
+      b[7],
+      b[8],
+      b[9],
+      b[10],
+      b[11],
+      b[12],
+      b[13],
+      b[14],
+      b[15],
+    );
+  }
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}

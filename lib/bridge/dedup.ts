@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { byteString } from "../_util/utf8.ts";
 import { writeFileAtomically } from "../_util/fs.ts";
 import { DedupStoreError } from "./errors.ts";
 
@@ -28,11 +29,8 @@ export interface DedupStoreOptions {
   maxAgeMs?: number;
 }
 
-function key(id: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < 16; i++) s += String.fromCharCode(id[i]);
-  return s;
-}
+/** The map key of a 16-byte id. */
+const key = byteString;
 
 function keyBytes(k: string, out: Uint8Array, at: number): void {
   for (let i = 0; i < 16; i++) out[at + i] = k.charCodeAt(i);

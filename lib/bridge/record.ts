@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { shortText } from "../_util/utf8.ts";
 import { Blob, type HopHeader, pack } from "../hop/models.ts";
 import { messageIdentity } from "./identity.ts";
 
@@ -134,7 +135,5 @@ export function headerId(headers: ConsumedHeaders): Uint8Array | undefined {
  */
 export function headerText(headers: ConsumedHeaders, name: string): string | undefined {
   const v = lastHeader(headers, name);
-  return v === undefined ? undefined : dec.decode(v);
+  return v === undefined ? undefined : shortText(v);
 }
-
-const dec = new TextDecoder();

@@ -15,6 +15,7 @@ import type { Consumer, Message } from "@platformatic/kafka";
 import { kafkaLibrary } from "./_library.ts";
 import type { Buffer } from "node:buffer";
 import { sleep, withTimeout } from "../_util/abort.ts";
+import { byteString, shortText } from "../_util/utf8.ts";
 import { type OffsetPosition, partitionKey, withAdmin } from "./admin.ts";
 import type { KafkaCluster } from "./cluster.ts";
 import {
@@ -126,28 +127,9 @@ class RecentIds {
   }
 }
 
-const dec = new TextDecoder();
-
-/** A header name or id as text: one character per byte for short ASCII ones (no decoder call). */
-function shortText(b: Uint8Array): string {
-  if (b.length > 32) return dec.decode(b);
-  let s = "";
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i];
-    if (c >= 0x80) return dec.decode(b);
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
-
 /** The `_id` header's bytes as a key (one character per byte: distinct bytes, distinct keys). */
 function idOf(headers: Array<[string, Uint8Array]>): string | undefined {
-  for (const [k, v] of headers) {
-    if (k !== "_id") continue;
-    let s = "";
-    for (let i = 0; i < v.length; i++) s += String.fromCharCode(v[i]);
-    return s;
-  }
+  for (const [k, v] of headers) if (k === "_id") return byteString(v);
   return undefined;
 }
 
