@@ -28,20 +28,6 @@ import type { Frame, SignalOptions } from "./types.ts";
 export class PushSocket extends ZmqSocket {
   /** ZMTP socket type. */
   readonly type: string = "PUSH";
-  #rr = 0;
-
-  #pick(): Connection | undefined {
-    const n = this.peers.length;
-    for (let i = 0; i < n; i++) {
-      const p = this.peers[(this.#rr + i) % n];
-      if (p.writable) {
-        this.#rr = (this.#rr + i + 1) % n;
-        return p;
-      }
-    }
-    return undefined;
-  }
-
   /**
    * Sends a message to the next peer; waits while no peer can take it.
    *
@@ -53,7 +39,7 @@ export class PushSocket extends ZmqSocket {
     this.assertOpen();
     const frames = toMultipart(msg);
     let p: Connection | undefined;
-    while (!(p = this.#pick())) await this.waitWritable(opts?.signal);
+    while (!(p = this.writablePeer())) await this.waitWritable(opts?.signal);
     p.sendMessage(frames);
   }
 }

@@ -45,7 +45,6 @@ export class ReqSocket extends ZmqSocket {
   #reply: Multipart | undefined;
   #failure: Error | undefined;
   #waiter: { resolve: () => void } | undefined;
-  #rr = 0;
 
   /**
    * Sends a request to the next available peer (waits for one if none is connected).
@@ -66,25 +65,13 @@ export class ReqSocket extends ZmqSocket {
     this.#failure = undefined;
     try {
       let peer: Connection | undefined;
-      while (!(peer = this.#pick())) await this.waitWritable(opts?.signal);
+      while (!(peer = this.writablePeer())) await this.waitWritable(opts?.signal);
       this.#target = peer;
       peer.sendMessage([EMPTY, ...frames]);
     } catch (e) {
       this.#pending = false;
       throw e;
     }
-  }
-
-  #pick(): Connection | undefined {
-    const n = this.peers.length;
-    for (let i = 0; i < n; i++) {
-      const p = this.peers[(this.#rr + i) % n];
-      if (p.writable) {
-        this.#rr = (this.#rr + i + 1) % n;
-        return p;
-      }
-    }
-    return undefined;
   }
 
   /** @ignore */

@@ -239,6 +239,26 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     });
   }
 
+  #rr = 0;
+
+  /**
+   * The next peer in round-robin order that can take a message now, or undefined (PUSH and REQ
+   * load-balance this way, as libzmq's lb does; wait with {@linkcode waitWritable} and retry).
+   *
+   * @ignore
+   */
+  protected writablePeer(): Connection | undefined {
+    const n = this.peers.length;
+    for (let i = 0; i < n; i++) {
+      const p = this.peers[(this.#rr + i) % n];
+      if (p.writable) {
+        this.#rr = (this.#rr + i + 1) % n;
+        return p;
+      }
+    }
+    return undefined;
+  }
+
   /**
    * Waits until a peer's queue drains or a new peer arrives.
    *
