@@ -1,7 +1,18 @@
 // A spawned child process whose stdout/stderr lines are collected, for tests that wait for its
 // output and then signal or kill it.
 import { until } from "./net.ts";
+import { eachLine } from "./lines.ts";
 import { binary, denoFlags } from "../cli/binaries.ts";
+
+/**
+ * The `deno` arguments that run one of our executables (cli/binaries.ts) from its entry module
+ * with exactly its flags (`denoFlags`), then `args`.
+ */
+export function binaryArgs(name: string, args: string[]): string[] {
+  const b = binary(name);
+  const root = new URL("../", import.meta.url).pathname;
+  return ["run", ...denoFlags(b), "--no-prompt", `${root}${b.entry}`, ...args];
+}
 
 /** A child process with its output lines. */
 export class Child {
@@ -21,19 +32,11 @@ export class Child {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const read = async (s: ReadableStream<Uint8Array>) => {
-      let buf = "";
-      for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          this.lines.push(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-        }
-      }
-      if (buf) this.lines.push(buf);
-    };
-    this.done = Promise.all([read(this.child.stdout), read(this.child.stderr)]).then(() => {});
+    const push = (line: string) => this.lines.push(line);
+    this.done = Promise.all([
+      eachLine(this.child.stdout, push),
+      eachLine(this.child.stderr, push),
+    ]).then(() => {});
   }
   /** Deno running `script` with all permissions. */
   static deno(script: string, args: string[], env: Record<string, string> = {}): Child {
@@ -50,13 +53,7 @@ export class Child {
   }
   /** One of our executables (cli/binaries.ts) under `deno run` with exactly its flags (`denoFlags`). */
   static binary(name: string, args: string[], env: Record<string, string> = {}): Child {
-    const b = binary(name);
-    const root = new URL("../", import.meta.url).pathname;
-    return new Child(
-      Deno.execPath(),
-      ["run", ...denoFlags(b), "--no-prompt", `${root}${b.entry}`, ...args],
-      env,
-    );
+    return new Child(Deno.execPath(), binaryArgs(name, args), env);
   }
   /** Waits for a line matching `pred` and returns it. */
   line(pred: (l: string) => boolean, timeoutMs = 20_000): Promise<string> {

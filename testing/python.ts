@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { eachLine } from "./lines.ts";
 
 /** Absolute path of the repository root. */
 export const REPO_ROOT: string = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -115,12 +116,14 @@ export class PythonProcess implements AsyncDisposable {
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
-    const out = this.#pump(child.stdout, (line) => {
+    const out = eachLine(child.stdout, (line) => {
       this.#lines.push(line);
       this.seen.push(line);
+      this.#wake();
     });
-    const err = this.#pump(child.stderr, (line) => {
+    const err = eachLine(child.stderr, (line) => {
       this.#stderr += line + "\n";
+      this.#wake();
     });
     this.#done = Promise.all([out, err]).then(() => {
       this.#ended = true;
@@ -163,22 +166,6 @@ export class PythonProcess implements AsyncDisposable {
     const w = this.#waiters;
     this.#waiters = [];
     for (const f of w) f();
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) {
-    let buf = "";
-    const dec = new TextDecoder();
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        onLine(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        this.#wake();
-      }
-    }
-    if (buf) onLine(buf);
-    this.#wake();
   }
 
   /** Next unread stdout line; throws on timeout or when the program ended. */

@@ -5,6 +5,7 @@
 // target (tests/faults/_targets.ts).
 import dgram from "node:dgram";
 import { closeQuietly, command, frame, greeting, ready, request, writeAll } from "./_zmtp.ts";
+import { lines } from "../../testing/lines.ts";
 
 const enc = new TextEncoder();
 
@@ -279,15 +280,9 @@ export async function idleConnectionsApart(
     stderr: "inherit",
   }).spawn();
   const writer = child.stdin.getWriter();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let line = "";
-  while (!line.includes("\n")) {
-    const r = await reader.read();
-    if (r.done) break;
-    line += r.value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
+  const out = lines(child.stdout);
+  const line = (await out.next()).value ?? "";
+  out.return(undefined).catch(() => {}); // cancels stdout: nothing more is read
   const [, opened, bytes] = line.trim().split(" ");
   let closed = false;
   return {

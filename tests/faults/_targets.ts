@@ -2,10 +2,10 @@
 // nameserver CLI and Python posttroll's `nameserver` (libzmq), our posttroll Publisher and Python's.
 // A target is probed with real look-ups (answered within 2 s or not) and its RSS is sampled while
 // an attack runs.
-import { binary, denoFlags } from "../../cli/binaries.ts";
+import { binary } from "../../cli/binaries.ts";
 import { getPubAddress } from "../../lib/posttroll/nameserver.ts";
 import { SubSocket } from "../../lib/zmq/mod.ts";
-import { Child } from "../../testing/child.ts";
+import { binaryArgs, Child } from "../../testing/child.ts";
 import { REPO_ROOT } from "../../testing/python.ts";
 import { until } from "../../testing/net.ts";
 import { assert, assertEquals } from "@std/assert";
@@ -91,12 +91,7 @@ export async function startNameserver(
   const args = options.args ?? ["--no-multicast"];
   let cmd: string, argv: string[];
   if (impl === "ours") {
-    const NS = binary("nameserver");
-    [cmd, argv] = withLimit(
-      Deno.execPath(),
-      ["run", ...denoFlags(NS), "--no-prompt", `${REPO_ROOT}/${NS.entry}`, ...args],
-      options.nofile,
-    );
+    [cmd, argv] = withLimit(Deno.execPath(), binaryArgs("nameserver", args), options.nofile);
   } else {
     [cmd, argv] = withLimit(`${REPO_ROOT}/.cache/venv/bin/nameserver`, args, options.nofile);
   }

@@ -3,7 +3,7 @@
 // nameserver with the same environment and arguments; ours must exit non-zero within 10 s naming
 // the setting, Python's outcome is recorded beside it.
 import { assert, assertNotEquals } from "@std/assert";
-import { binary, denoFlags } from "../../cli/binaries.ts";
+import { binaryArgs } from "../../testing/child.ts";
 import { generateKeyFiles } from "../../lib/posttroll/secure_keys.ts";
 import { REPO_ROOT } from "../../testing/python.ts";
 import { testSetup } from "../../testing/posttroll.ts";
@@ -22,71 +22,47 @@ const keyDir = await Deno.makeTempDir({ prefix: "config-faults-" });
 await Deno.writeTextFile(`${keyDir}/garbage.key_secret`, "not a certificate\n");
 const server = await generateKeyFiles("server", { directory: keyDir });
 
+/**
+ * A case that sets `setting` (its `POSTTROLL_` variable) to `value`, with `env` beside it; our
+ * error must name the setting.
+ */
+function bad(what: string, setting: string, value: string, env: Record<string, string> = {}): Case {
+  return { what, env: { ...env, [`POSTTROLL_${setting.toUpperCase()}`]: value }, names: setting };
+}
+
+const keysDirectory = { POSTTROLL_CLIENTS_PUBLIC_KEYS_DIRECTORY: keyDir };
+
 const CASES: Case[] = [
-  {
-    what: "empty nameserver port",
-    env: { POSTTROLL_NAMESERVER_PORT: "" },
-    names: "nameserver_port",
-  },
-  {
-    what: "blank nameserver port",
-    env: { POSTTROLL_NAMESERVER_PORT: " " },
-    names: "nameserver_port",
-  },
-  {
-    what: "non-numeric nameserver port",
-    env: { POSTTROLL_NAMESERVER_PORT: "abc" },
-    names: "nameserver_port",
-  },
-  {
-    what: "nameserver port out of range",
-    env: { POSTTROLL_NAMESERVER_PORT: "70000" },
-    names: "nameserver_port",
-  },
-  {
-    what: "empty address publish port",
-    env: { POSTTROLL_ADDRESS_PUBLISH_PORT: "" },
-    names: "address_publish_port",
-  },
-  {
-    what: "authorized_client_addresses resolving to nothing",
-    env: { POSTTROLL_AUTHORIZED_CLIENT_ADDRESSES: "['no-such-host.invalid']" },
-    names: "authorized_client_addresses",
-  },
-  {
-    what: "server secret key file missing",
-    env: {
-      POSTTROLL_SERVER_SECRET_KEY_FILE: `${keyDir}/missing.key_secret`,
-      POSTTROLL_CLIENTS_PUBLIC_KEYS_DIRECTORY: keyDir,
-    },
-    names: "server_secret_key_file",
-  },
-  {
-    what: "server secret key file garbage",
-    env: {
-      POSTTROLL_SERVER_SECRET_KEY_FILE: `${keyDir}/garbage.key_secret`,
-      POSTTROLL_CLIENTS_PUBLIC_KEYS_DIRECTORY: keyDir,
-    },
-    names: "server_secret_key_file",
-  },
-  {
-    what: "clients public keys directory missing",
-    env: {
-      POSTTROLL_SERVER_SECRET_KEY_FILE: server.secretFile,
-      POSTTROLL_CLIENTS_PUBLIC_KEYS_DIRECTORY: `${keyDir}/missing`,
-    },
-    names: "clients_public_keys_directory",
-  },
-  {
-    what: "negative keepalive idle",
-    env: { POSTTROLL_TCP_KEEPALIVE: "1", POSTTROLL_TCP_KEEPALIVE_IDLE: "-5" },
-    names: "tcp_keepalive_idle",
-  },
-  {
-    what: "keepalive neither -1, 0 nor 1",
-    env: { POSTTROLL_TCP_KEEPALIVE: "2" },
-    names: "tcp_keepalive",
-  },
+  bad("empty nameserver port", "nameserver_port", ""),
+  bad("blank nameserver port", "nameserver_port", " "),
+  bad("non-numeric nameserver port", "nameserver_port", "abc"),
+  bad("nameserver port out of range", "nameserver_port", "70000"),
+  bad("empty address publish port", "address_publish_port", ""),
+  bad(
+    "authorized_client_addresses resolving to nothing",
+    "authorized_client_addresses",
+    "['no-such-host.invalid']",
+  ),
+  bad(
+    "server secret key file missing",
+    "server_secret_key_file",
+    `${keyDir}/missing.key_secret`,
+    keysDirectory,
+  ),
+  bad(
+    "server secret key file garbage",
+    "server_secret_key_file",
+    `${keyDir}/garbage.key_secret`,
+    keysDirectory,
+  ),
+  bad(
+    "clients public keys directory missing",
+    "clients_public_keys_directory",
+    `${keyDir}/missing`,
+    { POSTTROLL_SERVER_SECRET_KEY_FILE: server.secretFile },
+  ),
+  bad("negative keepalive idle", "tcp_keepalive_idle", "-5", { POSTTROLL_TCP_KEEPALIVE: "1" }),
+  bad("keepalive neither -1, 0 nor 1", "tcp_keepalive", "2"),
   {
     what: "unwritable log file",
     args: ["-l", "/nonexistent/dir/ns.log"],
@@ -101,16 +77,9 @@ interface Run {
 
 async function start(impl: "ours" | "python", c: Case): Promise<Run> {
   const s = testSetup();
-  const NS = binary("nameserver");
   const args = ["--no-multicast", ...(c.args ?? [])];
   const [cmd, argv] = impl === "ours"
-    ? [Deno.execPath(), [
-      "run",
-      ...denoFlags(NS),
-      "--no-prompt",
-      `${REPO_ROOT}/${NS.entry}`,
-      ...args,
-    ]]
+    ? [Deno.execPath(), binaryArgs("nameserver", args)]
     : [`${REPO_ROOT}/.cache/venv/bin/nameserver`, args];
   const child = new Deno.Command(cmd, {
     args: argv,

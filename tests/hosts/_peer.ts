@@ -19,6 +19,7 @@
 //                                     has n records, "lookup-fail <why>" otherwise
 //   mcsend <text>                  -> one datagram to the group on broadcast_port
 //   mcrecv                         -> "listening", then "GOT <text> <sender address>"
+import { lines } from "../../testing/lines.ts";
 import { getOwnIp } from "../../lib/posttroll/own_ip.ts";
 import { NoisyPublisher } from "../../lib/posttroll/publisher.ts";
 import { subscribe } from "../../lib/posttroll/subscriber.ts";
@@ -34,15 +35,7 @@ const [role, ...args] = Deno.args;
 const out = (line: string) => console.log(line);
 
 async function stdinLines(onLine: (l: string) => Promise<void>): Promise<void> {
-  let buf = "";
-  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      await onLine(buf.slice(0, i).trim());
-      buf = buf.slice(i + 1);
-    }
-  }
+  for await (const line of lines(Deno.stdin.readable)) await onLine(line.trim());
 }
 
 if (role === "ownip") {
