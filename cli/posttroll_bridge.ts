@@ -178,7 +178,8 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, "_");
 }
 
-const OPTIONS = {
+/** Flags of both commands. */
+const COMMON_OPTIONS = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
   kafka: { type: "string" },
@@ -190,12 +191,16 @@ const OPTIONS = {
   stats: { type: "string" },
   metrics: { type: "string" },
   service: { type: "string", short: "s", multiple: true },
+  nameserver: { type: "string", short: "n", multiple: true },
+  topic: { type: "string", multiple: true },
+} as const;
+
+/** Flags of `to-kafka` alone (a usage error with `from-kafka`). */
+const TO_KAFKA_OPTIONS = {
   subject: { type: "string", short: "t", multiple: true },
   address: { type: "string", short: "a", multiple: true },
-  nameserver: { type: "string", short: "n", multiple: true },
   "no-nameserver": { type: "boolean" },
   depth: { type: "string" },
-  topic: { type: "string", multiple: true },
   "exclude-service": { type: "string", multiple: true },
   "no-create-topics": { type: "boolean" },
   partitions: { type: "string" },
@@ -203,6 +208,10 @@ const OPTIONS = {
   "max-buffer-mb": { type: "string" },
   "linger-ms": { type: "string" },
   "close-timeout": { type: "string" },
+} as const;
+
+/** Flags of `from-kafka` alone (a usage error with `to-kafka`). */
+const FROM_KAFKA_OPTIONS = {
   alias: { type: "string", multiple: true },
   port: { type: "string" },
   "group-id": { type: "string" },
@@ -215,31 +224,9 @@ const OPTIONS = {
   refresh: { type: "string" },
 } as const;
 
-const ONLY_TO = [
-  "subject",
-  "address",
-  "no-nameserver",
-  "depth",
-  "exclude-service",
-  "no-create-topics",
-  "partitions",
-  "replication-factor",
-  "max-buffer-mb",
-  "linger-ms",
-  "close-timeout",
-];
-const ONLY_FROM = [
-  "alias",
-  "port",
-  "group-id",
-  "start",
-  "state-dir",
-  "no-state",
-  "dedup-capacity",
-  "min-subscribers",
-  "republish-own-site",
-  "refresh",
-];
+const OPTIONS = { ...COMMON_OPTIONS, ...TO_KAFKA_OPTIONS, ...FROM_KAFKA_OPTIONS } as const;
+const ONLY_TO = Object.keys(TO_KAFKA_OPTIONS);
+const ONLY_FROM = Object.keys(FROM_KAFKA_OPTIONS);
 
 /**
  * Runs the command with `args` (without the program name) and returns the exit code.
