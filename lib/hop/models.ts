@@ -70,6 +70,41 @@ export class JSONBlob implements HopModel {
 }
 
 /**
+ * A model whose record value is its raw bytes, kept as received (VOEvent, GCNTextNotice, AvroBlob):
+ * `serialize()` writes them unchanged.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { RawModel, VOEvent } from "./models.ts";
+ * const m: RawModel = new VOEvent("<x/>");
+ * assertEquals(m.serialize().content, new TextEncoder().encode("<x/>"));
+ * ```
+ */
+export abstract class RawModel implements HopModel {
+  /** hop's format name. */
+  abstract readonly format: string;
+  /** The record value. */
+  readonly raw: Uint8Array;
+  /**
+   * Keeps the bytes (UTF-8 encoded when given as text).
+   *
+   * @param raw the record value
+   */
+  constructor(raw: Uint8Array | string) {
+    this.raw = typeof raw === "string" ? enc.encode(raw) : raw;
+  }
+  /**
+   * Encodes the model for the wire.
+   *
+   * @returns the bytes unchanged
+   */
+  serialize(): SerializedModel {
+    return { format: this.format, content: this.raw };
+  }
+}
+
+/**
  * hop's `Blob` (`_format: blob`): opaque bytes.
  *
  * @example
@@ -112,11 +147,9 @@ export class Blob implements HopModel {
  * assertEquals(new VOEvent("<voe:VOEvent/>").xml, "<voe:VOEvent/>");
  * ```
  */
-export class VOEvent implements HopModel {
+export class VOEvent extends RawModel {
   /** Always `"voevent"`. */
   readonly format = "voevent";
-  /** The XML bytes. */
-  readonly raw: Uint8Array;
   /** Fields of a legacy JSON-encoded VOEvent (hop < 0.6), when the record was one. */
   readonly fields?: Record<string, unknown>;
   /**
@@ -126,20 +159,12 @@ export class VOEvent implements HopModel {
    * @param fields legacy JSON fields
    */
   constructor(raw: Uint8Array | string, fields?: Record<string, unknown>) {
-    this.raw = typeof raw === "string" ? enc.encode(raw) : raw;
+    super(raw);
     this.fields = fields;
   }
   /** The XML as text. @returns the decoded document */
   get xml(): string {
     return new TextDecoder().decode(this.raw);
-  }
-  /**
-   * Encodes the model for the wire.
-   *
-   * @returns the XML unchanged
-   */
-  serialize(): SerializedModel {
-    return { format: this.format, content: this.raw };
   }
 }
 
@@ -193,11 +218,9 @@ export class GCNCircular implements HopModel {
  * assertEquals(new GCNTextNotice("TITLE: GCN\nTRIGGER_NUM: 7").fields["trigger_num"], "7");
  * ```
  */
-export class GCNTextNotice implements HopModel {
+export class GCNTextNotice extends RawModel {
   /** Always `"gcntextnotice"`. */
   readonly format = "gcntextnotice";
-  /** The original text. */
-  readonly raw: Uint8Array;
   /** Parsed fields, keys lower-cased, continuation lines joined with `\n` (as hop does). */
   readonly fields: Record<string, string>;
   /**
@@ -206,7 +229,7 @@ export class GCNTextNotice implements HopModel {
    * @param raw the notice text
    */
   constructor(raw: Uint8Array | string) {
-    this.raw = typeof raw === "string" ? enc.encode(raw) : raw;
+    super(raw);
     const fields: Record<string, string> = {};
     let last: string | undefined;
     for (const line of new TextDecoder().decode(this.raw).trim().split(/\r\n|\r|\n/)) {
@@ -221,14 +244,6 @@ export class GCNTextNotice implements HopModel {
     }
     this.fields = fields;
   }
-  /**
-   * Encodes the model for the wire.
-   *
-   * @returns the text unchanged
-   */
-  serialize(): SerializedModel {
-    return { format: this.format, content: this.raw };
-  }
 }
 
 /**
@@ -242,26 +257,16 @@ export class GCNTextNotice implements HopModel {
  * assertEquals(new AvroBlob(new Uint8Array([0x4f, 0x62, 0x6a, 1])).format, "avro");
  * ```
  */
-export class AvroBlob implements HopModel {
+export class AvroBlob extends RawModel {
   /** Always `"avro"`. */
   readonly format = "avro";
-  /** The Avro container bytes. */
-  readonly raw: Uint8Array;
   /**
    * Wraps an Avro object container file without decoding it.
    *
    * @param raw the Avro object container file
    */
   constructor(raw: Uint8Array) {
-    this.raw = raw;
-  }
-  /**
-   * Encodes the model for the wire.
-   *
-   * @returns the bytes unchanged
-   */
-  serialize(): SerializedModel {
-    return { format: this.format, content: this.raw };
+    super(raw);
   }
   /**
    * Decodes the container: writer schema and records (hop's `content` is `records[0]` for a
