@@ -190,6 +190,37 @@ Deno.test("dedup: capacity evicts the oldest first (re-adding refreshes), in mem
   });
 });
 
+Deno.test("dedup: the eviction order survives many re-adds and long runs (order queue rebuilt and cut)", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/order.dedup`;
+    {
+      await using s = await DedupStore.open(path, { capacity: 3, maxAgeMs: 1000 });
+      s.add(id(1), 10);
+      s.add(id(2), 10);
+      s.add(id(3), 10);
+      // the same id added again and again, same time included: it stays the newest
+      for (let i = 0; i < 5000; i++) s.add(id(1), 10 + (i % 2));
+      s.add(id(4), 20);
+      assertEquals([1, 2, 3, 4].map((i) => s.has(id(i))), [true, false, true, true]);
+      s.add(id(5), 1012); // 3 is older than maxAgeMs now, 1 (time 11) too
+      assertEquals([1, 2, 3, 4, 5].map((i) => s.has(id(i))), [false, false, false, true, true]);
+      await s.flush();
+    }
+    // the times written are those of the last add
+    await using again = await DedupStore.open(path, { capacity: 3, maxAgeMs: Infinity });
+    assertEquals([1, 2, 3, 4, 5].map((i) => again.has(id(i))), [false, false, false, true, true]);
+    assertEquals(
+      (await records(path)).filter(([h]) => h === hex(id(4)) || h === hex(id(5))).map(([, t]) => t),
+      [20, 1012],
+    );
+  });
+  const m = await DedupStore.open(null, { capacity: 10 });
+  for (let i = 0; i < 5000; i++) m.add(id(i));
+  assertEquals(m.size, 10);
+  assert(!m.has(id(4989)));
+  for (let i = 4990; i < 5000; i++) assert(m.has(id(i)), `id ${i} kept`);
+});
+
 Deno.test("dedup: maxAgeMs forgets old ids (the `now` of add), and they do not come back from the file", async () => {
   const t = 1_000_000;
   const m = await DedupStore.open(null, { maxAgeMs: 1000 });
