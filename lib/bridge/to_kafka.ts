@@ -256,14 +256,19 @@ export class PosttrollToKafka implements AsyncDisposable {
       const id = this.#occurrences.identity(raw);
       s.pending++;
       s.pendingBytes += raw.length;
+      // one reaction per message (a .finally() would add two more promises to each)
       this.#producer.send(() => {
         const r = buildRecord(raw, subject, type, this.site, this.#sender, id);
         return { topic, key: r.key, value: r.value, headers: r.headers };
       }).then(
         () => {
+          s.pending--;
+          s.pendingBytes -= raw.length;
           s.produced++;
         },
         (e) => {
+          s.pending--;
+          s.pendingBytes -= raw.length;
           s.failed++;
           // a few lines, then one summary every 10 s (a shutdown with a large backlog and no
           // broker would otherwise write a line per message)
@@ -277,10 +282,7 @@ export class PosttrollToKafka implements AsyncDisposable {
             );
           }
         },
-      ).finally(() => {
-        s.pending--;
-        s.pendingBytes -= raw.length;
-      });
+      );
     }
   }
 

@@ -186,8 +186,9 @@ export class PublishBatcher<T> {
   push(prepare: () => Prepared<T>): Promise<void> {
     if (this.#closed) return Promise.reject(new BatcherClosedError());
     return new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ prepare, resolve, reject, at: 0, pushedAt: performance.now() });
-      this.#admit();
+      const now = performance.now();
+      this.#waiting.push({ prepare, resolve, reject, at: 0, pushedAt: now });
+      this.#admit(now);
       this.#schedule();
     });
   }
@@ -234,8 +235,8 @@ export class PublishBatcher<T> {
     await this.flush();
   }
 
-  /** Prepares waiting records, in order, while there is room. */
-  #admit(): void {
+  /** Prepares waiting records, in order, while there is room (`now`: the time, if known). */
+  #admit(now?: number): void {
     while (this.#waiting.length > 0 && this.#heldBytes < this.maxQueueBytes) {
       const e = this.#waiting.shift()!;
       try {
@@ -244,7 +245,7 @@ export class PublishBatcher<T> {
         e.reject(err);
         continue;
       }
-      e.at = performance.now();
+      e.at = now ?? performance.now();
       this.#ready.push(e);
       this.#readyBytes += e.prepared.bytes;
       this.#heldBytes += e.prepared.bytes;
@@ -258,11 +259,10 @@ export class PublishBatcher<T> {
   }
 
   #schedule(): void {
-    if (this.#ready.length === 0 || this.#inFlight >= this.maxInFlight) return;
+    if (this.#ready.length === 0 || this.#inFlight >= this.maxInFlight || this.#soon) return;
     const now = performance.now();
     const full = this.#readyBytes >= this.maxBatchBytes;
     const delay = this.#urgent || full ? 0 : Math.max(0, this.#ready[0].at + this.lingerMs - now);
-    if (this.#soon) return;
     if (delay <= 0) {
       // a microtask, not setTimeout(0) (about 2 ms in Deno): everything pushed by the running
       // task goes in this batch; what comes later waits for the next free slot
