@@ -134,12 +134,22 @@ async function credentials(kafka: KafkaBroker, listener: Listener): Promise<Cred
 
 let topicSeq = 0;
 
-/** Starts `posttroll-bridge <args>` and waits for its ready line. */
-async function startBridge(args: string[], env: Record<string, string>): Promise<Peer> {
+/**
+ * Starts `posttroll-bridge <args>` and waits for its ready line; `v8Flags` replaces the
+ * executable's runtime flags (see {@linkcode RunOptions.v8Flags}).
+ */
+async function startBridge(
+  args: string[],
+  env: Record<string, string>,
+  v8Flags?: string,
+): Promise<Peer> {
   // BENCH_CPU_PROF=<dir> profiles the bridges too (written when they exit after SIGTERM)
   const prof = Deno.env.get("BENCH_CPU_PROF");
   const flags = [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), ...extraDenoFlags()];
-  const permissions = await binaryPermissions("posttroll-bridge");
+  const permissions = v8Flags === undefined ? await binaryPermissions("posttroll-bridge") : [
+    ...await binaryPermissions("posttroll-bridge", false),
+    ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
+  ];
   const peer = Peer.spawn(DENO, ["run", ...permissions, ...flags, BRIDGE_CLI, ...args], {
     env,
     label: `posttroll-bridge ${args[0]}`,
@@ -196,6 +206,12 @@ export interface RunOptions {
   window?: number;
   rate?: number;
   warm?: number;
+  /**
+   * V8 flags of both bridges instead of the executable's runtime flags (cli/binaries.ts), e.g.
+   * `--max-semi-space-size=2`; "" runs them with V8's defaults. Diagnostics: the raw client and
+   * the posttroll peers keep theirs.
+   */
+  v8Flags?: string;
 }
 
 /**
@@ -236,37 +252,45 @@ export async function bridgedRun(
     peers.push(pub);
     await pub.next("bound", 60_000);
     const [up, down] = await Promise.all([
-      startBridge([
-        "to-kafka",
-        ...creds.bridgeArgs,
-        "--site",
-        "a",
-        "--no-nameserver",
-        "-a",
-        `tcp://127.0.0.1:${pubPort}`,
-        "--topic",
-        topic,
-        "--stats",
-        "0",
-      ], env),
-      startBridge([
-        "from-kafka",
-        ...creds.bridgeArgs,
-        "--site",
-        "b",
-        "--topic",
-        topic,
-        "--port",
-        String(subPort),
-        "--group-id",
-        `bench-${topic}`,
-        "--start",
-        "earliest",
-        "--state-dir",
-        stateDir,
-        "--stats",
-        "0",
-      ], env),
+      startBridge(
+        [
+          "to-kafka",
+          ...creds.bridgeArgs,
+          "--site",
+          "a",
+          "--no-nameserver",
+          "-a",
+          `tcp://127.0.0.1:${pubPort}`,
+          "--topic",
+          topic,
+          "--stats",
+          "0",
+        ],
+        env,
+        opts.v8Flags,
+      ),
+      startBridge(
+        [
+          "from-kafka",
+          ...creds.bridgeArgs,
+          "--site",
+          "b",
+          "--topic",
+          topic,
+          "--port",
+          String(subPort),
+          "--group-id",
+          `bench-${topic}`,
+          "--start",
+          "earliest",
+          "--state-dir",
+          stateDir,
+          "--stats",
+          "0",
+        ],
+        env,
+        opts.v8Flags,
+      ),
     ]);
     peers.push(up, down);
     const sub = Peer.deno("posttroll_peer.ts", [

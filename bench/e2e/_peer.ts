@@ -290,10 +290,14 @@ export function landed(paths: string[]): boolean {
   return out.success;
 }
 
-/** Deno flags of one of our executables (cli/binaries.ts): permissions and runtime flags. */
-export async function binaryPermissions(name: string): Promise<string[]> {
+/**
+ * Deno flags of one of our executables (cli/binaries.ts): permissions and runtime flags (only the
+ * permissions when `runtime` is false).
+ */
+export async function binaryPermissions(name: string, runtime = true): Promise<string[]> {
   const mod = await import(`${ROOT}/cli/binaries.ts`) as typeof import("../../cli/binaries.ts");
-  return mod.denoFlags(mod.binary(name));
+  const b = mod.binary(name);
+  return runtime ? mod.denoFlags(b) : [...b.permissions];
 }
 
 /** What a throughput or latency run measured, from the sender's and the receiver's events. */
