@@ -21,7 +21,14 @@
  * @module
  */
 import { hostname, userInfo } from "node:os";
-import { applyDatetimeDecoder, pyDumpsInfo, PyFloat, pyLoadsAt } from "./pyjson.ts";
+import {
+  applyDatetimeDecoder,
+  isoformatOf,
+  isoformatWallOf,
+  pyDumpsInfo,
+  PyFloat,
+  pyLoadsAt,
+} from "./pyjson.ts";
 import { PyDateTime } from "./pytime.ts";
 
 export { PyDateTime } from "./pytime.ts";
@@ -316,13 +323,8 @@ function dtFormatterFor(version: string): (dt: PyDateTime) => string {
   return versionLessOrEqual(version, "v1.01") ? isoNoOffset : isoFull;
 }
 
-function isoFull(dt: PyDateTime): string {
-  return dt.isoformat();
-}
-
-function isoNoOffset(dt: PyDateTime): string {
-  return dt.isoformatWithoutOffset();
-}
+const isoFull = isoformatOf;
+const isoNoOffset = isoformatWallOf;
 
 /**
  * posttroll `datetime_encoder` with the version rule applied: the isoformat of a datetime, with
@@ -392,27 +394,36 @@ function describe(data: unknown): string {
   }
 }
 
-function encodeData(
-  data: unknown,
-  binary: boolean,
-  version: string | undefined,
-): [mime: string, payload: string, version: string] {
+/** The version of the last {@linkcode encodeData} (a result field without an array per call). */
+let encodedVersion = "";
+
+/**
+ * `" <mime type> <payload>"` of `data` (what follows the header), and its version in
+ * `encodedVersion`.
+ */
+function encodeData(data: unknown, binary: boolean, version: string | undefined): string {
   if (binary) {
     if (typeof data !== "string") {
       throw new MessageError("Message binary data should be a string");
     }
-    return ["binary/octet-stream", data, version || "v1.01"];
+    encodedVersion = version || "v1.01";
+    return " binary/octet-stream " + data;
   }
-  if (typeof data === "string") return ["text/ascii", data, version || "v1.01"];
+  if (typeof data === "string") {
+    encodedVersion = version || "v1.01";
+    return " text/ascii " + data;
+  }
   try {
     if (version) {
       const r = pyDumpsInfo(data, { datetime: dtFormatterFor(version) });
-      return ["application/json", r.text, version];
+      encodedVersion = version;
+      return " application/json " + r.text;
     }
     // automatic version in one pass: datetimes are written in full (v1.2) form, and the version is
     // v1.2 exactly when one was written
     const r = pyDumpsInfo(data, { datetime: isoFull });
-    return ["application/json", r.text, r.sawDatetime ? CURRENT_MESSAGE_VERSION : "v1.01"];
+    encodedVersion = r.sawDatetime ? CURRENT_MESSAGE_VERSION : "v1.01";
+    return " application/json " + r.text;
   } catch (e) {
     throw new MessageError(
       `Invalid data: data is not JSON serializable: ${describe(data)}`,
@@ -428,6 +439,9 @@ function encodeData(
  */
 function surelyEncodable(data: unknown, binary: boolean): boolean {
   if (binary || typeof data === "string") return typeof data === "string";
+  // plainJson's for-in takes every enumerable key, inherited ones too: with Object.prototype
+  // polluted it cannot tell them apart (without an own-key check per key): not sure then
+  for (const _ in Object.prototype) return false;
   try {
     return plainJson(data, 0);
   } catch {
@@ -454,14 +468,32 @@ function plainJson(v: unknown, depth: number): boolean {
   }
   const proto = Object.getPrototypeOf(v);
   if (proto === Object.prototype) {
+    // (Object.prototype has no enumerable keys: surelyEncodable checked)
     for (const k in v) {
-      if (!Object.hasOwn(v, k)) return false;
       const x = (v as Record<string, unknown>)[k];
       if (x !== undefined && !plainJson(x, depth + 1)) return false;
     }
     return true;
   }
-  return v instanceof PyDateTime && v.naive;
+  return v instanceof PyDateTime && v.offsetMicroseconds === null;
+}
+
+// `pytroll:/<subject> <type> <sender> ` of the last encoded message (a publisher sends the same
+// subject, type and sender again and again)
+let lastSubject = "";
+let lastType = "";
+let lastSender = "";
+let lastPrefix = "";
+
+function headPrefix(subject: string, type: string, sender: string): string {
+  if (subject !== lastSubject || type !== lastType || sender !== lastSender) {
+    lastSubject = subject;
+    lastType = type;
+    lastSender = sender;
+    lastPrefix = MAGICK + subject + " " + type + " " + sender + " ";
+    lastPrefix.charCodeAt(0); // flattened once, not at every send
+  }
+  return lastPrefix;
 }
 
 /** Options for a new {@linkcode Message}. */
@@ -628,7 +660,7 @@ export class Message {
     if (!(this.time instanceof PyDateTime)) {
       throw new MessageError(`Invalid time: ${String(this.time)} (expected a PyDateTime)`);
     }
-    if (checkData && pyTruthy(this.data) && !surelyEncodable(this.data, this.binary)) {
+    if (checkData && !surelyEncodable(this.data, this.binary) && pyTruthy(this.data)) {
       encodeData(
         this.data,
         this.binary,
@@ -675,7 +707,7 @@ export class Message {
 
   #header(version: string): string {
     const t = versionLessOrEqual(version, "v1.01") ? isoNoOffset(this.time) : this.time.isoformat();
-    return MAGICK + this.subject + " " + this.type + " " + this.sender + " " + t + " " + version;
+    return headPrefix(this.subject, this.type, this.sender) + t + " " + version;
   }
 
   /**
@@ -688,8 +720,8 @@ export class Message {
     if (!pyTruthy(this.data)) {
       return this.#header(explicit ?? versionNeeded(this.data, this.binary));
     }
-    const [mime, payload, version] = encodeData(this.data, this.binary, explicit);
-    return this.#header(version) + " " + mime + " " + payload;
+    const tail = encodeData(this.data, this.binary, explicit);
+    return this.#header(encodedVersion) + tail;
   }
 
   /** Same as {@linkcode Message.encode} (Python `str(msg)`). */

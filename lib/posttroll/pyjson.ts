@@ -35,7 +35,7 @@
  *
  * @module
  */
-import { dumps, loadsAt, MAX_DEPTH, PyJsonError } from "../pyjson/core.ts";
+import { dumps, loadsAt, MAX_DEPTH, PyJsonError, pyJsonString } from "../pyjson/core.ts";
 import { PyDateTime } from "./pytime.ts";
 
 export {
@@ -66,7 +66,41 @@ export interface PyDumpsResult {
   sawDatetime: boolean;
 }
 
-const isoformatOf = (dt: PyDateTime): string => dt.isoformat();
+/**
+ * Python's `isoformat()` of a datetime (the default of {@linkcode PyDumpsOptions.datetime}).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { isoformatOf } from "./pyjson.ts";
+ * import { PyDateTime } from "./pytime.ts";
+ * assertEquals(isoformatOf(PyDateTime.fromisoformat("2020-01-01T00:00Z")), "2020-01-01T00:00:00+00:00");
+ * ```
+ */
+export const isoformatOf = (dt: PyDateTime): string => dt.isoformat();
+
+/**
+ * `isoformat()` without the offset (what posttroll writes under message versions up to v1.01).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { isoformatWallOf } from "./pyjson.ts";
+ * import { PyDateTime } from "./pytime.ts";
+ * assertEquals(isoformatWallOf(PyDateTime.fromisoformat("2020-01-01T00:00Z")), "2020-01-01T00:00:00");
+ * ```
+ */
+export const isoformatWallOf = (dt: PyDateTime): string => dt.isoformatWithoutOffset();
+
+/** `dumps(text)` of a datetime hook's result (a string, unless the hook is mistyped). */
+function jsonText(text: unknown): string {
+  return typeof text === "string" ? pyJsonString(text) : dumps(text);
+}
+
+/** `dumps(text)` of an isoformat text: digits, `-`, `:`, `T`, `.` and `+` need no escape. */
+function quoted(text: string): string {
+  return '"' + text + '"';
+}
 
 /**
  * {@linkcode pyDumps} that also tells whether the value held a datetime (one pass over the data
@@ -82,16 +116,19 @@ const isoformatOf = (dt: PyDateTime): string => dt.isoformat();
  */
 export function pyDumpsInfo(value: unknown, options: PyDumpsOptions = {}): PyDumpsResult {
   const dt = options.datetime ?? isoformatOf;
+  // the datetime's text is written like dumps of a string, without an encoder per datetime, and
+  // without the escape scan for this module's isoformat functions
+  const json = dt === isoformatOf || dt === isoformatWallOf ? quoted : jsonText;
   let sawDatetime = false;
   const text = dumps(value, {
     objects: (v) => {
       if (v instanceof PyDateTime) {
         sawDatetime = true;
-        return dumps(dt(v));
+        return json(dt(v));
       }
       if (v instanceof Date) {
         sawDatetime = true;
-        return dumps(dt(PyDateTime.fromDate(v)));
+        return json(dt(PyDateTime.fromDate(v)));
       }
       return undefined;
     },

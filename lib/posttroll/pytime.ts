@@ -114,6 +114,38 @@ function formatOffset(off: number): string {
   return out;
 }
 
+// Fields validated by the caller, handed to the constructor through `checked` (no fields object,
+// no second validation on the parsers' hot path).
+const CHECKED: PyDateTimeFields = { year: 0, month: 0, day: 0 };
+let cY = 0, cMo = 0, cD = 0, cH = 0, cMi = 0, cS = 0, cUs = 0;
+let cOff: number | null = null;
+
+/**
+ * A datetime of fields that are integers in range: year 1..9999, month 1..12, day in the month,
+ * hour 0..23, minute and second 0..59, microsecond 0..999999, offset strictly within ±24 h or
+ * null (what the constructor would check).
+ */
+function checked(
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  sec: number,
+  us: number,
+  off: number | null,
+): PyDateTime {
+  cY = y;
+  cMo = mo;
+  cD = d;
+  cH = h;
+  cMi = mi;
+  cS = sec;
+  cUs = us;
+  cOff = off;
+  return new PyDateTime(CHECKED);
+}
+
 /**
  * A Python `datetime.datetime`: date, time to the microsecond and an optional fixed UTC offset.
  * Instances are immutable.
@@ -151,6 +183,18 @@ export class PyDateTime {
    * @throws {RangeError} when a field is out of range
    */
   constructor(fields: PyDateTimeFields) {
+    if (fields === CHECKED) {
+      // fields already validated by this module's parsers (see `checked`)
+      this.year = cY;
+      this.month = cMo;
+      this.day = cD;
+      this.hour = cH;
+      this.minute = cMi;
+      this.second = cS;
+      this.microsecond = cUs;
+      this.offsetMicroseconds = cOff === 0 ? 0 : cOff;
+      return;
+    }
     const {
       year,
       month,
@@ -239,6 +283,14 @@ export class PyDateTime {
     rest -= minute * 60_000_000;
     const second = Math.floor(rest / US_PER_SECOND);
     const microsecond = rest - second * US_PER_SECOND;
+    if (
+      year >= MINYEAR && year <= MAXYEAR && Number.isInteger(microsecond) &&
+      (offsetMicroseconds === null ||
+        (Number.isInteger(offsetMicroseconds) && offsetMicroseconds > -US_PER_DAY &&
+          offsetMicroseconds < US_PER_DAY))
+    ) {
+      return checked(year, month, day, hour, minute, second, microsecond, offsetMicroseconds);
+    }
     return new PyDateTime({
       year,
       month,
@@ -336,6 +388,49 @@ export class PyDateTime {
   }
 
   #wall(sep: string): string {
+    if (sep.length === 1) {
+      // one flat string from its character codes (a string built by + is a tree of pieces that
+      // the message's UTF-8 conversion has to flatten again)
+      const y = this.year, mo = this.month, d = this.day, h = this.hour, mi = this.minute;
+      const sec = this.second, us = this.microsecond;
+      const y0 = 48 + ((y / 1000) | 0), y1 = 48 + (((y / 100) | 0) % 10);
+      const y2 = 48 + (((y / 10) | 0) % 10), y3 = 48 + (y % 10);
+      const mo0 = 48 + ((mo / 10) | 0), mo1 = 48 + (mo % 10);
+      const d0 = 48 + ((d / 10) | 0), d1 = 48 + (d % 10), t = sep.charCodeAt(0);
+      const h0 = 48 + ((h / 10) | 0), h1 = 48 + (h % 10);
+      const mi0 = 48 + ((mi / 10) | 0), mi1 = 48 + (mi % 10);
+      const s0 = 48 + ((sec / 10) | 0), s1 = 48 + (sec % 10);
+      // with the fraction always; without it when it is 0 (the first 19 characters)
+      const full = String.fromCharCode(
+        y0,
+        y1,
+        y2,
+        y3,
+        45,
+        mo0,
+        mo1,
+        45,
+        d0,
+        d1,
+        t,
+        h0,
+        h1,
+        58,
+        mi0,
+        mi1,
+        58,
+        s0,
+        s1,
+        46,
+        48 + ((us / 100000) | 0),
+        48 + (((us / 10000) | 0) % 10),
+        48 + (((us / 1000) | 0) % 10),
+        48 + (((us / 100) | 0) % 10),
+        48 + (((us / 10) | 0) % 10),
+        48 + (us % 10),
+      );
+      return us ? full : full.slice(0, 19);
+    }
     const y = this.year;
     const s = (y >= 1000 ? "" + y : pad(y, 4)) + "-" + TWO_DIGITS[this.month] + "-" +
       TWO_DIGITS[this.day] + sep + TWO_DIGITS[this.hour] + ":" + TWO_DIGITS[this.minute] + ":" +
@@ -631,21 +726,15 @@ function parseCanonical(s: string): PyDateTime | undefined | null {
     const oh = d2(s, p + 1), om = d2(s, p + 4);
     if ((oh | om) < 0) return null;
     off = (sign === 45 ? -1 : 1) * (oh * 3600 + om * 60) * US_PER_SECOND;
+    if (off <= -US_PER_DAY || off >= US_PER_DAY) return undefined;
   }
-  try {
-    return new PyDateTime({
-      year: y1 * 100 + y2,
-      month: mo,
-      day: d,
-      hour: h,
-      minute: mi,
-      second: sec,
-      microsecond: us,
-      offsetMicroseconds: off,
-    });
-  } catch {
-    return undefined;
-  }
+  // the constructor's checks (the digits are integers from 0 to 99)
+  const year = y1 * 100 + y2;
+  if (
+    year < MINYEAR || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(year, mo) || h > 23 ||
+    mi > 59 || sec > 59
+  ) return undefined;
+  return checked(year, mo, d, h, mi, sec, us, off);
 }
 
 function parseIsoformat(input: string): PyDateTime | undefined {

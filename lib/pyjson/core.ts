@@ -287,16 +287,28 @@ export function pyJsonString(s: string): string {
   return escapeString(s);
 }
 
-/** Dict keys written recently, as `"key": ` (keys repeat from message to message). */
+/**
+ * Dict keys written recently, as `"key": ` and as `, "key": ` (keys repeat from message to
+ * message), each a flat string: one piece of the output instead of three.
+ */
 const keyCache = new Map<string, string>();
+const nextKeyCache = new Map<string, string>();
 const KEY_CACHE_MAX = 4096;
 
 function keyPrefix(k: string): string {
-  let p = keyCache.get(k);
-  if (p === undefined) {
-    p = pyJsonString(k) + ": ";
-    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
-    if (k.length <= 256) keyCache.set(k, p);
+  return keyCache.get(k) ?? cacheKey(k, keyCache, "");
+}
+
+function nextKeyPrefix(k: string): string {
+  return nextKeyCache.get(k) ?? cacheKey(k, nextKeyCache, ", ");
+}
+
+function cacheKey(k: string, cache: Map<string, string>, sep: string): string {
+  const p = sep + pyJsonString(k) + ": ";
+  if (k.length <= 256) {
+    if (cache.size >= KEY_CACHE_MAX) cache.clear();
+    p.charCodeAt(0); // flattens it once
+    cache.set(k, p);
   }
   return p;
 }
@@ -419,9 +431,10 @@ class Encoder {
       const k = keys[i];
       const v = o[k];
       if (v === undefined) continue;
-      if (first) first = false;
-      else out += ", ";
-      out += keyPrefix(k);
+      if (first) {
+        first = false;
+        out += keyPrefix(k);
+      } else out += nextKeyPrefix(k);
       out += this.value(v, depth + 1);
     }
     return out + "}";
