@@ -24,6 +24,10 @@ function e2eFileEvent(): Shape {
   };
 }
 
+// the UTF-8 conversion flattens the encoded string (a string built by + is a tree of pieces)
+const utf8 = new TextEncoder();
+const out = new Uint8Array(1 << 20);
+
 for (const shape of [...shapes(), e2eFileEvent()]) {
   // a flat string, as decoded from received bytes
   const raw = new TextDecoder().decode(new TextEncoder().encode(shape.message.encode()));
@@ -64,6 +68,13 @@ for (const shape of [...shapes(), e2eFileEvent()]) {
     name: "Message.encode",
     fn: () => {
       shape.message.encode();
+    },
+  });
+  Deno.bench({
+    group: `encode: ${shape.name}`,
+    name: "Message.encode + UTF-8 into a buffer (what a publisher pays)",
+    fn: () => {
+      utf8.encodeInto(shape.message.encode(), out);
     },
   });
   Deno.bench({
