@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { eachLine } from "../testing/lines.ts";
 import process from "node:process";
 import {
   curveKeyPair,
@@ -55,31 +56,28 @@ async function readLine(): Promise<string | null> {
   return n === null ? null : new TextDecoder().decode(buf.subarray(0, n));
 }
 
+/** Sends `frame` every 5 ms until a line arrives on stdin. */
+async function sendUntilLine(pub: PubSocket, frame: Uint8Array): Promise<void> {
+  let stop = false;
+  const line = readLine().then(() => (stop = true));
+  while (!stop) {
+    await pub.send(frame);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await line;
+}
+
 async function oursRole(a: RoleArgs): Promise<void> {
   const out = (s: string) => console.log(s);
   if (a.role === "pub") {
     await using pub = new PubSocket(curveOpts(a, true));
     await pub.bind(a.endpoint);
     out("ready");
-    const sync = new Uint8Array([115]); // "s"
-    let go = false;
-    const stdin = readLine().then(() => (go = true));
-    while (!go) {
-      await pub.send(sync);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await stdin;
+    await sendUntilLine(pub, new Uint8Array([115])); // "s" until the driver says go
     const payload = new Uint8Array(a.size).fill(120);
     const cpu0 = cpuUs();
     for (let i = 0; i < a.n; i++) await pub.send(payload);
-    const end = new Uint8Array([101]); // "e"
-    let stop = false;
-    const closed = readLine().then(() => (stop = true));
-    while (!stop) {
-      await pub.send(end);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await closed;
+    await sendUntilLine(pub, new Uint8Array([101])); // "e" until the driver saw the end
     out(JSON.stringify({ cpuUs: cpuUs() - cpu0 })); // sending and writing it all out
   } else if (a.role === "sub") {
     await using sub = new SubSocket(curveOpts(a, false));
@@ -289,20 +287,13 @@ class Proc {
       .spawn();
     this.child = child;
     this.#writer = child.stdin.getWriter();
-    this.done = (async () => {
-      let buf = "";
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          this.#lines.push(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-          this.#wait?.();
-        }
-      }
+    this.done = eachLine(child.stdout, (line) => {
+      this.#lines.push(line);
+      this.#wait?.();
+    }).then(() => {
       this.#ended = true;
       this.#wait?.();
-    })();
+    });
   }
   async line(timeoutMs = 60_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;

@@ -20,8 +20,11 @@ import {
   driveRun,
   extraDenoFlags,
   landed,
+  type LatencyPlan,
   Peer,
+  type Plans,
   ROOT,
+  type RunCounts,
   runCounts,
   runFlags,
   runPhase,
@@ -34,19 +37,19 @@ import {
   type Cell,
   cell,
   errCell,
-  type LatencyCells,
+  latencyByImpl,
   latencyCells,
   latencyRows,
   missing,
+  peakMemories,
   type PeakMemory,
   recordMemory,
   type Row,
-  sameLatency,
   val,
 } from "./_table.ts";
 
 /** Sizes of one bench run. */
-export interface BridgePlan {
+export interface BridgePlan extends LatencyPlan {
   /** Message count cap per throughput run, per shape. */
   count: Record<BridgeShape, number>;
   /** Seconds cap of the sending phase of a throughput run. */
@@ -59,15 +62,31 @@ export interface BridgePlan {
    * is dropped by the publisher's PUB socket before the bridge sees it.
    */
   window: Record<BridgeShape, number>;
-  /** Measured messages of the latency run (after `latencyWarm`). */
-  latencyCount: number;
-  /** Warm-up messages of the latency run, not counted. */
-  latencyWarm: number;
-  /** Messages per second of the latency run. */
-  rate: number;
   /** Also run the short shape over the SASL_SSL listener. */
   saslSsl: boolean;
 }
+
+/** The bridge group's sizes. */
+export const BRIDGE_PLANS: Plans<BridgePlan> = {
+  quick: {
+    count: { short: 30_000, file_event: 20_000 },
+    seconds: 3,
+    window: { short: 8_000, file_event: 2_000 },
+    latencyCount: 500,
+    latencyWarm: 100,
+    rate: 100,
+    saslSsl: true,
+  },
+  full: {
+    count: { short: 200_000, file_event: 100_000 },
+    seconds: 10,
+    window: { short: 8_000, file_event: 2_000 },
+    latencyCount: 3_000,
+    latencyWarm: 200,
+    rate: 100,
+    saslSsl: true,
+  },
+};
 
 /** Shapes of bench/e2e/shapes.json used here. */
 export type BridgeShape = "short" | "file_event";
@@ -175,13 +194,9 @@ function stoppedStats(peer: Peer): Record<string, number> | undefined {
 }
 
 /** Outcome of one bridged or raw run. */
-export interface RunResult {
-  sent: number;
-  received: number;
+export interface RunResult extends RunCounts {
+  /** Bytes of one message. */
   bytes: number;
-  rate: number;
-  seconds: number;
-  latenciesUs?: number[];
   /** Peak RSS (KiB) of the to-kafka bridge, or of the raw producer. */
   upHwmKb?: number;
   /** Peak RSS (KiB) of the from-kafka bridge, or of the raw consumer. */
@@ -402,12 +417,7 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
   // BENCH_BRIDGE_WINDOW=<n> overrides the credit windows (diagnostics)
   const windowOverride = Deno.env.get("BENCH_BRIDGE_WINDOW");
   const rows: Row[] = [];
-  const mem: Record<"up" | "down" | "rawUp" | "rawDown", PeakMemory> = {
-    up: { pub: [], sub: [] },
-    down: { pub: [], sub: [] },
-    rawUp: { pub: [], sub: [] },
-    rawDown: { pub: [], sub: [] },
-  };
+  const mem = peakMemories(["up", "down", "rawUp", "rawDown"]);
   // each process's peak (VmHWM) in "pub", its ready VmRSS in "pubIdle"
   const record = (r: RunResult, raw: boolean) => {
     recordMemory(raw ? mem.rawUp : mem.up, { pub: r.upHwmKb }, {
@@ -500,35 +510,27 @@ export async function bridgeGroup(plan: BridgePlan, log: (s: string) => void): P
         }
       }
 
-      const lat: Record<"ours" | "py" | "raw", LatencyCells> = {
-        ours: sameLatency(missing("–")),
-        py: sameLatency(noPython),
-        raw: sameLatency(missing("–")),
-      };
-      for (const impl of ["ours", "raw"] as const) {
+      const impls = ["ours", "py", "raw"] as const;
+      const lat = await latencyByImpl(impls, { py: noPython }, async (impl) => {
         log(`bridge latency ${impl} at ${plan.rate} msg/s`);
-        try {
-          const opts = {
-            shape: "latency" as const,
-            count: plan.latencyCount,
-            warm: plan.latencyWarm,
-            seconds: 0,
-            rate: plan.rate,
-          };
-          const r = impl === "ours"
-            ? await bridgedRun(kafka, "plaintext", opts)
-            : await rawRun(kafka, "plaintext", opts);
-          record(r, impl === "raw");
-          lat[impl] = latencyCells(
-            r.latenciesUs ?? [],
-            lossNote(r, plan.latencyWarm),
-            log,
-            `; ${describe(r)}`,
-          );
-        } catch (e) {
-          lat[impl] = sameLatency(errCell(e));
-        }
-      }
+        const opts = {
+          shape: "latency" as const,
+          count: plan.latencyCount,
+          warm: plan.latencyWarm,
+          seconds: 0,
+          rate: plan.rate,
+        };
+        const r = impl === "ours"
+          ? await bridgedRun(kafka, "plaintext", opts)
+          : await rawRun(kafka, "plaintext", opts);
+        record(r, impl === "raw");
+        return latencyCells(
+          r.latenciesUs ?? [],
+          lossNote(r, plan.latencyWarm),
+          log,
+          `; ${describe(r)}`,
+        );
+      });
       rows.push(
         ...latencyRows(
           group,

@@ -7,40 +7,65 @@
 import type { KafkaBroker } from "../../testing/kafka.ts";
 import { createTopics } from "../../testing/kafka_records.ts";
 import { withKafka } from "./_kafka.ts";
-import { binaryPermissions, driveRun, Peer, ROOT, runCounts, runFlags } from "./_peer.ts";
+import {
+  binaryPermissions,
+  driveRun,
+  type LatencyPlan,
+  Peer,
+  type Plans,
+  ROOT,
+  type RunCounts,
+  runCounts,
+  runFlags,
+} from "./_peer.ts";
 import {
   type Cell,
   cell,
   errCell,
-  type LatencyCells,
+  latencyByImpl,
   latencyCells,
   latencyRows,
   missing,
-  type PeakMemory,
+  peakMemories,
   peakRssRows,
   recordMemory,
   type Row,
-  sameLatency,
   val,
 } from "./_table.ts";
 
 /** Sizes of one bench run. */
-export interface IgwnPlan {
+export interface IgwnPlan extends LatencyPlan {
   /** Alert count cap per throughput run. */
   count: Record<Size, number>;
   /** Seconds cap of the publishing phase of a throughput run. */
   seconds: number;
-  /** Measured alerts of the latency run. */
-  latencyCount: number;
-  /** Warm-up alerts of the latency run, not counted. */
-  latencyWarm: number;
-  /** Alerts per second of the latency run. */
-  rate: number;
   /** Seconds after the first measured alert at which a listener stops counting. */
   cutoff: number;
   /** Alerts of the publish()-per-call run (0 = skip). */
   perCallCount?: number;
 }
+
+/** The igwn-alert group's sizes. */
+export const IGWN_PLANS: Plans<IgwnPlan> = {
+  quick: {
+    count: { "1k": 5_000, "64k": 500 },
+    seconds: 5,
+    cutoff: 8,
+    latencyCount: 200,
+    latencyWarm: 20,
+    rate: 100,
+    perCallCount: 20,
+  },
+  full: {
+    count: { "1k": 30_000, "64k": 3_000 },
+    seconds: 10,
+    cutoff: 20,
+    latencyCount: 1_000,
+    latencyWarm: 50,
+    rate: 100,
+    perCallCount: 100,
+  },
+};
 
 /** Alert sizes. */
 export type Size = "1k" | "64k";
@@ -62,14 +87,9 @@ export function oursBuilt(): boolean {
   return false;
 }
 
-interface RunResult {
+interface RunResult extends RunCounts {
   /** The listener stopped at its cut-off before everything was delivered. */
   cut: boolean;
-  sent: number;
-  received: number;
-  rate: number;
-  seconds: number;
-  latenciesUs?: number[];
   pubHwmKb?: number;
   subHwmKb?: number;
   /** VmRSS (KiB) of the publisher and the listener when ready, before the run. */
@@ -149,11 +169,7 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
   const built = oursBuilt();
   const impls: Impl[] = ["ours", "py", "raw"];
   const notBuilt = missing("n/a (not built)");
-  const mem: Record<Impl, PeakMemory> = {
-    ours: { pub: [], sub: [] },
-    py: { pub: [], sub: [] },
-    raw: { pub: [], sub: [] },
-  };
+  const mem = peakMemories(impls);
   rows.push(
     ...await withKafka("igwn-alert", log, async (kafka) => {
       const rows: Row[] = [];
@@ -206,29 +222,19 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
         });
       }
 
-      const lat: Record<Impl, LatencyCells> = {
-        ours: sameLatency(notBuilt),
-        py: sameLatency(notBuilt),
-        raw: sameLatency(notBuilt),
-      };
-      for (const impl of impls) {
-        if (impl === "ours" && !built) continue;
+      const lat = await latencyByImpl(impls, built ? {} : { ours: notBuilt }, async (impl) => {
         log(`igwn-alert latency ${impl} at ${plan.rate}/s`);
-        try {
-          const r = await pubListen(kafka, impl, {
-            size: 1024,
-            count: plan.latencyCount,
-            warm: plan.latencyWarm,
-            seconds: 0,
-            rate: plan.rate,
-          });
-          const lost = r.sent - plan.latencyWarm - r.received;
-          lat[impl] = latencyCells(r.latenciesUs ?? [], lost > 0 ? `lost ${lost}` : undefined, log);
-          recordMemory(mem[impl], { pub: r.pubHwmKb, sub: r.subHwmKb }, r.idleKb);
-        } catch (e) {
-          lat[impl] = sameLatency(errCell(e));
-        }
-      }
+        const r = await pubListen(kafka, impl, {
+          size: 1024,
+          count: plan.latencyCount,
+          warm: plan.latencyWarm,
+          seconds: 0,
+          rate: plan.rate,
+        });
+        recordMemory(mem[impl], { pub: r.pubHwmKb, sub: r.subHwmKb }, r.idleKb);
+        const lost = r.sent - plan.latencyWarm - r.received;
+        return latencyCells(r.latenciesUs ?? [], lost > 0 ? `lost ${lost}` : undefined, log);
+      });
       rows.push(
         ...latencyRows(
           "igwn-alert",

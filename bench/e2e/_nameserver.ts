@@ -11,6 +11,7 @@ import {
   DENO,
   landed,
   Peer,
+  type Plans,
   procStatusKb,
   ROOT,
   vmHwmKb,
@@ -34,6 +35,12 @@ export interface NameserverPlan {
   /** Seconds per client run (cap). */
   seconds: number;
 }
+
+/** The nameserver group's sizes. */
+export const NAMESERVER_PLANS: Plans<NameserverPlan> = {
+  quick: { lookups: 1_000, seconds: 3 },
+  full: { lookups: 5_000, seconds: 10 },
+};
 
 /** True when our nameserver CLI has landed. */
 export function oursServerBuilt(): boolean {

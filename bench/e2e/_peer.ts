@@ -6,9 +6,10 @@
  * @module
  */
 
-/** Absolute path of the repository root. */
+import { eachLine } from "../../testing/lines.ts";
 import { cpuSeconds } from "./ts/_common.ts";
 
+/** Absolute path of the repository root. */
 export const ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** The Python interpreter that has posttroll 1.16 and igwn-alert 0.7 installed. */
 export const PYTHON: string = Deno.env.get("PEERS_PYTHON") ?? `${ROOT}/.cache/venv/bin/python`;
@@ -54,16 +55,17 @@ export class Peer {
     this.label = label;
     this.#writer = child.stdin.getWriter();
     this.status = child.status;
-    const out = this.#pump(child.stdout, (line) => {
+    const out = eachLine(child.stdout, (line) => {
       const t = line.trim();
       if (!t.startsWith("{")) return;
       try {
         this.#events.push(JSON.parse(t) as PeerEvent);
       } catch {
-        // not one of ours
+        return; // not one of ours
       }
+      this.#wake();
     });
-    const err = this.#pump(child.stderr, (line) => {
+    const err = eachLine(child.stderr, (line) => {
       if (this.#stderr.length < 20_000) this.#stderr += line + "\n";
     });
     this.#done = Promise.all([out, err]).then(() => {
@@ -130,26 +132,6 @@ export class Peer {
     const w = this.#waiters;
     this.#waiters = [];
     for (const f of w) f();
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) {
-    let buf = "";
-    const dec = new TextDecoder();
-    try {
-      for await (const chunk of stream) {
-        buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          onLine(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-          this.#wake();
-        }
-      }
-    } catch {
-      // stream torn down
-    }
-    if (buf) onLine(buf);
-    this.#wake();
   }
 
   /** Waits for the next event named `name` (earlier other events are dropped). */
@@ -300,7 +282,24 @@ export async function binaryPermissions(name: string, runtime = true): Promise<s
   return runtime ? mod.denoFlags(b) : [...b.permissions];
 }
 
-/** What a throughput or latency run measured, from the sender's and the receiver's events. */
+/** A group's sizes for `--quick` and for the full run (bench/e2e/run.ts picks one). */
+export interface Plans<P> {
+  /** Short runs (`--quick`). */
+  quick: P;
+  /** The full run. */
+  full: P;
+}
+
+/** The latency run of a sender -> receiver group: a fixed rate, warm-up messages not counted. */
+export interface LatencyPlan {
+  /** Measured messages of the latency run (after `latencyWarm`). */
+  latencyCount: number;
+  /** Warm-up messages of the latency run, not counted. */
+  latencyWarm: number;
+  /** Messages per second of the latency run. */
+  rate: number;
+}
+
 /** The sizes of a run as every peer takes them (ts/_common.ts `runArgs`, py/common.py). */
 export interface RunSize {
   /** Messages to send (at most). */
@@ -332,6 +331,7 @@ export function runFlags(opts: RunSize): string[] {
   ];
 }
 
+/** What a throughput or latency run measured, from the sender's and the receiver's events. */
 export interface RunCounts {
   /** Messages sent. */
   sent: number;

@@ -6,36 +6,57 @@
  */
 import { binary } from "../../cli/binaries.ts";
 import { freePort } from "../../testing/net.ts";
-import { landed, Peer, runCounts, runFlags, runPhase, type RunSize } from "./_peer.ts";
+import {
+  landed,
+  type LatencyPlan,
+  Peer,
+  type Plans,
+  type RunCounts,
+  runCounts,
+  runFlags,
+  runPhase,
+  type RunSize,
+} from "./_peer.ts";
 import {
   type Cell,
   cell,
   errCell,
-  type LatencyCells,
+  latencyByImpl,
   latencyCells,
   latencyRows,
   missing,
-  type PeakMemory,
+  peakMemories,
   peakRssRows,
   recordMemory,
   type Row,
-  sameLatency,
   val,
 } from "./_table.ts";
 
 /** Sizes of one bench run. */
-export interface PosttrollPlan {
+export interface PosttrollPlan extends LatencyPlan {
   /** Message count cap per throughput run, per shape. */
   count: Record<Shape, number>;
   /** Seconds cap of the sending phase of a throughput run. */
   seconds: number;
-  /** Measured messages of the latency run (after `warm`). */
-  latencyCount: number;
-  /** Warm-up messages of the latency run, not counted. */
-  latencyWarm: number;
-  /** Rate of the latency run, messages per second. */
-  rate: number;
 }
+
+/** The posttroll group's sizes. */
+export const POSTTROLL_PLANS: Plans<PosttrollPlan> = {
+  quick: {
+    count: { short: 60_000, file_event: 30_000, binary64k: 1_500 },
+    seconds: 1.5,
+    latencyCount: 2_000,
+    latencyWarm: 300,
+    rate: 1000,
+  },
+  full: {
+    count: { short: 400_000, file_event: 200_000, binary64k: 6_000 },
+    seconds: 5,
+    latencyCount: 10_000,
+    latencyWarm: 1_000,
+    rate: 1000,
+  },
+};
 
 /** Message shapes (see bench/e2e/shapes.json). */
 export type Shape = "short" | "file_event" | "binary64k";
@@ -66,13 +87,9 @@ const SHAPE_LABEL: Record<Shape, string> = {
 };
 
 /** Outcome of one pub -> sub run. */
-export interface PubSubResult {
-  sent: number;
-  received: number;
+export interface PubSubResult extends RunCounts {
+  /** Bytes of one message. */
   bytes: number;
-  rate: number;
-  seconds: number;
-  latenciesUs?: number[];
   pubHwmKb?: number;
   subHwmKb?: number;
   /** VmRSS (KiB) of the publisher and the subscribing process when ready, before the run. */
@@ -185,12 +202,7 @@ export async function posttrollGroup(
   const none = missing("–");
   const impls: Impl[] = ["ours", "py", "raw", "zmq"];
   const isBuilt = (impl: Impl) => impl === "ours" ? built : impl === "zmq" ? zmqBuilt : true;
-  const mem: Record<Impl, PeakMemory> = {
-    ours: { pub: [], sub: [] },
-    py: { pub: [], sub: [] },
-    raw: { pub: [], sub: [] },
-    zmq: { pub: [], sub: [] },
-  };
+  const mem = peakMemories(impls);
   const record = (impl: Impl, r: PubSubResult) =>
     recordMemory(mem[impl], { pub: r.pubHwmKb, sub: r.subHwmKb }, r.idleKb);
   for (const shape of ["short", "file_event", "binary64k"] as Shape[]) {
@@ -254,28 +266,20 @@ export async function posttrollGroup(
     });
   }
 
-  const lat = {} as Record<Impl, LatencyCells>;
-  for (const impl of impls) {
-    if (!isBuilt(impl)) {
-      lat[impl] = sameLatency(notBuilt);
-      continue;
-    }
+  const unbuilt = Object.fromEntries(impls.filter((i) => !isBuilt(i)).map((i) => [i, notBuilt]));
+  const lat = await latencyByImpl(impls, unbuilt, async (impl) => {
     log(`posttroll latency ${impl} at ${plan.rate} msg/s`);
-    try {
-      const r = await pubSub(impl, {
-        shape: "latency",
-        count: plan.latencyCount,
-        warm: plan.latencyWarm,
-        seconds: 0,
-        rate: plan.rate,
-      });
-      const lost = r.sent - plan.latencyWarm - r.received;
-      lat[impl] = latencyCells(r.latenciesUs ?? [], lost > 0 ? `lost ${lost}` : undefined, log);
-      record(impl, r);
-    } catch (e) {
-      lat[impl] = sameLatency(errCell(e));
-    }
-  }
+    const r = await pubSub(impl, {
+      shape: "latency",
+      count: plan.latencyCount,
+      warm: plan.latencyWarm,
+      seconds: 0,
+      rate: plan.rate,
+    });
+    record(impl, r);
+    const lost = r.sent - plan.latencyWarm - r.received;
+    return latencyCells(r.latenciesUs ?? [], lost > 0 ? `lost ${lost}` : undefined, log);
+  });
   const latLabel = `latency at ${plan.rate.toLocaleString("en-US")} msg/s (file event)`;
   rows.push(...latencyRows("posttroll", (k) => `${latLabel} ${k}`, lat, { p99: 1 }));
   for (const k of ["p50", "p99"] as const) {

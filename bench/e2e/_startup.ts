@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { binaryPermissions, DENO, landed, Peer, PYTHON, ROOT } from "./_peer.ts";
+import { binaryPermissions, DENO, landed, Peer, type Plans, PYTHON, ROOT } from "./_peer.ts";
 import { nameserverReady } from "./_nameserver.ts";
 import { type Cell, cell, median, missing, type Row, val } from "./_table.ts";
 
@@ -24,9 +24,23 @@ interface Timing {
   out: string;
 }
 
+/** Sizes of the start-up group. */
+export interface StartupPlan {
+  /** Timed runs of each `igwn-alert --version` command (and its floors). */
+  runs: number;
+  /** Timed nameserver starts (spawn -> first answered request), ours and Python's. */
+  readyRuns: number;
+}
+
+/** The start-up group's sizes. */
+export const STARTUP_PLANS: Plans<StartupPlan> = {
+  quick: { runs: 3, readyRuns: 3 },
+  full: { runs: 7, readyRuns: 7 },
+};
+
 /** Runs the start-up group and returns its rows. */
 export async function startupGroup(
-  plan: { runs: number; readyRuns: number },
+  plan: StartupPlan,
   log: (s: string) => void,
 ): Promise<Row[]> {
   const rows: Row[] = [];

@@ -143,6 +143,13 @@ export interface PeakMemory {
   subIdle?: number[];
 }
 
+/** An empty {@linkcode PeakMemory} for each of `keys`. */
+export function peakMemories<K extends string>(keys: readonly K[]): Record<K, PeakMemory> {
+  const mem = {} as Record<K, PeakMemory>;
+  for (const k of keys) mem[k] = { pub: [], sub: [] };
+  return mem;
+}
+
 /** Adds one run's memory figures (undefined ones skipped) to `mem`. */
 export function recordMemory(
   mem: PeakMemory,
@@ -269,4 +276,29 @@ export function latencyRows(
       },
     };
   });
+}
+
+/**
+ * The latency run of each implementation in `impls`, in order: the cells `run` returns, the
+ * error's cell when it throws; those named in `skip` do not run and show that cell.
+ */
+export async function latencyByImpl<I extends string>(
+  impls: readonly I[],
+  skip: Partial<Record<I, Cell>>,
+  run: (impl: I) => Promise<LatencyCells>,
+): Promise<Record<I, LatencyCells>> {
+  const lat = {} as Record<I, LatencyCells>;
+  for (const impl of impls) {
+    const skipped = skip[impl];
+    if (skipped !== undefined) {
+      lat[impl] = sameLatency(skipped);
+      continue;
+    }
+    try {
+      lat[impl] = await run(impl);
+    } catch (e) {
+      lat[impl] = sameLatency(errCell(e));
+    }
+  }
+  return lat;
 }

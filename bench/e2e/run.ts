@@ -12,16 +12,32 @@
  *
  * @module
  */
-import { killAll, PYTHON, ROOT } from "./_peer.ts";
-import { posttrollGroup } from "./_posttroll.ts";
-import { nameserverGroup } from "./_nameserver.ts";
-import { igwnGroup } from "./_igwn.ts";
-import { startupGroup } from "./_startup.ts";
-import { bridgeGroup } from "./_bridge.ts";
+import { killAll, type Plans, PYTHON, ROOT } from "./_peer.ts";
+import { POSTTROLL_PLANS, posttrollGroup } from "./_posttroll.ts";
+import { NAMESERVER_PLANS, nameserverGroup } from "./_nameserver.ts";
+import { IGWN_PLANS, igwnGroup } from "./_igwn.ts";
+import { STARTUP_PLANS, startupGroup } from "./_startup.ts";
+import { BRIDGE_PLANS, bridgeGroup } from "./_bridge.ts";
 import { renderTable, type Row } from "./_table.ts";
 
-const GROUPS = ["posttroll", "nameserver", "igwn", "startup", "bridge"] as const;
-type Group = typeof GROUPS[number];
+type Log = (s: string) => void;
+type GroupRun = (quick: boolean, log: Log) => Promise<Row[]>;
+
+/** A group's runner with its quick or full plan. */
+function withPlans<P>(run: (plan: P, log: Log) => Promise<Row[]>, plans: Plans<P>): GroupRun {
+  return (quick, log) => run(quick ? plans.quick : plans.full, log);
+}
+
+/** The groups, in the order they run. */
+const GROUPS = {
+  posttroll: withPlans(posttrollGroup, POSTTROLL_PLANS),
+  nameserver: withPlans(nameserverGroup, NAMESERVER_PLANS),
+  igwn: withPlans(igwnGroup, IGWN_PLANS),
+  startup: withPlans(startupGroup, STARTUP_PLANS),
+  bridge: withPlans(bridgeGroup, BRIDGE_PLANS),
+};
+type Group = keyof typeof GROUPS;
+const GROUP_NAMES = Object.keys(GROUPS) as Group[];
 
 function parseArgs(args: string[]): { quick: boolean; only: Set<Group> } {
   let quick = false;
@@ -32,8 +48,8 @@ function parseArgs(args: string[]): { quick: boolean; only: Set<Group> } {
     else if (a === "--only" || a.startsWith("--only=")) {
       const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i];
       for (const g of (v ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
-        if (!(GROUPS as readonly string[]).includes(g)) {
-          throw new Error(`unknown group "${g}" (groups: ${GROUPS.join(", ")})`);
+        if (!(GROUP_NAMES as string[]).includes(g)) {
+          throw new Error(`unknown group "${g}" (groups: ${GROUP_NAMES.join(", ")})`);
         }
         only.add(g as Group);
       }
@@ -44,7 +60,7 @@ function parseArgs(args: string[]): { quick: boolean; only: Set<Group> } {
       Deno.exit(0);
     } else throw new Error(`unknown argument "${a}"`);
   }
-  if (only.size === 0) { for (const g of GROUPS) only.add(g); }
+  if (only.size === 0) { for (const g of GROUP_NAMES) only.add(g); }
   return { quick, only };
 }
 
@@ -106,93 +122,8 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   for (const line of await machineInfo()) log(line);
   try {
-    if (only.has("posttroll")) {
-      rows.push(
-        ...await posttrollGroup(
-          quick
-            ? {
-              count: { short: 60_000, file_event: 30_000, binary64k: 1_500 },
-              seconds: 1.5,
-              latencyCount: 2_000,
-              latencyWarm: 300,
-              rate: 1000,
-            }
-            : {
-              count: { short: 400_000, file_event: 200_000, binary64k: 6_000 },
-              seconds: 5,
-              latencyCount: 10_000,
-              latencyWarm: 1_000,
-              rate: 1000,
-            },
-          log,
-        ),
-      );
-    }
-    if (only.has("nameserver")) {
-      rows.push(
-        ...await nameserverGroup(
-          quick ? { lookups: 1_000, seconds: 3 } : {
-            lookups: 5_000,
-            seconds: 10,
-          },
-          log,
-        ),
-      );
-    }
-    if (only.has("igwn")) {
-      rows.push(
-        ...await igwnGroup(
-          quick
-            ? {
-              count: { "1k": 5_000, "64k": 500 },
-              seconds: 5,
-              cutoff: 8,
-              latencyCount: 200,
-              latencyWarm: 20,
-              rate: 100,
-              perCallCount: 20,
-            }
-            : {
-              count: { "1k": 30_000, "64k": 3_000 },
-              seconds: 10,
-              cutoff: 20,
-              latencyCount: 1_000,
-              latencyWarm: 50,
-              rate: 100,
-              perCallCount: 100,
-            },
-          log,
-        ),
-      );
-    }
-    if (only.has("startup")) {
-      rows.push(...await startupGroup({ runs: quick ? 3 : 7, readyRuns: quick ? 3 : 7 }, log));
-    }
-    if (only.has("bridge")) {
-      rows.push(
-        ...await bridgeGroup(
-          quick
-            ? {
-              count: { short: 30_000, file_event: 20_000 },
-              seconds: 3,
-              window: { short: 8_000, file_event: 2_000 },
-              latencyCount: 500,
-              latencyWarm: 100,
-              rate: 100,
-              saslSsl: true,
-            }
-            : {
-              count: { short: 200_000, file_event: 100_000 },
-              seconds: 10,
-              window: { short: 8_000, file_event: 2_000 },
-              latencyCount: 3_000,
-              latencyWarm: 200,
-              rate: 100,
-              saslSsl: true,
-            },
-          log,
-        ),
-      );
+    for (const [name, run] of Object.entries(GROUPS)) {
+      if (only.has(name as Group)) rows.push(...await run(quick, log));
     }
   } finally {
     await killAll();

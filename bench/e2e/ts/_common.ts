@@ -5,6 +5,7 @@
  * @module
  */
 
+import { lines } from "../../../testing/lines.ts";
 import { PyDateTime } from "../../../lib/posttroll/message.ts";
 
 /** Wall-clock microseconds (CLOCK_REALTIME, same clock as Python's time.time_ns() // 1000). */
@@ -54,24 +55,21 @@ export class Commands {
   }
 
   async #read(): Promise<void> {
-    const dec = new TextDecoder();
-    let buf = "";
-    try {
-      for await (const chunk of Deno.stdin.readable) {
-        buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const cmd = buf.slice(0, i).trim();
-          buf = buf.slice(i + 1);
-          if (cmd === "go") this.#setGo();
-          if (cmd === "quit") this.#setQuit();
-        }
-      }
-    } catch {
-      // stdin gone
+    for await (const line of lines(Deno.stdin.readable)) {
+      const cmd = line.trim();
+      if (cmd === "go") this.#setGo();
+      if (cmd === "quit") this.#setQuit();
     }
     this.#setGo();
     this.#setQuit();
+  }
+
+  /** Calls `send` (the warm-up message) every `everyMs` until the driver says `go`. */
+  async warmUntilGo(send: () => Promise<unknown>, everyMs: number): Promise<void> {
+    while (!this.goSeen) {
+      await send();
+      await Promise.race([this.go, sleep(everyMs)]);
+    }
   }
 
   #setGo() {
@@ -144,6 +142,10 @@ export class Credits {
   constructor(listener: Deno.Listener, window: number) {
     this.#listener = listener;
     this.#window = window;
+  }
+  /** Credits over a listener on loopback `port`, or none when `port` is 0 (no credit window). */
+  static listen(port: number, window: number): Credits | undefined {
+    return port ? new Credits(Deno.listen({ hostname: "127.0.0.1", port }), window) : undefined;
   }
   async wait(sent: number): Promise<void> {
     if (!this.#conn) this.#conn = await this.#listener.accept();

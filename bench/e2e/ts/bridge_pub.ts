@@ -30,7 +30,6 @@ import {
   parseArgs,
   runArgs,
   shapeArgs,
-  sleep,
 } from "./_common.ts";
 
 const { opts } = parseArgs(Deno.args);
@@ -50,16 +49,11 @@ function distinctNow(): PyDateTime {
 
 const cmds = new Commands();
 const pub = await new Publisher(`tcp://127.0.0.1:${port}`).start();
-const credits = ackPort
-  ? new Credits(Deno.listen({ hostname: "127.0.0.1", port: ackPort }), window)
-  : undefined;
+const credits = Credits.listen(ackPort, window);
 emit({ event: "bound" });
 const warm = new Message("/bench/warmup", "info", "w").encode();
 const end = new Message("/bench/end", "info", "e").encode();
-while (!cmds.goSeen) {
-  await pub.send(warm);
-  await Promise.race([cmds.go, sleep(20)]);
-}
+await cmds.warmUntilGo(() => pub.send(warm), 20);
 const { subject, type, data } = shapeArgs(shape);
 const size = enc.encode(new Message(subject, type, data).encode()).length;
 let sent = 0;

@@ -80,10 +80,7 @@ async function runPub(): Promise<void> {
   const warm = record(new Message("/bench/warmup", "info", "w"));
   const end = record(new Message("/bench/end", "info", "e"));
   emit({ event: "ready" });
-  while (!cmds.goSeen) {
-    await send([warm]);
-    await Promise.race([cmds.go, sleep(100)]);
-  }
+  await cmds.warmUntilGo(() => send([warm]), 100);
   const cpu0 = cpuSeconds();
   const latency = rate > 0;
   const lat = latency ? "file_event" : shape;

@@ -97,11 +97,10 @@ async function runPub(): Promise<void> {
   const warm = alertText("warmup", 200);
   const end = alertText("end", 200);
   emit({ event: "ready" });
-  while (!cmds.goSeen) {
+  await cmds.warmUntilGo(async () => {
     await pub.publish(warm);
     await pub.flush();
-    await Promise.race([cmds.go, new Promise((r) => setTimeout(r, 100))]);
-  }
+  }, 100);
   const text = alertText("new", size);
   const [head, tail] = text.split(SENT_PLACEHOLDER);
   let sent = 0;

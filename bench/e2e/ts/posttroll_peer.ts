@@ -22,7 +22,6 @@ import {
   parseArgs,
   runArgs,
   shapeArgs,
-  sleep,
   vmHwmKb,
 } from "./_common.ts";
 
@@ -59,16 +58,11 @@ async function runPub(): Promise<void> {
     rawSend = (b) => sock.send(b);
     close = () => sock.close();
   }
-  const credits = ackPort
-    ? new Credits(Deno.listen({ hostname: "127.0.0.1", port: ackPort }), window)
-    : undefined;
+  const credits = Credits.listen(ackPort, window);
   emit({ event: "bound" });
   const warm = new Message("/bench/warmup", "info", "w").encode();
   const end = new Message("/bench/end", "info", "e").encode();
-  while (!cmds.goSeen) {
-    await sendText(warm);
-    await Promise.race([cmds.go, sleep(20)]);
-  }
+  await cmds.warmUntilGo(() => sendText(warm), 20);
   const { subject, type, data, binary } = shapeArgs(shape);
   const size = enc.encode(new Message(subject, type, data, { binary }).encode()).length;
   let sent = 0;
