@@ -20,17 +20,15 @@ import {
   driveRun,
   extraDenoFlags,
   landed,
-  type LatencyPlan,
   Peer,
-  type Plans,
   ROOT,
-  type RunCounts,
   runCounts,
   runFlags,
   runPhase,
   vmHwmKb,
   vmRssKb,
 } from "./_peer.ts";
+import type { LatencyPlan, Plans, RunCounts } from "./_peer.ts";
 import { cpuSeconds } from "./ts/_common.ts";
 import { pubSub } from "./_posttroll.ts";
 import {
@@ -66,25 +64,25 @@ export interface BridgePlan extends LatencyPlan {
   saslSsl: boolean;
 }
 
-/** The bridge group's sizes. */
+const BRIDGE_QUICK: BridgePlan = {
+  count: { short: 30_000, file_event: 20_000 },
+  seconds: 3,
+  window: { short: 8_000, file_event: 2_000 },
+  latencyCount: 500,
+  latencyWarm: 100,
+  rate: 100,
+  saslSsl: true,
+};
+
+/** The bridge group's sizes (the full run differs in its counts and durations). */
 export const BRIDGE_PLANS: Plans<BridgePlan> = {
-  quick: {
-    count: { short: 30_000, file_event: 20_000 },
-    seconds: 3,
-    window: { short: 8_000, file_event: 2_000 },
-    latencyCount: 500,
-    latencyWarm: 100,
-    rate: 100,
-    saslSsl: true,
-  },
+  quick: BRIDGE_QUICK,
   full: {
+    ...BRIDGE_QUICK,
     count: { short: 200_000, file_event: 100_000 },
     seconds: 10,
-    window: { short: 8_000, file_event: 2_000 },
     latencyCount: 3_000,
     latencyWarm: 200,
-    rate: 100,
-    saslSsl: true,
   },
 };
 
@@ -152,6 +150,18 @@ async function credentials(kafka: KafkaBroker, listener: Listener): Promise<Cred
 }
 
 let topicSeq = 0;
+
+/** The credentials for `listener` and a topic of its own for one run (`bench.bridge.<kind>N`). */
+async function newRun(
+  kafka: KafkaBroker,
+  listener: Listener,
+  kind: "run" | "raw",
+): Promise<{ creds: Creds; topic: string }> {
+  const creds = await credentials(kafka, listener);
+  const topic = `bench.bridge.${kind}${++topicSeq}`;
+  await createTopics(kafka, [topic]);
+  return { creds, topic };
+}
 
 /**
  * Starts `posttroll-bridge <args>` and waits for its ready line; `v8Flags` replaces the
@@ -238,9 +248,7 @@ export async function bridgedRun(
   listener: Listener,
   opts: RunOptions,
 ): Promise<RunResult> {
-  const creds = await credentials(kafka, listener);
-  const topic = `bench.bridge.run${++topicSeq}`;
-  await createTopics(kafka, [topic]);
+  const { creds, topic } = await newRun(kafka, listener, "run");
   const pubPort = freePort(), subPort = freePort();
   const common = [
     "--shape",
@@ -352,9 +360,7 @@ export async function rawRun(
   listener: Listener,
   opts: RunOptions,
 ): Promise<RunResult> {
-  const creds = await credentials(kafka, listener);
-  const topic = `bench.bridge.raw${++topicSeq}`;
-  await createTopics(kafka, [topic]);
+  const { creds, topic } = await newRun(kafka, listener, "raw");
   const args = [
     ...creds.rawArgs,
     "--topic",

@@ -7,17 +7,8 @@
 import type { KafkaBroker } from "../../testing/kafka.ts";
 import { createTopics } from "../../testing/kafka_records.ts";
 import { withKafka } from "./_kafka.ts";
-import {
-  binaryPermissions,
-  driveRun,
-  type LatencyPlan,
-  Peer,
-  type Plans,
-  ROOT,
-  type RunCounts,
-  runCounts,
-  runFlags,
-} from "./_peer.ts";
+import { binaryPermissions, driveRun, Peer, ROOT, runCounts, runFlags } from "./_peer.ts";
+import type { LatencyPlan, Plans, RunCounts } from "./_peer.ts";
 import {
   type Cell,
   cell,

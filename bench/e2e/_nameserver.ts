@@ -11,12 +11,12 @@ import {
   DENO,
   landed,
   Peer,
-  type Plans,
   procStatusKb,
   ROOT,
   vmHwmKb,
   vmRssKb,
 } from "./_peer.ts";
+import type { Plans } from "./_peer.ts";
 import {
   type Cell,
   cell,

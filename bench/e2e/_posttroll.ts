@@ -6,17 +6,8 @@
  */
 import { binary } from "../../cli/binaries.ts";
 import { freePort } from "../../testing/net.ts";
-import {
-  landed,
-  type LatencyPlan,
-  Peer,
-  type Plans,
-  type RunCounts,
-  runCounts,
-  runFlags,
-  runPhase,
-  type RunSize,
-} from "./_peer.ts";
+import { landed, Peer, runCounts, runFlags, runPhase } from "./_peer.ts";
+import type { LatencyPlan, Plans, RunCounts, RunSize } from "./_peer.ts";
 import {
   type Cell,
   cell,

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { binaryPermissions, DENO, landed, Peer, type Plans, PYTHON, ROOT } from "./_peer.ts";
+import { binaryPermissions, DENO, landed, Peer, PYTHON, ROOT } from "./_peer.ts";
+import type { Plans } from "./_peer.ts";
 import { nameserverReady } from "./_nameserver.ts";
 import { type Cell, cell, median, missing, type Row, val } from "./_table.ts";
 
@@ -24,23 +25,18 @@ interface Timing {
   out: string;
 }
 
-/** Sizes of the start-up group. */
-export interface StartupPlan {
-  /** Timed runs of each `igwn-alert --version` command (and its floors). */
-  runs: number;
-  /** Timed nameserver starts (spawn -> first answered request), ours and Python's. */
-  readyRuns: number;
-}
-
-/** The start-up group's sizes. */
-export const STARTUP_PLANS: Plans<StartupPlan> = {
+/**
+ * The start-up group's sizes: timed runs of each `igwn-alert --version` command (and its floors),
+ * and timed nameserver starts (spawn -> first answered request).
+ */
+export const STARTUP_PLANS: Plans<{ runs: number; readyRuns: number }> = {
   quick: { runs: 3, readyRuns: 3 },
   full: { runs: 7, readyRuns: 7 },
 };
 
 /** Runs the start-up group and returns its rows. */
 export async function startupGroup(
-  plan: StartupPlan,
+  plan: { runs: number; readyRuns: number },
   log: (s: string) => void,
 ): Promise<Row[]> {
   const rows: Row[] = [];

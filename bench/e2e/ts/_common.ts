@@ -39,6 +39,33 @@ export function emit(obj: Record<string, unknown>): void {
   while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
 }
 
+/** What a receiver counted: measured messages and the arrival times (µs) of the first and last. */
+export interface Received {
+  received: number;
+  first: number;
+  last: number;
+}
+
+/**
+ * Prints a receiver's `result` event: its counts, its peak RSS, `extra` fields, and the latencies
+ * (µs) when the run measured them.
+ */
+export function emitResult(
+  r: Received,
+  latencies: number[] | undefined,
+  extra: Record<string, unknown> = {},
+): void {
+  emit({
+    event: "result",
+    received: r.received,
+    t_first_us: r.first,
+    t_last_us: r.last,
+    vmhwm_kb: vmHwmKb(),
+    ...extra,
+    ...(latencies ? { latencies_us: latencies } : {}),
+  });
+}
+
 /** Commands read from stdin: `go` and `quit` resolve; stdin closing resolves both. */
 export class Commands {
   goSeen = false;

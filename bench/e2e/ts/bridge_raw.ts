@@ -31,6 +31,7 @@ import {
   Commands,
   cpuSeconds,
   emit,
+  emitResult,
   finishSending,
   nowUs,
   pace,
@@ -40,7 +41,6 @@ import {
   runArgs,
   shapeArgs,
   sleep,
-  vmHwmKb,
 } from "./_common.ts";
 
 const { role, opts } = parseArgs(Deno.args);
@@ -134,16 +134,9 @@ async function runListen(): Promise<void> {
   const finish = async () => {
     if (done) return;
     done = true;
-    const result: Record<string, unknown> = {
-      event: "result",
-      received,
-      t_first_us: first,
-      t_last_us: last,
-      vmhwm_kb: vmHwmKb(),
+    emitResult({ received, first, last }, latency ? lat : undefined, {
       cpu_s: cpuSeconds() - cpu0,
-    };
-    if (latency) result.latencies_us = lat;
-    emit(result);
+    });
     await Promise.race([consumer.close(true).catch(() => {}), sleep(3000)]);
     Deno.exit(0);
   };

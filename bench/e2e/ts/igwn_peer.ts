@@ -21,6 +21,7 @@ import {
   alertText,
   Commands,
   emit,
+  emitResult,
   finishSending,
   nowUs,
   pace,
@@ -29,7 +30,6 @@ import {
   rawKafkaOptions,
   runArgs,
   SENT_PLACEHOLDER,
-  vmHwmKb,
 } from "./_common.ts";
 import { oursListen, oursPublisher } from "./_igwn_ours.ts";
 
@@ -153,16 +153,7 @@ async function runListen(): Promise<void> {
   const finish = async () => {
     if (done) return;
     done = true;
-    const result: Record<string, unknown> = {
-      event: "result",
-      received,
-      t_first_us: first,
-      t_last_us: last,
-      cut,
-      vmhwm_kb: vmHwmKb(),
-    };
-    if (latency) result.latencies_us = lat;
-    emit(result);
+    emitResult({ received, first, last }, latency ? lat : undefined, { cut });
     await Promise.race([stop().catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
     Deno.exit(0);
   };

@@ -16,13 +16,13 @@ import {
   Commands,
   Credits,
   emit,
+  emitResult,
   finishSending,
   nowUs,
   pace,
   parseArgs,
   runArgs,
   shapeArgs,
-  vmHwmKb,
 } from "./_common.ts";
 
 const SENT_PLACEHOLDER = "1000000000000000";
@@ -226,15 +226,7 @@ async function runSub(): Promise<void> {
     tLast = t;
     if (latency) lat.push(t - sentUs!);
   }
-  const result: Record<string, unknown> = {
-    event: "result",
-    received,
-    t_first_us: tFirst,
-    t_last_us: tLast,
-    vmhwm_kb: vmHwmKb(),
-  };
-  if (latency) result.latencies_us = lat;
-  emit(result);
+  emitResult({ received, first: tFirst, last: tLast }, latency ? lat : undefined);
   try {
     ack?.close();
   } catch { /* closed */ }
