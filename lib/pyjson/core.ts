@@ -963,23 +963,13 @@ function walkObject(o: Record<string, unknown>, depth: number): void {
       }
     }
     const x = o[k];
-    switch (typeof x) {
-      case "string":
-        if (conv) {
-          const y = walkHook!(x);
-          if (y !== x) {
-            if (k === "__proto__") setOwn(o, k, y);
-            else o[k] = y;
-          }
-        }
-        break;
-      case "number":
-        checkNumber(x);
-        break;
-      case "object":
-        if (x === null) break;
-        if (Array.isArray(x)) walkArray(x, conv, depth + 1);
-        else walkObject(x as Record<string, unknown>, depth + 1);
+    if (typeof x !== "string") walkValue(x, conv, depth + 1);
+    else if (conv) {
+      const y = walkHook!(x);
+      if (y !== x) {
+        if (k === "__proto__") setOwn(o, k, y);
+        else o[k] = y;
+      }
     }
   }
 }
@@ -991,18 +981,18 @@ function walkArray(a: unknown[], conv: boolean, depth: number): void {
   }
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
-    switch (typeof x) {
-      case "string":
-        if (conv) a[i] = walkHook!(x);
-        break;
-      case "number":
-        checkNumber(x);
-        break;
-      case "object":
-        if (x === null) break;
-        if (Array.isArray(x)) walkArray(x, conv, depth + 1);
-        else walkObject(x as Record<string, unknown>, depth + 1);
-    }
+    if (typeof x !== "string") walkValue(x, conv, depth + 1);
+    else if (conv) a[i] = walkHook!(x);
+  }
+}
+
+// a value other than a string (an object's member or an array's item: the caller stores converted
+// strings): numbers are checked, objects and arrays walked
+function walkValue(x: unknown, conv: boolean, depth: number): void {
+  if (typeof x === "number") checkNumber(x);
+  else if (typeof x === "object" && x !== null) {
+    if (Array.isArray(x)) walkArray(x, conv, depth);
+    else walkObject(x as Record<string, unknown>, depth);
   }
 }
 
