@@ -548,6 +548,33 @@ function isWs(c: number): boolean {
     c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
 }
 
+/** Whitespace of Python's `\s` other than the space (see isWs). */
+// deno-lint-ignore no-control-regex
+const OTHER_WS = /[\t-\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
+/**
+ * The common case of the header split: seven fields separated by single spaces, none holding
+ * other whitespace. Fills `decodeBounds` and returns 7, or returns 0 (the exact split decides).
+ */
+function splitAtSpaces(s: string): number {
+  const bounds = decodeBounds;
+  let i = MAGICK.length;
+  for (let k = 0; k < 12; k += 2) {
+    const sp = s.indexOf(" ", i);
+    if (sp < 0) return 0;
+    bounds[k] = i;
+    bounds[k + 1] = sp;
+    i = sp + 1;
+    // a run of whitespace, the end, or a character from U+0085 on: the exact split
+    const c = s.charCodeAt(i);
+    if (!(c > 32 && c < 0x85)) return 0;
+  }
+  if (OTHER_WS.test(s.slice(MAGICK.length, i))) return 0;
+  bounds[12] = i;
+  bounds[13] = s.length;
+  return 7;
+}
+
 /** First `n` code points of `s` (Python `s[:n]`). */
 function cpHead(s: string, n: number): string {
   let i = 0;
@@ -747,7 +774,7 @@ export class Message {
     // [starts[k], ends[k]); the last field runs to the end
     const n = s.length;
     const bounds = decodeBounds;
-    let count = 0;
+    let count = splitAtSpaces(s);
     let start = MAGICK.length;
     let i = start;
     while (count < 6) {
@@ -761,9 +788,11 @@ export class Message {
       do i++; while (i < n && isWs(s.charCodeAt(i)));
       start = i;
     }
-    bounds[2 * count] = start;
-    bounds[2 * count + 1] = n;
-    count++;
+    if (count < 7) {
+      bounds[2 * count] = start;
+      bounds[2 * count + 1] = n;
+      count++;
+    }
     if (count < 5) {
       throw new MessageError(
         `Could not decode raw string: '${cpHead(s.slice(MAGICK.length), 36)} ...'`,

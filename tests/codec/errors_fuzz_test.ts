@@ -97,6 +97,11 @@ const CASES: string[] = [
   `${H} v1.2 binary/octet-stream \u0000\u00ff raw  bytes `,
   `${H} v1.2 text/ascii   hello  world `,
   `pytroll://a  info\tu@h\u3000${T}\u2028v1.01\u00a0text/ascii\u0085x`,
+  // single spaces between the fields, other whitespace inside one (the split's quick path)
+  `pytroll://a info u@h\u001cx ${T} v1.2 text/ascii x`,
+  `pytroll://a\u0085b info u@h ${T} v1.01 text/ascii x  y`,
+  `pytroll://a info u@h ${T} v1.01 text/ascii\u3000x y`,
+  `pytroll://a info u@h ${T} v1.01\ttext/ascii x y`,
   `pytroll:/ a info u@h ${T} v1.2`,
   `pytroll://a info u@h 2020-13-01T00:00:00 v1.2`,
   `pytroll://a info u@h yesterday v1.2`,
