@@ -121,9 +121,10 @@ let cY = 0, cMo = 0, cD = 0, cH = 0, cMi = 0, cS = 0, cUs = 0;
 let cOff: number | null = null;
 
 /**
- * A datetime of fields that are integers in range: year 1..9999, month 1..12, day in the month,
- * hour 0..23, minute and second 0..59, microsecond 0..999999, offset strictly within ±24 h or
- * null (what the constructor would check).
+ * Hands fields to the constructor that are integers in range: year 1..9999, month 1..12, day in
+ * the month, hour 0..23, minute and second 0..59, microsecond 0..999999, offset strictly within
+ * ±24 h or null (what the constructor checks). Returns the token to pass it:
+ * `new PyDateTime(checked(...))`.
  */
 function checked(
   y: number,
@@ -134,7 +135,7 @@ function checked(
   sec: number,
   us: number,
   off: number | null,
-): PyDateTime {
+): PyDateTimeFields {
   cY = y;
   cMo = mo;
   cD = d;
@@ -143,7 +144,7 @@ function checked(
   cS = sec;
   cUs = us;
   cOff = off;
-  return new PyDateTime(CHECKED);
+  return CHECKED;
 }
 
 /**
@@ -183,66 +184,59 @@ export class PyDateTime {
    * @throws {RangeError} when a field is out of range
    */
   constructor(fields: PyDateTimeFields) {
-    if (fields === CHECKED) {
-      // fields already validated by this module's parsers (see `checked`)
-      this.year = cY;
-      this.month = cMo;
-      this.day = cD;
-      this.hour = cH;
-      this.minute = cMi;
-      this.second = cS;
-      this.microsecond = cUs;
-      this.offsetMicroseconds = cOff === 0 ? 0 : cOff;
-      return;
+    // fields already validated by this module's parsers come through `checked` (no fields object,
+    // no second validation on their hot path)
+    if (fields !== CHECKED) {
+      const {
+        year,
+        month,
+        day,
+        hour = 0,
+        minute = 0,
+        second = 0,
+        microsecond = 0,
+        offsetMicroseconds = null,
+      } = fields;
+      if (!Number.isInteger(year) || year < MINYEAR || year > MAXYEAR) {
+        throw new RangeError(`year ${year} is out of range`);
+      }
+      if (!Number.isInteger(month) || month < 1 || month > 12) {
+        throw new RangeError("month must be in 1..12");
+      }
+      if (!Number.isInteger(day) || day < 1 || day > daysInMonth(year, month)) {
+        throw new RangeError("day is out of range for month");
+      }
+      if (!Number.isInteger(hour) || hour < 0 || hour > 23) {
+        throw new RangeError("hour must be in 0..23");
+      }
+      if (!Number.isInteger(minute) || minute < 0 || minute > 59) {
+        throw new RangeError("minute must be in 0..59");
+      }
+      if (!Number.isInteger(second) || second < 0 || second > 59) {
+        throw new RangeError("second must be in 0..59");
+      }
+      if (!Number.isInteger(microsecond) || microsecond < 0 || microsecond > 999999) {
+        throw new RangeError("microsecond must be in 0..999999");
+      }
+      if (
+        offsetMicroseconds !== null &&
+        (!Number.isInteger(offsetMicroseconds) || offsetMicroseconds <= -US_PER_DAY ||
+          offsetMicroseconds >= US_PER_DAY)
+      ) {
+        throw new RangeError(
+          "offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24)",
+        );
+      }
+      checked(year, month, day, hour, minute, second, microsecond, offsetMicroseconds);
     }
-    const {
-      year,
-      month,
-      day,
-      hour = 0,
-      minute = 0,
-      second = 0,
-      microsecond = 0,
-      offsetMicroseconds = null,
-    } = fields;
-    if (!Number.isInteger(year) || year < MINYEAR || year > MAXYEAR) {
-      throw new RangeError(`year ${year} is out of range`);
-    }
-    if (!Number.isInteger(month) || month < 1 || month > 12) {
-      throw new RangeError("month must be in 1..12");
-    }
-    if (!Number.isInteger(day) || day < 1 || day > daysInMonth(year, month)) {
-      throw new RangeError("day is out of range for month");
-    }
-    if (!Number.isInteger(hour) || hour < 0 || hour > 23) {
-      throw new RangeError("hour must be in 0..23");
-    }
-    if (!Number.isInteger(minute) || minute < 0 || minute > 59) {
-      throw new RangeError("minute must be in 0..59");
-    }
-    if (!Number.isInteger(second) || second < 0 || second > 59) {
-      throw new RangeError("second must be in 0..59");
-    }
-    if (!Number.isInteger(microsecond) || microsecond < 0 || microsecond > 999999) {
-      throw new RangeError("microsecond must be in 0..999999");
-    }
-    if (
-      offsetMicroseconds !== null &&
-      (!Number.isInteger(offsetMicroseconds) || offsetMicroseconds <= -US_PER_DAY ||
-        offsetMicroseconds >= US_PER_DAY)
-    ) {
-      throw new RangeError(
-        "offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24)",
-      );
-    }
-    this.year = year;
-    this.month = month;
-    this.day = day;
-    this.hour = hour;
-    this.minute = minute;
-    this.second = second;
-    this.microsecond = microsecond;
-    this.offsetMicroseconds = offsetMicroseconds === 0 ? 0 : offsetMicroseconds;
+    this.year = cY;
+    this.month = cMo;
+    this.day = cD;
+    this.hour = cH;
+    this.minute = cMi;
+    this.second = cS;
+    this.microsecond = cUs;
+    this.offsetMicroseconds = cOff === 0 ? 0 : cOff;
   }
 
   /**
@@ -289,7 +283,9 @@ export class PyDateTime {
         (Number.isInteger(offsetMicroseconds) && offsetMicroseconds > -US_PER_DAY &&
           offsetMicroseconds < US_PER_DAY))
     ) {
-      return checked(year, month, day, hour, minute, second, microsecond, offsetMicroseconds);
+      return new PyDateTime(
+        checked(year, month, day, hour, minute, second, microsecond, offsetMicroseconds),
+      );
     }
     return new PyDateTime({
       year,
@@ -734,7 +730,7 @@ function parseCanonical(s: string): PyDateTime | undefined | null {
     year < MINYEAR || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(year, mo) || h > 23 ||
     mi > 59 || sec > 59
   ) return undefined;
-  return checked(year, mo, d, h, mi, sec, us, off);
+  return new PyDateTime(checked(year, mo, d, h, mi, sec, us, off));
 }
 
 function parseIsoformat(input: string): PyDateTime | undefined {
