@@ -36,6 +36,9 @@ const ZERO_COPY_MIN = 16384;
 /** Output buffers grow by doubling up to this size, then in blocks of it (never copied to grow). */
 const OUT_BLOCK = 262144;
 
+/** Written output blocks a connection keeps for its next burst once everything was written. */
+const IDLE_BLOCKS = 2;
+
 /** Queued bytes that make a write worth starting at once, without waiting for more. */
 const COALESCE_BYTES = 65536;
 
@@ -118,8 +121,10 @@ export class Connection {
   readonly #opts: ConnectionOptions;
   readonly #h: ConnectionHandler;
   readonly #dec: FrameDecoder;
-  #out = new OutBuffer(256, ZERO_COPY_MIN, OUT_BLOCK);
-  #spare = new OutBuffer(256, ZERO_COPY_MIN, OUT_BLOCK);
+  /** Written output blocks for reuse, shared by #out and #spare; trimmed when the output is idle. */
+  readonly #pool: Uint8Array[] = [];
+  #out = new OutBuffer(256, ZERO_COPY_MIN, OUT_BLOCK, this.#pool);
+  #spare = new OutBuffer(256, ZERO_COPY_MIN, OUT_BLOCK, this.#pool);
   #readSize = READ_MIN;
   #msgBytes = 0;
   #pongQueued = false;
@@ -443,14 +448,16 @@ export class Connection {
    * Queues one message (its frames) for writing; never waits.
    *
    * @param frames the frames
+   * @param copy copy every frame (the caller reuses the arrays); otherwise frames of 16 KiB and
+   *   more are written from the caller's arrays, which must stay unmodified
    */
-  sendMessage(frames: Uint8Array[]): void {
+  sendMessage(frames: Uint8Array[], copy = false): void {
     if (this.#closed) return;
     const last = frames.length - 1;
     const codec = this.#codec;
     for (let i = 0; i <= last; i++) {
       if (codec) this.#encodeFrame(codec, frames[i], i < last ? 1 : 0);
-      else this.#out.frame(frames[i], i < last ? FLAG_MORE : 0);
+      else this.#out.frame(frames[i], i < last ? FLAG_MORE : 0, copy);
     }
     this.queued++;
     this.#unflushed++;
@@ -526,6 +533,8 @@ export class Connection {
           for (const f of w) f();
         }
       }
+      // all written: the blocks of the burst beyond a few go to the garbage collector
+      if (this.#pool.length > IDLE_BLOCKS) this.#pool.length = IDLE_BLOCKS;
     } catch (e) {
       this.close(e as Error);
     }

@@ -289,21 +289,30 @@ export class OutBuffer {
   #cut = 0;
   #chunks: Uint8Array[] = [];
   #chunkBytes = 0;
-  /** Blocks filled since the last reset, and blocks kept for reuse (fresh memory costs faults). */
+  /** Blocks filled since the last reset, and written blocks kept for reuse. */
   #full: Uint8Array[] = [];
-  #free: Uint8Array[] = [];
+  readonly #free: Uint8Array[];
 
   /**
    * @param initialSize initial capacity in bytes (default 64 KiB)
    * @param zeroCopyMin bodies this large are queued by reference (default: never)
    * @param blockSize the storage doubles up to this size; beyond it a full block is queued as it
    *   is and a new one started, so a long queue is never copied to grow (default: no limit)
+   * @param pool written blocks for reuse, shared by the buffers of one connection (a burst then
+   *   recycles its blocks instead of leaving each written one to the garbage collector, whose
+   *   external-memory trigger lets tens of MiB of them pile up); the owner trims it once idle
    */
-  constructor(initialSize = 65536, zeroCopyMin = Infinity, blockSize = Infinity) {
+  constructor(
+    initialSize = 65536,
+    zeroCopyMin = Infinity,
+    blockSize = Infinity,
+    pool: Uint8Array[] = [],
+  ) {
     this.bytes = new Uint8Array(initialSize);
     this.#initial = initialSize;
     this.#zeroCopyMin = zeroCopyMin;
     this.#blockSize = blockSize;
+    this.#free = pool;
   }
 
   /** Total bytes queued (buffered and by reference). */
@@ -338,10 +347,11 @@ export class OutBuffer {
    * @param body frame body (not copied when at least `zeroCopyMin` bytes: do not modify it until
    *   written)
    * @param flags FLAG_MORE and/or FLAG_COMMAND (LONG is set as needed)
+   * @param copy copy the body whatever its size (the caller reuses its array)
    */
-  frame(body: Uint8Array, flags: number): void {
+  frame(body: Uint8Array, flags: number, copy = false): void {
     const n = body.length;
-    const byRef = n >= this.#zeroCopyMin;
+    const byRef = !copy && n >= this.#zeroCopyMin;
     if (n > 255) {
       this.#reserve(9 + (byRef ? 0 : n));
       const b = this.bytes;
@@ -425,11 +435,8 @@ export class OutBuffer {
    * @param keep largest capacity kept (default 4 MiB)
    */
   reset(keep = 4 * 1024 * 1024): void {
-    // up to two written blocks are kept for the next burst (at most keep bytes)
-    for (const b of this.#full) {
-      if ((this.#free.length + 1) * this.#blockSize > Math.min(keep, 2 * this.#blockSize)) break;
-      this.#free.push(b);
-    }
+    // the written blocks go to the pool for the next ones
+    for (const b of this.#full) this.#free.push(b);
     this.#full = [];
     if (this.bytes.length > keep) this.bytes = new Uint8Array(this.#initial);
     this.length = 0;

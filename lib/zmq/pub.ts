@@ -27,17 +27,28 @@ interface PeerSubs {
 }
 
 /**
- * Single-frame string messages up to this many UTF-16 units are encoded into a reused buffer:
- * at most 3 bytes per unit, below the size from which connections keep a reference to the body
- * instead of copying it, so every peer has copied the bytes before send() returns.
+ * Single-frame string messages are encoded into one reused buffer, which every peer copies
+ * before send() returns (no array per message: a 64 KiB message used to leave a fresh 64 KiB
+ * array per send, referenced until written, then left to the garbage collector, whose
+ * external-memory trigger let tens of MiB of them pile up). The buffer grows to the largest
+ * message up to this size (worst case 3 bytes per UTF-16 unit); longer strings get an array of
+ * their own, written by reference.
  */
-const SCRATCH_CHARS = 5000;
-const scratch = new Uint8Array(SCRATCH_CHARS * 3);
+const SCRATCH_MAX = 1 << 20;
+let scratch = new Uint8Array(16384);
 const utf8 = new TextEncoder();
 /** What send() returns when it need not wait: one settled promise for every call. */
 const SENT: Promise<void> = Promise.resolve();
 
-function encodeScratch(s: string): Uint8Array {
+/** The UTF-8 of `s` in the reused buffer, or undefined when it may not fit in SCRATCH_MAX. */
+function encodeScratch(s: string): Uint8Array | undefined {
+  const worst = s.length * 3;
+  if (worst > scratch.length) {
+    if (worst > SCRATCH_MAX) return undefined;
+    let n = scratch.length * 2;
+    while (n < worst) n *= 2;
+    scratch = new Uint8Array(Math.min(n, SCRATCH_MAX));
+  }
   return scratch.subarray(0, utf8.encodeInto(s, scratch).written);
 }
 
@@ -190,15 +201,15 @@ export class PubSocket extends ZmqSocket {
   send(msg: Frame | Frame[], _opts?: SignalOptions): Promise<void> {
     if (this.closed) return Promise.reject(new ZmqClosedError());
     if (this.peers.length === 0) return SENT; // nobody to send to: not even encoded
-    const frames = typeof msg === "string" && msg.length <= SCRATCH_CHARS
-      ? [encodeScratch(msg)]
-      : toMultipart(msg);
+    const text = typeof msg === "string" ? encodeScratch(msg) : undefined;
+    const frames = text ? [text] : toMultipart(msg);
+    const copy = text !== undefined;
     const topic = frames[0];
     let busy = false;
     for (const p of this.peers) {
       if (!(p.state as PeerSubs).set.matches(topic)) continue;
       if (p.writable) {
-        p.sendMessage(frames);
+        p.sendMessage(frames, copy);
         if (p.queued >= this.#yieldAt || p.backlog >= YIELD_BYTES) busy = true;
       } else {
         this.dropped++;

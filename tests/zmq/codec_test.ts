@@ -102,6 +102,16 @@ Deno.test("codec: 8-byte length for frames over 255 bytes; garbage flags rejecte
   const gotz: Array<[number, number[]]> = [];
   decodeAll(dz, gotz);
   assertEquals(gotz.map(([fl, b]) => [fl, b.length]), [[1, 1], [3, 5000], [0, 1]]);
+  // copy: a large body the caller reuses is copied in, not referenced
+  const cp = new OutBuffer(16, 1000);
+  const reused = new Uint8Array(5000).fill(4);
+  cp.frame(reused, 0, true);
+  reused.fill(5);
+  assertEquals(cp.chunks().length, 1);
+  const dcp = new FrameDecoder();
+  for (const c of cp.chunks()) dcp.push(c);
+  assertEquals(dcp.next(), true);
+  assertEquals(dcp.body.every((x) => x === 4), true);
   // pre-framed chunks by reference keep their place between buffered frames
   const { writeFrameHeader } = await import("../../lib/zmq/frame.ts");
   const pre = new Uint8Array(9 + 300);
