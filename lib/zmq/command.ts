@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../_util/bytes.ts";
 import { ZmqProtocolError } from "./errors.ts";
 
 const enc = new TextEncoder();
@@ -75,7 +76,6 @@ export function parseCommand(body: Uint8Array): Command {
  */
 export function encodeProperties(props: Record<string, string | Uint8Array>): Uint8Array {
   const parts: Uint8Array[] = [];
-  let size = 0;
   for (const [k, v] of Object.entries(props)) {
     const val = typeof v === "string" ? enc.encode(v) : v;
     const p = new Uint8Array(1 + k.length + 4 + val.length);
@@ -84,15 +84,8 @@ export function encodeProperties(props: Record<string, string | Uint8Array>): Ui
     new DataView(p.buffer).setUint32(1 + k.length, val.length);
     p.set(val, 5 + k.length);
     parts.push(p);
-    size += p.length;
   }
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

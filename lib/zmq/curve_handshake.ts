@@ -9,6 +9,7 @@
  * @module
  */
 import { x25519 } from "@noble/curves/ed25519.js";
+import { concatBytes } from "../_util/bytes.ts";
 import { boxKey, boxOpen, boxSeal, longNonce, shortNonce } from "./curve_box.ts";
 import { CurveCodec } from "./curve_codec.ts";
 import { keyBytes } from "./curve_keys.ts";
@@ -24,17 +25,7 @@ import {
 import type { CurveClientOptions, CurveServerOptions, PeerInfo } from "./types.ts";
 import { z85Encode } from "./z85.ts";
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 function u64(n: bigint): Uint8Array {
   const b = new Uint8Array(8);

@@ -355,17 +355,7 @@ export class OutBuffer {
     if (n > 255) {
       this.#reserve(9 + (byRef ? 0 : n));
       const b = this.bytes;
-      let p = this.length;
-      b[p++] = flags | FLAG_LONG;
-      const hi = Math.floor(n / 0x100000000);
-      b[p++] = hi >>> 24;
-      b[p++] = (hi >>> 16) & 0xff;
-      b[p++] = (hi >>> 8) & 0xff;
-      b[p++] = hi & 0xff;
-      b[p++] = n >>> 24;
-      b[p++] = (n >>> 16) & 0xff;
-      b[p++] = (n >>> 8) & 0xff;
-      b[p++] = n & 0xff;
+      const p = this.length + writeFrameHeader(b, this.length, n, flags);
       if (byRef) {
         this.length = p;
         this.#chunks.push(this.bytes.subarray(this.#cut, p), body);
