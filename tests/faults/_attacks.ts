@@ -5,6 +5,7 @@
 // target (tests/faults/_targets.ts).
 import dgram from "node:dgram";
 import { closeQuietly, command, frame, greeting, ready, request, writeAll } from "./_zmtp.ts";
+import { concatBytes } from "../../lib/_util/bytes.ts";
 import { lines } from "../../testing/lines.ts";
 
 const enc = new TextEncoder();
@@ -167,19 +168,10 @@ export async function subscriptionFlood(port: number, n: number, ms = 30_000): P
   let i = 0;
   const batch = () => {
     const parts: Uint8Array[] = [];
-    let len = 0;
     for (let k = 0; k < 1000 && i < n; k++, i++) {
-      const f = command("SUBSCRIBE", enc.encode(`pytroll://attack/${i}`));
-      parts.push(f);
-      len += f.length;
+      parts.push(command("SUBSCRIBE", enc.encode(`pytroll://attack/${i}`)));
     }
-    const out = new Uint8Array(len);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   };
   let bytes = 0;
   while (i < n) {

@@ -4,7 +4,7 @@
 import { assertEquals } from "@std/assert";
 import { PubSocket, SubSocket } from "../../lib/zmq/mod.ts";
 
-async function subscriber(endpoint: string): Promise<SubSocket> {
+function subscriber(endpoint: string): SubSocket {
   const sub = new SubSocket();
   sub.subscribe("");
   sub.connect(endpoint);
@@ -14,8 +14,8 @@ async function subscriber(endpoint: string): Promise<SubSocket> {
 Deno.test("pub: string messages sent in one turn arrive intact at every subscriber, whatever their size", async () => {
   await using pub = new PubSocket();
   const endpoint = await pub.bind("tcp://127.0.0.1:0");
-  await using a = await subscriber(endpoint);
-  await using b = await subscriber(endpoint);
+  await using a = subscriber(endpoint);
+  await using b = subscriber(endpoint);
   while (pub.subscriberCount() < 2) {
     await pub.send("x"), await new Promise((r) => setTimeout(r, 10));
   }
