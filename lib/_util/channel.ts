@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { WakeList } from "./wake.ts";
 
 /**
  * Rejection of {@linkcode Channel.receive} on a channel that was closed without a reason and is
@@ -77,8 +78,8 @@ type Waiter = () => void;
 export class Channel<T> implements AsyncIterable<T> {
   #items: T[] = [];
   #head = 0;
-  #waiters: Waiter[] = [];
-  #spaceWaiters: Waiter[] = [];
+  readonly #waiters = new WakeList();
+  readonly #space = new WakeList();
   #closed = false;
   #reason: unknown = undefined;
   #dropped = 0;
@@ -133,7 +134,7 @@ export class Channel<T> implements AsyncIterable<T> {
       this.#shift();
     }
     this.#items.push(item);
-    if (this.#waiters.length) this.#wakeAll();
+    if (this.#waiters.size) this.#waiters.wakeAll();
     return true;
   }
 
@@ -159,20 +160,8 @@ export class Channel<T> implements AsyncIterable<T> {
    */
   tryReceive(): T | undefined {
     const item = this.#shift();
-    if (item !== undefined && this.#spaceWaiters.length && !this.full) this.#wakeSpace();
+    if (item !== undefined && this.#space.size && !this.full) this.#space.wakeAll();
     return item;
-  }
-
-  #wakeAll(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-
-  #wakeSpace(): void {
-    const w = this.#spaceWaiters;
-    this.#spaceWaiters = [];
-    for (const f of w) f();
   }
 
   /**
@@ -243,7 +232,7 @@ export class Channel<T> implements AsyncIterable<T> {
    * @ignore
    */
   wake(w: Waiter): void {
-    this.#waiters.push(w);
+    this.#waiters.add(w);
   }
 
   /**
@@ -252,8 +241,7 @@ export class Channel<T> implements AsyncIterable<T> {
    * @ignore
    */
   unwake(w: Waiter): void {
-    const i = this.#waiters.indexOf(w);
-    if (i >= 0) this.#waiters.splice(i, 1);
+    this.#waiters.remove(w);
   }
 
   /**
@@ -287,14 +275,14 @@ export class Channel<T> implements AsyncIterable<T> {
    */
   space(): Promise<void> {
     if (!this.full || this.#closed) return Promise.resolve();
-    return new Promise((r) => this.#spaceWaiters.push(r));
+    return this.#space.wait();
   }
 
   /** Drops every queued item. */
   clear(): void {
     this.#items = [];
     this.#head = 0;
-    this.#wakeSpace();
+    this.#space.wakeAll();
   }
 
   /**
@@ -308,8 +296,8 @@ export class Channel<T> implements AsyncIterable<T> {
     if (this.#closed) return;
     this.#closed = true;
     this.#reason = reason;
-    this.#wakeAll();
-    this.#wakeSpace();
+    this.#waiters.wakeAll();
+    this.#space.wakeAll();
   }
 
   /**

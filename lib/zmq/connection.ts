@@ -24,6 +24,7 @@ import {
   type MessageCodec,
 } from "./mechanism.ts";
 import type { PeerInfo } from "./types.ts";
+import { WakeList } from "../_util/wake.ts";
 import { macrotask } from "./yield.ts";
 
 /**
@@ -111,9 +112,41 @@ export interface ConnectionOutcome {
  * A ZMTP connection; `run()` drives it until it ends.
  *
  * @example
- * ```ts ignore
- * const c = new Connection(conn, options, handler);
- * const outcome = await c.run();
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Connection, type ConnectionHandler, type ConnectionOptions } from "./connection.ts";
+ * import { nullHandshake } from "./mechanism.ts";
+ * // a PUSH -> PULL pair over one loopback TCP connection, without the socket layer
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const [client, server] = await Promise.all([
+ *   Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+ *   listener.accept(),
+ * ]);
+ * listener.close();
+ * const options = (socketType: string, asServer: boolean): ConnectionOptions => ({
+ *   endpoint: "tcp://127.0.0.1", socketType, mechanism: "NULL", asServer, peerAddress: "127.0.0.1",
+ *   handshake: nullHandshake, handshakeTimeout: 5000, heartbeatInterval: 0, heartbeatTimeout: 0,
+ *   sendHighWaterMark: 1000, maxMessageSize: 1 << 20, maxBufferedBytes: 1 << 20,
+ * });
+ * const got = Promise.withResolvers<string>();
+ * const handler = (onReady: (c: Connection) => void): ConnectionHandler => ({
+ *   onReady,
+ *   onMessage: (c, frames) => {
+ *     got.resolve(new TextDecoder().decode(frames[0]));
+ *     c.close();
+ *   },
+ *   onSubscription: () => {},
+ *   backpressure: () => null,
+ * });
+ * const push = new Connection(
+ *   client,
+ *   options("PUSH", false),
+ *   handler((c) => c.sendMessage([new TextEncoder().encode("hello")])),
+ * );
+ * const pull = new Connection(server, options("PULL", true), handler(() => {}));
+ * const [pushed, pulled] = await Promise.all([push.run(), pull.run()]);
+ * assertEquals(await got.promise, "hello");
+ * assertEquals([pushed.ready, pulled.ready], [true, true]);
  * ```
  */
 export class Connection {
@@ -129,10 +162,10 @@ export class Connection {
   #msgBytes = 0;
   #pongQueued = false;
   #inBytes = 0;
-  #inWaiters: Array<() => void> = [];
+  readonly #inSpace = new WakeList();
   #unflushed = 0;
   #writing: Promise<void> | null = null;
-  #drainWaiters: Array<() => void> = [];
+  readonly #drain = new WakeList();
   #codec: MessageCodec | undefined;
   #closed = false;
   #closeError: Error | undefined;
@@ -223,17 +256,13 @@ export class Connection {
    */
   release(n: number): void {
     this.#inBytes -= n;
-    if (this.#inWaiters.length && !this.inputFull) {
-      const w = this.#inWaiters;
-      this.#inWaiters = [];
-      for (const f of w) f();
-    }
+    if (this.#inSpace.size && !this.inputFull) this.#inSpace.wakeAll();
   }
 
   /** Resolves when the socket holds less than maxBufferedBytes of this peer's input (or closed). */
   inputSpace(): Promise<void> {
     if (!this.inputFull || this.#closed) return Promise.resolve();
-    return new Promise((r) => this.#inWaiters.push(r));
+    return this.#inSpace.wait();
   }
 
   async #fill(): Promise<void> {
@@ -527,11 +556,7 @@ export class Connection {
         buf.reset();
         this.#pongQueued = false;
         this.queued -= msgs;
-        if (this.#drainWaiters.length) {
-          const w = this.#drainWaiters;
-          this.#drainWaiters = [];
-          for (const f of w) f();
-        }
+        this.#drain.wakeAll();
       }
       // all written: the blocks of the burst beyond a few go to the garbage collector
       if (this.#pool.length > IDLE_BLOCKS) this.#pool.length = IDLE_BLOCKS;
@@ -543,7 +568,7 @@ export class Connection {
   /** Resolves when a write completed (queued may have dropped) or the connection closed. */
   drained(): Promise<void> {
     if (this.#closed || this.queued === 0) return Promise.resolve();
-    return new Promise((r) => this.#drainWaiters.push(r));
+    return this.#drain.wait();
   }
 
   /** Resolves when everything queued was written (or the connection closed). */
@@ -568,7 +593,7 @@ export class Connection {
     try {
       this.#conn.close();
     } catch { /* already closed */ }
-    for (const f of this.#drainWaiters.splice(0)) f();
-    for (const f of this.#inWaiters.splice(0)) f();
+    this.#drain.wakeAll();
+    this.#inSpace.wakeAll();
   }
 }

@@ -11,6 +11,7 @@ import { ZmqClosedError } from "./errors.ts";
 import { LIMIT_DEFAULTS, multipartSize, ZmqSocket } from "./socket.ts";
 import type { Multipart, ReceiveOptions, SocketOptions } from "./types.ts";
 import { Channel, type ChannelWait } from "../_util/channel.ts";
+import { WakeList } from "../_util/wake.ts";
 
 /**
  * A channel of messages that also counts their bytes: `full` (and so `space()`) turns on at the
@@ -19,7 +20,7 @@ import { Channel, type ChannelWait } from "../_util/channel.ts";
 class Inbox extends Channel<Multipart> {
   #bytes = 0;
   readonly #maxBytes: number;
-  #spaceWaiters: Array<() => void> = [];
+  readonly #space = new WakeList();
 
   constructor(hwm: number, maxBytes: number) {
     super({ highWater: hwm });
@@ -40,30 +41,24 @@ class Inbox extends Channel<Multipart> {
     const m = super.tryReceive();
     if (m === undefined) return m;
     this.#bytes -= m.length === 1 ? m[0].length : multipartSize(m);
-    if (this.#spaceWaiters.length && !this.full) this.#wakeSpace();
+    if (this.#space.size && !this.full) this.#space.wakeAll();
     return m;
   }
 
   override space(): Promise<void> {
     if (!this.full || this.closed) return Promise.resolve();
-    return new Promise((r) => this.#spaceWaiters.push(r));
+    return this.#space.wait();
   }
 
   override clear(): void {
     super.clear();
     this.#bytes = 0;
-    this.#wakeSpace();
+    this.#space.wakeAll();
   }
 
   override close(reason?: unknown): void {
     super.close(reason);
-    this.#wakeSpace();
-  }
-
-  #wakeSpace(): void {
-    const w = this.#spaceWaiters;
-    this.#spaceWaiters = [];
-    for (const f of w) f();
+    this.#space.wakeAll();
   }
 }
 

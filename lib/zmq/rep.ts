@@ -14,6 +14,7 @@ import type { Connection } from "./connection.ts";
 import { ZmqClosedError, ZmqStateError } from "./errors.ts";
 import { multipartSize, toMultipart, ZmqSocket } from "./socket.ts";
 import type { Frame, Multipart, SignalOptions, SocketOptions } from "./types.ts";
+import { WakeList } from "../_util/wake.ts";
 
 interface Request {
   peer: Connection;
@@ -30,7 +31,8 @@ interface PeerQueue {
   listed: boolean;
   /** A drain of this (blocked) peer will wake a waiting receive(). */
   watched: boolean;
-  spaceWaiters: Array<() => void>;
+  /** Reads from this peer, paused at the receive high-water mark, wait here for room. */
+  space: WakeList;
 }
 
 function queueOf(c: Connection): PeerQueue {
@@ -88,7 +90,7 @@ export class RepSocket extends ZmqSocket {
 
   /** @ignore */
   protected override onPeerReady(c: Connection): void {
-    c.state = { items: [], head: 0, listed: false, watched: false, spaceWaiters: [] };
+    c.state = { items: [], head: 0, listed: false, watched: false, space: new WakeList() };
   }
 
   /** @ignore */
@@ -97,7 +99,7 @@ export class RepSocket extends ZmqSocket {
     if (!q) return;
     q.items = [];
     q.head = 0;
-    for (const f of q.spaceWaiters.splice(0)) f();
+    q.space.wakeAll();
     this.#wake?.();
   }
 
@@ -123,7 +125,7 @@ export class RepSocket extends ZmqSocket {
     if (!q) return null;
     if (c.inputFull) return c.inputSpace();
     if (q.items.length - q.head < this.#hwm) return null;
-    return new Promise((r) => q.spaceWaiters.push(r));
+    return q.space.wait();
   }
 
   /** @ignore */
@@ -132,7 +134,7 @@ export class RepSocket extends ZmqSocket {
       const q = queueOf(c);
       q.items = [];
       q.head = 0;
-      for (const f of q.spaceWaiters.splice(0)) f();
+      q.space.wakeAll();
     }
     this.#ring = [];
     this.#fail?.(new ZmqClosedError());
@@ -157,9 +159,7 @@ export class RepSocket extends ZmqSocket {
         q.head = 0;
       }
       c.release(r.size);
-      if (q.spaceWaiters.length && q.items.length - q.head < this.#hwm) {
-        for (const f of q.spaceWaiters.splice(0)) f();
-      }
+      if (q.space.size && q.items.length - q.head < this.#hwm) q.space.wakeAll();
       // round robin: this peer goes to the back of the ring, or leaves it when served out
       ring.splice(i, 1);
       if (q.items.length > q.head) ring.push(c);

@@ -14,6 +14,7 @@ import { selectMechanism } from "./security.ts";
 import type { Frame, Multipart, SignalOptions, SocketEvent, SocketOptions } from "./types.ts";
 import { sleep } from "../_util/abort.ts";
 import { Channel } from "../_util/channel.ts";
+import { WakeList } from "../_util/wake.ts";
 
 interface Binding {
   listener: Deno.Listener;
@@ -123,7 +124,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #closedSignal = Promise.withResolvers<void>();
-  #peerWaiters: Array<() => void> = [];
+  readonly #peerWait = new WakeList();
   readonly #handler: ConnectionHandler;
 
   /**
@@ -138,7 +139,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
         this.peers.push(c);
         this.emit({ type: "connected", endpoint: c.endpoint, peer: c.peer! });
         this.onPeerReady(c);
-        for (const f of this.#peerWaiters.splice(0)) f();
+        this.#peerWait.wakeAll();
       },
       onMessage: (c, frames) => this.onMessage(c, frames),
       onSubscription: (c, topic, on) => this.onSubscription(c, topic, on),
@@ -230,12 +231,11 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
         else resolve();
       };
       const onAbort = () => {
-        const i = this.#peerWaiters.indexOf(wake);
-        if (i >= 0) this.#peerWaiters.splice(i, 1);
+        this.#peerWait.remove(wake);
         reject(signal!.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#peerWaiters.push(wake);
+      this.#peerWait.add(wake);
     });
   }
 
@@ -267,9 +267,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
   protected waitWritable(signal?: AbortSignal): Promise<void> {
     const waits: Promise<void>[] = [this.waitPeer(signal)];
     for (const p of this.peers) waits.push(p.drained());
-    return Promise.race(waits).then(() => {
-      for (const f of this.#peerWaiters.splice(0)) f();
-    });
+    return Promise.race(waits).then(() => this.#peerWait.wakeAll());
   }
 
   // ---- events ----
@@ -669,7 +667,7 @@ export abstract class ZmqSocket implements AsyncIterable<Multipart>, AsyncDispos
     }
     for (const c of this.#all) c.close();
     this.onClose();
-    for (const f of this.#peerWaiters.splice(0)) f();
+    this.#peerWait.wakeAll();
     await Promise.all([...this.#connects.values()].map((c) => c.loop));
     await Promise.all([...this.#stopping]);
     await Promise.all([...this.#binds.values()].map((b) => this.#closeBinding(b)));
