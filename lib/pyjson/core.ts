@@ -713,6 +713,8 @@ function hex4(at: number): number {
   return v;
 }
 
+// parseObject and parseArray open their container with the same few lines on purpose: one shared
+// enter() helper measured 3-6 % fewer exact-parser decodes per CPU-second (#22, 2026-12-07)
 function parseObject(depth: number): Record<string, unknown> {
   if (depth > MAX_DEPTH) fail("Nesting too deep");
   const o: Record<string, unknown> = {};
