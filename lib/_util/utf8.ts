@@ -96,6 +96,58 @@ export function shortText(bytes: Uint8Array): string {
 }
 
 /**
+ * {@linkcode shortText} for byte strings that come again and again (Kafka header names): the
+ * text of bytes seen before is returned without building a new string. Holds at most `slots`
+ * names of up to 32 bytes.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertStrictEquals } from "@std/assert";
+ * import { RepeatedText } from "./utf8.ts";
+ * const names = new RepeatedText();
+ * const a = names.text(new Uint8Array([0x5f, 0x69, 0x64]));
+ * assertEquals(a, "_id");
+ * assertStrictEquals(names.text(new Uint8Array([0x5f, 0x69, 0x64])), a);
+ * assertEquals(names.text(new Uint8Array([0x5f, 0x69, 0x65])), "_ie");
+ * ```
+ */
+export class RepeatedText {
+  readonly #bytes: Array<Uint8Array | undefined>;
+  readonly #texts: string[];
+  readonly #mask: number;
+
+  /** @param slots names remembered (rounded up to a power of two) */
+  constructor(slots = 64) {
+    const n = 2 ** Math.ceil(Math.log2(Math.max(1, slots)));
+    this.#bytes = new Array(n).fill(undefined);
+    this.#texts = new Array(n).fill("");
+    this.#mask = n - 1;
+  }
+
+  /**
+   * The text of `bytes`, as {@linkcode shortText} gives it.
+   *
+   * @param bytes the bytes
+   * @returns the text
+   */
+  text(bytes: Uint8Array): string {
+    const n = bytes.length;
+    if (n === 0 || n > 32) return shortText(bytes);
+    const slot = (n * 31 + bytes[0] * 7 + bytes[n >> 1] * 3 + bytes[n - 1]) & this.#mask;
+    const known = this.#bytes[slot];
+    if (known !== undefined && known.length === n) {
+      let i = 0;
+      while (i < n && known[i] === bytes[i]) i++;
+      if (i === n) return this.#texts[slot];
+    }
+    const text = shortText(bytes);
+    this.#bytes[slot] = bytes.slice();
+    this.#texts[slot] = text;
+    return text;
+  }
+}
+
+/**
  * One character per byte (Latin-1): a compact, exact `Map` key for binary ids. A 16-byte id is
  * made in one call (a flat string: hashing it costs less than a string built by `+=`).
  *

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { shortText } from "../_util/utf8.ts";
+import { RepeatedText } from "../_util/utf8.ts";
 import { Blob, type HopHeader, pack } from "../hop/models.ts";
 import { messageIdentity } from "./identity.ts";
 
@@ -87,6 +87,9 @@ export function buildRecord(
   return { key, value, headers, id };
 }
 
+/** Header texts (site names, types: the same few again and again). */
+const headerTexts = new RepeatedText();
+
 /** A consumed record's headers: pairs in order, or a mapping (repeated names as arrays). */
 export type ConsumedHeaders = HopHeader[] | Record<string, unknown> | undefined;
 
@@ -135,5 +138,5 @@ export function headerId(headers: ConsumedHeaders): Uint8Array | undefined {
  */
 export function headerText(headers: ConsumedHeaders, name: string): string | undefined {
   const v = lastHeader(headers, name);
-  return v === undefined ? undefined : shortText(v);
+  return v === undefined ? undefined : headerTexts.text(v);
 }

@@ -15,7 +15,7 @@ import type { Consumer, Message } from "@platformatic/kafka";
 import { kafkaLibrary } from "./_library.ts";
 import type { Buffer } from "node:buffer";
 import { sleep, withTimeout } from "../_util/abort.ts";
-import { byteString, shortText } from "../_util/utf8.ts";
+import { byteString, RepeatedText } from "../_util/utf8.ts";
 import { type OffsetPosition, partitionKey, withAdmin } from "./admin.ts";
 import type { KafkaCluster } from "./cluster.ts";
 import {
@@ -218,6 +218,8 @@ export class KafkaConsumer {
   readonly #cluster: KafkaCluster;
   readonly #opts: KafkaConsumerOptions;
   readonly #stop = new AbortController();
+  /** Header names (the same few on every record) without a new string each. */
+  readonly #headerNames = new RepeatedText();
   readonly #signal: AbortSignal;
   #client: Consumer | undefined;
   #lastContact = 0;
@@ -464,7 +466,7 @@ export class KafkaConsumer {
     const key = partitionKey(m.topic, m.partition);
     const headers: Array<[string, Uint8Array]> = [];
     for (const [k, v] of m.headerEntries ?? m.headers) {
-      headers.push([shortText(k as Buffer), view(v as Buffer) ?? new Uint8Array()]);
+      headers.push([this.#headerNames.text(k as Buffer), view(v as Buffer) ?? new Uint8Array()]);
     }
     const id = recent.capacity > 0 ? idOf(headers) : undefined;
     if (this.#barrier) await this.#barrier.catch(() => {});

@@ -2,7 +2,7 @@
 // plain computations they replace, on chosen edge cases and on random strings.
 import { assertEquals, assertThrows } from "@std/assert";
 import { parseJsonBytes, pyJsonBytes, pyJsonDumps } from "../../lib/hop/pyjson.ts";
-import { asciiBytes, utf8Bytes, utf8Text } from "../../lib/_util/utf8.ts";
+import { asciiBytes, RepeatedText, utf8Bytes, utf8Text } from "../../lib/_util/utf8.ts";
 
 const enc = new TextEncoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
@@ -157,4 +157,20 @@ Deno.test("utf8Text is strict; utf8Bytes and asciiBytes encode", () => {
   assertEquals(asciiBytes("abc\x7f"), new Uint8Array([0x61, 0x62, 0x63, 0x7f]));
   assertEquals(asciiBytes("abé"), undefined);
   assertEquals(asciiBytes("\ud800"), undefined);
+});
+
+Deno.test("RepeatedText gives the lenient decoder's text for repeated and colliding byte strings", () => {
+  const lenient = new TextDecoder();
+  const names = new RepeatedText(4); // few slots: most names collide
+  let seed = 7;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const pool = Array.from({ length: 40 }, (_, i) => {
+    const b = new Uint8Array(i % 37); // 0 to 36 bytes: over the 32-byte limit too
+    for (let j = 0; j < b.length; j++) b[j] = rnd(8) === 0 ? 0x80 + rnd(128) : 0x20 + rnd(95);
+    return b;
+  });
+  for (let k = 0; k < 2000; k++) {
+    const b = pool[rnd(pool.length)].slice(); // a new buffer with the same bytes
+    assertEquals(names.text(b), lenient.decode(b));
+  }
 });
