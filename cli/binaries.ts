@@ -99,6 +99,15 @@ export const BINARIES: readonly Binary[] = [
       // and hostname for the site name.
       "--allow-sys=hostname,networkInterfaces,uid",
     ],
+    runtimeFlags: [
+      // A young generation of 2 x 2 MiB: 200,000 short messages through one to-kafka and one
+      // from-kafka peaked at 227-314 MiB (to-kafka) and 269-293 MiB (from-kafka) instead of
+      // 325-342 and 312-378 MiB, CPU per message within the runs' spread (to-kafka 20.7-24.8 vs
+      // 19.9-23.7 µs, from-kafka 17.8-24.3 vs 17.0-19.4 µs), three alternating rounds
+      // (bench/README.md, kafka session 4). Capping the old space instead reached 141-179 MiB
+      // but cost +25-150 % CPU per message.
+      "--v8-flags=--max-semi-space-size=2",
+    ],
   },
   {
     name: "posttroll",
