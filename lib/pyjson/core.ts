@@ -338,6 +338,9 @@ export interface DumpOptions {
   objects?: (v: object) => string | undefined;
 }
 
+/** No enumerable key on Object.prototype (checked at the start of every dumps). */
+let cleanPrototype = true;
+
 class Encoder {
   readonly indent: number | undefined;
   readonly limit: number;
@@ -416,7 +419,21 @@ class Encoder {
   }
 
   dict(o: Record<string, unknown>, depth: number): string {
-    const keys = (o as { [PY_KEY_ORDER]?: string[] })[PY_KEY_ORDER] ? pyKeys(o) : Object.keys(o);
+    const order = (o as { [PY_KEY_ORDER]?: string[] })[PY_KEY_ORDER];
+    let out = "{";
+    let first = true;
+    if (this.indent === undefined && !order && cleanPrototype) {
+      // for-in takes the own keys in Object.keys order here (no inherited enumerable keys),
+      // without building that array
+      for (const k in o) {
+        const v = o[k];
+        if (v === undefined) continue;
+        out += (first ? keyPrefix(k) : nextKeyPrefix(k)) + this.value(v, depth + 1);
+        first = false;
+      }
+      return out + "}";
+    }
+    const keys = order ? pyKeys(o) : Object.keys(o);
     if (this.indent !== undefined) {
       const parts: string[] = [];
       for (const k of keys) {
@@ -425,17 +442,12 @@ class Encoder {
       }
       return this.items(parts, depth);
     }
-    let out = "{";
-    let first = true;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
       const v = o[k];
       if (v === undefined) continue;
-      if (first) {
-        first = false;
-        out += keyPrefix(k);
-      } else out += nextKeyPrefix(k);
-      out += this.value(v, depth + 1);
+      out += (first ? keyPrefix(k) : nextKeyPrefix(k)) + this.value(v, depth + 1);
+      first = false;
     }
     return out + "}";
   }
@@ -479,6 +491,8 @@ class Encoder {
  * ```
  */
 export function dumps(value: unknown, options: DumpOptions = {}): string {
+  cleanPrototype = true;
+  for (const _ in Object.prototype) cleanPrototype = false;
   const enc = new Encoder(options);
   try {
     return enc.value(value, 0);
