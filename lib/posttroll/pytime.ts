@@ -95,6 +95,7 @@ function pad(n: number, width: number): string {
 }
 
 function formatOffset(off: number): string {
+  if (off === 0) return "+00:00"; // UTC, what now() gives
   let sign = "+";
   if (off < 0) {
     sign = "-";
