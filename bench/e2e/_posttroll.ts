@@ -85,6 +85,11 @@ export interface PubSubResult extends RunCounts {
   subHwmKb?: number;
   /** VmRSS (KiB) of the publisher and the subscribing process when ready, before the run. */
   idleKb?: { pub: number | undefined; receiver: number | undefined };
+  /**
+   * CPU time per received message (µs) of the publisher and the subscriber process over the
+   * measured phase: steadier than the rate on a busy machine.
+   */
+  cpuUs?: { pub: number; sub: number };
   /** Times the publisher stopped waiting for credit because the subscriber went idle (loss). */
   creditStalls?: number;
 }
@@ -158,9 +163,14 @@ export async function pubSub(
     sub = spawn(subImpl, "sub", common);
     await sub.next("connected", 60_000);
     await sub.next("warm", 30_000);
-    const { done, result: res, exit, idleKb } = await runPhase(pub, sub, opts);
+    const { done, result: res, exit, idleKb, cpu } = await runPhase(pub, sub, opts);
+    const counts = runCounts(done, res);
     return {
-      ...runCounts(done, res),
+      ...counts,
+      cpuUs: {
+        pub: (cpu.pub * 1e6) / Math.max(1, counts.received),
+        sub: (cpu.receiver * 1e6) / Math.max(1, counts.received),
+      },
       bytes: done.bytes as number,
       pubHwmKb: exit?.vmhwm_kb as number,
       subHwmKb: res.vmhwm_kb as number,

@@ -18,7 +18,9 @@ try {
     console.log(
       `${shape} ${pair.join(" -> ")}: ${r.received}/${r.sent} in ${r.seconds.toFixed(2)} s = ${
         Math.round(r.rate)
-      } msg/s (lost ${r.sent - r.received}, credit stalls ${r.creditStalls})`,
+      } msg/s (lost ${r.sent - r.received}, credit stalls ${r.creditStalls}); CPU µs/msg pub ${
+        r.cpuUs?.pub.toFixed(2)
+      }, sub ${r.cpuUs?.sub.toFixed(2)}`,
     );
   }
 } finally {
