@@ -166,6 +166,8 @@ export class Connection {
   #unflushed = 0;
   #writing: Promise<void> | null = null;
   readonly #drain = new WakeList();
+  /** Woken after every chunk written (drainedWithin). */
+  readonly #progress = new WakeList();
   #codec: MessageCodec | undefined;
   #closed = false;
   #closeError: Error | undefined;
@@ -552,6 +554,7 @@ export class Connection {
         for (const chunk of buf.chunks()) {
           let off = 0;
           while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
+          this.#progress.wakeAll();
         }
         buf.reset();
         this.#pongQueued = false;
@@ -569,6 +572,26 @@ export class Connection {
   drained(): Promise<void> {
     if (this.#closed || this.queued === 0) return Promise.resolve();
     return this.#drain.wait();
+  }
+
+  /**
+   * Resolves when the write in progress got a chunk (up to 256 KiB) further or the connection
+   * closed, or after `ms`, whichever comes first.
+   *
+   * @param ms the longest wait
+   * @returns when to go on
+   */
+  drainedWithin(ms: number): Promise<void> {
+    if (this.#closed || !this.#writing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#progress.remove(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#progress.add(done);
+    });
   }
 
   /** Resolves when everything queued was written (or the connection closed). */
@@ -594,6 +617,7 @@ export class Connection {
       this.#conn.close();
     } catch { /* already closed */ }
     this.#drain.wakeAll();
+    this.#progress.wakeAll();
     this.#inSpace.wakeAll();
   }
 }

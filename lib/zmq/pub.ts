@@ -12,8 +12,15 @@ import { SubscriptionSet } from "./subscriptions.ts";
 import type { Frame, Multipart, SignalOptions, SocketOptions } from "./types.ts";
 import { macrotask } from "./yield.ts";
 
-/** Queued bytes for one subscriber beyond which send() lets the event loop write. */
+/**
+ * Queued bytes for one subscriber beyond which send() resolves only once a write to it completed
+ * (or after DRAIN_WAIT_MS): a publisher faster than its subscriber then holds about this much
+ * for it instead of everything up to the high-water mark (64 KiB messages: up to 26 MiB in the
+ * e2e bench's credit window, the publisher's peak RSS).
+ */
 const YIELD_BYTES = 1 << 20;
+/** The longest a send() waits for a subscriber's write (one that never reads reaches its HWM). */
+const DRAIN_WAIT_MS = 1;
 
 /** A PUB socket only receives subscriptions: the default inbound message limit is small. */
 const PUB_MAX_MESSAGE = 65536;
@@ -189,9 +196,11 @@ export class PubSocket extends ZmqSocket {
   }
 
   /**
-   * Publishes a message to every matching subscriber; never waits for a subscriber. When a
-   * subscriber's queue is half full (or holds over 1 MiB) the returned promise resolves after one
-   * event-loop turn, so a tight `await send()` loop lets the writes run instead of dropping.
+   * Publishes a message to every matching subscriber; never blocks on a subscriber. When a
+   * subscriber's queue holds over 1 MiB, the returned promise resolves once a write to it
+   * completed, at most 1 ms later; when its queue is half full (in messages) or a subscriber's
+   * queue is full (the message was dropped for it), after one event-loop turn. A tight
+   * `await send()` loop so lets the writes run instead of dropping or queueing without bound.
    *
    * @param msg one frame or a list of frames (byte frames >= 16 KiB are not copied: leave them
    *   unmodified) (the first is matched against subscriptions)
@@ -206,16 +215,21 @@ export class PubSocket extends ZmqSocket {
     const copy = text !== undefined;
     const topic = frames[0];
     let busy = false;
+    let behind: Connection | undefined; // the writable subscriber holding the most bytes
     for (const p of this.peers) {
       if (!(p.state as PeerSubs).set.matches(topic)) continue;
       if (p.writable) {
         p.sendMessage(frames, copy);
-        if (p.queued >= this.#yieldAt || p.backlog >= YIELD_BYTES) busy = true;
+        const backlog = p.backlog;
+        if (backlog >= YIELD_BYTES) {
+          if (!behind || backlog > behind.backlog) behind = p;
+        } else if (p.queued >= this.#yieldAt) busy = true;
       } else {
         this.dropped++;
         busy = true;
       }
     }
+    if (behind) return behind.drainedWithin(DRAIN_WAIT_MS);
     return busy ? macrotask() : SENT;
   }
 }
