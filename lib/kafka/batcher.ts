@@ -19,6 +19,7 @@
  */
 
 import { KafkaError } from "./errors.ts";
+import { WakeList } from "../_util/wake.ts";
 
 /** Options of {@linkcode PublishBatcher}. */
 export interface PublishBatcherOptions {
@@ -133,7 +134,7 @@ export class PublishBatcher<T> {
   #urgent = false;
   #soon = false;
   #closed = false;
-  readonly #idle = new Set<() => void>();
+  readonly #idle = new WakeList();
 
   /**
    * Creates a batcher around a send function.
@@ -214,7 +215,7 @@ export class PublishBatcher<T> {
     if (this.pending === 0) return Promise.resolve();
     this.#urgent = true;
     this.#schedule();
-    return new Promise<void>((resolve) => this.#idle.add(resolve));
+    return this.#idle.wait();
   }
 
   /**
@@ -336,8 +337,7 @@ export class PublishBatcher<T> {
       this.#admit();
       if (this.pending === 0) {
         this.#urgent = false;
-        for (const r of this.#idle) r();
-        this.#idle.clear();
+        this.#idle.wakeAll();
       } else {
         this.#schedule();
       }
