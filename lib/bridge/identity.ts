@@ -11,9 +11,11 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../_util/sha256.ts";
 
 const enc = new TextEncoder();
+/** The digest of the message being identified (reused; 16 bytes of it are copied out). */
+const digest = new Uint8Array(32);
 
 /**
  * The identity of a message: the first 16 bytes of SHA-256 over its bytes (followed, for the
@@ -32,10 +34,8 @@ const enc = new TextEncoder();
  * ```
  */
 export function messageIdentity(raw: Uint8Array, occurrence = 0): Uint8Array {
-  const h = createHash("sha256").update(raw);
-  if (occurrence > 0) h.update(enc.encode(`\0${occurrence}`));
-  const digest = h.digest();
-  const id = new Uint8Array(digest.buffer, digest.byteOffset, 16).slice();
+  sha256(raw, occurrence > 0 ? enc.encode(`\0${occurrence}`) : undefined, digest);
+  const id = digest.slice(0, 16);
   id[6] = (id[6] & 0x0f) | 0x80;
   id[8] = (id[8] & 0x3f) | 0x80;
   return id;
@@ -59,10 +59,19 @@ export function messageIdentity(raw: Uint8Array, occurrence = 0): Uint8Array {
  * ```
  */
 export class OccurrenceCounter {
-  /** Repeats seen so far, by the first 53 bits of the message's identity. */
-  readonly #seen = new Map<number, number>();
-  /** The keys in the order they came, to forget the oldest. */
-  readonly #order: number[];
+  // Repeats seen so far, by the first 53 bits of the message's identity, in an open-addressing
+  // table (linear probing, at most half full): a Map with keys beyond 31 bits boxes each key as a
+  // heap number, and a message's few Map operations cost as much as its SHA-256.
+  /** Per slot: the key's upper 21 bits plus one (0 = empty). */
+  readonly #hi: Int32Array;
+  /** Per slot: the key's lower 32 bits. */
+  readonly #lo: Int32Array;
+  /** Per slot: the repeats seen. */
+  readonly #count: Int32Array;
+  readonly #mask: number;
+  /** The keys in the order they came (upper part plus one, 0 = none; lower part), to forget the oldest. */
+  readonly #orderHi: Int32Array;
+  readonly #orderLo: Int32Array;
   #next = 0;
 
   /**
@@ -71,7 +80,15 @@ export class OccurrenceCounter {
    * @param capacity distinct messages remembered @default 100000
    */
   constructor(capacity = 100_000) {
-    this.#order = new Array<number>(Math.max(1, capacity));
+    const n = Math.max(1, Math.floor(capacity));
+    let size = 2;
+    while (size < 2 * n) size *= 2;
+    this.#hi = new Int32Array(size);
+    this.#lo = new Int32Array(size);
+    this.#count = new Int32Array(size);
+    this.#mask = size - 1;
+    this.#orderHi = new Int32Array(n);
+    this.#orderLo = new Int32Array(n);
   }
 
   /**
@@ -82,22 +99,56 @@ export class OccurrenceCounter {
    */
   identity(raw: Uint8Array): Uint8Array {
     const first = messageIdentity(raw);
-    // a number key (53 bits of SHA-256) costs less than text; two different messages sharing
-    // them (about one chance in 10^11 among 100,000) would only number the second as a repeat:
-    // its id is still its own
-    const key = (first[0] & 0x1f) * 2 ** 48 + first[1] * 2 ** 40 + first[2] * 2 ** 32 +
-      ((first[3] << 24) >>> 0) + (first[4] << 16) + (first[5] << 8) + first[7];
-    const n = this.#seen.get(key);
-    if (n === undefined) {
-      const old = this.#order[this.#next];
-      if (old !== undefined) this.#seen.delete(old);
-      this.#order[this.#next] = key;
-      this.#next = (this.#next + 1) % this.#order.length;
-      this.#seen.set(key, 0);
+    // a 53-bit key of SHA-256 bits; two different messages sharing them (about one chance in
+    // 10^11 among 100,000) would only number the second as a repeat: its id is still its own
+    const hi = (((first[0] & 0x1f) << 16) | (first[1] << 8) | first[2]) + 1;
+    const lo = (first[3] << 24) | (first[4] << 16) | (first[5] << 8) | first[7];
+    const slot = this.#find(hi, lo);
+    if (slot < 0) {
+      const at = this.#next;
+      const oldHi = this.#orderHi[at];
+      if (oldHi !== 0) this.#remove(this.#find(oldHi, this.#orderLo[at]));
+      this.#orderHi[at] = hi;
+      this.#orderLo[at] = lo;
+      this.#next = at + 1 === this.#orderHi.length ? 0 : at + 1;
+      // the slot found free may have moved with the removal: look again
+      const free = ~this.#find(hi, lo);
+      this.#hi[free] = hi;
+      this.#lo[free] = lo;
+      this.#count[free] = 0;
       return first;
     }
-    this.#seen.set(key, n + 1);
-    return messageIdentity(raw, n + 1);
+    const n = ++this.#count[slot];
+    return messageIdentity(raw, n);
+  }
+
+  /** The slot holding the key, or `~slot` of the free slot where it would go. */
+  #find(hi: number, lo: number): number {
+    const his = this.#hi, los = this.#lo, mask = this.#mask;
+    let i = lo & mask;
+    for (let h = his[i]; h !== 0; h = his[i]) {
+      if (h === hi && los[i] === lo) return i;
+      i = (i + 1) & mask;
+    }
+    return ~i;
+  }
+
+  /** Empties a slot, moving later entries of its probe run back (no tombstones). */
+  #remove(i: number): void {
+    const his = this.#hi, los = this.#lo, counts = this.#count, mask = this.#mask;
+    let j = i;
+    while (true) {
+      j = (j + 1) & mask;
+      if (his[j] === 0) break;
+      const home = los[j] & mask;
+      // an entry whose home lies cyclically in (i, j] stays where it is
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      his[i] = his[j];
+      los[i] = los[j];
+      counts[i] = counts[j];
+      i = j;
+    }
+    his[i] = 0;
   }
 }
 

@@ -15,7 +15,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../_util/sha256.ts";
+import { utf8Bytes } from "../_util/utf8.ts";
 import { BridgeOptionError } from "./errors.ts";
 
 /** Topic prefix used when none is given. */
@@ -138,7 +139,11 @@ export function subjectToTopic(subject: string, mapping: TopicMapping = {}): str
   const name = [mapping.prefix ?? DEFAULT_TOPIC_PREFIX, ...parts.map(escapeComponent)].join(".");
   if (name.length <= MAX_TOPIC_LENGTH) return name;
   // `_` appears nowhere else after the prefix: a cut name is recognisable and cannot collide
-  const hash = createHash("sha256").update(name).digest("hex").slice(0, 16);
+  const hash = Array.from(
+    sha256(utf8Bytes(name)).subarray(0, 8),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
   return `${name.slice(0, CUT_AT)}_${hash}`;
 }
 

@@ -154,3 +154,69 @@ Deno.test("identity: OccurrenceCounter numbers repeats of identical bytes; two c
   small.identity(other);
   assertEquals(small.identity(MSG), messageIdentity(MSG));
 });
+
+Deno.test("identity: the n-th repeat's id is the SHA-256 of the bytes, a zero byte and n in decimal", async () => {
+  for (
+    const [m, n] of [[MSG, 1], [MSG, 2], [MSG, 10], [MSG, 123456], [new Uint8Array(0), 3]] as const
+  ) {
+    const suffixed = new Uint8Array(m.length + 1 + String(n).length);
+    suffixed.set(m);
+    suffixed.set(enc.encode(`\0${n}`), m.length);
+    assertIdentityOf(messageIdentity(m, n), await sha256(suffixed), `occurrence ${n}`);
+  }
+  // the lengths around SHA-256's padding boundaries (55/56, 63/64 bytes with the suffix)
+  for (let len = 40; len <= 140; len++) {
+    const m = enc.encode("x".repeat(len));
+    assertIdentityOf(messageIdentity(m), await sha256(m), `length ${len}`);
+    const suffixed = enc.encode("x".repeat(len) + "\x007");
+    assertIdentityOf(messageIdentity(m, 7), await sha256(suffixed), `length ${len}, occurrence 7`);
+  }
+});
+
+Deno.test("identity: OccurrenceCounter numbers as a plain map with an insertion ring would, at any capacity", () => {
+  // the model: repeats by message, the oldest distinct message forgotten once `capacity` are held
+  class Model {
+    readonly seen = new Map<string, number>();
+    readonly order: (string | undefined)[];
+    next = 0;
+    constructor(capacity: number) {
+      this.order = new Array(capacity);
+    }
+    occurrence(key: string): number {
+      const n = this.seen.get(key);
+      if (n !== undefined) {
+        this.seen.set(key, n + 1);
+        return n + 1;
+      }
+      const old = this.order[this.next];
+      if (old !== undefined) this.seen.delete(old);
+      this.order[this.next] = key;
+      this.next = (this.next + 1) % this.order.length;
+      this.seen.set(key, 0);
+      return 0;
+    }
+  }
+  let x = 12345;
+  const random = (n: number) => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return (x >>> 8) % n;
+  };
+  // small tables: many keys share a home slot, so removals move entries back
+  for (const [capacity, pool] of [[1, 3], [2, 5], [3, 7], [10, 40], [50, 60], [64, 300]]) {
+    const counter = new OccurrenceCounter(capacity);
+    const model = new Model(capacity);
+    const messages = Array.from(
+      { length: pool },
+      (_, i) => enc.encode(`pytroll://p/${i} info u@h`),
+    );
+    for (let step = 0; step < 5000; step++) {
+      const i = random(pool);
+      const n = model.occurrence(String(i));
+      assertEquals(
+        counter.identity(messages[i]),
+        messageIdentity(messages[i], n),
+        `capacity ${capacity}, step ${step}: message ${i} is occurrence ${n}`,
+      );
+    }
+  }
+});
