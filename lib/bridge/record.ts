@@ -8,7 +8,7 @@
  * @module
  */
 import { RepeatedText } from "../_util/utf8.ts";
-import { Blob, type HopHeader, pack } from "../hop/models.ts";
+import type { HopHeader } from "../hop/models.ts";
 import { messageIdentity } from "./identity.ts";
 
 /** Header naming the posttroll subject. */
@@ -32,22 +32,32 @@ export interface BridgeRecord {
 
 const enc = new TextEncoder();
 
-/** Subjects, types and site names recur from message to message: each is encoded once. */
-const texts = new Map<string, Uint8Array>();
+/**
+ * Header pairs of recurring texts (subjects, types, site names, the sender), by header: each is
+ * encoded once and the same pair goes into every record that carries it (never modified).
+ */
+const pairs = new Map<string, Map<string, [string, Uint8Array]>>();
 
-/** The UTF-8 bytes of a recurring text (shared between records: never modified). */
-function textBytes(s: string): Uint8Array {
-  let b = texts.get(s);
-  if (b === undefined) {
-    b = enc.encode(s);
-    if (texts.size >= 4096) texts.clear();
-    texts.set(s, b);
+/** The shared `[name, UTF-8 bytes of text]` pair. */
+function pair(name: string, text: string): [string, Uint8Array] {
+  let byText = pairs.get(name);
+  if (byText === undefined) pairs.set(name, byText = new Map());
+  let p = byText.get(text);
+  if (p === undefined) {
+    p = [name, enc.encode(text)];
+    if (byText.size >= 4096) byText.clear();
+    byText.set(text, p);
   }
-  return b;
+  return p;
 }
 
+/** hop's format header of a blob. */
+const FORMAT_BLOB: [string, Uint8Array] = ["_format", enc.encode("blob")];
+
 /**
- * Builds the record for one message.
+ * Builds the record for one message: what hop's `pack` makes of the message bytes as a `Blob`
+ * with the bridge's headers first, built without intermediate arrays (one array and one pair
+ * per record beside the shared pairs: this runs for every forwarded message).
  *
  * @param raw the message bytes as received
  * @param subject its subject
@@ -55,8 +65,8 @@ function textBytes(s: string): Uint8Array {
  * @param origin the producing site's name
  * @param sender the Kafka username (hop's `_sender`), if authenticated
  * @param id the message identity @default messageIdentity(raw)
- * @returns key, value, headers and identity (the key and the subject, type and origin header
- *   values are shared between records of the same texts: do not modify them)
+ * @returns key, value, headers and identity (the key, the header pairs other than `_id` and
+ *   their values are shared between records of the same texts: do not modify them)
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
@@ -74,17 +84,13 @@ export function buildRecord(
   sender?: string,
   id: Uint8Array = messageIdentity(raw),
 ): BridgeRecord {
-  const key = textBytes(subject);
-  const { value, headers } = pack(new Blob(raw), {
-    id,
-    sender,
-    headers: [
-      [SUBJECT_HEADER, key],
-      [TYPE_HEADER, textBytes(type)],
-      [ORIGIN_HEADER, textBytes(origin)],
-    ],
-  });
-  return { key, value, headers, id };
+  const s = pair(SUBJECT_HEADER, subject);
+  const t = pair(TYPE_HEADER, type);
+  const o = pair(ORIGIN_HEADER, origin);
+  const headers: Array<[string, Uint8Array]> = sender === undefined
+    ? [s, t, o, ["_id", id], FORMAT_BLOB]
+    : [s, t, o, ["_id", id], pair("_sender", sender), FORMAT_BLOB];
+  return { key: s[1], value: raw, headers, id };
 }
 
 /** Header texts (site names, types: the same few again and again). */

@@ -14,6 +14,7 @@ import { messageIdentity } from "../../lib/bridge/identity.ts";
 import { DEFAULT_KAFKA_PORT, parseKafkaUrl } from "../../lib/bridge/kafka_link.ts";
 import { BridgeOptionError } from "../../lib/bridge/errors.ts";
 import { python } from "../../testing/python.ts";
+import { Blob, pack } from "../../lib/hop/models.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -262,5 +263,34 @@ for url in sys.stdin.read().split():
     // hop leaves the port to librdkafka's default (9092)
     assertEquals(ours.brokers, brokers.map((b) => /:\d+$/.test(b) ? b : `${b}:9092`), urls[i]);
     assertStrictEquals(ours.username, user ?? undefined, urls[i]);
+  }
+});
+
+Deno.test("record: the same value and headers as hop's pack() of the bytes as a Blob with the bridge's headers first", () => {
+  const cases: Array<[Uint8Array, string, string, string, string | undefined]> = [
+    [RAW, "/oper/polar/é", "file", "site-a", undefined],
+    [RAW, "/oper/polar/é", "file", "site-a", "alice"],
+    [enc.encode("pytroll://a info u@h 2020-01-01T00:00:00 v1.01"), "/a", "info", "b", "ü@x"],
+    [new Uint8Array(0), "", "", "", ""],
+  ];
+  for (const [raw, subject, type, origin, sender] of cases) {
+    const id = messageIdentity(raw);
+    const r = buildRecord(raw, subject, type, origin, sender, id);
+    const hop = pack(new Blob(raw), {
+      id,
+      sender,
+      headers: [[SUBJECT_HEADER, enc.encode(subject)], [TYPE_HEADER, enc.encode(type)], [
+        ORIGIN_HEADER,
+        enc.encode(origin),
+      ]],
+    });
+    assertEquals(r.value, hop.value, `${subject} ${sender}: value`);
+    assertEquals(r.headers, hop.headers, `${subject} ${sender}: headers`);
+    assertEquals(r.key, enc.encode(subject));
+    // a second record of the same texts: equal headers, its own _id pair
+    const again = buildRecord(raw, subject, type, origin, sender, messageIdentity(raw, 1));
+    assertEquals(again.headers.length, r.headers.length);
+    assert(again.headers[3] !== r.headers[3], "each record has its own _id pair");
+    assertEquals(r.headers[3][1], id, "the first record's _id is unchanged");
   }
 });
