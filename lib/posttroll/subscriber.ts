@@ -267,8 +267,12 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
           msg = Message.decode(raw);
         } catch (err) {
           this.#log("debug", `Invalid message received, dropping: ${(err as Error).message}`);
+          sock.release(frames);
           continue;
         }
+        // decoded (and copied when kept): a large array may back the next large message
+        const kept = this.#keepRaw ? raw.slice() : undefined;
+        sock.release(frames);
         if (e.hook) {
           try {
             e.hook(msg);
@@ -281,7 +285,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
         if (this.#translate && host !== undefined) {
           msg.sender = msg.sender.split("@")[0] + "@" + host;
         }
-        if (this.#keepRaw) RAW.set(msg, raw.slice());
+        if (kept) RAW.set(msg, kept);
         if (this.#keepOrigin) {
           ORIGIN.set(msg, { address: e.addr?.URI ?? "", receivedAt: Date.now() });
         }

@@ -20,6 +20,65 @@ const ARENA_MAX_BODY = 2048;
 let arena = new Uint8Array(0);
 let arenaPos = 0;
 
+/**
+ * Large bodies (from `directMin` bytes on) get arrays of their own. An array handed back with
+ * {@linkcode recycleBody} once its reader is done with it backs the next large body of about its
+ * size: fresh 64 KiB arrays cost more than the read into them (the kernel maps and zeroes new
+ * pages: memory of dropped arrays returns only at a garbage collection, ~60 MiB later), while a
+ * recycled one is warm. Process-wide, like the arena; bounded in count and bytes.
+ */
+const POOL_MAX = 8;
+const POOL_MAX_BYTES = 1 << 20;
+const bodyPool: ArrayBuffer[] = [];
+let bodyPoolBytes = 0;
+
+/** An array of `size` bytes for a large body (contents undefined: the caller fills all of it). */
+function largeBody(size: number): Uint8Array {
+  for (let i = bodyPool.length - 1; i >= 0; i--) {
+    const b = bodyPool[i];
+    if (b.byteLength >= size && b.byteLength <= 2 * size) {
+      bodyPool[i] = bodyPool[bodyPool.length - 1];
+      bodyPool.pop();
+      bodyPoolBytes -= b.byteLength;
+      return new Uint8Array(b, 0, size);
+    }
+  }
+  return new Uint8Array(size);
+}
+
+/**
+ * Hands a received frame body back for reuse by the next large frame (see
+ * {@linkcode FrameDecoder}): call it once nothing reads or keeps `body` any more (e.g. after
+ * decoding it into a string), at most once per body. Bodies that cannot back a large body (small
+ * ones, views into other arrays) are ignored.
+ *
+ * @param body a frame body from {@linkcode FrameDecoder.body}
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { encodeFrame, FrameDecoder, recycleBody } from "./frame.ts";
+ * const d = new FrameDecoder({ directMin: 1024 });
+ * d.push(encodeFrame(new Uint8Array(4096).fill(1), 0));
+ * assert(d.next() && d.body.length === 4096);
+ * const first = d.body;
+ * recycleBody(first); // done with it
+ * d.push(encodeFrame(new Uint8Array(4096).fill(2), 0));
+ * assert(d.next() && d.body.buffer === first.buffer && d.body[0] === 2); // same memory, new bytes
+ * ```
+ */
+export function recycleBody(body: Uint8Array): void {
+  const b = body.buffer;
+  const n = b.byteLength;
+  // a whole buffer of its own (not the arena, not a view into a read buffer), not already here
+  if (
+    body.byteOffset !== 0 || body.length < 1024 || n > 2 * body.length ||
+    bodyPool.length >= POOL_MAX || bodyPoolBytes + n > POOL_MAX_BYTES ||
+    !(b instanceof ArrayBuffer) || bodyPool.includes(b)
+  ) return;
+  bodyPool.push(b);
+  bodyPoolBytes += n;
+}
+
 /** Flag bit: more frames of the same message follow. */
 export const FLAG_MORE = 0x01;
 /** Flag bit: the size is 8 bytes (long frame). */
@@ -76,7 +135,8 @@ export class FrameDecoder {
   flags = 0;
   /**
    * Body of the last decoded frame: a copy owned by the caller (bodies up to 2 KiB are views into
-   * a 64 KiB arena shared by all decoders, so mind `byteOffset` when using `.buffer`), or, when
+   * a 64 KiB arena shared by all decoders, and a large body may be a view of a somewhat larger
+   * recycled buffer, so mind `byteOffset` and `byteLength` when using `.buffer`), or, when
    * `copy` is false, a view into the read buffer valid until the next read.
    */
   body: Uint8Array = new Uint8Array(0);
@@ -228,7 +288,7 @@ export class FrameDecoder {
     if (avail < hdr + size) {
       if (size >= this.#directMin) {
         const have = avail - hdr;
-        const body = new Uint8Array(size);
+        const body = largeBody(size);
         body.set(b.subarray(s + hdr, s + hdr + have));
         this.#start = this.#end = 0;
         this.#big = body;
@@ -257,6 +317,10 @@ export class FrameDecoder {
       else a.set(b.subarray(from, from + size), p);
       this.body = a.subarray(p, p + size);
       arenaPos = p + size;
+    } else if (size >= this.#directMin) {
+      const body = largeBody(size);
+      body.set(b.subarray(s + hdr, s + hdr + size));
+      this.body = body;
     } else this.body = b.slice(s + hdr, s + hdr + size);
     this.#start = s + hdr + size;
     return true;

@@ -8,6 +8,7 @@
  */
 import type { Connection } from "./connection.ts";
 import { ZmqClosedError } from "./errors.ts";
+import { recycleBody } from "./frame.ts";
 import { LIMIT_DEFAULTS, multipartSize, ZmqSocket } from "./socket.ts";
 import type { Multipart, ReceiveOptions, SocketOptions } from "./types.ts";
 import { Channel, type ChannelWait } from "../_util/channel.ts";
@@ -150,6 +151,33 @@ export abstract class InboxSocket extends ZmqSocket {
    */
   tryReceive(): Multipart | undefined {
     return this.#inbox.tryReceive();
+  }
+
+  /**
+   * Hands the arrays of a received message back for reuse by the next large frames (bodies of
+   * 16 KiB and more get arrays of their own, and a fresh 64 KiB array costs more than reading
+   * into it): call it once nothing reads or keeps them any more, e.g. right after decoding the
+   * message into a string. Optional; arrays not received as large bodies, or given back before,
+   * are ignored.
+   *
+   * @param frames a message from {@linkcode InboxSocket.tryReceive} or `receive()`
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { PullSocket } from "./pull.ts";
+   * import { PushSocket } from "./push.ts";
+   * await using pull = new PullSocket();
+   * await using push = new PushSocket();
+   * push.connect(await pull.bind("tcp://127.0.0.1:0"));
+   * await push.send("x".repeat(65536));
+   * const frames = await pull.receive();
+   * const text = new TextDecoder().decode(frames[0]);
+   * pull.release(frames); // the array may now hold the next large message
+   * assertEquals(text.length, 65536);
+   * ```
+   */
+  release(frames: Multipart): void {
+    for (let i = 0; i < frames.length; i++) recycleBody(frames[i]);
   }
 
   /**
