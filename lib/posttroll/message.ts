@@ -394,36 +394,37 @@ function describe(data: unknown): string {
   }
 }
 
-/** The version of the last {@linkcode encodeData} (a result field without an array per call). */
-let encodedVersion = "";
+/** What follows the header of an encoded message, and the version the header must name. */
+interface EncodedData {
+  /** `" <mime type> <payload>"`. */
+  tail: string;
+  /** The version: the explicit one, else the one the data needs. */
+  version: string;
+}
 
-/**
- * `" <mime type> <payload>"` of `data` (what follows the header), and its version in
- * `encodedVersion`.
- */
-function encodeData(data: unknown, binary: boolean, version: string | undefined): string {
+/** `" <mime type> <payload>"` of `data` (what follows the header) and its version. */
+function encodeData(data: unknown, binary: boolean, version: string | undefined): EncodedData {
   if (binary) {
     if (typeof data !== "string") {
       throw new MessageError("Message binary data should be a string");
     }
-    encodedVersion = version || "v1.01";
-    return " binary/octet-stream " + data;
+    return { tail: " binary/octet-stream " + data, version: version || "v1.01" };
   }
   if (typeof data === "string") {
-    encodedVersion = version || "v1.01";
-    return " text/ascii " + data;
+    return { tail: " text/ascii " + data, version: version || "v1.01" };
   }
   try {
     if (version) {
       const r = pyDumpsInfo(data, { datetime: dtFormatterFor(version) });
-      encodedVersion = version;
-      return " application/json " + r.text;
+      return { tail: " application/json " + r.text, version };
     }
     // automatic version in one pass: datetimes are written in full (v1.2) form, and the version is
     // v1.2 exactly when one was written
     const r = pyDumpsInfo(data, { datetime: isoFull });
-    encodedVersion = r.sawDatetime ? CURRENT_MESSAGE_VERSION : "v1.01";
-    return " application/json " + r.text;
+    return {
+      tail: " application/json " + r.text,
+      version: r.sawDatetime ? CURRENT_MESSAGE_VERSION : "v1.01",
+    };
   } catch (e) {
     throw new MessageError(
       `Invalid data: data is not JSON serializable: ${describe(data)}`,
@@ -541,6 +542,7 @@ let trusted = false;
 // field boundaries of the message being decoded (start, end pairs)
 const decodeBounds: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
+/** Whether UTF-16 unit `c` is whitespace of Python's `\s` (what posttroll's header split uses). */
 function isWs(c: number): boolean {
   if (c <= 32) return c === 32 || (c >= 9 && c <= 13) || c >= 0x1c;
   if (c < 0x85) return false;
@@ -548,9 +550,22 @@ function isWs(c: number): boolean {
     c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
 }
 
-/** Whitespace of Python's `\s` other than the space (see isWs). */
-// deno-lint-ignore no-control-regex
-const OTHER_WS = /[\t-\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+/**
+ * Whitespace other than the space, as a regex character class built from {@linkcode isWs} (one
+ * test of a header beats a loop over its characters).
+ */
+const OTHER_WS = ((): RegExp => {
+  const hex = (c: number) => "\\u" + c.toString(16).padStart(4, "0");
+  let cls = "";
+  for (let c = 0; c <= 0x3000; c++) {
+    if (c === 32 || !isWs(c)) continue;
+    let d = c;
+    while (d < 0x3000 && d + 1 !== 32 && isWs(d + 1)) d++;
+    cls += d === c ? hex(c) : hex(c) + "-" + hex(d);
+    c = d;
+  }
+  return new RegExp("[" + cls + "]");
+})();
 
 /**
  * The common case of the header split: seven fields separated by single spaces, none holding
@@ -747,8 +762,8 @@ export class Message {
     if (!pyTruthy(this.data)) {
       return this.#header(explicit ?? versionNeeded(this.data, this.binary));
     }
-    const tail = encodeData(this.data, this.binary, explicit);
-    return this.#header(encodedVersion) + tail;
+    const { tail, version } = encodeData(this.data, this.binary, explicit);
+    return this.#header(version) + tail;
   }
 
   /** Same as {@linkcode Message.encode} (Python `str(msg)`). */
