@@ -32,6 +32,13 @@ export interface DedupStoreOptions {
 /** The map key of a 16-byte id. */
 const key = byteString;
 
+/** Whether `k` is the key of `id` now. */
+function isKeyOf(k: string, id: Uint8Array): boolean {
+  if (k.length !== id.length) return false;
+  for (let i = 0; i < id.length; i++) if (k.charCodeAt(i) !== id[i]) return false;
+  return true;
+}
+
 function keyBytes(k: string, out: Uint8Array, at: number): void {
   for (let i = 0; i < 16; i++) out[at + i] = k.charCodeAt(i);
 }
@@ -74,6 +81,9 @@ export class DedupStore implements AsyncDisposable {
    */
   #order = new AddOrder();
   #pending: string[] = [];
+  /** The id last asked about and its key: `add` after `has` of the same id builds no second key. */
+  #lastId: Uint8Array | undefined;
+  #lastKey = "";
   #file: Deno.FsFile | null = null;
   /** Bytes of complete records (and magic) in the file. */
   #fileBytes = 0;
@@ -215,7 +225,8 @@ export class DedupStore implements AsyncDisposable {
    * ```
    */
   has(id: Uint8Array): boolean {
-    return this.#ids.has(key(id));
+    this.#lastId = id;
+    return this.#ids.has(this.#lastKey = key(id));
   }
 
   /**
@@ -233,7 +244,9 @@ export class DedupStore implements AsyncDisposable {
    * ```
    */
   add(id: Uint8Array, now: number = Date.now()): void {
-    const k = key(id);
+    // the id of the last has() (checked byte by byte: cheaper than a new key and its hash)
+    const k = id === this.#lastId && isKeyOf(this.#lastKey, id) ? this.#lastKey : key(id);
+    this.#lastId = undefined;
     this.#put(k, now);
     this.#evict(now);
     if (this.path === null) return;

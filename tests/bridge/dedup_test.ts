@@ -413,3 +413,22 @@ Deno.test("dedup: DedupStoreError is a typed BridgeError with path and cause", a
     assertMatch(e.message, new RegExp(`^${dir}/no/such/dir/x: `));
   });
 });
+
+Deno.test("dedup: add after has of the same array, changed in between, remembers the changed id", async () => {
+  const s = await DedupStore.open(null);
+  const buf = new Uint8Array(16).fill(1);
+  assertEquals(s.has(buf), false);
+  buf[15] = 2; // a caller reusing its buffer
+  s.add(buf);
+  assertEquals(s.has(new Uint8Array(16).fill(1)), false);
+  const two = new Uint8Array(16).fill(1);
+  two[15] = 2;
+  assertEquals(s.has(two), true);
+  // and unchanged: the id of the last has() is added
+  const three = new Uint8Array(16).fill(3);
+  assertEquals(s.has(three), false);
+  s.add(three);
+  assertEquals(s.has(new Uint8Array(16).fill(3)), true);
+  assertEquals(s.size, 2);
+  await s.close();
+});
