@@ -8,6 +8,7 @@ import {
   assertMatch,
   assertRejects,
   assertStrictEquals,
+  assertThrows,
 } from "@std/assert";
 import { DedupStore } from "../../lib/bridge/dedup.ts";
 import { DedupStoreError } from "../../lib/bridge/errors.ts";
@@ -430,5 +431,80 @@ Deno.test("dedup: add after has of the same array, changed in between, remembers
   s.add(three);
   assertEquals(s.has(new Uint8Array(16).fill(3)), true);
   assertEquals(s.size, 2);
+  await s.close();
+});
+
+Deno.test("dedup: holds what an insertion-ordered map with the same limits holds, through growth, re-adds, evictions and a reopen", async () => {
+  // the model: a Map in order of the last addition; the oldest go beyond capacity or age
+  class Model {
+    readonly m = new Map<string, number>();
+    constructor(readonly capacity: number, readonly maxAgeMs: number) {}
+    add(k: string, t: number): void {
+      this.m.delete(k);
+      this.m.set(k, t);
+      for (const [old, at] of this.m) {
+        if (this.m.size <= this.capacity && t - at <= this.maxAgeMs) break;
+        this.m.delete(old);
+      }
+    }
+  }
+  let x = 7;
+  const random = (n: number) => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return (x >>> 8) % n;
+  };
+  // ids sharing their first bytes too (a table slot depends on all 16)
+  const pool = Array.from({ length: 400 }, (_, i) => {
+    const b = i < 200 ? id(i) : new Uint8Array(16).fill(9);
+    if (i >= 200) b[15 - (i % 16)] = i;
+    return b;
+  });
+  await withDir(async (dir) => {
+    // the file is flushed at least once per `capacity` additions (the store keeps at most that
+    // many unwritten additions); small capacities stay in memory (a sync per few additions)
+    for (const [capacity, maxAgeMs] of [[1, 1e12], [7, 1e12], [50, 1e12], [300, 1e12], [60, 40]]) {
+      const path = capacity >= 50 ? `${dir}/ids-${capacity}-${maxAgeMs}` : null;
+      const s = await DedupStore.open(path, { capacity, maxAgeMs });
+      const model = new Model(capacity, maxAgeMs);
+      let t = Date.now() - 1_000_000;
+      for (let step = 0; step < 6000; step++) {
+        t += random(3);
+        const i = random(step % 3 === 0 ? 20 : pool.length); // a few ids come back often
+        s.add(pool[i], t);
+        model.add(hex(pool[i]), t);
+        assertEquals(s.size, model.m.size, `capacity ${capacity}, step ${step}: size`);
+        const probe = random(pool.length);
+        assertEquals(
+          s.has(pool[probe]),
+          model.m.has(hex(pool[probe])),
+          `capacity ${capacity}, step ${step}: has id ${probe}`,
+        );
+        if (step % capacity === capacity - 1) await s.flush();
+      }
+      for (let i = 0; i < pool.length; i++) {
+        assertEquals(s.has(pool[i]), model.m.has(hex(pool[i])), `capacity ${capacity}: id ${i}`);
+      }
+      await s.close();
+      // ages count from the real clock when the file is read
+      if (path === null || maxAgeMs < 1e12) continue;
+      const again = await DedupStore.open(path, { capacity, maxAgeMs });
+      assertEquals(again.size, model.m.size, `capacity ${capacity}: size after reopen`);
+      for (let i = 0; i < pool.length; i++) {
+        assertEquals(
+          again.has(pool[i]),
+          model.m.has(hex(pool[i])),
+          `capacity ${capacity}: reopened, id ${i}`,
+        );
+      }
+      await again.close();
+    }
+  });
+});
+
+Deno.test("dedup: an id has 16 bytes (RangeError otherwise)", async () => {
+  const s = await DedupStore.open(null);
+  assertThrows(() => s.has(new Uint8Array(15)), RangeError, "16 bytes");
+  assertThrows(() => s.add(new Uint8Array(17)), RangeError, "16 bytes");
+  assertEquals(s.size, 0);
   await s.close();
 });
