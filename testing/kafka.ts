@@ -217,6 +217,7 @@ export class KafkaBroker implements AsyncDisposable {
       "offsets.topic.num.partitions=1",
       "transaction.state.log.replication.factor=1",
       "transaction.state.log.min.isr=1",
+      "transaction.state.log.num.partitions=1",
       "share.coordinator.state.topic.replication.factor=1",
       "share.coordinator.state.topic.min.isr=1",
       "group.initial.rebalance.delay.ms=0",

@@ -8,8 +8,9 @@
  * `alerts()` as an async iterator, AbortSignal support, bounded connection time.
  *
  * Publishing sessions batch like librdkafka (see `lib/kafka/producer.ts`): alerts published
- * together share one produce request (acks -1, at most `maxBatchBytes`), one request per session
- * awaits its acknowledgement at a time (`maxInFlight`, so order is kept), each `publishToTopic`
+ * together share one produce request (acks -1, at most `maxBatchBytes`), up to 5 requests per
+ * session await their acknowledgement at once (`maxInFlight`; the session's producer is then
+ * idempotent, so the broker keeps the order even across retries), each `publishToTopic`
  * resolves when its own alert is acknowledged, and at most `maxQueueBytes` of serialized alerts
  * are held (later calls wait for room). A batch refused as too large for the topic is split.
  *

@@ -9,6 +9,7 @@ import type { Auth, EnvLike } from "../hop/auth.ts";
 import { KafkaCluster } from "../kafka/cluster.ts";
 import { KafkaOptionError } from "../kafka/errors.ts";
 import { type LogLevel, type LogSink, stderrLogSink } from "../kafka/log.ts";
+import { MAX_IDEMPOTENT_IN_FLIGHT } from "../kafka/producer.ts";
 import { IgwnAlertOptionError } from "./errors.ts";
 
 /**
@@ -165,8 +166,10 @@ export interface IgwnAlertClientOptions {
    * `message.max.bytes` is 1048588; a larger single alert goes alone). @default 1000000 */
   maxBatchBytes?: number;
   /**
-   * Produce requests per session awaiting acknowledgement at once. 1 keeps the order of alerts
-   * even when a request is retried. @default 1
+   * Produce requests per session awaiting acknowledgement at once, 1 to 5. Above 1 the session's
+   * producer is idempotent (a producer id and sequence numbers), so the broker keeps the order
+   * of alerts and writes a retried request once; a broker that refuses a producer id gets one
+   * request at a time. @default 5
    */
   maxInFlight?: number;
   /**
@@ -264,6 +267,12 @@ export function parseClientOptions(o: IgwnAlertClientOptions): ClientSettings {
       throw new IgwnAlertOptionError(`"${name}" must be a number >= ${min}, not ${String(v)}`);
     }
   }
+  if (o.maxInFlight !== undefined && o.maxInFlight > MAX_IDEMPOTENT_IN_FLIGHT) {
+    throw new IgwnAlertOptionError(
+      `"maxInFlight" must be at most ${MAX_IDEMPOTENT_IN_FLIGHT} (the requests an idempotent ` +
+        `producer may have in flight), not ${o.maxInFlight}`,
+    );
+  }
   if (!/^kafka:\/\/[^/]/.test(server)) {
     throw new IgwnAlertOptionError(`"server" must look like kafka://host/, not ${server}`);
   }
@@ -315,7 +324,7 @@ export function parseClientOptions(o: IgwnAlertClientOptions): ClientSettings {
     batching: {
       lingerMs: o.lingerMs ?? 0,
       maxBatchBytes: o.maxBatchBytes ?? 1_000_000,
-      maxInFlight: Math.floor(o.maxInFlight ?? 1),
+      maxInFlight: Math.floor(o.maxInFlight ?? MAX_IDEMPOTENT_IN_FLIGHT),
       maxQueueBytes: o.maxQueueBytes ?? 4 * 1024 * 1024,
     },
     log,

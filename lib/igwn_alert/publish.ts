@@ -65,9 +65,10 @@ export class Publisher {
     this.#s = settings;
   }
 
-  #producer(): KafkaProducer {
+  #producer(maxInFlight = this.#s.batching.maxInFlight): KafkaProducer {
     return new KafkaProducer(this.#s.cluster, {
       ...this.#s.batching,
+      maxInFlight,
       deliveryTimeoutMs: this.#s.timeoutMs,
     });
   }
@@ -178,7 +179,8 @@ export class Publisher {
   async publish(topics: string[], msg: unknown, test: boolean): Promise<void> {
     const full = topics.map((t) => `${this.#s.group}.${t}`);
     const auth = this.#s.cluster.credential();
-    const producer = this.#producer();
+    // one request: no producer id needed to keep it in order
+    const producer = this.#producer(1);
     try {
       await producer.connect(full);
       await Promise.all(full.map((t) => producer.send(alertRecord(auth, t, msg, test))));

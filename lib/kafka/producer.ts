@@ -1,16 +1,25 @@
 /**
  * A Kafka producer with librdkafka-like batching (see {@linkcode PublishBatcher}): records sent
- * together share one produce request (acks -1, at most `maxBatchBytes`), `maxInFlight` requests
- * await their acknowledgement at once (1 keeps the order even across retries), each `send`
- * resolves when its own record is acknowledged, and at most `maxQueueBytes` of records are held
- * (later sends wait, in order, before their record is even built).
+ * together share one produce request (acks -1, at most `maxBatchBytes`), up to `maxInFlight`
+ * batches await their acknowledgement at once, each `send` resolves when its own record is
+ * acknowledged, and at most `maxQueueBytes` of records are held (later sends wait, in order,
+ * before their record is even built).
+ *
+ * Order: with more than one batch in flight the producer is idempotent (KIP-98, as Java's
+ * `enable.idempotence`): it takes a producer id (InitProducerId) and numbers each partition's
+ * records, so the broker writes batches only in that order and a resent batch only once; up to 5
+ * batches may be in flight. Without a producer id (`idempotent: false`, or a broker that refuses
+ * one) batches go one at a time. Retries always go in the order the batches were sent.
  *
  * Failures: a batch the broker refuses as too large is split (lowering the batch bound), so only
  * a record too large by itself fails ({@linkcode RecordTooLargeError}); connection loss and other
  * transient failures are retried, in order, until the record's `deliveryTimeoutMs` (counted from
  * its `send`) or {@linkcode KafkaProducer.close}'s deadline; authentication, TLS and unknown
- * topics fail at once. A retried request may have been written before its acknowledgement was
- * lost: the copy carries the same hop `_id`, by which the consumers of this layer drop it.
+ * topics fail at once. A record that failed leaves a gap in its partition's numbering: the
+ * producer then takes a new producer id once every earlier batch settled and nothing is in
+ * flight. Without a producer id a retried request may have been written before its
+ * acknowledgement was lost: the copy carries the same hop `_id`, by which the consumers of this
+ * layer drop it.
  *
  * @module
  */
@@ -22,16 +31,19 @@ import { type BatchInfo, PublishBatcher, type PublishBatcherOptions } from "./ba
 import type { KafkaCluster } from "./cluster.ts";
 import {
   BrokerConnectionError,
+  errorTree,
   isRetriable,
   isTooLarge,
   KafkaOptionError,
   RecordTooLargeError,
 } from "./errors.ts";
+import { WakeList } from "../_util/wake.ts";
 import {
   encodeProduceRequest,
   murmur2,
   type PartitionBatch,
   PRODUCE_VERSIONS,
+  type ProducerIdentity,
 } from "./produce_request.ts";
 
 /** One record to produce. */
@@ -64,6 +76,26 @@ export interface KafkaProducerOptions extends PublishBatcherOptions {
    * @default 11
    */
   maxProduceVersion?: number;
+  /**
+   * Idempotent delivery: a producer id and per-partition sequence numbers in every batch, so
+   * that several batches may be in flight (`maxInFlight` 2 to 5) without reordering or writing a
+   * resent batch twice. When false (or when the broker refuses a producer id: no permission)
+   * batches go one at a time whatever `maxInFlight` says. @default maxInFlight > 1
+   */
+  idempotent?: boolean;
+}
+
+/** Most batches in flight an idempotent producer may have (the broker remembers 5 per partition). */
+export const MAX_IDEMPOTENT_IN_FLIGHT = 5;
+
+/** A producer id and the next sequence number of each partition (one InitProducerId). */
+interface Identity {
+  producerId: bigint;
+  epoch: number;
+  /** Next sequence number by `topic\0partition`. */
+  next: Map<string, number>;
+  /** A record numbered under it failed (its partition has a gap): take a new one. */
+  broken: boolean;
 }
 
 /** A record as the batcher holds it. */
@@ -74,6 +106,9 @@ interface Held {
   partition?: number;
   /** Acknowledged (by an attempt that failed for other partitions). */
   done?: boolean;
+  /** The producer id it was numbered under (idempotent delivery), and its sequence number. */
+  identity?: Identity;
+  seq?: number;
 }
 
 /** The records of one partition, for the encoder and with the batcher's entries. */
@@ -82,7 +117,13 @@ interface Destination {
   held: Held[];
 }
 
-/** `topic\0partition` of the partitions a failed Produce response acknowledged anyway. */
+/** Kafka's DUPLICATE_SEQUENCE_NUMBER: the batch was written before (idempotent delivery). */
+const DUPLICATE_SEQUENCE = 46;
+
+/**
+ * `topic\0partition` of the partitions a failed Produce response acknowledged anyway (including
+ * those that had written the batch before).
+ */
 function acknowledged(e: unknown): Set<string> {
   const out = new Set<string>();
   const responses = (e as {
@@ -90,10 +131,40 @@ function acknowledged(e: unknown): Set<string> {
   })?.response?.responses;
   for (const t of responses ?? []) {
     for (const p of t.partitionResponses ?? []) {
-      if (p.errorCode === 0) out.add(`${t.name}\0${p.index}`);
+      if (p.errorCode === 0 || p.errorCode === DUPLICATE_SEQUENCE) {
+        out.add(`${t.name}\0${p.index}`);
+      }
     }
   }
   return out;
+}
+
+/** Errors of a partition whose batch came after a gap in its numbering. */
+const OUT_OF_ORDER = "OUT_OF_ORDER_SEQUENCE_NUMBER";
+/** Errors saying the broker no longer knows (or no longer accepts) the producer id. */
+const LOST_IDENTITY = new Set([
+  "UNKNOWN_PRODUCER_ID",
+  "INVALID_PRODUCER_EPOCH",
+  "INVALID_PRODUCER_ID_MAPPING",
+  "PRODUCER_FENCED",
+]);
+
+/** What a failed attempt says about idempotent delivery. */
+function sequenceFailure(e: unknown): "gap" | "lost" | undefined {
+  let gap = false;
+  for (const x of errorTree(e)) {
+    if (x.apiId && LOST_IDENTITY.has(x.apiId)) return "lost";
+    if (x.apiId === OUT_OF_ORDER) gap = true;
+  }
+  return gap ? "gap" : undefined;
+}
+
+/** Whether the broker refused a producer id for lack of permission. */
+function refusedIdentity(e: unknown): boolean {
+  return errorTree(e).some((x) =>
+    x.apiId === "CLUSTER_AUTHORIZATION_FAILED" ||
+    x.apiId === "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
+  );
 }
 
 interface PartitionResponse {
@@ -168,6 +239,17 @@ export class KafkaProducer implements AsyncDisposable {
   #current: Client | undefined;
   #roundRobin = 0;
   #closing: Promise<void> | undefined;
+  /** Idempotent delivery wanted (off for good once the broker refused a producer id). */
+  #idempotent: boolean;
+  #identity: Identity | undefined;
+  #identityInit: Promise<Identity | undefined> | undefined;
+  /** Numbers of the batches handed over by the batcher and not settled, oldest first. */
+  readonly #unsettled: number[] = [];
+  #nextBatch = 0;
+  /** Woken when a batch settles or a request returns. */
+  readonly #turns = new WakeList();
+  /** Produce requests written and not answered. */
+  #requests = 0;
 
   /**
    * Creates the producer; nothing connects until {@linkcode KafkaProducer.connect} or the first
@@ -190,10 +272,56 @@ export class KafkaProducer implements AsyncDisposable {
           `${PRODUCE_VERSIONS.max}, not ${mv}`,
       );
     }
-    this.#batcher = new PublishBatcher<Held>(
-      (items, info) => this.#sendBatch(items, info),
-      options,
-    );
+    const inFlight = options.maxInFlight ?? 1;
+    this.#idempotent = options.idempotent ?? inFlight > 1;
+    if (this.#idempotent && inFlight > MAX_IDEMPOTENT_IN_FLIGHT) {
+      throw new KafkaOptionError(
+        `maxInFlight must be at most ${MAX_IDEMPOTENT_IN_FLIGHT} with idempotent delivery, ` +
+          `not ${inFlight}`,
+      );
+    }
+    this.#batcher = new PublishBatcher<Held>((items, info) => this.#sendOrdered(items, info), {
+      ...options,
+      maxInFlight: inFlight,
+    });
+  }
+
+  /** Whether batches carry a producer id and sequence numbers (so several may be in flight). */
+  get idempotent(): boolean {
+    return this.#idempotent;
+  }
+
+  /** The producer id in use (idempotent delivery), once taken. */
+  get producerId(): bigint | undefined {
+    return this.#identity?.producerId;
+  }
+
+  /** Sends one batch from the batcher, numbered in the batcher's (push) order. */
+  #sendOrdered(items: Held[], info: BatchInfo): Promise<void | unknown[]> {
+    const n = this.#nextBatch++;
+    this.#unsettled.push(n);
+    const settled = () => {
+      const i = this.#unsettled.indexOf(n);
+      if (i >= 0) this.#unsettled.splice(i, 1);
+      this.#turns.wakeAll();
+    };
+    const p = this.#sendBatch(items, info, n);
+    p.then((outcomes) => {
+      // a record that failed leaves a gap in its partition's numbering
+      if (outcomes) this.#breakIdentity(items.filter((_, i) => outcomes[i] !== undefined));
+      settled();
+    }, () => {
+      this.#breakIdentity(items);
+      settled();
+    });
+    return p;
+  }
+
+  /** Waits until batch `n` is the oldest not settled (and, if `quiet`, no request is out). */
+  async #turn(n: number, quiet = false): Promise<void> {
+    while (this.#unsettled[0] !== n || (quiet && this.#requests > 0)) {
+      await this.#untilStopped(this.#turns.wait());
+    }
   }
 
   /** The batcher's current batch bound in bytes (lowered after a batch was refused as too large). */
@@ -254,6 +382,7 @@ export class KafkaProducer implements AsyncDisposable {
         this.#client().then(async (c) => {
           await c.producer.metadata({ topics, forceUpdate: true });
           await this.#version(c);
+          if (this.#idempotent) await this.#takeIdentity(c);
         }),
         ms,
         () =>
@@ -328,10 +457,75 @@ export class KafkaProducer implements AsyncDisposable {
    * One attempt: one Produce request per partition leader, within `ms`. The records of the
    * partitions acknowledged are marked `done` even when the attempt fails for others.
    */
-  async #attempt(items: Held[], ms: number): Promise<void> {
+  async #attempt(items: Held[], ms: number, n: number, used: { client?: Client }): Promise<void> {
     const topics = [...new Set(items.map((h) => h.record.topic))];
     await this.#opts.prepare?.(topics);
-    await withTimeout(this.#produceAll(items, topics), ms, () => this.#late(topics.join(","), ms));
+    await withTimeout(
+      this.#produceAll(items, topics, n, used),
+      ms,
+      () => this.#late(topics.join(","), ms),
+    );
+  }
+
+  /** Takes a producer id (InitProducerId); a broker refusing one (no permission) turns it off. */
+  #takeIdentity(c: Client): Promise<Identity | undefined> {
+    this.#identityInit ??= (async () => {
+      try {
+        // a new cluster's transaction coordinator (which hands out producer ids) first loads its
+        // log: "coordinator loading / not available" are retried within the cluster's timeoutMs
+        const until = performance.now() + this.#cluster.timeoutMs;
+        let info;
+        while (true) {
+          try {
+            info = await c.producer.initIdempotentProducer({});
+            break;
+          } catch (e) {
+            if (!isRetriable(e) || performance.now() + 100 > until) throw e;
+            await sleep(100, this.#stop.signal);
+          }
+        }
+        return this.#identity = {
+          producerId: info.producerId,
+          epoch: info.producerEpoch,
+          next: new Map(),
+          broken: false,
+        };
+      } catch (e) {
+        if (!refusedIdentity(e)) throw e;
+        this.#idempotent = false;
+        this.#cluster.log(
+          "warning",
+          `the broker ${this.#cluster.broker} refused a producer id ` +
+            `(${this.#cluster.mapError(e).message}): idempotent delivery is off, batches go ` +
+            "one at a time",
+        );
+        return undefined;
+      } finally {
+        this.#identityInit = undefined;
+      }
+    })();
+    return this.#identityInit;
+  }
+
+  /** The producer id for an attempt of batch `n`; undefined without idempotent delivery. */
+  async #identityFor(n: number, c: Client): Promise<Identity | undefined> {
+    if (!this.#idempotent) return undefined;
+    const id = this.#identity;
+    if (id && !id.broken) return id;
+    if (id) {
+      // a gap in some partition's numbering: number again under a new id only once nothing
+      // numbered under the old one can still be written (earlier batches settled, no request out)
+      await this.#turn(n, true);
+      if (this.#identity === id) this.#identity = undefined;
+      else if (this.#identity && !this.#identity.broken) return this.#identity;
+    }
+    return await this.#takeIdentity(c);
+  }
+
+  /** Marks the current producer id unusable when some of `items` were numbered under it. */
+  #breakIdentity(items: Held[]): void {
+    const id = this.#identity;
+    if (id && items.some((h) => !h.done && h.identity === id)) id.broken = true;
   }
 
   /** The Produce version to use: the highest the broker and the encoder both speak. */
@@ -357,9 +551,15 @@ export class KafkaProducer implements AsyncDisposable {
   }
 
   /** Partitions the records (murmur2 of the key, else round-robin) and sends to each leader. */
-  async #produceAll(items: Held[], topics: string[]): Promise<void> {
-    const c = await this.#client();
+  async #produceAll(
+    items: Held[],
+    topics: string[],
+    n: number,
+    used: { client?: Client },
+  ): Promise<void> {
+    const c = used.client = await this.#client();
     const version = await this.#version(c);
+    const identity = await this.#identityFor(n, c);
     const metadata = await c.producer.metadata({
       topics,
       autocreateTopics: this.#opts.autocreateTopics ?? false,
@@ -396,6 +596,31 @@ export class KafkaProducer implements AsyncDisposable {
         d.held.push(h);
       } else parts.set(key, { batch: { topic: r.topic, partition, records: [r] }, held: [h] });
     }
+    const bases = new Map<string, number>();
+    if (identity) {
+      // each partition's records numbered once per producer id: a retry under the same id sends
+      // the same numbers (the broker acknowledges a batch it already wrote without writing it)
+      for (const parts of byLeader.values()) {
+        for (const [key, d] of parts) {
+          const first = d.held[0];
+          if (first.identity !== identity) {
+            let next = identity.next.get(key) ?? 0;
+            for (const h of d.held) {
+              h.identity = identity;
+              h.seq = next;
+              next = next === 0x7fffffff ? 0 : next + 1;
+            }
+            identity.next.set(key, next);
+          }
+          bases.set(key, first.seq!);
+        }
+      }
+    }
+    const producer: ProducerIdentity | undefined = identity && {
+      producerId: identity.producerId,
+      producerEpoch: identity.epoch,
+      baseSequence: (topic, partition) => bases.get(`${topic}\0${partition}`)!,
+    };
     const leaders = [...byLeader.keys()];
     const connections = await c.producer.connectToBrokers(leaders);
     const outcomes = await Promise.allSettled(leaders.map((leader) => {
@@ -404,7 +629,7 @@ export class KafkaProducer implements AsyncDisposable {
         throw new BrokerConnectionError(this.#cluster.broker, `no connection to broker ${leader}`);
       }
       const ds = [...byLeader.get(leader)!.values()];
-      return this.#produce(c, connection, version, ds.map((d) => d.batch));
+      return this.#produce(c, connection, version, ds.map((d) => d.batch), producer);
     }));
     let failure: unknown;
     outcomes.forEach((o, i) => {
@@ -423,6 +648,7 @@ export class KafkaProducer implements AsyncDisposable {
     connection: Connection,
     version: number,
     batches: PartitionBatch[],
+    producer: ProducerIdentity | undefined,
   ): Promise<void> {
     const lib = c.library;
     const body = encodeProduceRequest(batches, {
@@ -430,6 +656,7 @@ export class KafkaProducer implements AsyncDisposable {
       acks: ACKS_ALL,
       timeoutMs: this.#cluster.timeoutMs,
       timestamp: Date.now(),
+      producer,
       // a plain array: the library's native CRC copies a Buffer argument through its iterator
       crc32c: (b) => lib.crc32c(b as Buffer),
     });
@@ -441,6 +668,7 @@ export class KafkaProducer implements AsyncDisposable {
     ].parseResponse as Parameters<Connection["send"]>[3];
     // versions 9 and later carry tagged fields in the request and response headers
     const flexible = version >= 9;
+    this.#requests++;
     return new Promise<void>((resolve, reject) => {
       connection.send(
         PRODUCE_API_KEY,
@@ -449,30 +677,50 @@ export class KafkaProducer implements AsyncDisposable {
         parser,
         flexible,
         flexible,
-        (error: unknown) => (error ? reject(error) : resolve()),
+        (error: unknown) => {
+          this.#requests--;
+          if (this.#turns.size > 0) this.#turns.wakeAll();
+          error ? reject(error) : resolve();
+        },
       );
     });
   }
 
   /**
-   * Sends a batch, retrying transient failures until the oldest record's deadline; a batch
-   * refused as too large is split in halves (and the batch bound lowered) so only a record too
-   * large by itself fails.
+   * Sends batch `n`, retrying transient failures until the oldest record's deadline (retries in
+   * the order the batches were sent); a batch refused as too large is split in halves (and the
+   * batch bound lowered) so only a record too large by itself fails.
    */
-  async #sendBatch(items: Held[], info: BatchInfo): Promise<void | unknown[]> {
+  async #sendBatch(items: Held[], info: BatchInfo, n: number): Promise<void | unknown[]> {
     const deadline = info.since + this.#deliveryMs;
     let attempt = 0;
     let pending = items;
     while (true) {
       pending = pending.filter((h) => !h.done);
       if (pending.length === 0) return;
+      // retries wait for every earlier batch to settle; without a producer id every batch does
+      if ((attempt > 0 || !this.#idempotent) && this.#unsettled[0] !== n) await this.#turn(n);
       const left = Math.min(deadline - performance.now(), this.#cluster.timeoutMs);
       if (left <= 0) throw this.#late(topicsOf(pending), this.#deliveryMs);
+      const oldest = this.#unsettled[0] === n;
+      const used: { client?: Client } = {};
       try {
-        await this.#untilStopped(this.#attempt(pending, left));
+        await this.#untilStopped(this.#attempt(pending, left, n, used));
         return;
       } catch (e) {
         if (isTooLarge(e)) break;
+        const gap = sequenceFailure(e);
+        if (gap !== undefined) {
+          // after a gap in the numbering: an earlier batch is being retried (this one goes again
+          // after it), or the broker lost the producer id, or nothing explains it (a new id)
+          const renew = gap === "lost" || oldest;
+          if (renew) this.#breakIdentity(pending);
+          if (this.#stop.signal.aborted) throw this.#cluster.mapError(e);
+          attempt++;
+          this.#opts.onRetry?.(this.#cluster.mapError(e), attempt, pending.length);
+          if (renew) await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)), this.#stop.signal);
+          continue;
+        }
         const err = this.#cluster.mapError(e);
         const transient = err instanceof BrokerConnectionError ? err.retriable : isRetriable(e);
         if (!transient || this.#stop.signal.aborted) throw err;
@@ -480,11 +728,13 @@ export class KafkaProducer implements AsyncDisposable {
         if (performance.now() + wait >= deadline) throw err;
         attempt++;
         this.#opts.onRetry?.(err, attempt, pending.filter((h) => !h.done).length);
-        await this.#reset();
+        // the first of the batches failing together drops the client (the others find a new one)
+        if (used.client === undefined || used.client === this.#current) await this.#reset();
         await sleep(wait, this.#stop.signal);
       }
     }
-    // refused as too large: what is not acknowledged yet goes again in halves
+    // refused as too large: what is not acknowledged yet goes again in halves (with the same
+    // sequence numbers, in order)
     const rest = pending.filter((h) => !h.done);
     if (rest.length === 0) return;
     // the refused size, shared out by record count (what the bound is lowered from)
@@ -504,9 +754,11 @@ export class KafkaProducer implements AsyncDisposable {
     for (const part of [rest.slice(0, half), rest.slice(half)]) {
       const bytes = Math.ceil((restBytes * part.length) / rest.length);
       try {
-        const r = await this.#sendBatch(part, { bytes, since: info.since });
+        const r = await this.#sendBatch(part, { bytes, since: info.since }, n);
         part.forEach((h, i) => outcome.set(h, r?.[i]));
+        if (r) this.#breakIdentity(part.filter((_, i) => r[i] !== undefined));
       } catch (e) {
+        this.#breakIdentity(part);
         for (const h of part) outcome.set(h, e);
       }
     }
