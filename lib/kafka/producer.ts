@@ -183,6 +183,12 @@ function topicsOf(items: Held[]): string {
 /** Kafka's Produce request. */
 const PRODUCE_API_KEY = 0;
 
+/** What one attempt used, and whether its caller gave up on it (timed out). */
+interface Attempt {
+  client?: Client;
+  gone?: boolean;
+}
+
 /** The library's producer and what this layer learnt about the cluster through it. */
 interface Client {
   producer: Producer;
@@ -320,6 +326,8 @@ export class KafkaProducer implements AsyncDisposable {
   /** Waits until batch `n` is the oldest not settled (and, if `quiet`, no request is out). */
   async #turn(n: number, quiet = false): Promise<void> {
     while (this.#unsettled[0] !== n || (quiet && this.#requests > 0)) {
+      // batch n settled meanwhile: this is an attempt given up (timed out)
+      if (!this.#unsettled.includes(n)) throw new Error("attempt given up");
       await this.#untilStopped(this.#turns.wait());
     }
   }
@@ -457,7 +465,7 @@ export class KafkaProducer implements AsyncDisposable {
    * One attempt: one Produce request per partition leader, within `ms`. The records of the
    * partitions acknowledged are marked `done` even when the attempt fails for others.
    */
-  async #attempt(items: Held[], ms: number, n: number, used: { client?: Client }): Promise<void> {
+  async #attempt(items: Held[], ms: number, n: number, used: Attempt): Promise<void> {
     const topics = [...new Set(items.map((h) => h.record.topic))];
     await this.#opts.prepare?.(topics);
     await withTimeout(
@@ -555,7 +563,7 @@ export class KafkaProducer implements AsyncDisposable {
     items: Held[],
     topics: string[],
     n: number,
-    used: { client?: Client },
+    used: Attempt,
   ): Promise<void> {
     const c = used.client = await this.#client();
     const version = await this.#version(c);
@@ -623,6 +631,7 @@ export class KafkaProducer implements AsyncDisposable {
     };
     const leaders = [...byLeader.keys()];
     const connections = await c.producer.connectToBrokers(leaders);
+    if (used.gone) throw new Error("attempt given up");
     const outcomes = await Promise.allSettled(leaders.map((leader) => {
       const connection = connections.get(leader);
       if (!connection) {
@@ -703,11 +712,13 @@ export class KafkaProducer implements AsyncDisposable {
       const left = Math.min(deadline - performance.now(), this.#cluster.timeoutMs);
       if (left <= 0) throw this.#late(topicsOf(pending), this.#deliveryMs);
       const oldest = this.#unsettled[0] === n;
-      const used: { client?: Client } = {};
+      const used: Attempt = {};
       try {
         await this.#untilStopped(this.#attempt(pending, left, n, used));
         return;
       } catch (e) {
+        // an attempt that timed out may still be waiting for a connection: it must not send now
+        used.gone = true;
         if (isTooLarge(e)) break;
         const gap = sequenceFailure(e);
         if (gap !== undefined) {
