@@ -804,14 +804,15 @@ function nextItem(close: number): boolean {
 // exact parser above, which then decides. The walk gives up (exact parser again) where JS values
 // lose information: integer-like keys (JS reorders them), -0 (int 0 or float -0.0?), infinities
 // (huge int tokens), and, when the result holds integral numbers, any number token in the text
-// that is a float with an integral value or an int of 16 or more digits (see ambiguousNumbers;
+// that is a float with an integral value or an int beyond 2^53 - 1 (see ambiguousNumbers;
 // when every integral number is below 10^15, mayHaveIntegralFloat looks at the `.`s and exponents
 // only, and the full scan runs only when it finds a candidate).
 
 /**
  * Whether valid JSON `text` has a number token that JSON.parse maps to a JS number that does not
  * tell Python's int/float apart: a float token with an integral value (`1.0`, `1e3`), an int token
- * of 16+ digits (may exceed 2^53), or `-0`. Strings are skipped with indexOf.
+ * beyond 2^53 - 1 (17+ digits, or 16 above the largest safe integer), or `-0`. Strings are skipped
+ * with indexOf.
  */
 function ambiguousNumbers(text: string, from: number): boolean {
   const n = text.length;
@@ -862,7 +863,9 @@ function ambiguousNumbers(text: string, from: number): boolean {
         if (Number.isInteger(+text.slice(start, k))) return true;
       } else if (zeroFraction) return true;
     } else if (
-      intDigits >= 16 ||
+      // 16 digits are exact up to 2^53 - 1 (microsecond timestamps): only larger ones may round
+      intDigits > 16 ||
+      (intDigits === 16 && !Number.isSafeInteger(+text.slice(intStart, k))) ||
       (intDigits === 1 && start !== intStart && text.charCodeAt(intStart) === 48)
     ) {
       return true;
