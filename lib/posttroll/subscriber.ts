@@ -249,9 +249,21 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
 
   #startPump(entry: Omit<Entry, "pump">, host: string | undefined): Entry {
     const e = entry as Entry;
+    const sock = e.socket;
+    const hook = e.hook;
+    if (hook === undefined) {
+      // each message is decoded and queued in the read loop of the connection that read it: no
+      // promise and no event-loop turn per message between the socket and recv()
+      sock.forwardTo((frames) => {
+        const msg = this.#decode(sock, frames, this.#keepRaw);
+        if (msg !== undefined) this.#accept(e, host, msg);
+      });
+      e.pump = Promise.resolve();
+      return e;
+    }
+    // callbacks run on their own loop, outside the connections' read loops
     e.pump = (async () => {
       // drain what arrived without a promise per message; wait (one reused waiter) when empty
-      const sock = e.socket;
       using wait = sock.waiter();
       while (true) {
         const frames = sock.tryReceive();
@@ -260,39 +272,58 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
           await wait.next();
           continue;
         }
-        const raw = frames[0];
-        if (!raw) continue;
-        let msg: Message;
+        const msg = this.#decode(sock, frames, false);
+        if (msg === undefined) continue;
         try {
-          msg = Message.decode(raw);
+          hook(msg);
         } catch (err) {
-          this.#log("debug", `Invalid message received, dropping: ${(err as Error).message}`);
-          sock.release(frames);
-          continue;
+          this.#log("warning", `hook failed: ${(err as Error).message}`);
         }
-        // decoded (and copied when kept): a large array may back the next large message
-        const kept = this.#keepRaw ? raw.slice() : undefined;
-        sock.release(frames);
-        if (e.hook) {
-          try {
-            e.hook(msg);
-          } catch (err) {
-            this.#log("warning", `hook failed: ${(err as Error).message}`);
-          }
-          continue;
-        }
-        if (this.#filter && !this.#filter(msg)) continue;
-        if (this.#translate && host !== undefined) {
-          msg.sender = msg.sender.split("@")[0] + "@" + host;
-        }
-        if (kept) RAW.set(msg, kept);
-        if (this.#keepOrigin) {
-          ORIGIN.set(msg, { address: e.addr?.URI ?? "", receivedAt: Date.now() });
-        }
-        this.#queue.push(msg);
       }
     })().catch((err) => this.#log("warning", `receive failed: ${(err as Error).message}`));
     return e;
+  }
+
+  /**
+   * The message in a received one-frame message, or undefined (dropped, logged) if invalid. The
+   * arrays go back to `sock` once decoded (a large one may back the next large message), copied
+   * first when the raw bytes are kept.
+   */
+  #decode(sock: InboxSocket, frames: Uint8Array[], keepRaw: boolean): Message | undefined {
+    const raw = frames[0];
+    let msg: Message | undefined;
+    if (raw) {
+      try {
+        msg = Message.decode(raw);
+        if (keepRaw) RAW.set(msg, raw.slice());
+      } catch (err) {
+        this.#log("debug", `Invalid message received, dropping: ${(err as Error).message}`);
+      }
+    }
+    sock.release(frames);
+    return msg;
+  }
+
+  /** Filters, annotates and queues a message received from `e`'s publisher. */
+  #accept(e: Entry, host: string | undefined, msg: Message): void {
+    if (this.#closed) return;
+    if (this.#filter) {
+      let keep: boolean;
+      try {
+        keep = this.#filter(msg);
+      } catch (err) {
+        this.#log("warning", `messageFilter failed, dropping: ${(err as Error).message}`);
+        return;
+      }
+      if (!keep) return;
+    }
+    if (this.#translate && host !== undefined) {
+      msg.sender = msg.sender.split("@")[0] + "@" + host;
+    }
+    if (this.#keepOrigin) {
+      ORIGIN.set(msg, { address: e.addr?.URI ?? "", receivedAt: Date.now() });
+    }
+    this.#queue.push(msg);
   }
 
   #subSocket(uri: string, topics: string[], backend: string | undefined): SubSocket {

@@ -79,6 +79,7 @@ class Inbox extends Channel<Multipart> {
  */
 export abstract class InboxSocket extends ZmqSocket {
   readonly #inbox: Inbox;
+  #sink: ((frames: Multipart) => void) | undefined;
 
   /**
    * Creates the socket (it does nothing until bind() or connect()).
@@ -99,7 +100,48 @@ export abstract class InboxSocket extends ZmqSocket {
    * @ignore
    */
   protected deliver(frames: Multipart): void {
-    this.#inbox.push(frames);
+    const sink = this.#sink;
+    if (sink === undefined) {
+      this.#inbox.push(frames);
+      return;
+    }
+    try {
+      sink(frames);
+    } catch (e) {
+      reportError(e);
+    }
+  }
+
+  /**
+   * Hands every message to `fn` as soon as a connection has read it, instead of queueing it for
+   * `receive()`/`tryReceive()` (messages queued before are handed over first, at once): no
+   * promise and no event-loop turn between the read and `fn`. `fn` runs inside the connection's
+   * read loop, so it must be quick and must not throw (an exception is reported like an uncaught
+   * one, with `reportError`); the receive high-water mark no longer applies (nothing is queued).
+   * `undefined` queues messages again.
+   *
+   * @param fn the handler, or undefined
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { PullSocket } from "./pull.ts";
+   * import { PushSocket } from "./push.ts";
+   * await using pull = new PullSocket();
+   * await using push = new PushSocket();
+   * push.connect(await pull.bind("tcp://127.0.0.1:0"));
+   * const got = Promise.withResolvers<string>();
+   * pull.forwardTo((frames) => got.resolve(new TextDecoder().decode(frames[0])));
+   * await push.send("hello");
+   * assertEquals(await got.promise, "hello");
+   * assertEquals(pull.tryReceive(), undefined); // nothing was queued
+   * ```
+   */
+  forwardTo(fn: ((frames: Multipart) => void) | undefined): void {
+    this.#sink = fn;
+    if (fn === undefined) return;
+    for (let m = this.#inbox.tryReceive(); m !== undefined; m = this.#inbox.tryReceive()) {
+      this.deliver(m);
+    }
   }
 
   /** @ignore */
