@@ -9,7 +9,9 @@
  *   [--rounds 5] -- --quick --only posttroll,nameserver
  * ```
  *
- * Arguments after `--` go to `bench/e2e/run.ts`. The load average is printed with the table.
+ * Arguments after `--` go to `bench/e2e/run.ts`. The load average is printed with the table, and
+ * the Python column's median over every round of both trees beside each row that has one (a
+ * target such as "p99 ≤ Python's" is checked against the same runs).
  *
  * @module
  */
@@ -32,15 +34,21 @@ function loadavg(): string {
   return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 }
 
-/** One value of the ours column of a table line: metric → [value, unit]. */
-function parseTable(md: string): Map<string, [number, string]> {
-  const out = new Map<string, [number, string]>();
+/** The ours and Python values of a table line: metric → [ours, unit, Python]. */
+function parseTable(md: string): Map<string, [number, string, number | undefined]> {
+  const out = new Map<string, [number, string, number | undefined]>();
+  const num = (cell: string) => /^([\d,.]+)\s*(\S+)/.exec(cell);
   for (const line of md.split("\n")) {
     const c = line.split("|").map((s) => s.trim());
     if (c.length < 6 || c[1] === "group" || c[1].startsWith("---")) continue;
-    const m = /^([\d,.]+)\s*(\S+)/.exec(c[3]);
+    const m = num(c[3]);
     if (!m || c[3].includes("MB/s")) continue;
-    out.set(`${c[1]}: ${c[2]}`, [Number(m[1].replaceAll(",", "")), m[2]]);
+    const py = num(c[4]);
+    out.set(`${c[1]}: ${c[2]}`, [
+      Number(m[1].replaceAll(",", "")),
+      m[2],
+      py && py[2] === m[2] ? Number(py[1].replaceAll(",", "")) : undefined,
+    ]);
   }
   return out;
 }
@@ -59,7 +67,7 @@ if (!sides[0].ref) {
 
 const trees: string[] = [];
 try {
-  const runs = new Map<string, Map<string, [number, string]>[]>();
+  const runs = new Map<string, Map<string, [number, string, number | undefined]>[]>();
   const commits: string[] = [];
   for (const s of sides) {
     const tree = await Deno.makeTempDir({ prefix: `e2e-${s.name}-` });
@@ -91,9 +99,10 @@ try {
       }\`, alternating; from ${start} to load ${loadavg()}\n`,
   );
   console.log(
-    "| row | unit | before median | after median | after/before | before best | after best |",
+    "| row | unit | before median | after median | after/before | before best | after best | " +
+      "Python median |",
   );
-  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   const fmt = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 2 });
   for (const [metric, [, unit]] of before[0] ?? []) {
     const b = before.map((t) => t.get(metric)?.[0]).filter((x) => x !== undefined) as number[];
@@ -101,10 +110,13 @@ try {
     if (!a.length || !b.length) continue;
     const higher = unit.endsWith("/s");
     const best = (xs: number[]) => (higher ? Math.max(...xs) : Math.min(...xs));
+    const py = [...before, ...after].map((t) => t.get(metric)?.[2]).filter((x) =>
+      x !== undefined
+    ) as number[];
     console.log(
       `| ${metric} | ${unit} | ${fmt(median(b))} | ${fmt(median(a))} | ${
         (median(a) / median(b)).toFixed(2)
-      } | ${fmt(best(b))} | ${fmt(best(a))} |`,
+      } | ${fmt(best(b))} | ${fmt(best(a))} | ${py.length ? fmt(median(py)) : "–"} |`,
     );
   }
 } finally {
