@@ -166,14 +166,17 @@ async function runSub(): Promise<void> {
         frames = sock.tryReceive();
       }
       const raw = frames[0];
-      if (starts(raw, warmPrefix)) return ["warm", undefined];
-      if (starts(raw, endPrefix)) return ["end", undefined];
-      if (latency) {
+      let got: Got = ["msg", undefined];
+      if (starts(raw, warmPrefix)) got = ["warm", undefined];
+      else if (starts(raw, endPrefix)) got = ["end", undefined];
+      else if (latency) {
         const text = dec.decode(raw);
         const i = text.indexOf(key) + key.length;
-        return ["msg", Number(text.slice(i, i + 16))];
+        got = ["msg", Number(text.slice(i, i + 16))];
       }
-      return ["msg", undefined];
+      // done with the bytes (as pyzmq's peer drops its copy): a large array backs the next one
+      sock.release(frames);
+      return got;
     };
     close = () => {
       wait[Symbol.dispose]();
