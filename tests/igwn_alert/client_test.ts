@@ -231,6 +231,10 @@ Deno.test("igwn-alert client against a real broker", async (t) => {
       );
       await assertRejects(() => c.flushByTopic("superevent"), SessionError, "No active sessions.");
       await c.connect(["superevent", "cbc_gstlal"]);
+      // a session's producer is idempotent: the broker gave it a producer id over SASL_SSL (SCRAM)
+      const producer = c.sessions.get("superevent")!.batcher;
+      assert(producer.idempotent);
+      assert(producer.producerId !== undefined && producer.producerId >= 0n);
       await assertRejects(
         () => c.publishToTopic("other", "x"),
         SessionError,
