@@ -57,6 +57,8 @@ export interface ProduceRequestOptions {
   crc32c: (bytes: Uint8Array) => number;
   /** Producer id, epoch and sequences for an idempotent producer. */
   producer?: ProducerIdentity;
+  /** Gives the array to write into, of exactly `size` bytes (e.g. from a pool). @default a new one */
+  buffer?: (size: number) => Uint8Array;
 }
 
 /** Lowest and highest Produce version this encoder writes. */
@@ -132,9 +134,9 @@ class Out {
   readonly buf: Uint8Array;
   readonly view: DataView;
   at = 0;
-  constructor(size: number) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   i8(v: number): void {
     this.buf[this.at++] = v;
@@ -243,7 +245,11 @@ export function encodeProduceRequest(
   }
   if (flexible) size++;
 
-  const out = new Out(size);
+  const buf = o.buffer?.(size) ?? new Uint8Array(size);
+  if (buf.length !== size) {
+    throw new RangeError(`produce request: a buffer of ${size} bytes expected`);
+  }
+  const out = new Out(buf);
   if (flexible) out.uvarint(0);
   else out.i16(-1);
   out.i16(o.acks);

@@ -172,6 +172,11 @@ interface PartitionResponse {
   errorCode: number;
 }
 
+/** Requests from this size on are written into kept memory (smaller ones cost little). */
+const POOLED_MIN = 64 * 1024;
+/** Room beyond the batch bound for the request's framing (the bound counts records only). */
+const POOLED_SLACK = 64 * 1024;
+
 /** Kafka's acks -1: every in-sync replica (the library's `ProduceAcks.ALL`). */
 const ACKS_ALL = -1;
 
@@ -256,6 +261,8 @@ export class KafkaProducer implements AsyncDisposable {
   readonly #turns = new WakeList();
   /** Produce requests written and not answered. */
   #requests = 0;
+  /** Memory of answered large requests, written into again (no zero-filled megabyte each). */
+  readonly #buffers: ArrayBuffer[] = [];
 
   /**
    * Creates the producer; nothing connects until {@linkcode KafkaProducer.connect} or the first
@@ -651,6 +658,23 @@ export class KafkaProducer implements AsyncDisposable {
     if (failure !== undefined) throw failure;
   }
 
+  /** Memory for a request of `size` bytes: a kept one when large enough, else new. */
+  #buffer(size: number): Uint8Array {
+    if (size < POOLED_MIN) return new Uint8Array(size);
+    const i = this.#buffers.findIndex((b) => b.byteLength >= size);
+    const ab = i >= 0
+      ? this.#buffers.splice(i, 1)[0]
+      : new ArrayBuffer(Math.max(size, this.#batcher.maxBatchBytes + POOLED_SLACK));
+    return new Uint8Array(ab, 0, size);
+  }
+
+  /** Keeps an answered request's memory (one per request that may be in flight). */
+  #release(body: Uint8Array): void {
+    if (body.byteLength >= POOLED_MIN && this.#buffers.length < this.#batcher.maxInFlight) {
+      this.#buffers.push(body.buffer as ArrayBuffer);
+    }
+  }
+
   /** One Produce request on one connection; resolves with the broker's acknowledgement. */
   #produce(
     c: Client,
@@ -666,6 +690,7 @@ export class KafkaProducer implements AsyncDisposable {
       timeoutMs: this.#cluster.timeoutMs,
       timestamp: Date.now(),
       producer,
+      buffer: (size) => this.#buffer(size),
       // a plain array: the library's native CRC copies a Buffer argument through its iterator
       crc32c: (b) => lib.crc32c(b as Buffer),
     });
@@ -689,6 +714,8 @@ export class KafkaProducer implements AsyncDisposable {
         (error: unknown) => {
           this.#requests--;
           if (this.#turns.size > 0) this.#turns.wakeAll();
+          // answered: the request was written (on failure its write may still be under way)
+          if (!error) this.#release(body);
           error ? reject(error) : resolve();
         },
       );

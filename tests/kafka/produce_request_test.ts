@@ -182,3 +182,27 @@ Deno.test("KafkaProducer refuses a Produce version it cannot write", () => {
     assertThrows(() => new KafkaProducer(plainCluster("127.0.0.1:1"), { maxProduceVersion: v }));
   }
 });
+
+Deno.test("produce request: written into a given (reused, dirty) buffer, the same bytes", () => {
+  const batches: PartitionBatch[] = [
+    { topic: "alpha", partition: 0, records: sampleRecords(40, 2) },
+    { topic: "beta", partition: 1, records: sampleRecords(3, 4) },
+  ];
+  for (const version of [3, 9, 11]) {
+    const o = { ...opts(), version, timestamp: 1700000000123 };
+    const fresh = encodeProduceRequest(batches, o);
+    // memory of an earlier request: larger than needed and full of other bytes
+    const kept = new ArrayBuffer(fresh.length + 4096);
+    new Uint8Array(kept).fill(0xa5);
+    const reused = encodeProduceRequest(batches, {
+      ...o,
+      buffer: (size) => new Uint8Array(kept, 0, size),
+    });
+    assertEquals(reused.buffer, kept);
+    assertEquals(reused, fresh);
+    assertThrows(
+      () => encodeProduceRequest(batches, { ...o, buffer: (size) => new Uint8Array(size + 1) }),
+      RangeError,
+    );
+  }
+});
