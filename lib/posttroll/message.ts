@@ -542,30 +542,14 @@ let trusted = false;
 // field boundaries of the message being decoded (start, end pairs)
 const decodeBounds: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
+/** Whitespace of Python's `\s` other than the space: the one definition (isWs uses it too). */
+// deno-lint-ignore no-control-regex
+const OTHER_WS = /[\t-\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
 /** Whether UTF-16 unit `c` is whitespace of Python's `\s` (what posttroll's header split uses). */
 function isWs(c: number): boolean {
-  if (c <= 32) return c === 32 || (c >= 9 && c <= 13) || c >= 0x1c;
-  if (c < 0x85) return false;
-  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+  return c === 32 || ((c < 32 || c > 0x84) && OTHER_WS.test(String.fromCharCode(c)));
 }
-
-/**
- * Whitespace other than the space, as a regex character class built from {@linkcode isWs} (one
- * test of a header beats a loop over its characters).
- */
-const OTHER_WS = ((): RegExp => {
-  const hex = (c: number) => "\\u" + c.toString(16).padStart(4, "0");
-  let cls = "";
-  for (let c = 0; c <= 0x3000; c++) {
-    if (c === 32 || !isWs(c)) continue;
-    let d = c;
-    while (d < 0x3000 && d + 1 !== 32 && isWs(d + 1)) d++;
-    cls += d === c ? hex(c) : hex(c) + "-" + hex(d);
-    c = d;
-  }
-  return new RegExp("[" + cls + "]");
-})();
 
 /**
  * The common case of the header split: seven fields separated by single spaces, none holding
