@@ -39,18 +39,33 @@ from hop.auth import load_auth
 from hop.io import StartPosition
 url, authfile, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 b64 = lambda b: base64.b64encode(b).decode() if b is not None else None
-stream = Stream(auth=load_auth(authfile), start_at=StartPosition.EARLIEST, until_eos=True)
+import time
+from confluent_kafka import KafkaError, KafkaException
+# a fresh consumer group can meet a broker whose group coordinator is not ready yet
+# (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS): before the first record, try again
+TRANSIENT = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE,
+             KafkaError.COORDINATOR_LOAD_IN_PROGRESS}
 got = 0
-with stream.open(url, "r") as s:
-    for payload, meta in s.read(metadata=True):
-        content = payload.content if isinstance(payload.content, bytes) else None
-        key = meta.key.encode() if isinstance(meta.key, str) else meta.key
-        print(json.dumps({"model": type(payload).__name__, "content": b64(content),
-                          "key": b64(key), "topic": meta.topic,
-                          "headers": [[k, b64(v)] for k, v in (meta.headers or [])]}), flush=True)
-        got += 1
-        if got >= n:
-            break
+for attempt in range(5):
+    stream = Stream(auth=load_auth(authfile), start_at=StartPosition.EARLIEST, until_eos=True)
+    try:
+        with stream.open(url, "r") as s:
+            for payload, meta in s.read(metadata=True):
+                content = payload.content if isinstance(payload.content, bytes) else None
+                key = meta.key.encode() if isinstance(meta.key, str) else meta.key
+                print(json.dumps({"model": type(payload).__name__, "content": b64(content),
+                                  "key": b64(key), "topic": meta.topic,
+                                  "headers": [[k, b64(v)] for k, v in (meta.headers or [])]}),
+                      flush=True)
+                got += 1
+                if got >= n:
+                    break
+        break
+    except KafkaException as e:
+        if got > 0 or e.args[0].code() not in TRANSIENT or attempt == 4:
+            raise
+        print("retrying after", e.args[0].str(), file=sys.stderr, flush=True)
+        time.sleep(1)
 print("END", got, flush=True)
 `;
 
