@@ -76,7 +76,11 @@ export class DedupStore implements AsyncDisposable {
    * the table, which made `add` cost grow with the churn (a quarter of from-kafka's CPU).
    */
   #order = new AddOrder();
-  #pending: string[] = [];
+  /**
+   * Ids added since the last flush, in order of their last addition; only ids still held (an
+   * evicted id leaves it too), so at most `capacity` and none lost while the disk refuses writes.
+   */
+  #pending = new Set<string>();
   #file: Deno.FsFile | null = null;
   /** Bytes of complete records (and magic) in the file. */
   #fileBytes = 0;
@@ -194,6 +198,7 @@ export class DedupStore implements AsyncDisposable {
       if (this.#ids.get(k) === at) {
         if (this.#ids.size <= this.capacity && now - order.time(at) <= this.maxAgeMs) break;
         this.#ids.delete(k);
+        this.#pending.delete(k);
       }
       order.shift();
     }
@@ -206,7 +211,7 @@ export class DedupStore implements AsyncDisposable {
 
   /** Ids added and not yet written to the file. */
   get unflushed(): number {
-    return this.#pending.length;
+    return this.#pending.size;
   }
 
   /**
@@ -246,11 +251,8 @@ export class DedupStore implements AsyncDisposable {
     this.#put(k, now);
     this.#evict(now);
     if (this.path === null) return;
-    this.#pending.push(k);
-    // while the disk refuses writes, keep at most `capacity` unwritten ids (memory stays bounded)
-    if (this.#pending.length > this.capacity) {
-      this.#pending.splice(0, this.#pending.length - this.capacity);
-    }
+    this.#pending.delete(k); // its last addition is the one written
+    this.#pending.add(k);
   }
 
   /**
@@ -277,17 +279,15 @@ export class DedupStore implements AsyncDisposable {
    */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing.catch(() => {});
-    if (!this.#file || this.#pending.length === 0) return;
+    if (!this.#file || this.#pending.size === 0) return;
     this.#flushing = this.#write().finally(() => (this.#flushing = null));
     await this.#flushing;
   }
 
   async #write(): Promise<void> {
     const path = this.path!;
-    // ids forgotten since they were added (capacity, age) are not written: written with the
-    // time of the flush, they would come back on the next open
-    const batch = this.#pending.filter((k) => this.#ids.has(k));
-    this.#pending = [];
+    const batch = [...this.#pending];
+    this.#pending = new Set();
     if (batch.length === 0) return;
     const buf = new Uint8Array(batch.length * RECORD);
     const view = new DataView(buf.buffer);
@@ -300,7 +300,10 @@ export class DedupStore implements AsyncDisposable {
       await this.#file!.syncData();
       this.#fileBytes += buf.length;
     } catch (e) {
-      this.#pending = batch.concat(this.#pending);
+      // back in front of what was added meanwhile, unless evicted or added again since
+      const kept = new Set(batch.filter((k) => this.#ids.has(k) && !this.#pending.has(k)));
+      for (const k of this.#pending) kept.add(k);
+      this.#pending = kept;
       await this.#file!.truncate(this.#fileBytes).catch(() => {});
       throw new DedupStoreError(path, `cannot persist ids: ${(e as Error).message}`, { cause: e });
     }

@@ -191,6 +191,45 @@ Deno.test("dedup: capacity evicts the oldest first (re-adding refreshes), in mem
   });
 });
 
+Deno.test("dedup: an id still held is written even when more than `capacity` additions come before the flush", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/held.dedup`;
+    {
+      await using s = await DedupStore.open(path, { capacity: 10 });
+      s.add(id(0));
+      // 150 additions of five other ids: six ids held, far more additions than the capacity
+      for (let round = 0; round < 30; round++) for (let i = 1; i <= 5; i++) s.add(id(i));
+      assertEquals(s.size, 6);
+      assertEquals(s.unflushed, 6, "one unwritten entry per id held");
+      for (let i = 11; i < 25; i++) s.add(id(i)); // evicts 0-5 (and 11-14) again
+      assert(s.unflushed <= 10, "unwritten ids are bounded by the capacity");
+      assertEquals(s.unflushed, s.size, "evicted ids are not kept for the file");
+      await s.flush();
+    }
+    await using a = await DedupStore.open(path, { capacity: 10 });
+    assertEquals([0, 1, 5, 14, 15, 24].map((i) => a.has(id(i))), [
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+  });
+  await withDir(async (dir) => {
+    const path = `${dir}/held2.dedup`;
+    {
+      await using s = await DedupStore.open(path, { capacity: 10 });
+      s.add(id(0));
+      for (let round = 0; round < 30; round++) for (let i = 1; i <= 5; i++) s.add(id(i));
+      await s.flush();
+    }
+    await using a = await DedupStore.open(path, { capacity: 10 });
+    assertEquals([0, 1, 2, 3, 4, 5].map((i) => a.has(id(i))), [true, true, true, true, true, true]);
+    assertEquals((await records(path)).length, 6, "each id written once, with its last addition");
+  });
+});
+
 Deno.test("dedup: the eviction order survives many re-adds and long runs (order queue rebuilt and cut)", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/order.dedup`;
