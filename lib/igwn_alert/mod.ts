@@ -47,6 +47,7 @@ export {
   PublishBatcher,
   type PublishBatcherOptions,
   type SendBatch,
+  type Settled,
 } from "../kafka/batcher.ts";
 export { type LogLevel, type LogSink, stderrLogSink } from "../kafka/log.ts";
 export { mapKafkaError } from "../kafka/errors.ts";
@@ -54,6 +55,7 @@ export {
   KafkaProducer,
   type KafkaProducerOptions,
   type ProducerRecord,
+  type RecordSettled,
 } from "../kafka/producer.ts";
 export {
   Auth,

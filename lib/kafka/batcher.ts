@@ -9,7 +9,8 @@
  *   alone), below Kafka's default `message.max.bytes` (1048588).
  * - Each push's promise settles with ITS batch: resolved when the batch is acknowledged, rejected
  *   with the batch's error otherwise (or with its own error when the send function reports
- *   outcomes per record).
+ *   outcomes per record). {@linkcode PublishBatcher.offer} is the same without a promise: a
+ *   callback shared by many records is told about each (for callers forwarding many records).
  * - Batches leave in push order; with the default `maxInFlight` of 1 a batch is sent only after
  *   the previous one was acknowledged or failed, so retries inside the producer cannot reorder.
  * - Memory is bounded: records are prepared (serialized) only when fewer than `maxQueueBytes`
@@ -61,15 +62,61 @@ export type SendBatch<T> = (
   info: BatchInfo,
 ) => Promise<void | unknown[]>;
 
-interface Entry<T> {
-  prepare: () => Prepared<T>;
+/**
+ * Told that a record given to {@linkcode PublishBatcher.offer} settled: `error` is undefined
+ * when it was acknowledged, else why it failed.
+ */
+export type Settled<T> = (item: T, error: unknown) => void;
+
+/** A pushed record (one object per record: it is all the batcher allocates for one). */
+class Entry<T> {
+  /** Builds the item (push), or undefined once built (offer: built by the caller). */
+  prepare: (() => Prepared<T>) | undefined;
+  /** The item once built. */
+  item: T | undefined;
+  /** Its estimated bytes once built. */
+  bytes = 0;
   /** performance.now() of the push. */
   pushedAt: number;
-  prepared?: Prepared<T>;
-  /** performance.now() when prepared. */
-  at: number;
-  resolve: () => void;
-  reject: (e: unknown) => void;
+  /** performance.now() when built (admitted into the queue). */
+  at = 0;
+  /** The push's promise (push), or undefined (offer). */
+  resolve: (() => void) | undefined;
+  reject: ((e: unknown) => void) | undefined;
+  /** The callback of an offer. */
+  done: Settled<T> | undefined;
+
+  constructor(
+    prepare: (() => Prepared<T>) | undefined,
+    item: T | undefined,
+    bytes: number,
+    pushedAt: number,
+    done: Settled<T> | undefined,
+  ) {
+    this.prepare = prepare;
+    this.item = item;
+    this.bytes = bytes;
+    this.pushedAt = pushedAt;
+    this.resolve = undefined;
+    this.reject = undefined;
+    this.done = done;
+  }
+
+  /** Settles the record: acknowledged when `error` is undefined. */
+  settle(error: unknown): void {
+    const item = this.item;
+    this.item = undefined;
+    if (this.done !== undefined) {
+      try {
+        this.done(item as T, error);
+      } catch (err) {
+        // the other records of the batch still settle; the caller's bug surfaces as an uncaught
+        // error (an "error" event of globalThis)
+        reportError(err);
+      }
+    } else if (error === undefined) this.resolve!();
+    else this.reject!(error);
+  }
 }
 
 /** Thrown by pushes after {@linkcode PublishBatcher.close}. */
@@ -188,10 +235,49 @@ export class PublishBatcher<T> {
     if (this.#closed) return Promise.reject(new BatcherClosedError());
     return new Promise<void>((resolve, reject) => {
       const now = performance.now();
-      this.#waiting.push({ prepare, resolve, reject, at: 0, pushedAt: now });
+      const e = new Entry<T>(prepare, undefined, 0, now, undefined);
+      e.resolve = resolve;
+      e.reject = reject;
+      this.#waiting.push(e);
       this.#admit(now);
       this.#schedule();
     });
+  }
+
+  /**
+   * Queues one record built by the caller, without a promise: `done(item, error)` is called once
+   * it settled, as {@linkcode PublishBatcher.push}'s promise would (`error` undefined:
+   * acknowledged). It goes in push order with the pushed records; it waits (built) for room like
+   * them, so the caller bounds what it builds ahead. `done` runs as a microtask or later, never
+   * inside `offer`; it should not throw (what it throws is reported with `reportError`).
+   *
+   * @param item the record
+   * @param bytes its estimated bytes
+   * @param done told when it settled (one function may serve every record)
+   * @throws BatcherClosedError after close()
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { PublishBatcher } from "./batcher.ts";
+   * const sent: string[] = [];
+   * const acked: string[] = [];
+   * const b = new PublishBatcher<string>((items) => Promise.resolve(void sent.push(...items)));
+   * const done = (item: string, error: unknown) => {
+   *   if (error === undefined) acked.push(item);
+   * };
+   * b.offer("x", 1, done);
+   * b.offer("y", 1, done);
+   * await b.flush();
+   * assertEquals(acked, ["x", "y"]);
+   * await b.close();
+   * ```
+   */
+  offer(item: T, bytes: number, done: Settled<T>): void {
+    if (this.#closed) throw new BatcherClosedError();
+    const now = performance.now();
+    this.#waiting.push(new Entry<T>(undefined, item, bytes, now, done));
+    this.#admit(now);
+    this.#schedule();
   }
 
   /**
@@ -240,16 +326,21 @@ export class PublishBatcher<T> {
   #admit(now?: number): void {
     while (this.#waiting.length > 0 && this.#heldBytes < this.maxQueueBytes) {
       const e = this.#waiting.shift()!;
-      try {
-        e.prepared = e.prepare();
-      } catch (err) {
-        e.reject(err);
-        continue;
+      if (e.prepare !== undefined) {
+        try {
+          const p = e.prepare();
+          e.item = p.item;
+          e.bytes = p.bytes;
+        } catch (err) {
+          e.settle(err);
+          continue;
+        }
+        e.prepare = undefined;
       }
-      e.at = now ?? performance.now();
+      e.at = now ??= performance.now();
       this.#ready.push(e);
-      this.#readyBytes += e.prepared.bytes;
-      this.#heldBytes += e.prepared.bytes;
+      this.#readyBytes += e.bytes;
+      this.#heldBytes += e.bytes;
     }
   }
 
@@ -292,7 +383,7 @@ export class PublishBatcher<T> {
       const batch: Entry<T>[] = [];
       let bytes = 0;
       while (this.#ready.length > 0) {
-        const b = this.#ready[0].prepared!.bytes;
+        const b = this.#ready[0].bytes;
         if (batch.length > 0 && bytes + b > this.maxBatchBytes) break;
         batch.push(this.#ready.shift()!);
         bytes += b;
@@ -311,23 +402,20 @@ export class PublishBatcher<T> {
     try {
       // entries are in push order: the first is the oldest
       const since = batch[0].pushedAt;
-      p = this.#send(batch.map((e) => e.prepared!.item), { bytes, since });
+      const items = new Array<T>(batch.length);
+      for (let i = 0; i < batch.length; i++) items[i] = batch[i].item as T;
+      p = this.#send(items, { bytes, since });
     } catch (e) {
       p = Promise.reject(e);
     }
     p.then(
       (outcomes) => {
-        batch.forEach((e, i) => {
-          const err = outcomes ? outcomes[i] : undefined;
-          if (err === undefined) e.resolve();
-          else e.reject(err);
-        });
+        for (let i = 0; i < batch.length; i++) batch[i].settle(outcomes ? outcomes[i] : undefined);
       },
       (err) => {
-        for (const e of batch) e.reject(err);
+        for (const e of batch) e.settle(err);
       },
     ).finally(() => {
-      for (const e of batch) e.prepared = undefined;
       this.#inFlight--;
       this.#inFlightCount -= batch.length;
       this.#heldBytes -= bytes;

@@ -98,17 +98,36 @@ interface Identity {
   broken: boolean;
 }
 
+/**
+ * Told that a record given to {@linkcode KafkaProducer.offer} settled: `error` is undefined when
+ * the broker acknowledged it, else the error {@linkcode KafkaProducer.send} would reject with.
+ */
+export type RecordSettled = (record: ProducerRecord, error: Error | undefined) => void;
+
 /** A record as the batcher holds it. */
-interface Held {
+class Held {
   record: ProducerRecord;
   bytes: number;
   /** Its partition, chosen at the first attempt and kept for the retries. */
-  partition?: number;
+  partition: number | undefined = undefined;
   /** Acknowledged (by an attempt that failed for other partitions). */
-  done?: boolean;
+  done = false;
   /** The producer id it was numbered under (idempotent delivery), and its sequence number. */
-  identity?: Identity;
-  seq?: number;
+  identity: Identity | undefined = undefined;
+  seq = 0;
+  /** The callback of an offer. */
+  notify: RecordSettled | undefined;
+
+  constructor(record: ProducerRecord, bytes: number, notify?: RecordSettled) {
+    this.record = record;
+    this.bytes = bytes;
+    this.notify = notify;
+  }
+}
+
+/** The batcher's callback for offered records: tells the offer's own. */
+function settleHeld(h: Held, error: unknown): void {
+  h.notify!(h.record, error as Error | undefined);
 }
 
 /** The records of one partition, for the encoder and with the batcher's entries. */
@@ -216,7 +235,12 @@ interface Client {
  */
 export function recordBytes(r: ProducerRecord): number {
   let bytes = (r.value?.byteLength ?? 0) + (r.key?.byteLength ?? 0) + 32;
-  for (const [k, v] of r.headers) bytes += k.length + v.byteLength + 8;
+  const headers = r.headers;
+  // indexed: runs for every record (no iterator objects)
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
+    bytes += h[0].length + h[1].byteLength + 8;
+  }
   return bytes;
 }
 
@@ -425,8 +449,49 @@ export class KafkaProducer implements AsyncDisposable {
     return this.#batcher.push(() => {
       const r = typeof record === "function" ? record() : record;
       const bytes = recordBytes(r);
-      return { item: { record: r, bytes }, bytes };
+      return { item: new Held(r, bytes), bytes };
     });
+  }
+
+  /**
+   * Queues one record without a promise: `done(record, error)` runs once it settled (`error`
+   * undefined: acknowledged), as {@linkcode KafkaProducer.send}'s promise would settle. Records
+   * keep their order with those of `send` and share its batches, retries and deadlines. For
+   * callers forwarding many records that keep their own counts: one `done` serves all of them,
+   * and nothing is allocated per record beyond the record and the producer's entries. The record
+   * is built by the caller, so the caller bounds how many it builds ahead (it waits, built, while
+   * `maxQueueBytes` are held). `done` runs later (never inside `offer`) and should not throw.
+   *
+   * @param record the record (kept until it settled; do not modify it meanwhile)
+   * @param done told when it settled
+   * @throws BatcherClosedError after close
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { KafkaCluster } from "./cluster.ts";
+   * import { KafkaProducer, type ProducerRecord } from "./producer.ts";
+   * import { withAdmin } from "./admin.ts";
+   * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+   * const cluster = new KafkaCluster({ url: `kafka://${broker}/`, noauth: true });
+   * const topic = `events-${crypto.randomUUID()}`;
+   * await withAdmin(cluster, "create the topic", (a) => a.createTopics([{ topic, partitions: 1 }]));
+   * let acked = 0;
+   * const done = (_r: ProducerRecord, error: Error | undefined) => {
+   *   if (error === undefined) acked++;
+   * };
+   * {
+   *   await using producer = await new KafkaProducer(cluster).connect([topic]);
+   *   for (const text of ["a", "b", "c"]) {
+   *     producer.offer({ topic, value: new TextEncoder().encode(text), headers: [] }, done);
+   *   }
+   *   await producer.flush();
+   * }
+   * assertEquals(acked, 3);
+   * ```
+   */
+  offer(record: ProducerRecord, done: RecordSettled): void {
+    const bytes = recordBytes(record);
+    this.#batcher.offer(new Held(record, bytes, done), bytes, settleHeld);
   }
 
   /**
@@ -580,6 +645,7 @@ export class KafkaProducer implements AsyncDisposable {
       autocreateTopics: this.#opts.autocreateTopics ?? false,
     });
     const byLeader = new Map<number, Map<string, Destination>>();
+    const dests = new Map<string, Destination[]>();
     for (const h of items) {
       const r = h.record;
       const t = metadata.topics.get(r.topic);
@@ -602,14 +668,22 @@ export class KafkaProducer implements AsyncDisposable {
           `partition ${partition} of ${r.topic} has no leader`,
         );
       }
-      let parts = byLeader.get(leader);
-      if (!parts) byLeader.set(leader, parts = new Map());
-      const key = `${r.topic}\0${partition}`;
-      const d = parts.get(key);
-      if (d) {
+      // the partition's destination by topic and partition number (no key text per record)
+      let byPartition = dests.get(r.topic);
+      if (byPartition === undefined) dests.set(r.topic, byPartition = []);
+      const d = byPartition[partition];
+      if (d !== undefined) {
         d.batch.records.push(r);
         d.held.push(h);
-      } else parts.set(key, { batch: { topic: r.topic, partition, records: [r] }, held: [h] });
+      } else {
+        byPartition[partition] = {
+          batch: { topic: r.topic, partition, records: [r] },
+          held: [h],
+        };
+        let parts = byLeader.get(leader);
+        if (!parts) byLeader.set(leader, parts = new Map());
+        parts.set(`${r.topic}\0${partition}`, byPartition[partition]);
+      }
     }
     const bases = new Map<string, number>();
     if (identity) {
@@ -627,7 +701,7 @@ export class KafkaProducer implements AsyncDisposable {
             }
             identity.next.set(key, next);
           }
-          bases.set(key, first.seq!);
+          bases.set(key, first.seq);
         }
       }
     }

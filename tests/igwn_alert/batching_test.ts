@@ -3,7 +3,7 @@
 // broker (many concurrent publishToTopic calls acknowledged and consumed in order, a batch over a
 // topic's size limit split so only the alert too large by itself fails, flushByTopic/close wait
 // for everything queued, bounded queued bytes).
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { startKafka } from "../../testing/kafka.ts";
 import { BatcherClosedError, PublishBatcher } from "../../lib/kafka/batcher.ts";
 import { createTopics as createSpecs } from "../../testing/kafka_records.ts";
@@ -170,6 +170,72 @@ Deno.test("PublishBatcher: linger gathers pushes; flush and close do not wait fo
   assertEquals(sent, [[1, 2], [3]]);
   await assertRejects(() => b.push(() => ({ item: 4, bytes: 1 })), BatcherClosedError);
   await b.flush();
+});
+
+Deno.test("PublishBatcher: offer shares push's batches and order, settles through one callback", async () => {
+  const m = manualSend();
+  const b = new PublishBatcher<number>(m.send, { maxQueueBytes: 30, maxBatchBytes: 20 });
+  const settled: Array<[number, unknown]> = [];
+  let calls = 0;
+  const done = (item: number, error: unknown) => {
+    calls++;
+    settled.push([item, error]);
+    if (item === 3) throw new Error("a callback's bug"); // must not stop the others
+  };
+  const uncaught: unknown[] = [];
+  const onError = (e: ErrorEvent) => {
+    e.preventDefault();
+    uncaught.push(e.error);
+  };
+  globalThis.addEventListener("error", onError);
+  try {
+    // offers and pushes interleaved: one order, one queue bound (built offers wait for room)
+    const pushed: Promise<string>[] = [];
+    for (let i = 0; i < 12; i++) {
+      if (i % 3 === 2) {
+        pushed.push(b.push(() => ({ item: i, bytes: 5 })).then(() => "ok", () => "rejected"));
+      } else b.offer(i, 5, done);
+    }
+    assertEquals(calls, 0, "never called inside offer");
+    assertEquals(b.pending, 12);
+    assert(b.heldBytes <= 30, `held ${b.heldBytes}`);
+    const boom = new Error("batch refused");
+    let n = 0;
+    while (b.pending > 0) {
+      await waitUntil(() => m.batches.length > n, `batch ${n}`);
+      assert(b.heldBytes <= 30, `held ${b.heldBytes}`);
+      m.settle[n](n === 1 ? boom : undefined);
+      n++;
+      await tick();
+    }
+    assertEquals(m.batches.flat(), Array.from({ length: 12 }, (_, i) => i));
+    for (const batch of m.batches) assert(batch.length <= 4, `batch ${batch}`);
+    const failed = new Set(m.batches[1]);
+    const want = Array.from({ length: 12 }, (_, i) => i).filter((i) => i % 3 !== 2)
+      .map((i): [number, unknown] => [i, failed.has(i) ? boom : undefined]);
+    assertEquals(settled, want);
+    const results = await Promise.all(pushed);
+    results.forEach((r, k) => {
+      const i = 3 * k + 2;
+      assertEquals(r, failed.has(i) ? "rejected" : "ok", `push ${i}`);
+    });
+    await tick();
+    assertEquals(uncaught.map((e) => (e as Error).message), ["a callback's bug"]);
+    // outcomes per record reach the callback of each
+    const per = new PublishBatcher<number>((items) =>
+      Promise.resolve(items.map((i) => (i % 2 ? new Error(`no ${i}`) : undefined)))
+    );
+    const out: Array<[number, string | undefined]> = [];
+    for (let i = 0; i < 4; i++) {
+      per.offer(i, 1, (item, e) => void out.push([item, (e as Error | undefined)?.message]));
+    }
+    await per.close();
+    assertEquals(out, [[0, undefined], [1, "no 1"], [2, undefined], [3, "no 3"]]);
+    assertThrows(() => per.offer(9, 1, done), BatcherClosedError);
+    await b.close();
+  } finally {
+    globalThis.removeEventListener("error", onError);
+  }
 });
 
 Deno.test("publishToTopic batching against a real broker", async (t) => {
