@@ -24,7 +24,8 @@ const digest = new Uint8Array(32);
  *
  * @param raw the message as sent on the wire
  * @param occurrence 0 for the first send of these bytes, n for the n-th repeat @default 0
- * @returns 16 bytes (a UUID)
+ * @param out 16 bytes to write it into @default a new array
+ * @returns 16 bytes (a UUID): `out` if given
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
@@ -33,13 +34,25 @@ const digest = new Uint8Array(32);
  * assertEquals(formatIdentity(id)[14], "8");
  * ```
  */
-export function messageIdentity(raw: Uint8Array, occurrence = 0): Uint8Array {
+export function messageIdentity(
+  raw: Uint8Array,
+  occurrence = 0,
+  out?: Uint8Array,
+): Uint8Array {
   sha256(raw, occurrence > 0 ? enc.encode(`\0${occurrence}`) : undefined, digest);
-  const id = digest.slice(0, 16);
+  let id: Uint8Array;
+  if (out === undefined) id = digest.slice(0, 16);
+  else {
+    id = out;
+    for (let i = 0; i < 16; i++) id[i] = digest[i];
+  }
   id[6] = (id[6] & 0x0f) | 0x80;
   id[8] = (id[8] & 0x3f) | 0x80;
   return id;
 }
+
+/** Bytes of the blocks {@linkcode OccurrenceCounter.identity} hands ids out of. */
+const ID_BLOCK = 4096;
 
 /**
  * Numbers repeated sends of identical bytes within a recent window: the first is occurrence 0,
@@ -73,6 +86,9 @@ export class OccurrenceCounter {
   readonly #orderHi: Int32Array;
   readonly #orderLo: Int32Array;
   #next = 0;
+  /** The block ids are handed out of, and the offset of the next. */
+  #block = new Uint8Array(0);
+  #blockAt = ID_BLOCK;
 
   /**
    * Creates a counter.
@@ -95,10 +111,19 @@ export class OccurrenceCounter {
    * The identity of this send of `raw`.
    *
    * @param raw the message bytes
-   * @returns 16 bytes
+   * @returns 16 bytes (a view into a block shared with other ids: do not modify them)
    */
   identity(raw: Uint8Array): Uint8Array {
-    const first = messageIdentity(raw);
+    // ids are views into shared 4 KiB blocks: a message's own 16-byte ArrayBuffer (a JS object,
+    // an extension and a malloc'd store, freed only by a GC after the record was acknowledged)
+    // would cost more than the id
+    let at = this.#blockAt;
+    if (at === ID_BLOCK) {
+      this.#block = new Uint8Array(ID_BLOCK);
+      at = 0;
+    }
+    this.#blockAt = at + 16;
+    const first = messageIdentity(raw, 0, this.#block.subarray(at, at + 16));
     // a 53-bit key of SHA-256 bits; two different messages sharing them (about one chance in
     // 10^11 among 100,000) would only number the second as a repeat: its id is still its own
     const hi = (((first[0] & 0x1f) << 16) | (first[1] << 8) | first[2]) + 1;
@@ -119,7 +144,7 @@ export class OccurrenceCounter {
       return first;
     }
     const n = ++this.#count[slot];
-    return messageIdentity(raw, n);
+    return messageIdentity(raw, n, first);
   }
 
   /** The slot holding the key, or `~slot` of the free slot where it would go. */

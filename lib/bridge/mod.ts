@@ -85,6 +85,7 @@ export {
   headerId,
   headerText,
   ORIGIN_HEADER,
+  recordHeaders,
   SUBJECT_HEADER,
   TYPE_HEADER,
 } from "./record.ts";

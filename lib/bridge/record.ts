@@ -84,13 +84,42 @@ export function buildRecord(
   sender?: string,
   id: Uint8Array = messageIdentity(raw),
 ): BridgeRecord {
+  const headers = recordHeaders(subject, type, origin, sender, id);
+  return { key: headers[0][1], value: raw, headers, id };
+}
+
+/**
+ * The headers of a forwarded message's record (see {@linkcode buildRecord}), built without
+ * intermediate arrays: one array and the `_id` pair per record beside the shared pairs. The
+ * first pair is the subject's, whose value is also the record's key.
+ *
+ * @param subject the message's subject
+ * @param type its type
+ * @param origin the producing site's name
+ * @param sender the Kafka username (hop's `_sender`), if authenticated
+ * @param id the message identity
+ * @returns the header pairs (shared except `_id` and the array: do not modify them)
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { recordHeaders } from "./record.ts";
+ * const h = recordHeaders("/a/b", "info", "site-a", undefined, new Uint8Array(16));
+ * assertEquals(new TextDecoder().decode(h[0][1]), "/a/b"); // also the record's key
+ * ```
+ */
+export function recordHeaders(
+  subject: string,
+  type: string,
+  origin: string,
+  sender: string | undefined,
+  id: Uint8Array,
+): Array<[string, Uint8Array]> {
   const s = pair(SUBJECT_HEADER, subject);
   const t = pair(TYPE_HEADER, type);
   const o = pair(ORIGIN_HEADER, origin);
-  const headers: Array<[string, Uint8Array]> = sender === undefined
+  return sender === undefined
     ? [s, t, o, ["_id", id], FORMAT_BLOB]
     : [s, t, o, ["_id", id], pair("_sender", sender), FORMAT_BLOB];
-  return { key: s[1], value: raw, headers, id };
 }
 
 /** Header texts (site names, types: the same few again and again). */

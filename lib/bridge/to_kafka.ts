@@ -1,7 +1,7 @@
 /**
  * posttroll -> Kafka: subscribes to posttroll publishers (found through the nameserver, or given
  * by address) and produces every message, unchanged, to the Kafka topic of its subject (see
- * {@linkcode subjectToTopic}), keyed by subject, with hop's headers (see {@linkcode buildRecord}).
+ * {@linkcode subjectToTopic}), keyed by subject, with hop's headers (see {@linkcode recordHeaders}).
  *
  * Delivery: records are acknowledged by all in-sync replicas (acks -1). While Kafka is
  * unreachable, messages are held in memory (up to `maxBufferBytes`, then new ones are dropped and
@@ -16,7 +16,7 @@
 import { type AddressInfo, NSSubscriber, rawMessage, Subscriber } from "../posttroll/subscriber.ts";
 import { withAdmin } from "../kafka/admin.ts";
 import type { KafkaCluster } from "../kafka/cluster.ts";
-import { KafkaProducer } from "../kafka/producer.ts";
+import { KafkaProducer, type ProducerRecord } from "../kafka/producer.ts";
 import { bridgeCluster } from "./kafka_link.ts";
 import { limitedLog } from "../_util/log_limit.ts";
 import {
@@ -26,7 +26,7 @@ import {
   type ToKafkaOptions,
 } from "./options.ts";
 import { OccurrenceCounter } from "./identity.ts";
-import { buildRecord } from "./record.ts";
+import { recordHeaders } from "./record.ts";
 import { subjectToTopic, type TopicMapping } from "./topics.ts";
 
 /** Services a posttroll nameserver's own address publisher announces. */
@@ -133,8 +133,8 @@ export class PosttrollToKafka implements AsyncDisposable {
       lingerMs: o.lingerMs,
       maxBatchBytes: 900_000,
       maxInFlight: 1,
-      // records built ahead of the producer: four requests' worth (the rest wait unbuilt, in
-      // maxBufferBytes)
+      // records queued for the next requests: four requests' worth (the rest wait in the
+      // producer's order, within maxBufferBytes)
       maxQueueBytes: 4 * 1024 * 1024,
       deliveryTimeoutMs: Infinity,
       autocreateTopics: true,
@@ -251,40 +251,38 @@ export class PosttrollToKafka implements AsyncDisposable {
         continue;
       }
       const topic = this.#topicOf(msg.subject);
-      const subject = msg.subject;
-      const type = msg.type;
       const id = this.#occurrences.identity(raw);
       s.pending++;
       s.pendingBytes += raw.length;
-      // one reaction per message (a .finally() would add two more promises to each)
-      this.#producer.send(() => {
-        const r = buildRecord(raw, subject, type, this.site, this.#sender, id);
-        return { topic, key: r.key, value: r.value, headers: r.headers };
-      }).then(
-        () => {
-          s.pending--;
-          s.pendingBytes -= raw.length;
-          s.produced++;
-        },
-        (e) => {
-          s.pending--;
-          s.pendingBytes -= raw.length;
-          s.failed++;
-          // a few lines, then one summary every 10 s (a shutdown with a large backlog and no
-          // broker would otherwise write a line per message)
-          const now = Date.now();
-          if (s.failed <= 3 || now - this.#lastFailLog > 10_000) {
-            this.#lastFailLog = now;
-            this.#opts.logger(
-              "error",
-              `not delivered to Kafka (${topic}, ${subject}): ${(e as Error).message}` +
-                (s.failed > 3 ? ` (${s.failed} so far)` : ""),
-            );
-          }
-        },
-      );
+      // no promise or closure per message: one callback counts them all
+      const headers = recordHeaders(msg.subject, msg.type, this.site, this.#sender, id);
+      this.#producer.offer({ topic, key: headers[0][1], value: raw, headers }, this.#settled);
     }
   }
+
+  /** Counts a record that settled (and logs a failure). */
+  readonly #settled = (r: ProducerRecord, e: Error | undefined): void => {
+    const s = this.#stats;
+    s.pending--;
+    s.pendingBytes -= r.value!.length;
+    if (e === undefined) {
+      s.produced++;
+      return;
+    }
+    s.failed++;
+    // a few lines, then one summary every 10 s (a shutdown with a large backlog and no broker
+    // would otherwise write a line per message)
+    const now = Date.now();
+    if (s.failed <= 3 || now - this.#lastFailLog > 10_000) {
+      this.#lastFailLog = now;
+      const subject = new TextDecoder().decode(r.key!);
+      this.#opts.logger(
+        "error",
+        `not delivered to Kafka (${r.topic}, ${subject}): ${e.message}` +
+          (s.failed > 3 ? ` (${s.failed} so far)` : ""),
+      );
+    }
+  };
 
   /** subjectToTopic, remembered for the subjects seen lately (a pipeline has few). */
   #topicOf(subject: string): string {

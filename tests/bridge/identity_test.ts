@@ -155,6 +155,26 @@ Deno.test("identity: OccurrenceCounter numbers repeats of identical bytes; two c
   assertEquals(small.identity(MSG), messageIdentity(MSG));
 });
 
+Deno.test("identity: OccurrenceCounter's ids stay intact while later ones are handed out (shared blocks)", () => {
+  const c = new OccurrenceCounter();
+  const msgs = Array.from({ length: 700 }, (_, i) => enc.encode(`pytroll://a/${i % 500} info u@h`));
+  // 700 ids cross two 4 KiB blocks; repeats (i >= 500) are rewritten in place of their first
+  const ids = msgs.map((m) => c.identity(m));
+  const seen = new Map<string, number>();
+  msgs.forEach((m, i) => {
+    const text = `pytroll://a/${i % 500} info u@h`;
+    const n = seen.get(text) ?? 0;
+    seen.set(text, n + 1);
+    assertEquals(ids[i], messageIdentity(m, n), `id ${i}`);
+    assertEquals(ids[i].length, 16);
+  });
+  assertEquals(new Set(ids.map(hex)).size, 700);
+  // messageIdentity writes into a given array
+  const out = new Uint8Array(16);
+  assert(messageIdentity(MSG, 0, out) === out);
+  assertEquals(out, messageIdentity(MSG));
+});
+
 Deno.test("identity: the n-th repeat's id is the SHA-256 of the bytes, a zero byte and n in decimal", async () => {
   for (
     const [m, n] of [[MSG, 1], [MSG, 2], [MSG, 10], [MSG, 123456], [new Uint8Array(0), 3]] as const
