@@ -396,33 +396,36 @@ function describe(data: unknown): string {
 
 /** What follows the header of an encoded message, and the version the header must name. */
 interface EncodedData {
-  /** `" <mime type> <payload>"`. */
-  tail: string;
+  /** `" <mime type> "`. */
+  mime: string;
+  /** The payload: the data's text. */
+  payload: string;
   /** The version: the explicit one, else the one the data needs. */
   version: string;
 }
 
-/** `" <mime type> <payload>"` of `data` (what follows the header) and its version. */
+/** `" <mime type> "` and the payload of `data` (what follows the header) and its version. */
 function encodeData(data: unknown, binary: boolean, version: string | undefined): EncodedData {
   if (binary) {
     if (typeof data !== "string") {
       throw new MessageError("Message binary data should be a string");
     }
-    return { tail: " binary/octet-stream " + data, version: version || "v1.01" };
+    return { mime: " binary/octet-stream ", payload: data, version: version || "v1.01" };
   }
   if (typeof data === "string") {
-    return { tail: " text/ascii " + data, version: version || "v1.01" };
+    return { mime: " text/ascii ", payload: data, version: version || "v1.01" };
   }
   try {
     if (version) {
       const r = pyDumpsInfo(data, { datetime: dtFormatterFor(version) });
-      return { tail: " application/json " + r.text, version };
+      return { mime: " application/json ", payload: r.text, version };
     }
     // automatic version in one pass: datetimes are written in full (v1.2) form, and the version is
     // v1.2 exactly when one was written
     const r = pyDumpsInfo(data, { datetime: isoFull });
     return {
-      tail: " application/json " + r.text,
+      mime: " application/json ",
+      payload: r.text,
       version: r.sawDatetime ? CURRENT_MESSAGE_VERSION : "v1.01",
     };
   } catch (e) {
@@ -741,13 +744,36 @@ export class Message {
    * @throws {MessageError} when a field is invalid or the data cannot be encoded
    */
   encode(): string {
+    const parts = this.encodeParts(); // (indexed: destructuring allocates an iterator)
+    return parts[0] + parts[1];
+  }
+
+  /**
+   * The encoded message in two parts whose concatenation is {@linkcode Message.encode}'s text:
+   * the header up to the space after the mime type, and the payload (`""` without data). A
+   * sender that converts the parts to UTF-8 one after the other never builds the joined string
+   * (for a long payload: no copy of it, see the publisher's `send(Message)`).
+   * @throws {MessageError} when a field is invalid or the data cannot be encoded
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { Message } from "./message.ts";
+   * const m = new Message("/a", "file", "x".repeat(65536), { binary: true });
+   * const [head, payload] = m.encodeParts();
+   * assertEquals(head.endsWith(" v1.01 binary/octet-stream "), true);
+   * assertEquals(payload, m.data);
+   * assertEquals(head + payload, m.encode());
+   * ```
+   */
+  encodeParts(): [head: string, payload: string] {
     this.#validate(false);
     const explicit = this.#version || codecDefaults.messageVersion || undefined;
     if (!pyTruthy(this.data)) {
-      return this.#header(explicit ?? versionNeeded(this.data, this.binary));
+      return [this.#header(explicit ?? versionNeeded(this.data, this.binary)), ""];
     }
-    const { tail, version } = encodeData(this.data, this.binary, explicit);
-    return this.#header(version) + tail;
+    const { mime, payload, version } = encodeData(this.data, this.binary, explicit);
+    return [this.#header(version) + mime, payload];
   }
 
   /** Same as {@linkcode Message.encode} (Python `str(msg)`). */

@@ -174,7 +174,8 @@ export class Publisher implements AsyncDisposable {
 
   /**
    * Sends an encoded message (text, or its UTF-8 bytes: large byte messages are not copied, so
-   * leave them unmodified) or a {@linkcode Message}, encoded here.
+   * leave them unmodified) or a {@linkcode Message}, encoded here (cheaper than sending its
+   * `encode()`: the payload is converted to UTF-8 from its own string, without a joined copy).
    *
    * @param msg the message
    * @throws {PublisherError} before start or after stop
@@ -197,7 +198,11 @@ export class Publisher implements AsyncDisposable {
     // not an async function: one promise per message instead of two (errors still reject)
     try {
       if (!this.#socket) throw new PublisherError("Cannot 'send' before the publisher is started.");
-      return this.#socket.send(msg instanceof Message ? msg.encode() : msg);
+      if (!(msg instanceof Message)) return this.#socket.send(msg);
+      // header and payload go to UTF-8 one after the other: a long payload is never copied into
+      // a joined string first
+      const parts = msg.encodeParts();
+      return this.#socket.sendText(parts[0], parts[1]);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -47,16 +47,28 @@ const utf8 = new TextEncoder();
 /** What send() returns when it need not wait: one settled promise for every call. */
 const SENT: Promise<void> = Promise.resolve();
 
-/** The UTF-8 of `s` in the reused buffer, or undefined when it may not fit in SCRATCH_MAX. */
-function encodeScratch(s: string): Uint8Array | undefined {
-  const worst = s.length * 3;
+/**
+ * The UTF-8 of `s + t` in the reused buffer (each string converted on its own: no joined string),
+ * or undefined when it may not fit in SCRATCH_MAX.
+ */
+function encodeScratch(s: string, t: string): Uint8Array | undefined {
+  const worst = (s.length + t.length) * 3;
   if (worst > scratch.length) {
     if (worst > SCRATCH_MAX) return undefined;
     let n = scratch.length * 2;
     while (n < worst) n *= 2;
     scratch = new Uint8Array(Math.min(n, SCRATCH_MAX));
   }
-  return scratch.subarray(0, utf8.encodeInto(s, scratch).written);
+  const n = utf8.encodeInto(s, scratch).written;
+  if (t.length === 0) return scratch.subarray(0, n);
+  return scratch.subarray(0, n + utf8.encodeInto(t, scratch.subarray(n)).written);
+}
+
+/** True when `s + t` joins a surrogate pair that `s` and `t` split (then encoded joined). */
+function splitsPair(s: string, t: string): boolean {
+  const a = s.charCodeAt(s.length - 1);
+  const b = t.charCodeAt(0);
+  return a >= 0xd800 && a <= 0xdbff && b >= 0xdc00 && b <= 0xdfff;
 }
 
 /**
@@ -210,9 +222,43 @@ export class PubSocket extends ZmqSocket {
   send(msg: Frame | Frame[], _opts?: SignalOptions): Promise<void> {
     if (this.closed) return Promise.reject(new ZmqClosedError());
     if (this.peers.length === 0) return SENT; // nobody to send to: not even encoded
-    const text = typeof msg === "string" ? encodeScratch(msg) : undefined;
-    const frames = text ? [text] : toMultipart(msg);
-    const copy = text !== undefined;
+    const text = typeof msg === "string" ? encodeScratch(msg, "") : undefined;
+    return this.#publish(text ? [text] : toMultipart(msg), text !== undefined);
+  }
+
+  /**
+   * Publishes a one-frame message whose text is `head + tail` as {@linkcode PubSocket.send} does,
+   * without building the joined string: each part goes to UTF-8 on its own (a long `tail`, e.g.
+   * a message's payload, is not copied into a new string first).
+   *
+   * @param head the start of the text (matched against subscriptions)
+   * @param tail the rest of the text
+   * @returns as {@linkcode PubSocket.send}
+   * @throws {ZmqClosedError} when closed
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { PubSocket } from "./pub.ts";
+   * import { SubSocket } from "./sub.ts";
+   * await using pub = new PubSocket();
+   * await using sub = new SubSocket();
+   * sub.subscribe("");
+   * sub.connect(await pub.bind("tcp://127.0.0.1:0"));
+   * while (pub.subscriberCount() === 0) await new Promise((r) => setTimeout(r, 10));
+   * await pub.sendText("topic ", "x".repeat(100_000));
+   * const [frame] = await sub.receive();
+   * assertEquals(new TextDecoder().decode(frame), "topic " + "x".repeat(100_000));
+   * ```
+   */
+  sendText(head: string, tail: string): Promise<void> {
+    if (this.closed) return Promise.reject(new ZmqClosedError());
+    if (this.peers.length === 0) return SENT; // nobody to send to: not even encoded
+    if (splitsPair(head, tail)) return this.send(head + tail);
+    const text = encodeScratch(head, tail);
+    return this.#publish([text ?? utf8.encode(head + tail)], text !== undefined);
+  }
+
+  #publish(frames: Uint8Array[], copy: boolean): Promise<void> {
     const topic = frames[0];
     let busy = false;
     let behind: Connection | undefined; // the writable subscriber holding the most bytes

@@ -185,3 +185,26 @@ Deno.test("codec api: head, user/host, defaults, truthiness, version comparison"
   v.version = undefined;
   assertEquals(v.version, "v1.2");
 });
+
+Deno.test("codec api: encodeParts() joined is encode(), the payload is the data's own text", () => {
+  const time = PyDateTime.fromisoformat("2026-01-02T03:04:05.678901+00:00");
+  const sender = "u@h";
+  const cases = [
+    new Message("/a", "file", "b".repeat(70_000), { binary: true, time, sender }),
+    new Message("/a", "info", "some text é😀", { time, sender }),
+    new Message("/a", "file", { t: time, n: [1, 2.5], s: "ö" }, { time, sender }),
+    new Message("/a", "file", { t: time }, { version: "v1.01", time, sender }),
+    new Message("/a", "beat", "", { time, sender }),
+    new Message("/a", "beat", null, { time, sender }),
+  ];
+  for (const m of cases) {
+    const [head, payload] = m.encodeParts();
+    assertEquals(head + payload, m.encode());
+    if (typeof m.data === "string" && m.data !== "") assertEquals(payload, m.data);
+    if (!pyTruthy(m.data)) assertEquals(payload, "");
+  }
+  const bad = new Message("/a", "file", "x", { time, sender });
+  bad.binary = true;
+  bad.data = 1; // binary data must be a string
+  assertThrows(() => bad.encodeParts(), MessageError);
+});

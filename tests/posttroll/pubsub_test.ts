@@ -15,6 +15,7 @@ import {
 import {
   createSubscriberFromDictConfig,
   magickfyTopics,
+  rawMessage,
   subscribe,
   Subscriber,
 } from "../../lib/posttroll/subscriber.ts";
@@ -391,4 +392,29 @@ Deno.test("test_listener_container without nameserver", async () => {
   assertEquals(tested, 5);
   await lc.stop();
   assertEquals(new ListenerContainer().outputQueue, undefined);
+});
+
+Deno.test("publisher: send(Message) puts the bytes of its encode() on the wire (64 KiB binary, JSON, unicode)", async () => {
+  const { config } = testSetup();
+  await using pub = await new Publisher("tcp://127.0.0.1:0", { config }).start();
+  await using sub = new Subscriber([`tcp://127.0.0.1:${pub.portNumber}`], {
+    config,
+    keepRaw: true,
+  });
+  const messages = [
+    new Message("/bin", "file", "ABCDé😀".repeat(11_000), { binary: true }),
+    new Message("/json", "file", { uri: "/data/x", n: 1.5, t: new Date(0), s: "pöst" }),
+    new Message("/pџтяöll", "info", "hej"),
+    new Message("/empty", "beat"),
+  ];
+  await sendUntilReceived(() => pub.send(new Message("/warm", "info", "w")), sub);
+  for (const m of messages) await pub.send(m);
+  const got: Message[] = [];
+  for await (const m of sub.recv(10)) {
+    if (m === null) break;
+    if (m.subject !== "/warm") got.push(m);
+    if (got.length === messages.length) break;
+  }
+  const enc = new TextEncoder();
+  assertEquals(got.map((m) => rawMessage(m)), messages.map((m) => enc.encode(m.encode())));
 });

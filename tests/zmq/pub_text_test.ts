@@ -79,3 +79,36 @@ Deno.test("sub: large messages given back with release() back later ones without
   assertEquals(got, texts);
   assertEquals(kept.map((k) => dec.decode(k)), got.filter((_, i) => (i + 1) % 7 === 0));
 });
+
+Deno.test("pub: sendText(head, tail) sends the UTF-8 of head + tail, split surrogate pairs and all", async () => {
+  await using pub = new PubSocket();
+  const endpoint = await pub.bind("tcp://127.0.0.1:0");
+  await using sub = subscriber(endpoint);
+  while (pub.subscriberCount() < 1) {
+    await pub.send("x"), await new Promise((r) => setTimeout(r, 10));
+  }
+  const pair = "😀"; // one code point, two UTF-16 units
+  const cases: Array<[string, string]> = [
+    ["topic ", "payload"],
+    ["", "no head"],
+    ["no tail", ""],
+    ["pytroll://a binary/octet-stream ", "z".repeat(65_536)], // the posttroll publisher's shape
+    ["é€ ", "😀ü".repeat(20_000)],
+    ["pair split: " + pair[0], pair[1] + " rest"], // joined, a valid pair (not two U+FFFD)
+    ["lone high " + pair[0], "not low"], // stays a lone surrogate: U+FFFD, as encoding the join
+    ["lone low ", pair[1] + "x"],
+    ["big ", "d".repeat(400_000)], // beyond the reused buffer
+  ];
+  // in one turn, mixed with send(string): each send's bytes stay its own
+  const sends = cases.flatMap(([h, t]) => [pub.sendText(h, t), pub.send("between")]);
+  await Promise.all(sends);
+  const enc = new TextEncoder();
+  const got: Uint8Array[] = [];
+  while (got.length < 2 * cases.length) {
+    const [f] = await sub.receive({ timeoutMs: 10_000 });
+    if (f.length !== 1 || f[0] !== 0x78) got.push(f); // not a warm-up "x"
+  }
+  const want = cases.flatMap(([h, t]) => [enc.encode(h + t), enc.encode("between")]);
+  assertEquals(got.map((f) => f.length), want.map((w) => w.length));
+  assertEquals(got, want);
+});

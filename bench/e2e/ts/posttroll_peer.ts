@@ -3,7 +3,7 @@
  * protocol as bench/e2e/py/posttroll_peer.py.
  *
  * --impl posttroll: our Publisher / Subscriber (lib/posttroll/) with our codec; every message is a
- * fresh Message that the publisher encodes and the subscriber decodes.
+ * fresh Message that the publisher encodes (`send(message)`) and the subscriber decodes.
  * --impl zmq: our ZeroMQ engine alone (lib/zmq PubSocket / SubSocket), same bytes, no codec.
  *
  * @module
@@ -46,10 +46,12 @@ let rawSend: ((b: Uint8Array) => Promise<void>) | undefined;
 async function runPub(): Promise<void> {
   const cmds = new Commands();
   let sendText: (text: string) => Promise<void>;
+  let sendMsg: (m: Message) => Promise<void> = (m) => sendText(m.encode());
   let close: () => Promise<void>;
   if (impl === "posttroll") {
     const pub = await new Publisher(addr).start();
     sendText = (t) => pub.send(t);
+    sendMsg = (m) => pub.send(m);
     close = () => pub.stop();
   } else {
     const sock = new PubSocket();
@@ -82,7 +84,7 @@ async function runPub(): Promise<void> {
     for (let i = 0; i < warmCount + count; i++) {
       await pace(p0, i, rate);
       if (impl === "posttroll") {
-        await sendText(new Message(subject, type, { ...base, sent_us: nowUs() }).encode());
+        await sendMsg(new Message(subject, type, { ...base, sent_us: nowUs() }));
       } else {
         const ts = enc.encode(String(nowUs()));
         const buf = new Uint8Array(head.length + ts.length + tail.length);
@@ -99,7 +101,7 @@ async function runPub(): Promise<void> {
       tStart = nowUs();
       for (let i = 0; i < count; i++) {
         if (sent - credits!.acked >= window) await credits!.wait(sent);
-        await sendText(new Message(subject, type, data, { binary }).encode());
+        await sendMsg(new Message(subject, type, data, { binary }));
         sent++;
         if ((i & 255) === 0 && performance.now() > deadline) break;
       }
