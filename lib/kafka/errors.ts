@@ -158,6 +158,50 @@ export class RecordTooLargeError extends KafkaError {
   }
 }
 
+/**
+ * A Kafka error code in a broker's answer (the producer's own wire path): `apiId` is its protocol
+ * name, `retriable` Kafka's verdict. {@linkcode mapKafkaError} turns the ones a user can act on
+ * (authentication, authorization, unknown topic) into their own classes.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { KafkaProtocolError } from "./errors.ts";
+ * const e = new KafkaProtocolError(6, "NOT_LEADER_OR_FOLLOWER", true, "Produce to t-0");
+ * assertEquals([e.apiId, e.retriable], ["NOT_LEADER_OR_FOLLOWER", true]);
+ * ```
+ */
+export class KafkaProtocolError extends KafkaError {
+  /** The error code. */
+  readonly errorCode: number;
+  /** Its protocol name, e.g. `NOT_LEADER_OR_FOLLOWER`. */
+  readonly apiId: string;
+  /** The topic the error is about, if any. */
+  readonly topic?: string;
+  /**
+   * Creates the error.
+   *
+   * @param errorCode the code
+   * @param apiId its protocol name
+   * @param retriable whether the request may succeed later
+   * @param what the request (and partition) that failed
+   * @param options `topic`; the broker's `detail` message
+   */
+  constructor(
+    errorCode: number,
+    apiId: string,
+    retriable: boolean,
+    what: string,
+    options?: { topic?: string; detail?: string | null },
+  ) {
+    super(`${what}: ${apiId}${options?.detail ? ` (${options.detail})` : ""}`, { retriable });
+    this.name = "KafkaProtocolError";
+    this.errorCode = errorCode;
+    this.apiId = apiId;
+    if (options?.topic !== undefined) this.topic = options.topic;
+  }
+}
+
 /** What an error of the client library may carry. */
 interface LibraryError {
   name?: string;
@@ -165,6 +209,7 @@ interface LibraryError {
   code?: string;
   apiId?: string;
   canRetry?: boolean;
+  topic?: string;
   errors?: unknown[];
   cause?: unknown;
 }
@@ -244,8 +289,8 @@ export function isTooLarge(e: unknown): boolean {
  * ```
  */
 export function isRetriable(e: unknown): boolean {
-  if (e instanceof BrokerConnectionError) return e.retriable;
-  if (e instanceof KafkaError || e instanceof AuthError) return false;
+  if (e instanceof KafkaError) return e.retriable;
+  if (e instanceof AuthError) return false;
   const tree = errorTree(e);
   if (tree.length === 0) return false;
   for (const x of tree) {
@@ -260,6 +305,8 @@ export function isRetriable(e: unknown): boolean {
 }
 
 function isTlsError(x: LibraryError): boolean {
+  // a broker's error code is never about TLS (its text may name a topic like "tls-alerts")
+  if (x.apiId) return false;
   if (typeof x.code === "string" && TLS_CODE.test(x.code)) return true;
   if (x.code === "PLT_KFK_USER" && /TLS/.test(x.message ?? "")) return true;
   // socket errors without a library code: their text says what failed
@@ -275,6 +322,57 @@ function rootMessage(tree: LibraryError[]): string {
     if (x.message) return x.message;
   }
   return tree[0]?.message ?? String(tree[0]);
+}
+
+/**
+ * The error for a login the broker refused (wrong username or password, unknown mechanism).
+ *
+ * @param broker `host:port` named in the message
+ * @param auth the credential used (its username and mechanism are named, never its password)
+ * @param detail what the broker or the library said
+ * @param cause the underlying error
+ * @returns the AuthError
+ * @example
+ * ```ts
+ * import { assertStringIncludes } from "@std/assert";
+ * import { authenticationFailed } from "./errors.ts";
+ * const e = authenticationFailed("h:9092", null, "refused", undefined);
+ * assertStringIncludes(e.message, "authentication failed for user ''");
+ * ```
+ */
+export function authenticationFailed(
+  broker: string,
+  auth: Auth | null,
+  detail: string,
+  cause: unknown,
+): AuthError {
+  return new AuthError(
+    `authentication failed for user '${auth?.username ?? ""}' on ${broker} ` +
+      `(${auth?.kafkaMechanism ?? "no mechanism"}): check the username and password (${detail})`,
+    { cause },
+  );
+}
+
+/**
+ * The error for a TLS connection that failed (certificate not trusted, not a TLS listener).
+ *
+ * @param broker `host:port`
+ * @param detail what failed
+ * @param cause the underlying error
+ * @returns the BrokerConnectionError (not retriable)
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { tlsFailed } from "./errors.ts";
+ * assertEquals(tlsFailed("h:9093", "UnknownIssuer", undefined).retriable, false);
+ * ```
+ */
+export function tlsFailed(broker: string, detail: string, cause: unknown): BrokerConnectionError {
+  return new BrokerConnectionError(
+    broker,
+    `TLS connection to ${broker} failed (${detail}); check ssl_ca_location / the CA bundle`,
+    { cause, retriable: false },
+  );
 }
 
 /**
@@ -295,16 +393,13 @@ function rootMessage(tree: LibraryError[]): string {
  * ```
  */
 export function mapKafkaError(e: unknown, broker: string, auth: Auth | null): Error {
-  if (e instanceof KafkaError || e instanceof AuthError || e instanceof KafkaOptionError) return e;
+  if (e instanceof KafkaError && !(e instanceof KafkaProtocolError)) return e;
+  if (e instanceof AuthError || e instanceof KafkaOptionError) return e;
   const tree = errorTree(e);
   const msg = rootMessage(tree);
   const user = auth?.username ?? "";
   if (tree.some((x) => x.code === "PLT_KFK_AUTHENTICATION" || (x.apiId && AUTH_IDS.has(x.apiId)))) {
-    return new AuthError(
-      `authentication failed for user '${user}' on ${broker} ` +
-        `(${auth?.kafkaMechanism ?? "no mechanism"}): check the username and password (${msg})`,
-      { cause: e },
-    );
+    return authenticationFailed(broker, auth, msg, e);
   }
   const authz = tree.find((x) => x.apiId && AUTHZ_IDS.has(x.apiId));
   if (authz) {
@@ -317,16 +412,13 @@ export function mapKafkaError(e: unknown, broker: string, auth: Auth | null): Er
     x.apiId === "UNKNOWN_TOPIC_OR_PARTITION" || /^Unknown topic /.test(x.message ?? "")
   );
   if (unknown) {
-    const topic = /^Unknown topic (.*?)\.?$/.exec(unknown.message ?? "")?.[1] ?? "(unknown)";
+    const topic = unknown.topic ?? /^Unknown topic (.*?)\.?$/.exec(unknown.message ?? "")?.[1] ??
+      "(unknown)";
     return new UnknownTopicError(topic, undefined, { cause: e });
   }
   const tls = tree.find(isTlsError);
   if (tls) {
-    return new BrokerConnectionError(
-      broker,
-      `TLS connection to ${broker} failed (${tls.message}); check ssl_ca_location / the CA bundle`,
-      { cause: e, retriable: false },
-    );
+    return tlsFailed(broker, tls.message ?? "", e);
   }
   if (
     tree.some((x) =>

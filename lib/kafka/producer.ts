@@ -21,11 +21,12 @@
  * acknowledgement was lost: the copy carries the same hop `_id`, by which the consumers of this
  * layer drop it.
  *
+ * Wire: the producer speaks Kafka itself (`wire/`: connections, TLS, SASL, ApiVersions, Metadata,
+ * InitProducerId, Produce; CRC-32C in WebAssembly), so a publishing process never loads the
+ * client library (~55 MiB of RSS); the consumer and the admin helper use the library.
+ *
  * @module
  */
-import { Buffer } from "node:buffer";
-import type { Connection, Producer } from "@platformatic/kafka";
-import { type KafkaLibrary, kafkaLibrary } from "./_library.ts";
 import { sleep, withTimeout } from "../_util/abort.ts";
 import { type BatchInfo, PublishBatcher, type PublishBatcherOptions } from "./batcher.ts";
 import type { KafkaCluster } from "./cluster.ts";
@@ -38,6 +39,11 @@ import {
   RecordTooLargeError,
 } from "./errors.ts";
 import { WakeList } from "../_util/wake.ts";
+import { API } from "./wire/apis.ts";
+import { ProduceError, ProducerWire } from "./wire/client.ts";
+import type { BrokerConnection } from "./wire/connection.ts";
+import { crc32c } from "./wire/crc32c.ts";
+import type { SaslCredential } from "./wire/sasl.ts";
 import {
   encodeProduceRequest,
   murmur2,
@@ -136,26 +142,12 @@ interface Destination {
   held: Held[];
 }
 
-/** Kafka's DUPLICATE_SEQUENCE_NUMBER: the batch was written before (idempotent delivery). */
-const DUPLICATE_SEQUENCE = 46;
-
 /**
  * `topic\0partition` of the partitions a failed Produce response acknowledged anyway (including
  * those that had written the batch before).
  */
 function acknowledged(e: unknown): Set<string> {
-  const out = new Set<string>();
-  const responses = (e as {
-    response?: { responses?: Array<{ name: string; partitionResponses?: PartitionResponse[] }> };
-  })?.response?.responses;
-  for (const t of responses ?? []) {
-    for (const p of t.partitionResponses ?? []) {
-      if (p.errorCode === 0 || p.errorCode === DUPLICATE_SEQUENCE) {
-        out.add(`${t.name}\0${p.index}`);
-      }
-    }
-  }
-  return out;
+  return e instanceof ProduceError ? e.acknowledged : new Set();
 }
 
 /** Errors of a partition whose batch came after a gap in its numbering. */
@@ -186,17 +178,12 @@ function refusedIdentity(e: unknown): boolean {
   );
 }
 
-interface PartitionResponse {
-  index: number;
-  errorCode: number;
-}
-
 /** Requests from this size on are written into kept memory (smaller ones cost little). */
 const POOLED_MIN = 64 * 1024;
 /** Room beyond the batch bound for the request's framing (the bound counts records only). */
 const POOLED_SLACK = 64 * 1024;
 
-/** Kafka's acks -1: every in-sync replica (the library's `ProduceAcks.ALL`). */
+/** Kafka's acks -1: every in-sync replica. */
 const ACKS_ALL = -1;
 
 /** The topics of some records, for messages. */
@@ -204,19 +191,15 @@ function topicsOf(items: Held[]): string {
   return [...new Set(items.map((h) => h.record.topic))].join(",");
 }
 
-/** Kafka's Produce request. */
-const PRODUCE_API_KEY = 0;
-
 /** What one attempt used, and whether its caller gave up on it (timed out). */
 interface Attempt {
   client?: Client;
   gone?: boolean;
 }
 
-/** The library's producer and what this layer learnt about the cluster through it. */
+/** One generation of the producer's connections and what it learnt about the cluster. */
 interface Client {
-  producer: Producer;
-  library: KafkaLibrary;
+  wire: ProducerWire;
   /** The Produce version both the broker and the encoder speak, once asked. */
   version?: number;
 }
@@ -379,30 +362,35 @@ export class KafkaProducer implements AsyncDisposable {
   }
 
   /**
-   * The library's producer, for what it does well: connections (TLS, SASL), metadata and API
-   * versions. The Produce requests themselves are written by this layer (`#produce`).
+   * The producer's connections (lib/kafka/wire/: connections, TLS, SASL, metadata, API versions;
+   * the client library is never loaded by a producing process).
    */
-  async #client(): Promise<Client> {
+  #client(): Client {
     if (this.#current) return this.#current;
-    const options = this.#cluster.clientOptions(this.#cluster.credential());
-    const library = await kafkaLibrary();
-    this.#current ??= {
-      library,
-      producer: new library.Producer({
-        ...options,
-        acks: ACKS_ALL,
-        autocreateTopics: this.#opts.autocreateTopics ?? false,
-        timeout: this.#cluster.timeoutMs,
+    const auth = this.#cluster.credential();
+    const options = this.#cluster.clientOptions(auth);
+    const tls = options.tls as { ca?: string[] } | undefined;
+    this.#current = {
+      wire: new ProducerWire({
+        brokers: options.bootstrapBrokers as string[],
+        clientId: this.#cluster.clientId,
+        connectTimeoutMs: options.connectTimeout ?? this.#cluster.timeoutMs,
+        requestTimeoutMs: this.#cluster.timeoutMs,
+        tls: tls && { caCerts: tls.ca },
+        sasl: options.sasl as SaslCredential | undefined,
+        auth,
+        broker: this.#cluster.broker,
       }),
     };
     return this.#current;
   }
 
-  /** Drops the client (its connections may be dead); closing it waits 2 s at most. */
-  async #reset(): Promise<void> {
-    const p = this.#current?.producer;
+  /** Drops the client (its connections may be dead). */
+  #reset(): Promise<void> {
+    const c = this.#current;
     this.#current = undefined;
-    if (p) await Promise.race([p.close(true).catch(() => {}), sleep(2000)]);
+    c?.wire.close();
+    return Promise.resolve();
   }
 
   /**
@@ -418,8 +406,9 @@ export class KafkaProducer implements AsyncDisposable {
     const ms = this.#cluster.timeoutMs;
     try {
       await withTimeout(
-        this.#client().then(async (c) => {
-          await c.producer.metadata({ topics, forceUpdate: true });
+        Promise.resolve().then(async () => {
+          const c = this.#client();
+          await c.wire.metadata(topics, this.#opts.autocreateTopics ?? false, true);
           await this.#version(c);
           if (this.#idempotent) await this.#takeIdentity(c);
         }),
@@ -557,7 +546,7 @@ export class KafkaProducer implements AsyncDisposable {
         let info;
         while (true) {
           try {
-            info = await c.producer.initIdempotentProducer({});
+            info = await c.wire.initProducerId();
             break;
           } catch (e) {
             if (!isRetriable(e) || performance.now() + 100 > until) throw e;
@@ -611,23 +600,13 @@ export class KafkaProducer implements AsyncDisposable {
   /** The Produce version to use: the highest the broker and the encoder both speak. */
   async #version(c: Client): Promise<number> {
     if (c.version !== undefined) return c.version;
-    const apis = await c.producer.listApis();
-    const produce = apis.find((a) => a.name === "Produce");
-    const v = Math.min(
-      produce?.maxVersion ?? -1,
+    await c.wire.ready();
+    c.version = c.wire.version(
+      API.Produce,
+      "Produce",
       this.#opts.maxProduceVersion ?? PRODUCE_VERSIONS.max,
     );
-    if (!produce || v < Math.max(produce.minVersion, PRODUCE_VERSIONS.min)) {
-      throw new BrokerConnectionError(
-        this.#cluster.broker,
-        `the broker ${this.#cluster.broker} speaks Produce versions ` +
-          `${produce?.minVersion}-${produce?.maxVersion}, this client ` +
-          `${PRODUCE_VERSIONS.min}-${PRODUCE_VERSIONS.max}`,
-        { retriable: false },
-      );
-    }
-    c.version = v;
-    return v;
+    return c.version;
   }
 
   /** Partitions the records (murmur2 of the key, else round-robin) and sends to each leader. */
@@ -637,31 +616,28 @@ export class KafkaProducer implements AsyncDisposable {
     n: number,
     used: Attempt,
   ): Promise<void> {
-    const c = used.client = await this.#client();
+    const c = used.client = this.#client();
     const version = await this.#version(c);
     const identity = await this.#identityFor(n, c);
-    const metadata = await c.producer.metadata({
-      topics,
-      autocreateTopics: this.#opts.autocreateTopics ?? false,
-    });
+    const metadata = await c.wire.metadata(topics, this.#opts.autocreateTopics ?? false);
     const byLeader = new Map<number, Map<string, Destination>>();
     const dests = new Map<string, Destination[]>();
     for (const h of items) {
       const r = h.record;
-      const t = metadata.topics.get(r.topic);
-      if (!t || t.partitionsCount < 1) {
+      const t = metadata.get(r.topic);
+      if (!t || t.leaders.length < 1) {
         throw new BrokerConnectionError(this.#cluster.broker, `no metadata for topic ${r.topic}`);
       }
       // keyed records go where Java clients (and kafkajs) put them (murmur2, made positive);
       // records without a key are spread round-robin; a retry keeps the partition
       let partition = h.partition;
-      if (partition === undefined || partition >= t.partitionsCount) {
+      if (partition === undefined || partition >= t.leaders.length) {
         partition =
           h.partition =
             (r.key ? murmur2(r.key) & 0x7fffffff : this.#roundRobin++ & 0x7fffffff) %
-            t.partitionsCount;
+            t.leaders.length;
       }
-      const leader = t.partitions[partition]?.leader ?? -1;
+      const leader = t.leaders[partition] ?? -1;
       if (leader < 0) {
         throw new BrokerConnectionError(
           this.#cluster.broker,
@@ -711,15 +687,11 @@ export class KafkaProducer implements AsyncDisposable {
       baseSequence: (topic, partition) => bases.get(`${topic}\0${partition}`)!,
     };
     const leaders = [...byLeader.keys()];
-    const connections = await c.producer.connectToBrokers(leaders);
+    const connections = await Promise.all(leaders.map((leader) => c.wire.broker(leader)));
     if (used.gone) throw new Error("attempt given up");
-    const outcomes = await Promise.allSettled(leaders.map((leader) => {
-      const connection = connections.get(leader);
-      if (!connection) {
-        throw new BrokerConnectionError(this.#cluster.broker, `no connection to broker ${leader}`);
-      }
+    const outcomes = await Promise.allSettled(leaders.map((leader, i) => {
       const ds = [...byLeader.get(leader)!.values()];
-      return this.#produce(c, connection, version, ds.map((d) => d.batch), producer);
+      return this.#produce(c, connections[i], version, ds.map((d) => d.batch), producer);
     }));
     let failure: unknown;
     outcomes.forEach((o, i) => {
@@ -732,14 +704,17 @@ export class KafkaProducer implements AsyncDisposable {
     if (failure !== undefined) throw failure;
   }
 
-  /** Memory for a request of `size` bytes: a kept one when large enough, else new. */
-  #buffer(size: number): Uint8Array {
-    if (size < POOLED_MIN) return new Uint8Array(size);
-    const i = this.#buffers.findIndex((b) => b.byteLength >= size);
+  /**
+   * Memory for a request body of `size` bytes after `room` bytes (for the request header): a kept
+   * one when large enough, else new.
+   */
+  #buffer(size: number, room: number): Uint8Array {
+    if (size < POOLED_MIN) return new Uint8Array(room + size).subarray(room);
+    const i = this.#buffers.findIndex((b) => b.byteLength >= room + size);
     const ab = i >= 0
       ? this.#buffers.splice(i, 1)[0]
-      : new ArrayBuffer(Math.max(size, this.#batcher.maxBatchBytes + POOLED_SLACK));
-    return new Uint8Array(ab, 0, size);
+      : new ArrayBuffer(Math.max(room + size, this.#batcher.maxBatchBytes + POOLED_SLACK));
+    return new Uint8Array(ab, room, size);
   }
 
   /** Keeps an answered request's memory (one per request that may be in flight). */
@@ -750,50 +725,32 @@ export class KafkaProducer implements AsyncDisposable {
   }
 
   /** One Produce request on one connection; resolves with the broker's acknowledgement. */
-  #produce(
+  async #produce(
     c: Client,
-    connection: Connection,
+    connection: BrokerConnection,
     version: number,
     batches: PartitionBatch[],
     producer: ProducerIdentity | undefined,
   ): Promise<void> {
-    const lib = c.library;
+    const room = c.wire.produceHeadRoom(version);
     const body = encodeProduceRequest(batches, {
       version,
       acks: ACKS_ALL,
       timeoutMs: this.#cluster.timeoutMs,
       timestamp: Date.now(),
       producer,
-      buffer: (size) => this.#buffer(size),
-      // a plain array: the library's native CRC copies a Buffer argument through its iterator
-      crc32c: (b) => lib.crc32c(b as Buffer),
+      buffer: (size) => this.#buffer(size, room),
+      crc32c,
     });
-    const payload = lib.Writer.create().append(
-      Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    );
-    const parser = (lib as unknown as Record<string, { parseResponse: unknown }>)[
-      `produceV${version}`
-    ].parseResponse as Parameters<Connection["send"]>[3];
-    // versions 9 and later carry tagged fields in the request and response headers
-    const flexible = version >= 9;
     this.#requests++;
-    return new Promise<void>((resolve, reject) => {
-      connection.send(
-        PRODUCE_API_KEY,
-        version,
-        () => payload,
-        parser,
-        flexible,
-        flexible,
-        (error: unknown) => {
-          this.#requests--;
-          if (this.#turns.size > 0) this.#turns.wakeAll();
-          // answered: the request was written (on failure its write may still be under way)
-          if (!error) this.#release(body);
-          error ? reject(error) : resolve();
-        },
-      );
-    });
+    try {
+      await c.wire.produce(connection, version, body);
+      // answered: the request was written (on failure its write may still be under way)
+      this.#release(body);
+    } finally {
+      this.#requests--;
+      if (this.#turns.size > 0) this.#turns.wakeAll();
+    }
   }
 
   /**

@@ -10,13 +10,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import {
-  Consumer,
-  type Message,
-  MessagesStreamModes,
-  ProduceAcks,
-  Producer,
-} from "@platformatic/kafka";
+// the client library is imported by the raw peers only: our peers' memory is measured without it
+import type { Message } from "@platformatic/kafka";
 import {
   alertText,
   Commands,
@@ -58,7 +53,8 @@ export interface BenchPublisher {
   close(): Promise<void>;
 }
 
-function rawPublisher(): Promise<BenchPublisher> {
+async function rawPublisher(): Promise<BenchPublisher> {
+  const { Producer, ProduceAcks } = await import("@platformatic/kafka");
   const producer = new Producer(rawKafkaOptions(opts, "bench-raw"));
   const record = (text: string) => ({
     topic: kafkaTopic,
@@ -70,7 +66,7 @@ function rawPublisher(): Promise<BenchPublisher> {
   });
   const send = (texts: string[]) =>
     producer.send({ acks: ProduceAcks.ALL, messages: texts.map(record) });
-  return producer.metadata({ topics: [kafkaTopic] }).then(() => ({
+  return await producer.metadata({ topics: [kafkaTopic] }).then(() => ({
     async publish(text: string) {
       await send([text]);
     },
@@ -199,6 +195,7 @@ async function runListen(): Promise<void> {
   }, 200);
   void watchdog;
   if (impl === "raw") {
+    const { Consumer, MessagesStreamModes } = await import("@platformatic/kafka");
     const consumer = new Consumer({
       ...rawKafkaOptions(opts, "bench-raw"),
       groupId: `bench-raw-${crypto.randomUUID()}`,

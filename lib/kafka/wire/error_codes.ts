@@ -1,0 +1,84 @@
+/**
+ * Kafka protocol error codes the producer's wire path meets: their names (as the protocol
+ * documentation and the client library spell them, e.g. `NOT_LEADER_OR_FOLLOWER`) and whether
+ * the same request may succeed later (Kafka's `RetriableException` list).
+ *
+ * @module
+ */
+
+/** Name and retriability by error code. */
+const CODES: Record<number, [string, boolean]> = {
+  [-1]: ["UNKNOWN_SERVER_ERROR", false],
+  1: ["OFFSET_OUT_OF_RANGE", false],
+  2: ["CORRUPT_MESSAGE", true],
+  3: ["UNKNOWN_TOPIC_OR_PARTITION", true],
+  4: ["INVALID_FETCH_SIZE", false],
+  5: ["LEADER_NOT_AVAILABLE", true],
+  6: ["NOT_LEADER_OR_FOLLOWER", true],
+  7: ["REQUEST_TIMED_OUT", true],
+  8: ["BROKER_NOT_AVAILABLE", true],
+  9: ["REPLICA_NOT_AVAILABLE", true],
+  10: ["MESSAGE_TOO_LARGE", false],
+  13: ["NETWORK_EXCEPTION", true],
+  14: ["COORDINATOR_LOAD_IN_PROGRESS", true],
+  15: ["COORDINATOR_NOT_AVAILABLE", true],
+  16: ["NOT_COORDINATOR", true],
+  17: ["INVALID_TOPIC_EXCEPTION", false],
+  18: ["RECORD_LIST_TOO_LARGE", false],
+  19: ["NOT_ENOUGH_REPLICAS", true],
+  20: ["NOT_ENOUGH_REPLICAS_AFTER_APPEND", true],
+  21: ["INVALID_REQUIRED_ACKS", false],
+  29: ["TOPIC_AUTHORIZATION_FAILED", false],
+  31: ["CLUSTER_AUTHORIZATION_FAILED", false],
+  32: ["INVALID_TIMESTAMP", false],
+  33: ["UNSUPPORTED_SASL_MECHANISM", false],
+  34: ["ILLEGAL_SASL_STATE", false],
+  35: ["UNSUPPORTED_VERSION", false],
+  44: ["POLICY_VIOLATION", false],
+  45: ["OUT_OF_ORDER_SEQUENCE_NUMBER", false],
+  46: ["DUPLICATE_SEQUENCE_NUMBER", false],
+  47: ["INVALID_PRODUCER_EPOCH", false],
+  49: ["INVALID_PRODUCER_ID_MAPPING", false],
+  51: ["CONCURRENT_TRANSACTIONS", true],
+  53: ["TRANSACTIONAL_ID_AUTHORIZATION_FAILED", false],
+  56: ["KAFKA_STORAGE_ERROR", true],
+  58: ["SASL_AUTHENTICATION_FAILED", false],
+  59: ["UNKNOWN_PRODUCER_ID", false],
+  74: ["FENCED_LEADER_EPOCH", true],
+  75: ["UNKNOWN_LEADER_EPOCH", true],
+  87: ["INVALID_RECORD", false],
+  89: ["THROTTLING_QUOTA_EXCEEDED", true],
+  90: ["PRODUCER_FENCED", false],
+};
+
+/**
+ * The protocol name of a Kafka error code.
+ *
+ * @param code the error code
+ * @returns e.g. `NOT_LEADER_OR_FOLLOWER`, or `KAFKA_ERROR_<code>` for codes not listed
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { errorName } from "./error_codes.ts";
+ * assertEquals(errorName(6), "NOT_LEADER_OR_FOLLOWER");
+ * ```
+ */
+export function errorName(code: number): string {
+  return CODES[code]?.[0] ?? `KAFKA_ERROR_${code}`;
+}
+
+/**
+ * Whether Kafka counts an error code as retriable (the same request may succeed later).
+ *
+ * @param code the error code
+ * @returns true for leader changes, time-outs, coordinators loading and the like
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { retriableCode } from "./error_codes.ts";
+ * assertEquals([retriableCode(6), retriableCode(58)], [true, false]);
+ * ```
+ */
+export function retriableCode(code: number): boolean {
+  return CODES[code]?.[1] ?? false;
+}
