@@ -9,7 +9,16 @@
  */
 import { type KafkaReader, KafkaWriter } from "./codec.ts";
 
-/** API keys. */
+/**
+ * API keys.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { API } from "./apis.ts";
+ * assertEquals(API.Produce, 0);
+ * ```
+ */
 export const API = {
   Produce: 0,
   Metadata: 3,
@@ -19,7 +28,16 @@ export const API = {
   SaslAuthenticate: 36,
 } as const;
 
-/** The versions of each API this module speaks, and from which version each is flexible. */
+/**
+ * The versions of each API this module speaks, and from which version each is flexible.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { API, OUR_VERSIONS } from "./apis.ts";
+ * assertEquals(OUR_VERSIONS[API.Produce], { min: 3, max: 11, flexibleFrom: 9 });
+ * ```
+ */
 export const OUR_VERSIONS: Record<number, { min: number; max: number; flexibleFrom: number }> = {
   [API.Produce]: { min: 3, max: 11, flexibleFrom: 9 },
   [API.Metadata]: { min: 4, max: 12, flexibleFrom: 9 },
@@ -88,6 +106,12 @@ export function parseApiVersions(
  *
  * @param mechanism e.g. `SCRAM-SHA-512`
  * @returns the body
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { saslHandshakeRequest } from "./apis.ts";
+ * assertEquals([...saslHandshakeRequest("PLAIN")], [0, 5, 80, 76, 65, 73, 78]);
+ * ```
  */
 export function saslHandshakeRequest(mechanism: string): Uint8Array {
   return new KafkaWriter().string(mechanism, false).bytes();
@@ -98,6 +122,15 @@ export function saslHandshakeRequest(mechanism: string): Uint8Array {
  *
  * @param r the response body
  * @returns the error code and the mechanisms the broker offers
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseSaslHandshake } from "./apis.ts";
+ * import { KafkaReader } from "./codec.ts";
+ * // UNSUPPORTED_SASL_MECHANISM, offering ["PLAIN"]
+ * const body = new Uint8Array([0, 33, 0, 0, 0, 1, 0, 5, 80, 76, 65, 73, 78]);
+ * assertEquals(parseSaslHandshake(new KafkaReader(body)), { errorCode: 33, mechanisms: ["PLAIN"] });
+ * ```
  */
 export function parseSaslHandshake(r: KafkaReader): { errorCode: number; mechanisms: string[] } {
   const errorCode = r.int16();
@@ -111,6 +144,13 @@ export function parseSaslHandshake(r: KafkaReader): { errorCode: number; mechani
  * @param version 0 to 2
  * @param authBytes the mechanism's message
  * @returns the body
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { saslAuthenticateRequest } from "./apis.ts";
+ * assertEquals([...saslAuthenticateRequest(2, new Uint8Array([7]))], [2, 7, 0]);
+ * assertEquals([...saslAuthenticateRequest(1, new Uint8Array([7]))], [0, 0, 0, 1, 7]);
+ * ```
  */
 export function saslAuthenticateRequest(version: number, authBytes: Uint8Array): Uint8Array {
   const w = new KafkaWriter();
@@ -125,6 +165,15 @@ export function saslAuthenticateRequest(version: number, authBytes: Uint8Array):
  * @param r the response body
  * @param version 0 to 2
  * @returns the error code and message, and the server's message
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseSaslAuthenticate } from "./apis.ts";
+ * import { KafkaReader } from "./codec.ts";
+ * // v2: no error, null message, server message [1], session lifetime 0, no tags
+ * const body = new Uint8Array([0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+ * assertEquals(parseSaslAuthenticate(new KafkaReader(body), 2).authBytes, new Uint8Array([1]));
+ * ```
  */
 export function parseSaslAuthenticate(
   r: KafkaReader,
@@ -200,6 +249,23 @@ export interface MetadataTopic {
  * @param r the response body
  * @param version 4 to 12
  * @returns brokers and topics
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseMetadata } from "./apis.ts";
+ * import { KafkaReader } from "./codec.ts";
+ * const body = new Uint8Array([
+ *   0, 0, 0, 0, // throttle
+ *   0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 104, 0, 0, 35, 132, 255, 255, // broker 1 at h:9092, no rack
+ *   255, 255, 0, 0, 0, 1, // no cluster id, controller 1
+ *   0, 0, 0, 1, 0, 0, 0, 1, 116, 0, // topic "t", not internal
+ *   0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, // partition 0, leader 1
+ *   0, 0, 0, 0, 0, 0, 0, 0, // no replicas, no isr
+ * ]);
+ * const m = parseMetadata(new KafkaReader(body), 4);
+ * assertEquals(m.brokers, [{ nodeId: 1, host: "h", port: 9092 }]);
+ * assertEquals(m.topics[0].partitions, [{ errorCode: 0, index: 0, leader: 1 }]);
+ * ```
  */
 export function parseMetadata(
   r: KafkaReader,
@@ -271,6 +337,16 @@ export function initProducerIdRequest(version: number, timeoutMs: number): Uint8
  *
  * @param r the response body
  * @returns the error code, producer id and epoch
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseInitProducerId } from "./apis.ts";
+ * import { KafkaReader } from "./codec.ts";
+ * const body = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0]);
+ * assertEquals(parseInitProducerId(new KafkaReader(body)), {
+ *   errorCode: 0, producerId: 7n, producerEpoch: 0,
+ * });
+ * ```
  */
 export function parseInitProducerId(
   r: KafkaReader,

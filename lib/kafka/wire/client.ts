@@ -61,6 +61,15 @@ const SOFTWARE: [string, string] = ["pytroll-deno", "1.0"];
 /**
  * A failed Produce answer: the first failed partition's error, every failed partition's in
  * `errors`, and the partitions that were acknowledged anyway (`topic\0partition`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ProduceError } from "./client.ts";
+ * import { KafkaProtocolError } from "../errors.ts";
+ * const e = new ProduceError([new KafkaProtocolError(6, "NOT_LEADER_OR_FOLLOWER", true, "p")], new Set());
+ * assertEquals([e.apiId, e.retriable], ["NOT_LEADER_OR_FOLLOWER", true]);
+ * ```
  */
 export class ProduceError extends KafkaProtocolError {
   /** One error per failed partition. */

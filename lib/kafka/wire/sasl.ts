@@ -37,8 +37,20 @@ const dec = new TextDecoder();
  * @throws AuthError when the broker refuses the login or the mechanism;
  *   BrokerConnectionError when the connection fails meanwhile
  * @example
- * ```ts ignore
- * await login(conn, { mechanism: "SCRAM-SHA-512", username: "alice", password: "…" }, 2, ctx);
+ * ```ts
+ * import { assertRejects } from "@std/assert";
+ * import { login } from "./sasl.ts";
+ * import { BrokerConnection } from "./connection.ts";
+ * import { AuthError } from "../../hop/errors.ts";
+ * const broker = Deno.env.get("KAFKA") ?? "127.0.0.1:9092";
+ * const [host, port] = [broker.split(":")[0], Number(broker.split(":")[1])];
+ * const conn = await BrokerConnection.open({ host, port }, {
+ *   clientId: "x", connectTimeoutMs: 5000, timeoutMs: 5000, broker,
+ * });
+ * const sasl = { mechanism: "PLAIN" as const, username: "alice", password: "pw" };
+ * // a PLAINTEXT listener takes no SASL login
+ * await assertRejects(() => login(conn, sasl, 2, { broker, auth: null }), AuthError);
+ * conn.close();
  * ```
  */
 export async function login(
