@@ -166,7 +166,17 @@ Deno.test("ProducerWire against the harness broker: PLAINTEXT and SASL_SSL SCRAM
   await using kafka = await startKafka();
   const topic = `wire-${crypto.randomUUID()}`;
   const cluster = new KafkaCluster({ url: `kafka://${kafka.plaintext}/`, noauth: true });
-  await withAdmin(cluster, "create", (a) => a.createTopics([{ topic, partitions: 2 }]));
+  // setup through the client library's admin: a just-started broker under a loaded suite may
+  // close its first connections ("Listing topics failed: Connection closed"), so try again
+  for (let i = 0;; i++) {
+    try {
+      await withAdmin(cluster, "create", (a) => a.createTopics([{ topic, partitions: 2 }]));
+      break;
+    } catch (e) {
+      if (!(e instanceof BrokerConnectionError) || !e.retriable || i >= 4) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   const settings = { clientId: "wire-test", connectTimeoutMs: 5000, requestTimeoutMs: 5000 };
 
   const produceTwice = async (wire: ProducerWire) => {
