@@ -111,19 +111,23 @@ export class OccurrenceCounter {
    * The identity of this send of `raw`.
    *
    * @param raw the message bytes
-   * @returns 16 bytes (a view into a block shared with other ids: do not modify them)
+   * @param out 16 bytes to write it into @default a view into a block shared with other ids
+   * @returns 16 bytes: `out` if given (do not modify the shared ones)
    */
-  identity(raw: Uint8Array): Uint8Array {
-    // ids are views into shared 4 KiB blocks: a message's own 16-byte ArrayBuffer (a JS object,
-    // an extension and a malloc'd store, freed only by a GC after the record was acknowledged)
-    // would cost more than the id
-    let at = this.#blockAt;
-    if (at === ID_BLOCK) {
-      this.#block = new Uint8Array(ID_BLOCK);
-      at = 0;
+  identity(raw: Uint8Array, out?: Uint8Array): Uint8Array {
+    if (out === undefined) {
+      // ids are views into shared 4 KiB blocks: a message's own 16-byte ArrayBuffer (a JS
+      // object, an extension and a malloc'd store, freed only by a GC after the record was
+      // acknowledged) would cost more than the id
+      let at = this.#blockAt;
+      if (at === ID_BLOCK) {
+        this.#block = new Uint8Array(ID_BLOCK);
+        at = 0;
+      }
+      this.#blockAt = at + 16;
+      out = this.#block.subarray(at, at + 16);
     }
-    this.#blockAt = at + 16;
-    const first = messageIdentity(raw, 0, this.#block.subarray(at, at + 16));
+    const first = messageIdentity(raw, 0, out);
     // a 53-bit key of SHA-256 bits; two different messages sharing them (about one chance in
     // 10^11 among 100,000) would only number the second as a repeat: its id is still its own
     const hi = (((first[0] & 0x1f) << 16) | (first[1] << 8) | first[2]) + 1;

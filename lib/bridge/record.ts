@@ -51,6 +51,9 @@ function pair(name: string, text: string): [string, Uint8Array] {
   return p;
 }
 
+/** Where {@linkcode recordHeaders} puts the `_id` pair. */
+export const ID_HEADER_INDEX = 3;
+
 /** hop's format header of a blob. */
 const FORMAT_BLOB: [string, Uint8Array] = ["_format", enc.encode("blob")];
 

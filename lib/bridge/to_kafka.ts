@@ -19,6 +19,7 @@ import type { KafkaCluster } from "../kafka/cluster.ts";
 import { KafkaProducer, type ProducerRecord } from "../kafka/producer.ts";
 import { bridgeCluster } from "./kafka_link.ts";
 import { limitedLog } from "../_util/log_limit.ts";
+import { ByteArena } from "../_util/byte_arena.ts";
 import {
   DEFAULT_BRIDGE_SERVICE,
   type ParsedToKafkaOptions,
@@ -26,7 +27,7 @@ import {
   type ToKafkaOptions,
 } from "./options.ts";
 import { OccurrenceCounter } from "./identity.ts";
-import { recordHeaders } from "./record.ts";
+import { ID_HEADER_INDEX, recordHeaders } from "./record.ts";
 import { subjectToTopic, type TopicMapping } from "./topics.ts";
 
 /** Services a posttroll nameserver's own address publisher announces. */
@@ -104,6 +105,8 @@ export class PosttrollToKafka implements AsyncDisposable {
   readonly #known = new Set<string>();
   readonly #topics = new Map<string, string>();
   readonly #occurrences = new OccurrenceCounter();
+  /** Memory of the records' values and ids until Kafka acknowledged them. */
+  readonly #arena = new ByteArena();
   #sender: string | undefined;
   #sub: Subscriber | undefined;
   #ns: NSSubscriber | undefined;
@@ -251,12 +254,15 @@ export class PosttrollToKafka implements AsyncDisposable {
         continue;
       }
       const topic = this.#topicOf(msg.subject);
-      const id = this.#occurrences.identity(raw);
+      // the bytes and the id are held until Kafka acknowledged them, in blocks reused once
+      // everything in them was acknowledged (#settled releases them)
+      const value = this.#arena.copy(raw);
+      const id = this.#occurrences.identity(raw, this.#arena.take(16));
       s.pending++;
       s.pendingBytes += raw.length;
       // no promise or closure per message: one callback counts them all
       const headers = recordHeaders(msg.subject, msg.type, this.site, this.#sender, id);
-      this.#producer.offer({ topic, key: headers[0][1], value: raw, headers }, this.#settled);
+      this.#producer.offer({ topic, key: headers[0][1], value, headers }, this.#settled);
     }
   }
 
@@ -265,6 +271,9 @@ export class PosttrollToKafka implements AsyncDisposable {
     const s = this.#stats;
     s.pending--;
     s.pendingBytes -= r.value!.length;
+    // nothing reads the record any more (its request was written or given up)
+    this.#arena.release(r.value!);
+    this.#arena.release(r.headers[ID_HEADER_INDEX][1]);
     if (e === undefined) {
       s.produced++;
       return;
