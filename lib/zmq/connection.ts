@@ -553,7 +553,9 @@ export class Connection {
         this.#unflushed = 0;
         for (const chunk of buf.chunks()) {
           let off = 0;
-          while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
+          while (off < chunk.length) {
+            off += await this.#conn.write(off === 0 ? chunk : chunk.subarray(off));
+          }
           this.#progress.wakeAll();
         }
         buf.reset();

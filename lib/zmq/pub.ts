@@ -64,6 +64,9 @@ function encodeScratch(s: string, t: string): Uint8Array | undefined {
   return scratch.subarray(0, n + utf8.encodeInto(t, scratch.subarray(n)).written);
 }
 
+/** Tails shorter than this (UTF-16 units) are sent joined with their head by sendText(). */
+const SPLIT_MIN = 4096;
+
 /** True when `s + t` joins a surrogate pair that `s` and `t` split (then encoded joined). */
 function splitsPair(s: string, t: string): boolean {
   const a = s.charCodeAt(s.length - 1);
@@ -253,7 +256,8 @@ export class PubSocket extends ZmqSocket {
   sendText(head: string, tail: string): Promise<void> {
     if (this.closed) return Promise.reject(new ZmqClosedError());
     if (this.peers.length === 0) return SENT; // nobody to send to: not even encoded
-    if (splitsPair(head, tail)) return this.send(head + tail);
+    // a short tail is cheaper joined (one conversion, no second view and result object)
+    if (tail.length < SPLIT_MIN || splitsPair(head, tail)) return this.send(head + tail);
     const text = encodeScratch(head, tail);
     return this.#publish([text ?? utf8.encode(head + tail)], text !== undefined);
   }

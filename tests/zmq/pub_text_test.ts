@@ -94,9 +94,11 @@ Deno.test("pub: sendText(head, tail) sends the UTF-8 of head + tail, split surro
     ["no tail", ""],
     ["pytroll://a binary/octet-stream ", "z".repeat(65_536)], // the posttroll publisher's shape
     ["é€ ", "😀ü".repeat(20_000)],
-    ["pair split: " + pair[0], pair[1] + " rest"], // joined, a valid pair (not two U+FFFD)
-    ["lone high " + pair[0], "not low"], // stays a lone surrogate: U+FFFD, as encoding the join
-    ["lone low ", pair[1] + "x"],
+    // (tails of 4,096 units and more are converted on their own; shorter ones joined)
+    ["pair split: " + pair[0], pair[1] + " rest".repeat(1000)], // a valid pair, not two U+FFFD
+    ["short pair split: " + pair[0], pair[1] + " rest"],
+    ["lone high " + pair[0], "not low".repeat(1000)], // a lone surrogate: U+FFFD, as joined
+    ["lone low ", pair[1] + "x".repeat(5000)],
     ["big ", "d".repeat(400_000)], // beyond the reused buffer
   ];
   // in one turn, mixed with send(string): each send's bytes stay its own
