@@ -92,13 +92,28 @@ export interface SubscriberOptions {
    * {@linkcode messageOrigin} (a tool printing the sender's address). @default false
    */
   keepOrigin?: boolean;
+  /**
+   * Called with each message (after the filter) instead of queueing it, as soon as it is
+   * decoded, in the read loop of the connection that read it: for forwarders that handle each
+   * message at once (no queue, no promise per message; iterating the subscriber then yields
+   * nothing). `raw` is the message's bytes as received, valid only during the call (copy what
+   * you keep). It must not block; what it throws is logged as a warning. @default queue messages
+   */
+  onMessage?: ((msg: Message, raw: Uint8Array) => void) | null;
 }
 
 /** Options of {@linkcode NSSubscriber}: the {@linkcode SubscriberOptions} it passes on, and its own. */
 export interface NSSubscriberOptions extends
   Pick<
     SubscriberOptions,
-    "messageFilter" | "translate" | "config" | "logger" | "queueSize" | "keepRaw" | "keepOrigin"
+    | "messageFilter"
+    | "translate"
+    | "config"
+    | "logger"
+    | "queueSize"
+    | "keepRaw"
+    | "keepOrigin"
+    | "onMessage"
   > {
   /** Services to look up: `""` all, `null` none. @default "" */
   services?: string | string[] | null;
@@ -150,6 +165,8 @@ export interface ParsedSubscriberOptions {
   keepRaw: boolean;
   /** Keep each message's origin. */
   keepOrigin: boolean;
+  /** Called with each message instead of queueing it, or null. */
+  onMessage: ((msg: Message, raw: Uint8Array) => void) | null;
 }
 
 /**
@@ -184,6 +201,7 @@ export function parseSubscriberOptions(options: SubscriberOptions = {}): ParsedS
     queueSize,
     keepRaw: options.keepRaw ?? false,
     keepOrigin: options.keepOrigin ?? false,
+    onMessage: options.onMessage ?? null,
   };
 }
 
@@ -211,5 +229,6 @@ export function subscriberPart(options: NSSubscriberOptions): SubscriberOptions 
     keepRaw: options.keepRaw,
     keepOrigin: options.keepOrigin,
     queueSize: options.queueSize,
+    onMessage: options.onMessage,
   };
 }

@@ -199,6 +199,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   readonly #queue: Channel<Message>;
   readonly #keepRaw: boolean;
   readonly #keepOrigin: boolean;
+  readonly #onMessage: ((msg: Message, raw: Uint8Array) => void) | null;
   #running = false;
   #closed = false;
   #pending: Array<Promise<unknown>> = [];
@@ -221,6 +222,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     this.#queue = new Channel({ capacity: o.queueSize });
     this.#keepRaw = o.keepRaw;
     this.#keepOrigin = o.keepOrigin;
+    this.#onMessage = o.onMessage;
     const list = typeof addresses === "string" || !Array.isArray(addresses)
       ? [addresses]
       : addresses;
@@ -254,10 +256,8 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     if (hook === undefined) {
       // each message is decoded and queued in the read loop of the connection that read it: no
       // promise and no event-loop turn per message between the socket and recv()
-      sock.forwardTo((frames) => {
-        const msg = this.#decode(sock, frames, this.#keepRaw);
-        if (msg !== undefined) this.#accept(e, host, msg);
-      });
+      const accept = (msg: Message, raw: Uint8Array) => this.#accept(e, host, msg, raw);
+      sock.forwardTo((frames) => this.#decode(sock, frames, this.#keepRaw, accept));
       e.pump = Promise.resolve();
       return e;
     }
@@ -289,7 +289,12 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
    * arrays go back to `sock` once decoded (a large one may back the next large message), copied
    * first when the raw bytes are kept.
    */
-  #decode(sock: InboxSocket, frames: Uint8Array[], keepRaw: boolean): Message | undefined {
+  #decode(
+    sock: InboxSocket,
+    frames: Uint8Array[],
+    keepRaw: boolean,
+    then?: (msg: Message, raw: Uint8Array) => void,
+  ): Message | undefined {
     const raw = frames[0];
     let msg: Message | undefined;
     if (raw) {
@@ -299,13 +304,15 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
       } catch (err) {
         this.#log("debug", `Invalid message received, dropping: ${(err as Error).message}`);
       }
+      // before the arrays go back: `then` may read the bytes
+      if (msg !== undefined && then !== undefined) then(msg, raw);
     }
     sock.release(frames);
     return msg;
   }
 
-  /** Filters, annotates and queues a message received from `e`'s publisher. */
-  #accept(e: Entry, host: string | undefined, msg: Message): void {
+  /** Filters, annotates and queues (or hands to `onMessage`) a message from `e`'s publisher. */
+  #accept(e: Entry, host: string | undefined, msg: Message, raw: Uint8Array): void {
     if (this.#closed) return;
     if (this.#filter) {
       let keep: boolean;
@@ -323,7 +330,16 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     if (this.#keepOrigin) {
       ORIGIN.set(msg, { address: e.addr?.URI ?? "", receivedAt: Date.now() });
     }
-    this.#queue.push(msg);
+    const onMessage = this.#onMessage;
+    if (onMessage === null) {
+      this.#queue.push(msg);
+      return;
+    }
+    try {
+      onMessage(msg, raw);
+    } catch (err) {
+      this.#log("warning", `onMessage failed: ${(err as Error).message}`);
+    }
   }
 
   #subSocket(uri: string, topics: string[], backend: string | undefined): SubSocket {

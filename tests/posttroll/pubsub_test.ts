@@ -22,7 +22,7 @@ import {
 import { ListenerContainer } from "../../lib/posttroll/listener.ts";
 import { keepaliveOption } from "../../lib/posttroll/_sockets.ts";
 import { PubSocket, PushSocket } from "../../lib/zmq/mod.ts";
-import { freePort } from "../../testing/net.ts";
+import { freePort, until } from "../../testing/net.ts";
 import { testSetup } from "../../testing/posttroll.ts";
 
 /** Sends until the subscriber yields a message (slow joiner), returns it. */
@@ -417,4 +417,46 @@ Deno.test("publisher: send(Message) puts the bytes of its encode() on the wire (
   }
   const enc = new TextEncoder();
   assertEquals(got.map((m) => rawMessage(m)), messages.map((m) => enc.encode(m.encode())));
+});
+
+Deno.test("subscriber: onMessage gets each message and its bytes at once (filtered, nothing queued); a throwing one is logged", async () => {
+  const { config } = testSetup();
+  await using pub = await new Publisher("tcp://127.0.0.1:0", { config }).start();
+  const got: Array<[string, string]> = [];
+  const warnings: string[] = [];
+  const dec = new TextDecoder();
+  await using sub = new Subscriber([`tcp://127.0.0.1:${pub.portNumber}`], {
+    config,
+    messageFilter: (m) => m.type !== "skip",
+    logger: (level, text) => void (level === "warning" && warnings.push(text)),
+    onMessage: (m, raw) => {
+      if (m.subject === "/throw") throw new Error("forwarder bug");
+      // the bytes are valid during the call: copied here
+      got.push([m.subject, dec.decode(raw)]);
+    },
+  });
+  await until(async () => {
+    await pub.send(new Message("/warm", "info", "w"));
+    return got.length > 0 || undefined;
+  }, { timeoutMs: 10_000, what: "the first message" });
+  const messages = [
+    new Message("/a", "file", { uri: "/data/é.nc" }),
+    new Message("/b", "skip", "dropped by the filter"),
+    new Message("/throw", "info"),
+    new Message("/c", "file", "x".repeat(40_000)), // a large body (recycled arrays)
+    new Message("/d", "beat"),
+  ];
+  for (const m of messages) await pub.send(m);
+  await until(() => got.some(([s]) => s === "/d") || undefined, {
+    timeoutMs: 10_000,
+    what: "the last message",
+  });
+  const after = got.filter(([s]) => s !== "/warm");
+  const want = [messages[0], messages[3], messages[4]];
+  assertEquals(after, want.map((m) => [m.subject, m.encode()]));
+  assertEquals(warnings.filter((w) => w.includes("forwarder bug")).length, 1);
+  // nothing was queued for iteration
+  const it = sub.recv(0.2);
+  assertEquals((await it.next()).value, null);
+  await it.return(undefined);
 });
