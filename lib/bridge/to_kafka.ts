@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { type AddressInfo, NSSubscriber, rawMessage, Subscriber } from "../posttroll/subscriber.ts";
+import { type AddressInfo, NSSubscriber, Subscriber } from "../posttroll/subscriber.ts";
+import type { Message } from "../posttroll/message.ts";
 import { withAdmin } from "../kafka/admin.ts";
 import type { KafkaCluster } from "../kafka/cluster.ts";
 import { KafkaProducer, type ProducerRecord } from "../kafka/producer.ts";
@@ -110,7 +111,7 @@ export class PosttrollToKafka implements AsyncDisposable {
   #sender: string | undefined;
   #sub: Subscriber | undefined;
   #ns: NSSubscriber | undefined;
-  #pump: Promise<void> | undefined;
+  #started = false;
   #closing: Promise<void> | undefined;
   /** Lines about messages dropped for a full buffer: one per 5 s. */
   readonly #dropLog: ReturnType<typeof limitedLog<"error">>;
@@ -169,7 +170,7 @@ export class PosttrollToKafka implements AsyncDisposable {
    * @throws AuthError, BrokerConnectionError
    */
   async start(): Promise<this> {
-    if (this.#pump) return this;
+    if (this.#started) return this;
     const topics = await withAdmin(this.#cluster, "connect", (a) => a.listTopics());
     for (const t of topics) this.#known.add(t);
     this.#sender = this.#cluster.credential()?.username;
@@ -196,8 +197,7 @@ export class PosttrollToKafka implements AsyncDisposable {
         topics: subjects,
         config: o.config,
         logger,
-        keepRaw: true,
-        queueSize: 100_000,
+        onMessage: this.#forward,
       });
     } else {
       this.#ns = new NSSubscriber({
@@ -209,13 +209,12 @@ export class PosttrollToKafka implements AsyncDisposable {
         timeout: 3,
         config: o.config,
         logger,
-        keepRaw: true,
-        queueSize: 100_000,
+        onMessage: this.#forward,
         addressFilter: accept,
       });
       this.#sub = await this.#ns.start();
     }
-    this.#pump = this.#forward(this.#sub);
+    this.#started = true;
     this.#opts.logger(
       "info",
       `forwarding posttroll ${subjects.join(",") || "(all)"} to ${this.#cluster.broker}`,
@@ -236,35 +235,36 @@ export class PosttrollToKafka implements AsyncDisposable {
     }
   }
 
-  async #forward(sub: Subscriber): Promise<void> {
+  /**
+   * Forwards one message, in the read loop of the connection that read it (the subscriber's
+   * `onMessage`): the decoded message dies young, with no queue between the socket and Kafka's
+   * batcher and no promise per message.
+   */
+  readonly #forward = (msg: Message, raw: Uint8Array): void => {
     const s = this.#stats;
-    for await (const msg of sub) {
-      const raw = rawMessage(msg);
-      if (!raw) continue;
-      s.received++;
-      if (s.pendingBytes + raw.length > this.#opts.maxBufferBytes) {
-        s.dropped++;
-        this.#dropLog(
-          "buffer full",
-          "error",
-          () =>
-            `holding ${s.pendingBytes} bytes for Kafka (limit ${this.#opts.maxBufferBytes}): ` +
-            `dropping new messages (${s.dropped} so far)`,
-        );
-        continue;
-      }
-      const topic = this.#topicOf(msg.subject);
-      // the bytes and the id are held until Kafka acknowledged them, in blocks reused once
-      // everything in them was acknowledged (#settled releases them)
-      const value = this.#arena.copy(raw);
-      const id = this.#occurrences.identity(raw, this.#arena.take(16));
-      s.pending++;
-      s.pendingBytes += raw.length;
-      // no promise or closure per message: one callback counts them all
-      const headers = recordHeaders(msg.subject, msg.type, this.site, this.#sender, id);
-      this.#producer.offer({ topic, key: headers[0][1], value, headers }, this.#settled);
+    s.received++;
+    if (s.pendingBytes + raw.length > this.#opts.maxBufferBytes) {
+      s.dropped++;
+      this.#dropLog(
+        "buffer full",
+        "error",
+        () =>
+          `holding ${s.pendingBytes} bytes for Kafka (limit ${this.#opts.maxBufferBytes}): ` +
+          `dropping new messages (${s.dropped} so far)`,
+      );
+      return;
     }
-  }
+    const topic = this.#topicOf(msg.subject);
+    // the bytes (valid during this call only) and the id are held until Kafka acknowledged
+    // them, in blocks reused once everything in them was acknowledged (#settled releases them)
+    const value = this.#arena.copy(raw);
+    const id = this.#occurrences.identity(value, this.#arena.take(16));
+    s.pending++;
+    s.pendingBytes += raw.length;
+    // no promise or closure per message: one callback counts them all
+    const headers = recordHeaders(msg.subject, msg.type, this.site, this.#sender, id);
+    this.#producer.offer({ topic, key: headers[0][1], value, headers }, this.#settled);
+  };
 
   /** Counts a record that settled (and logs a failure). */
   readonly #settled = (r: ProducerRecord, e: Error | undefined): void => {
@@ -354,8 +354,8 @@ export class PosttrollToKafka implements AsyncDisposable {
    */
   async close(timeoutMs = 10_000): Promise<ToKafkaStats> {
     this.#closing ??= (async () => {
+      // no message is handed over once the subscriber is closed
       await (this.#ns ?? this.#sub)?.close();
-      await this.#pump;
       await this.#producer.close(timeoutMs);
       if (this.#stats.failed > 0) {
         this.#opts.logger(
