@@ -11,11 +11,9 @@
  *
  * @module
  */
-import type { Consumer, Message, MessagesStream } from "@platformatic/kafka";
+import type { Consumer, Message } from "@platformatic/kafka";
 import { kafkaLibrary } from "./_library.ts";
 import type { Buffer } from "node:buffer";
-import process from "node:process";
-import { Readable } from "node:stream";
 import { sleep, withTimeout } from "../_util/abort.ts";
 import { byteString, RepeatedText } from "../_util/utf8.ts";
 import { type OffsetPosition, partitionKey, withAdmin } from "./admin.ts";
@@ -180,101 +178,6 @@ class Stopper {
         reject(e);
       });
     });
-  }
-}
-
-/** Any record stream of the library. */
-// deno-lint-ignore no-explicit-any
-type AnyStream = MessagesStream<any, any, any, any>;
-
-/**
- * The records of the library's stream, with the first one after a wait taken straight from the
- * stream's `data` event, so that it reaches the handler in the turn that decoded it. (The
- * stream's async iterator hands records on from a `process.nextTick`, which runs after the
- * library's next Fetch request was built and written: ~0.3 ms more per alert at 100 alerts/s,
- * bench/README.md "Session 6 (klat, #17)".) While the handler is busy the stream is paused as a
- * plain `Readable` (not through the library's `pause()`, which would stop its fetching): records
- * gather in its buffer, where the library's read-ahead bound (`highWaterMark`) holds its fetches
- * as with the iterator, and are read from there one by one. Ends like the iterator: the stream's
- * error is thrown (records still buffered are not handed out), its end is `done`, a close before
- * its end throws.
- */
-class RecordFeed {
-  readonly #stream: AnyStream;
-  /** Records that came by `data` event while the handler was busy (one, rarely two). */
-  readonly #held: Message[] = [];
-  #waiter:
-    | { resolve: (r: IteratorResult<Message>) => void; reject: (e: unknown) => void }
-    | undefined;
-  /** The last record went straight from a `data` event to the waiting read. */
-  #direct = false;
-  /** `read()` runs (it emits `data` for the record it returns, which is not a new one). */
-  #reading = false;
-  #ended = false;
-  #error: unknown;
-
-  constructor(stream: AnyStream) {
-    this.#stream = stream;
-    stream.on("data", (m: Message) => {
-      if (this.#reading) return;
-      const w = this.#waiter;
-      if (w) {
-        this.#waiter = undefined;
-        this.#direct = true;
-        w.resolve({ done: false, value: m });
-        return;
-      }
-      this.#held.push(m);
-      Readable.prototype.pause.call(stream);
-    });
-    stream.on("error", (e: unknown) => this.#finish(e));
-    stream.on("end", () => this.#finish(undefined));
-    stream.on("close", () => this.#finish(new Error("the record stream closed before its end")));
-  }
-
-  #finish(error: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#error = error;
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    if (!w) return;
-    if (error === undefined) w.resolve({ done: true, value: undefined });
-    else w.reject(error);
-  }
-
-  /** The next record, `done` at the stream's end; throws its failure. */
-  next(): Promise<IteratorResult<Message>> {
-    // after a failure the records not handed out come again from the committed offsets
-    if (this.#ended && this.#error !== undefined) return Promise.reject(this.#error);
-    let m = this.#held.shift();
-    if (m === undefined && !this.#ended) {
-      this.#reading = true;
-      try {
-        m = this.#stream.read() ?? undefined;
-      } finally {
-        this.#reading = false;
-      }
-    }
-    if (m !== undefined) {
-      if (this.#direct) {
-        // the rest of that fetch response: first one tick, on which the library writes its next
-        // Fetch request (scheduled when it pushed these), so the broker works while they are
-        // handled (in Deno, promise jobs run before ticks: without it, the whole response would be
-        // handled before the next fetch went out)
-        this.#direct = false;
-        const value = m;
-        return new Promise((resolve) => process.nextTick(resolve, { done: false, value }));
-      }
-      return Promise.resolve({ done: false, value: m });
-    }
-    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
-    // nothing buffered: the next record comes by `data` event
-    const waiting = new Promise<IteratorResult<Message>>((resolve, reject) =>
-      this.#waiter = { resolve, reject }
-    );
-    Readable.prototype.resume.call(this.#stream);
-    return waiting;
   }
 }
 
@@ -519,7 +422,7 @@ export class KafkaConsumer {
       }
       contact();
       healthy();
-      const it = new RecordFeed(stream);
+      const it = stream[Symbol.asyncIterator]();
       const lanes = o.lane
         ? new Lanes(o.lane, o.laneConcurrency ?? (() => 1), o.maxPending ?? 256, stopper)
         : undefined;
