@@ -511,9 +511,10 @@ export class KafkaProducer implements AsyncDisposable {
 
   /** `p`, or a rejection once close()'s deadline passed. */
   #untilStopped<T>(p: Promise<T>): Promise<T> {
+    // p runs on when the deadline wins (or has passed): its later failure is nobody's to handle
+    p.catch(() => {});
     const signal = this.#stop.signal;
     if (signal.aborted) return Promise.reject(this.#stopped());
-    p.catch(() => {});
     let onAbort!: () => void;
     const stopped = new Promise<never>((_, reject) => {
       onAbort = () => reject(this.#stopped());
