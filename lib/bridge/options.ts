@@ -52,7 +52,10 @@ export interface ToKafkaOptions extends KafkaLinkOptions, TopicMapping, SiteOpti
   partitions?: number;
   /** Replication factor of created topics (-1: the broker's default). @default -1 */
   replicationFactor?: number;
-  /** Bytes of messages held while Kafka is slow or down; beyond, new messages are dropped. @default 256 MiB */
+  /**
+   * Memory for messages held while Kafka is slow or down: each counts its bytes plus 640 for its
+   * bookkeeping (`HELD_MESSAGE_OVERHEAD`); beyond, new messages are dropped. @default 256 MiB
+   */
   maxBufferBytes?: number;
   /**
    * How long the first message of a batch waits for more, in ms; 0 sends at once (batches still

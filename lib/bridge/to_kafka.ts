@@ -31,6 +31,14 @@ import { OccurrenceCounter } from "./identity.ts";
 import { ID_HEADER_INDEX, recordHeaders } from "./record.ts";
 import { subjectToTopic, type TopicMapping } from "./topics.ts";
 
+/**
+ * Bytes a held message costs besides its own (its record, headers, `_id` and the producer's and
+ * batcher's entries: ~640 measured in a heap snapshot of to-kafka, bench/README.md "Session 6
+ * (brss, #17)"), counted against `maxBufferBytes` so that the limit bounds memory, not only
+ * payload: 256 MiB of 132-byte messages would otherwise hold ~1.2 GB of heap besides.
+ */
+export const HELD_MESSAGE_OVERHEAD = 640;
+
 /** Services a posttroll nameserver's own address publisher announces. */
 const NAMESERVER_SERVICES = ["address_receiver", "addresses"];
 
@@ -243,13 +251,15 @@ export class PosttrollToKafka implements AsyncDisposable {
   readonly #forward = (msg: Message, raw: Uint8Array): void => {
     const s = this.#stats;
     s.received++;
-    if (s.pendingBytes + raw.length > this.#opts.maxBufferBytes) {
+    const held = s.pendingBytes + (s.pending + 1) * HELD_MESSAGE_OVERHEAD + raw.length;
+    if (held > this.#opts.maxBufferBytes) {
       s.dropped++;
       this.#dropLog(
         "buffer full",
         "error",
         () =>
-          `holding ${s.pendingBytes} bytes for Kafka (limit ${this.#opts.maxBufferBytes}): ` +
+          `holding ${s.pending} messages of ${s.pendingBytes} bytes for Kafka (limit ` +
+          `${this.#opts.maxBufferBytes} bytes, ${HELD_MESSAGE_OVERHEAD} more per message): ` +
           `dropping new messages (${s.dropped} so far)`,
       );
       return;
