@@ -22,6 +22,43 @@ import { getPubAddresses, NameServer } from "../lib/posttroll/nameserver.ts";
 import { NoisyPublisher } from "../lib/posttroll/publisher.ts";
 import { subscribe } from "../lib/posttroll/subscriber.ts";
 
+/** A nameserver on free loopback ports, and the configuration that names them. */
+interface DemoNameServer {
+  config: PosttrollConfig;
+  ns: NameServer;
+  serving: Promise<void>;
+  endpoints: string[];
+}
+
+/**
+ * Starts the nameserver on ports picked free. A port found free can be taken by another process
+ * before the nameserver binds it (tests run in parallel): then new ports are picked, a few times.
+ */
+async function startNameServer(multicast: boolean): Promise<DemoNameServer> {
+  for (let attempt = 1;; attempt++) {
+    const config = new PosttrollConfig({
+      env: {},
+      defaults: {
+        backend: "unsecure_zmq",
+        nameserver_port: freePort(),
+        address_publish_port: freePort(),
+        broadcast_port: freePort(),
+        multicast_interface: "127.0.0.1",
+        mc_group: "225.0.0.212",
+      },
+    });
+    const ns = new NameServer({ multicastEnabled: multicast, config });
+    const serving = ns.run(undefined, "127.0.0.1");
+    try {
+      return { config, ns, serving, endpoints: await ns.ready };
+    } catch (e) {
+      await serving.catch(() => {});
+      const inUse = e instanceof Error && e.cause instanceof Deno.errors.AddrInUse;
+      if (!inUse || attempt >= 5) throw e;
+    }
+  }
+}
+
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -75,23 +112,10 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const multicast = values.multicast ?? false;
-  const config = new PosttrollConfig({
-    env: {},
-    defaults: {
-      backend: "unsecure_zmq",
-      nameserver_port: freePort(),
-      address_publish_port: freePort(),
-      broadcast_port: freePort(),
-      multicast_interface: "127.0.0.1",
-      mc_group: "225.0.0.212",
-    },
-  });
   const log = (who: string, text: string) =>
     console.log(`${new Date().toISOString().slice(11, 23)} [${who}] ${text}`);
 
-  const ns = new NameServer({ multicastEnabled: multicast, config });
-  const serving = ns.run(undefined, "127.0.0.1");
-  const endpoints = await ns.ready;
+  const { config, ns, serving, endpoints } = await startNameServer(multicast);
   log(
     "nameserver",
     `answering on ${endpoints.join(", ")}, ${multicast ? "multicast" : "direct registration"}`,
