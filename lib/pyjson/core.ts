@@ -879,20 +879,31 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/** A digit followed by `.`, `e` or `E`: where a float token's integer digits end. */
+const FLOAT_MARK = /\d[.eE]/g;
+
 /**
  * A quick test before {@linkcode ambiguousNumbers}, for a text whose integral numbers are all
  * below 10^15 in magnitude (so none came from an int token of 16+ digits): then only a token with
- * a `.` or an exponent can be an integral float, and those are found with indexOf instead of a
- * walk over every string. The digits around every `.` between digits and every `e`/`E` after a
- * digit are taken as a number token when JSON's delimiters (or the text's ends) surround them,
- * wherever they are, so false means no integral float token; true (which `"1.0"` as a string
- * also gives) leaves the decision to the full scan.
+ * a `.` or an exponent can be an integral float, and those are found with one regular expression
+ * pass (every digit followed by `.`, `e` or `E`) instead of a walk over every string. The digits
+ * around every such mark are taken as a number token when JSON's delimiters (or the text's ends)
+ * surround them, wherever they are, so false means no integral float token; true (which `"1.0"`
+ * as a string also gives) leaves the decision to the full scan.
  */
 function mayHaveIntegralFloat(text: string, from: number): boolean {
-  for (let d = text.indexOf(".", from); d >= 0; d = text.indexOf(".", d + 1)) {
-    if (!isDigit(text.charCodeAt(d - 1)) || !isDigit(text.charCodeAt(d + 1))) continue;
+  const re = FLOAT_MARK;
+  re.lastIndex = from;
+  while (re.test(text)) {
+    const d = re.lastIndex - 1; // the `.`, `e` or `E`
     let s = d - 1;
     while (s > from && isDigit(text.charCodeAt(s - 1))) s--;
+    if (text.charCodeAt(d) !== 46) {
+      // an exponent right after the integer digits
+      if (integralToken(text, from, s, d)) return true;
+      continue;
+    }
+    if (!isDigit(text.charCodeAt(d + 1))) continue;
     let k = d + 1;
     let zeroFraction = true;
     let c = text.charCodeAt(k);
@@ -906,17 +917,6 @@ function mayHaveIntegralFloat(text: string, from: number): boolean {
     } else if (zeroFraction && ends(c) && (s === from || starts(text.charCodeAt(s - 1)))) {
       return true;
     }
-  }
-  return exponentIntegral(text, from, "e") || exponentIntegral(text, from, "E");
-}
-
-// an integral token with exponent letter `e` (an exponent after a fraction was seen above too)
-function exponentIntegral(text: string, from: number, e: string): boolean {
-  for (let x = text.indexOf(e, from); x >= 0; x = text.indexOf(e, x + 1)) {
-    if (!isDigit(text.charCodeAt(x - 1))) continue;
-    let s = x - 1;
-    while (s > from && isDigit(text.charCodeAt(s - 1))) s--;
-    if (integralToken(text, from, s, x)) return true;
   }
   return false;
 }

@@ -445,6 +445,13 @@ Deno.test("codec: JSON.parse fast path and exact parser agree", async () => {
     "[5, -1.0]",
     "[1, 1e-5, 10.0e-1]",
     '["1.0", 7, "x5.00"]',
+    // an exponent after a fraction, marks inside strings, no spaces around the tokens
+    '{"n": 5, "f": 1.5e1}',
+    '{"n": 5, "f": 2.5E1, "g": 0.25}',
+    '{"n":5,"ip":"127.0.0.1","f":3.0}',
+    '{"n":5,"s":"a1e5","f":[1.25e2]}',
+    "[7,12.5e-1,1.0e0]",
+    "[5, 9.99999999999999999e0]",
   ];
   for (let i = 0; i < 1500; i++) {
     const v = randValue(r, 0);
