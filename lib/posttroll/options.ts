@@ -80,7 +80,11 @@ export interface SubscriberOptions {
   config?: PosttrollConfig;
   /** Where dropped messages and refusals are reported. @default warnings on stderr */
   logger?: Logger;
-  /** Messages queued while nobody reads; beyond it the oldest are dropped. @default 10000 */
+  /**
+   * Messages queued while nobody reads; beyond it the oldest are dropped. Small messages wait as
+   * received and are decoded (and filtered) when read, as in Python, so an invalid one also holds
+   * a place until then. @default 10000
+   */
   queueSize?: number;
   /**
    * Keep each message's bytes as received, for {@linkcode rawMessage} (a bridge forwarding

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { PosttrollConfig, UnsupportedBackendError } from "../../lib/posttroll/config.ts";
-import { Message } from "../../lib/posttroll/message.ts";
+import { Message, PyDateTime, PyFloat } from "../../lib/posttroll/message.ts";
 import {
   createPublisherFromDictConfig,
   NoisyPublisher,
@@ -335,6 +335,38 @@ Deno.test("subscriber: message_filter, translate, invalid messages dropped and l
   assertEquals(got.type, "info");
   assertEquals(got.sender, "user@127.0.0.1");
   assert(logged.some((l) => l.startsWith("Invalid message received")));
+});
+
+Deno.test("subscriber: queued messages are decoded when read, in order; invalid ones dropped then", async () => {
+  const { config } = testSetup();
+  await using raw = new PubSocket({ linger: 0 });
+  const port = await raw.bindRandomPort("tcp://127.0.0.1", 40000, 60000);
+  const logged: string[] = [];
+  await using sub = new Subscriber(`tcp://127.0.0.1:${port}`, {
+    config,
+    messageFilter: (m) => m.type !== "skip",
+    logger: (_l, m) => logged.push(m),
+  });
+  await sendUntilReceived(() => raw.send(new Message("/hello", "info", "x").encode()), sub);
+  for await (const m of sub.recv(0.2)) if (m === null) break; // late hellos
+  logged.length = 0;
+  const t = PyDateTime.fromisoformat("2020-01-01T00:00:00.500000");
+  const one = new Message("/a", "info", "1", { sender: "u@h" });
+  const two = new Message("/a", "file", { n: 2, t, f: [1.0, new PyFloat(2)] }, { sender: "u@h" });
+  await raw.send("pytroll://garbage");
+  await raw.send(one.encode());
+  await raw.send(new Message("/a", "skip", "filtered").encode());
+  await raw.send("pytroll://a info u@h not-a-time v1.01");
+  await raw.send(two.encode());
+  await new Promise((r) => setTimeout(r, 300)); // queued, nobody reads
+  assertEquals(logged.filter((l) => l.startsWith("Invalid message received")), []);
+  const got: Message[] = [];
+  for await (const m of sub.recv(0.3)) {
+    if (m === null) break;
+    got.push(m);
+  }
+  assertEquals(got.map((m) => m.encode()), [one.encode(), two.encode()]);
+  assertEquals(logged.filter((l) => l.startsWith("Invalid message received")).length, 2);
 });
 
 Deno.test("subscriber: add_hook_sub and add_hook_pull call back outside the stream", async () => {
