@@ -9,6 +9,17 @@
  * @module
  */
 
+/**
+ * Memory that hands out byte arrays and takes them back once they are no longer read
+ * ({@linkcode ByteArena} is one).
+ */
+export interface ByteMemory {
+  /** `n` bytes, not zeroed (the caller writes all of them). */
+  take(n: number): Uint8Array;
+  /** Gives back what `take` gave (once, when nothing reads it any more); others are ignored. */
+  release(piece: Uint8Array): void;
+}
+
 /** One block and the number of pieces carved out of it not yet released. */
 interface Block {
   bytes: Uint8Array;
@@ -28,7 +39,7 @@ interface Block {
  * arena.release(a); // a must not be used any more: its bytes may be given out again
  * ```
  */
-export class ByteArena {
+export class ByteArena implements ByteMemory {
   /** Bytes per block. */
   readonly blockBytes: number;
   /** Pieces above this size get memory of their own (not from a block). */

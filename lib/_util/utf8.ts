@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { ByteMemory } from "./byte_arena.ts";
+
 const fast = new TextDecoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
 const enc = new TextEncoder();
@@ -54,6 +56,8 @@ export function utf8Bytes(s: string): Uint8Array {
  * The bytes of a text made only of characters below U+0080, or undefined for any other text.
  *
  * @param s the text
+ * @param memory where to take the bytes from (e.g. a {@linkcode ByteArena}; given back to it
+ *   when the text is not ASCII) @default a new array
  * @returns one byte per character, or undefined
  * @example
  * ```ts
@@ -63,11 +67,13 @@ export function utf8Bytes(s: string): Uint8Array {
  * assertEquals(asciiBytes("é"), undefined);
  * ```
  */
-export function asciiBytes(s: string): Uint8Array | undefined {
-  const out = new Uint8Array(s.length);
+export function asciiBytes(s: string, memory?: ByteMemory): Uint8Array | undefined {
+  const out = memory ? memory.take(s.length) : new Uint8Array(s.length);
   // a character from U+0080 takes more than one byte: the buffer fills before the text ends
   const r = enc.encodeInto(s, out);
-  return r.read === s.length && r.written === s.length ? out : undefined;
+  if (r.read === s.length && r.written === s.length) return out;
+  memory?.release(out);
+  return undefined;
 }
 
 /**

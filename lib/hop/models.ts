@@ -12,6 +12,9 @@
 import { parseJsonBytes, pyJsonBytes } from "./pyjson.ts";
 import { type AvroContainer, readAvroContainer } from "./avro.ts";
 import { utf8Text } from "../_util/utf8.ts";
+import type { ByteMemory } from "../_util/byte_arena.ts";
+
+export type { ByteMemory };
 
 const enc = new TextEncoder();
 const lenient = new TextDecoder();
@@ -31,8 +34,11 @@ export interface SerializedModel {
 export interface HopModel {
   /** hop's format name. */
   readonly format: string;
-  /** Encodes the model for the wire. */
-  serialize(): SerializedModel;
+  /**
+   * Encodes the model for the wire; a model may take the value's memory from `memory` (the
+   * caller gives it back once the record was sent).
+   */
+  serialize(memory?: ByteMemory): SerializedModel;
 }
 
 /**
@@ -62,10 +68,11 @@ export class JSONBlob implements HopModel {
   /**
    * Encodes the model for the wire.
    *
+   * @param memory where a string's bytes are taken from (see {@linkcode PackOptions.memory})
    * @returns `json.dumps(content)` as UTF-8
    */
-  serialize(): SerializedModel {
-    return { format: this.format, content: pyJsonBytes(this.content) };
+  serialize(memory?: ByteMemory): SerializedModel {
+    return { format: this.format, content: pyJsonBytes(this.content, memory) };
   }
 }
 
@@ -353,6 +360,11 @@ export interface PackOptions {
   sender?: string;
   /** The 16-byte message id; a random UUID v4 when absent. */
   id?: Uint8Array;
+  /**
+   * Memory for the value (a string alert's JSON text is written into a piece of it): give
+   * `value` back to it once the record was sent. @default a new array
+   */
+  memory?: ByteMemory;
 }
 
 /** A packed hop record: the Kafka value and headers. */
@@ -428,7 +440,7 @@ export function pack(message: unknown, options: PackOptions = {}): PackedMessage
   if (isModel(message)) model = message;
   else if (message instanceof Uint8Array) model = new Blob(message);
   else model = new JSONBlob(message);
-  const s = model.serialize();
+  const s = model.serialize(options.memory);
   headers.push(["_format", headerValue(s.format)]);
   return { value: s.content, headers };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Auth } from "../hop/auth.ts";
+import type { ByteMemory } from "../_util/byte_arena.ts";
 import { pack } from "../hop/models.ts";
 import { KafkaProducer, type ProducerRecord } from "../kafka/producer.ts";
 import { SessionError } from "./errors.ts";
@@ -32,6 +33,7 @@ export interface PublishSession {
  * @param topic the full Kafka topic
  * @param msg the alert (a string is sent as hop JSON like Python's str), a model, or bytes
  * @param test mark it as a hop test message
+ * @param memory where the value's memory comes from (give `value` back once it was sent)
  * @returns the record
  * @example
  * ```ts
@@ -45,8 +47,9 @@ export function alertRecord(
   topic: string,
   msg: unknown,
   test: boolean,
+  memory?: ByteMemory,
 ): ProducerRecord {
-  const { value, headers } = pack(msg, { sender: auth?.username, test });
+  const { value, headers } = pack(msg, { sender: auth?.username, test, memory });
   return { topic, value, headers };
 }
 
@@ -116,7 +119,8 @@ export class Publisher {
   async publishToTopic(topic: string, msg: unknown, test: boolean): Promise<void> {
     const s = this.#session(topic);
     const full = `${this.#s.group}.${topic}`;
-    const p = s.batcher.send(() => alertRecord(s.auth, full, msg, test));
+    // the alert's JSON text goes into the producer's memory, reused once it was acknowledged
+    const p = s.batcher.send((memory) => alertRecord(s.auth, full, msg, test, memory));
     s.pending.add(p);
     try {
       await p;

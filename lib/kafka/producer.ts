@@ -28,6 +28,7 @@
  * @module
  */
 import { sleep, withTimeout } from "../_util/abort.ts";
+import { ByteArena, type ByteMemory } from "../_util/byte_arena.ts";
 import { type BatchInfo, PublishBatcher, type PublishBatcherOptions } from "./batcher.ts";
 import type { KafkaCluster } from "./cluster.ts";
 import {
@@ -178,6 +179,12 @@ function refusedIdentity(e: unknown): boolean {
   );
 }
 
+/**
+ * Bytes per block of the producer's value memory ({@linkcode KafkaProducer.memory}; values above
+ * a quarter of it get an array of their own).
+ */
+const VALUE_BLOCK = 1024 * 1024;
+
 /** Requests from this size on are written into kept memory (smaller ones cost little). */
 const POOLED_MIN = 64 * 1024;
 /** Room beyond the batch bound for the request's framing (the bound counts records only). */
@@ -270,6 +277,7 @@ export class KafkaProducer implements AsyncDisposable {
   #requests = 0;
   /** Memory of answered large requests, written into again (no zero-filled megabyte each). */
   readonly #buffers: ArrayBuffer[] = [];
+  readonly #memory: ByteArena;
 
   /**
    * Creates the producer; nothing connects until {@linkcode KafkaProducer.connect} or the first
@@ -304,6 +312,25 @@ export class KafkaProducer implements AsyncDisposable {
       ...options,
       maxInFlight: inFlight,
     });
+    // what a full queue holds, kept for reuse
+    const blocks = Math.ceil(this.#batcher.maxQueueBytes / VALUE_BLOCK) + 1;
+    this.#memory = new ByteArena(VALUE_BLOCK, Math.min(blocks, 64));
+  }
+
+  /**
+   * Memory for record values: a record built by a function given to
+   * {@linkcode KafkaProducer.send} may take its value from it, and the producer gives it back once
+   * the record settled (acknowledged or failed). Values held until Kafka acknowledged them then
+   * reuse a few shared blocks instead of leaving an array per record to the garbage collector
+   * (which frees such memory late: 64 KiB alerts, bench/README.md "igwn-alert publisher memory").
+   */
+  get memory(): ByteMemory {
+    return this.#memory;
+  }
+
+  /** Blocks of {@linkcode KafkaProducer.memory} in use (the current one included). */
+  get memoryBlocks(): number {
+    return this.#memory.blocksInUse;
   }
 
   /** Whether batches carry a producer id and sequence numbers (so several may be in flight). */
@@ -330,11 +357,24 @@ export class KafkaProducer implements AsyncDisposable {
       // a record that failed leaves a gap in its partition's numbering
       if (outcomes) this.#breakIdentity(items.filter((_, i) => outcomes[i] !== undefined));
       settled();
+      this.#releaseValues(items);
     }, () => {
       this.#breakIdentity(items);
       settled();
+      this.#releaseValues(items);
     });
     return p;
+  }
+
+  /**
+   * Gives the values of a settled batch back to {@linkcode KafkaProducer.memory} (others are
+   * ignored): nothing encodes them any more (an attempt given up stops before encoding).
+   */
+  #releaseValues(items: Held[]): void {
+    for (let i = 0; i < items.length; i++) {
+      const v = items[i].record.value;
+      if (v !== null) this.#memory.release(v);
+    }
   }
 
   /** Waits until batch `n` is the oldest not settled (and, if `quiet`, no request is out). */
@@ -429,14 +469,15 @@ export class KafkaProducer implements AsyncDisposable {
   /**
    * Queues one record; it leaves with the records queued at the same time.
    *
-   * @param record the record, or a function building it once there is room in the queue
+   * @param record the record, or a function building it once there is room in the queue (given
+   *   {@linkcode KafkaProducer.memory}, which the value may be taken from)
    * @returns resolves when the broker acknowledged the record
    * @throws BatcherClosedError after close; RecordTooLargeError; AuthError,
    *   BrokerConnectionError, UnknownTopicError when delivery failed
    */
-  send(record: ProducerRecord | (() => ProducerRecord)): Promise<void> {
+  send(record: ProducerRecord | ((memory: ByteMemory) => ProducerRecord)): Promise<void> {
     return this.#batcher.push(() => {
-      const r = typeof record === "function" ? record() : record;
+      const r = typeof record === "function" ? record(this.#memory) : record;
       const bytes = recordBytes(r);
       return { item: new Held(r, bytes), bytes };
     });

@@ -3,6 +3,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { parseJsonBytes, pyJsonBytes, pyJsonDumps } from "../../lib/hop/pyjson.ts";
 import { asciiBytes, RepeatedText, utf8Bytes, utf8Text } from "../../lib/_util/utf8.ts";
+import { ByteArena } from "../../lib/_util/byte_arena.ts";
 
 const enc = new TextEncoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
@@ -92,6 +93,23 @@ Deno.test("pyJsonBytes writes the UTF-8 bytes of pyJsonDumps", () => {
   for (let i = 0; i < 300; i++) values.push(randomString(r, Math.floor(r() * 200), r() * 0.5));
   values.push(randomString(r, 70_000, 0.001));
   for (const v of values) assertEquals(pyJsonBytes(v), enc.encode(pyJsonDumps(v)), String(v));
+});
+
+Deno.test("pyJsonBytes with memory: an ASCII string's text is written into a piece of it, any other value is not", () => {
+  const memory = new ByteArena(4096);
+  const b = pyJsonBytes('{"uid": "S1"}', memory);
+  assertEquals(b, enc.encode(pyJsonDumps('{"uid": "S1"}')));
+  assertEquals(b.buffer.byteLength, 4096); // a view into the arena's block
+  assertEquals(memory.blocksInUse, 1);
+  memory.release(b);
+  // non-ASCII and U+007F: the piece taken goes back, the bytes are an array of their own
+  for (const v of ["é", "del \x7f", { a: 1 }]) {
+    const out = pyJsonBytes(v, memory);
+    assertEquals(out, enc.encode(pyJsonDumps(v)), String(v));
+    assertEquals(out.buffer.byteLength, out.length);
+  }
+  // everything went back: the block is used from its start again
+  assertEquals(pyJsonBytes('"x"', memory).byteOffset, 0);
 });
 
 Deno.test("parseJsonBytes parses like JSON.parse of strictly decoded UTF-8", () => {

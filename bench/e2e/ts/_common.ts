@@ -6,7 +6,9 @@
  */
 
 import { lines } from "../../../testing/lines.ts";
-import { PyDateTime } from "../../../lib/posttroll/message.ts";
+// pytime.ts, not message.ts: message.ts loads node:os (about 4.5 MiB of RSS for Node compatibility),
+// which the igwn-alert peers would count as theirs
+import { PyDateTime } from "../../../lib/posttroll/pytime.ts";
 
 /** Wall-clock microseconds (CLOCK_REALTIME, same clock as Python's time.time_ns() // 1000). */
 export function nowUs(): number {
