@@ -3,15 +3,19 @@
  * offsets. {@linkcode withAdmin} connects, runs the requests (retrying what the broker calls
  * retriable, e.g. "coordinator is loading" right after a start), bounds the whole by the cluster's
  * `timeoutMs`, maps failures to typed errors and always disconnects. The {@linkcode KafkaAdmin}
- * it hands out speaks in plain values; the client library's objects stay inside.
+ * it hands out speaks in plain values. Everything goes over the own wire path (`wire/`): the
+ * client library (`@platformatic/kafka`) is never loaded.
  *
  * @module
  */
-import type { Admin } from "@platformatic/kafka";
-import { kafkaLibrary } from "./_library.ts";
 import { sleep, withTimeout } from "../_util/abort.ts";
 import type { KafkaCluster } from "./cluster.ts";
-import { BrokerConnectionError, errorTree, isRetriable } from "./errors.ts";
+import { BrokerConnectionError, errorTree, isRetriable, KafkaProtocolError } from "./errors.ts";
+import { CONSUMER_API, createTopicsRequest, parseCreateTopics } from "./wire/consumer_apis.ts";
+import { errorName, retriableCode } from "./wire/error_codes.ts";
+import { GroupMember } from "./group.ts";
+import { listOffsets } from "./offsets.ts";
+import type { ProducerWire } from "./wire/client.ts";
 
 /** A topic to create. */
 export interface TopicSpec {
@@ -50,16 +54,19 @@ export function partitionKey(topic: string, partition: number): string {
 
 /** Administrative requests on one connected cluster (see {@linkcode withAdmin}). */
 export class KafkaAdmin {
-  readonly #admin: Admin;
+  readonly #wire: ProducerWire;
+  readonly #timeoutMs: number;
 
   /**
-   * Wraps a connected admin client.
+   * Wraps a cluster's wire client.
    *
-   * @param admin the client library's admin
+   * @param wire the client
+   * @param timeoutMs how long the controller may take to create a topic
    * @ignore
    */
-  constructor(admin: Admin) {
-    this.#admin = admin;
+  constructor(wire: ProducerWire, timeoutMs: number) {
+    this.#wire = wire;
+    this.#timeoutMs = timeoutMs;
   }
 
   /**
@@ -68,7 +75,7 @@ export class KafkaAdmin {
    * @returns topic names
    */
   listTopics(): Promise<string[]> {
-    return this.#admin.listTopics();
+    return this.#wire.listTopics();
   }
 
   /**
@@ -84,18 +91,35 @@ export class KafkaAdmin {
     const missing = specs.filter((s) => !existing.has(s.topic));
     const created: string[] = [];
     const raced: string[] = [];
-    for (const s of missing) {
-      try {
-        await this.#admin.createTopics({
-          topics: [s.topic],
-          partitions: s.partitions ?? -1,
-          replicas: s.replicas ?? -1,
-          configs: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
-        });
-        created.push(s.topic);
-      } catch (e) {
-        if (!errorTree(e).some((x) => x.apiId === "TOPIC_ALREADY_EXISTS")) throw e;
-        raced.push(s.topic);
+    if (missing.length > 0) {
+      const answers = await this.#wire.call(
+        await this.#wire.bootstrap(),
+        CONSUMER_API.CreateTopics,
+        "CreateTopics",
+        () =>
+          createTopicsRequest(
+            missing.map((s) => ({
+              name: s.topic,
+              partitions: s.partitions ?? -1,
+              replicas: s.replicas ?? -1,
+              configs: Object.entries(s.configs ?? {}),
+            })),
+            this.#timeoutMs,
+          ),
+        parseCreateTopics,
+      );
+      for (const a of answers) {
+        if (a.errorCode === 0) created.push(a.name);
+        else if (a.errorCode === TOPIC_ALREADY_EXISTS) raced.push(a.name);
+        else {
+          throw new KafkaProtocolError(
+            a.errorCode,
+            errorName(a.errorCode),
+            retriableCode(a.errorCode),
+            `CreateTopics of ${a.name}`,
+            { topic: a.name, detail: a.errorMessage },
+          );
+        }
       }
     }
     if (created.length + raced.length > 0) await this.#waitForLeaders([...created, ...raced]);
@@ -105,10 +129,10 @@ export class KafkaAdmin {
   async #waitForLeaders(topics: string[]): Promise<void> {
     for (let i = 0; i < 100; i++) {
       try {
-        const md = await this.#admin.metadata({ topics, forceUpdate: true });
-        if (topics.every((t) => md.topics.get(t)?.partitions.every((p) => p.leader >= 0))) return;
+        await this.#wire.metadata(topics, false, true);
+        return;
       } catch (e) {
-        if (!isRetriable(e) && !errorTree(e).some((x) => /Unknown topic/.test(x.message ?? ""))) {
+        if (!isRetriable(e) && !errorTree(e).some((x) => /does not exist/.test(x.message ?? ""))) {
           throw e;
         }
       }
@@ -121,11 +145,11 @@ export class KafkaAdmin {
    *
    * @param topic the topic
    * @returns partition numbers, ascending
-   * @throws UnknownTopicError (once mapped) for a topic that does not exist
+   * @throws UnknownTopicError for a topic that does not exist
    */
   async partitions(topic: string): Promise<number[]> {
-    const md = await this.#admin.metadata({ topics: [topic], forceUpdate: true });
-    const count = md.topics.get(topic)?.partitionsCount ?? 0;
+    const md = await this.#wire.metadata([topic], false, true);
+    const count = md.get(topic)?.leaders.length ?? 0;
     return Array.from({ length: count }, (_, i) => i);
   }
 
@@ -139,35 +163,9 @@ export class KafkaAdmin {
    * @returns offsets by `topic:partition`
    */
   async offsets(topics: string[], at: OffsetPosition): Promise<PartitionOffsets> {
-    const request = [];
-    for (const topic of topics) {
-      const timestamp = at === "latest" ? -1n : at === "earliest" ? -2n : BigInt(Math.floor(at));
-      request.push({
-        name: topic,
-        partitions: (await this.partitions(topic)).map((partitionIndex) => ({
-          partitionIndex,
-          timestamp,
-        })),
-      });
-    }
-    const out: PartitionOffsets = new Map();
-    if (request.length === 0) return out;
-    const listed = await this.#admin.listOffsets({ topics: request });
-    const missing: string[] = [];
-    for (const t of listed) {
-      for (const p of t.partitions) {
-        if (p.offset < 0n) missing.push(partitionKey(t.name, p.partitionIndex));
-        else out.set(partitionKey(t.name, p.partitionIndex), p.offset);
-      }
-    }
-    if (missing.length > 0) {
-      // no record at or after the time: start at the end
-      const ends = await this.offsets([
-        ...new Set(missing.map((k) => k.slice(0, k.lastIndexOf(":")))),
-      ], "latest");
-      for (const k of missing) out.set(k, ends.get(k) ?? 0n);
-    }
-    return out;
+    const parts = new Map<string, number[]>();
+    for (const topic of topics) parts.set(topic, await this.partitions(topic));
+    return await listOffsets(this.#wire, parts, at);
   }
 
   /**
@@ -186,14 +184,9 @@ export class KafkaAdmin {
       wanted.push({ name, partitionIndexes });
     }
     if (wanted.length === 0) return out;
-    const [group] = await this.#admin.listConsumerGroupOffsets({
-      groups: [{ groupId, topics: wanted }],
-    });
-    for (const t of group?.topics ?? []) {
-      for (const p of t.partitions) {
-        out.set(partitionKey(t.name, p.partitionIndex), p.committedOffset);
-      }
-    }
+    const member = new GroupMember(this.#wire, { groupId, topics, sessionTimeoutMs: 0 });
+    const parts = new Map(wanted.map((w) => [w.name, w.partitionIndexes]));
+    for (const [k, off] of await member.committed(parts)) out.set(k, off);
     return out;
   }
 
@@ -205,24 +198,26 @@ export class KafkaAdmin {
    * @param offsets offsets by `topic:partition`
    */
   async commitOffsets(groupId: string, offsets: PartitionOffsets): Promise<void> {
-    const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>();
-    for (const [key, offset] of offsets) {
+    const list = [...offsets].map(([key, offset]) => {
       const i = key.lastIndexOf(":");
-      const topic = key.slice(0, i);
-      const list = byTopic.get(topic) ?? [];
-      list.push({ partition: Number(key.slice(i + 1)), offset });
-      byTopic.set(topic, list);
-    }
-    if (byTopic.size === 0) return;
-    await this.#admin.alterConsumerGroupOffsets({
-      groupId,
-      topics: [...byTopic].map(([name, partitionOffsets]) => ({ name, partitionOffsets })),
+      return {
+        topic: key.slice(0, i),
+        partition: Number(key.slice(i + 1)),
+        offset,
+        leaderEpoch: -1,
+      };
     });
+    if (list.length === 0) return;
+    const topics = [...new Set(list.map((c) => c.topic))];
+    await new GroupMember(this.#wire, { groupId, topics, sessionTimeoutMs: 0 }).commit(list, true);
   }
 }
 
+const TOPIC_ALREADY_EXISTS = 36;
+
 /** Whether the broker answered with an error it marks as transient. */
 function brokerSaysRetry(e: unknown): boolean {
+  if (e instanceof KafkaProtocolError) return e.retriable;
   const tree = errorTree(e);
   return tree.some((x) => x.apiId !== undefined && x.canRetry === true) &&
     !tree.some((x) => x.code === "PLT_KFK_AUTHENTICATION");
@@ -258,14 +253,12 @@ export async function withAdmin<T>(
 ): Promise<T> {
   const broker = cluster.broker;
   const ms = cluster.timeoutMs;
-  const options = { ...cluster.clientOptions(cluster.credential()), timeout: ms };
-  const { Admin } = await kafkaLibrary();
-  const admin = new Admin(options);
+  const wire = cluster.wire();
+  const facade = new KafkaAdmin(wire, ms);
   const deadline = performance.now() + ms;
   try {
     return await withTimeout(
       (async () => {
-        const facade = new KafkaAdmin(admin);
         while (true) {
           try {
             return await fn(facade);
@@ -288,6 +281,6 @@ export async function withAdmin<T>(
         ),
     );
   } finally {
-    admin.close().catch(() => {});
+    wire.close();
   }
 }

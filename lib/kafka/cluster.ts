@@ -15,6 +15,8 @@ import { BrokerConnectionError, mapKafkaError } from "./errors.ts";
 import type { LogSink } from "./log.ts";
 import { OidcTokenSource } from "./oauth.ts";
 import { parseKafkaUrl } from "./url.ts";
+import { ProducerWire } from "./wire/client.ts";
+import type { SaslCredential } from "./wire/sasl.ts";
 
 /** Where and how to connect to a Kafka cluster. */
 export interface KafkaClusterOptions {
@@ -183,6 +185,30 @@ export class KafkaCluster {
       }
     }
     return options;
+  }
+
+  /**
+   * A client of the own wire path (`wire/`) for this cluster: its brokers, TLS and SASL login
+   * with the credential; nothing connects before the first request.
+   *
+   * @param requestTimeoutMs deadline of each answer @default the cluster's timeoutMs
+   * @returns the client (close it)
+   * @throws AuthError, BrokerConnectionError as {@linkcode KafkaCluster.clientOptions}
+   */
+  wire(requestTimeoutMs?: number): ProducerWire {
+    const auth = this.credential();
+    const options = this.clientOptions(auth);
+    const tls = options.tls as { ca?: string[] } | undefined;
+    return new ProducerWire({
+      brokers: options.bootstrapBrokers as string[],
+      clientId: this.clientId,
+      connectTimeoutMs: options.connectTimeout ?? this.timeoutMs,
+      requestTimeoutMs: requestTimeoutMs ?? this.timeoutMs,
+      tls: tls && { caCerts: tls.ca },
+      sasl: options.sasl as SaslCredential | undefined,
+      auth,
+      broker: this.broker,
+    });
   }
 
   /**

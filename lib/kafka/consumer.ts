@@ -9,11 +9,15 @@
  * {@linkcode KafkaConsumer.run} with a typed error; the handler's own error ends it too (after
  * the offsets of the records handled before were committed).
  *
+ * It speaks Kafka itself (`wire/`, shared with the producer; the client library is never loaded):
+ * the classic group protocol through {@linkcode GroupMember} (a rebalance commits what was handled,
+ * then rejoins), Fetch to each partition's leader with the next Fetch sent as soon as an answer is
+ * parsed and before its records are handed over (one answer in hand and one on the way per
+ * leader, each at most `maxBytesPerPartition`), record values handed over as views into the
+ * fetched bytes in the same tick the answer arrives.
+ *
  * @module
  */
-import type { Consumer, Message } from "@platformatic/kafka";
-import { kafkaLibrary } from "./_library.ts";
-import type { Buffer } from "node:buffer";
 import { sleep, withTimeout } from "../_util/abort.ts";
 import { byteString, RepeatedText } from "../_util/utf8.ts";
 import { type OffsetPosition, partitionKey, withAdmin } from "./admin.ts";
@@ -22,8 +26,21 @@ import {
   BrokerConnectionError,
   isRetriable,
   KafkaOptionError,
+  KafkaProtocolError,
   UnknownTopicError,
 } from "./errors.ts";
+import { GroupMember } from "./group.ts";
+import { listOffsets } from "./offsets.ts";
+import type { ProducerWire } from "./wire/client.ts";
+import {
+  CONSUMER_API,
+  type FetchPartition,
+  fetchRequest,
+  parseFetch,
+  type TopicPartitions,
+} from "./wire/consumer_apis.ts";
+import { errorName, retriableCode } from "./wire/error_codes.ts";
+import { type BatchRecord, decodeRecordBatches } from "./wire/records.ts";
 
 /** A record as the handler gets it. */
 export interface ConsumedRecord {
@@ -133,10 +150,6 @@ function idOf(headers: Array<[string, Uint8Array]>): string | undefined {
   return undefined;
 }
 
-function view(b: Buffer | undefined | null): Uint8Array | null {
-  return b ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : null;
-}
-
 interface Pending {
   topic: string;
   partition: number;
@@ -145,6 +158,29 @@ interface Pending {
 }
 
 const ABORTED = Symbol("aborted");
+const OFFSET_OUT_OF_RANGE = 1;
+
+/**
+ * Bytes of one Fetch answer at most. 64 KiB alerts read from a backlog by a listener: 2 MiB
+ * answers peaked at 91-94 MiB RSS, 8 MiB ones at 111-122 MiB, at the same rate (bench/README.md,
+ * session 7 kcons).
+ */
+const FETCH_MAX_BYTES = 2 * 1024 * 1024;
+
+/** A record read (the handler's view of it). */
+type Fetched = ConsumedRecord;
+
+/** The outcome of one Fetch request. */
+interface FetchOutcome {
+  node: number;
+  asked: FetchPartition[];
+  res?: ReturnType<typeof parseFetch>;
+  error?: unknown;
+}
+
+function fetchError(code: number, what: string, topic?: string): KafkaProtocolError {
+  return new KafkaProtocolError(code, errorName(code), retriableCode(code), what, { topic });
+}
 
 /**
  * Waits that end early when a session stops. Unlike `Promise.race` with one long-lived promise,
@@ -221,7 +257,11 @@ export class KafkaConsumer {
   /** Header names (the same few on every record) without a new string each. */
   readonly #headerNames = new RepeatedText();
   readonly #signal: AbortSignal;
-  #client: Consumer | undefined;
+  /** The running session's group membership and its client. */
+  #member: GroupMember | undefined;
+  #wire: ProducerWire | undefined;
+  /** The member id kept across sessions (a reconnected member rejoins as itself). */
+  #memberId = "";
   #lastContact = 0;
   #running = false;
   /** Highest offset handled per partition, not yet committed. */
@@ -274,20 +314,23 @@ export class KafkaConsumer {
    * @returns lag by `topic:partition`
    */
   async lag(): Promise<Map<string, bigint>> {
-    const client = this.#client;
+    const wire = this.#wire;
     const out = new Map<string, bigint>();
-    if (!client) return out;
+    if (!wire) return out;
     const ends = await withTimeout(
-      client.listOffsets({ topics: [...this.#opts.topics] }),
+      (async () => {
+        const leaders = await wire.metadata([...this.#opts.topics], false, true);
+        const parts = new Map(
+          [...leaders].map(([t, l]) => [t, Array.from({ length: l.leaders.length }, (_, i) => i)]),
+        );
+        return await listOffsets(wire, parts, "latest");
+      })(),
       this.#cluster.timeoutMs,
       () => new Error(`no answer within ${this.#cluster.timeoutMs} ms`),
     );
-    for (const [topic, partitions] of ends) {
-      partitions.forEach((end, partition) => {
-        const key = partitionKey(topic, partition);
-        const committed = this.#committed.get(key);
-        if (committed !== undefined) out.set(key, end > committed ? end - committed : 0n);
-      });
+    for (const [key, end] of ends) {
+      const committed = this.#committed.get(key);
+      if (committed !== undefined) out.set(key, end > committed ? end - committed : 0n);
     }
     return out;
   }
@@ -367,8 +410,8 @@ export class KafkaConsumer {
   }
 
   /**
-   * One connection of the group: reads until stopped (undefined) or a failure (returned).
-   * The handler's error is thrown.
+   * One connection of the group: joins, reads until stopped (undefined) or a failure
+   * (returned), rejoins in place when the group rebalances. The handler's error is thrown.
    */
   async #session(
     handler: RecordHandler,
@@ -377,76 +420,77 @@ export class KafkaConsumer {
   ): Promise<unknown> {
     const o = this.#opts;
     const session = o.sessionTimeoutMs ?? 10_000;
-    const base = this.#cluster.clientOptions(this.#cluster.credential());
-    const { Consumer, MessagesStreamFallbackModes, MessagesStreamModes } = await kafkaLibrary();
-    const client: Consumer = new Consumer({
-      ...base,
-      retries: 2,
-      retryDelay: 250,
-      groupId: o.groupId,
-      autocommit: false,
-      sessionTimeout: session,
-      rebalanceTimeout: session,
-      heartbeatInterval: Math.min(3000, Math.max(100, Math.floor(session / 6))),
-      maxWaitTime: o.maxWaitMs ?? 200,
-      maxBytes: 4 * (o.maxBytesPerPartition ?? 8 * 1024 * 1024),
-      maxBytesPerPartition: o.maxBytesPerPartition ?? 8 * 1024 * 1024,
-      highWaterMark: o.highWaterMark ?? 1024,
-      // the requests of a fetch wait up to maxWaitTime on the broker
-      requestTimeout: Math.max(base.requestTimeout ?? 15_000, (o.maxWaitMs ?? 200) + 5000),
-    });
-    this.#client = client;
+    const maxWait = o.maxWaitMs ?? 200;
+    // JoinGroup waits up to the rebalance timeout; a fetch up to maxWaitMs on the broker
+    const wire = this.#cluster.wire(Math.max(this.#cluster.timeoutMs, session + 5000));
+    const fetchWire = this.#cluster.wire(Math.max(this.#cluster.timeoutMs, maxWait + 5000));
     const contact = () => {
       this.#lastContact = Date.now();
       o.onContact?.();
     };
-    client.on("consumer:heartbeat:end", contact);
+    let interrupt: () => void = () => {};
+    const member = new GroupMember(wire, {
+      groupId: o.groupId,
+      topics: [...o.topics],
+      sessionTimeoutMs: session,
+      memberId: this.#memberId,
+      onContact: contact,
+      onRebalance: () => interrupt(),
+    });
+    this.#member = member;
+    this.#wire = wire;
     let failure: unknown;
     let handlerError: HandlerError | undefined;
     const stopper = new Stopper();
     const aborted = () => stopper.stop();
     if (this.#signal.aborted) aborted();
     else this.#signal.addEventListener("abort", aborted, { once: true });
-    try {
-      const consuming = client.consume({
-        topics: [...o.topics],
-        mode: MessagesStreamModes.COMMITTED,
-        fallbackMode: o.start === "earliest"
-          ? MessagesStreamFallbackModes.EARLIEST
-          : MessagesStreamFallbackModes.LATEST,
-      });
-      const stream = await stopper.wait(consuming);
-      if (stream === ABORTED) {
-        consuming.then((s) => s.close(), () => {}).catch(() => {});
-        return undefined;
-      }
-      contact();
-      healthy();
-      const it = stream[Symbol.asyncIterator]();
-      const lanes = o.lane
+    const lanes = () =>
+      o.lane
         ? new Lanes(o.lane, o.laneConcurrency ?? (() => 1), o.maxPending ?? 256, stopper)
         : undefined;
-      try {
-        while (true) {
-          if (lanes && !(await lanes.room())) break;
-          const step = await stopper.wait(it.next());
-          if (step === ABORTED || step.done) break;
-          const m = step.value as Message;
-          contact();
-          if (lanes) lanes.push(m, (r) => this.#handle(r, handler, recent));
-          else await this.#handle(m, handler, recent);
-          if (this.#signal.aborted) break;
+    try {
+      while (!this.#signal.aborted) {
+        const assigned = await stopper.wait(member.join());
+        if (assigned === ABORTED) break;
+        this.#memberId = member.memberId;
+        contact();
+        healthy();
+        // a Stopper, not a long-lived promise raced each time (see Stopper)
+        const interrupted = new Stopper();
+        interrupt = () => interrupted.stop();
+        if (member.rebalancing || member.failure) interrupt();
+        const laneSet = lanes();
+        try {
+          await this.#fetchLoop(
+            fetchWire,
+            member,
+            assigned,
+            interrupted,
+            stopper,
+            laneSet,
+            (r) => this.#handle(r, handler, recent),
+            contact,
+          );
+        } catch (e) {
+          if (e instanceof HandlerError) handlerError = e;
+          else if (!this.#signal.aborted) failure = e;
+        } finally {
+          // the records in hand are finished (the rest come again from the committed offsets)
+          if (laneSet) {
+            const e = await laneSet.drain();
+            if (e instanceof HandlerError) handlerError ??= e;
+          }
         }
-      } catch (e) {
-        if (e instanceof HandlerError) handlerError = e;
-        else if (!this.#signal.aborted) failure = e;
-      } finally {
-        // the records in hand are finished (queued ones come again from the committed offsets)
-        if (lanes) {
-          const e = await lanes.drain();
-          if (e instanceof HandlerError) handlerError ??= e;
+        if (handlerError || failure !== undefined) break;
+        if (member.failure) {
+          failure = member.failure;
+          break;
         }
-        await Promise.race([stream.close().catch(() => {}), sleep(SHUTDOWN_STEP_MS)]);
+        if (!member.rebalancing) break;
+        // commit what was handled before the partitions are given up, then join again
+        this.#cancelScheduledCommit();
+        await this.#flushCommits(true);
       }
     } catch (e) {
       if (!this.#signal.aborted) failure ??= e;
@@ -454,36 +498,203 @@ export class KafkaConsumer {
       this.#signal.removeEventListener("abort", aborted);
       this.#cancelScheduledCommit();
       await this.#flushCommits(true);
-      this.#client = undefined;
-      // leaving the group lets a restarted member take over at once; bounded for dead brokers
-      await Promise.race([client.close(true).catch(() => {}), sleep(SHUTDOWN_STEP_MS)]);
+      this.#member = undefined;
+      this.#wire = undefined;
+      member.close();
+      // leaving the group lets a restarted member take over at once (a member that reconnects
+      // keeps its membership); bounded for dead brokers
+      const leaving = failure === undefined || handlerError !== undefined ||
+        !isRetriable(failure);
+      if (leaving) {
+        this.#memberId = "";
+        await Promise.race([member.leave(), sleep(SHUTDOWN_STEP_MS)]);
+      }
+      fetchWire.close();
+      wire.close();
     }
     if (handlerError) throw handlerError.cause;
     return failure;
   }
 
-  async #handle(m: Message, handler: RecordHandler, recent: RecentIds): Promise<void> {
-    const key = partitionKey(m.topic, m.partition);
-    const headers: Array<[string, Uint8Array]> = [];
-    for (const [k, v] of m.headerEntries ?? m.headers) {
-      headers.push([this.#headerNames.text(k as Buffer), view(v as Buffer) ?? new Uint8Array()]);
+  /** Start positions of newly assigned partitions: the group's committed offsets, or `start`. */
+  async #positions(
+    wire: ProducerWire,
+    member: GroupMember,
+    assigned: TopicPartitions,
+  ): Promise<Map<string, FetchPartition>> {
+    const out = new Map<string, FetchPartition>();
+    if (assigned.size === 0) return out;
+    const committed = await member.committed(assigned);
+    const fresh = new Map<string, number[]>();
+    for (const [topic, parts] of assigned) {
+      for (const partition of parts) {
+        const key = partitionKey(topic, partition);
+        const off = committed.get(key) ?? -1n;
+        this.#finished.delete(key);
+        if (off >= 0n) {
+          this.#committed.set(key, off);
+          out.set(key, { topic, partition, offset: off });
+        } else fresh.set(topic, [...(fresh.get(topic) ?? []), partition]);
+      }
     }
-    const id = recent.capacity > 0 ? idOf(headers) : undefined;
+    if (fresh.size > 0) {
+      for (const [key, offset] of await listOffsets(wire, fresh, this.#opts.start ?? "latest")) {
+        const i = key.lastIndexOf(":");
+        out.set(key, { topic: key.slice(0, i), partition: Number(key.slice(i + 1)), offset });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Fetches the assigned partitions from their leaders, one Fetch ahead per leader, and hands
+   * the records over as each answer is parsed. Returns when stopped, interrupted (a rebalance)
+   * or the handler failed; throws connection and protocol failures.
+   */
+  async #fetchLoop(
+    wire: ProducerWire,
+    member: GroupMember,
+    assigned: TopicPartitions,
+    interrupted: Stopper,
+    stopper: Stopper,
+    lanes: Lanes | undefined,
+    handle: (r: Fetched) => Promise<void>,
+    contact: () => void,
+  ): Promise<void> {
+    const o = this.#opts;
+    const maxWaitMs = o.maxWaitMs ?? 200;
+    const partitionMaxBytes = o.maxBytesPerPartition ?? 8 * 1024 * 1024;
+    // at most FETCH_MAX_BYTES per answer (a larger batch still comes whole; the order of the
+    // partitions rotates so none starves): with one answer in hand and one on the way per
+    // leader, about twice this is held
+    const maxBytes = Math.min(partitionMaxBytes, FETCH_MAX_BYTES);
+    let rotation = 0;
+    const hwm = Math.max(1, o.highWaterMark ?? 1024);
+    const positions = await this.#positions(wire, member, assigned);
+    while (!this.#signal.aborted && !member.rebalancing && !member.failure) {
+      // partitions by leader
+      const leaders = await wire.metadata([...assigned.keys()], false, true);
+      const byNode = new Map<number, FetchPartition[]>();
+      for (const p of positions.values()) {
+        const node = leaders.get(p.topic)?.leaders[p.partition] ?? -1;
+        byNode.set(node, [...(byNode.get(node) ?? []), p]);
+      }
+      const inflight = new Map<number, Promise<FetchOutcome>>();
+      const send = (node: number) => {
+        const parts = byNode.get(node)!;
+        const k = rotation++ % parts.length;
+        const asked = [...parts.slice(k), ...parts.slice(0, k)].map((p) => ({ ...p }));
+        inflight.set(
+          node,
+          wire.broker(node).then((conn) =>
+            wire.call(
+              conn,
+              CONSUMER_API.Fetch,
+              "Fetch",
+              (v) => fetchRequest(v, { maxWaitMs, maxBytes, partitionMaxBytes, parts: asked }),
+              parseFetch,
+            )
+          ).then((res) => ({ node, asked, res }), (error) => ({ node, asked, error })),
+        );
+      };
+      for (const node of byNode.keys()) send(node);
+      if (byNode.size === 0) {
+        // nothing assigned: wait for a rebalance
+        await interrupted.wait(stopper.wait(new Promise<void>(() => {})));
+        return;
+      }
+      let refresh = false;
+      while (!refresh) {
+        const next = await interrupted.wait(stopper.wait(Promise.race(inflight.values())));
+        if (next === ABORTED) return;
+        inflight.delete(next.node);
+        if (next.error !== undefined) throw next.error;
+        const res = next.res!;
+        contact();
+        if (res.errorCode !== 0) throw fetchError(res.errorCode, "Fetch");
+        const batches: Array<{ topic: string; partition: number; records: BatchRecord[] }> = [];
+        let total = 0;
+        for (const p of res.partitions) {
+          const key = partitionKey(p.topic, p.partition);
+          const pos = positions.get(key);
+          if (!pos) continue;
+          const asked = next.asked.find((a) => a.topic === p.topic && a.partition === p.partition);
+          if (!asked || asked.offset !== pos.offset) continue; // moved meanwhile
+          if (p.errorCode === OFFSET_OUT_OF_RANGE) {
+            const at = await listOffsets(
+              wire,
+              new Map([[p.topic, [p.partition]]]),
+              o.start ?? "latest",
+            );
+            pos.offset = at.get(key) ?? pos.offset;
+            continue;
+          }
+          if (p.errorCode !== 0) {
+            if (!retriableCode(p.errorCode)) {
+              throw fetchError(p.errorCode, `Fetch of ${key}`, p.topic);
+            }
+            refresh = true; // a leader moved: fetch from the new one
+            continue;
+          }
+          let decoded = decodeRecordBatches(p.records, pos.offset, p.aborted, p);
+          if (decoded instanceof Promise) decoded = await decoded;
+          pos.offset = decoded.nextOffset;
+          if (decoded.records.length > 0) {
+            batches.push({ topic: p.topic, partition: p.partition, records: decoded.records });
+            total += decoded.records.length;
+          }
+        }
+        if (refresh) break;
+        // the next fetch leaves now (or once no more than highWaterMark records are ahead)
+        let sendAfter = Math.max(0, total - hwm);
+        if (sendAfter === 0) send(next.node);
+        let handed = 0;
+        for (const b of batches) {
+          for (const r of b.records) {
+            if (lanes && !(await lanes.room())) return;
+            const record = this.#record(b.topic, b.partition, r);
+            if (lanes) lanes.push(record, handle);
+            else await handle(record);
+            if (this.#signal.aborted || member.rebalancing) return;
+            if (++handed === sendAfter) {
+              sendAfter = 0;
+              send(next.node);
+            }
+          }
+        }
+        if (!inflight.has(next.node)) send(next.node);
+      }
+      for (const p of inflight.values()) p.catch(() => {});
+    }
+  }
+
+  #record(topic: string, partition: number, r: BatchRecord): Fetched {
+    const headers: Array<[string, Uint8Array]> = new Array(r.headers.length);
+    for (let i = 0; i < r.headers.length; i++) {
+      const [k, v] = r.headers[i];
+      headers[i] = [this.#headerNames.text(k), v];
+    }
+    return {
+      topic,
+      partition,
+      offset: r.offset,
+      timestamp: r.timestamp,
+      key: r.key,
+      value: r.value,
+      headers,
+    };
+  }
+
+  async #handle(m: Fetched, handler: RecordHandler, recent: RecentIds): Promise<void> {
+    const key = partitionKey(m.topic, m.partition);
+    const id = recent.capacity > 0 ? idOf(m.headers) : undefined;
     if (this.#barrier) await this.#barrier.catch(() => {});
     if (id === undefined || !recent.seen(id)) {
       let running = this.#inProgress.get(key);
       if (!running) this.#inProgress.set(key, running = new Set());
       running.add(m.offset);
       try {
-        await handler({
-          topic: m.topic,
-          partition: m.partition,
-          offset: m.offset,
-          timestamp: Number(m.timestamp),
-          key: view(m.key as Buffer | undefined),
-          value: view(m.value as Buffer | undefined),
-          headers,
-        });
+        await handler(m);
       } catch (e) {
         running.delete(m.offset);
         throw new HandlerError(e);
@@ -492,7 +703,7 @@ export class KafkaConsumer {
       // stopped while the handler ran: its outcome is unknown, the record comes again
       if (this.#signal.aborted) return;
     }
-    this.#done(key, m.topic, m.partition, m.offset, m.leaderEpoch);
+    this.#done(key, m.topic, m.partition, m.offset, -1);
   }
 
   /**
@@ -557,8 +768,8 @@ export class KafkaConsumer {
     let failures = 0;
     let committed = false;
     while (this.#toCommit.size > 0) {
-      const client = this.#client;
-      if (!client) return committed;
+      const member = this.#member;
+      if (!member) return committed;
       const batch = [...this.#toCommit.values()];
       this.#toCommit.clear();
       try {
@@ -576,7 +787,7 @@ export class KafkaConsumer {
         // once stopped, a broker that does not answer must not hold the shutdown
         const ms = this.#signal.aborted ? SHUTDOWN_STEP_MS : this.#cluster.timeoutMs;
         await withTimeout(
-          client.commit({ offsets: batch }),
+          member.commit(batch),
           ms,
           () => new Error(`no answer within ${ms} ms`),
         );
@@ -599,7 +810,7 @@ export class KafkaConsumer {
           "warning",
           `offset commit failed (records may be delivered again): ${(e as Error).message}`,
         );
-        if (final || failures > 20 || this.#client !== client) return committed;
+        if (final || failures > 20 || this.#member !== member) return committed;
         await sleep(Math.min(2000, 100 * 2 ** failures), this.#signal);
         if (this.#signal.aborted) return committed;
       }
@@ -630,7 +841,7 @@ export class KafkaConsumer {
 
 /** One lane: its queue and the workers handling it. */
 interface Lane {
-  queue: Message[];
+  queue: Fetched[];
   workers: Set<Promise<void>>;
   width: number;
 }
@@ -669,7 +880,7 @@ class Lanes {
     return true;
   }
 
-  push(m: Message, handle: (m: Message) => Promise<void>): void {
+  push(m: Fetched, handle: (m: Fetched) => Promise<void>): void {
     const key = this.#key(m);
     let lane = this.#lanes.get(key);
     if (!lane) {
@@ -686,7 +897,7 @@ class Lanes {
     }
   }
 
-  async #run(lane: Lane, handle: (m: Message) => Promise<void>): Promise<void> {
+  async #run(lane: Lane, handle: (m: Fetched) => Promise<void>): Promise<void> {
     while (lane.queue.length > 0 && !this.#done && this.#error === undefined) {
       const m = lane.queue.shift()!;
       try {

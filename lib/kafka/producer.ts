@@ -41,10 +41,9 @@ import {
 } from "./errors.ts";
 import { WakeList } from "../_util/wake.ts";
 import { API } from "./wire/apis.ts";
-import { ProduceError, ProducerWire } from "./wire/client.ts";
+import { ProduceError, type ProducerWire } from "./wire/client.ts";
 import type { BrokerConnection } from "./wire/connection.ts";
 import { crc32c } from "./wire/crc32c.ts";
-import type { SaslCredential } from "./wire/sasl.ts";
 import {
   encodeProduceRequest,
   murmur2,
@@ -407,21 +406,7 @@ export class KafkaProducer implements AsyncDisposable {
    */
   #client(): Client {
     if (this.#current) return this.#current;
-    const auth = this.#cluster.credential();
-    const options = this.#cluster.clientOptions(auth);
-    const tls = options.tls as { ca?: string[] } | undefined;
-    this.#current = {
-      wire: new ProducerWire({
-        brokers: options.bootstrapBrokers as string[],
-        clientId: this.#cluster.clientId,
-        connectTimeoutMs: options.connectTimeout ?? this.#cluster.timeoutMs,
-        requestTimeoutMs: this.#cluster.timeoutMs,
-        tls: tls && { caCerts: tls.ca },
-        sasl: options.sasl as SaslCredential | undefined,
-        auth,
-        broker: this.#cluster.broker,
-      }),
-    };
+    this.#current = { wire: this.#cluster.wire() };
     return this.#current;
   }
 

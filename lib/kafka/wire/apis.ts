@@ -8,6 +8,7 @@
  * @module
  */
 import { type KafkaReader, KafkaWriter } from "./codec.ts";
+import { CONSUMER_API } from "./consumer_apis.ts";
 
 /**
  * API keys.
@@ -29,7 +30,8 @@ export const API = {
 } as const;
 
 /**
- * The versions of each API this module speaks, and from which version each is flexible.
+ * The versions of each API the wire path speaks (this module's, and the consumer's of
+ * `consumer_apis.ts`: their last non-flexible versions), and from which version each is flexible.
  *
  * @example
  * ```ts
@@ -45,6 +47,16 @@ export const OUR_VERSIONS: Record<number, { min: number; max: number; flexibleFr
   [API.ApiVersions]: { min: 3, max: 3, flexibleFrom: 3 },
   [API.InitProducerId]: { min: 0, max: 4, flexibleFrom: 2 },
   [API.SaslAuthenticate]: { min: 0, max: 2, flexibleFrom: 2 },
+  [CONSUMER_API.Fetch]: { min: 4, max: 11, flexibleFrom: 12 },
+  [CONSUMER_API.ListOffsets]: { min: 1, max: 5, flexibleFrom: 6 },
+  [CONSUMER_API.OffsetCommit]: { min: 2, max: 7, flexibleFrom: 8 },
+  [CONSUMER_API.OffsetFetch]: { min: 1, max: 5, flexibleFrom: 6 },
+  [CONSUMER_API.FindCoordinator]: { min: 1, max: 2, flexibleFrom: 3 },
+  [CONSUMER_API.JoinGroup]: { min: 2, max: 5, flexibleFrom: 6 },
+  [CONSUMER_API.Heartbeat]: { min: 1, max: 3, flexibleFrom: 4 },
+  [CONSUMER_API.LeaveGroup]: { min: 1, max: 2, flexibleFrom: 3 },
+  [CONSUMER_API.SyncGroup]: { min: 1, max: 3, flexibleFrom: 4 },
+  [CONSUMER_API.CreateTopics]: { min: 2, max: 4, flexibleFrom: 5 },
 };
 
 /** Version range of one API on a broker. */
@@ -190,7 +202,7 @@ export function parseSaslAuthenticate(
  * A Metadata request body for some topics.
  *
  * @param version 4 to 12
- * @param topics topic names
+ * @param topics topic names (null: every topic)
  * @param autocreate let the broker create missing topics
  * @returns the body
  * @example
@@ -203,12 +215,12 @@ export function parseSaslAuthenticate(
  */
 export function metadataRequest(
   version: number,
-  topics: string[],
+  topics: string[] | null,
   autocreate: boolean,
 ): Uint8Array {
   const flexible = version >= 9;
-  const w = new KafkaWriter().arrayLength(topics.length, flexible);
-  for (const t of topics) {
+  const w = new KafkaWriter().arrayLength(topics?.length ?? null, flexible);
+  for (const t of topics ?? []) {
     if (version >= 10) w.raw(new Uint8Array(16)); // topic id: zero (by name)
     if (flexible) w.compactString(t).noTags();
     else w.string(t, false);
@@ -239,6 +251,8 @@ export interface MetadataPartition {
 export interface MetadataTopic {
   errorCode: number;
   name: string;
+  /** An internal topic (e.g. `__consumer_offsets`). */
+  internal?: boolean;
   /** Partitions by index (holes for partitions not listed). */
   partitions: MetadataPartition[];
 }
@@ -287,7 +301,7 @@ export function parseMetadata(
     const errorCode = x.int16();
     const name = x.str(flexible) ?? "";
     if (version >= 10) x.skip(16); // topic_id
-    x.bool(); // is_internal
+    const internal = x.bool();
     const partitions: MetadataPartition[] = [];
     const n = x.arrayLength(flexible);
     for (let i = 0; i < n; i++) {
@@ -301,7 +315,7 @@ export function parseMetadata(
     }
     if (version >= 8) x.int32(); // topic_authorized_operations
     if (flexible) x.skipTags();
-    return { errorCode, name, partitions };
+    return internal ? { errorCode, name, internal, partitions } : { errorCode, name, partitions };
   });
   if (version >= 8 && version <= 10) r.int32(); // cluster_authorized_operations
   if (flexible) r.skipTags();

@@ -1,5 +1,6 @@
 /**
- * The producer's own Kafka client, so that a publishing process never loads the client library
+ * The own Kafka client of the producer, the consumer and the admin requests (the group protocol
+ * itself is `../group.ts`), so that a publishing or listening process never loads the client library
  * (whose import alone costs ~55 MiB of RSS, bench/README.md "Session 6 (kpub)"): a bootstrap
  * connection (ApiVersions, SASL login), Metadata (leaders by partition, cached until
  * {@linkcode ProducerWire.close}: the producer drops the whole client after a failure that calls
@@ -27,6 +28,7 @@ import {
   type VersionRange,
 } from "./apis.ts";
 import { type BrokerAddress, BrokerConnection, requestHeadSize } from "./connection.ts";
+import type { KafkaReader } from "./codec.ts";
 import { errorName, retriableCode } from "./error_codes.ts";
 import { login, type SaslCredential } from "./sasl.ts";
 
@@ -280,6 +282,50 @@ export class ProducerWire {
   }
 
   /**
+   * The bootstrap connection (see {@linkcode ProducerWire.ready}).
+   *
+   * @returns the connection
+   * @throws BrokerConnectionError, AuthError
+   */
+  bootstrap(): Promise<BrokerConnection> {
+    return this.#any();
+  }
+
+  /**
+   * A logged-in connection to `host:port` (e.g. a group coordinator), opened once.
+   *
+   * @param address `host:port`
+   * @returns the connection
+   * @throws BrokerConnectionError, AuthError
+   */
+  connectTo(address: string): Promise<BrokerConnection> {
+    return this.#connection(address);
+  }
+
+  /**
+   * Sends one request at the highest version both sides speak and parses the answer.
+   *
+   * @param conn the connection
+   * @param apiKey the API key
+   * @param name the API's name (for errors)
+   * @param build the body for a version
+   * @param parse the answer's parser for that version
+   * @returns the parsed answer
+   * @throws BrokerConnectionError
+   */
+  async call<T>(
+    conn: BrokerConnection,
+    apiKey: number,
+    name: string,
+    build: (version: number) => Uint8Array,
+    parse: (r: KafkaReader, version: number) => T,
+  ): Promise<T> {
+    const v = this.version(apiKey, name);
+    const r = await conn.request(apiKey, v, this.#flexible(apiKey, v), build(v), { api: name });
+    return parse(r, v);
+  }
+
+  /**
    * The partition leaders of `topics`, from the cache or one Metadata request (repeated while
    * the broker reports a leader election or a topic being created, within the request deadline).
    *
@@ -304,16 +350,12 @@ export class ProducerWire {
     const until = performance.now() + this.#o.requestTimeoutMs;
     while (wanted.length > 0) {
       const conn = await this.#any();
-      const version = this.version(API.Metadata, "Metadata");
-      const res = parseMetadata(
-        await conn.request(
-          API.Metadata,
-          version,
-          this.#flexible(API.Metadata, version),
-          metadataRequest(version, wanted, autocreate),
-          { api: "Metadata" },
-        ),
-        version,
+      const res = await this.call(
+        conn,
+        API.Metadata,
+        "Metadata",
+        (v) => metadataRequest(v, wanted, autocreate),
+        parseMetadata,
       );
       for (const b of res.brokers) {
         this.#nodes.set(
@@ -362,6 +404,24 @@ export class ProducerWire {
       await sleep(100);
     }
     return out;
+  }
+
+  /**
+   * Names of every topic the credential may see (internal topics left out).
+   *
+   * @returns topic names
+   * @throws KafkaProtocolError, BrokerConnectionError
+   */
+  async listTopics(): Promise<string[]> {
+    const conn = await this.#any();
+    const res = await this.call(
+      conn,
+      API.Metadata,
+      "Metadata",
+      (v) => metadataRequest(v, null, false),
+      parseMetadata,
+    );
+    return res.topics.filter((t) => !t.internal && t.errorCode === 0).map((t) => t.name);
   }
 
   /**

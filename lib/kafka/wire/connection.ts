@@ -277,7 +277,23 @@ export class BrokerConnection {
         while (buf.length - at >= 4) {
           const size = new DataView(buf.buffer, buf.byteOffset + at, 4).getInt32(0);
           if (size < 4 || size > MAX_FRAME) throw new Error(`a response frame of ${size} bytes`);
-          if (buf.length - at < 4 + size) break;
+          if (buf.length - at < 4 + size) {
+            if (4 + size > chunk.length) {
+              // a large frame (a fetch answer): read its rest into its own buffer, not in
+              // 64 KiB pieces each copied onto what came before
+              const frame = new Uint8Array(size);
+              frame.set(buf.subarray(at + 4));
+              let have = buf.length - at - 4;
+              while (have < size) {
+                const m = await this.#conn.read(frame.subarray(have));
+                if (m === null) throw new Error("closed by the broker");
+                have += m;
+              }
+              at = buf.length;
+              this.#answer(frame);
+            }
+            break;
+          }
           this.#answer(buf.subarray(at + 4, at + 4 + size));
           at += 4 + size;
         }

@@ -1,5 +1,5 @@
 /**
- * Kafka protocol error codes the producer's wire path meets: their names (as the protocol
+ * Kafka protocol error codes the wire path (producer, consumer, group) meets: their names (as the protocol
  * documentation and the client library spell them, e.g. `NOT_LEADER_OR_FOLLOWER`) and whether
  * the same request may succeed later (Kafka's `RetriableException` list).
  *
@@ -28,12 +28,26 @@ const CODES: Record<number, [string, boolean]> = {
   19: ["NOT_ENOUGH_REPLICAS", true],
   20: ["NOT_ENOUGH_REPLICAS_AFTER_APPEND", true],
   21: ["INVALID_REQUIRED_ACKS", false],
+  22: ["ILLEGAL_GENERATION", false],
+  23: ["INCONSISTENT_GROUP_PROTOCOL", false],
+  24: ["INVALID_GROUP_ID", false],
+  25: ["UNKNOWN_MEMBER_ID", false],
+  26: ["INVALID_SESSION_TIMEOUT", false],
+  27: ["REBALANCE_IN_PROGRESS", false],
+  28: ["INVALID_COMMIT_OFFSET_SIZE", false],
   29: ["TOPIC_AUTHORIZATION_FAILED", false],
+  30: ["GROUP_AUTHORIZATION_FAILED", false],
   31: ["CLUSTER_AUTHORIZATION_FAILED", false],
   32: ["INVALID_TIMESTAMP", false],
   33: ["UNSUPPORTED_SASL_MECHANISM", false],
   34: ["ILLEGAL_SASL_STATE", false],
   35: ["UNSUPPORTED_VERSION", false],
+  36: ["TOPIC_ALREADY_EXISTS", false],
+  37: ["INVALID_PARTITIONS", false],
+  38: ["INVALID_REPLICATION_FACTOR", false],
+  39: ["INVALID_REPLICA_ASSIGNMENT", false],
+  40: ["INVALID_CONFIG", false],
+  41: ["NOT_CONTROLLER", true],
   44: ["POLICY_VIOLATION", false],
   45: ["OUT_OF_ORDER_SEQUENCE_NUMBER", false],
   46: ["DUPLICATE_SEQUENCE_NUMBER", false],
@@ -44,8 +58,11 @@ const CODES: Record<number, [string, boolean]> = {
   56: ["KAFKA_STORAGE_ERROR", true],
   58: ["SASL_AUTHENTICATION_FAILED", false],
   59: ["UNKNOWN_PRODUCER_ID", false],
+  72: ["LISTENER_NOT_FOUND", true],
   74: ["FENCED_LEADER_EPOCH", true],
   75: ["UNKNOWN_LEADER_EPOCH", true],
+  79: ["MEMBER_ID_REQUIRED", false],
+  82: ["FENCED_INSTANCE_ID", false],
   87: ["INVALID_RECORD", false],
   89: ["THROTTLING_QUOTA_EXCEEDED", true],
   90: ["PRODUCER_FENCED", false],
