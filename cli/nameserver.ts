@@ -51,13 +51,10 @@ import {
   type NameServerEvents,
   nameServerMetrics,
 } from "../lib/posttroll/nameserver.ts";
-import { NameServerWebView } from "../lib/posttroll/web_view.ts";
-import {
-  type HttpServer,
-  MetricsError,
-  processRegistry,
-  serveMetrics,
-} from "../lib/metrics/mod.ts";
+// --metrics only: the web view and the metrics server load when asked for (an idle nameserver
+// without them is 0.4 MiB smaller: bench/README.md "Session 7 (ptmem)")
+import type { NameServerWebView } from "../lib/posttroll/web_view.ts";
+import type { HttpServer } from "../lib/metrics/mod.ts";
 import { limitedLog } from "../lib/_util/log_limit.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { binary, denoFlags } from "./binaries.ts";
@@ -440,6 +437,8 @@ export async function main(args: string[]): Promise<number> {
   let view: NameServerWebView | undefined;
   let events: NameServerEvents | undefined;
   if (values.metrics !== undefined) {
+    const [{ NameServerWebView }, { MetricsError, processRegistry, serveMetrics }] = await Promise
+      .all([import("../lib/posttroll/web_view.ts"), import("../lib/metrics/mod.ts")]);
     const registry = processRegistry();
     view = new NameServerWebView({
       book: () => ns?.addressReceiver?.book,
