@@ -78,6 +78,12 @@ const TABLE = [
   "2020-01-01T24:00",
   "2020-01-01T23:60",
   "2020-01-01T23:59:60",
+  // digit strings with the shape of a basic-format date but out of range
+  "12345678",
+  "20201301",
+  "20200230",
+  "1234567",
+  "2020123112",
   // rejected forms
   "2020-001",
   "2020001",
