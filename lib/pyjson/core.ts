@@ -805,8 +805,8 @@ function nextItem(close: number): boolean {
 // lose information: integer-like keys (JS reorders them), -0 (int 0 or float -0.0?), infinities
 // (huge int tokens), and, when the result holds integral numbers, any number token in the text
 // that is a float with an integral value or an int beyond 2^53 - 1 (see ambiguousNumbers;
-// when every integral number is below 10^15, mayHaveIntegralFloat looks at the `.`s and exponents
-// only, and the full scan runs only when it finds a candidate).
+// when every integral number is a safe integer, mayHaveIntegralFloat looks at the `.`s and
+// exponents only, and the full scan runs only when it finds a candidate).
 
 /**
  * Whether valid JSON `text` has a number token that JSON.parse maps to a JS number that does not
@@ -884,12 +884,12 @@ const FLOAT_MARK = /\d[.eE]/g;
 
 /**
  * A quick test before {@linkcode ambiguousNumbers}, for a text whose integral numbers are all
- * below 10^15 in magnitude (so none came from an int token of 16+ digits): then only a token with
- * a `.` or an exponent can be an integral float, and those are found with one regular expression
- * pass (every digit followed by `.`, `e` or `E`) instead of a walk over every string. The digits
- * around every such mark are taken as a number token when JSON's delimiters (or the text's ends)
- * surround them, wherever they are, so false means no integral float token; true (which `"1.0"`
- * as a string also gives) leaves the decision to the full scan.
+ * safe integers (so every int token was read exactly, a microsecond timestamp's 16 digits too):
+ * then only a token with a `.` or an exponent can be an integral float, and those are found with
+ * one regular expression pass (every digit followed by `.`, `e` or `E`) instead of a walk over
+ * every string. The digits around every such mark are taken as a number token when JSON's
+ * delimiters (or the text's ends) surround them, wherever they are, so false means no integral
+ * float token; true (which `"1.0"` as a string also gives) leaves the decision to the full scan.
  */
 function mayHaveIntegralFloat(text: string, from: number): boolean {
   const re = FLOAT_MARK;
@@ -950,14 +950,19 @@ function integralToken(text: string, from: number, s: number, k: number): boolea
 
 const GIVE_UP = 1;
 const HAS_INTEGRAL = 2;
-/** An integral number of 10^15 or more in magnitude (maybe an int token of 16+ digits). */
+/**
+ * An integral number beyond 2^53 - 1 in magnitude: maybe an int token that JSON.parse rounded (16
+ * digits above 2^53 - 1, or 17 and more). Every int token of a safe integer was read exactly.
+ */
 const BIG_INTEGRAL = 4;
 let walkFlags = 0;
 
 function checkNumber(v: number): void {
   if (Number.isInteger(v)) {
     if (v === 0 && 1 / v < 0) walkFlags |= GIVE_UP;
-    walkFlags |= v < 1e15 && v > -1e15 ? HAS_INTEGRAL : HAS_INTEGRAL | BIG_INTEGRAL;
+    walkFlags |= v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER
+      ? HAS_INTEGRAL
+      : HAS_INTEGRAL | BIG_INTEGRAL;
   } else if (v === Infinity || v === -Infinity) walkFlags |= GIVE_UP;
 }
 

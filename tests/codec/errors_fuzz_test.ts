@@ -452,6 +452,11 @@ Deno.test("codec: JSON.parse fast path and exact parser agree", async () => {
     '{"n":5,"s":"a1e5","f":[1.25e2]}',
     "[7,12.5e-1,1.0e0]",
     "[5, 9.99999999999999999e0]",
+    // safe 16-digit ints (read exactly) next to integral floats and marks in strings
+    '{"t": 1796622416573751, "f": 2.0}',
+    '{"t": -9007199254740991, "f": [1e0, 3.5]}',
+    '{"t": 1796622416573751, "s": "1.0", "u": "2e5"}',
+    "[1796622416573751, 17966224165737510.0]",
   ];
   for (let i = 0; i < 1500; i++) {
     const v = randValue(r, 0);
