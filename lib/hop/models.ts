@@ -375,17 +375,20 @@ export interface PackedMessage {
   headers: HopHeader[];
 }
 
-/** Random bytes for ids, drawn 4 KiB at a time. */
-const idPool = new Uint8Array(4096);
-let idPoolAt = idPool.length;
+/**
+ * Random bytes for ids, drawn 4 KiB at a time; each id is a view into it (no ArrayBuffer per id:
+ * a publisher holds an id per alert until it is acknowledged), and a used pool is never refilled.
+ */
+let idPool = new Uint8Array(0);
+let idPoolAt = 0;
 
 /** A random (version 4) UUID's 16 bytes, as Python's `uuid.uuid4().bytes`. */
 function uuid4Bytes(): Uint8Array {
   if (idPoolAt === idPool.length) {
-    crypto.getRandomValues(idPool);
+    idPool = crypto.getRandomValues(new Uint8Array(4096));
     idPoolAt = 0;
   }
-  const out = idPool.slice(idPoolAt, idPoolAt + 16);
+  const out = idPool.subarray(idPoolAt, idPoolAt + 16);
   idPoolAt += 16;
   out[6] = (out[6] & 0x0f) | 0x40;
   out[8] = (out[8] & 0x3f) | 0x80;

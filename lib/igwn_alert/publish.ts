@@ -116,18 +116,26 @@ export class Publisher {
    * @param test mark it as a hop test message
    * @throws SessionError with Python's messages when not connected
    */
-  async publishToTopic(topic: string, msg: unknown, test: boolean): Promise<void> {
-    const s = this.#session(topic);
+  publishToTopic(topic: string, msg: unknown, test: boolean): Promise<void> {
+    let s: PublishSession;
+    try {
+      s = this.#session(topic);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const full = `${this.#s.group}.${topic}`;
     // the alert's JSON text goes into the producer's memory, reused once it was acknowledged
     const p = s.batcher.send((memory) => alertRecord(s.auth, full, msg, test, memory));
     s.pending.add(p);
-    try {
-      await p;
-    } finally {
+    // one reaction while it waits, not an async function's suspended state (a burst of alerts
+    // keeps one per alert alive until acknowledged)
+    return p.then(() => {
       s.pending.delete(p);
-    }
-    this.#s.log("info", `Published to topic ${topic}`);
+      this.#s.log("info", `Published to topic ${topic}`);
+    }, (e) => {
+      s.pending.delete(p);
+      throw e;
+    });
   }
 
   /**
