@@ -154,6 +154,9 @@ export function cpuPerAlert(
   return `CPU per alert: publisher ${us(r.cpu.pub)} µs, listener ${us(r.cpu.receiver)} µs`;
 }
 
+/** KiB as MiB for log lines. */
+const mib = (kb?: number): string => (kb ? `${(kb / 1024).toFixed(1)} MiB` : "?");
+
 /** Runs the igwn-alert group and returns its rows. */
 export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
@@ -189,7 +192,7 @@ export async function igwnGroup(plan: IgwnPlan, log: (s: string) => void): Promi
             log(
               `  ${r.received}/${r.sent} alerts in ${r.seconds.toFixed(2)} s: ${
                 r.rate.toFixed(0)
-              }/s; ${cpuPerAlert(r)}`,
+              }/s; ${cpuPerAlert(r)}; peak RSS publisher ${mib(r.pubHwmKb)}`,
             );
           } catch (e) {
             c[impl] = errCell(e);
