@@ -1,7 +1,6 @@
 /**
  * igwn-alert for Deno: the GraceDB alert client (Python `igwn_alert` 0.7.0) on the Kafka layer
- * (`lib/kafka/`, @platformatic/kafka underneath), wire
- * compatible with hop-client. See {@linkcode IgwnAlertClient}.
+ * (`lib/kafka/`, which speaks the Kafka protocol itself), wire compatible with hop-client. See {@linkcode IgwnAlertClient}.
  *
  * @example
  * ```ts
