@@ -1,13 +1,12 @@
 /**
  * Connection settings of one Kafka cluster: bootstrap brokers from a hop URL (its port honoured,
  * or replaced by an explicit one), the credential found by igwn-alert's cascade and chosen by
- * hop's rules, and what the client library needs for it: SASL SCRAM-SHA-512 (or SCRAM-SHA-256,
- * PLAIN, OAUTHBEARER with an OIDC token endpoint) over TLS with `ssl_ca_location`, SASL without
- * TLS for `SASL_PLAINTEXT`, PLAINTEXT without a credential.
+ * hop's rules, and what a client needs for it: SASL SCRAM-SHA-512 (or SCRAM-SHA-256, PLAIN,
+ * OAUTHBEARER with an OIDC token endpoint) over TLS with `ssl_ca_location`, SASL without TLS for
+ * `SASL_PLAINTEXT`, PLAINTEXT without a credential.
  *
  * @module
  */
-import type { BaseOptions, SASLOptions } from "@platformatic/kafka";
 import { type Auth, type EnvLike, selectMatchingAuth } from "../hop/auth.ts";
 import { AuthError } from "../hop/errors.ts";
 import { type CredentialSources, findCredentials } from "./credentials.ts";
@@ -17,6 +16,27 @@ import { OidcTokenSource } from "./oauth.ts";
 import { parseKafkaUrl } from "./url.ts";
 import { ProducerWire } from "./wire/client.ts";
 import type { SaslCredential } from "./wire/sasl.ts";
+
+/**
+ * What a client of this cluster is built from (see {@linkcode KafkaCluster.clientOptions}); the
+ * field names are those of common Kafka clients' connection options.
+ */
+export interface KafkaConnectionOptions {
+  /** The client id sent with each request. */
+  clientId: string;
+  /** `host:port` of each bootstrap broker. */
+  bootstrapBrokers: string[];
+  /** Longest wait for a connection, in ms. */
+  connectTimeout: number;
+  /** Longest wait for an answer, in ms. */
+  requestTimeout: number;
+  /** Retries of a failed request (this layer retries itself). */
+  retries: number;
+  /** The SASL login, when the credential asks for one. */
+  sasl?: SaslCredential;
+  /** TLS, when the credential asks for it: the CA certificates (PEM) to trust, else the system's. */
+  tls?: { ca?: string[] };
+}
 
 /** Where and how to connect to a Kafka cluster. */
 export interface KafkaClusterOptions {
@@ -122,19 +142,22 @@ export class KafkaCluster {
   }
 
   /**
-   * The client library's connection options for this cluster (fresh objects per call).
+   * The connection options of a client of this cluster (fresh objects per call).
    *
    * @param auth the credential (see {@linkcode KafkaCluster.credential})
    * @returns the options
    * @throws AuthError for a mechanism this layer cannot do (GSSAPI);
    *   BrokerConnectionError when `ssl_ca_location` cannot be read
-   *
-   * Not in the generated documentation: its type is the client library's.
-   *
-   * @ignore
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { KafkaCluster } from "./cluster.ts";
+   * const cluster = new KafkaCluster({ url: "kafka://kafka.example:9092/", noauth: true });
+   * assertEquals(cluster.clientOptions(null).bootstrapBrokers, ["kafka.example:9092"]);
+   * ```
    */
-  clientOptions(auth: Auth | null): BaseOptions {
-    const options: BaseOptions = {
+  clientOptions(auth: Auth | null): KafkaConnectionOptions {
+    const options: KafkaConnectionOptions = {
       clientId: this.clientId,
       bootstrapBrokers: [...this.brokers],
       connectTimeout: Math.min(this.timeoutMs, 10_000),
@@ -159,10 +182,10 @@ export class KafkaCluster {
         this.#tokens = new OidcTokenSource(auth.tokenEndpoint, auth.username, auth.password);
       }
       const tokens = this.#tokens;
-      options.sasl = { mechanism: "OAUTHBEARER", token: () => tokens.token() } as SASLOptions;
+      options.sasl = { mechanism: "OAUTHBEARER", token: () => tokens.token() };
     } else {
       options.sasl = {
-        mechanism: mechanism as "SCRAM-SHA-512",
+        mechanism: mechanism as "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512",
         username: auth.username,
         password: auth.password,
       };
@@ -198,14 +221,14 @@ export class KafkaCluster {
   wire(requestTimeoutMs?: number): ProducerWire {
     const auth = this.credential();
     const options = this.clientOptions(auth);
-    const tls = options.tls as { ca?: string[] } | undefined;
+    const tls = options.tls;
     return new ProducerWire({
-      brokers: options.bootstrapBrokers as string[],
+      brokers: options.bootstrapBrokers,
       clientId: this.clientId,
-      connectTimeoutMs: options.connectTimeout ?? this.timeoutMs,
+      connectTimeoutMs: options.connectTimeout,
       requestTimeoutMs: requestTimeoutMs ?? this.timeoutMs,
       tls: tls && { caCerts: tls.ca },
-      sasl: options.sasl as SaslCredential | undefined,
+      sasl: options.sasl,
       auth,
       broker: this.broker,
     });

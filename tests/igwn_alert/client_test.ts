@@ -414,7 +414,7 @@ Deno.test("clientOptions: fresh SASL objects per client, TLS per credential, OAU
     new Auth({ username: "u", password: "p", tokenEndpoint: "https://t.example/token" }),
   );
   assertEquals(oauth.sasl!.mechanism, "OAUTHBEARER");
-  assertEquals(typeof oauth.sasl!.token, "function");
+  assertEquals(typeof (oauth.sasl as { token?: unknown }).token, "function");
   assertThrows(
     () =>
       cluster.clientOptions(
