@@ -12,7 +12,7 @@ import { sleep, withTimeout } from "../_util/abort.ts";
 import type { KafkaCluster } from "./cluster.ts";
 import { BrokerConnectionError, errorTree, isRetriable, KafkaProtocolError } from "./errors.ts";
 import { CONSUMER_API, createTopicsRequest, parseCreateTopics } from "./wire/consumer_apis.ts";
-import { errorName, retriableCode } from "./wire/error_codes.ts";
+import { ErrorCode, errorName, retriableCode } from "./wire/error_codes.ts";
 import { GroupMember } from "./group.ts";
 import { listOffsets } from "./offsets.ts";
 import type { ProducerWire } from "./wire/client.ts";
@@ -110,7 +110,7 @@ export class KafkaAdmin {
       );
       for (const a of answers) {
         if (a.errorCode === 0) created.push(a.name);
-        else if (a.errorCode === TOPIC_ALREADY_EXISTS) raced.push(a.name);
+        else if (a.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) raced.push(a.name);
         else {
           throw new KafkaProtocolError(
             a.errorCode,
@@ -212,8 +212,6 @@ export class KafkaAdmin {
     await new GroupMember(this.#wire, { groupId, topics, sessionTimeoutMs: 0 }).commit(list, true);
   }
 }
-
-const TOPIC_ALREADY_EXISTS = 36;
 
 /** Whether the broker answered with an error it marks as transient. */
 function brokerSaysRetry(e: unknown): boolean {

@@ -39,7 +39,7 @@ import {
   parseFetch,
   type TopicPartitions,
 } from "./wire/consumer_apis.ts";
-import { errorName, retriableCode } from "./wire/error_codes.ts";
+import { ErrorCode, errorName, retriableCode } from "./wire/error_codes.ts";
 import { type BatchRecord, decodeRecordBatches } from "./wire/records.ts";
 
 /** A record as the handler gets it. */
@@ -158,7 +158,6 @@ interface Pending {
 }
 
 const ABORTED = Symbol("aborted");
-const OFFSET_OUT_OF_RANGE = 1;
 
 /**
  * Bytes of one Fetch answer at most. 64 KiB alerts read from a backlog by a listener: 2 MiB
@@ -620,7 +619,7 @@ export class KafkaConsumer {
           if (!pos) continue;
           const asked = next.asked.find((a) => a.topic === p.topic && a.partition === p.partition);
           if (!asked || asked.offset !== pos.offset) continue; // moved meanwhile
-          if (p.errorCode === OFFSET_OUT_OF_RANGE) {
+          if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
             const at = await listOffsets(
               wire,
               new Map([[p.topic, [p.partition]]]),

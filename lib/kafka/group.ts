@@ -38,13 +38,15 @@ import {
   syncGroupRequest,
   type TopicPartitions,
 } from "./wire/consumer_apis.ts";
-import { errorName, retriableCode } from "./wire/error_codes.ts";
+import { ErrorCode, errorName, retriableCode } from "./wire/error_codes.ts";
 
-const REBALANCE_IN_PROGRESS = 27;
-const ILLEGAL_GENERATION = 22;
-const UNKNOWN_MEMBER_ID = 25;
-const MEMBER_ID_REQUIRED = 79;
-const COORDINATOR_CODES = new Set([14, 15, 16]);
+const { REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, MEMBER_ID_REQUIRED } =
+  ErrorCode;
+const COORDINATOR_CODES = new Set<number>([
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.NOT_COORDINATOR,
+]);
 
 /** Options of {@linkcode GroupMember}. */
 export interface GroupMemberOptions {

@@ -29,7 +29,7 @@ import {
 } from "./apis.ts";
 import { type BrokerAddress, BrokerConnection, requestHeadSize } from "./connection.ts";
 import type { KafkaReader } from "./codec.ts";
-import { errorName, retriableCode } from "./error_codes.ts";
+import { ErrorCode, errorName, retriableCode } from "./error_codes.ts";
 import { login, type SaslCredential } from "./sasl.ts";
 
 /** How to reach and log in to a cluster. */
@@ -95,9 +95,6 @@ export class ProduceError extends KafkaProtocolError {
     this.acknowledged = acknowledged;
   }
 }
-
-/** Kafka's DUPLICATE_SEQUENCE_NUMBER: written before (idempotent delivery). */
-const DUPLICATE_SEQUENCE = 46;
 
 function hostPort(s: string): { host: string; port: number } {
   const i = s.lastIndexOf(":");
@@ -366,7 +363,7 @@ export class ProducerWire {
       let again: KafkaProtocolError | undefined;
       for (const t of res.topics) {
         if (!wanted.includes(t.name)) continue;
-        if (t.errorCode === 3 && !autocreate) {
+        if (t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && !autocreate) {
           throw new UnknownTopicError(t.name, undefined, {
             cause: new KafkaProtocolError(3, errorName(3), true, `Metadata of ${t.name}`),
           });
@@ -501,7 +498,7 @@ export class ProducerWire {
     let failed: KafkaProtocolError[] | undefined;
     const acknowledged = new Set<string>();
     for (const a of answers) {
-      if (a.errorCode === 0 || a.errorCode === DUPLICATE_SEQUENCE) {
+      if (a.errorCode === 0 || a.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
         acknowledged.add(`${a.topic}\0${a.partition}`);
       } else (failed ??= []).push(partitionError(a));
     }

@@ -6,6 +6,33 @@
  * @module
  */
 
+/** The error codes this layer acts on, by their protocol names. */
+export const ErrorCode: {
+  readonly OFFSET_OUT_OF_RANGE: 1;
+  readonly UNKNOWN_TOPIC_OR_PARTITION: 3;
+  readonly COORDINATOR_LOAD_IN_PROGRESS: 14;
+  readonly COORDINATOR_NOT_AVAILABLE: 15;
+  readonly NOT_COORDINATOR: 16;
+  readonly ILLEGAL_GENERATION: 22;
+  readonly UNKNOWN_MEMBER_ID: 25;
+  readonly REBALANCE_IN_PROGRESS: 27;
+  readonly TOPIC_ALREADY_EXISTS: 36;
+  readonly DUPLICATE_SEQUENCE_NUMBER: 46;
+  readonly MEMBER_ID_REQUIRED: 79;
+} = {
+  OFFSET_OUT_OF_RANGE: 1,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  COORDINATOR_LOAD_IN_PROGRESS: 14,
+  COORDINATOR_NOT_AVAILABLE: 15,
+  NOT_COORDINATOR: 16,
+  ILLEGAL_GENERATION: 22,
+  UNKNOWN_MEMBER_ID: 25,
+  REBALANCE_IN_PROGRESS: 27,
+  TOPIC_ALREADY_EXISTS: 36,
+  DUPLICATE_SEQUENCE_NUMBER: 46,
+  MEMBER_ID_REQUIRED: 79,
+};
+
 /** Name and retriability by error code. */
 const CODES: Record<number, [string, boolean]> = {
   [-1]: ["UNKNOWN_SERVER_ERROR", false],
