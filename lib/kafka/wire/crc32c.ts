@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { wasmExports } from "../../_util/wasm.ts";
 import { CRC32C_WASM_BASE64 } from "./crc32c_wasm.ts";
 
 /** Bytes of the eight lookup tables at the start of the module's memory. */
@@ -22,11 +23,7 @@ let module: Crc32cModule | undefined;
 
 /** Instantiates the module once, with its tables filled in. */
 function load(): Crc32cModule {
-  const raw = atob(CRC32C_WASM_BASE64);
-  const bytes = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
-  const exports = instance.exports as {
+  const exports = wasmExports(CRC32C_WASM_BASE64) as {
     crc: Crc32cModule["crc"];
     memory: WebAssembly.Memory;
   };

@@ -2,7 +2,7 @@
 ;; Memory layout: bytes 0-8191 hold the eight 256-entry tables (little-endian u32, filled by the
 ;; JavaScript side at instantiation: T0 at 0, Tk at k * 1024); the data to checksum is copied
 ;; after them, one chunk at a time.
-;; Regenerate the bytes module with `deno run -A scripts/gen_crc32c_wasm.ts`.
+;; Regenerate the bytes module with `deno run -A scripts/gen_wasm.ts`.
 (module
   (memory (export "memory") 1)
   ;; crc(p, n, prev): the CRC-32C of what gave `prev` (0 to start) followed by the n bytes at p
