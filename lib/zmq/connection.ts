@@ -168,6 +168,12 @@ export class Connection {
   readonly #drain = new WakeList();
   /** Woken after every chunk written (drainedWithin). */
   readonly #progress = new WakeList();
+  /** The one timer that ends every drainedWithin() wait begun while it is armed. */
+  #progressTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #progressTimeout = (): void => {
+    this.#progressTimer = undefined;
+    this.#progress.wakeAll();
+  };
   #codec: MessageCodec | undefined;
   #closed = false;
   #closeError: Error | undefined;
@@ -585,15 +591,14 @@ export class Connection {
    */
   drainedWithin(ms: number): Promise<void> {
     if (this.#closed || !this.#writing) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#progress.remove(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#progress.add(done);
-    });
+    // One timer per connection, not one per wait: a publisher awaiting every send behind a
+    // subscriber's large backlog (64 KiB messages) otherwise armed and cleared a timer per
+    // message. A wait may so end earlier than `ms` (the timer was armed by an earlier wait),
+    // never later.
+    if (this.#progressTimer === undefined) {
+      this.#progressTimer = setTimeout(this.#progressTimeout, ms);
+    }
+    return this.#progress.wait();
   }
 
   /** Resolves when everything queued was written (or the connection closed). */
@@ -615,6 +620,7 @@ export class Connection {
     this.#closeError = error;
     clearInterval(this.#hbTimer);
     clearInterval(this.#ttlTimer);
+    clearTimeout(this.#progressTimer);
     try {
       this.#conn.close();
     } catch { /* already closed */ }
