@@ -91,7 +91,10 @@ export class Peer {
 
   /** Starts a Python peer program from bench/e2e/py/. */
   static python(script: string, args: string[], opts: SpawnOptions = {}): Peer {
-    return Peer.spawn(PYTHON, [`${ROOT}/bench/e2e/py/${script}`, ...args], {
+    // BENCH_PY_WRAP="strace -f -c -o /tmp/x" runs every Python peer under a wrapper (diagnostics)
+    const wrap = Deno.env.get("BENCH_PY_WRAP")?.split(" ").filter(Boolean) ?? [];
+    const [cmd, ...rest] = [...wrap, PYTHON, `${ROOT}/bench/e2e/py/${script}`, ...args];
+    return Peer.spawn(cmd, rest, {
       label: `py ${script} ${args.slice(0, 3).join(" ")}`,
       ...opts,
     });
