@@ -275,7 +275,11 @@ export class Connection {
 
   async #fill(): Promise<void> {
     const view = this.#dec.writable(this.#readSize);
-    const n = await this.#conn.read(view);
+    this.#filled(view, await this.#conn.read(view));
+  }
+
+  /** Takes in a read of `n` bytes into `view` (null: the peer closed). */
+  #filled(view: Uint8Array, n: number | null): void {
     if (n === null) throw new ZmqClosedError("peer closed the connection");
     this.#dec.commit(n);
     this.#lastRecv = Date.now();
@@ -431,7 +435,9 @@ export class Connection {
       const bp = this.#h.backpressure(this);
       if (bp) await bp;
       if (this.#closed) break;
-      await this.#fill();
+      // as #fill(), without an async function (and its promise) per read
+      const view = dec.writable(this.#readSize);
+      this.#filled(view, await this.#conn.read(view));
     }
   }
 
@@ -531,11 +537,14 @@ export class Connection {
 
   #kick(): void {
     if (this.#writing || this.#closed) return;
-    this.#writing = this.#flush().finally(() => {
-      this.#writing = null;
-      if (this.#out.size > 0 && !this.#closed) this.#kick();
-    });
+    this.#writing = this.#flush().then(this.#flushEnded);
   }
+
+  /** After a flush (one bound function: no closure and no `finally` chain per kick). */
+  readonly #flushEnded = (): void => {
+    this.#writing = null;
+    if (this.#out.size > 0 && !this.#closed) this.#kick();
+  };
 
   async #flush(): Promise<void> {
     try {
