@@ -273,6 +273,11 @@ export class KafkaBroker implements AsyncDisposable {
     return this.#child !== undefined;
   }
 
+  /** Process id of the broker's JVM while it runs (benches read its CPU time in `/proc`). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** Starts the broker again (same ports, same data) after {@linkcode stop}; no-op if running. */
   async restart(): Promise<void> {
     if (this.#child) return;
