@@ -507,6 +507,29 @@ export class Connection {
     if (!this.#writing) this.#kick();
   }
 
+  /** True when {@linkcode Connection.sendText} can queue a message (open, not under CURVE). */
+  get takesText(): boolean {
+    return !this.#closed && this.#codec === undefined;
+  }
+
+  /**
+   * Queues a one-frame message whose body is the UTF-8 of `head + tail`, encoded straight into
+   * the output buffer; never waits. Not under CURVE (undefined: nothing queued).
+   *
+   * @param head the start of the text (see {@linkcode OutBuffer.text} for surrogate pairs)
+   * @param tail the rest of the text
+   * @returns the encoded body (a view of the output buffer, to be copied at once if needed), or
+   *   undefined when closed or under CURVE
+   */
+  sendText(head: string, tail: string): Uint8Array | undefined {
+    if (!this.takesText) return undefined;
+    const body = this.#out.text(head, tail, 0);
+    this.queued++;
+    this.#unflushed++;
+    if (!this.#writing) this.#kick();
+    return body;
+  }
+
   /**
    * Queues a command frame (encrypted under CURVE).
    *

@@ -28,11 +28,17 @@ let arenaPos = 0;
  * recycled one is warm. Process-wide, like the arena; bounded in count and bytes.
  */
 const POOL_MAX = 8;
+/** Longest frame header (flags byte and 8-byte size). */
+const MAX_HEADER = 9;
 const POOL_MAX_BYTES = 1 << 20;
 const bodyPool: ArrayBuffer[] = [];
 let bodyPoolBytes = 0;
 
-/** An array of `size` bytes for a large body (contents undefined: the caller fills all of it). */
+/**
+ * An array of `size` bytes for a large body (contents undefined: the caller fills all of it). A
+ * new one has room for a frame header more, so that, recycled, it can also take the same body
+ * read with its header (speculative reads in {@linkcode FrameDecoder}).
+ */
 function largeBody(size: number): Uint8Array {
   for (let i = bodyPool.length - 1; i >= 0; i--) {
     const b = bodyPool[i];
@@ -43,7 +49,7 @@ function largeBody(size: number): Uint8Array {
       return new Uint8Array(b, 0, size);
     }
   }
-  return new Uint8Array(size);
+  return new Uint8Array(new ArrayBuffer(size + MAX_HEADER), 0, size);
 }
 
 /**
@@ -79,9 +85,6 @@ export function recycleBody(body: Uint8Array): void {
   bodyPool.push(b);
   bodyPoolBytes += n;
 }
-
-/** Longest frame header (flags byte and 8-byte size). */
-const MAX_HEADER = 9;
 
 /** Flag bit: more frames of the same message follow. */
 export const FLAG_MORE = 0x01;
@@ -549,6 +552,46 @@ export class OutBuffer {
       b[p + 1] = n;
       if (n > 0) b.set(body, p + 2);
       this.length = p + 2 + n;
+    }
+  }
+
+  /**
+   * Appends one frame whose body is the UTF-8 of `head + tail`, encoded straight into the buffer
+   * (no intermediate array, no copy). Join `head` and `tail` first when `head` ends in a high
+   * surrogate and `tail` starts with a low one: each part is encoded on its own.
+   *
+   * @param head the start of the text
+   * @param tail the rest of the text
+   * @param flags FLAG_MORE and/or FLAG_COMMAND (LONG is set as needed)
+   * @returns the body: a view of the buffer, valid until the buffer is written or grows
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { OutBuffer } from "./frame.ts";
+   * const o = new OutBuffer();
+   * const body = o.text("topic ", "é".repeat(200), 0);
+   * assertEquals([body.length, o.length], [406, 415]); // 2-byte characters, 9-byte header
+   * ```
+   */
+  text(head: string, tail: string, flags: number): Uint8Array {
+    const chars = head.length + tail.length;
+    // room for ASCII first; text with other characters is encoded again with room for the worst
+    for (let room = chars;; room = chars * 3) {
+      this.#reserve(9 + room);
+      const b = this.bytes;
+      const p = this.length;
+      const body = b.subarray(p + 9, p + 9 + room);
+      const h = encoder.encodeInto(head, body);
+      const t = h.read === head.length
+        ? encoder.encodeInto(tail, body.subarray(h.written))
+        : undefined;
+      if (t !== undefined && t.read === tail.length) {
+        const n = h.written + t.written;
+        if (n <= 255) b.copyWithin(p + 2, p + 9, p + 9 + n); // short header
+        const at = p + writeFrameHeader(b, p, n, flags);
+        this.length = at + n;
+        return b.subarray(at, at + n);
+      }
     }
   }
 

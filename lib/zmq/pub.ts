@@ -67,6 +67,13 @@ function encodeScratch(s: string, t: string): Uint8Array | undefined {
 /** Tails shorter than this (UTF-16 units) are sent joined with their head by sendText(). */
 const SPLIT_MIN = 4096;
 
+const headScratch = new Uint8Array(3072);
+
+/** UTF-8 of a message's head (≤ 1,024 UTF-16 units) in a reused array, for subscription matching. */
+function encodeHead(head: string): Uint8Array {
+  return headScratch.subarray(0, utf8.encodeInto(head, headScratch).written);
+}
+
 /** True when `s + t` joins a surrogate pair that `s` and `t` split (then encoded joined). */
 function splitsPair(s: string, t: string): boolean {
   const a = s.charCodeAt(s.length - 1);
@@ -258,8 +265,50 @@ export class PubSocket extends ZmqSocket {
     if (this.peers.length === 0) return SENT; // nobody to send to: not even encoded
     // a short tail is cheaper joined (one conversion, no second view and result object)
     if (tail.length < SPLIT_MIN || splitsPair(head, tail)) return this.send(head + tail);
+    const direct = this.#publishText(head, tail);
+    if (direct) return direct;
     const text = encodeScratch(head, tail);
     return this.#publish([text ?? utf8.encode(head + tail)], text !== undefined);
+  }
+
+  /**
+   * {@linkcode PubSocket.sendText} without an intermediate array: the text is encoded straight
+   * into the first matching subscriber's output buffer (one 64 KiB copy less per message), the
+   * others copy it from there. Undefined (nothing sent) when the head alone does not decide
+   * every subscriber's match (a subscription longer than it) or the first matching subscriber
+   * cannot take it (CURVE): the caller then encodes as for send().
+   */
+  #publishText(head: string, tail: string): Promise<void> | undefined {
+    const start = head.length <= 1024 ? encodeHead(head) : undefined;
+    if (!start) return undefined;
+    let first: Connection | undefined; // the subscriber whose output the text is encoded into
+    for (const p of this.peers) {
+      const m = (p.state as PeerSubs).set.matchesStart(start);
+      if (m === undefined) return undefined;
+      if (m && !first && p.writable) {
+        if (!p.takesText) return undefined;
+        first = p;
+      }
+    }
+    let body: Uint8Array | undefined;
+    let busy = false;
+    let behind: Connection | undefined;
+    for (const p of this.peers) {
+      if (!(p.state as PeerSubs).set.matchesStart(start)) continue;
+      if (p.writable) {
+        if (p === first) body = p.sendText(head, tail);
+        else p.sendMessage([body!], true);
+        const backlog = p.backlog;
+        if (backlog >= YIELD_BYTES) {
+          if (!behind || backlog > behind.backlog) behind = p;
+        } else if (p.queued >= this.#yieldAt) busy = true;
+      } else {
+        this.dropped++;
+        busy = true;
+      }
+    }
+    if (behind) return behind.drainedWithin(DRAIN_WAIT_MS);
+    return busy ? macrotask() : SENT;
   }
 
   #publish(frames: Uint8Array[], copy: boolean): Promise<void> {

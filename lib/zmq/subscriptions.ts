@@ -139,6 +139,46 @@ export class SubscriptionSet {
     }
   }
 
+  /**
+   * {@linkcode SubscriptionSet.matches} for a message of which only its first bytes are known:
+   * undefined when a subscription reaches past them and could still match.
+   *
+   * @param start the first bytes of the message
+   * @returns whether a subscription matches, or undefined when the bytes do not decide it
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { SubscriptionSet } from "./subscriptions.ts";
+   * const s = new SubscriptionSet();
+   * s.add(new TextEncoder().encode("pytroll://a/b"));
+   * const start = (t: string) => s.matchesStart(new TextEncoder().encode(t));
+   * assertEquals([start("pytroll://a/b c"), start("pytroll://x"), start("pytroll://a")], [
+   *   true,
+   *   false,
+   *   undefined,
+   * ]);
+   * ```
+   */
+  matchesStart(start: Uint8Array): boolean | undefined {
+    let node = this.#root;
+    if (node.end) return true;
+    let i = 0;
+    while (true) {
+      if (!node.kids) return false;
+      if (i >= start.length) return undefined;
+      const child = node.kids.get(start[i]);
+      if (!child) return false;
+      const l = child.label;
+      const n = l.length;
+      const m = Math.min(n, start.length - i);
+      for (let k = 1; k < m; k++) if (start[i + k] !== l[k]) return false;
+      if (m < n) return undefined;
+      i += n;
+      if (child.end) return true;
+      node = child;
+    }
+  }
+
   #insert(p: Uint8Array): void {
     let node = this.#root;
     let i = 0;

@@ -114,3 +114,41 @@ Deno.test("pub: sendText(head, tail) sends the UTF-8 of head + tail, split surro
   assertEquals(got.map((f) => f.length), want.map((w) => w.length));
   assertEquals(got, want);
 });
+
+Deno.test("pub: sendText reaches exactly the matching subscribers, also when a subscription reaches past the head", async () => {
+  await using pub = new PubSocket();
+  const endpoint = await pub.bind("tcp://127.0.0.1:0");
+  const sub = (topic: string) => {
+    const s = new SubSocket();
+    s.subscribe(topic);
+    s.connect(endpoint);
+    return s;
+  };
+  await using all = sub("");
+  await using a = sub("topic-a");
+  await using b = sub("topic-b");
+  while (pub.subscriberCount("topic-a") < 2 || pub.subscriberCount("topic-b") < 2) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const dec = new TextDecoder();
+  const take = async (s: SubSocket, n: number) => {
+    const got: string[] = [];
+    while (got.length < n) got.push(dec.decode((await s.receive({ timeoutMs: 10_000 }))[0]));
+    return got;
+  };
+  // decided by the head: encoded into the first matching subscriber's output, copied for the rest
+  const m1 = ["topic-a ", "x".repeat(70_000)], m2 = ["topic-b ", "é".repeat(5_000)];
+  await Promise.all([pub.sendText(m1[0], m1[1]), pub.sendText(m2[0], m2[1])]);
+  assertEquals(await take(all, 2), [m1.join(""), m2.join("")]);
+  assertEquals(await take(a, 1), [m1.join("")]);
+  assertEquals(await take(b, 1), [m2.join("")]);
+  // a subscription longer than the head: the tail decides
+  await using long = sub("topic-a zz");
+  while (pub.subscriberCount("topic-a zz") < 3) await new Promise((r) => setTimeout(r, 10));
+  const m3 = ["topic-a ", "zz" + "y".repeat(9_000)], m4 = ["topic-a ", "q".repeat(9_000)];
+  await Promise.all([pub.sendText(m3[0], m3[1]), pub.sendText(m4[0], m4[1])]);
+  assertEquals(await take(all, 2), [m3.join(""), m4.join("")]);
+  assertEquals(await take(a, 2), [m3.join(""), m4.join("")]);
+  assertEquals(await take(long, 1), [m3.join("")]);
+  assertEquals([b.tryReceive(), long.tryReceive()], [undefined, undefined]);
+});
