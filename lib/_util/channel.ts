@@ -366,16 +366,19 @@ class Wait<T> implements ChannelWait {
     if (this.#ch.size > 0 || this.#ch.closed || this.#signal?.aborted) {
       return Promise.resolve(true);
     }
-    return new Promise((resolve) => {
-      this.#resolve = resolve;
-      this.#ch.wake(this.#onWake);
-      const ms = this.#ms;
-      if (ms !== undefined) {
-        this.#deadline = performance.now() + ms;
-        if (this.#timer === undefined) this.#timer = setTimeout(this.#tick, ms);
-      }
-    });
+    return new Promise(this.#park);
   }
+
+  /** next()'s promise executor (one bound function, not a closure per wait). */
+  readonly #park = (resolve: (v: boolean) => void): void => {
+    this.#resolve = resolve;
+    this.#ch.wake(this.#onWake);
+    const ms = this.#ms;
+    if (ms !== undefined) {
+      this.#deadline = performance.now() + ms;
+      if (this.#timer === undefined) this.#timer = setTimeout(this.#tick, ms);
+    }
+  };
 
   [Symbol.dispose](): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);

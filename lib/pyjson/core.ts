@@ -303,8 +303,28 @@ function nextKeyPrefix(k: string): string {
   return nextKeyCache.get(k) ?? cacheKey(k, nextKeyCache, ", ");
 }
 
-function cacheKey(k: string, cache: Map<string, string>, sep: string): string {
-  const p = sep + pyJsonString(k) + ": ";
+const keyQuoteCache = new Map<string, string>();
+const nextKeyQuoteCache = new Map<string, string>();
+
+function keyQuote(k: string): string {
+  return keyQuoteCache.get(k) ?? cacheKey(k, keyQuoteCache, "", '"');
+}
+
+function nextKeyQuote(k: string): string {
+  return nextKeyQuoteCache.get(k) ?? cacheKey(k, nextKeyQuoteCache, ", ", '"');
+}
+
+/** True when `s` needs no escape in JSON (printable ASCII without `"` and `\`). */
+function plain(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+function cacheKey(k: string, cache: Map<string, string>, sep: string, quote = ""): string {
+  const p = sep + pyJsonString(k) + ": " + quote;
   if (k.length <= 256) {
     if (cache.size >= KEY_CACHE_MAX) cache.clear();
     p.charCodeAt(0); // flattens it once
@@ -428,7 +448,11 @@ class Encoder {
       for (const k in o) {
         const v = o[k];
         if (v === undefined) continue;
-        out += (first ? keyPrefix(k) : nextKeyPrefix(k)) + this.value(v, depth + 1);
+        if (typeof v === "string" && v.length <= 256 && plain(v)) {
+          // `"key": "` + text, then the closing quote: three pieces instead of four
+          out += (first ? keyQuote(k) : nextKeyQuote(k)) + v;
+          out += '"';
+        } else out += (first ? keyPrefix(k) : nextKeyPrefix(k)) + this.value(v, depth + 1);
         first = false;
       }
       return out + "}";

@@ -129,6 +129,8 @@ export function toBytes(frame: Uint8Array | string): Uint8Array {
  */
 export class FrameDecoder {
   #buf: Uint8Array;
+  /** A view of all of #buf, what writable() gives when the buffer is empty (one per buffer). */
+  #whole: Uint8Array | undefined;
   #start = 0;
   #end = 0;
   #need = 0;
@@ -245,7 +247,12 @@ export class FrameDecoder {
       this.#start = 0;
       this.#end = used;
     }
-    return this.#buf.subarray(this.#end);
+    if (this.#end !== 0) return this.#buf.subarray(this.#end);
+    // an empty buffer (every message of the last read taken): one view of all of it, kept
+    if (this.#whole?.buffer !== this.#buf.buffer || this.#whole.length !== this.#buf.length) {
+      this.#whole = this.#buf.subarray(0);
+    }
+    return this.#whole;
   }
 
   /** Marks `n` bytes written into the last {@linkcode FrameDecoder.writable} view. */
@@ -629,6 +636,14 @@ export class OutBuffer {
     this.length += data.length;
   }
 
+  /**
+   * Everything queued as one view when it all sits in the buffer (nothing was queued by
+   * reference), else undefined (then see {@linkcode OutBuffer.chunks}).
+   */
+  single(): Uint8Array | undefined {
+    return this.#chunks.length === 0 ? this.bytes.subarray(0, this.length) : undefined;
+  }
+
   /** Everything queued, in write order. */
   chunks(): Uint8Array[] {
     if (this.#chunks.length === 0) return [this.bytes.subarray(0, this.length)];
@@ -645,12 +660,16 @@ export class OutBuffer {
    */
   reset(keep = 4 * 1024 * 1024): void {
     // the written blocks go to the pool for the next ones
-    for (const b of this.#full) this.#free.push(b);
-    this.#full = [];
+    // (the lists are emptied in place: no two new arrays per write)
+    const full = this.#full;
+    if (full.length > 0) {
+      for (let i = 0; i < full.length; i++) this.#free.push(full[i]);
+      full.length = 0;
+    }
     if (this.bytes.length > keep) this.bytes = new Uint8Array(this.#initial);
     this.length = 0;
     this.#cut = 0;
-    this.#chunks = [];
+    if (this.#chunks.length > 0) this.#chunks.length = 0;
     this.#chunkBytes = 0;
   }
 }

@@ -152,3 +152,37 @@ Deno.test("pub: sendText reaches exactly the matching subscribers, also when a s
   assertEquals(await take(long, 1), [m3.join("")]);
   assertEquals([b.tryReceive(), long.tryReceive()], [undefined, undefined]);
 });
+
+Deno.test("pub: lone messages to a subscriber that stops reading go out whole when the kernel takes part of a write", async () => {
+  // each send to an idle connection is written at once, without the burst path; once the
+  // subscriber's socket buffers are full the kernel takes part of such a write and the rest must
+  // follow, in order, before later messages
+  await using pub = new PubSocket();
+  const endpoint = await pub.bind("tcp://127.0.0.1:0");
+  // a small input budget: the subscriber stops reading from the socket once it holds 1 MiB
+  await using sub = new SubSocket({ maxBufferedBytes: 1 << 20 });
+  sub.subscribe("");
+  sub.connect(endpoint);
+  while (pub.subscriberCount() < 1) {
+    await pub.send("x"), await new Promise((r) => setTimeout(r, 10));
+  }
+  for (let f = sub.tryReceive(); f; f = sub.tryReceive()) sub.release(f);
+  const texts: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    texts.push(String(1000 + i) + String.fromCharCode(65 + (i % 26)).repeat(300_000));
+  }
+  // nothing is received until everything was sent
+  for (const t of texts) {
+    await pub.send(t);
+    await new Promise((r) => setTimeout(r, 5)); // the connection goes idle between sends
+  }
+  const dec = new TextDecoder();
+  const got: string[] = [];
+  while (got.length < texts.length) {
+    const [f] = await sub.receive({ timeoutMs: 10_000 });
+    const s = dec.decode(f);
+    if (s !== "x") got.push(s);
+  }
+  assertEquals(got.map((s) => s.slice(0, 4)), texts.map((s) => s.slice(0, 4)));
+  assertEquals(got, texts);
+});
