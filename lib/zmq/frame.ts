@@ -28,17 +28,11 @@ let arenaPos = 0;
  * recycled one is warm. Process-wide, like the arena; bounded in count and bytes.
  */
 const POOL_MAX = 8;
-/** Longest frame header (flags byte and 8-byte size). */
-const MAX_HEADER = 9;
 const POOL_MAX_BYTES = 1 << 20;
 const bodyPool: ArrayBuffer[] = [];
 let bodyPoolBytes = 0;
 
-/**
- * An array of `size` bytes for a large body (contents undefined: the caller fills all of it). A
- * new one has room for a frame header more, so that, recycled, it can also take the same body
- * read with its header (speculative reads in {@linkcode FrameDecoder}).
- */
+/** An array of `size` bytes for a large body (contents undefined: the caller fills all of it). */
 function largeBody(size: number): Uint8Array {
   for (let i = bodyPool.length - 1; i >= 0; i--) {
     const b = bodyPool[i];
@@ -49,7 +43,7 @@ function largeBody(size: number): Uint8Array {
       return new Uint8Array(b, 0, size);
     }
   }
-  return new Uint8Array(new ArrayBuffer(size + MAX_HEADER), 0, size);
+  return new Uint8Array(size);
 }
 
 /**
@@ -75,10 +69,9 @@ function largeBody(size: number): Uint8Array {
 export function recycleBody(body: Uint8Array): void {
   const b = body.buffer;
   const n = b.byteLength;
-  // a whole buffer of its own (not the arena, not a view into a read buffer; a body read with
-  // its frame header starts a few bytes in), not already here
+  // a whole buffer of its own (not the arena, not a view into a read buffer), not already here
   if (
-    body.byteOffset > MAX_HEADER || body.length < 1024 || n > 2 * (body.length + MAX_HEADER) ||
+    body.byteOffset !== 0 || body.length < 1024 || n > 2 * body.length ||
     bodyPool.length >= POOL_MAX || bodyPoolBytes + n > POOL_MAX_BYTES ||
     !(b instanceof ArrayBuffer) || bodyPool.includes(b)
   ) return;
@@ -140,19 +133,6 @@ export class FrameDecoder {
   #big: Uint8Array | null = null;
   #bigFilled = 0;
   #bigFlags = 0;
-  /** Large frames decoded in a row (speculative reads start after two). */
-  #largeRun = 0;
-  /** Body size of the last large frame. */
-  #lastLarge = 0;
-  /**
-   * A frame boundary after a run of large frames: the next read goes into an array sized for
-   * one more such frame, header included, so a frame of that size (or a little smaller) is read
-   * in one read with no copy and its body handed out as a view of that array.
-   */
-  #spec: Uint8Array | null = null;
-  #specFilled = 0;
-  /** End of the frame being read speculatively, once its header is known. */
-  #specEnd = 0;
   /** Flags byte of the last decoded frame. */
   flags = 0;
   /**
@@ -198,10 +178,7 @@ export class FrameDecoder {
    * @param max capacity to keep
    */
   shrink(max: number): void {
-    if (
-      this.#buf.length > max && this.#start === this.#end && !this.#big && !this.#spec &&
-      this.#need === 0
-    ) {
+    if (this.#buf.length > max && this.#start === this.#end && !this.#big && this.#need === 0) {
       this.#buf = new Uint8Array(max);
       this.#start = this.#end = 0;
     }
@@ -216,22 +193,7 @@ export class FrameDecoder {
    */
   writable(min = 16384): Uint8Array {
     if (this.#big && this.#bigFilled < this.#big.length) return this.#big.subarray(this.#bigFilled);
-    const spec = this.#spec;
-    if (spec) {
-      const end = this.#specEnd || spec.length;
-      if (this.#specFilled < end) return spec.subarray(this.#specFilled, end);
-      // full (only when pushing without decoding in between): later bytes go to the buffer
-    }
-    if (this.#start === this.#end) {
-      this.#start = this.#end = 0;
-      if (this.#largeRun >= 2 && this.copy && !spec) {
-        // at a frame boundary in a run of large frames: read the next one into its own array
-        const n = frameHeaderLength(this.#lastLarge) + this.#lastLarge;
-        this.#spec = largeBody(n);
-        this.#specFilled = this.#specEnd = 0;
-        return this.#spec;
-      }
-    }
+    if (this.#start === this.#end) this.#start = this.#end = 0;
     const want = Math.max(min, this.#need - (this.#end - this.#start));
     if (this.#buf.length - this.#end < want) {
       const used = this.#end - this.#start;
@@ -258,73 +220,7 @@ export class FrameDecoder {
   /** Marks `n` bytes written into the last {@linkcode FrameDecoder.writable} view. */
   commit(n: number): void {
     if (this.#big && this.#bigFilled < this.#big.length) this.#bigFilled += n;
-    else if (this.#spec && this.#specFilled < (this.#specEnd || this.#spec.length)) {
-      this.#specFilled += n;
-    } else this.#end += n;
-  }
-
-  /** Puts `bytes` in front of what the read buffer holds (they came first). */
-  #unshift(bytes: Uint8Array): void {
-    const n = bytes.length;
-    const used = this.#end - this.#start;
-    this.#need = 0;
-    if (this.#start >= n) {
-      this.#start -= n;
-      this.#buf.set(bytes, this.#start);
-      return;
-    }
-    if (this.#buf.length >= used + n) this.#buf.copyWithin(n, this.#start, this.#end);
-    else {
-      let size = Math.max(64, this.#buf.length * 2);
-      while (size < used + n) size *= 2;
-      const nb = new Uint8Array(size);
-      nb.set(this.#buf.subarray(this.#start, this.#end), n);
-      this.#buf = nb;
-    }
-    this.#buf.set(bytes, 0);
-    this.#start = 0;
-    this.#end = used + n;
-  }
-
-  /**
-   * The speculatively read frame, once complete (true: `flags`/`body` set), or false when more
-   * bytes are needed. A frame that is not a long data frame fitting the array goes back to the
-   * read buffer with everything read so far and is decoded as usual.
-   */
-  #nextSpec(s: Uint8Array): boolean {
-    const have = this.#specFilled;
-    if (have === 0) return false;
-    if (this.#specEnd === 0) {
-      // header not checked yet: a long data frame (flags LONG, maybe MORE) of a large size that
-      // fits the array is read on into it; anything else falls back
-      const long = (s[0] & ~FLAG_MORE) === FLAG_LONG;
-      if (long && have < MAX_HEADER) return false;
-      const size = long
-        ? ((s[1] << 24 | s[2] << 16 | s[3] << 8 | s[4]) >>> 0) * 0x100000000 +
-          ((s[5] << 24 | s[6] << 16 | s[7] << 8 | s[8]) >>> 0)
-        : 0;
-      if (
-        !long || size < this.#directMin || size > this.maxFrameSize ||
-        MAX_HEADER + size > s.length
-      ) {
-        this.#spec = null;
-        this.#largeRun = 0; // no speculation until the next run of large frames
-        this.#unshift(s.subarray(0, have));
-        recycleBody(s);
-        return false;
-      }
-      this.#specEnd = MAX_HEADER + size;
-    }
-    const end = this.#specEnd;
-    if (have < end) return false;
-    this.#spec = null;
-    this.flags = s[0];
-    this.body = s.subarray(MAX_HEADER, end);
-    this.#lastLarge = end - MAX_HEADER;
-    this.#largeRun++;
-    // a first read may bring more than a smaller frame: the rest starts the next frame
-    if (have > end) this.#unshift(s.subarray(end, have));
-    return true;
+    else this.#end += n;
   }
 
   /** Appends a chunk of received bytes. */
@@ -368,14 +264,7 @@ export class FrameDecoder {
       this.flags = this.#bigFlags;
       this.body = this.#big;
       this.#big = null;
-      this.#lastLarge = this.body.length;
-      this.#largeRun++;
       return true;
-    }
-    if (this.#spec) {
-      if (this.#nextSpec(this.#spec)) return true;
-      if (this.#spec) return false; // still reading into it
-      // not the frame expected: decoded from the read buffer below
     }
     const avail = this.#end - this.#start;
     if (avail < 2) return false;
@@ -420,10 +309,6 @@ export class FrameDecoder {
     }
     this.#need = 0;
     this.flags = flags;
-    if (size >= this.#directMin) {
-      this.#lastLarge = size;
-      this.#largeRun++;
-    } else this.#largeRun = 0;
     if (!this.copy || (this.commandViews && flags & FLAG_COMMAND)) {
       this.body = b.subarray(s + hdr, s + hdr + size);
     } else if (size <= ARENA_MAX_BODY) {

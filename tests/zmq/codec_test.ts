@@ -1,6 +1,6 @@
 // Pure codec tests: frames split and coalesced at every byte boundary, long frames, greeting,
 // commands, metadata, Z85 (RFC 32 test vector).
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertThrows } from "@std/assert";
 import {
   encodeFrame,
   FLAG_COMMAND,
@@ -249,96 +249,4 @@ Deno.test("codec: an output buffer with blocks queues a full block as it is", ()
   assertEquals(o.size, 0);
   o.frame(new Uint8Array(2000), 0); // larger than a block: a block of its own
   assertEquals(o.size, 2009);
-});
-
-/** A seeded stream of frames: runs of equal large ones, smaller and larger ones, small ones, commands. */
-function largeStream(seed: number): { wire: Uint8Array; frames: Array<[number, Uint8Array]> } {
-  let x = seed;
-  const rnd = (n: number) => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return x % n;
-  };
-  const out = new OutBuffer(64);
-  const frames: Array<[number, Uint8Array]> = [];
-  let size = 3000;
-  for (let i = 0; i < 60; i++) {
-    const r = rnd(10);
-    const n = r < 6
-      ? size
-      : r === 6
-      ? size - 1 - rnd(900)
-      : r === 7
-      ? size + 1 + rnd(900)
-      : rnd(300);
-    if (r === 7) size = n; // the run goes on at the new size
-    const body = new Uint8Array(n).map(() => rnd(256));
-    const flags = r === 9 ? FLAG_COMMAND : rnd(4) === 0 ? FLAG_MORE : 0;
-    out.frame(body, flags);
-    frames.push([flags | (n > 255 ? FLAG_LONG : 0), body]);
-  }
-  return { wire: out.bytes.slice(0, out.length), frames };
-}
-
-Deno.test("codec: runs of large frames read into their own arrays decode the same, in any chunking", () => {
-  for (let seed = 1; seed <= 40; seed++) {
-    const { wire, frames } = largeStream(seed);
-    // reads as a connection does them (writable/commit, at most `cap` bytes), and push()es of
-    // random sizes without decoding in between
-    for (const mode of ["read", "push"]) {
-      const d = new FrameDecoder({ initialSize: 16, directMin: 1000 });
-      const got: Array<[number, Uint8Array]> = [];
-      let x = seed;
-      let off = 0;
-      while (off < wire.length) {
-        x = (x * 69069 + 1) & 0x7fffffff;
-        const cap = 1 + (x % 5000);
-        if (mode === "read") {
-          const w = d.writable(2048);
-          const n = Math.min(w.length, cap, wire.length - off);
-          w.set(wire.subarray(off, off + n));
-          d.commit(n);
-          off += n;
-        } else {
-          const n = Math.min(cap, wire.length - off);
-          d.push(wire.subarray(off, off + n));
-          off += n;
-        }
-        while (d.next()) got.push([d.flags, d.body.slice()]);
-      }
-      assertEquals(got.length, frames.length, `seed ${seed} ${mode}`);
-      assertEquals(got, frames, `seed ${seed} ${mode}`);
-    }
-  }
-});
-
-Deno.test("codec: in a run of equal large frames, each is read in one read into the array it is handed out in", () => {
-  const body = (i: number) => new Uint8Array(5000).fill(i);
-  const d = new FrameDecoder({ initialSize: 64, directMin: 1000 });
-  const reads: number[] = [];
-  for (let i = 0; i < 6; i++) {
-    const wire = encodeFrame(body(i), 0);
-    let off = 0;
-    let n = 0;
-    while (off < wire.length) {
-      const w = d.writable(64);
-      const k = Math.min(w.length, wire.length - off);
-      w.set(wire.subarray(off, off + k));
-      d.commit(k);
-      off += k;
-      n++;
-      if (off === wire.length && i >= 2) {
-        // from the third frame on, the read went into the array that now holds the body
-        assert(d.next());
-        assertEquals([d.body.buffer, d.body.byteOffset], [w.buffer, w.byteOffset + 9]);
-        assertEquals(d.body, body(i));
-      }
-    }
-    if (i < 2) {
-      assert(d.next());
-      assertEquals(d.body, body(i));
-    }
-    reads.push(n);
-    assertEquals(d.next(), false);
-  }
-  assertEquals(reads.slice(2), [1, 1, 1, 1]);
 });
