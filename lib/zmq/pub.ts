@@ -102,6 +102,10 @@ export class PubSocket extends ZmqSocket {
   /** Subscriptions ignored because a subscriber had reached `maxSubscriptions(Bytes)`. */
   ignoredSubscriptions = 0;
   readonly #yieldAt: number;
+  /** Notes of the send in progress (#offered, #settled): the subscriber to wait for. */
+  #behind: Connection | undefined = undefined;
+  /** Notes of the send in progress: some subscriber's queue is full or nearly full. */
+  #busy = false;
   readonly #maxSubs: number;
   readonly #maxSubBytes: number;
 
@@ -291,43 +295,57 @@ export class PubSocket extends ZmqSocket {
       }
     }
     let body: Uint8Array | undefined;
-    let busy = false;
-    let behind: Connection | undefined;
+    this.#behind = undefined; // notes left by a send that threw
+    this.#busy = false;
     for (const p of this.peers) {
       if (!(p.state as PeerSubs).set.matchesStart(start)) continue;
-      if (p.writable) {
+      const written = p.writable;
+      if (written) {
         if (p === first) body = p.sendText(head, tail);
         else p.sendMessage([body!], true);
-        const backlog = p.backlog;
-        if (backlog >= YIELD_BYTES) {
-          if (!behind || backlog > behind.backlog) behind = p;
-        } else if (p.queued >= this.#yieldAt) busy = true;
-      } else {
-        this.dropped++;
-        busy = true;
       }
+      this.#offered(p, written);
     }
-    if (behind) return behind.drainedWithin(DRAIN_WAIT_MS);
-    return busy ? macrotask() : SENT;
+    return this.#settled();
   }
 
   #publish(frames: Uint8Array[], copy: boolean): Promise<void> {
     const topic = frames[0];
-    let busy = false;
-    let behind: Connection | undefined; // the writable subscriber holding the most bytes
+    this.#behind = undefined; // notes left by a send that threw
+    this.#busy = false;
     for (const p of this.peers) {
       if (!(p.state as PeerSubs).set.matches(topic)) continue;
-      if (p.writable) {
-        p.sendMessage(frames, copy);
-        const backlog = p.backlog;
-        if (backlog >= YIELD_BYTES) {
-          if (!behind || backlog > behind.backlog) behind = p;
-        } else if (p.queued >= this.#yieldAt) busy = true;
-      } else {
-        this.dropped++;
-        busy = true;
-      }
+      const written = p.writable;
+      if (written) p.sendMessage(frames, copy);
+      this.#offered(p, written);
     }
+    return this.#settled();
+  }
+
+  /**
+   * Notes a matching subscriber after a message was offered to it (written when it was
+   * writable, else dropped for it): the one holding the most bytes beyond YIELD_BYTES is the
+   * send's to wait for; a full or nearly full queue makes the send yield one turn.
+   */
+  #offered(p: Connection, written: boolean): void {
+    if (!written) {
+      this.dropped++;
+      this.#busy = true;
+      return;
+    }
+    const backlog = p.backlog;
+    if (backlog >= YIELD_BYTES) {
+      const behind = this.#behind;
+      if (!behind || backlog > behind.backlog) this.#behind = p;
+    } else if (p.queued >= this.#yieldAt) this.#busy = true;
+  }
+
+  /** What the send just offered waits for (see {@linkcode PubSocket.send}); resets the notes. */
+  #settled(): Promise<void> {
+    const behind = this.#behind;
+    const busy = this.#busy;
+    this.#behind = undefined;
+    this.#busy = false;
     if (behind) return behind.drainedWithin(DRAIN_WAIT_MS);
     return busy ? macrotask() : SENT;
   }

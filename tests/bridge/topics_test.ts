@@ -17,6 +17,7 @@ import {
   validateTopicName,
 } from "../../lib/bridge/topics.ts";
 import { BridgeOptionError } from "../../lib/bridge/errors.ts";
+import { rng } from "../_rng.ts";
 
 const KAFKA_NAME = /^[A-Za-z0-9._-]+$/;
 
@@ -31,18 +32,6 @@ function assertKafkaName(name: string, what = name): void {
 /** Kafka refuses a topic equal to an existing one once `.` and `_` are read as one character. */
 function collisionKey(name: string): string {
   return name.replaceAll(".", "_");
-}
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ASCII = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -160,7 +149,7 @@ Deno.test("topics: no two subjects give names Kafka calls colliding ('.' and '_'
 });
 
 Deno.test("topics: topicToSubject inverts subjectToTopic over 4000 seeded random subjects", () => {
-  const r = prng(20261125);
+  const r = rng(20261125);
   const seen = new Map<string, string>(); // collision key -> subject
   let cut = 0;
   let whole = 0;

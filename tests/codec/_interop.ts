@@ -3,6 +3,7 @@
 import { PY_KEY_ORDER, pyDict, PyFloat, pyFloatRepr, pyKeys } from "../../lib/posttroll/pyjson.ts";
 import { PyDateTime } from "../../lib/posttroll/pytime.ts";
 import { python } from "../../testing/python.ts";
+import type { Rng } from "../_rng.ts";
 
 /** Typed canonical form: ["s", str] ["i", digits] ["f", json float] ["b", bool] ["n"] ["l", [...]]
  * ["d", [[k, v], ...]] ["t", isoformat]. */
@@ -127,29 +128,6 @@ export interface MsgCanon {
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
-
-export class Rng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  /** uniform in [0, 1) (mulberry32) */
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
 
 const CHUNKS = [
   "a",

@@ -27,7 +27,8 @@ import {
   pyJsonString,
   pyLoads,
 } from "../../lib/posttroll/pyjson.ts";
-import { Rng, runPy, toCanon } from "./_interop.ts";
+import { runPy, toCanon } from "./_interop.ts";
+import { Rng } from "../_rng.ts";
 
 Deno.test("codec api: module-level names agree with posttroll.message", async () => {
   const r = new Rng(31337);

@@ -11,7 +11,8 @@ import {
   pyDict,
   PyFloat,
 } from "../../lib/posttroll/message.ts";
-import { type MsgCanon, randValue, Rng, runPy, toCanon } from "./_interop.ts";
+import { type MsgCanon, randValue, runPy, toCanon } from "./_interop.ts";
+import { Rng } from "../_rng.ts";
 
 type Outcome = MsgCanon | { error: string; msg: string };
 

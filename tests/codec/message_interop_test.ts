@@ -13,10 +13,10 @@ import {
   randDatetime,
   randString,
   randValue,
-  Rng,
   runPy,
   toCanon,
 } from "./_interop.ts";
+import { Rng } from "../_rng.ts";
 
 function canonOf(m: Message): MsgCanon {
   return {

@@ -2,7 +2,8 @@
 // a few thousand seeded random candidates, and isoformat of random datetimes. One Python process.
 import { assertEquals, assertThrows } from "@std/assert";
 import { PyDateTime } from "../../lib/posttroll/pytime.ts";
-import { randDatetime, Rng, runPy } from "./_interop.ts";
+import { randDatetime, runPy } from "./_interop.ts";
+import { Rng } from "../_rng.ts";
 
 const TABLE = [
   // accepted forms

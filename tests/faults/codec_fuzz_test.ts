@@ -5,7 +5,8 @@
 // decodes to the same fields, and no single decode costs more than a generous linear budget.
 import { assert, assertEquals } from "@std/assert";
 import { Message, MessageError, pyDict } from "../../lib/posttroll/message.ts";
-import { randValue, Rng, toCanon } from "../codec/_interop.ts";
+import { randValue, toCanon } from "../codec/_interop.ts";
+import { Rng } from "../_rng.ts";
 import { recordFault } from "./_record.ts";
 
 const SEED = Number(Deno.env.get("FAULT_SEED") ?? 20261125);

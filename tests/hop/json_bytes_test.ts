@@ -4,6 +4,7 @@ import { assertEquals, assertThrows } from "@std/assert";
 import { parseJsonBytes, pyJsonBytes, pyJsonDumps } from "../../lib/hop/pyjson.ts";
 import { asciiBytes, RepeatedText, utf8Bytes, utf8Text } from "../../lib/_util/utf8.ts";
 import { ByteArena } from "../../lib/_util/byte_arena.ts";
+import { rng } from "../_rng.ts";
 
 const enc = new TextEncoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
@@ -23,16 +24,6 @@ function actual(b: Uint8Array): unknown {
   } catch (e) {
     return { error: (e as Error).constructor.name, message: (e as Error).message };
   }
-}
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const TRICKY = [

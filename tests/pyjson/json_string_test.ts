@@ -3,6 +3,7 @@
 // blocks and on random literals, valid and damaged; anything it does not take is left to JSON.parse.
 import { assertEquals } from "@std/assert";
 import { decodeStringLiteral, MAX_WASM_LITERAL } from "../../lib/pyjson/json_string.ts";
+import { rng } from "../_rng.ts";
 
 const enc = new TextEncoder();
 
@@ -13,16 +14,6 @@ function parsed(b: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PIECES = [

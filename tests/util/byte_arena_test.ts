@@ -3,15 +3,7 @@
 // the blocks in use follow the bytes held, not the bytes ever taken.
 import { assert, assertEquals } from "@std/assert";
 import { ByteArena } from "../../lib/_util/byte_arena.ts";
-
-/** A small deterministic generator (the test is the same every run). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { rng } from "../_rng.ts";
 
 Deno.test("ByteArena: held pieces keep their bytes while others are taken and released in any order", () => {
   const arena = new ByteArena(4096, 4);
