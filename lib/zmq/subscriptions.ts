@@ -121,22 +121,8 @@ export class SubscriptionSet {
    * @returns match
    */
   matches(topic: Uint8Array | undefined): boolean {
-    let node = this.#root;
-    if (node.end) return true;
-    if (!topic) return false;
-    let i = 0;
-    while (true) {
-      if (!node.kids || i >= topic.length) return false;
-      const child = node.kids.get(topic[i]);
-      if (!child) return false;
-      const l = child.label;
-      const n = l.length;
-      if (i + n > topic.length) return false;
-      for (let k = 1; k < n; k++) if (topic[i + k] !== l[k]) return false;
-      i += n;
-      if (child.end) return true;
-      node = child;
-    }
+    // the whole message is known: a subscription reaching past its end does not match
+    return topic ? this.matchesStart(topic) === true : this.#root.end;
   }
 
   /**
