@@ -4,20 +4,60 @@
  * @module
  */
 
-/** Returns a TCP port that was free on `hostname` a moment ago (the OS picks it). */
-export function freePort(hostname = "127.0.0.1"): number {
-  const l = Deno.listen({ hostname, port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/**
+ * The kernel's ephemeral port range (`net.ipv4.ip_local_port_range`): where it picks the local port
+ * of every outgoing connection and of every bind to port 0.
+ */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim()
+      .split(/\s+/).map(Number);
+    if (lo > 0 && hi >= lo) return [lo, hi];
+  } catch { /* not Linux: the IANA range */ }
+  return [49152, 65535];
 }
 
-/** Returns a UDP port that was free on `hostname` a moment ago. */
+/**
+ * Returns a port that was free on `hostname` a moment ago, for a server the test starts next.
+ * It is drawn at random from the 12,000 ports below the kernel's ephemeral range, never from the
+ * range itself: between this check and the server's bind, any process on the machine may connect
+ * somewhere or bind port 0, and the kernel hands those ports out of that range (a port it just
+ * handed to us and we closed is as likely as any other). Only another explicit choice of the same
+ * port in the same moment can take it from us.
+ */
+function pickPort(hostname: string, free: (port: number) => boolean): number {
+  const [lo] = ephemeralRange();
+  const base = Math.max(1024, lo - 12_000);
+  for (let tries = 0; tries < 1_000; tries++) {
+    const port = base + Math.floor(Math.random() * (lo - base));
+    if (free(port)) return port;
+  }
+  throw new Error(`no free port on ${hostname} in ${base}-${lo - 1}`);
+}
+
+function bindable(close: () => void): boolean {
+  try {
+    close();
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied) {
+      return false;
+    }
+    throw e;
+  }
+}
+
+/** Returns a TCP port that was free on `hostname` a moment ago (see `pickPort`). */
+export function freePort(hostname = "127.0.0.1"): number {
+  return pickPort(hostname, (port) => bindable(() => Deno.listen({ hostname, port }).close()));
+}
+
+/** Returns a UDP port that was free on `hostname` a moment ago (see `pickPort`). */
 export function freeUdpPort(hostname = "127.0.0.1"): number {
-  const l = Deno.listenDatagram({ hostname, port: 0, transport: "udp" });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  return pickPort(
+    hostname,
+    (port) => bindable(() => Deno.listenDatagram({ hostname, port, transport: "udp" }).close()),
+  );
 }
 
 /**
