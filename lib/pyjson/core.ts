@@ -899,48 +899,48 @@ function ambiguousNumbers(text: string, from: number): boolean {
   return false;
 }
 
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
+/**
+ * Where an integral float token may be, after a digit: an exponent (`e` or `E`), a fraction of
+ * zeros only (`.0`, `.000` not followed by another digit), or a `.` with at least 8 digits after
+ * it or before it. Only a token of 16 digits and more can have a fraction that is not zero and
+ * still round to an integral double (every decimal of at most 15 significant digits survives a
+ * round trip through a double), and one of its two parts then has 8 digits or more. So every
+ * integral float token holds a match, while the `.`s of times, addresses and ordinary floats do
+ * not (a file event's data: 1 match instead of 8 for a digit followed by `.`, `e` or `E`).
+ */
+const FLOAT_MARK = /\d(?:[eE]|\.(?:0+(?![0-9])|\d{8}|(?<=\d{8}\.)))/g;
 
-/** A digit followed by `.`, `e` or `E`: where a float token's integer digits end. */
-const FLOAT_MARK = /\d[.eE]/g;
+// whether `c` may be part of a number token: a digit, `.`, `e`, `E`, `+` or `-`
+function inToken(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
+}
 
 /**
  * A quick test before {@linkcode ambiguousNumbers}, for a text whose integral numbers are all
  * safe integers (so every int token was read exactly, a microsecond timestamp's 16 digits too):
- * then only a token with a `.` or an exponent can be an integral float, and those are found with
- * one regular expression pass (every digit followed by `.`, `e` or `E`) instead of a walk over
- * every string. The digits around every such mark are taken as a number token when JSON's
- * delimiters (or the text's ends) surround them, wherever they are, so false means no integral
- * float token; true (which `"1.0"` as a string also gives) leaves the decision to the full scan.
+ * then only a token with a `.` or an exponent can be an integral float, and every such token
+ * holds a {@linkcode FLOAT_MARK} match, found in one regular expression pass instead of a walk
+ * over every string. Around each match the characters a number token may hold are taken as one
+ * token (in JSON a number token is delimited by characters it cannot hold, so from anywhere
+ * inside a token this finds exactly that token); it counts when JSON's delimiters (or the text's
+ * ends) surround it and its value is integral. So false means no integral float token; true
+ * (which `"1.0"` as a string also gives) leaves the decision to the full scan.
  */
 function mayHaveIntegralFloat(text: string, from: number): boolean {
   const re = FLOAT_MARK;
   re.lastIndex = from;
+  // test(), not exec(): no match array; a match lies in one run of token characters, which
+  // holds its last character
   while (re.test(text)) {
-    const d = re.lastIndex - 1; // the `.`, `e` or `E`
-    let s = d - 1;
-    while (s > from && isDigit(text.charCodeAt(s - 1))) s--;
-    if (text.charCodeAt(d) !== 46) {
-      // an exponent right after the integer digits
-      if (integralToken(text, from, s, d)) return true;
-      continue;
-    }
-    if (!isDigit(text.charCodeAt(d + 1))) continue;
-    let k = d + 1;
-    let zeroFraction = true;
-    let c = text.charCodeAt(k);
-    while (isDigit(c)) {
-      if (c !== 48) zeroFraction = false;
-      c = text.charCodeAt(++k);
-    }
-    // with an exponent or more than 16 characters the value decides, as in ambiguousNumbers
-    if (c === 101 || c === 69 || k - s > 16) {
-      if (integralToken(text, from, s, k)) return true;
-    } else if (zeroFraction && ends(c) && (s === from || starts(text.charCodeAt(s - 1)))) {
-      return true;
-    }
+    let k = re.lastIndex;
+    let s = k - 1;
+    while (s > from && inToken(text.charCodeAt(s - 1))) s--;
+    while (inToken(text.charCodeAt(k))) k++;
+    re.lastIndex = k;
+    if (
+      (s === from || starts(text.charCodeAt(s - 1))) && ends(text.charCodeAt(k)) &&
+      Number.isInteger(+text.slice(s, k))
+    ) return true;
   }
   return false;
 }
@@ -955,21 +955,6 @@ function ends(c: number): boolean {
 function starts(c: number): boolean {
   return c === 45 || c === 91 || c === 44 || c === 58 || c === 32 || c === 10 || c === 13 ||
     c === 9;
-}
-
-/**
- * Whether `text[s, k)` followed by an exponent at `k`, if any, looks like a whole number token
- * (in JSON's context, which begins at `from`) with an integral value.
- */
-function integralToken(text: string, from: number, s: number, k: number): boolean {
-  if (s !== from && !starts(text.charCodeAt(s - 1))) return false;
-  let c = text.charCodeAt(k);
-  if (c === 101 || c === 69) {
-    c = text.charCodeAt(++k);
-    if (c === 43 || c === 45) c = text.charCodeAt(++k);
-    while (isDigit(c)) c = text.charCodeAt(++k);
-  }
-  return ends(c) && Number.isInteger(+text.slice(s, k));
 }
 
 const GIVE_UP = 1;
