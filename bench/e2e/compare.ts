@@ -1,7 +1,8 @@
 /**
  * Two commits through the end-to-end bench in one run: a `git worktree` of each (sharing this
  * checkout's `.cache/`), `bench/e2e/run.ts` of each tree alternately for `--rounds` rounds, then
- * one table of the "ours" column: median and best per commit, and the median ratio. Alternating
+ * one table of the "ours" column: median, best and worst per commit, and the median ratio (the worst
+ * round shows an outlier such as a peak RSS reached one round in four). Alternating
  * makes a busy spell hit both sides; the best of several rounds is the closest to a quiet machine.
  *
  * ```sh
@@ -100,9 +101,9 @@ try {
   );
   console.log(
     "| row | unit | before median | after median | after/before | before best | after best | " +
-      "Python median |",
+      "before worst | after worst | Python median |",
   );
-  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   const fmt = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 2 });
   for (const [metric, [, unit]] of before[0] ?? []) {
     const b = before.map((t) => t.get(metric)?.[0]).filter((x) => x !== undefined) as number[];
@@ -110,13 +111,16 @@ try {
     if (!a.length || !b.length) continue;
     const higher = unit.endsWith("/s");
     const best = (xs: number[]) => (higher ? Math.max(...xs) : Math.min(...xs));
+    const worst = (xs: number[]) => (higher ? Math.min(...xs) : Math.max(...xs));
     const py = [...before, ...after].map((t) => t.get(metric)?.[2]).filter((x) =>
       x !== undefined
     ) as number[];
     console.log(
       `| ${metric} | ${unit} | ${fmt(median(b))} | ${fmt(median(a))} | ${
         (median(a) / median(b)).toFixed(2)
-      } | ${fmt(best(b))} | ${fmt(best(a))} | ${py.length ? fmt(median(py)) : "–"} |`,
+      } | ${fmt(best(b))} | ${fmt(best(a))} | ${fmt(worst(b))} | ${fmt(worst(a))} | ${
+        py.length ? fmt(median(py)) : "–"
+      } |`,
     );
   }
 } finally {

@@ -5,8 +5,8 @@
  * `for await`; `close(reason)` ends it.
  *
  * - {@linkcode Channel}: a FIFO with an optional capacity (beyond it the oldest or the newest item
- *   is dropped and counted) and an optional high-water mark for producers that pause instead
- *   (`full`, `space()`).
+ *   is dropped and counted) and an optional high-water mark, in items and in bytes, for producers
+ *   that pause instead (`full`, `space()`: a {@linkcode Gate}).
  * - {@linkcode Fanout}: a copy of every item for each listener (a `status()` stream that two
  *   callers read without taking each other's events); while nobody listens it keeps a bounded
  *   backlog for the first listener.
@@ -38,13 +38,43 @@ export class ChannelClosedError extends Error {
 export type DropPolicy = "oldest" | "newest";
 
 /** Options of {@linkcode Channel}. */
-export interface ChannelOptions {
+export interface ChannelOptions<T = unknown> {
   /** Items kept at most; a push beyond it drops one item (see `drop`). @default Infinity */
   capacity?: number;
   /** Which item a full channel drops. @default "oldest" */
   drop?: DropPolicy;
   /** Size at which {@linkcode Channel.full} turns true (producers that pause). @default capacity */
   highWater?: number;
+  /**
+   * Queued bytes (as `sizeOf` counts them) at which {@linkcode Channel.full} also turns true.
+   * @default Infinity
+   */
+  maxBytes?: number;
+  /** The bytes an item counts for ({@linkcode Channel.bytes}, `maxBytes`). @default 0 each */
+  sizeOf?: (item: T) => number;
+}
+
+/**
+ * What a producer that pauses looks at: {@linkcode Channel} is one (its high-water marks).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Channel, type Gate } from "./channel.ts";
+ * const gate: Gate = new Channel<number>({ highWater: 1 });
+ * (gate as Channel<number>).push(1);
+ * assertEquals(gate.full, true); // a producer now awaits gate.space()
+ * ```
+ */
+export interface Gate {
+  /** True while producers should wait. */
+  readonly full: boolean;
+  /**
+   * Resolves once {@linkcode Gate.full} may have turned false (or the gate closed): look again.
+   *
+   * @returns when producers may go on
+   */
+  space(): Promise<void>;
 }
 
 /** Options of {@linkcode Channel.receive}. */
@@ -58,7 +88,8 @@ export interface ReceiveOptions {
 type Waiter = () => void;
 
 /**
- * A push queue with any number of producers and consumers.
+ * A push queue with any number of producers and consumers; with `sizeOf`, it also counts the
+ * bytes of what it holds ({@linkcode Channel.bytes}, `maxBytes`).
  *
  * @example
  * ```ts
@@ -75,7 +106,7 @@ type Waiter = () => void;
  * assertEquals(ch.dropped, 1);
  * ```
  */
-export class Channel<T> implements AsyncIterable<T> {
+export class Channel<T> implements AsyncIterable<T>, Gate {
   #items: T[] = [];
   #head = 0;
   readonly #waiters = new WakeList();
@@ -86,23 +117,48 @@ export class Channel<T> implements AsyncIterable<T> {
   readonly #capacity: number;
   readonly #dropNewest: boolean;
   readonly #highWater: number;
+  readonly #maxBytes: number;
+  readonly #sizeOf: ((item: T) => number) | undefined;
+  #bytes = 0;
 
   /**
    * Creates an empty channel.
    *
-   * @param options capacity, drop policy, high-water mark
+   * @param options capacity, drop policy, high-water marks, item size
    */
-  constructor(options: ChannelOptions = {}) {
+  constructor(options: ChannelOptions<T> = {}) {
     const capacity = options.capacity ?? Infinity;
     if (!(capacity >= 1)) throw new RangeError(`channel capacity must be at least 1: ${capacity}`);
     this.#capacity = capacity;
     this.#dropNewest = options.drop === "newest";
     this.#highWater = Math.max(1, options.highWater ?? capacity);
+    this.#maxBytes = options.maxBytes ?? Infinity;
+    this.#sizeOf = options.sizeOf;
   }
 
   /** Items queued. */
   get size(): number {
     return this.#items.length - this.#head;
+  }
+
+  /**
+   * Bytes of the queued items, as the `sizeOf` option counts them (0 without it).
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { Channel } from "./channel.ts";
+   * const ch = new Channel<string>({ maxBytes: 8, sizeOf: (s) => s.length });
+   * ch.push("hello");
+   * assertEquals([ch.bytes, ch.full], [5, false]);
+   * ch.push("world"); // 10 bytes: at maxBytes, producers that pause wait for space()
+   * assertEquals([ch.bytes, ch.full], [10, true]);
+   * ch.tryReceive();
+   * assertEquals([ch.bytes, ch.full], [5, false]);
+   * ```
+   */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Items dropped because the channel was full. */
@@ -115,9 +171,9 @@ export class Channel<T> implements AsyncIterable<T> {
     return this.#closed;
   }
 
-  /** True while {@linkcode size} is at or above the high-water mark. */
+  /** True while {@linkcode size} is at or above the high-water mark, or the bytes at `maxBytes`. */
   get full(): boolean {
-    return this.size >= this.#highWater;
+    return this.size >= this.#highWater || this.#bytes >= this.#maxBytes;
   }
 
   /**
@@ -134,6 +190,7 @@ export class Channel<T> implements AsyncIterable<T> {
       this.#shift();
     }
     this.#items.push(item);
+    if (this.#sizeOf !== undefined) this.#bytes += this.#sizeOf(item);
     if (this.#waiters.size) this.#waiters.wakeAll();
     return true;
   }
@@ -143,6 +200,7 @@ export class Channel<T> implements AsyncIterable<T> {
     const item = this.#items[this.#head];
     (this.#items as unknown[])[this.#head] = undefined;
     this.#head++;
+    if (this.#sizeOf !== undefined) this.#bytes -= this.#sizeOf(item);
     if (this.#head === this.#items.length) {
       this.#items.length = 0; // drained: reuse the array (a consumer that keeps up drains it each time)
       this.#head = 0;
@@ -269,7 +327,8 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /**
-   * Resolves once {@linkcode size} is below the high-water mark, or the channel closed.
+   * Resolves once {@linkcode size} is below the high-water mark and the bytes below `maxBytes`
+   * (when the next item is taken: look at {@linkcode full} again), or the channel closed.
    *
    * @returns when producers may go on
    */
@@ -282,6 +341,7 @@ export class Channel<T> implements AsyncIterable<T> {
   clear(): void {
     this.#items = [];
     this.#head = 0;
+    this.#bytes = 0;
     this.#space.wakeAll();
   }
 

@@ -9,6 +9,7 @@
 import { config as sharedConfig, type PosttrollConfig } from "./config.ts";
 import type { Message } from "./message.ts";
 import { stderrWarnings } from "./_sockets.ts";
+import { ConfigError } from "./errors.ts";
 
 /** posttroll's magic prefix. */
 export const MAGICK = "pytroll:/";
@@ -81,11 +82,22 @@ export interface SubscriberOptions {
   /** Where dropped messages and refusals are reported. @default warnings on stderr */
   logger?: Logger;
   /**
-   * Messages queued while nobody reads; beyond it the oldest are dropped. Small messages wait as
-   * received and are decoded (and filtered) when read, as in Python, so an invalid one also holds
-   * a place until then. @default 10000
+   * Messages queued while nobody reads: at this many, the subscriber stops reading from its
+   * publishers until the application takes messages (the publisher's TCP send buffer, then its
+   * send high-water mark fill: its PUB socket drops beyond that, as libzmq's does for Python's
+   * subscribers). Small messages wait as received and are decoded (and filtered) when read, as in
+   * Python, so an invalid one also holds a place until then. @default 10000
    */
   queueSize?: number;
+  /**
+   * Bytes (as received) of the queued messages at which the subscriber also stops reading from
+   * its publishers, as at `queueSize`: what bounds the memory of a subscriber whose application
+   * is slower than its publishers (64 KiB messages: 4 of them by default; messages that wait
+   * long in the queue outlive V8's young generation, so a larger queue costs several times its
+   * size in RSS — bench/README.md, session 9). The queue exceeds it by at most one message.
+   * @default 256 KiB
+   */
+  maxQueuedBytes?: number;
   /**
    * Keep each message's bytes as received, for {@linkcode rawMessage} (a bridge forwarding
    * messages unchanged). @default false
@@ -115,6 +127,7 @@ export interface NSSubscriberOptions extends
     | "config"
     | "logger"
     | "queueSize"
+    | "maxQueuedBytes"
     | "keepRaw"
     | "keepOrigin"
     | "onMessage"
@@ -165,6 +178,8 @@ export interface ParsedSubscriberOptions {
   logger: Logger;
   /** Messages kept while nobody reads. */
   queueSize: number;
+  /** Bytes of queued messages at which reading pauses. */
+  maxQueuedBytes: number;
   /** Keep raw bytes. */
   keepRaw: boolean;
   /** Keep each message's origin. */
@@ -173,29 +188,42 @@ export interface ParsedSubscriberOptions {
   onMessage: ((msg: Message, raw: Uint8Array) => void) | null;
 }
 
+/** `value` when it is a whole number of at least 1 (or Infinity), else a ConfigError naming `option`. */
+function positive(option: string, value: number): number {
+  if (!(value >= 1) || !(Number.isInteger(value) || value === Infinity)) {
+    throw new ConfigError(`${option} must be a whole number of at least 1, not ${value}`, {
+      key: option,
+    });
+  }
+  return value;
+}
+
 /**
  * The defaults and checks of {@linkcode Subscriber} options (the backend is checked: an unknown
  * one fails here, at construction, not at the first connection).
  *
  * @param options the options
  * @returns the options with the defaults filled in
- * @throws {UnsupportedBackendError} for an unknown backend; `RangeError` for a queue size below 1
+ * @throws {UnsupportedBackendError} for an unknown backend; {@linkcode ConfigError} (its `key` the
+ *   option) for a `queueSize` or `maxQueuedBytes` that is not a whole number of at least 1
  * @example
  * ```ts
  * import { assertEquals, assertThrows } from "@std/assert";
+ * import { ConfigError } from "./errors.ts";
  * import { parseSubscriberOptions } from "./options.ts";
  * import { PosttrollConfig } from "./config.ts";
  * const config = new PosttrollConfig({ env: {} });
  * const o = parseSubscriberOptions({ topics: "/counter", config });
  * assertEquals([o.topics, o.queueSize, o.translate], [["pytroll://counter"], 10_000, false]);
- * assertThrows(() => parseSubscriberOptions({ queueSize: 0, config }), RangeError, "queueSize");
+ * assertThrows(() => parseSubscriberOptions({ queueSize: 0, config }), ConfigError, "queueSize");
+ * assertThrows(() => parseSubscriberOptions({ maxQueuedBytes: NaN, config }), ConfigError, "maxQueuedBytes");
  * ```
  */
 export function parseSubscriberOptions(options: SubscriberOptions = {}): ParsedSubscriberOptions {
   const config = options.config ?? sharedConfig;
   config.backend();
-  const queueSize = options.queueSize ?? 10_000;
-  if (!(queueSize >= 1)) throw new RangeError(`queueSize must be at least 1, not ${queueSize}`);
+  const queueSize = positive("queueSize", options.queueSize ?? 10_000);
+  const maxQueuedBytes = positive("maxQueuedBytes", options.maxQueuedBytes ?? 256 * 1024);
   return {
     topics: magickfyTopics(options.topics ?? ""),
     messageFilter: options.messageFilter ?? null,
@@ -203,6 +231,7 @@ export function parseSubscriberOptions(options: SubscriberOptions = {}): ParsedS
     config,
     logger: options.logger ?? stderrWarnings,
     queueSize,
+    maxQueuedBytes,
     keepRaw: options.keepRaw ?? false,
     keepOrigin: options.keepOrigin ?? false,
     onMessage: options.onMessage ?? null,
@@ -233,6 +262,7 @@ export function subscriberPart(options: NSSubscriberOptions): SubscriberOptions 
     keepRaw: options.keepRaw,
     keepOrigin: options.keepOrigin,
     queueSize: options.queueSize,
+    maxQueuedBytes: options.maxQueuedBytes,
     onMessage: options.onMessage,
   };
 }

@@ -165,16 +165,23 @@ export function rawMessage(msg: Message): Uint8Array | undefined {
 }
 
 /**
- * A one-frame message as received, queued to be decoded when taken (a decoded message is many
- * objects, the received bytes one view: messages waiting in the queue cost the young-generation
- * collections little this way).
+ * A message in the subscriber's queue: a one-frame message as received, to be decoded when taken
+ * (a decoded message is many objects, the received bytes one view: messages waiting in the queue
+ * cost the young-generation collections little this way), or one decoded on arrival. `bytes`
+ * (as received) is what it counts for against `maxQueuedBytes`.
  */
-class Received {
+class Queued {
   constructor(
     readonly entry: Entry,
     readonly host: string | undefined,
-    readonly frames: Uint8Array[],
+    readonly frames: Uint8Array[] | undefined,
+    readonly msg: Message | undefined,
+    readonly bytes: number,
   ) {}
+}
+
+function queuedBytes(q: Queued): number {
+  return q.bytes;
 }
 
 /** Whether a received message is queued undecoded: one frame from the shared small-body arena. */
@@ -214,7 +221,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   readonly #log: Logger;
   readonly #entries = new Map<string, Entry>();
   readonly #hooks: Entry[] = [];
-  readonly #queue: Channel<Message | Received>;
+  readonly #queue: Channel<Queued>;
   readonly #keepRaw: boolean;
   readonly #keepOrigin: boolean;
   readonly #onMessage: ((msg: Message, raw: Uint8Array) => void) | null;
@@ -237,7 +244,14 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     this.#filter = o.messageFilter;
     this.#translate = o.translate;
     this.#log = o.logger;
-    this.#queue = new Channel({ capacity: o.queueSize });
+    // the connections wait (read nothing more) while the queue is at either limit, so the
+    // capacity (the oldest dropped beyond it) is never reached by what they hand on
+    this.#queue = new Channel({
+      capacity: o.queueSize,
+      highWater: o.queueSize,
+      maxBytes: o.maxQueuedBytes,
+      sizeOf: queuedBytes,
+    });
     this.#keepRaw = o.keepRaw;
     this.#keepOrigin = o.keepOrigin;
     this.#onMessage = o.onMessage;
@@ -255,6 +269,30 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   /** The SUB sockets, one per address. */
   get subscribers(): ZmqSocket[] {
     return [...this.#entries.values()].map((e) => e.socket);
+  }
+
+  /**
+   * Messages queued and not yet taken (at `queueSize`, reading from the publishers pauses).
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { Subscriber } from "./subscriber.ts";
+   * await using sub = new Subscriber([]);
+   * assertEquals([sub.queued, sub.queuedBytes], [0, 0]);
+   * ```
+   */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  /**
+   * Bytes (as received) of the messages queued and not yet taken: at `maxQueuedBytes`, reading
+   * from the publishers pauses until messages are taken, so it exceeds that by at most one
+   * message.
+   */
+  get queuedBytes(): number {
+    return this.#queue.bytes;
   }
 
   /** True while a `recv()` loop runs. */
@@ -277,14 +315,18 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
       // received and decoded when taken (as Python's recv() decodes): a read brings up to ~80
       // file events at once, and decoded they would all be alive at a young-generation
       // collection (file event, 300,000 messages: scavenges 217 -> 92 ms). The others (large,
-      // multipart, onMessage, keepRaw, keepOrigin) are decoded here.
+      // multipart, onMessage, keepRaw, keepOrigin) are decoded here. While the queue is at
+      // queueSize or maxQueuedBytes, the connections wait before handing on the next message
+      // and read nothing more (the publisher's TCP send buffer, then its high-water mark, fill).
       const lazy = this.#onMessage === null && !this.#keepRaw && !this.#keepOrigin;
       const accept = (msg: Message, raw: Uint8Array) => this.#accept(e, host, msg, raw);
       sock.forwardTo((frames) => {
         if (lazy && deferrable(frames)) {
-          if (!this.#closed) this.#queue.push(new Received(e, host, frames));
+          if (!this.#closed) {
+            this.#queue.push(new Queued(e, host, frames, undefined, frames[0].length));
+          }
         } else this.#decode(sock, frames, this.#keepRaw, accept);
-      });
+      }, this.#queue);
       e.pump = Promise.resolve();
       return e;
     }
@@ -345,7 +387,8 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
   #take(): Message | undefined {
     for (;;) {
       const m = this.#queue.tryReceive();
-      if (!(m instanceof Received)) return m;
+      if (m === undefined) return undefined;
+      if (m.frames === undefined) return m.msg;
       const e = m.entry;
       const msg = this.#decode(e.socket, m.frames, false);
       if (msg !== undefined && this.#admit(e, m.host, msg)) return msg;
@@ -378,7 +421,7 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     if (this.#closed || !this.#admit(e, host, msg)) return;
     const onMessage = this.#onMessage;
     if (onMessage === null) {
-      this.#queue.push(msg);
+      this.#queue.push(new Queued(e, host, undefined, msg, raw.length));
       return;
     }
     try {

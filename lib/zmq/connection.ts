@@ -63,7 +63,8 @@ export interface ConnectionHandler {
   onSubscription(c: Connection, topic: Uint8Array, on: boolean): void;
   /**
    * Resolves when the socket can take more input from `c` (receive high-water mark, buffered
-   * input bytes), or null at once.
+   * input bytes), or null at once. Asked before each message is handed on and before each read;
+   * after it resolves the connection asks again.
    */
   backpressure(c: Connection): Promise<void> | null;
 }
@@ -163,6 +164,8 @@ export class Connection {
   #pongQueued = false;
   #inBytes = 0;
   readonly #inSpace = new WakeList();
+  /** Ends the read loop's wait for the socket's room (see #park) when the connection closes. */
+  #unpark: (() => void) | undefined;
   #unflushed = 0;
   /** Messages in the write in progress. */
   #inFlight = 0;
@@ -426,6 +429,10 @@ export class Connection {
           }
           this.#msgBytes = 0;
           dec.maxFrameSize = max + FRAME_SLACK;
+          // the socket takes it only while it has room (its queue, or where it forwards to, is
+          // below its limits): otherwise this loop waits, reading nothing (TCP pushes back)
+          const room = this.#room();
+          if (room !== null && !await room) return;
           this.#h.onMessage(this, parts);
         } else {
           this.#parts.push(body);
@@ -434,13 +441,38 @@ export class Connection {
           dec.maxFrameSize = max - total + FRAME_SLACK;
         }
       }
-      const bp = this.#h.backpressure(this);
-      if (bp) await bp;
+      const room = this.#room();
+      if (room !== null && !await room) return;
       if (this.#closed) break;
       // as #fill(), without an async function (and its promise) per read
       const view = dec.writable(this.#readSize);
       this.#filled(view, await this.#conn.read(view));
     }
+  }
+
+  /**
+   * Null when the socket has room for this peer's input now, else resolves once it has (true)
+   * or this connection closed (false).
+   */
+  #room(): Promise<boolean> | null {
+    const bp = this.#h.backpressure(this);
+    return bp === null ? null : this.#waitRoom(bp);
+  }
+
+  async #waitRoom(bp: Promise<void> | null): Promise<boolean> {
+    for (; bp !== null; bp = this.#h.backpressure(this)) {
+      await this.#park(bp);
+      if (this.#closed) return false;
+    }
+    return true;
+  }
+
+  /** Waits until `bp` resolves or this connection closes, whichever comes first. */
+  #park(bp: Promise<void>): Promise<void> {
+    return new Promise((resolve) => {
+      this.#unpark = resolve;
+      bp.then(resolve);
+    });
   }
 
   #command(body: Uint8Array): void {
@@ -711,5 +743,7 @@ export class Connection {
     this.#drain.wakeAll();
     this.#progress.wakeAll();
     this.#inSpace.wakeAll();
+    this.#unpark?.();
+    this.#unpark = undefined;
   }
 }

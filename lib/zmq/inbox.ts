@@ -11,56 +11,11 @@ import { ZmqClosedError } from "./errors.ts";
 import { recycleBody } from "./frame.ts";
 import { LIMIT_DEFAULTS, multipartSize, ZmqSocket } from "./socket.ts";
 import type { Multipart, ReceiveOptions, SocketOptions } from "./types.ts";
-import { Channel, type ChannelWait } from "../_util/channel.ts";
-import { WakeList } from "../_util/wake.ts";
+import { Channel, type ChannelWait, type Gate } from "../_util/channel.ts";
 
-/**
- * A channel of messages that also counts their bytes: `full` (and so `space()`) turns on at the
- * item high-water mark or at `maxBytes`.
- */
-class Inbox extends Channel<Multipart> {
-  #bytes = 0;
-  readonly #maxBytes: number;
-  readonly #space = new WakeList();
-
-  constructor(hwm: number, maxBytes: number) {
-    super({ highWater: hwm });
-    this.#maxBytes = maxBytes;
-  }
-
-  override get full(): boolean {
-    return super.full || this.#bytes >= this.#maxBytes;
-  }
-
-  override push(m: Multipart): boolean {
-    if (!super.push(m)) return false;
-    this.#bytes += m.length === 1 ? m[0].length : multipartSize(m);
-    return true;
-  }
-
-  override tryReceive(): Multipart | undefined {
-    const m = super.tryReceive();
-    if (m === undefined) return m;
-    this.#bytes -= m.length === 1 ? m[0].length : multipartSize(m);
-    if (this.#space.size && !this.full) this.#space.wakeAll();
-    return m;
-  }
-
-  override space(): Promise<void> {
-    if (!this.full || this.closed) return Promise.resolve();
-    return this.#space.wait();
-  }
-
-  override clear(): void {
-    super.clear();
-    this.#bytes = 0;
-    this.#space.wakeAll();
-  }
-
-  override close(reason?: unknown): void {
-    super.close(reason);
-    this.#space.wakeAll();
-  }
+/** The bytes a queued message counts for (its frames). */
+function messageBytes(m: Multipart): number {
+  return m.length === 1 ? m[0].length : multipartSize(m);
 }
 
 /**
@@ -78,8 +33,10 @@ class Inbox extends Channel<Multipart> {
  * ```
  */
 export abstract class InboxSocket extends ZmqSocket {
-  readonly #inbox: Inbox;
+  readonly #inbox: Channel<Multipart>;
   #sink: ((frames: Multipart) => void) | undefined;
+  /** What the connections wait for before handing on a message: the inbox, a sink's, or none. */
+  #gate: Gate | null;
 
   /**
    * Creates the socket (it does nothing until bind() or connect()).
@@ -88,10 +45,12 @@ export abstract class InboxSocket extends ZmqSocket {
    */
   constructor(options: SocketOptions = {}) {
     super(options);
-    this.#inbox = new Inbox(
-      Math.max(1, options.receiveHighWaterMark ?? 1000),
-      options.maxBufferedBytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
-    );
+    this.#inbox = new Channel<Multipart>({
+      highWater: Math.max(1, options.receiveHighWaterMark ?? 1000),
+      maxBytes: options.maxBufferedBytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
+      sizeOf: messageBytes,
+    });
+    this.#gate = this.#inbox;
   }
 
   /**
@@ -117,10 +76,15 @@ export abstract class InboxSocket extends ZmqSocket {
    * `receive()`/`tryReceive()` (messages queued before are handed over first, at once): no
    * promise and no event-loop turn between the read and `fn`. `fn` runs inside the connection's
    * read loop, so it must be quick and must not throw (an exception is reported like an uncaught
-   * one, with `reportError`); the receive high-water mark no longer applies (nothing is queued).
-   * `undefined` queues messages again.
+   * one, with `reportError`). The receive high-water mark and `maxBufferedBytes` no longer apply
+   * (nothing is queued here); `gate` takes their place: while it is full, the connections hand
+   * nothing on and read nothing more from their peers (TCP pushes back, as at the receive
+   * high-water mark) until its `space()` resolves — e.g. the {@linkcode Channel} `fn` queues into,
+   * with its own high-water marks. Without a gate, reading never pauses. `undefined` queues
+   * messages again.
    *
    * @param fn the handler, or undefined
+   * @param gate what `fn` fills, looked at before each message; none: never full
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";
@@ -136,8 +100,9 @@ export abstract class InboxSocket extends ZmqSocket {
    * assertEquals(pull.tryReceive(), undefined); // nothing was queued
    * ```
    */
-  forwardTo(fn: ((frames: Multipart) => void) | undefined): void {
+  forwardTo(fn: ((frames: Multipart) => void) | undefined, gate?: Gate): void {
     this.#sink = fn;
+    this.#gate = fn === undefined ? this.#inbox : gate ?? null;
     if (fn === undefined) return;
     for (let m = this.#inbox.tryReceive(); m !== undefined; m = this.#inbox.tryReceive()) {
       this.deliver(m);
@@ -146,7 +111,8 @@ export abstract class InboxSocket extends ZmqSocket {
 
   /** @ignore */
   protected override backpressure(_c: Connection): Promise<void> | null {
-    return this.#inbox.full ? this.#inbox.space() : null;
+    const g = this.#gate;
+    return g !== null && g.full ? g.space() : null;
   }
 
   /** @ignore */

@@ -42,7 +42,7 @@ export {
 } from "./errors.ts";
 export { ZmqSocket } from "./socket.ts";
 export { InboxSocket } from "./inbox.ts";
-export type { ChannelWait } from "../_util/channel.ts";
+export type { ChannelWait, Gate } from "../_util/channel.ts";
 export { PubSocket } from "./pub.ts";
 export { SubSocket } from "./sub.ts";
 export { ReqSocket } from "./req.ts";
