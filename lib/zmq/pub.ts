@@ -1,7 +1,9 @@
 /**
  * PUB socket: fans each message out to the peers whose subscriptions match its first frame
- * (filtering on the publisher side) and drops for peers whose queue is at the send high-water
- * mark, so sending never blocks.
+ * (filtering on the publisher side) and drops for peers whose queue is full, so sending never
+ * blocks. A queue is full at the send high-water mark in messages (`sendHighWaterMark`, libzmq's
+ * `ZMQ_SNDHWM`) or at `maxBufferedBytes` of output not yet written, whichever comes first: what
+ * a subscriber that never reads costs the publisher is bounded in bytes too (64 MiB by default).
  *
  * @module
  */
@@ -225,7 +227,8 @@ export class PubSocket extends ZmqSocket {
    * Publishes a message to every matching subscriber; never blocks on a subscriber. When a
    * subscriber's queue holds over 1 MiB, the returned promise resolves once a write to it
    * completed, at most 1 ms later; when its queue is half full (in messages) or a subscriber's
-   * queue is full (the message was dropped for it), after one event-loop turn. A tight
+   * queue is full (`sendHighWaterMark` messages or `maxBufferedBytes` bytes: the message was
+   * dropped for it, counted in {@linkcode PubSocket.dropped}), after one event-loop turn. A tight
    * `await send()` loop so lets the writes run instead of dropping or queueing without bound.
    *
    * @param msg one frame or a list of frames (byte frames >= 16 KiB are not copied: leave them

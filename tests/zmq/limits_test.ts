@@ -336,3 +336,54 @@ Deno.test("limits: SUB pauses reading at maxBufferedBytes of queued input and lo
   for (let i = 0; i < 200; i++) await sub.receive({ signal: AbortSignal.timeout(5000) });
   assertEquals(pub.dropped, 0);
 });
+
+/** The largest a loopback TCP socket's send or receive buffer may grow to (bytes). */
+function tcpBufferMax(dir: "wmem" | "rmem"): number {
+  try {
+    return Number(Deno.readTextFileSync(`/proc/sys/net/ipv4/tcp_${dir}`).trim().split(/\s+/)[2]);
+  } catch {
+    return 8 << 20;
+  }
+}
+
+Deno.test("limits: PUB drops for a subscriber that never reads once maxBufferedBytes are queued for it", async () => {
+  const budget = 2 << 20;
+  // the high-water mark in messages (100,000 x 64 KiB) is far away: only the byte budget bounds
+  await using pub = new PubSocket({ sendHighWaterMark: 100_000, maxBufferedBytes: budget });
+  const port = portOf(await pub.bind("tcp://127.0.0.1:0"));
+  const stalled = await connect(port);
+  try {
+    await rawHandshake(stalled, "SUB");
+    await writeAll(
+      stalled,
+      encodeFrame(buildSubscribeCommand(new Uint8Array(0), true), FLAG_COMMAND),
+    );
+    while (pub.subscriberCount() === 0) await new Promise((r) => setTimeout(r, 10));
+    const size = 64 * 1024, n = 2000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await pub.send(new Uint8Array(size).fill(i & 255)); // 125 MiB offered
+    const ms = performance.now() - t0;
+    assert(ms < 10_000, `the publisher blocked: ${n} sends took ${ms.toFixed(0)} ms`);
+    assertGreater(pub.dropped, n / 2);
+    // what reaches the peer once it reads: the budget plus what the kernel's buffers took, not
+    // everything offered (a queue bounded only by the 100,000 messages would have kept all)
+    const bound = budget + tcpBufferMax("wmem") + tcpBufferMax("rmem") + size;
+    const buf = new Uint8Array(1 << 20);
+    let got = 0;
+    while (true) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const r = await Promise.race([
+        stalled.read(buf),
+        new Promise<"quiet">((res) => (timer = setTimeout(() => res("quiet"), 500))),
+      ]);
+      clearTimeout(timer);
+      if (r === null || r === "quiet") break;
+      got += r;
+    }
+    assertGreater(got, budget);
+    assert(got <= bound, `the stalled peer got ${got} bytes; at most ${bound} may wait for it`);
+    assert(pub.dropped + Math.floor(got / (size + 9)) <= n, "a message both dropped and written");
+  } finally {
+    stalled.close();
+  }
+});
