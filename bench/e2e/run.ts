@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { killAll, type Plans, PYTHON, ROOT } from "./_peer.ts";
+import { killAll, type Plans, PYTHON, ROOT, warmCompileCaches } from "./_peer.ts";
 import { POSTTROLL_PLANS, posttrollGroup } from "./_posttroll.ts";
 import { NAMESERVER_PLANS, nameserverGroup } from "./_nameserver.ts";
 import { IGWN_PLANS, igwnGroup } from "./_igwn.ts";
@@ -121,6 +121,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   const rows: Row[] = [];
   for (const line of await machineInfo()) log(line);
+  await warmCompileCaches(log);
   try {
     for (const [name, run] of Object.entries(GROUPS)) {
       if (only.has(name as Group)) rows.push(...await run(quick, log));
