@@ -314,6 +314,18 @@ function nextKeyQuote(k: string): string {
   return nextKeyQuoteCache.get(k) ?? cacheKey(k, nextKeyQuoteCache, ", ", '"');
 }
 
+// after a string value whose closing quote is not written yet: `", "key": ` and `", "key": "`
+const closeKeyCache = new Map<string, string>();
+const closeKeyQuoteCache = new Map<string, string>();
+
+function closeKeyPrefix(k: string): string {
+  return closeKeyCache.get(k) ?? cacheKey(k, closeKeyCache, '", ');
+}
+
+function closeKeyQuote(k: string): string {
+  return closeKeyQuoteCache.get(k) ?? cacheKey(k, closeKeyQuoteCache, '", ', '"');
+}
+
 /** True when `s` needs no escape in JSON (printable ASCII without `"` and `\`). */
 function plain(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -445,17 +457,24 @@ class Encoder {
     if (this.indent === undefined && !order && cleanPrototype) {
       // for-in takes the own keys in Object.keys order here (no inherited enumerable keys),
       // without building that array
+      // a plain string value is `"key": "` + its text, its closing quote written with what
+      // follows (`", "next": ` or `"}`): two pieces per string item instead of three
+      let open = false;
       for (const k in o) {
         const v = o[k];
         if (v === undefined) continue;
         if (typeof v === "string" && v.length <= 256 && plain(v)) {
-          // `"key": "` + text, then the closing quote: three pieces instead of four
-          out += (first ? keyQuote(k) : nextKeyQuote(k)) + v;
-          out += '"';
-        } else out += (first ? keyPrefix(k) : nextKeyPrefix(k)) + this.value(v, depth + 1);
+          out += first ? keyQuote(k) : open ? closeKeyQuote(k) : nextKeyQuote(k);
+          out += v;
+          open = true;
+        } else {
+          out += (first ? keyPrefix(k) : open ? closeKeyPrefix(k) : nextKeyPrefix(k)) +
+            this.value(v, depth + 1);
+          open = false;
+        }
         first = false;
       }
-      return out + "}";
+      return out + (open ? '"}' : "}");
     }
     const keys = order ? pyKeys(o) : Object.keys(o);
     if (this.indent !== undefined) {
