@@ -70,11 +70,14 @@ function daysFromCivil(y: number, m: number, d: number): number {
 /** `performance.timeOrigin` (constant; its getter allocates). */
 const TIME_ORIGIN = performance.timeOrigin;
 
-// civilFromDays's result (no array per call: the publisher converts a time per message)
-let civY = 0, civM = 0, civD = 0;
+// civilFromDays's result (no array per call: the publisher converts a time per message) and the
+// day number it is for (consecutive calls mostly ask for the same day: now() per message)
+let civY = 0, civM = 0, civD = 0, civDays = NaN;
 
 /** Year, month, day (into civY, civM, civD) of a day number since 1970-01-01. */
 function civilFromDays(z: number): void {
+  if (z === civDays) return;
+  civDays = z;
   z += 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
