@@ -253,12 +253,16 @@ function peakKb(...readings: unknown[]): number | undefined {
  * carries its JavaScript and the Python packages their bytecode, so neither pays that at start.
  *
  * @param log progress
+ * @param root the checkout whose programs to compile (bench/e2e/compare.ts: each tree's)
  * @returns when both caches are filled (a failure is logged, not thrown)
  */
-export async function warmCompileCaches(log: (s: string) => void): Promise<void> {
+export async function warmCompileCaches(
+  log: (s: string) => void,
+  root: string = ROOT,
+): Promise<void> {
   const programs: string[] = [];
   for (const dir of ["bench/e2e/ts", "cli"]) {
-    for (const e of Deno.readDirSync(`${ROOT}/${dir}`)) {
+    for (const e of Deno.readDirSync(`${root}/${dir}`)) {
       if (e.isFile && e.name.endsWith(".ts")) programs.push(`${dir}/${e.name}`);
     }
   }
@@ -268,7 +272,7 @@ export async function warmCompileCaches(log: (s: string) => void): Promise<void>
     [PYTHON, ["-m", "compileall", "-q", "bench/e2e/py"]],
   ];
   for (const [cmd, args] of runs) {
-    const o = await new Deno.Command(cmd, { args, cwd: ROOT, stdout: "null", stderr: "piped" })
+    const o = await new Deno.Command(cmd, { args, cwd: root, stdout: "null", stderr: "piped" })
       .output().catch((e: Error) => ({
         success: false,
         stderr: new TextEncoder().encode(e.message),

@@ -1,9 +1,10 @@
 /**
  * Two commits through the end-to-end bench in one run: a `git worktree` of each (sharing this
- * checkout's `.cache/`), `bench/e2e/run.ts` of each tree alternately for `--rounds` rounds, then
- * one table of the "ours" column: median, best and worst per commit, and the median ratio (the worst
- * round shows an outlier such as a peak RSS reached one round in four). Alternating
- * makes a busy spell hit both sides; the best of several rounds is the closest to a quiet machine.
+ * checkout's `.cache/`; its compile caches filled first), `bench/e2e/run.ts` of each tree
+ * alternately for `--rounds` rounds, then one table of the "ours" column: median, best and worst
+ * per commit, and the median ratio (the worst round shows an outlier such as a peak RSS reached one
+ * round in four). Alternating makes a busy spell hit both sides; the best of several rounds is the
+ * closest to a quiet machine.
  *
  * ```sh
  * flock /work/locks/bench.lock deno run -A bench/e2e/compare.ts --before c9c585e [--after HEAD] \
@@ -16,6 +17,7 @@
  *
  * @module
  */
+import { warmCompileCaches } from "./_peer.ts";
 import { median } from "./_table.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -76,6 +78,9 @@ try {
     trees.push(tree);
     await Deno.symlink(`${ROOT}/.cache`, `${tree}/.cache`);
     commits.push(git("-C", tree, "rev-parse", "--short", "HEAD"));
+    // a tree from before run.ts did this itself would otherwise start cold (section "Session 9
+    // (pubmem, #21)" of bench/README.md)
+    await warmCompileCaches((line) => console.error(`${s.name}: ${line}`), tree);
     runs.set(s.name, []);
   }
   const start = `${new Date().toISOString().slice(0, 16)} UTC, load ${loadavg()}`;
