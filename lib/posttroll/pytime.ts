@@ -751,10 +751,13 @@ function parseCanonical(s: string): PyDateTime | undefined | null {
 }
 
 function parseIsoformat(input: string): PyDateTime | undefined {
-  // Quick rejection: every accepted string starts with four ASCII digits.
-  if (input.length < 7) return undefined;
-  let c = input.charCodeAt(0);
-  if (c < 48 || c > 57) return undefined;
+  // Quick rejection: every accepted string starts with four ASCII digits (parseDate's year; a
+  // character from U+0080 on has no digit among its UTF-8 bytes), so an address such as
+  // "127.0.0.1:9079" is left a string without the general parser.
+  if (
+    input.length < 7 || !isDigit(input.charCodeAt(0)) || !isDigit(input.charCodeAt(1)) ||
+    !isDigit(input.charCodeAt(2)) || !isDigit(input.charCodeAt(3))
+  ) return undefined;
   const fast = parseCanonical(input);
   if (fast !== null) return fast;
   let s = input;
@@ -777,7 +780,7 @@ function parseIsoformat(input: string): PyDateTime | undefined {
   let off: number | null = null;
   if (rv === 0 && len > sepAt) {
     let p = sepAt;
-    c = at(s, p);
+    const c = at(s, p);
     if ((c & 0x80) === 0) p += 1;
     else if ((c & 0xf0) === 0xe0) p += 3;
     else if ((c & 0xf0) === 0xf0) p += 4;
