@@ -26,6 +26,7 @@ import {
   receiveLoop,
   rssOf,
   type Start,
+  SUBSCRIPTION_FLOOD_GROWTH,
   type Target,
 } from "./_targets.ts";
 import type { TestSetup } from "../../testing/posttroll.ts";
@@ -155,7 +156,7 @@ Deno.test({
               release: h.close,
             };
           },
-          { growth: 64 * MiB },
+          { growth: SUBSCRIPTION_FLOOD_GROWTH },
           { holdMs: 3000 },
         );
       });

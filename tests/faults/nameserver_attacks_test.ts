@@ -24,6 +24,7 @@ import {
   mib,
   type Start,
   startNameserver,
+  SUBSCRIPTION_FLOOD_GROWTH,
   type Target,
 } from "./_targets.ts";
 
@@ -114,7 +115,7 @@ Deno.test("attack nameserver: 50,000 distinct SUBSCRIBE commands on the address-
       const h = await subscriptionFlood(s.addressPort, 50_000);
       return { inputs: 50_000, sent: `50000 SUBSCRIBE (${mib(h.bytes)} MiB)`, release: h.close };
     },
-    { growth: 64 * MiB },
+    { growth: SUBSCRIPTION_FLOOD_GROWTH },
     { holdMs: 3000 },
   );
 });

@@ -17,6 +17,7 @@ import {
   receiveLoop,
   type Start,
   startPublisher,
+  SUBSCRIPTION_FLOOD_GROWTH,
   type Target,
 } from "./_targets.ts";
 import type { TestSetup } from "../../testing/posttroll.ts";
@@ -53,7 +54,7 @@ Deno.test("attack publisher: 50,000 distinct SUBSCRIBE commands", async () => {
       const h = await subscriptionFlood(t.port, 50_000);
       return { inputs: 50_000, sent: `50000 SUBSCRIBE (${mib(h.bytes)} MiB)`, release: h.close };
     },
-    { growth: 64 * MiB },
+    { growth: SUBSCRIPTION_FLOOD_GROWTH },
     { holdMs: 3000 },
   );
 });
