@@ -53,13 +53,31 @@ const READ_MAX = 65536;
 /** Room a frame may take beyond the message budget (CURVE box and command name overhead). */
 const FRAME_SLACK = 64;
 
+/** "SUBSCRIBE" and "CANCEL" as bytes, each after its length byte. */
+const SUBSCRIBE = [9, 83, 85, 66, 83, 67, 82, 73, 66, 69];
+const CANCEL = [6, 67, 65, 78, 67, 69, 76];
+
+function startsWith(body: Uint8Array, name: number[]): boolean {
+  if (body.length < name.length) return false;
+  for (let i = 0; i < name.length; i++) if (body[i] !== name[i]) return false;
+  return true;
+}
+
+/** True for a SUBSCRIBE command body, false for CANCEL, undefined for any other command. */
+function isSubscription(body: Uint8Array): boolean | undefined {
+  return startsWith(body, SUBSCRIBE) ? true : startsWith(body, CANCEL) ? false : undefined;
+}
+
 /** Callbacks from a connection to the socket that owns it. */
 export interface ConnectionHandler {
   /** Handshake done; the connection may carry messages. */
   onReady(c: Connection): void;
   /** A complete message arrived. */
   onMessage(c: Connection, frames: Uint8Array[]): void;
-  /** SUBSCRIBE (on=true) or CANCEL command arrived. */
+  /**
+   * SUBSCRIBE (on=true) or CANCEL command arrived; `topic` is a view of the read buffer, valid
+   * during the call only (copy what is kept).
+   */
   onSubscription(c: Connection, topic: Uint8Array, on: boolean): void;
   /**
    * Resolves when the socket can take more input from `c` (receive high-water mark, buffered
@@ -350,7 +368,7 @@ export class Connection {
     this.#codec = result.codec;
     // CURVE decrypts into fresh arrays, so frames can be read as views of the read buffer
     if (this.#codec) this.#dec.copy = false;
-    // commands are handled at once in the read loop (SUBSCRIBE copies its topic)
+    // commands are handled at once in the read loop (a socket keeping a topic copies it)
     this.#dec.commandViews = true;
     this.peer = result.peer;
     this.peerSocketType = result.peerSocketType;
@@ -491,18 +509,19 @@ export class Connection {
       this.sendCommand(buildPing("PONG", 0, body.subarray(7, 23)));
       return;
     }
+    // SUBSCRIBE and CANCEL are read in place too (a peer may send floods of them): the topic is
+    // a view of the frame, which the socket copies if it keeps it
+    const on = isSubscription(body);
+    if (on !== undefined) {
+      this.#h.onSubscription(this, body.subarray(on ? 10 : 7), on);
+      return;
+    }
     const cmd = parseCommand(body);
     switch (cmd.name) {
       case "PING": // shorter than a TTL: answered all the same
         if (this.#pongQueued) break;
         this.#pongQueued = true;
         this.sendCommand(buildPing("PONG"));
-        break;
-      case "SUBSCRIBE":
-        this.#h.onSubscription(this, cmd.data.slice(), true);
-        break;
-      case "CANCEL":
-        this.#h.onSubscription(this, cmd.data.slice(), false);
         break;
       case "ERROR":
         throw new ZmqProtocolError("peer sent ERROR");

@@ -4,29 +4,25 @@
  * bytes, so adding, removing and matching take time in the length of the prefix or topic, not in
  * the number of subscriptions.
  *
+ * The tree is all there is: each node counts the subscriptions that end at it, and the bytes on
+ * its edge sit in one byte array per set (a node holds their offset and length). A subscription so
+ * costs a node and a map entry, about 100 bytes, where an array per prefix and a string key beside
+ * it cost about 600; and looking a prefix up ({@linkcode SubscriptionSet.has}, an add that only
+ * counts, a subscription a capped PUB ignores) allocates nothing: a subscriber flooding a PUB with
+ * SUBSCRIBE commands leaves little for the garbage collector.
+ *
  * @module
  */
 
-const EMPTY = new Uint8Array(0);
-
-/** A node of the radix tree: the bytes on the edge from its parent, and its children by first byte. */
+/** A node of the radix tree: where its edge's bytes are, and its children by first byte. */
 interface Node {
-  label: Uint8Array;
-  end: boolean;
+  /** Offset of the edge's bytes in the set's byte array. */
+  off: number;
+  /** Length of the edge. */
+  len: number;
+  /** Subscriptions to the prefix that ends here (0: none, an inner node). */
+  count: number;
   kids: Map<number, Node> | undefined;
-}
-
-function keyOf(b: Uint8Array): string {
-  if (b.length <= 64) {
-    let s = "";
-    for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
-    return s;
-  }
-  let s = "";
-  for (let i = 0; i < b.length; i += 8192) {
-    s += String.fromCharCode(...b.subarray(i, Math.min(b.length, i + 8192)));
-  }
-  return s;
 }
 
 /**
@@ -44,14 +40,18 @@ function keyOf(b: Uint8Array): string {
  * ```
  */
 export class SubscriptionSet {
-  readonly #counts = new Map<string, { prefix: Uint8Array; count: number }>();
-  readonly #root: Node = { label: EMPTY, end: false, kids: undefined };
+  readonly #root: Node = { off: 0, len: 0, count: 0, kids: undefined };
+  /** Edge bytes: [0, #used) holds every node's, and #dead bytes no node uses any more. */
+  #edges = new Uint8Array(0);
+  #used = 0;
+  #dead = 0;
+  #size = 0;
   #bytes = 0;
   #list: Uint8Array[] | undefined = [];
 
   /** Number of distinct prefixes. */
   get size(): number {
-    return this.#counts.size;
+    return this.#size;
   }
 
   /** Bytes of all distinct prefixes together. */
@@ -59,9 +59,20 @@ export class SubscriptionSet {
     return this.#bytes;
   }
 
-  /** Distinct prefixes. */
+  /** Distinct prefixes (in the tree's order). */
   get prefixes(): Uint8Array[] {
-    if (!this.#list) this.#list = [...this.#counts.values()].map((v) => v.prefix);
+    if (!this.#list) {
+      const list: Uint8Array[] = [];
+      const walk = (n: Node, path: Uint8Array) => {
+        const p = new Uint8Array(path.length + n.len);
+        p.set(path);
+        p.set(this.#edges.subarray(n.off, n.off + n.len), path.length);
+        if (n.count > 0) list.push(p);
+        if (n.kids) { for (const k of n.kids.values()) walk(k, p); }
+      };
+      walk(this.#root, new Uint8Array(0));
+      this.#list = list;
+    }
     return this.#list;
   }
 
@@ -72,27 +83,21 @@ export class SubscriptionSet {
    * @returns whether it is in the set
    */
   has(prefix: Uint8Array): boolean {
-    return this.#counts.has(keyOf(prefix));
+    return (this.#find(prefix)?.count ?? 0) > 0;
   }
 
   /**
-   * Adds a prefix.
+   * Adds a prefix (its bytes are copied: `prefix` may be reused after the call).
    *
    * @param prefix bytes
    * @returns true when the prefix is new
    */
   add(prefix: Uint8Array): boolean {
-    const k = keyOf(prefix);
-    const e = this.#counts.get(k);
-    if (e) {
-      e.count++;
-      return false;
-    }
-    const p = prefix.slice();
-    this.#counts.set(k, { prefix: p, count: 1 });
-    this.#bytes += p.length;
+    const node = this.#find(prefix) ?? this.#insert(prefix);
+    if (node.count++ > 0) return false;
+    this.#size++;
+    this.#bytes += prefix.length;
     this.#list = undefined;
-    this.#insert(p);
     return true;
   }
 
@@ -103,14 +108,13 @@ export class SubscriptionSet {
    * @returns true when the prefix is gone
    */
   remove(prefix: Uint8Array): boolean {
-    const k = keyOf(prefix);
-    const e = this.#counts.get(k);
-    if (!e) return false;
-    if (--e.count > 0) return false;
-    this.#counts.delete(k);
-    this.#bytes -= e.prefix.length;
+    const node = this.#find(prefix);
+    if (!node || node.count === 0) return false;
+    if (--node.count > 0) return false;
+    this.#size--;
+    this.#bytes -= prefix.length;
     this.#list = undefined;
-    this.#delete(e.prefix);
+    this.#prune(prefix);
     return true;
   }
 
@@ -122,7 +126,7 @@ export class SubscriptionSet {
    */
   matches(topic: Uint8Array | undefined): boolean {
     // the whole message is known: a subscription reaching past its end does not match
-    return topic ? this.matchesStart(topic) === true : this.#root.end;
+    return topic ? this.matchesStart(topic) === true : this.#root.count > 0;
   }
 
   /**
@@ -147,46 +151,70 @@ export class SubscriptionSet {
    */
   matchesStart(start: Uint8Array): boolean | undefined {
     let node = this.#root;
-    if (node.end) return true;
+    if (node.count > 0) return true;
+    const e = this.#edges;
     let i = 0;
     while (true) {
       if (!node.kids) return false;
       if (i >= start.length) return undefined;
       const child = node.kids.get(start[i]);
       if (!child) return false;
-      const l = child.label;
-      const n = l.length;
+      const n = child.len;
+      const off = child.off;
       const m = Math.min(n, start.length - i);
-      for (let k = 1; k < m; k++) if (start[i + k] !== l[k]) return false;
+      for (let k = 1; k < m; k++) if (start[i + k] !== e[off + k]) return false;
       if (m < n) return undefined;
       i += n;
-      if (child.end) return true;
+      if (child.count > 0) return true;
       node = child;
     }
   }
 
-  #insert(p: Uint8Array): void {
+  /** The node where exactly `p` ends, if the tree has one (allocates nothing). */
+  #find(p: Uint8Array): Node | undefined {
+    const e = this.#edges;
+    let node = this.#root;
+    let i = 0;
+    while (i < p.length) {
+      const child = node.kids?.get(p[i]);
+      if (!child) return undefined;
+      const n = child.len;
+      if (i + n > p.length) return undefined;
+      const d = child.off - i;
+      for (let k = i + 1; k < i + n; k++) if (p[k] !== e[d + k]) return undefined;
+      i += n;
+      node = child;
+    }
+    return node;
+  }
+
+  /** Makes a node where `p` ends (it has none: see #find), splitting an edge if need be. */
+  #insert(p: Uint8Array): Node {
     let node = this.#root;
     let i = 0;
     while (true) {
-      if (i === p.length) {
-        node.end = true;
-        return;
-      }
+      if (i === p.length) return node;
       const kids = node.kids ??= new Map();
       const child = kids.get(p[i]);
       if (!child) {
-        kids.set(p[i], { label: p.subarray(i), end: true, kids: undefined });
-        return;
+        const leaf: Node = {
+          off: this.#append(p, i, p.length),
+          len: p.length - i,
+          count: 0,
+          kids: undefined,
+        };
+        kids.set(p[i], leaf);
+        return leaf;
       }
-      const l = child.label;
+      const e = this.#edges;
       let n = 1;
-      while (n < l.length && i + n < p.length && l[n] === p[i + n]) n++;
-      if (n < l.length) {
-        // split the edge: a new node for the common part, the old child below it
-        const mid: Node = { label: l.subarray(0, n), end: false, kids: new Map() };
-        child.label = l.subarray(n);
-        mid.kids!.set(child.label[0], child);
+      while (n < child.len && i + n < p.length && e[child.off + n] === p[i + n]) n++;
+      if (n < child.len) {
+        // split the edge: a node for the common part (the same bytes), the old child below it
+        const mid: Node = { off: child.off, len: n, count: 0, kids: new Map() };
+        child.off += n;
+        child.len -= n;
+        mid.kids!.set(e[child.off], child);
         kids.set(p[i], mid);
         node = mid;
       } else node = child;
@@ -194,38 +222,79 @@ export class SubscriptionSet {
     }
   }
 
-  #delete(p: Uint8Array): void {
+  /** Drops the nodes `p` no longer needs (its count just reached 0). */
+  #prune(p: Uint8Array): void {
     const path: Node[] = [this.#root];
     let node = this.#root;
     let i = 0;
     while (i < p.length) {
-      const child = node.kids?.get(p[i]);
-      if (!child) return;
-      i += child.label.length;
-      node = child;
+      node = node.kids!.get(p[i])!;
+      i += node.len;
       path.push(node);
     }
-    node.end = false;
-    // prune: drop empty leaves, merge a node that is no end and has one child into that child
+    // drop empty leaves, merge a node that is no end and has one child into that child
     for (let d = path.length - 1; d > 0; d--) {
       const n = path[d];
       const parent = path[d - 1];
-      if (n.end) break;
+      if (n.count > 0) break;
       const kids = n.kids?.size ?? 0;
       if (kids === 0) {
-        parent.kids!.delete(n.label[0]);
+        parent.kids!.delete(this.#edges[n.off]);
         if (parent.kids!.size === 0) parent.kids = undefined;
+        this.#dead += n.len;
         continue;
       }
       if (kids === 1) {
         const only = n.kids!.values().next().value as Node;
-        const label = new Uint8Array(n.label.length + only.label.length);
-        label.set(n.label);
-        label.set(only.label, n.label.length);
-        only.label = label;
-        parent.kids!.set(label[0], only);
+        if (n.off + n.len === only.off) only.off = n.off; // still side by side: no copy
+        else {
+          const off = this.#append(this.#edges, n.off, n.off + n.len, only.off, only.len);
+          this.#dead += n.len + only.len;
+          only.off = off;
+        }
+        only.len += n.len;
+        parent.kids!.set(this.#edges[only.off], only);
       }
       break;
     }
+    this.#compactIfSparse();
+  }
+
+  /**
+   * Appends `src[from, to)` (and, for a merge, the set's own bytes `[off2, off2 + len2)`) to the
+   * edge bytes; returns where they start.
+   */
+  #append(src: Uint8Array, from: number, to: number, off2 = 0, len2 = 0): number {
+    const n = to - from + len2;
+    if (this.#used + n > this.#edges.length) {
+      const grown = new Uint8Array(Math.max(64, this.#edges.length * 2, this.#used + n));
+      grown.set(this.#edges.subarray(0, this.#used));
+      if (src === this.#edges) src = grown;
+      this.#edges = grown;
+    }
+    const at = this.#used;
+    this.#edges.set(src.subarray(from, to), at);
+    if (len2 > 0) this.#edges.copyWithin(at + to - from, off2, off2 + len2);
+    this.#used += n;
+    return at;
+  }
+
+  /** Rewrites the edge bytes without the dead ones once they are most of them. */
+  #compactIfSparse(): void {
+    if (this.#dead < 4096 || this.#dead * 2 < this.#used) return;
+    const old = this.#edges;
+    const live = this.#used - this.#dead;
+    const edges = new Uint8Array(Math.max(64, live * 2));
+    let used = 0;
+    const walk = (n: Node) => {
+      edges.set(old.subarray(n.off, n.off + n.len), used);
+      n.off = used;
+      used += n.len;
+      if (n.kids) { for (const k of n.kids.values()) walk(k); }
+    };
+    walk(this.#root);
+    this.#edges = edges;
+    this.#used = used;
+    this.#dead = 0;
   }
 }

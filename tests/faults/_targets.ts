@@ -392,13 +392,14 @@ export type Start = (impl: Impl, s: TestSetup) => Promise<Target>;
 
 /**
  * The RSS growth allowed for ours under 50,000 distinct SUBSCRIBE commands on one connection. A
- * PUB keeps at most `maxSubscriptions` (10,000) of them per subscriber and ignores the rest; the
- * peak is that set plus the flood's garbage not yet collected, and it is bimodal with the garbage
- * collector's timing: on one tree, runs of the publisher's step grew by +33-35 or +51-65 MiB
- * (2026-12-07, session 9; one CI run +64.5 on the bridge's PUB port, one suite +69.6 on the
- * publisher's), against the 64 MiB allowed before. libzmq's publisher: +8.6 MiB.
+ * PUB keeps at most `maxSubscriptions` (10,000) of them per subscriber and ignores the rest. Since
+ * a SUBSCRIBE is read in place and the subscription tree holds no array or string per prefix
+ * (1,425 -> 263 bytes allocated per SUBSCRIBE, 4.7 -> 1.1 MiB kept for 10,000), runs grew by
+ * +13.8-16.1 MiB (publisher), +11-13 (nameserver), +10.5-12 (bridge), where they had grown by
+ * +33-35 or, with the garbage collector's timing, +47-65 (2026-12-07, session 10; bench/README.md).
+ * libzmq's publisher: +8.6 MiB.
  */
-export const SUBSCRIPTION_FLOOD_GROWTH = 96 * 1024 * 1024;
+export const SUBSCRIPTION_FLOOD_GROWTH = 32 * 1024 * 1024;
 
 /** The RSS growth allowed for ours: in all, or per input (`perInput`: per connection). */
 export interface Bound {

@@ -303,6 +303,35 @@ Deno.test("subscriptions: the radix tree matches what a naive prefix list matche
   }
   assertEquals(set.size, model.size);
   assertEquals(set.bytes, [...model.keys()].reduce((n, k) => n + k.length, 0));
+  assertEquals(set.prefixes.map(key).sort(), [...model.keys()].sort());
+});
+
+Deno.test("subscriptions: the tree keeps matching while most long prefixes come and go", () => {
+  // 40-byte prefixes sharing their first 30: edges are split, merged and their bytes rewritten
+  // once most of them are dead
+  const set = new SubscriptionSet();
+  const p = (i: number) =>
+    enc.encode(`pytroll://a/long/shared/prefix/${String(i).padStart(9, "0")}`);
+  const kept = new Set<number>();
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < 2000; i++) set.add(p(round * 2000 + i));
+    for (let i = 0; i < 2000; i++) {
+      if (i % 50 === 0) kept.add(round * 2000 + i);
+      else assert(set.remove(p(round * 2000 + i)));
+    }
+  }
+  assertEquals(set.size, kept.size);
+  assertEquals(set.bytes, kept.size * p(0).length);
+  for (let i = 0; i < 8000; i++) {
+    assertEquals(set.matches(enc.encode(`${new TextDecoder().decode(p(i))} x`)), kept.has(i));
+    assertEquals(set.has(p(i)), kept.has(i));
+  }
+  assertEquals(set.prefixes.length, kept.size);
+  assert(!set.matches(enc.encode("pytroll://a/long/shared/prefix/")));
+  assertEquals(set.matchesStart(enc.encode("pytroll://a/long/shared/prefix/")), undefined);
+  for (const i of kept) assert(set.remove(p(i)));
+  assertEquals([set.size, set.bytes, set.prefixes.length], [0, 0, 0]);
+  assertEquals(set.matchesStart(enc.encode("pytroll://a")), false);
 });
 
 Deno.test("subscriptions: 50,000 distinct prefixes are added and matched quickly", () => {
