@@ -29,7 +29,7 @@ import {
   PyFloat,
   pyLoadsAt,
 } from "./pyjson.ts";
-import { PyDateTime } from "./pytime.ts";
+import { PyDateTime, tryFromisoformatAt } from "./pytime.ts";
 
 export { PyDateTime } from "./pytime.ts";
 import { MessageError } from "./errors.ts";
@@ -831,11 +831,11 @@ export class Message {
     const subject = field(0);
     const type = field(1);
     const sender = field(2);
-    const timeText = field(3);
-    const time = PyDateTime.tryFromisoformat(timeText);
+    // read in place: a slice of the message is a sliced string, slower to read char by char
+    const time = tryFromisoformatAt(s, bounds[6], bounds[7]);
     if (time === undefined) {
       throw new MessageError(
-        `Invalid time: '${cpHead(timeText, 40)}' is not an ISO 8601 time`,
+        `Invalid time: '${cpHead(field(3), 40)}' is not an ISO 8601 time`,
       );
     }
     let data: unknown = "";

@@ -710,23 +710,24 @@ function d2(s: string, i: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
-// Fast path for what isoformat() writes: YYYY-MM-DDTHH:MM:SS[.ffffff][±HH:MM]. Returns null when
-// the string has another shape (the general parser then decides).
-function parseCanonical(s: string): PyDateTime | undefined | null {
-  const len = s.length;
+// Fast path for what isoformat() writes: YYYY-MM-DDTHH:MM:SS[.ffffff][±HH:MM], the `len`
+// characters of `s` from `o` (a message's header time is read in place: a slice of the message
+// is a sliced string, whose characters cost more to read one by one). Returns null when the
+// string has another shape (the general parser then decides).
+function parseCanonical(s: string, o: number, len: number): PyDateTime | undefined | null {
   if (len !== 19 && len !== 26 && len !== 25 && len !== 32) return null;
   if (
-    s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 ||
-    s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58
+    s.charCodeAt(o + 4) !== 45 || s.charCodeAt(o + 7) !== 45 || s.charCodeAt(o + 10) !== 84 ||
+    s.charCodeAt(o + 13) !== 58 || s.charCodeAt(o + 16) !== 58
   ) return null;
-  const y1 = d2(s, 0), y2 = d2(s, 2), mo = d2(s, 5), d = d2(s, 8);
-  const h = d2(s, 11), mi = d2(s, 14), sec = d2(s, 17);
+  const y1 = d2(s, o), y2 = d2(s, o + 2), mo = d2(s, o + 5), d = d2(s, o + 8);
+  const h = d2(s, o + 11), mi = d2(s, o + 14), sec = d2(s, o + 17);
   if ((y1 | y2 | mo | d | h | mi | sec) < 0) return null;
   let p = 19;
   let us = 0;
   if (len === 26 || len === 32) {
-    if (s.charCodeAt(19) !== 46) return null;
-    const a = d2(s, 20), b = d2(s, 22), c = d2(s, 24);
+    if (s.charCodeAt(o + 19) !== 46) return null;
+    const a = d2(s, o + 20), b = d2(s, o + 22), c = d2(s, o + 24);
     if ((a | b | c) < 0) return null;
     us = a * 10000 + b * 100 + c;
     p = 26;
@@ -734,9 +735,9 @@ function parseCanonical(s: string): PyDateTime | undefined | null {
   let off: number | null = null;
   if (p < len) {
     if (len - p !== 6) return null;
-    const sign = s.charCodeAt(p);
-    if ((sign !== 43 && sign !== 45) || s.charCodeAt(p + 3) !== 58) return null;
-    const oh = d2(s, p + 1), om = d2(s, p + 4);
+    const sign = s.charCodeAt(o + p);
+    if ((sign !== 43 && sign !== 45) || s.charCodeAt(o + p + 3) !== 58) return null;
+    const oh = d2(s, o + p + 1), om = d2(s, o + p + 4);
     if ((oh | om) < 0) return null;
     off = (sign === 45 ? -1 : 1) * (oh * 3600 + om * 60) * US_PER_SECOND;
     if (off <= -US_PER_DAY || off >= US_PER_DAY) return undefined;
@@ -750,6 +751,32 @@ function parseCanonical(s: string): PyDateTime | undefined | null {
   return new PyDateTime(checked(year, mo, d, h, mi, sec, us, off));
 }
 
+/**
+ * {@linkcode PyDateTime.tryFromisoformat} of `s.slice(start, end)`, reading what `isoformat()`
+ * writes in place (the posttroll codec passes the whole message and the bounds of its header
+ * time: no slice of it is made unless the time has another shape).
+ *
+ * @param s the text holding the time
+ * @param start index of its first character
+ * @param end index after its last character
+ * @returns the datetime, or undefined where `fromisoformat` raises
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { tryFromisoformatAt } from "./pytime.ts";
+ * const text = "at 2020-01-02T03:04:05.000006+00:00 and 2020-W01-1";
+ * assertEquals(tryFromisoformatAt(text, 3, 35)?.isoformat(), "2020-01-02T03:04:05.000006+00:00");
+ * assertEquals(tryFromisoformatAt(text, 40, 50)?.isoformat(), "2019-12-30T00:00:00");
+ * assertEquals(tryFromisoformatAt(text, 0, 2), undefined);
+ * ```
+ */
+export function tryFromisoformatAt(s: string, start: number, end: number): PyDateTime | undefined {
+  const fast = end - start >= 7 && isDigit(s.charCodeAt(start))
+    ? parseCanonical(s, start, end - start)
+    : null;
+  return fast !== null ? fast : parseIsoformat(s.slice(start, end));
+}
+
 function parseIsoformat(input: string): PyDateTime | undefined {
   // Quick rejection: every accepted string starts with four ASCII digits (parseDate's year; a
   // character from U+0080 on has no digit among its UTF-8 bytes), so an address such as
@@ -758,7 +785,7 @@ function parseIsoformat(input: string): PyDateTime | undefined {
     input.length < 7 || !isDigit(input.charCodeAt(0)) || !isDigit(input.charCodeAt(1)) ||
     !isDigit(input.charCodeAt(2)) || !isDigit(input.charCodeAt(3))
   ) return undefined;
-  const fast = parseCanonical(input);
+  const fast = parseCanonical(input, 0, input.length);
   if (fast !== null) return fast;
   let s = input;
   let ascii = true;
