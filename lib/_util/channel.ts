@@ -6,7 +6,8 @@
  *
  * - {@linkcode Channel}: a FIFO with an optional capacity (beyond it the oldest or the newest item
  *   is dropped and counted) and an optional high-water mark, in items and in bytes, for producers
- *   that pause instead (`full`, `space()`: a {@linkcode Gate}).
+ *   that pause instead (`full`, `space()`: a {@linkcode Gate}); paused producers resume once the
+ *   consumer has taken it down to half of the marks (a burst per resumption, not one item).
  * - {@linkcode Fanout}: a copy of every item for each listener (a `status()` stream that two
  *   callers read without taking each other's events); while nobody listens it keeps a bounded
  *   backlog for the first listener.
@@ -118,6 +119,9 @@ export class Channel<T> implements AsyncIterable<T>, Gate {
   readonly #dropNewest: boolean;
   readonly #highWater: number;
   readonly #maxBytes: number;
+  /** Size and bytes at or below which paused producers resume: half of the marks. */
+  readonly #lowWater: number;
+  readonly #lowBytes: number;
   readonly #sizeOf: ((item: T) => number) | undefined;
   #bytes = 0;
 
@@ -133,6 +137,8 @@ export class Channel<T> implements AsyncIterable<T>, Gate {
     this.#dropNewest = options.drop === "newest";
     this.#highWater = Math.max(1, options.highWater ?? capacity);
     this.#maxBytes = options.maxBytes ?? Infinity;
+    this.#lowWater = Math.floor(this.#highWater / 2);
+    this.#lowBytes = this.#maxBytes / 2;
     this.#sizeOf = options.sizeOf;
   }
 
@@ -218,7 +224,13 @@ export class Channel<T> implements AsyncIterable<T>, Gate {
    */
   tryReceive(): T | undefined {
     const item = this.#shift();
-    if (item !== undefined && this.#space.size && !this.full) this.#space.wakeAll();
+    // paused producers resume at half of the marks, not one item below them: a producer that
+    // checks `full` before each item (a ZeroMQ connection's read loop) then hands on a burst per
+    // resumption instead of parking again after every item the consumer takes
+    if (
+      item !== undefined && this.#space.size && this.size <= this.#lowWater &&
+      this.#bytes <= this.#lowBytes
+    ) this.#space.wakeAll();
     return item;
   }
 
@@ -327,8 +339,9 @@ export class Channel<T> implements AsyncIterable<T>, Gate {
   }
 
   /**
-   * Resolves once {@linkcode size} is below the high-water mark and the bytes below `maxBytes`
-   * (when the next item is taken: look at {@linkcode full} again), or the channel closed.
+   * Resolves at once when not {@linkcode full}; else once the consumer has taken the channel down
+   * to half of the high-water mark and half of `maxBytes` (look at {@linkcode full} again), or
+   * the channel was cleared or closed.
    *
    * @returns when producers may go on
    */

@@ -244,11 +244,11 @@ export class Subscriber implements AsyncDisposable, AsyncIterable<Message> {
     this.#filter = o.messageFilter;
     this.#translate = o.translate;
     this.#log = o.logger;
-    // the connections wait (read nothing more) while the queue is at either limit, so the
-    // capacity (the oldest dropped beyond it) is never reached by what they hand on
+    // the connections wait (read nothing more) while the queue is at either limit (the
+    // high-water mark is the capacity), so the capacity (the oldest dropped beyond it) is never
+    // reached by what they hand on
     this.#queue = new Channel({
       capacity: o.queueSize,
-      highWater: o.queueSize,
       maxBytes: o.maxQueuedBytes,
       sizeOf: queuedBytes,
     });

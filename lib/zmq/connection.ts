@@ -477,8 +477,8 @@ export class Connection {
     return bp === null ? null : this.#waitRoom(bp);
   }
 
-  async #waitRoom(bp: Promise<void> | null): Promise<boolean> {
-    for (; bp !== null; bp = this.#h.backpressure(this)) {
+  async #waitRoom(first: Promise<void>): Promise<boolean> {
+    for (let bp: Promise<void> | null = first; bp !== null; bp = this.#h.backpressure(this)) {
       await this.#park(bp);
       if (this.#closed) return false;
     }

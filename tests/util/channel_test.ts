@@ -84,6 +84,42 @@ Deno.test("channel: high-water mark: full, and space() resolves once below it", 
   assertEquals(ch.size, 0);
 });
 
+Deno.test("channel: paused producers resume at half of the marks, not one item below", async () => {
+  // items: high-water mark 6, producers resume at 3 queued
+  const ch = new Channel<number>({ highWater: 6 });
+  for (let i = 0; i < 6; i++) ch.push(i);
+  assert(ch.full);
+  let resumed = false;
+  const space = ch.space().then(() => (resumed = true));
+  for (let i = 0; i < 2; i++) {
+    ch.tryReceive();
+    await Promise.resolve();
+    assert(!ch.full);
+    assert(!resumed, `${ch.size} queued: not yet`);
+  }
+  ch.tryReceive();
+  await space;
+  assertEquals(ch.size, 3);
+  // bytes: maxBytes 100, producers resume at 50 bytes queued
+  const bytes = new Channel<number>({ maxBytes: 100, sizeOf: (n) => n });
+  for (const n of [30, 30, 30, 30]) bytes.push(n);
+  assert(bytes.full);
+  let woke = false;
+  const room = bytes.space().then(() => (woke = true));
+  bytes.tryReceive(); // 90 bytes
+  await Promise.resolve();
+  assert(!bytes.full && !woke);
+  bytes.tryReceive(); // 60 bytes
+  await Promise.resolve();
+  assert(!woke);
+  bytes.tryReceive(); // 30 bytes
+  await room;
+  assertEquals(bytes.bytes, 30);
+  // a producer that is not paused looks at `full` only: it goes on below the marks
+  bytes.push(30);
+  assert(!bytes.full);
+});
+
 Deno.test("channel: receive() is abortable and leaves no waiter behind", async () => {
   const ch = new Channel<string>();
   const ctl = new AbortController();
