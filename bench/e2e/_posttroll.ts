@@ -92,6 +92,19 @@ export interface PubSubResult extends RunCounts {
   cpuUs?: { pub: number; sub: number };
   /** Times the publisher stopped waiting for credit because the subscriber went idle (loss). */
   creditStalls?: number;
+  /**
+   * With `marks`: when (µs, the peers' clock) every `marks`-th message arrived, and the first
+   * send, so rates over parts of a run can be told apart (our peers only).
+   */
+  marks?: { startUs: number; everyUs: number[] };
+}
+
+/** Extra options of a diagnostic {@linkcode pubSub} run (the bench itself passes none). */
+export interface PubSubExtras {
+  /** Our subscriber notes the arrival time of every `marks`-th message. */
+  marks?: number;
+  /** V8 and other runtime flags of our peers instead of the `posttroll` executable's. */
+  runtimeFlags?: readonly string[];
 }
 
 /** True when our publisher, subscriber and codec have landed (are committed). */
@@ -113,17 +126,18 @@ export function engineBuilt(): boolean {
  * (send, listen) and -A: with the executable's permissions Deno refuses to read /proc/self, where
  * the peers read their own memory figures.
  */
-const POSTTROLL_FLAGS = ["-A", ...binary("posttroll").runtimeFlags ?? []];
+export const POSTTROLL_RUNTIME_FLAGS: readonly string[] = binary("posttroll").runtimeFlags ?? [];
 
-function spawn(impl: Impl, role: "pub" | "sub", args: string[]): Peer {
-  if (impl === "ours") {
-    return Peer.deno("posttroll_peer.ts", [role, "--impl", "posttroll", ...args], {
-      denoFlags: POSTTROLL_FLAGS,
-    });
-  }
-  if (impl === "zmq") {
-    return Peer.deno("posttroll_peer.ts", [role, "--impl", "zmq", ...args], {
-      denoFlags: POSTTROLL_FLAGS,
+function spawn(
+  impl: Impl,
+  role: "pub" | "sub",
+  args: string[],
+  runtimeFlags: readonly string[] = POSTTROLL_RUNTIME_FLAGS,
+): Peer {
+  if (impl === "ours" || impl === "zmq") {
+    const peerImpl = impl === "ours" ? "posttroll" : "zmq";
+    return Peer.deno("posttroll_peer.ts", [role, "--impl", peerImpl, ...args], {
+      denoFlags: ["-A", ...runtimeFlags],
     });
   }
   return Peer.python("posttroll_peer.py", [
@@ -137,7 +151,7 @@ function spawn(impl: Impl, role: "pub" | "sub", args: string[]): Peer {
 /** One publisher process -> one subscriber process run (`impl` may name [publisher, subscriber]). */
 export async function pubSub(
   impl: Impl | [Impl, Impl],
-  opts: RunSize & { shape: Shape | "latency" },
+  opts: RunSize & { shape: Shape | "latency" } & PubSubExtras,
 ): Promise<PubSubResult> {
   const port = freePort();
   const common = [
@@ -156,11 +170,14 @@ export async function pubSub(
     ]),
   ];
   const [pubImpl, subImpl] = Array.isArray(impl) ? impl : [impl, impl];
-  const pub = spawn(pubImpl, "pub", common);
+  const pub = spawn(pubImpl, "pub", common, opts.runtimeFlags);
   let sub: Peer | undefined;
   try {
     await pub.next("bound", 60_000);
-    sub = spawn(subImpl, "sub", common);
+    const marks = opts.marks && subImpl !== "py" && subImpl !== "raw"
+      ? ["--marks", String(opts.marks)]
+      : [];
+    sub = spawn(subImpl, "sub", [...common, ...marks], opts.runtimeFlags);
     await sub.next("connected", 60_000);
     await sub.next("warm", 30_000);
     const { done, result: res, exit, idleKb, cpu } = await runPhase(pub, sub, opts);
@@ -176,6 +193,9 @@ export async function pubSub(
       subHwmKb: res.vmhwm_kb as number,
       idleKb,
       creditStalls: (done.credit_stalls as number | undefined) ?? 0,
+      ...(res.marks_us
+        ? { marks: { startUs: done.t_start_us as number, everyUs: res.marks_us as number[] } }
+        : {}),
     };
   } finally {
     await Promise.all([pub.close(3000), sub?.close(3000)]);

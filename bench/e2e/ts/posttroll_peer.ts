@@ -5,6 +5,8 @@
  * --impl posttroll: our Publisher / Subscriber (lib/posttroll/) with our codec; every message is a
  * fresh Message that the publisher encodes (`send(message)`) and the subscriber decodes.
  * --impl zmq: our ZeroMQ engine alone (lib/zmq PubSocket / SubSocket), same bytes, no codec.
+ * --marks N (subscriber): the result also lists when every N-th counted message arrived
+ * (`marks_us`), for rates over parts of a run (bench/e2e/posttroll_warmup.ts).
  *
  * @module
  */
@@ -39,6 +41,7 @@ const ackPort = Number(opts["ack-port"] ?? 0);
 const window = Number(opts.window ?? 800);
 const ackEvery = Number(opts["ack-every"] ?? 100);
 const ackIdle = Number(opts["ack-idle"] ?? 0);
+const marks = Number(opts.marks ?? 0);
 const addr = `tcp://127.0.0.1:${port}`;
 const enc = new TextEncoder();
 let rawSend: ((b: Uint8Array) => Promise<void>) | undefined;
@@ -194,6 +197,7 @@ async function runSub(): Promise<void> {
   let warmSeen = false;
   let received = 0, arrivals = 0, tFirst = 0, tLast = 0;
   const lat: number[] = [];
+  const markUs: number[] = [];
   const started = performance.now();
   let lastActivity = started;
   let lastAck = started;
@@ -229,9 +233,14 @@ async function runSub(): Promise<void> {
     if (ack && received % ackEvery === 0) await ack.write(enc.encode(`${received}\n`));
     if (tFirst === 0) tFirst = t;
     tLast = t;
+    if (marks && received % marks === 0) markUs.push(t);
     if (latency) lat.push(t - sentUs!);
   }
-  emitResult({ received, first: tFirst, last: tLast }, latency ? lat : undefined);
+  emitResult(
+    { received, first: tFirst, last: tLast },
+    latency ? lat : undefined,
+    marks ? { marks_us: markUs } : {},
+  );
   try {
     ack?.close();
   } catch { /* closed */ }
