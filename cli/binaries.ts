@@ -127,6 +127,10 @@ export const BINARIES: readonly Binary[] = [
       // A young generation of 2 x 2 MiB, as for the nameserver: 5,000 look-ups on fresh REQ
       // sockets (what `services` does per call) peaked at 77-78 MiB instead of 97-101 MiB, at the
       // same look-ups/s (1,419-2,055 vs 1,014-2,148, load 8-10); bench/README.md "memory".
+      // No tier-up flag is added: earlier Maglev/TurboFan, Sparkplug for all, eager feedback
+      // vectors and other semi-spaces shortened no warm-up of the publisher and subscriber
+      // without costing p99, 64 KiB throughput or memory (bench/e2e/posttroll_warmup.ts,
+      // bench/README.md "Session 10 (tier, #21)").
       "--v8-flags=--max-semi-space-size=2",
     ],
   },
