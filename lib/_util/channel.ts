@@ -7,7 +7,8 @@
  * - {@linkcode Channel}: a FIFO with an optional capacity (beyond it the oldest or the newest item
  *   is dropped and counted) and an optional high-water mark, in items and in bytes, for producers
  *   that pause instead (`full`, `space()`: a {@linkcode Gate}); paused producers resume once the
- *   consumer has taken it down to half of the marks (a burst per resumption, not one item).
+ *   consumer has taken it down to half of the item mark and 32 KiB below the bytes mark (a burst
+ *   per resumption, not one item).
  * - {@linkcode Fanout}: a copy of every item for each listener (a `status()` stream that two
  *   callers read without taking each other's events); while nobody listens it keeps a bounded
  *   backlog for the first listener.
@@ -89,6 +90,15 @@ export interface ReceiveOptions {
 type Waiter = () => void;
 
 /**
+ * Paused producers resume once the consumer has taken the channel down to half of its item mark
+ * and made this much room below `maxBytes` (at most half of it): small items then go on in
+ * bursts of up to 32 KiB per resumption instead of one, while a queue of items this large or
+ * larger (e.g. 64 KiB messages, four to a 256 KiB mark) resumes after each item taken, as deep
+ * as before (half of the bytes would leave a consumer of four such items with one).
+ */
+const RESUME_BYTES = 32 * 1024;
+
+/**
  * A push queue with any number of producers and consumers; with `sizeOf`, it also counts the
  * bytes of what it holds ({@linkcode Channel.bytes}, `maxBytes`).
  *
@@ -119,7 +129,7 @@ export class Channel<T> implements AsyncIterable<T>, Gate {
   readonly #dropNewest: boolean;
   readonly #highWater: number;
   readonly #maxBytes: number;
-  /** Size and bytes at or below which paused producers resume: half of the marks. */
+  /** Size and bytes at or below which paused producers resume (see {@linkcode RESUME_BYTES}). */
   readonly #lowWater: number;
   readonly #lowBytes: number;
   readonly #sizeOf: ((item: T) => number) | undefined;
@@ -138,7 +148,7 @@ export class Channel<T> implements AsyncIterable<T>, Gate {
     this.#highWater = Math.max(1, options.highWater ?? capacity);
     this.#maxBytes = options.maxBytes ?? Infinity;
     this.#lowWater = Math.floor(this.#highWater / 2);
-    this.#lowBytes = this.#maxBytes / 2;
+    this.#lowBytes = this.#maxBytes - Math.min(this.#maxBytes / 2, RESUME_BYTES);
     this.#sizeOf = options.sizeOf;
   }
 
@@ -224,9 +234,9 @@ export class Channel<T> implements AsyncIterable<T>, Gate {
    */
   tryReceive(): T | undefined {
     const item = this.#shift();
-    // paused producers resume at half of the marks, not one item below them: a producer that
-    // checks `full` before each item (a ZeroMQ connection's read loop) then hands on a burst per
-    // resumption instead of parking again after every item the consumer takes
+    // paused producers resume with room for a burst, not one item below the marks: a producer
+    // that checks `full` before each item (a ZeroMQ connection's read loop) then hands on a burst
+    // per resumption instead of parking again after every item the consumer takes
     if (
       item !== undefined && this.#space.size && this.size <= this.#lowWater &&
       this.#bytes <= this.#lowBytes
@@ -340,8 +350,8 @@ export class Channel<T> implements AsyncIterable<T>, Gate {
 
   /**
    * Resolves at once when not {@linkcode full}; else once the consumer has taken the channel down
-   * to half of the high-water mark and half of `maxBytes` (look at {@linkcode full} again), or
-   * the channel was cleared or closed.
+   * to half of the high-water mark and 32 KiB (at most half) below `maxBytes` (look at
+   * {@linkcode full} again), or the channel was cleared or closed.
    *
    * @returns when producers may go on
    */

@@ -84,7 +84,7 @@ Deno.test("channel: high-water mark: full, and space() resolves once below it", 
   assertEquals(ch.size, 0);
 });
 
-Deno.test("channel: paused producers resume at half of the marks, not one item below", async () => {
+Deno.test("channel: paused producers resume with room for a burst, not one item below the marks", async () => {
   // items: high-water mark 6, producers resume at 3 queued
   const ch = new Channel<number>({ highWater: 6 });
   for (let i = 0; i < 6; i++) ch.push(i);
@@ -100,7 +100,7 @@ Deno.test("channel: paused producers resume at half of the marks, not one item b
   ch.tryReceive();
   await space;
   assertEquals(ch.size, 3);
-  // bytes: maxBytes 100, producers resume at 50 bytes queued
+  // bytes: maxBytes 100, producers resume at 50 bytes queued (half: less than 32 KiB)
   const bytes = new Channel<number>({ maxBytes: 100, sizeOf: (n) => n });
   for (const n of [30, 30, 30, 30]) bytes.push(n);
   assert(bytes.full);
@@ -118,6 +118,27 @@ Deno.test("channel: paused producers resume at half of the marks, not one item b
   // a producer that is not paused looks at `full` only: it goes on below the marks
   bytes.push(30);
   assert(!bytes.full);
+  // 256 KiB: small items resume 32 KiB below the mark (a burst), 64 KiB items after each take
+  const KiB = 1024;
+  const big = new Channel<number>({ maxBytes: 256 * KiB, sizeOf: (n) => n });
+  for (let i = 0; i < 256; i++) big.push(KiB);
+  let taken = 0;
+  let freed = false;
+  const burst = big.space().then(() => (freed = true));
+  while (!freed) {
+    big.tryReceive();
+    taken++;
+    await Promise.resolve();
+  }
+  await burst;
+  assertEquals(taken, 32);
+  big.clear();
+  for (let i = 0; i < 4; i++) big.push(64 * KiB);
+  assert(big.full);
+  const next = big.space();
+  big.tryReceive();
+  await next;
+  assertEquals(big.size, 3);
 });
 
 Deno.test("channel: receive() is abortable and leaves no waiter behind", async () => {
