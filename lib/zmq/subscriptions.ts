@@ -62,15 +62,17 @@ export class SubscriptionSet {
   /** Distinct prefixes (in the tree's order). */
   get prefixes(): Uint8Array[] {
     if (!this.#list) {
+      // iteratively (a tree may be as deep as its longest prefix)
       const list: Uint8Array[] = [];
-      const walk = (n: Node, path: Uint8Array) => {
+      const stack: [Node, Uint8Array][] = [[this.#root, new Uint8Array(0)]];
+      for (let top = stack.pop(); top; top = stack.pop()) {
+        const [n, path] = top;
         const p = new Uint8Array(path.length + n.len);
         p.set(path);
         p.set(this.#edges.subarray(n.off, n.off + n.len), path.length);
         if (n.count > 0) list.push(p);
-        if (n.kids) { for (const k of n.kids.values()) walk(k, p); }
-      };
-      walk(this.#root, new Uint8Array(0));
+        if (n.kids) { for (const k of n.kids.values()) stack.push([k, p]); }
+      }
       this.#list = list;
     }
     return this.#list;
@@ -286,13 +288,13 @@ export class SubscriptionSet {
     const live = this.#used - this.#dead;
     const edges = new Uint8Array(Math.max(64, live * 2));
     let used = 0;
-    const walk = (n: Node) => {
+    const stack: Node[] = [this.#root];
+    for (let n = stack.pop(); n; n = stack.pop()) {
       edges.set(old.subarray(n.off, n.off + n.len), used);
       n.off = used;
       used += n.len;
-      if (n.kids) { for (const k of n.kids.values()) walk(k); }
-    };
-    walk(this.#root);
+      if (n.kids) { for (const k of n.kids.values()) stack.push(k); }
+    }
     this.#edges = edges;
     this.#used = used;
     this.#dead = 0;
