@@ -545,6 +545,11 @@ let trusted = false;
 // field boundaries of the message being decoded (start, end pairs)
 const decodeBounds: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
+/** Field `k` of the message being decoded (see `decodeBounds`). */
+function fieldOf(s: string, k: number): string {
+  return s.slice(decodeBounds[2 * k], decodeBounds[2 * k + 1]);
+}
+
 /** Whitespace of Python's `\s` other than the space: the one definition (isWs uses it too). */
 // deno-lint-ignore no-control-regex
 const OTHER_WS = /[\t-\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
@@ -823,19 +828,18 @@ export class Message {
         `Could not decode raw string: '${cpHead(s.slice(MAGICK.length), 36)} ...'`,
       );
     }
-    const field = (k: number) => s.slice(bounds[2 * k], bounds[2 * k + 1]);
-    const version = field(4);
+    const version = fieldOf(s, 4);
     if (!versionLessOrEqual(version, CURRENT_MESSAGE_VERSION)) {
       throw new MessageError(`Invalid Message version: '${version}'`);
     }
-    const subject = field(0);
-    const type = field(1);
-    const sender = field(2);
+    const subject = fieldOf(s, 0);
+    const type = fieldOf(s, 1);
+    const sender = fieldOf(s, 2);
     // read in place: a slice of the message is a sliced string, slower to read char by char
     const time = tryFromisoformatAt(s, bounds[6], bounds[7]);
     if (time === undefined) {
       throw new MessageError(
-        `Invalid time: '${cpHead(field(3), 40)}' is not an ISO 8601 time`,
+        `Invalid time: '${cpHead(fieldOf(s, 3), 40)}' is not an ISO 8601 time`,
       );
     }
     let data: unknown = "";
@@ -847,7 +851,7 @@ export class Message {
       if (ml === 16 && s.startsWith("application/json", ms)) mime = "application/json";
       else if (ml === 10 && s.startsWith("text/ascii", ms)) mime = "text/ascii";
       else if (ml === 19 && s.startsWith("binary/octet-stream", ms)) mime = "binary/octet-stream";
-      else mime = field(5).toLowerCase();
+      else mime = fieldOf(s, 5).toLowerCase();
       if (count < 7) {
         throw new MessageError(
           mime === ""
@@ -860,14 +864,14 @@ export class Message {
         try {
           data = pyLoadsAt(s, dataStart, { datetimes: true });
         } catch (e) {
-          throw new MessageError(`JSON decode failed on '${cpHead(field(6), 36)} ...'`, {
+          throw new MessageError(`JSON decode failed on '${cpHead(fieldOf(s, 6), 36)} ...'`, {
             cause: e,
           });
         }
       } else if (mime === "text/ascii") {
-        data = field(6);
+        data = fieldOf(s, 6);
       } else if (mime === "binary/octet-stream") {
-        data = field(6);
+        data = fieldOf(s, 6);
         binary = true;
       } else {
         throw new MessageError(`Unknown mime-type '${mime}'`);
