@@ -771,22 +771,24 @@ function parseCanonical(s: string, o: number, len: number): PyDateTime | undefin
  * ```
  */
 export function tryFromisoformatAt(s: string, start: number, end: number): PyDateTime | undefined {
-  const fast = end - start >= 7 && isDigit(s.charCodeAt(start))
-    ? parseCanonical(s, start, end - start)
-    : null;
-  return fast !== null ? fast : parseIsoformat(s.slice(start, end));
-}
-
-function parseIsoformat(input: string): PyDateTime | undefined {
   // Quick rejection: every accepted string starts with four ASCII digits (parseDate's year; a
   // character from U+0080 on has no digit among its UTF-8 bytes), so an address such as
   // "127.0.0.1:9079" is left a string without the general parser.
   if (
-    input.length < 7 || !isDigit(input.charCodeAt(0)) || !isDigit(input.charCodeAt(1)) ||
-    !isDigit(input.charCodeAt(2)) || !isDigit(input.charCodeAt(3))
+    end - start < 7 || !isDigit(s.charCodeAt(start)) || !isDigit(s.charCodeAt(start + 1)) ||
+    !isDigit(s.charCodeAt(start + 2)) || !isDigit(s.charCodeAt(start + 3))
   ) return undefined;
-  const fast = parseCanonical(input, 0, input.length);
-  if (fast !== null) return fast;
+  const fast = parseCanonical(s, start, end - start);
+  return fast !== null ? fast : parseGeneral(s.slice(start, end));
+}
+
+function parseIsoformat(input: string): PyDateTime | undefined {
+  return tryFromisoformatAt(input, 0, input.length);
+}
+
+// The general parser (CPython's `datetime.fromisoformat`), for what the quick rejection and the
+// canonical fast path of tryFromisoformatAt leave.
+function parseGeneral(input: string): PyDateTime | undefined {
   let s = input;
   let ascii = true;
   for (let i = 0; i < s.length; i++) {
