@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { buildPing, parseCommand } from "./command.ts";
+import { buildCommand, buildPing, parseCommand } from "./command.ts";
 import { ZmqClosedError, ZmqLimitError, ZmqProtocolError } from "./errors.ts";
 import {
   FLAG_COMMAND,
@@ -53,11 +53,12 @@ const READ_MAX = 65536;
 /** Room a frame may take beyond the message budget (CURVE box and command name overhead). */
 const FRAME_SLACK = 64;
 
-/** "SUBSCRIBE" and "CANCEL" as bytes, each after its length byte. */
-const SUBSCRIBE = [9, 83, 85, 66, 83, 67, 82, 73, 66, 69];
-const CANCEL = [6, 67, 65, 78, 67, 69, 76];
+/** Command names read in place, each as a body starts: its length byte, then the name. */
+const PING = buildCommand("PING");
+const SUBSCRIBE = buildCommand("SUBSCRIBE");
+const CANCEL = buildCommand("CANCEL");
 
-function startsWith(body: Uint8Array, name: number[]): boolean {
+function startsWith(body: Uint8Array, name: Uint8Array): boolean {
   if (body.length < name.length) return false;
   for (let i = 0; i < name.length; i++) if (body[i] !== name[i]) return false;
   return true;
@@ -495,10 +496,7 @@ export class Connection {
 
   #command(body: Uint8Array): void {
     // PING is read in place (a peer may send millions of them): no parse, no allocation
-    if (
-      body.length >= 7 && body[0] === 4 && body[1] === 0x50 && body[2] === 0x49 &&
-      body[3] === 0x4e && body[4] === 0x47
-    ) {
+    if (body.length >= 7 && startsWith(body, PING)) {
       // the peer's TTL (deciseconds): drop the connection if it then stays silent that long
       const ttl = ((body[5] << 8) | body[6]) * 100;
       if (ttl > 0) this.#armTtl(ttl);
@@ -513,7 +511,7 @@ export class Connection {
     // a view of the frame, which the socket copies if it keeps it
     const on = isSubscription(body);
     if (on !== undefined) {
-      this.#h.onSubscription(this, body.subarray(on ? 10 : 7), on);
+      this.#h.onSubscription(this, body.subarray((on ? SUBSCRIBE : CANCEL).length), on);
       return;
     }
     const cmd = parseCommand(body);
