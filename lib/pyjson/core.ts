@@ -274,17 +274,7 @@ function escapeNonAscii(ch: string): string {
  * ```
  */
 export function pyJsonString(s: string): string {
-  const n = s.length;
-  if (n <= 64) {
-    // short strings: a scan is cheaper than a regular expression call
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) break;
-    }
-    if (i === n) return '"' + s + '"';
-  } else if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
-  return escapeString(s);
+  return plain(s) ? '"' + s + '"' : escapeString(s);
 }
 
 /**
@@ -326,8 +316,15 @@ function closeKeyQuote(k: string): string {
   return closeKeyQuoteCache.get(k) ?? cacheKey(k, closeKeyQuoteCache, '", ', '"');
 }
 
+/**
+ * Strings from this length on are checked with {@linkcode NEEDS_ESCAPE} (~0.7 ns per character
+ * against ~1.5 for the scan below, whose lower cost per call wins under ~10 characters).
+ */
+const PLAIN_SCAN_MAX = 10;
+
 /** True when `s` needs no escape in JSON (printable ASCII without `"` and `\`). */
 function plain(s: string): boolean {
+  if (s.length >= PLAIN_SCAN_MAX) return !NEEDS_ESCAPE.test(s);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) return false;
