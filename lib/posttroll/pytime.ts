@@ -96,6 +96,10 @@ function civilFromDays(z: number): void {
 
 const TWO_DIGITS: string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? "0" : "") + i);
 
+/** Character codes of the two decimal digits of 0..99: tens, ones (no division per digit). */
+const TENS = Uint8Array.from({ length: 100 }, (_, i) => 48 + ((i / 10) | 0));
+const ONES = Uint8Array.from({ length: 100 }, (_, i) => 48 + (i % 10));
+
 function pad2(n: number): string {
   return n < 100 ? TWO_DIGITS[n] : "" + n;
 }
@@ -403,41 +407,36 @@ export class PyDateTime {
       // the message's UTF-8 conversion has to flatten again)
       const y = this.year, mo = this.month, d = this.day, h = this.hour, mi = this.minute;
       const sec = this.second, us = this.microsecond;
-      const y0 = 48 + ((y / 1000) | 0), y1 = 48 + (((y / 100) | 0) % 10);
-      const y2 = 48 + (((y / 10) | 0) % 10), y3 = 48 + (y % 10);
-      const mo0 = 48 + ((mo / 10) | 0), mo1 = 48 + (mo % 10);
-      const d0 = 48 + ((d / 10) | 0), d1 = 48 + (d % 10), t = sep.charCodeAt(0);
-      const h0 = 48 + ((h / 10) | 0), h1 = 48 + (h % 10);
-      const mi0 = 48 + ((mi / 10) | 0), mi1 = 48 + (mi % 10);
-      const s0 = 48 + ((sec / 10) | 0), s1 = 48 + (sec % 10);
+      const yh = (y / 100) | 0, yl = y - yh * 100; // 0..99 each
+      const ua = (us / 10000) | 0, ur = us - ua * 10000, ub = (ur / 100) | 0, uc = ur - ub * 100;
       // with the fraction always; without it when it is 0 (the first 19 characters)
       const full = String.fromCharCode(
-        y0,
-        y1,
-        y2,
-        y3,
+        TENS[yh],
+        ONES[yh],
+        TENS[yl],
+        ONES[yl],
         45,
-        mo0,
-        mo1,
+        TENS[mo],
+        ONES[mo],
         45,
-        d0,
-        d1,
-        t,
-        h0,
-        h1,
+        TENS[d],
+        ONES[d],
+        sep.charCodeAt(0),
+        TENS[h],
+        ONES[h],
         58,
-        mi0,
-        mi1,
+        TENS[mi],
+        ONES[mi],
         58,
-        s0,
-        s1,
+        TENS[sec],
+        ONES[sec],
         46,
-        48 + ((us / 100000) | 0),
-        48 + (((us / 10000) | 0) % 10),
-        48 + (((us / 1000) | 0) % 10),
-        48 + (((us / 100) | 0) % 10),
-        48 + (((us / 10) | 0) % 10),
-        48 + (us % 10),
+        TENS[ua],
+        ONES[ua],
+        TENS[ub],
+        ONES[ub],
+        TENS[uc],
+        ONES[uc],
       );
       return us ? full : full.slice(0, 19);
     }
