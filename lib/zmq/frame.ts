@@ -8,9 +8,18 @@
  * @module
  */
 import { ZmqLimitError, ZmqProtocolError } from "./errors.ts";
+import { BLOCK_SIZE, blockBytes, BodyBlock, type BodyReturns, giveBack } from "./body_blocks.ts";
 
 const ARENA_SIZE = 65536;
 const ARENA_MAX_BODY = 2048;
+/** A read buffer this large (a busy connection's) hands out its small bodies as views. */
+const VIEWS_MIN = 65536;
+/**
+ * Buffers a decoder leaves to bodies handed out as views before one of them comes back: then its
+ * reader is taken for one that does not give bodies back, and they are copies again (a buffer left
+ * to its bodies per read would cost more than the arena).
+ */
+const VIEWS_TRIAL = 4;
 
 /**
  * Small bodies are copied into one arena shared by every decoder of the process (one allocation
@@ -67,6 +76,7 @@ function largeBody(size: number): Uint8Array {
  * ```
  */
 export function recycleBody(body: Uint8Array): void {
+  if (body.length <= ARENA_MAX_BODY) return giveBack(body);
   const b = body.buffer;
   const n = b.byteLength;
   // a whole buffer of its own (not the arena, not a view into a read buffer), not already here
@@ -127,6 +137,11 @@ export class FrameDecoder {
   #start = 0;
   #end = 0;
   #need = 0;
+  /** The bodies handed out as views of #buf (a busy connection's: see VIEWS_MIN). */
+  #block: BodyBlock | undefined;
+  readonly #returns: BodyReturns = { any: false };
+  /** Buffers left to bodies while none came back, counted down from VIEWS_TRIAL. */
+  #trial = VIEWS_TRIAL;
   /** Frames announcing more bytes than this are a {@linkcode ZmqLimitError} (settable). */
   maxFrameSize: number;
   readonly #directMin: number;
@@ -136,10 +151,12 @@ export class FrameDecoder {
   /** Flags byte of the last decoded frame. */
   flags = 0;
   /**
-   * Body of the last decoded frame: a copy owned by the caller (bodies up to 2 KiB are views into
-   * a 64 KiB arena shared by all decoders, and a large body may be a view of a somewhat larger
-   * recycled buffer, so mind `byteOffset` and `byteLength` when using `.buffer`), or, when
-   * `copy` is false, a view into the read buffer valid until the next read.
+   * Body of the last decoded frame: bytes no later read overwrites, owned by the caller (bodies
+   * up to 2 KiB are views into a 64 KiB arena shared by all decoders, or, once the read buffer
+   * is 64 KiB or more, views into it, which is then not written where a body is out until it was
+   * given back with {@linkcode recycleBody}; a large body may be a view of a somewhat larger
+   * recycled buffer: mind `byteOffset` and `byteLength` when using `.buffer`), or, when `copy`
+   * is false, a view into the read buffer valid until the next read.
    */
   body: Uint8Array = new Uint8Array(0);
   /** When false, `body` is a view into the read buffer, valid until the next read. */
@@ -179,6 +196,8 @@ export class FrameDecoder {
    */
   shrink(max: number): void {
     if (this.#buf.length > max && this.#start === this.#end && !this.#big && this.#need === 0) {
+      this.#block?.retire();
+      this.#block = undefined;
       this.#buf = new Uint8Array(max);
       this.#start = this.#end = 0;
     }
@@ -193,17 +212,23 @@ export class FrameDecoder {
    */
   writable(min = 16384): Uint8Array {
     if (this.#big && this.#bigFilled < this.#big.length) return this.#big.subarray(this.#bigFilled);
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-    const want = Math.max(min, this.#need - (this.#end - this.#start));
+    const pinned = !this.#rewindable();
+    if (this.#start === this.#end && !pinned) this.#start = this.#end = 0;
+    const used = this.#end - this.#start;
+    // with bodies out, reads go after them while there is room, then into a new buffer
+    const want = Math.max(min, this.#need - used);
     if (this.#buf.length - this.#end < want) {
-      const used = this.#end - this.#start;
-      if (this.#buf.length - used >= want && this.#start > 0) {
+      if (!pinned && this.#buf.length - used >= want && this.#start > 0) {
         this.#buf.copyWithin(0, this.#start, this.#end);
       } else {
-        let size = Math.max(64, this.#buf.length * 2);
+        let size = pinned ? BLOCK_SIZE : Math.max(64, this.#buf.length * 2);
         while (size - used < want) size *= 2;
-        const nb = new Uint8Array(size);
+        const nb = size === BLOCK_SIZE ? blockBytes() : new Uint8Array(size);
         nb.set(this.#buf.subarray(this.#start, this.#end));
+        // the old buffer is reused once its bodies are all back
+        if (pinned && !this.#returns.any) this.#trial--;
+        this.#block?.retire();
+        this.#block = undefined;
         this.#buf = nb;
       }
       this.#start = 0;
@@ -215,6 +240,15 @@ export class FrameDecoder {
       this.#whole = this.#buf.subarray(0);
     }
     return this.#whole;
+  }
+
+  /** Whether no body is out as a view of #buf, which may then be written anywhere again. */
+  #rewindable(): boolean {
+    const b = this.#block;
+    if (b === undefined) return true;
+    if (b.live > 0) return false;
+    b.clear();
+    return true;
   }
 
   /** Marks `n` bytes written into the last {@linkcode FrameDecoder.writable} view. */
@@ -297,7 +331,7 @@ export class FrameDecoder {
         const have = avail - hdr;
         const body = largeBody(size);
         body.set(b.subarray(s + hdr, s + hdr + have));
-        this.#start = this.#end = 0;
+        this.#start = this.#end = this.#rewindable() ? 0 : s;
         this.#big = body;
         this.#bigFilled = have;
         this.#bigFlags = flags;
@@ -311,6 +345,14 @@ export class FrameDecoder {
     this.flags = flags;
     if (!this.copy || (this.commandViews && flags & FLAG_COMMAND)) {
       this.body = b.subarray(s + hdr, s + hdr + size);
+    } else if (
+      size <= ARENA_MAX_BODY && size > 0 && b.length >= VIEWS_MIN &&
+      (this.#trial > 0 || this.#returns.any)
+    ) {
+      // a busy connection's buffer: a view, and the buffer is not written there until it is back
+      const body = b.subarray(s + hdr, s + hdr + size);
+      (this.#block ??= new BodyBlock(b, this.#returns)).add(body);
+      this.body = body;
     } else if (size <= ARENA_MAX_BODY) {
       // small bodies are copied into the shared arena (one allocation per 64 KiB, not per frame)
       if (arena.length - arenaPos < size) {

@@ -8,6 +8,7 @@ import {
   FLAG_MORE,
   FrameDecoder,
   OutBuffer,
+  recycleBody,
 } from "../../lib/zmq/frame.ts";
 import { buildGreeting, parseGreeting } from "../../lib/zmq/greeting.ts";
 import {
@@ -132,6 +133,77 @@ Deno.test("codec: 8-byte length for frames over 255 bytes; garbage flags rejecte
   const d2 = new FrameDecoder({ maxFrameSize: 1000 });
   d2.push(new Uint8Array([2, 0, 0, 0, 1, 0, 0, 0, 0]));
   assertThrows(() => d2.next(), ZmqProtocolError, "exceeds");
+});
+
+/**
+ * 6,000 small frames (1-2,048 bytes, each its own bytes) read 1-64 KiB at a time into a decoder
+ * with a 64 KiB buffer; the reader takes each body ~300 bodies later, checks it and gives it back
+ * (some twice: ignored) when `giveBack`, keeping every 11th of the first 1,000. Every body read
+ * and every body kept must hold its bytes. Returns, per body in order, whether it was read in
+ * place (its frame's header right before it in its buffer), and the buffers the bodies used.
+ */
+function readSmallBodies(giveBack: boolean): { inPlace: boolean[]; buffers: number } {
+  const d = new FrameDecoder({ initialSize: 65536 });
+  const bodyOf = (i: number) => {
+    const b = new Uint8Array(1 + (i * 37) % 2048).fill(i & 0xff);
+    b[0] = i >> 8;
+    return b;
+  };
+  const count = 6000;
+  const wire = new OutBuffer(16, Infinity);
+  for (let i = 0; i < count; i++) wire.frame(bodyOf(i), 0);
+  const bytes = new Uint8Array(wire.size);
+  let at = 0;
+  for (const c of wire.chunks()) bytes.set(c, (at += c.length) - c.length);
+  const queue: Array<[number, Uint8Array]> = [];
+  const kept: Array<[number, Uint8Array]> = [];
+  const buffers = new Set<ArrayBufferLike>();
+  const inPlace: boolean[] = [];
+  for (let off = 0, read = 1; off < bytes.length; read++) {
+    const view = d.writable(65536);
+    const n = Math.min(view.length, bytes.length - off, 1000 + (read * 7919) % 64000);
+    view.set(bytes.subarray(off, off + n));
+    d.commit(n);
+    off += n;
+    while (d.next()) {
+      const body = d.body;
+      const i = inPlace.length;
+      assertEquals(body, bodyOf(i), `body ${i}`);
+      const u = new Uint8Array(body.buffer);
+      const o = body.byteOffset, len = body.length;
+      inPlace.push(
+        len < 256
+          ? u[o - 2] === 0 && u[o - 1] === len
+          : u[o - 9] === FLAG_LONG && u[o - 2] === len >> 8 && u[o - 1] === (len & 0xff),
+      );
+      buffers.add(body.buffer);
+      queue.push([i, body]);
+    }
+    while (queue.length > 300) {
+      const [i, body] = queue.shift()!;
+      assertEquals(body, bodyOf(i), `body ${i} before it was given back`);
+      if (i % 11 === 0 && i < 1000) kept.push([i, body]);
+      else if (giveBack) {
+        recycleBody(body);
+        if (i % 5 === 0) recycleBody(body);
+      }
+    }
+  }
+  assertEquals(inPlace.length, count);
+  for (const [i, body] of [...kept, ...queue]) assertEquals(body, bodyOf(i), `body ${i}`);
+  return { inPlace, buffers: buffers.size };
+}
+
+Deno.test("codec: small bodies read as views of a busy read buffer keep their bytes until given back, and the buffer is reused", () => {
+  const { inPlace, buffers } = readSmallBodies(true);
+  assertEquals(inPlace.filter((x) => x).length > inPlace.length * 0.9, true); // no copies
+  assertEquals(buffers < 30, true); // ~6 MiB: after the first MiB, in a few reused buffers
+});
+
+Deno.test("codec: a reader that gives no body back gets copies of small bodies after a few buffers", () => {
+  const { inPlace } = readSmallBodies(false);
+  assertEquals(inPlace.slice(0, 100).every((x) => x), true); // views at first
+  assertEquals(inPlace.slice(2000).some((x) => x), false); // then copies (the shared arena)
 });
 
 Deno.test("codec: greeting, READY metadata, commands", () => {
