@@ -97,9 +97,9 @@ function jsonText(text: unknown): string {
   return typeof text === "string" ? pyJsonString(text) : dumps(text);
 }
 
-/** `dumps(text)` of an isoformat text: digits, `-`, `:`, `T`, `.` and `+` need no escape. */
-function quoted(text: string): string {
-  return '"' + text + '"';
+/** The datetime `v` stands for (a PyDateTime, or a Date as one), else undefined. */
+function datetimeOf(v: object): PyDateTime | undefined {
+  return v instanceof PyDateTime ? v : v instanceof Date ? PyDateTime.fromDate(v) : undefined;
 }
 
 /**
@@ -116,23 +116,26 @@ function quoted(text: string): string {
  */
 export function pyDumpsInfo(value: unknown, options: PyDumpsOptions = {}): PyDumpsResult {
   const dt = options.datetime ?? isoformatOf;
-  // the datetime's text is written like dumps of a string, without an encoder per datetime, and
-  // without the escape scan for this module's isoformat functions
-  const json = dt === isoformatOf || dt === isoformatWallOf ? quoted : jsonText;
   let sawDatetime = false;
-  const text = dumps(value, {
-    objects: (v) => {
-      if (v instanceof PyDateTime) {
+  // this module's isoformat functions write text that needs no escape: written as a string value
+  // without the escape scan (in a dict like a plain string: no quoting pieces of its own)
+  const text = dt === isoformatOf || dt === isoformatWallOf
+    ? dumps(value, {
+      plainTexts: (v) => {
+        const d = datetimeOf(v);
+        if (d === undefined) return undefined;
         sawDatetime = true;
-        return json(dt(v));
-      }
-      if (v instanceof Date) {
+        return dt(d);
+      },
+    })
+    : dumps(value, {
+      objects: (v) => {
+        const d = datetimeOf(v);
+        if (d === undefined) return undefined;
         sawDatetime = true;
-        return json(dt(PyDateTime.fromDate(v)));
-      }
-      return undefined;
-    },
-  });
+        return jsonText(dt(d));
+      },
+    });
   return { text, sawDatetime };
 }
 

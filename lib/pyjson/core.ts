@@ -365,6 +365,12 @@ export interface DumpOptions {
    * (Python's `default=` hook, e.g. datetimes); undefined: not serializable.
    */
   objects?: (v: object) => string | undefined;
+  /**
+   * The text of objects written as a JSON string whose characters need no escape (printable ASCII
+   * without `"` and `\`, e.g. a datetime's isoformat), or undefined; consulted first for every
+   * object within the nesting limit (before the encoder's own types and `objects`).
+   */
+  plainTexts?: (v: object) => string | undefined;
 }
 
 /** No enumerable key on Object.prototype (checked at the start of every dumps). */
@@ -374,10 +380,12 @@ class Encoder {
   readonly indent: number | undefined;
   readonly limit: number;
   readonly objects: ((v: object) => string | undefined) | undefined;
+  readonly plainTexts: ((v: object) => string | undefined) | undefined;
   constructor(o: DumpOptions) {
     this.indent = o.indent;
     this.limit = o.intLimit ?? Infinity;
     this.objects = o.objects;
+    this.plainTexts = o.plainTexts;
   }
 
   number(v: number): string {
@@ -410,6 +418,8 @@ class Encoder {
     if (depth >= MAX_DEPTH) {
       throw new PyJsonError("data nested too deeply (or circular reference)");
     }
+    const text = this.plainTexts?.(v);
+    if (text !== undefined) return '"' + text + '"';
     if (Array.isArray(v)) {
       const n = v.length;
       if (n === 0) return "[]";
@@ -454,15 +464,22 @@ class Encoder {
     if (this.indent === undefined && !order && cleanPrototype) {
       // for-in takes the own keys in Object.keys order here (no inherited enumerable keys),
       // without building that array
-      // a plain string value is `"key": "` + its text, its closing quote written with what
-      // follows (`", "next": ` or `"}`): two pieces per string item instead of three
+      // a plain string value (or a plainTexts text) is `"key": "` + its text, its closing quote
+      // written with what follows (`", "next": ` or `"}`): two pieces per item instead of three
       let open = false;
+      const texts = this.plainTexts;
       for (const k in o) {
         const v = o[k];
         if (v === undefined) continue;
-        if (typeof v === "string" && v.length <= 256 && plain(v)) {
+        let text: string | undefined;
+        if (typeof v === "string") {
+          if (v.length <= 256 && plain(v)) text = v;
+        } else if (
+          texts !== undefined && typeof v === "object" && v !== null && depth + 1 < MAX_DEPTH
+        ) text = texts(v);
+        if (text !== undefined) {
           out += first ? keyQuote(k) : open ? closeKeyQuote(k) : nextKeyQuote(k);
-          out += v;
+          out += text;
           open = true;
         } else {
           out += (first ? keyPrefix(k) : open ? closeKeyPrefix(k) : nextKeyPrefix(k)) +
