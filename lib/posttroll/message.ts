@@ -454,32 +454,42 @@ function surelyEncodable(data: unknown, binary: boolean): boolean {
 }
 
 function plainJson(v: unknown, depth: number): boolean {
-  switch (typeof v) {
-    case "string":
-    case "number":
-    case "boolean":
-      return true;
-    case "object":
-      break;
-    default:
-      return false;
-  }
-  if (v === null) return true;
+  return typeof v === "object" ? v === null || plainObject(v, depth) : plainScalar(v);
+}
+
+/** True for a string, number or boolean. */
+function plainScalar(x: unknown): boolean {
+  const t = typeof x;
+  return t === "string" || t === "number" || t === "boolean";
+}
+
+/**
+ * {@linkcode plainJson} of an object other than null; items that are not objects are checked in
+ * place (no call per item: ~70 instead of ~140 ns for the file event's 20 fields).
+ */
+function plainObject(v: object, depth: number): boolean {
   if (depth >= 64) return false;
+  if (v instanceof PyDateTime) return v.offsetMicroseconds === null;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (!plainJson(v[i], depth + 1)) return false;
-    return true;
-  }
-  const proto = Object.getPrototypeOf(v);
-  if (proto === Object.prototype) {
-    // (Object.prototype has no enumerable keys: surelyEncodable checked)
-    for (const k in v) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined && !plainJson(x, depth + 1)) return false;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === "object" ? x !== null && !plainObject(x, depth + 1) : !plainScalar(x)) {
+        return false;
+      }
     }
     return true;
   }
-  return v instanceof PyDateTime && v.offsetMicroseconds === null;
+  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+  // (Object.prototype has no enumerable keys: surelyEncodable checked)
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (
+      typeof x === "object"
+        ? x !== null && !plainObject(x, depth + 1)
+        : x !== undefined && !plainScalar(x)
+    ) return false;
+  }
+  return true;
 }
 
 // `pytroll:/<subject> <type> <sender> ` of the last encoded message (a publisher sends the same
