@@ -6,7 +6,11 @@
  *
  * @module
  */
-const SOURCES = ["lib/kafka/wire/crc32c.wat", "lib/pyjson/json_string.wat"];
+const SOURCES = [
+  "lib/kafka/wire/crc32c.wat",
+  "lib/pyjson/json_string.wat",
+  "lib/pyjson/float_marks.wat",
+];
 const root = new URL("../", import.meta.url);
 for (const source of Deno.args.length ? Deno.args : SOURCES) {
   const wat = new URL(source, root);

@@ -802,8 +802,9 @@ export class Message {
    */
   static decode(raw: string | Uint8Array): Message {
     let s: string;
+    let bytes: Uint8Array | undefined;
     if (typeof raw === "string") s = raw;
-    else if (raw instanceof Uint8Array) s = decodeRaw(raw);
+    else if (raw instanceof Uint8Array) s = decodeRaw(bytes = raw);
     else throw new MessageError("Message.decode expects a string or a Uint8Array");
     // posttroll treats an empty raw string as "no raw string" and builds an empty message
     if (s.length === 0) throw new MessageError("Invalid subject: ''");
@@ -872,7 +873,7 @@ export class Message {
       const dataStart = bounds[12];
       if (mime === "application/json") {
         try {
-          data = pyLoadsAt(s, dataStart, { datetimes: true });
+          data = pyLoadsAt(s, dataStart, { datetimes: true }, bytes);
         } catch (e) {
           throw new MessageError(`JSON decode failed on '${cpHead(fieldOf(s, 6), 36)} ...'`, {
             cause: e,

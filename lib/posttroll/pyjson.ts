@@ -210,7 +210,9 @@ export function pyLoads(text: string, options: PyLoadsOptions & PyLoadsTuning = 
 
 /**
  * {@linkcode pyLoads} of `source.slice(start)`, for callers holding the JSON inside a larger
- * string (the codec passes the whole message and the offset of its data part).
+ * string (the codec passes the whole message and the offset of its data part), and maybe the
+ * bytes `source` was decoded from (UTF-8, or ISO-8859-1 byte for character: a quicker scan for
+ * integral floats looks at them first).
  * @throws {PyJsonError} like {@linkcode pyLoads}
  *
  * @example
@@ -218,10 +220,17 @@ export function pyLoads(text: string, options: PyLoadsOptions & PyLoadsTuning = 
  * import { assertEquals } from "@std/assert";
  * import { pyLoadsAt } from "./pyjson.ts";
  * assertEquals(pyLoadsAt("data: [1, 2]", 6), [ 1, 2 ]);
+ * const bytes = new TextEncoder().encode("data: [1, 2.0]");
+ * assertEquals(String(pyLoadsAt("data: [1, 2.0]", 6, {}, bytes)), "1,2.0");
  * ```
  */
-export function pyLoadsAt(source: string, start: number, options: PyLoadsOptions = {}): unknown {
-  return loadsAt(source, start, { strings: options.datetimes ? dtOrString : undefined });
+export function pyLoadsAt(
+  source: string,
+  start: number,
+  options: PyLoadsOptions = {},
+  bytes?: Uint8Array,
+): unknown {
+  return loadsAt(source, start, { strings: options.datetimes ? dtOrString : undefined, bytes });
 }
 
 /**

@@ -30,6 +30,7 @@
  *
  * @module
  */
+import { mayHaveIntegralFloatBytes } from "./float_marks.ts";
 
 /** Deepest nesting of lists/dicts accepted by {@linkcode loads} and {@linkcode dumps}. */
 export const MAX_DEPTH = 1500;
@@ -576,6 +577,12 @@ export interface LoadOptions {
   lexemes?: boolean;
   /** Skip the JSON.parse fast path (the exact parser decides alone; for tests). @default false */
   exactOnly?: boolean;
+  /**
+   * The bytes the source text was decoded from (UTF-8, or ISO-8859-1 byte for character; bytes
+   * around the JSON text may be there too): the fast path's scan for integral float tokens looks
+   * at them first, in WebAssembly (see `float_marks.ts`).
+   */
+  bytes?: Uint8Array;
 }
 
 let src = "";
@@ -863,7 +870,8 @@ function nextItem(close: number): boolean {
 // (huge int tokens), and, when the result holds integral numbers, any number token in the text
 // that is a float with an integral value or an int beyond 2^53 - 1 (see ambiguousNumbers;
 // when every integral number is a safe integer, mayHaveIntegralFloat looks at the `.`s and
-// exponents only, and the full scan runs only when it finds a candidate).
+// exponents only, and the full scan runs only when it finds a candidate; given the text's bytes,
+// mayHaveIntegralFloatBytes looks first, and the text is scanned only when it finds one).
 
 /**
  * Whether valid JSON `text` has a number token that JSON.parse maps to a JS number that does not
@@ -1071,6 +1079,7 @@ function fastLoads(
   hook: ((s: string) => unknown) | undefined,
   source: string,
   start: number,
+  bytes: Uint8Array | undefined,
 ): boolean {
   let v: unknown;
   try {
@@ -1090,7 +1099,9 @@ function fastLoads(
   if (walkFlags & GIVE_UP) return false;
   if (
     (walkFlags & HAS_INTEGRAL) &&
-    ((walkFlags & BIG_INTEGRAL) || mayHaveIntegralFloat(source, start)) &&
+    ((walkFlags & BIG_INTEGRAL) ||
+      ((bytes === undefined || mayHaveIntegralFloatBytes(bytes)) &&
+        mayHaveIntegralFloat(source, start))) &&
     ambiguousNumbers(source, start)
   ) return false;
   fastValue = v;
@@ -1132,7 +1143,7 @@ export function loads(text: string, options: LoadOptions = {}): any {
 export function loadsAt(source: string, start: number, options: LoadOptions = {}): unknown {
   const text = start === 0 ? source : source.slice(start);
   if (!options.exactOnly && !options.lexemes) {
-    if (fastLoads(text, options.strings, source, start)) {
+    if (fastLoads(text, options.strings, source, start, options.bytes)) {
       const v = fastValue;
       fastValue = undefined;
       return v;

@@ -409,7 +409,8 @@ Deno.test("codec: decode time grows about linearly with input size", () => {
 });
 
 Deno.test("codec: JSON.parse fast path and exact parser agree", async () => {
-  const { pyLoads } = await import("../../lib/posttroll/pyjson.ts");
+  const { pyLoads, pyLoadsAt } = await import("../../lib/posttroll/pyjson.ts");
+  const enc = new TextEncoder();
   const r = new Rng(777);
   const texts = [
     '{"a": 1, "b": 1.0, "c": -0, "d": -0.0, "e": 1e2, "f": 12345678901234567, "g": 0.1}',
@@ -468,6 +469,12 @@ Deno.test("codec: JSON.parse fast path and exact parser agree", async () => {
     '{"n":5,"u":"c20261125011017000000_x","f":7.25}',
     '{"n": 5, "t": "2026-11-25T01:10:17.000123", "ip": "127.0.0.1:9079", "f": 87.25}',
     '{"n": 5, "t": "2026-11-25T01:10:17.000000", "f": 87.000001}',
+    // the marks at the ends of the text and of its 16-byte blocks (the scan of the bytes)
+    "[5,1.0" + " ".repeat(9) + "]",
+    "[5," + " ".repeat(10) + "12345678.5, 1e0]",
+    "[5," + " ".repeat(11) + "0.00000000, 3]",
+    '{"n": 5, "ü": "é", "f": 3.0}',
+    '{"n": 5, "f": 3.000, "ü": "é"}',
   ];
   for (let i = 0; i < 1500; i++) {
     const v = randValue(r, 0);
@@ -487,6 +494,19 @@ Deno.test("codec: JSON.parse fast path and exact parser agree", async () => {
         exact = "error " + (e as Error).name;
       }
       assertEquals(fast, exact, t);
+      // given the UTF-8 bytes too (their scan first), and inside a longer text, as the codec does
+      for (const head of ["", "v1.2 application/json "]) {
+        let viaBytes: unknown;
+        try {
+          const text = head + t;
+          viaBytes = JSON.stringify(
+            toCanon(pyLoadsAt(text, head.length, { datetimes }, enc.encode(text))),
+          );
+        } catch (e) {
+          viaBytes = "error " + (e as Error).name;
+        }
+        assertEquals(viaBytes, exact, t);
+      }
     }
   }
 });
