@@ -57,7 +57,9 @@ class Credits:
     A report "N idle" (from a subscriber run with --ack-idle) means nothing has arrived for a
     while: the rest was lost (libzmq's PUB drops at its high-water mark even under the window, as
     it learns of its reader's progress only every HWM/2 messages, and lazily), so stop waiting for
-    it instead of deadlocking; `stalls` counts these."""
+    it instead of deadlocking; `stalls` counts these. The loss is remembered and added to every
+    later count: otherwise, once more than the window minus the report interval is lost, no count
+    can ever free the window again and every window ends in an idle wait."""
 
     def __init__(self, listener, window):
         self.listener = listener
@@ -65,6 +67,7 @@ class Credits:
         self.conn = None
         self.acked = 0
         self.stalls = 0
+        self.lost = 0
         self.buf = b""
 
     def wait(self, sent):
@@ -81,9 +84,10 @@ class Credits:
                 count, _, idle = lines[-1].partition(b" ")
                 if idle == b"idle":
                     self.stalls += 1
+                    self.lost = sent - int(count)
                     self.acked = sent
                 else:
-                    self.acked = int(count)
+                    self.acked = int(count) + self.lost
 
 
 def raw_socket(kind, hwm):

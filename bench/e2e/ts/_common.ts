@@ -157,11 +157,15 @@ export function alertText(kind: string, size: number): string {
  * says that nothing has arrived for a while: what was sent and not received is lost (libzmq's PUB
  * drops at its high-water mark even under the window, because it learns of its reader's progress
  * only every HWM/2 messages and lazily), so the publisher stops waiting for it instead of
- * deadlocking; `stalls` counts these.
+ * deadlocking; `stalls` counts these. The loss is remembered and added to every later count:
+ * otherwise, once more than `window` minus the subscriber's report interval is lost, no count
+ * can ever free the window again and every window ends in an idle wait.
  */
 export class Credits {
   acked = 0;
   stalls = 0;
+  /** Messages known lost (sent but not received when the subscriber reported idle). */
+  lost = 0;
   readonly #window: number;
   #listener: Deno.Listener;
   #conn: Deno.Conn | undefined;
@@ -188,8 +192,9 @@ export class Credits {
       const [count, idle] = lines[lines.length - 1].split(" ");
       if (idle === "idle") {
         this.stalls++;
+        this.lost = sent - Number(count);
         this.acked = sent;
-      } else this.acked = Number(count);
+      } else this.acked = Number(count) + this.lost;
     }
   }
   close() {
