@@ -13,6 +13,12 @@ import { REPO_ROOT } from "../../testing/python.ts";
 import { baseEnv, cliKeys, configOf, keyEnv, LogCollector } from "../secure/_helpers.ts";
 import { Child } from "../../testing/child.ts";
 import { recordFault } from "./_record.ts";
+import { withTimeout } from "../../lib/_util/abort.ts";
+
+/** Awaits `p` for at most `ms`: a step that hangs fails the test at once, naming the step. */
+function step<T>(what: string, p: Promise<T>, ms = 20_000): Promise<T> {
+  return withTimeout(p, ms, () => new Error(`${what}: still pending after ${ms} ms`));
+}
 
 function secretOf(text: string): string {
   return /secret-key = "(.{40})"/.exec(text)![1];
@@ -70,12 +76,15 @@ Deno.test("fault security: no secret key material in errors, logs or CLI output"
     const ns = new NameServer({ config, logger: log.logger, multicastEnabled: false });
     const running = ns.run({ svc: ["tcp://127.0.0.1:40003"] }, "tcp://127.0.0.1");
     try {
-      await ns.ready;
+      await step("nameserver ready", ns.ready);
       // the intruder (unknown key) and a plain client
       {
         using _ = config.set({ client_secret_key_file: intruder.secretFile });
-        const e = await getPubAddress("svc", { nameserver: "127.0.0.1", timeout: 5, config })
-          .then(() => undefined, (e) => e);
+        const e = await step(
+          "intruder look-up (timeout 5 s)",
+          getPubAddress("svc", { nameserver: "127.0.0.1", timeout: 5, config })
+            .then(() => undefined, (e) => e),
+        );
         assert(e, "intruder was answered");
         assertNoSecret("intruder error", errorText(e), secrets);
         checked++;
@@ -83,11 +92,11 @@ Deno.test("fault security: no secret key material in errors, logs or CLI output"
       {
         using _ = config.set({ backend: "unsecure_zmq" });
         const port = env.POSTTROLL_SECURE_ZMQ_NAMESERVER_PORT;
-        const e = await getPubAddress("svc", {
-          nameserver: `tcp://127.0.0.1:${port}`,
-          timeout: 5,
-          config,
-        }).then(() => undefined, (e) => e);
+        const e = await step(
+          "plain client look-up (timeout 5 s)",
+          getPubAddress("svc", { nameserver: `tcp://127.0.0.1:${port}`, timeout: 5, config })
+            .then(() => undefined, (e) => e),
+        );
         assert(e, "plain client was answered");
         assertNoSecret("plain client error", errorText(e), secrets);
         checked++;
@@ -97,8 +106,11 @@ Deno.test("fault security: no secret key material in errors, logs or CLI output"
         const f = `${dir}/damaged.key_secret`;
         await Deno.writeTextFile(f, text);
         using _ = config.set({ client_secret_key_file: f });
-        const e = await getPubAddress("svc", { nameserver: "127.0.0.1", timeout: 3, config })
-          .then(() => undefined, (e) => e);
+        const e = await step(
+          `look-up with client key ${label} (timeout 3 s)`,
+          getPubAddress("svc", { nameserver: "127.0.0.1", timeout: 3, config })
+            .then(() => undefined, (e) => e),
+        );
         assert(e, `${label}: accepted`);
         assertNoSecret(`client key ${label}`, errorText(e), [
           ...secrets,
@@ -107,8 +119,8 @@ Deno.test("fault security: no secret key material in errors, logs or CLI output"
         checked++;
       }
     } finally {
-      await ns.stop();
-      await running;
+      await step("nameserver stop()", ns.stop());
+      await step("nameserver run() settling after stop()", running);
     }
     assert(log.lines.length > 0);
     assertNoSecret("nameserver log", log.lines.join("\n"), secrets);
@@ -120,8 +132,11 @@ Deno.test("fault security: no secret key material in errors, logs or CLI output"
       const env2 = { ...env, ...baseEnv({ POSTTROLL_BACKEND: "secure_zmq" }) };
       env2.POSTTROLL_SERVER_SECRET_KEY_FILE = f;
       const ns2 = new NameServer({ config: configOf(env2), logger: log.logger });
-      const e = await ns2.run().then(() => ns2.ready).then(() => undefined, (e) => e);
-      await ns2.stop();
+      const e = await step(
+        `nameserver with server key ${label}: run()`,
+        ns2.run().then(() => ns2.ready).then(() => undefined, (e) => e),
+      );
+      await step(`nameserver with server key ${label}: stop()`, ns2.stop());
       assert(e, `server key ${label}: nameserver started`);
       assertNoSecret(`server key ${label}`, errorText(e), secrets);
       const cli = new Child(
@@ -129,11 +144,12 @@ Deno.test("fault security: no secret key material in errors, logs or CLI output"
         ["run", ...NS.permissions, "--no-prompt", `${REPO_ROOT}/${NS.entry}`, "-v"],
         { ...env2, NO_COLOR: "1" },
       );
-      const status = await Promise.race([
-        cli.child.status,
-        new Promise<null>((r) => setTimeout(() => r(null), 15_000)),
-      ]);
-      const { code } = await cli.kill("SIGKILL");
+      const status = await withTimeout(cli.child.status, 15_000, () => new Error("running"))
+        .catch(() => null);
+      const { code } = await step(
+        `nameserver CLI with server key ${label}: exit and end of output after SIGKILL`,
+        cli.kill("SIGKILL"),
+      );
       assert(status !== null, `CLI with ${label} kept running:\n${cli.lines.join("\n")}`);
       assert(code !== 0, `CLI with ${label} exited 0`);
       assertNoSecret(`nameserver CLI, server key ${label}`, cli.lines.join("\n"), secrets);
