@@ -131,13 +131,22 @@ Deno.test("fault security: no secret key material in errors, logs or CLI output"
       await Deno.writeTextFile(f, text);
       const env2 = { ...env, ...baseEnv({ POSTTROLL_BACKEND: "secure_zmq" }) };
       env2.POSTTROLL_SERVER_SECRET_KEY_FILE = f;
-      const ns2 = new NameServer({ config: configOf(env2), logger: log.logger });
+      // no multicast: a taken UDP port would fail run() for another reason than the key
+      const ns2 = new NameServer({
+        config: configOf(env2),
+        logger: log.logger,
+        multicastEnabled: false,
+      });
       const e = await step(
         `nameserver with server key ${label}: run()`,
         ns2.run().then(() => ns2.ready).then(() => undefined, (e) => e),
       );
       await step(`nameserver with server key ${label}: stop()`, ns2.stop());
       assert(e, `server key ${label}: nameserver started`);
+      assert(
+        errorText(e).includes("server_secret_key_file"),
+        `server key ${label}: refused for another reason: ${errorText(e)}`,
+      );
       assertNoSecret(`server key ${label}`, errorText(e), secrets);
       const cli = new Child(
         Deno.execPath(),
@@ -152,6 +161,10 @@ Deno.test("fault security: no secret key material in errors, logs or CLI output"
       );
       assert(status !== null, `CLI with ${label} kept running:\n${cli.lines.join("\n")}`);
       assert(code !== 0, `CLI with ${label} exited 0`);
+      assert(
+        cli.lines.some((l) => l.includes("server_secret_key_file")),
+        `CLI with ${label} refused for another reason:\n${cli.lines.join("\n")}`,
+      );
       assertNoSecret(`nameserver CLI, server key ${label}`, cli.lines.join("\n"), secrets);
       checked += 2;
     }
